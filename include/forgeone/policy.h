@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The policy model: what a policy file (format version 1, see
+ * forgeone.policy(5)) says, after parsing and validation, with every name
+ * resolved. Loading never makes a decision; src/policy/policy-graph.c turns
+ * a Policy into an evaluator and src/policy/policy-compile.c into a kernel
+ * filter. Nothing here makes syscalls except reading the file.
+ *
+ * Errors: functions return >= 0 on success and a negative errno on failure.
+ * Parse and validation failures return -EINVAL and describe every problem
+ * in PolicyDiagnostics, each with file, 1-based line and column, and text.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forgeone/macro.h"
+
+#define POLICY_FORMAT_VERSION 1
+
+/* Verdicts in increasing precedence: when rules of different verdicts match,
+ * the highest wins (quarantine > deny > emulate > allow > default). */
+typedef enum PolicyVerdict {
+        POLICY_VERDICT_ALLOW,
+        POLICY_VERDICT_EMULATE,
+        POLICY_VERDICT_DENY,
+        POLICY_VERDICT_QUARANTINE,
+        _POLICY_VERDICT_MAX,
+        _POLICY_VERDICT_INVALID = -EINVAL,
+} PolicyVerdict;
+
+const char *policy_verdict_to_string(PolicyVerdict v) _const_;
+PolicyVerdict policy_verdict_from_string(const char *s) _pure_;
+
+/* Access modes of path resources; a syscall's request is a mask of these. */
+typedef enum PolicyAccess {
+        POLICY_ACCESS_READ   = 1u << 0, /* open for reading, list a directory */
+        POLICY_ACCESS_WRITE  = 1u << 1, /* open for writing, truncate */
+        POLICY_ACCESS_CREATE = 1u << 2, /* O_CREAT, mkdir, mknod, symlink/link/rename target */
+        POLICY_ACCESS_DELETE = 1u << 3, /* unlink, rmdir, rename source */
+        POLICY_ACCESS_EXEC   = 1u << 4, /* execve, execveat */
+        POLICY_ACCESS_STAT   = 1u << 5, /* stat, access, readlink, getxattr */
+        POLICY_ACCESS_ATTR   = 1u << 6, /* chmod, chown, utimes, setxattr */
+        POLICY_ACCESS_ALL    = (1u << 7) - 1,
+} PolicyAccess;
+
+/* Access names in bit order ("read", "write", ...); NULL past the end. */
+const char *policy_access_bit_to_string(unsigned bit) _const_;
+int policy_access_from_string(const char *s) _pure_; /* one name -> bit, or -EINVAL */
+/* "read,write" style rendering into buf; returns buf. */
+char *policy_access_to_string(unsigned mask, char *buf, size_t size);
+
+typedef enum PolicyArgOp {
+        POLICY_ARG_EQ,
+        POLICY_ARG_NE,
+        POLICY_ARG_LT,
+        POLICY_ARG_LE,
+        POLICY_ARG_GT,
+        POLICY_ARG_GE,
+        POLICY_ARG_MASKED_EQ, /* (arg & mask) == value */
+        _POLICY_ARG_OP_MAX,
+        _POLICY_ARG_OP_INVALID = -EINVAL,
+} PolicyArgOp;
+
+const char *policy_arg_op_to_string(PolicyArgOp op) _const_;
+PolicyArgOp policy_arg_op_from_string(const char *s) _pure_;
+
+typedef struct PolicyArgCond {
+        unsigned index; /* 0..5 */
+        PolicyArgOp op;
+        uint64_t mask; /* POLICY_ARG_MASKED_EQ only */
+        uint64_t value;
+} PolicyArgCond;
+
+/* True when the 64-bit argument satisfies the condition. */
+bool policy_arg_cond_test(const PolicyArgCond *c, uint64_t arg) _pure_;
+
+/* One network endpoint pattern of a "network" resource. */
+typedef struct PolicyNetEndpoint {
+        int family;          /* AF_INET, AF_INET6 or AF_UNIX */
+        uint8_t addr[16];    /* network byte order; AF_INET uses the first 4 */
+        unsigned prefixlen;  /* 0 = any address of the family */
+        uint16_t port_min;   /* host byte order; 0..65535 = any port */
+        uint16_t port_max;
+        int protocol;        /* IPPROTO_TCP, IPPROTO_UDP, or 0 for any */
+        char *unix_path;     /* AF_UNIX: glob pattern; "@name" for the abstract namespace */
+} PolicyNetEndpoint;
+
+typedef enum PolicyResourceType {
+        POLICY_RESOURCE_PATH,
+        POLICY_RESOURCE_NETWORK,
+        POLICY_RESOURCE_ARGS,
+        _POLICY_RESOURCE_TYPE_MAX,
+        _POLICY_RESOURCE_TYPE_INVALID = -EINVAL,
+} PolicyResourceType;
+
+const char *policy_resource_type_to_string(PolicyResourceType t) _const_;
+
+typedef struct PolicyResource {
+        char *name;
+        PolicyResourceType type;
+        unsigned line, column; /* where it is defined */
+
+        /* POLICY_RESOURCE_PATH: normalised absolute patterns ("/etc/shadow",
+         * "/etc/*.conf", "/usr/**"), and the access modes they grant or deny. */
+        char **paths; /* strv */
+        unsigned access;
+
+        /* POLICY_RESOURCE_NETWORK */
+        PolicyNetEndpoint *endpoints;
+        size_t n_endpoints;
+
+        /* POLICY_RESOURCE_ARGS: all conditions must hold */
+        PolicyArgCond *args;
+        size_t n_args;
+} PolicyResource;
+
+#define POLICY_IDENTITY_ANY (-1) /* "*": rules for every workload; a workload matching no identity */
+
+typedef struct PolicyIdentity {
+        char *name;
+        char *match_name;   /* glob on the workload name; NULL = any */
+        char *match_digest; /* "sha256:<64 lowercase hex>"; NULL = any */
+        char **match_labels; /* strv of "key=value", all must be present; NULL = any */
+        int trust_initial;  /* -1: the policy's trust.initial */
+        unsigned line, column;
+} PolicyIdentity;
+
+typedef struct PolicyRule {
+        char *id;
+        int identity; /* index into Policy.identities, or POLICY_IDENTITY_ANY */
+        char **syscalls; /* strv of syscall names after group expansion, sorted, unique */
+        int *resources;  /* indices into Policy.resources; the rule matches if any matches */
+        size_t n_resources; /* 0: the rule has no object and matches every call of its syscalls */
+        PolicyVerdict verdict;
+        int errno_value; /* DENY and QUARANTINE: errno the call fails with */
+        int min_trust;   /* -1: no requirement */
+        unsigned line, column;
+} PolicyRule;
+
+typedef struct PolicyTrust {
+        int initial;             /* score a workload starts with (0..maximum) */
+        int maximum;             /* recovery never goes above this */
+        int deny_penalty;        /* subtracted for each denial the supervisor decides */
+        int quarantine_below;    /* a score below this quarantines the workload */
+        int recovery_per_minute; /* points regained per minute without denials */
+} PolicyTrust;
+
+typedef struct Policy {
+        char *path; /* file it was loaded from, or the name given to policy_load_string() */
+        char *name;
+        char *description;
+        PolicyVerdict default_verdict; /* DENY (zero trust) unless the file says otherwise */
+        int default_errno;
+        uint32_t *arches; /* AUDIT_ARCH_* values the filter accepts; the native one first */
+        size_t n_arches;
+        PolicyTrust trust;
+        PolicyIdentity *identities;
+        size_t n_identities;
+        PolicyResource *resources;
+        size_t n_resources;
+        PolicyRule *rules;
+        size_t n_rules;
+} Policy;
+
+typedef struct PolicyError {
+        char *file;
+        unsigned line, column; /* 1-based; 0 when not tied to a position */
+        char *message;
+} PolicyError;
+
+typedef struct PolicyDiagnostics {
+        PolicyError *errors;
+        size_t n_errors;
+} PolicyDiagnostics;
+
+void policy_diagnostics_done(PolicyDiagnostics *d);
+
+int policy_load_file(const char *path, Policy **ret, PolicyDiagnostics *diag);
+int policy_load_string(const char *text, size_t len, const char *name, Policy **ret, PolicyDiagnostics *diag);
+
+Policy *policy_free(Policy *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Policy *, policy_free);
+
+/* Index of the identity called name, POLICY_IDENTITY_ANY for "*", or -ENOENT. */
+int policy_identity_by_name(const Policy *p, const char *name);
+
+/* A workload's facts, as the runtime knows them at launch. */
+typedef struct PolicyWorkload {
+        const char *name;
+        const char *image_digest; /* "sha256:..." or NULL */
+        char **labels;            /* strv "key=value" or NULL */
+} PolicyWorkload;
+
+/* The first identity (file order) whose match holds, or POLICY_IDENTITY_ANY. */
+int policy_identity_resolve(const Policy *p, const PolicyWorkload *w);
+
+/* Initial trust score for a workload of this identity. */
+int policy_identity_trust(const Policy *p, int identity);
+
+int policy_resource_by_name(const Policy *p, const char *name);

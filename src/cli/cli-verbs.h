@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The verbs of forgeonectl, one function each: argv[0] is the verb itself,
+ * the return value is the process exit status (0 success, 1 failure, or the
+ * workload's status for "run"). forgeonectl.c only dispatches.
+ */
+
+/* cli-policy.c */
+int verb_policy(int argc, char *argv[]);
+
+/* cli-run.c */
+int verb_run(int argc, char *argv[]);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * forgeonectl: the ForgeOne command line. Dispatches to one function per
+ * verb (cli-*.c); each verb parses its own options and prints its own help.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli-verbs.h"
+#include "forgeone/log.h"
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(int argc, char *argv[]);
+        const char *summary;
+} Verb;
+
+static const Verb verbs[] = {
+        { "policy", verb_policy, "check, compile, explain or draw a policy" },
+        { "run", verb_run, "run a workload under a policy" },
+};
+
+static void help(void) {
+        printf("Usage: forgeonectl [--help] [--version] VERB [ARGS...]\n\n"
+               "Mediate a workload's syscalls against a zero-trust policy.\n\n"
+               "Verbs:\n");
+        FOREACH_ELEMENT(v, verbs)
+                printf("  %-12s %s\n", v->name, v->summary);
+        printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5).\n");
+}
+
+int main(int argc, char *argv[]) {
+        log_set_program("forgeonectl");
+
+        if (argc < 2) {
+                help();
+                return 1;
+        }
+        if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
+                help();
+                return 0;
+        }
+        if (streq(argv[1], "--version")) {
+                printf("forgeonectl %s\n", PACKAGE_VERSION);
+                return 0;
+        }
+
+        FOREACH_ELEMENT(v, verbs)
+                if (streq(v->name, argv[1]))
+                        return v->run(argc - 1, argv + 1);
+
+        log_error("Unknown verb '%s'; see 'forgeonectl --help'.", argv[1]);
+        return 1;
+}
