@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Content-addressed cache of unpacked layers: DIR/<diff_id hex>/rootfs is the
+ * layer tree (an overlayfs lower dir) and DIR/<hex>/layer.json records how it
+ * was made (blob digest, ownership preserved or not, opaque xattr namespace).
+ * Default DIR is /var/lib/forgeone/layers.
+ *
+ * Each layer is unpacked once: a hit is a rename()d directory, so readers
+ * never see a half-written layer. Writers unpack into DIR/.tmp-<hex>-XXXXXX
+ * under an exclusive flock on DIR/.lock (concurrent processes wait, then
+ * reuse), and remove the temp dir on any failure. A cache entry is trusted
+ * because it was verified against its diff_id when it was made, and the
+ * diff_id is covered by the (verified) config digest; a hit therefore does
+ * not re-read the layer blob. Stale temp dirs of crashed writers are removed
+ * by the next writer.
+ */
+
+#include <stdbool.h>
+
+#include "forgeone/image-error.h"
+#include "forgeone/layer-unpack.h"
+#include "forgeone/oci-image.h"
+
+#define LAYER_CACHE_DEFAULT_DIR "/var/lib/forgeone/layers"
+
+typedef struct LayerCache LayerCache;
+
+/* Opens (creating, mode 0700) the cache directory; dir NULL means the default. */
+int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err);
+LayerCache *layer_cache_free(LayerCache *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LayerCache *, layer_cache_free);
+
+const char *layer_cache_dir(const LayerCache *c);
+
+/* Ensures layer i of image is in the cache. ret_path (optional): its rootfs dir. ret_hit: reused. */
+int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
+                       OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit,
+                       ImageError *err);
+
+/*
+ * Calls verify (if non-NULL) with the image, then ensures every layer. Returns a strv of the
+ * layers' rootfs dirs, bottom layer first, in ret_lowers. Returns the number of layers
+ * that were unpacked (not reused).
+ */
+int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerifyFn verify,
+                             void *verify_userdata, LayerUnpackFlags flags, OciProgressFn progress,
+                             void *userdata, char ***ret_lowers, ImageError *err);
+
+/* Removes one entry (by diff_id); -ENOENT if absent. Callers make sure no rootfs uses it. */
+int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err);

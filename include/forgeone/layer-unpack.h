@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Unpacks one layer tarball into an empty directory, safely, with libarchive
+ * as the reader and our own writer: every write goes through dirfds opened
+ * component by component with O_NOFOLLOW, so no entry can be written through
+ * a symlink (a symlink entry followed by a file "through" it fails), no path
+ * may be absolute or contain "..", and hardlinks must name an earlier entry of
+ * the same layer. Symlink targets are stored as they are (absolute targets are
+ * legal: they resolve inside the container's root at runtime).
+ *
+ * The compressed stream is hashed against the blob descriptor (digest and
+ * size) and the uncompressed stream against the diff_id, in the same pass.
+ * On any mismatch the function fails; the caller (layer-cache.c) throws the
+ * directory away, so nothing unverified is ever used.
+ *
+ * Representation, chosen for overlayfs: ".wh.NAME" becomes a whiteout (char
+ * device 0:0, which the kernel lets anyone create); ".wh..wh..opq" sets
+ * trusted.overlay.opaque=y on its directory (user.overlay.opaque=y when not
+ * privileged; the rootfs code then mounts with "userxattr" or flattens).
+ * Devices are refused unless LAYER_UNPACK_ALLOW_DEVICES. Modes are kept
+ * including setuid/setgid bits: the runtime sets no_new_privs, which makes
+ * them inert inside the container, and dropping them would break images
+ * that a later privileged use expects. Ownership is kept when running as
+ * root (the record says so), else files belong to the caller. Extended
+ * attributes other than user.* and security.capability are not applied.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "forgeone/image-error.h"
+#include "forgeone/oci-image.h"
+
+typedef enum LayerUnpackFlags {
+        LAYER_UNPACK_ALLOW_DEVICES = 1u << 0,
+} LayerUnpackFlags;
+
+typedef struct LayerUnpackStats {
+        uint64_t entries;
+        uint64_t bytes;           /* uncompressed tar stream length */
+        uint64_t whiteouts;
+        uint64_t opaque_dirs;
+        bool ownership_preserved; /* running as root: uid/gid from the tar */
+        bool opaque_xattr_user;   /* opaque dirs marked with user.overlay.opaque instead of trusted. */
+} LayerUnpackStats;
+
+/*
+ * blob_fd: the layer blob, read from its current offset. blob may be NULL to skip the compressed
+ * check (then compression must be given); diff_id may be NULL to skip the uncompressed check.
+ * dest_fd: an empty directory. "what" names the layer in messages (e.g. its digest).
+ */
+int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compression, const char *diff_id,
+                 int dest_fd, LayerUnpackFlags flags, OciProgressFn progress, void *userdata,
+                 LayerUnpackStats *ret_stats, ImageError *err);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A container's root filesystem under its state directory STATE:
+ *   STATE/rootfs  the merged tree the runtime pivot_root()s into
+ *   STATE/upper   writable layer, STATE/work overlayfs work dir
+ * Overlay: read-only cached layers as lowers (top layer first) plus the
+ * per-container upper. When overlayfs cannot be mounted (no permission, no
+ * support, mixed opaque xattr namespaces) and the mode is AUTO, the layers
+ * are flattened into STATE/rootfs by copying, applying whiteouts and opaque
+ * dirs; Rootfs.kind and Rootfs.fallback_reason say which was used and why.
+ *
+ * The mount is made in the caller's mount namespace; the runtime creates the
+ * container's namespaces afterwards and pivot_root()s into STATE/rootfs.
+ * rootfs_teardown() needs only STATE, so "stop" from another process works
+ * after a crash: it unmounts and removes rootfs, upper and work.
+ */
+
+#include <sys/types.h>
+
+#include "forgeone/image-error.h"
+#include "forgeone/macro.h"
+
+typedef enum RootfsKind {
+        ROOTFS_OVERLAY,
+        ROOTFS_COPY,
+        _ROOTFS_KIND_MAX,
+        _ROOTFS_KIND_INVALID = -EINVAL,
+} RootfsKind;
+
+typedef enum RootfsMode {
+        ROOTFS_MODE_AUTO,    /* overlay, else copy */
+        ROOTFS_MODE_OVERLAY, /* overlay or fail */
+        ROOTFS_MODE_COPY,    /* always copy */
+        _ROOTFS_MODE_MAX,
+        _ROOTFS_MODE_INVALID = -EINVAL,
+} RootfsMode;
+
+const char *rootfs_kind_to_string(RootfsKind k) _const_;
+
+typedef struct RootfsOptions {
+        RootfsMode mode;
+        /* Owner given to the upper dir's root (overlay) or the copy's top dir, so that a container
+         * root mapped to an unprivileged host id can write to "/". (uid_t) -1: leave as is. */
+        uid_t root_uid;
+        gid_t root_gid;
+} RootfsOptions;
+
+#define ROOTFS_OPTIONS_DEFAULT ((RootfsOptions) { .mode = ROOTFS_MODE_AUTO, .root_uid = (uid_t) -1, .root_gid = (gid_t) -1 })
+
+typedef struct Rootfs {
+        char *state_dir;
+        char *path; /* STATE/rootfs */
+        RootfsKind kind;
+        char *fallback_reason; /* why not overlay, when kind is COPY under AUTO; else NULL */
+} Rootfs;
+
+/* lowers: layer dirs bottom first (as layer_cache_unpack_image() returns them), n >= 1.
+ * STATE is created if missing; STATE/rootfs, upper and work must not exist yet. */
+int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOptions *opts, Rootfs **ret,
+                    ImageError *err);
+
+/* Unmounts STATE/rootfs if mounted and removes rootfs, upper, work (not STATE itself). Idempotent. */
+int rootfs_teardown(const char *state_dir, ImageError *err);
+
+Rootfs *rootfs_free(Rootfs *r); /* frees memory only; does not tear down */
+DEFINE_TRIVIAL_CLEANUP_FUNC(Rootfs *, rootfs_free);
