@@ -78,7 +78,7 @@ typedef struct OciImage {
         OciImageConfig config;
         OciLayer *layers; /* bottom (first applied) first */
         size_t n_layers;
-        int blobs_fd;     /* O_DIRECTORY fd of blobs/sha256 (owned) */
+        int blobs_fd;     /* O_DIRECTORY fd of the layout's blobs/ (owned) */
 } OciImage;
 
 typedef enum OciProgressPhase {

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * File system helpers private to the image code. All work relative to
+ * directory fds, never follow symlinks and never cross mount points: they
+ * run over trees whose contents came from untrusted images.
+ */
+
+#include <sys/types.h>
+
+/* Removes dir_fd/name recursively. Makes read-only directories writable first (so an unprivileged
+ * caller can remove what it unpacked); refuses (-EBUSY) to descend into another file system. */
+int image_rm_rf_at(int dir_fd, const char *name);
+
+/* Like mkdir -p with `mode` for the directories it creates. */
+int image_mkdir_p(const char *path, mode_t mode);
+
+/* Writes a whole file atomically enough for our use: create, write, fsync. */
+int image_write_file_at(int dir_fd, const char *name, const char *data, size_t size, mode_t mode);

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "forgeone/layer-cache.h"
+#include "forgeone/oci-digest.h"
+#include "image-util.h"
+
+#define TMP_PREFIX ".tmp-"
+#define LOCK_NAME ".lock"
+#define META_NAME "layer.json"
+
+struct LayerCache {
+        char *dir;
+        int dir_fd;
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
+        _cleanup_free_ LayerCache *c = NULL;
+        int r;
+
+        dir = dir ?: LAYER_CACHE_DEFAULT_DIR;
+        r = image_mkdir_p(dir, 0700);
+        if (r < 0)
+                return image_error_set(err, r, "cannot create layer cache %s: %s", dir, strerror(-r));
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c->dir_fd < 0)
+                return image_error_set(err, negative_errno(), "cannot open layer cache %s: %m", dir);
+        c->dir = strdup(dir);
+        if (!c->dir) {
+                safe_close(c->dir_fd);
+                return -ENOMEM;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+LayerCache *layer_cache_free(LayerCache *c) {
+        if (!c)
+                return NULL;
+        safe_close(c->dir_fd);
+        free(c->dir);
+        free(c);
+        return NULL;
+}
+
+const char *layer_cache_dir(const LayerCache *c) {
+        return c->dir;
+}
+
+/* An entry is complete once renamed into place; layer.json is written before the rename. */
+static bool entry_exists(LayerCache *c, const char *name) {
+        _cleanup_close_ int fd = openat(c->dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+
+        return fd >= 0 && fstatat(fd, META_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+                fstatat(fd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int lock_cache(LayerCache *c, ImageError *err) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = openat(c->dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return image_error_set(err, negative_errno(), "layer cache %s: cannot open lock file: %m", c->dir);
+        if (flock(fd, LOCK_EX) < 0)
+                return image_error_set(err, negative_errno(), "layer cache %s: cannot lock: %m", c->dir);
+        return TAKE_FD(fd);
+}
+
+/* Under the lock nobody else is unpacking, so every temp dir belongs to a writer that died. */
+static void remove_stale_temps(LayerCache *c) {
+        int fd = fcntl(c->dir_fd, F_DUPFD_CLOEXEC, 3);
+        struct dirent *de;
+        DIR *d;
+
+        if (fd < 0)
+                return;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+                        (void) image_rm_rf_at(c->dir_fd, de->d_name);
+        closedir(d);
+}
+
+static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st) {
+        _cleanup_(json_object_putp) json_object *j = json_object_new_object();
+        const char *s;
+
+        if (!j)
+                return -ENOMEM;
+        json_object_object_add(j, "diff_id", json_object_new_string(l->diff_id));
+        json_object_object_add(j, "blob", json_object_new_string(l->blob.digest));
+        json_object_object_add(j, "blob_size", json_object_new_int64(l->blob.size));
+        json_object_object_add(j, "compression", json_object_new_string(oci_compression_to_string(l->compression)));
+        json_object_object_add(j, "entries", json_object_new_int64(st->entries));
+        json_object_object_add(j, "tar_bytes", json_object_new_int64(st->bytes));
+        json_object_object_add(j, "whiteouts", json_object_new_int64(st->whiteouts));
+        json_object_object_add(j, "opaque_dirs", json_object_new_int64(st->opaque_dirs));
+        /* Ownership as in the image only when unpacked as root; a user-namespace runtime must know. */
+        json_object_object_add(j, "ownership", json_object_new_string(st->ownership_preserved ? "preserved"
+                                                                                               : "unpacker"));
+        json_object_object_add(j, "unpacker_uid", json_object_new_int64(geteuid()));
+        json_object_object_add(j, "opaque_xattr", json_object_new_string(st->opaque_xattr_user ? "user"
+                                                                                                 : "trusted"));
+        json_object_object_add(j, "created", json_object_new_int64(time(NULL)));
+
+        s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY);
+        if (!s)
+                return -ENOMEM;
+        return image_write_file_at(fd, META_NAME, s, strlen(s), 0644);
+}
+
+static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const char *name, LayerUnpackFlags flags,
+                         OciProgressFn progress, void *userdata, ImageError *err) {
+        const OciLayer *l = &image->layers[i];
+        _cleanup_close_ int tmp_fd = -EBADF, root_fd = -EBADF, blob_fd = -EBADF;
+        _cleanup_free_ char *tmp_path = NULL;
+        const char *tmp_name;
+        LayerUnpackStats stats;
+        int r;
+
+        if (asprintf(&tmp_path, "%s/" TMP_PREFIX "%s-XXXXXX", c->dir, name) < 0)
+                return -ENOMEM;
+        if (!mkdtemp(tmp_path))
+                return image_error_set(err, negative_errno(), "layer cache: cannot create %s: %m", tmp_path);
+        tmp_name = strrchr(tmp_path, '/') + 1;
+
+        tmp_fd = openat(c->dir_fd, tmp_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (tmp_fd < 0) {
+                r = image_error_set(err, negative_errno(), "layer cache: cannot open %s: %m", tmp_path);
+                goto fail;
+        }
+        if (mkdirat(tmp_fd, "rootfs", 0755) < 0 ||
+            (root_fd = openat(tmp_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                r = image_error_set(err, negative_errno(), "layer cache: cannot create %s/rootfs: %m", tmp_path);
+                goto fail;
+        }
+
+        blob_fd = oci_image_open_blob(image, &l->blob, err);
+        if (blob_fd < 0) {
+                r = blob_fd;
+                goto fail;
+        }
+
+        r = layer_unpack(blob_fd, &l->blob, l->compression, l->diff_id, root_fd, flags, progress, userdata, &stats,
+                         err);
+        if (r < 0)
+                goto fail;
+
+        r = write_meta(tmp_fd, l, &stats);
+        if (r < 0) {
+                r = image_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path, META_NAME,
+                                    strerror(-r));
+                goto fail;
+        }
+        /* The rename publishes the entry; the data must be on disk before anyone can see it. */
+        if (syncfs(tmp_fd) < 0) {
+                r = image_error_set(err, negative_errno(), "layer cache: sync failed: %m");
+                goto fail;
+        }
+        if (renameat(c->dir_fd, tmp_name, c->dir_fd, name) < 0) {
+                r = image_error_set(err, negative_errno(), "layer cache: cannot rename %s into place: %m",
+                                    tmp_path);
+                goto fail;
+        }
+        (void) fsync(c->dir_fd);
+        return 0;
+
+fail:
+        (void) image_rm_rf_at(c->dir_fd, tmp_name);
+        return r;
+}
+
+int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
+                       OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit,
+                       ImageError *err) {
+        _cleanup_close_ int lock_fd = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        const char *hex;
+        bool hit = true;
+        int r;
+
+        if (i >= image->n_layers)
+                return -EINVAL;
+        r = oci_digest_parse(image->layers[i].diff_id, &hex, err);
+        if (r < 0)
+                return r;
+
+        if (!entry_exists(c, hex)) {
+                lock_fd = lock_cache(c, err);
+                if (lock_fd < 0)
+                        return lock_fd;
+                /* Someone may have finished it while we waited for the lock. */
+                if (!entry_exists(c, hex)) {
+                        struct stat st;
+
+                        remove_stale_temps(c);
+                        /* An incomplete entry (a crash between mkdir and rename cannot make one, but a
+                         * hand edit can) is rebuilt rather than trusted. */
+                        if (fstatat(c->dir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                                r = image_rm_rf_at(c->dir_fd, hex);
+                                if (r < 0)
+                                        return image_error_set(err, r, "layer cache: cannot remove incomplete "
+                                                               "entry %s/%s: %s", c->dir, hex, strerror(-r));
+                        }
+                        r = unpack_locked(c, image, i, hex, flags, progress, userdata, err);
+                        if (r < 0)
+                                return image_error_prefix(err, r, "layer %zu: ", i);
+                        hit = false;
+                }
+        }
+
+        if (ret_path && asprintf(&path, "%s/%s/rootfs", c->dir, hex) < 0)
+                return -ENOMEM;
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        if (ret_hit)
+                *ret_hit = hit;
+        return 0;
+}
+
+int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerifyFn verify,
+                             void *verify_userdata, LayerUnpackFlags flags, OciProgressFn progress,
+                             void *userdata, char ***ret_lowers, ImageError *err) {
+        _cleanup_strv_free_ char **lowers = NULL;
+        int r, unpacked = 0;
+
+        if (verify) {
+                r = verify(image, verify_userdata, err);
+                if (r < 0)
+                        return image_error_prefix(err, r, "image %s refused by verifier: ", image->manifest.digest);
+        }
+
+        lowers = calloc(image->n_layers + 1, sizeof *lowers);
+        if (!lowers)
+                return -ENOMEM;
+        for (size_t i = 0; i < image->n_layers; i++) {
+                bool hit;
+
+                r = layer_cache_ensure(c, image, i, flags, progress, userdata, &lowers[i], &hit, err);
+                if (r < 0)
+                        return r;
+                unpacked += !hit;
+        }
+
+        if (ret_lowers)
+                *ret_lowers = TAKE_PTR(lowers);
+        return unpacked;
+}
+
+int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err) {
+        _cleanup_close_ int lock_fd = -EBADF;
+        const char *hex;
+        struct stat st;
+        int r;
+
+        r = oci_digest_parse(diff_id, &hex, err);
+        if (r < 0)
+                return r;
+        lock_fd = lock_cache(c, err);
+        if (lock_fd < 0)
+                return lock_fd;
+        if (fstatat(c->dir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return image_error_set(err, negative_errno(), "layer cache: no entry %s: %m", diff_id);
+        r = image_rm_rf_at(c->dir_fd, hex);
+        if (r < 0)
+                return image_error_set(err, r, "layer cache: cannot remove %s/%s: %s", c->dir, hex, strerror(-r));
+        return 0;
+}
