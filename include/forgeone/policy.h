@@ -98,14 +98,17 @@ typedef enum PolicyResourceType {
 } PolicyResourceType;
 
 const char *policy_resource_type_to_string(PolicyResourceType t) _const_;
+PolicyResourceType policy_resource_type_from_string(const char *s) _pure_;
 
 typedef struct PolicyResource {
         char *name;
         PolicyResourceType type;
         unsigned line, column; /* where it is defined */
 
-        /* POLICY_RESOURCE_PATH: normalised absolute patterns ("/etc/shadow",
-         * "/etc/*.conf", "/usr/**"), and the access modes they grant or deny. */
+        /* POLICY_RESOURCE_PATH: normalised absolute patterns (an exact path,
+         * globs inside one component, or a whole last component of two stars
+         * for a subtree; see forgeone.policy(5)), and the access modes they
+         * grant or deny. */
         char **paths; /* strv */
         unsigned access;
 
@@ -195,6 +198,9 @@ typedef struct PolicyWorkload {
         char **labels;            /* strv "key=value" or NULL */
 } PolicyWorkload;
 
+/* True when every criterion the identity names holds for the workload. */
+bool policy_identity_matches(const PolicyIdentity *id, const PolicyWorkload *w) _pure_;
+
 /* The first identity (file order) whose match holds, or POLICY_IDENTITY_ANY. */
 int policy_identity_resolve(const Policy *p, const PolicyWorkload *w);
 
@@ -202,3 +208,13 @@ int policy_identity_resolve(const Policy *p, const PolicyWorkload *w);
 int policy_identity_trust(const Policy *p, int identity);
 
 int policy_resource_by_name(const Policy *p, const char *name);
+
+/* Checks a path pattern of a path resource (absolute, normalised, globs
+ * within one component, "**" only as the whole last component). 0, or
+ * -EINVAL with a static explanation in *ret_why. */
+int policy_path_pattern_validate(const char *pattern, const char **ret_why);
+
+/* errno names as policies spell them ("EPERM", "EACCES", ...): name -> value
+ * or -EINVAL; value -> name or NULL for numbers without a name. */
+int policy_errno_from_string(const char *s) _pure_;
+const char *policy_errno_to_string(int e) _const_;
