@@ -384,7 +384,7 @@ static int write_data(Unpack *u, int fd, struct archive_entry *e) {
                 r = archive_read_data_block(u->outer, &buf, &size, &offset);
                 if (r == ARCHIVE_EOF)
                         break;
-                if (r < ARCHIVE_WARN)
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                         return entry_error(u, -EBADMSG, "cannot read data",
                                            archive_error_string(u->outer));
                 for (size_t done = 0; done < size;) {
@@ -748,7 +748,7 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 r = archive_read_next_header(u.outer, &e);
                 if (r == ARCHIVE_EOF)
                         break;
-                if (r < ARCHIVE_WARN) {
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
                         r = image_error_set(err, -EBADMSG, "%s: corrupt tar stream after %" PRIu64 " entries: %s",
                                             what, u.stats.entries, archive_error_string(u.outer) ?: "unknown");
                         goto check_digest;

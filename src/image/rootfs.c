@@ -17,6 +17,9 @@
 
 #define COPY_BUF (128u * 1024)
 
+/* What a rootfs puts into its state directory, and all that teardown removes. */
+static const char *const state_parts[] = { "rootfs", "upper", "work" };
+
 static const char *const kind_table[_ROOTFS_KIND_MAX] = {
         [ROOTFS_OVERLAY] = "overlay",
         [ROOTFS_COPY] = "copy",
@@ -415,7 +418,7 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (state_fd < 0)
                 return image_error_set(err, negative_errno(), "cannot open state directory %s: %m", state_dir);
-        FOREACH_ELEMENT(name, ((const char *[]) { "rootfs", "upper", "work" })) {
+        FOREACH_ELEMENT(name, state_parts) {
                 struct stat st;
 
                 if (fstatat(state_fd, *name, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -498,7 +501,7 @@ int rootfs_teardown(const char *state_dir, ImageError *err) {
                 }
         }
 
-        FOREACH_ELEMENT(name, ((const char *[]) { "rootfs", "upper", "work" })) {
+        FOREACH_ELEMENT(name, state_parts) {
                 r = image_rm_rf_at(state_fd, *name);
                 if (r < 0)
                         return image_error_set(err, r, "cannot remove %s/%s: %s", state_dir, *name, strerror(-r));

@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Layer unpacking without root: tar layers built here, malicious ones included; each refusal is checked
+ * by its message and by what it left behind (nothing, in the cache). */
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+
+#include "forgeone/layer-cache.h"
+#include "forgeone/layer-unpack.h"
+#include "forgeone/rootfs.h"
+#include "image-test-util.h"
+#include "test-util.h"
+
+#define ASSERT_OK(expr)                                                                                    \
+        do {                                                                                               \
+                int _r = (expr);                                                                           \
+                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                  \
+        } while (0)
+
+static char *tmp;
+static char *dest;
+
+static void setup(void) {
+        tmp = test_mkdtemp();
+        ck_assert_int_ge(asprintf(&dest, "%s/dest", tmp), 0);
+        ck_assert_int_eq(mkdir(dest, 0755), 0);
+}
+
+static void teardown(void) {
+        test_rm_rf(tmp);
+        free(tmp);
+        free(dest);
+}
+
+static int unpack_buf(const TestBuf *tar, LayerUnpackFlags flags, LayerUnpackStats *stats, ImageError *err) {
+        _cleanup_free_ char *blob = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+
+        ck_assert_int_ge(asprintf(&blob, "%s/layer.tar", tmp), 0);
+        test_write_file(blob, tar->data, tar->size);
+        fd = open(blob, O_RDONLY | O_CLOEXEC);
+        dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_ge(dfd, 0);
+        return layer_unpack(fd, NULL, OCI_COMPRESSION_NONE, NULL, dfd, flags, NULL, NULL, stats, err);
+}
+
+static char *path_in(const char *base, const char *rel) {
+        static char buf[4096];
+
+        snprintf(buf, sizeof buf, "%s/%s", base, rel);
+        return buf;
+}
+
+/* Unpacks and expects a refusal whose message contains `needle`. */
+static void expect_refused(TestTar *t, LayerUnpackFlags flags, const char *needle) {
+        TestBuf tar = test_tar_finish(t);
+        ImageError err = {};
+        int r;
+
+        r = unpack_buf(&tar, flags, NULL, &err);
+        ck_assert_msg(r < 0, "unpack succeeded, expected refusal containing \"%s\"", needle);
+        ck_assert_msg(strstr(err.message, needle), "message \"%s\" lacks \"%s\"", err.message, needle);
+        free(tar.data);
+}
+
+START_TEST(test_regular_content) {
+        TestTar *t = test_tar_new();
+        LayerUnpackStats st = {};
+        ImageError err = {};
+        struct stat s1, s2;
+        char target[256];
+        TestBuf tar, got;
+        ssize_t n;
+
+        test_tar_dir(t, "./etc/");
+        test_tar_file(t, "./etc/hostname", "box\n");
+        test_tar_file_mode(t, "bin/tool", "#!/bin/sh\n", 04755); /* implicit parent "bin" */
+        test_tar_symlink(t, "bin/sh", "/bin/busybox");
+        test_tar_symlink(t, "etc/rel", "../bin/tool");
+        test_tar_hardlink(t, "bin/tool2", "bin/tool");
+        test_tar_file(t, "replaced", "old");
+        test_tar_file(t, "replaced", "new");
+        test_tar_entry(t, "ro", AE_IFDIR, 0555, NULL, NULL, NULL, 0);
+        test_tar_file(t, "ro/inside", "x"); /* written after its parent became read-only */
+        tar = test_tar_finish(t);
+
+        ck_assert_int_eq(unpack_buf(&tar, 0, &st, &err), 0);
+        ck_assert_str_eq(err.message, "");
+        ck_assert_uint_eq(st.entries, 10);
+        ck_assert_uint_eq(st.bytes, tar.size);
+
+        got = test_read_file(path_in(dest, "etc/hostname"));
+        ck_assert_str_eq(got.data, "box\n");
+        free(got.data);
+        got = test_read_file(path_in(dest, "replaced"));
+        ck_assert_str_eq(got.data, "new");
+        free(got.data);
+
+        /* Absolute symlink targets are legal, stored verbatim. */
+        n = readlink(path_in(dest, "bin/sh"), target, sizeof target - 1);
+        ck_assert_int_gt(n, 0);
+        target[n] = 0;
+        ck_assert_str_eq(target, "/bin/busybox");
+
+        /* setuid kept; hardlink shares the inode; implicit dirs are 0755, explicit modes applied. */
+        ck_assert_int_eq(lstat(path_in(dest, "bin/tool"), &s1), 0);
+        ck_assert_int_eq(s1.st_mode & 07777, 04755);
+        ck_assert_int_eq(lstat(path_in(dest, "bin/tool2"), &s2), 0);
+        ck_assert_uint_eq(s1.st_ino, s2.st_ino);
+        ck_assert_int_eq(lstat(path_in(dest, "bin"), &s1), 0);
+        ck_assert_int_eq(s1.st_mode & 07777, 0755);
+        ck_assert_int_eq(lstat(path_in(dest, "ro"), &s1), 0);
+        ck_assert_int_eq(s1.st_mode & 07777, 0555);
+        ck_assert_int_eq(s1.st_mtime, 1700000000);
+        ck_assert(test_exists(path_in(dest, "ro/inside")));
+        free(tar.data);
+}
+END_TEST
+
+START_TEST(test_traversal_dotdot) {
+        TestTar *t = test_tar_new();
+
+        test_tar_file(t, "../x", "escape");
+        expect_refused(t, 0, "path contains \"..\"");
+        ck_assert(!test_exists(path_in(tmp, "x")));
+}
+END_TEST
+
+START_TEST(test_traversal_absolute) {
+        TestTar *t = test_tar_new();
+
+        test_tar_file(t, "/etc/x", "escape");
+        expect_refused(t, 0, "absolute path");
+}
+END_TEST
+
+START_TEST(test_traversal_nested_dotdot) {
+        TestTar *t = test_tar_new();
+
+        test_tar_dir(t, "a");
+        test_tar_file(t, "a/../../x", "escape");
+        expect_refused(t, 0, "entry \"a/../../x\": path contains \"..\"");
+        ck_assert(!test_exists(path_in(tmp, "x")));
+}
+END_TEST
+
+START_TEST(test_symlink_escape_root) {
+        TestTar *t = test_tar_new();
+        _cleanup_free_ char *link = NULL;
+
+        /* Points at the host's /tmp when followed from outside a container: the file entry must not
+         * go through it. */
+        ck_assert_int_ge(asprintf(&link, "%s", tmp), 0);
+        test_tar_symlink(t, "evil", link);
+        test_tar_file(t, "evil/planted", "escape");
+        expect_refused(t, 0, "parent \"evil\" is a symlink; refusing to write through it");
+        ck_assert(!test_exists(path_in(tmp, "planted")));
+}
+END_TEST
+
+START_TEST(test_symlink_escape_relative) {
+        TestTar *t = test_tar_new();
+
+        test_tar_dir(t, "a");
+        test_tar_symlink(t, "a/up", "../..");
+        test_tar_file(t, "a/up/planted", "escape");
+        expect_refused(t, 0, "is a symlink; refusing to write through it");
+        ck_assert(!test_exists(path_in(tmp, "planted")));
+}
+END_TEST
+
+START_TEST(test_symlink_escape_deep) {
+        TestTar *t = test_tar_new();
+
+        /* The symlink in the middle of the path, the target directory existing on the host. */
+        test_tar_symlink(t, "etc", "/");
+        test_tar_dir(t, "etc/tmp");
+        expect_refused(t, 0, "parent \"etc\" is a symlink");
+}
+END_TEST
+
+START_TEST(test_hardlink_absolute) {
+        TestTar *t = test_tar_new();
+
+        test_tar_hardlink(t, "passwd", "/etc/passwd");
+        expect_refused(t, 0, "hardlink target \"/etc/passwd\" is outside the layer (absolute path)");
+        ck_assert(!test_exists(path_in(dest, "passwd")));
+}
+END_TEST
+
+START_TEST(test_hardlink_dotdot) {
+        TestTar *t = test_tar_new();
+
+        test_tar_hardlink(t, "passwd", "../../../../etc/passwd");
+        expect_refused(t, 0, "is outside the layer (path contains \"..\")");
+}
+END_TEST
+
+START_TEST(test_hardlink_through_symlink) {
+        TestTar *t = test_tar_new();
+
+        test_tar_symlink(t, "hostetc", "/etc");
+        test_tar_hardlink(t, "passwd", "hostetc/passwd");
+        expect_refused(t, 0, "is a symlink; refusing to write through it");
+        ck_assert(!test_exists(path_in(dest, "passwd")));
+}
+END_TEST
+
+START_TEST(test_hardlink_missing) {
+        TestTar *t = test_tar_new();
+
+        test_tar_dir(t, "d");
+        test_tar_hardlink(t, "x", "d/nothing");
+        expect_refused(t, 0, "is not an earlier file of this layer");
+}
+END_TEST
+
+START_TEST(test_device_refused) {
+        TestTar *t = test_tar_new();
+
+        test_tar_entry(t, "dev/mem", AE_IFCHR, 0600, NULL, NULL, NULL, makedev(1, 1));
+        expect_refused(t, 0, "entry \"dev/mem\": device node (char 1:1) not allowed");
+        ck_assert(!test_exists(path_in(dest, "dev/mem")));
+}
+END_TEST
+
+START_TEST(test_block_device_refused) {
+        TestTar *t = test_tar_new();
+
+        test_tar_entry(t, "sda", AE_IFBLK, 0600, NULL, NULL, NULL, makedev(8, 0));
+        expect_refused(t, 0, "device node (block 8:0) not allowed");
+}
+END_TEST
+
+START_TEST(test_device_allowed) {
+        TestTar *t = test_tar_new();
+        ImageError err = {};
+        TestBuf tar;
+        struct stat st;
+
+        test_tar_entry(t, "null", AE_IFCHR, 0666, NULL, NULL, NULL, makedev(1, 3));
+        tar = test_tar_finish(t);
+        if (geteuid() != 0) {
+                /* Allowed by us, refused by the kernel without CAP_MKNOD: still a clear error. */
+                ck_assert_int_lt(unpack_buf(&tar, LAYER_UNPACK_ALLOW_DEVICES, NULL, &err), 0);
+                ck_assert_msg(strstr(err.message, "mknod failed"), "%s", err.message);
+        } else {
+                ck_assert_int_eq(unpack_buf(&tar, LAYER_UNPACK_ALLOW_DEVICES, NULL, &err), 0);
+                ck_assert_int_eq(lstat(path_in(dest, "null"), &st), 0);
+                ck_assert(S_ISCHR(st.st_mode));
+                ck_assert_uint_eq(st.st_rdev, makedev(1, 3));
+        }
+        free(tar.data);
+}
+END_TEST
+
+START_TEST(test_whiteout_device_entry_refused) {
+        TestTar *t = test_tar_new();
+
+        test_tar_entry(t, "x", AE_IFCHR, 0, NULL, NULL, NULL, 0);
+        expect_refused(t, LAYER_UNPACK_ALLOW_DEVICES, "char device 0:0 is an overlay whiteout");
+}
+END_TEST
+
+START_TEST(test_corrupt_tar) {
+        TestTar *t = test_tar_new();
+        TestBuf tar;
+        ImageError err = {};
+
+        test_tar_file(t, "a", "hello");
+        test_tar_file(t, "b", "world");
+        tar = test_tar_finish(t);
+        /* The second header (after 512 header + 512 data): its mode/uid fields, so its checksum fails. */
+        memset(tar.data + 1024 + 100, 'Z', 20);
+        ck_assert_int_lt(unpack_buf(&tar, 0, NULL, &err), 0);
+        ck_assert_msg(strstr(err.message, "corrupt tar stream"), "%s", err.message);
+        free(tar.data);
+}
+END_TEST
+
+START_TEST(test_whiteout_representation) {
+        TestTar *t = test_tar_new();
+        LayerUnpackStats st = {};
+        ImageError err = {};
+        struct stat s;
+        TestBuf tar;
+        char v[4];
+
+        test_tar_dir(t, "a");
+        test_tar_file(t, "a/.wh.gone", "");
+        test_tar_dir(t, "o");
+        test_tar_file(t, "o/.wh..wh..opq", "");
+        test_tar_file(t, "o/new", "n");
+        test_tar_file(t, "keep", "k");
+        test_tar_file(t, ".wh.keep", ""); /* same-layer entry already hides the lower one */
+        test_tar_file(t, ".wh.redo", "");
+        test_tar_dir(t, "redo"); /* deleted and recreated: an opaque directory */
+        test_tar_file(t, "a/.wh..wh.plnk", ""); /* aufs bookkeeping: ignored */
+        tar = test_tar_finish(t);
+
+        ck_assert_int_eq(unpack_buf(&tar, 0, &st, &err), 0);
+        ck_assert_int_eq(lstat(path_in(dest, "a/gone"), &s), 0);
+        ck_assert(S_ISCHR(s.st_mode) && s.st_rdev == 0);
+        ck_assert(!test_exists(path_in(dest, "a/.wh.gone")));
+        ck_assert(!test_exists(path_in(dest, "o/.wh..wh..opq")));
+        ck_assert(!test_exists(path_in(dest, "a/.wh..wh.plnk")));
+        ck_assert_int_eq(lstat(path_in(dest, "keep"), &s), 0);
+        ck_assert(S_ISREG(s.st_mode));
+        ck_assert_int_eq(lstat(path_in(dest, "redo"), &s), 0);
+        ck_assert(S_ISDIR(s.st_mode));
+
+        const char *xname = st.opaque_xattr_user ? "user.overlay.opaque" : "trusted.overlay.opaque";
+        ck_assert_int_eq(lgetxattr(path_in(dest, "o"), xname, v, sizeof v), 1);
+        ck_assert_int_eq(lgetxattr(path_in(dest, "redo"), xname, v, sizeof v), 1);
+        ck_assert_uint_eq(st.whiteouts, 2); /* gone, redo (then replaced) */
+        ck_assert_uint_eq(st.opaque_dirs, 2);
+        ck_assert(st.opaque_xattr_user == (geteuid() != 0));
+        free(tar.data);
+}
+END_TEST
+
+/* ---- through the cache and the rootfs: whiteouts applied, nothing left behind ---- */
+
+static char *make_layout(const TestLayer *layers, size_t n) {
+        char *layout;
+
+        ck_assert_int_ge(asprintf(&layout, "%s/layout", tmp), 0);
+        free(test_layout_simple(layout, layers, n, "t"));
+        return layout;
+}
+
+static void cache_expect_refused(TestTar *t, const char *needle) {
+        TestLayer l = { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_free_ char *layout = make_layout(&l, 1), *cache = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        ImageError err = {};
+
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+        ASSERT_OK(oci_image_open_dir(layout, "t", &image, &err));
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        ck_assert_int_lt(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), 0);
+        ck_assert_msg(strstr(err.message, needle), "message \"%s\" lacks \"%s\"", err.message, needle);
+        ck_assert_msg(strstr(err.message, "layer 0: "), "no layer context in \"%s\"", err.message);
+        ck_assert_ptr_null(lowers);
+        /* Only the lock file remains: no temp dir, no entry. */
+        ck_assert_int_eq(test_count_entries(cache, (const char *const[]) { ".lock", NULL }), 0);
+        free(l.tar.data);
+}
+
+START_TEST(test_cache_refusals_leave_nothing) {
+        TestTar *t;
+
+        t = test_tar_new();
+        test_tar_file(t, "ok", "fine");
+        test_tar_file(t, "../x", "escape");
+        cache_expect_refused(t, "path contains \"..\"");
+
+        t = test_tar_new();
+        test_tar_file(t, "/etc/x", "escape");
+        cache_expect_refused(t, "absolute path");
+
+        t = test_tar_new();
+        test_tar_symlink(t, "l", "/");
+        test_tar_file(t, "l/etc/x", "escape");
+        cache_expect_refused(t, "is a symlink; refusing to write through it");
+
+        t = test_tar_new();
+        test_tar_hardlink(t, "h", "/etc/shadow");
+        cache_expect_refused(t, "outside the layer");
+
+        t = test_tar_new();
+        test_tar_entry(t, "kmem", AE_IFCHR, 0600, NULL, NULL, NULL, makedev(1, 2));
+        cache_expect_refused(t, "device node (char 1:2) not allowed");
+}
+END_TEST
+
+START_TEST(test_whiteouts_merged_copy) {
+        TestLayer l[2] = {};
+        TestTar *t;
+        _cleanup_free_ char *layout = NULL, *cache = NULL, *state = NULL;
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
+        RootfsOptions opts = ROOTFS_OPTIONS_DEFAULT;
+        ImageError err = {};
+        TestBuf got;
+        struct stat st;
+
+        t = test_tar_new();
+        test_tar_dir(t, "a");
+        test_tar_file(t, "a/file1", "one");
+        test_tar_file(t, "a/file2", "two");
+        test_tar_dir(t, "d");
+        test_tar_file(t, "d/x", "x");
+        test_tar_dir(t, "d/sub");
+        test_tar_file(t, "d/sub/y", "y");
+        test_tar_dir(t, "gone");
+        test_tar_file(t, "gone/inner", "i");
+        test_tar_file(t, "f", "file becomes dir");
+        l[0] = (TestLayer) { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+
+        t = test_tar_new();
+        test_tar_dir(t, "a");
+        test_tar_file(t, "a/.wh.file1", "");
+        test_tar_dir(t, "d");
+        test_tar_file(t, "d/.wh..wh..opq", "");
+        test_tar_file(t, "d/z", "z");
+        test_tar_file(t, ".wh.gone", "");
+        test_tar_dir(t, "f");
+        test_tar_file(t, "f/in", "in");
+        l[1] = (TestLayer) { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_NONE };
+
+        layout = make_layout(l, 2);
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+        ck_assert_int_ge(asprintf(&state, "%s/state", tmp), 0);
+        ASSERT_OK(oci_image_open(layout, &image, &err));
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), 2);
+
+        opts.mode = ROOTFS_MODE_COPY;
+        ck_assert_msg(rootfs_assemble(lowers, state, &opts, &rootfs, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(rootfs->kind, ROOTFS_COPY);
+        ck_assert_ptr_null(rootfs->fallback_reason);
+
+        ck_assert(!test_exists(path_in(rootfs->path, "a/file1")));
+        got = test_read_file(path_in(rootfs->path, "a/file2"));
+        ck_assert_str_eq(got.data, "two");
+        free(got.data);
+        ck_assert(!test_exists(path_in(rootfs->path, "d/x")));
+        ck_assert(!test_exists(path_in(rootfs->path, "d/sub")));
+        ck_assert(test_exists(path_in(rootfs->path, "d/z")));
+        ck_assert(!test_exists(path_in(rootfs->path, "gone")));
+        ck_assert_int_eq(lstat(path_in(rootfs->path, "f"), &st), 0);
+        ck_assert(S_ISDIR(st.st_mode));
+        ck_assert(test_exists(path_in(rootfs->path, "f/in")));
+        /* No whiteout markers leak into the merged view. */
+        ck_assert(!test_exists(path_in(rootfs->path, "a/.wh.file1")));
+
+        ASSERT_OK(rootfs_teardown(state, &err));
+        ck_assert(!test_exists(rootfs->path));
+        ck_assert_int_eq(test_count_entries(state, NULL), 0);
+        /* The cache is untouched by a container's teardown. */
+        ck_assert(test_exists(path_in(lowers[0], "a/file1")));
+        free(l[0].tar.data);
+        free(l[1].tar.data);
+}
+END_TEST
+
+static void count_progress(OciProgressPhase phase, const char *digest, uint64_t done, uint64_t total,
+                           void *userdata) {
+        unsigned *calls = userdata;
+
+        ck_assert_int_eq(phase, OCI_PROGRESS_UNPACK);
+        ck_assert_uint_le(done, total);
+        if (done == total)
+                calls[1]++;
+        calls[0]++;
+}
+
+START_TEST(test_cache_reuse) {
+        TestTar *t = test_tar_new();
+        TestLayer l;
+        _cleanup_free_ char *layout = NULL, *cache = NULL, *p1 = NULL, *p2 = NULL;
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        ImageError err = {};
+        unsigned calls[2] = {};
+        struct stat a, b;
+        bool hit = true;
+
+        test_tar_file(t, "hello", "world");
+        l = (TestLayer) { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+        layout = make_layout(&l, 1);
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+        ASSERT_OK(oci_image_open_dir(layout, NULL, &image, &err));
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+
+        ASSERT_OK(layer_cache_ensure(c, image, 0, 0, count_progress, calls, &p1, &hit, &err));
+        ck_assert(!hit);
+        ck_assert_uint_eq(calls[1], 1);
+        ck_assert_int_eq(lstat(path_in(p1, "hello"), &a), 0);
+
+        /* Second time: a hit, same files, no progress (nothing read). */
+        ASSERT_OK(layer_cache_ensure(c, image, 0, 0, count_progress, calls, &p2, &hit, &err));
+        ck_assert(hit);
+        ck_assert_str_eq(p1, p2);
+        ck_assert_uint_eq(calls[1], 1);
+        ck_assert_int_eq(lstat(path_in(p2, "hello"), &b), 0);
+        ck_assert_uint_eq(a.st_ino, b.st_ino);
+
+        /* Whole-image call reports 0 layers unpacked. */
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, NULL, &err), 0);
+
+        /* The entry records how it was made; removing it makes the next call unpack again. */
+        ck_assert(test_exists(path_in(cache, image->layers[0].diff_id + 7)));
+        ASSERT_OK(layer_cache_remove(c, image->layers[0].diff_id, &err));
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, NULL, &err), 1);
+        free(l.tar.data);
+}
+END_TEST
+
+START_TEST(test_cache_concurrent) {
+        TestTar *t = test_tar_new();
+        TestLayer l;
+        _cleanup_free_ char *layout = NULL, *cache = NULL;
+        int misses = 0;
+        pid_t pids[4];
+
+        for (int i = 0; i < 200; i++) {
+                char name[32];
+
+                snprintf(name, sizeof name, "f%d", i);
+                test_tar_file(t, name, "some content to make the layer take a moment");
+        }
+        l = (TestLayer) { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+        layout = make_layout(&l, 1);
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(pids); i++) {
+                pids[i] = fork();
+                ck_assert_int_ge(pids[i], 0);
+                if (pids[i] == 0) {
+                        OciImage *image = NULL;
+                        LayerCache *c = NULL;
+                        ImageError err = {};
+                        bool hit;
+
+                        if (oci_image_open_dir(layout, NULL, &image, &err) < 0 ||
+                            layer_cache_open(cache, &c, &err) < 0 ||
+                            layer_cache_ensure(c, image, 0, 0, NULL, NULL, NULL, &hit, &err) < 0)
+                                _exit(2);
+                        _exit(hit ? 0 : 1);
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(pids); i++) {
+                int status;
+
+                ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+                ck_assert(WIFEXITED(status));
+                ck_assert_int_ne(WEXITSTATUS(status), 2);
+                misses += WEXITSTATUS(status);
+        }
+        ck_assert_int_eq(misses, 1);
+        ck_assert_int_eq(test_count_entries(cache, (const char *const[]) { ".lock", NULL }), 1);
+        free(l.tar.data);
+}
+END_TEST
+
+START_TEST(test_stale_temp_removed) {
+        TestTar *t = test_tar_new();
+        TestLayer l;
+        _cleanup_free_ char *layout = NULL, *cache = NULL, *stale = NULL;
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        ImageError err = {};
+
+        test_tar_file(t, "a", "b");
+        l = (TestLayer) { .tar = test_tar_finish(t) };
+        layout = make_layout(&l, 1);
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        /* What a writer killed mid-unpack leaves. */
+        ck_assert_int_ge(asprintf(&stale, "%s/.tmp-deadbeef-XXXXXX", cache), 0);
+        ck_assert_ptr_nonnull(mkdtemp(stale));
+        ASSERT_OK(oci_image_open_dir(layout, NULL, &image, &err));
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, NULL, &err), 1);
+        ck_assert(!test_exists(stale));
+        free(l.tar.data);
+}
+END_TEST
+
+static Suite *layer_unpack_suite(void) {
+        Suite *s = suite_create("layer-unpack");
+        TCase *tc = tcase_create("unpack");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_regular_content);
+        tcase_add_test(tc, test_traversal_dotdot);
+        tcase_add_test(tc, test_traversal_absolute);
+        tcase_add_test(tc, test_traversal_nested_dotdot);
+        tcase_add_test(tc, test_symlink_escape_root);
+        tcase_add_test(tc, test_symlink_escape_relative);
+        tcase_add_test(tc, test_symlink_escape_deep);
+        tcase_add_test(tc, test_hardlink_absolute);
+        tcase_add_test(tc, test_hardlink_dotdot);
+        tcase_add_test(tc, test_hardlink_through_symlink);
+        tcase_add_test(tc, test_hardlink_missing);
+        tcase_add_test(tc, test_device_refused);
+        tcase_add_test(tc, test_block_device_refused);
+        tcase_add_test(tc, test_device_allowed);
+        tcase_add_test(tc, test_whiteout_device_entry_refused);
+        tcase_add_test(tc, test_corrupt_tar);
+        tcase_add_test(tc, test_whiteout_representation);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("cache");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_cache_refusals_leave_nothing);
+        tcase_add_test(tc, test_whiteouts_merged_copy);
+        tcase_add_test(tc, test_cache_reuse);
+        tcase_add_test(tc, test_cache_concurrent);
+        tcase_add_test(tc, test_stale_temp_removed);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        return fo_test_run(layer_unpack_suite());
+}
