@@ -133,18 +133,32 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
         return n;
 }
 
-/* Reads what the tar reader left (end-of-archive padding, compressor trailer) so the digests
- * cover the whole stream. Bounded by the blob's size. */
+/* Reads what the tar reader left (end-of-archive padding, compressor trailer) so the digests cover the
+ * whole stream. When decompression itself failed, the rest of the blob is still hashed so that a
+ * tampered blob is reported as such. Bounded by the blob's size (+1 to notice a longer file). */
 static int drain(Unpack *u) {
         const void *p;
+        bool inner_ok = true;
 
         while (!u->inner_eof)
-                if (tar_read_cb(u->outer, u, &p) < 0)
-                        return -EBADMSG;
-        while (!u->blob_eof)
-                if (blob_read_cb(u->inner, u, &p) < 0)
-                        return u->io_error ?: -EIO;
-        return 0;
+                if (tar_read_cb(u->outer, u, &p) < 0) {
+                        inner_ok = false;
+                        break;
+                }
+        while (!u->blob_eof) {
+                ssize_t n;
+
+                if (u->blob_hasher && oci_hasher_bytes(u->blob_hasher) > u->blob->size)
+                        break;
+                n = read(u->blob_fd, u->blob_buf, BUF_SIZE);
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                if (u->blob_hasher && oci_hasher_update(u->blob_hasher, u->blob_buf, n) < 0)
+                        return -EIO;
+        }
+        return inner_ok ? 0 : -EBADMSG;
 }
 
 /* ---- paths ---- */
@@ -680,7 +694,7 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
         struct archive_entry *e;
         char actual[OCI_DIGEST_STRING_MAX];
         const char *what = blob ? blob->digest : "layer";
-        int r, alg, filter = ARCHIVE_FILTER_NONE;
+        int r, r2, alg, filter = ARCHIVE_FILTER_NONE;
 
         u.stats.ownership_preserved = u.as_root;
 
@@ -765,12 +779,12 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
 
 check_digest:
         /* Even when extraction failed, a tampered blob is the better explanation: report it instead. */
-        if (drain(&u) < 0) {
-                if (r >= 0)
-                        r = image_error_set(err, u.io_error ?: -EBADMSG, "%s: reading the blob failed: %s", what,
-                                            u.inner ? strempty(archive_error_string(u.inner)) : "");
-                return r;
-        }
+        r2 = drain(&u);
+        if (r >= 0 && r2 < 0)
+                r = r2;
+        if (r < 0 && (!err || !err->message[0]))
+                image_error_set(err, r, "%s: cannot decompress or read the layer: %s", what,
+                                archive_error_string(u.inner) ?: strerror(-r));
         if (u.blob_hasher) {
                 if (oci_hasher_bytes(u.blob_hasher) != blob->size) {
                         image_error_clear(err);
