@@ -21,6 +21,7 @@
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-constants.h"
 #include "forgeone/policy-dot.h"
+#include "forgeone/policy-graph-json.h"
 #include "forgeone/policy-graph.h"
 #include "forgeone/policy.h"
 #include "forgeone/syscall-table.h"
@@ -327,7 +328,7 @@ static int policy_compile_verb(const char *path, const PolicyArgs *a) {
                                        json_object_new_string(policy_kernel_action_to_string(f->default_action)));
                 if (f->default_action == POLICY_KERNEL_ERRNO)
                         json_object_object_add(o, "default_errno",
-                                               json_object_new_string(errno_to_name(f->default_errno)));
+                                               json_object_new_string(policy_errno_to_string(f->default_errno)));
                 for (size_t i = 0; i < f->n_syscalls; i++) {
                         const PolicyCompiledSyscall *s = &f->syscalls[i];
                         json_object *e = json_object_new_object();
@@ -341,7 +342,7 @@ static int policy_compile_verb(const char *path, const PolicyArgs *a) {
                                                json_object_new_string(policy_kernel_action_to_string(s->action)));
                         if (s->action == POLICY_KERNEL_ERRNO)
                                 json_object_object_add(e, "errno",
-                                                       json_object_new_string(errno_to_name(s->errno_value)));
+                                                       json_object_new_string(policy_errno_to_string(s->errno_value)));
                         json_object_object_add(e, "conditional", json_object_new_boolean(s->conditional));
                         if (s->rule_id)
                                 json_object_object_add(e, "rule", json_object_new_string(s->rule_id));
@@ -365,12 +366,12 @@ static int policy_compile_verb(const char *path, const PolicyArgs *a) {
                 printf("%-24s %-10s %-10s %-8s %-24s %s\n", s->name,
                        s->action == POLICY_KERNEL_NOTIFY ? "supervisor" : "kernel",
                        policy_kernel_action_to_string(s->action),
-                       s->action == POLICY_KERNEL_ERRNO ? errno_to_name(s->errno_value) : "-",
+                       s->action == POLICY_KERNEL_ERRNO ? policy_errno_to_string(s->errno_value) : "-",
                        strempty(s->rule_id), s->conditional ? "argument conditions" : strempty(s->why));
         }
         printf("\nAny other syscall: %s", policy_kernel_action_to_string(f->default_action));
         if (f->default_action == POLICY_KERNEL_ERRNO)
-                printf(" (%s)", errno_to_name(f->default_errno));
+                printf(" (%s)", policy_errno_to_string(f->default_errno));
         printf(" in kernel.\n");
         printf("Kernel decides %zu syscalls (%zu allow, %zu errno, %zu kill); the supervisor decides %zu.\n",
                counts[POLICY_KERNEL_ALLOW] + counts[POLICY_KERNEL_ERRNO] + counts[POLICY_KERNEL_KILL],
@@ -533,7 +534,7 @@ static int policy_explain(const char *path, const PolicyArgs *a) {
         for (size_t i = 0; i < a->n_set_args; i++) {
                 uint64_t v;
 
-                r = policy_constant_parse(a->set_args[i].value, &v);
+                r = policy_constant_parse(a->set_args[i].value, &v, NULL);
                 if (r < 0) {
                         log_error("Invalid value '%s' for --arg %u: expected a number or a constant such as "
                                   "O_WRONLY|O_CREAT.",
@@ -625,7 +626,7 @@ static int policy_explain(const char *path, const PolicyArgs *a) {
                         json_object_object_add(o, "addr", json_object_new_string(a->addr));
                 json_object_object_add(o, "verdict", json_object_new_string(policy_verdict_to_string(d.verdict)));
                 if (d.verdict == POLICY_VERDICT_DENY || d.verdict == POLICY_VERDICT_QUARANTINE)
-                        json_object_object_add(o, "errno", json_object_new_string(errno_to_name(d.errno_value)));
+                        json_object_object_add(o, "errno", json_object_new_string(policy_errno_to_string(d.errno_value)));
                 json_object_object_add(o, "rule", json_object_new_string(strempty(d.rule_id)));
                 json_object_object_add(o, "reason", json_object_new_string(policy_reason_to_string(d.reason)));
                 if (d.resource)
