@@ -143,12 +143,16 @@ static inline TestBuf test_compress(const TestBuf *in, OciCompression c) {
 
 /* ---- files ---- */
 
-static inline char *test_mkdtemp(void) {
+static inline char *test_mkdtemp_in(const char *parent) {
         char *p;
 
-        if (asprintf(&p, "%s/forgeone-image-test-XXXXXX", getenv("TMPDIR") ?: "/tmp") < 0 || !mkdtemp(p))
+        if (asprintf(&p, "%s/forgeone-image-test-XXXXXX", parent ?: getenv("TMPDIR") ?: "/tmp") < 0 || !mkdtemp(p))
                 abort();
         return p;
+}
+
+static inline char *test_mkdtemp(void) {
+        return test_mkdtemp_in(NULL);
 }
 
 static inline int test_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

@@ -19,11 +19,23 @@
                 ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                  \
         } while (0)
 
+/* Per-test dirs live in one per-run dir that the parent process removes (an unchecked fixture), so
+ * a test that fails half-way leaves nothing behind either. */
+static char *run_tmp;
 static char *tmp;
 static char *dest;
 
+static void run_setup(void) {
+        run_tmp = test_mkdtemp();
+}
+
+static void run_teardown(void) {
+        test_rm_rf(run_tmp);
+        free(run_tmp);
+}
+
 static void setup(void) {
-        tmp = test_mkdtemp();
+        tmp = test_mkdtemp_in(run_tmp);
         ck_assert_int_ge(asprintf(&dest, "%s/dest", tmp), 0);
         ck_assert_int_eq(mkdir(dest, 0755), 0);
 }
@@ -277,6 +289,53 @@ START_TEST(test_corrupt_tar) {
         memset(tar.data + 1024 + 100, 'Z', 20);
         ck_assert_int_lt(unpack_buf(&tar, 0, NULL, &err), 0);
         ck_assert_msg(strstr(err.message, "corrupt tar stream"), "%s", err.message);
+        free(tar.data);
+}
+END_TEST
+
+START_TEST(test_unpadded_tail_accepted) {
+        TestTar *t = test_tar_new();
+        ImageError err = {};
+        TestBuf tar, got;
+        size_t end;
+
+        /* As umoci 0.4 "insert" writes them: the stream stops right after the last file's bytes. */
+        test_tar_file(t, "a", "first");
+        test_tar_file(t, "last", "tail\n");
+        tar = test_tar_finish(t);
+        end = 512 + 512 + 512 + 5; /* a's header and data block, last's header, 5 data bytes */
+        ck_assert_uint_gt(tar.size, end);
+        tar.size = end;
+        ck_assert_msg(unpack_buf(&tar, 0, NULL, &err) == 0, "%s", err.message);
+        got = test_read_file(path_in(dest, "last"));
+        ck_assert_str_eq(got.data, "tail\n");
+        free(got.data);
+
+        /* Missing file data (not just padding) is still an error. */
+        test_rm_rf(dest);
+        ck_assert_int_eq(mkdir(dest, 0755), 0);
+        t = test_tar_new();
+        {
+                char big[2000];
+
+                memset(big, 'x', sizeof big - 1);
+                big[sizeof big - 1] = 0;
+                test_tar_file(t, "big", big);
+        }
+        free(tar.data);
+        tar = test_tar_finish(t);
+        tar.size = 512 + 1000;
+        ck_assert_int_lt(unpack_buf(&tar, 0, NULL, &err), 0);
+        ck_assert_msg(strstr(err.message, "entry \"big\": cannot read data"), "%s", err.message);
+
+        /* Cut inside the last data block: the padding would cover it, the size check does not. */
+        test_rm_rf(dest);
+        ck_assert_int_eq(mkdir(dest, 0755), 0);
+        image_error_clear(&err);
+        tar.size = 512 + 1990;
+        ck_assert_int_lt(unpack_buf(&tar, 0, NULL, &err), 0);
+        ck_assert_msg(strstr(err.message, "tar stream is truncated: file data reaches byte 2511 but the stream "
+                                          "has 2502"), "%s", err.message);
         free(tar.data);
 }
 END_TEST
@@ -579,6 +638,7 @@ static Suite *layer_unpack_suite(void) {
         Suite *s = suite_create("layer-unpack");
         TCase *tc = tcase_create("unpack");
 
+        tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_regular_content);
         tcase_add_test(tc, test_traversal_dotdot);
@@ -596,10 +656,12 @@ static Suite *layer_unpack_suite(void) {
         tcase_add_test(tc, test_device_allowed);
         tcase_add_test(tc, test_whiteout_device_entry_refused);
         tcase_add_test(tc, test_corrupt_tar);
+        tcase_add_test(tc, test_unpadded_tail_accepted);
         tcase_add_test(tc, test_whiteout_representation);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("cache");
+        tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_cache_refusals_leave_nothing);
         tcase_add_test(tc, test_whiteouts_merged_copy);

@@ -23,14 +23,26 @@
                               needle);                                                                     \
         } while (0)
 
+/* Per-test dirs live in one per-run dir that the parent process removes (an unchecked fixture), so
+ * a test that fails half-way leaves nothing behind either. */
+static char *run_tmp;
 static char *tmp, *layout, *cache;
 static TestLayer layer;
 static char *manifest_digest;
 
+static void run_setup(void) {
+        run_tmp = test_mkdtemp();
+}
+
+static void run_teardown(void) {
+        test_rm_rf(run_tmp);
+        free(run_tmp);
+}
+
 static void setup(void) {
         TestTar *t = test_tar_new();
 
-        tmp = test_mkdtemp();
+        tmp = test_mkdtemp_in(run_tmp);
         ck_assert_int_ge(asprintf(&layout, "%s/layout", tmp), 0);
         ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
         test_tar_dir(t, "bin");
@@ -541,6 +553,7 @@ static Suite *oci_image_suite(void) {
         Suite *s = suite_create("oci-image");
         TCase *tc = tcase_create("layout");
 
+        tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_open_only_and_by_tag);
         tcase_add_test(tc, test_reference_parse);
@@ -554,6 +567,7 @@ static Suite *oci_image_suite(void) {
         suite_add_tcase(s, tc);
 
         tc = tcase_create("blobs");
+        tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_tampered_config);
         tcase_add_test(tc, test_tampered_manifest);
@@ -569,6 +583,7 @@ static Suite *oci_image_suite(void) {
         suite_add_tcase(s, tc);
 
         tc = tcase_create("unpack");
+        tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_docker_media_types);
         tcase_add_test(tc, test_zstd_layer);

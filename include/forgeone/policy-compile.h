@@ -17,6 +17,7 @@
  */
 
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,3 +62,8 @@ typedef struct PolicyFilter {
 int policy_compile(const Policy *p, int identity, PolicyFilter **ret);
 PolicyFilter *policy_filter_free(PolicyFilter *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PolicyFilter *, policy_filter_free);
+
+/* Runs the filter's BPF program on one syscall as the kernel would and
+ * returns its SECCOMP_RET_* value (no syscalls): for tests and for tools
+ * that show what the kernel decides for given registers. */
+uint32_t policy_filter_run(const PolicyFilter *f, const struct seccomp_data *data);

@@ -55,6 +55,7 @@ typedef enum PolicyReason {
         POLICY_REASON_DEFAULT,         /* no rule matched: the policy default */
         POLICY_REASON_BAD_ARCH,        /* arch not in the policy's architectures */
         POLICY_REASON_UNKNOWN_SYSCALL, /* number with no name on that arch */
+        POLICY_REASON_BUILTIN,         /* seccomp(SET_MODE_FILTER, NEW_LISTENER): always EPERM */
         _POLICY_REASON_MAX,
         _POLICY_REASON_INVALID = -EINVAL,
 } PolicyReason;
@@ -65,17 +66,21 @@ typedef struct PolicyDecision {
         PolicyVerdict verdict;
         int errno_value;           /* DENY/QUARANTINE (and the default): the call's errno */
         const PolicyRule *rule;    /* NULL when not decided by a rule */
-        const char *rule_id;       /* rule->id, or "default", "bad-arch", "unknown-syscall" */
+        const char *rule_id;       /* rule->id, or "default", "bad-arch", "unknown-syscall", "builtin" */
         PolicyReason reason;
         const PolicyResource *resource; /* the resource that matched, or NULL */
         /* The highest-precedence rule that would have matched but for its
-         * min_trust, so the caller can say "needed trust 50, had 30". */
+         * min_trust, so the caller can say "needed trust 50, had 30". Only
+         * set when that rule would have outranked the decision. */
         const PolicyRule *trust_blocked;
         /* The decision read memory contents (path or address): the caller
          * must emulate or deny, never CONTINUE (TOCTOU). */
         bool used_memory;
 } PolicyDecision;
 
+/* BAD_ARCH decisions are deny/ENOSYS: the kernel filter kills the process
+ * for such calls, and so should a caller that ever sees one. -EINVAL for an
+ * identity out of range. */
 int policy_graph_eval(const PolicyGraph *g, const PolicyQuery *q, PolicyDecision *ret);
 
 /* What the supervisor must decode before evaluating this syscall. */

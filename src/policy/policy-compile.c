@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "forgeone/policy-compile.h"
+
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef SECCOMP_RET_USER_NOTIF
+#define SECCOMP_RET_USER_NOTIF 0x7fc00000U
+#endif
+
+#define BUILTIN_WHY "builtin listener denial"
+
+static const char *const kernel_action_table[_POLICY_KERNEL_ACTION_MAX] = {
+        [POLICY_KERNEL_ALLOW] = "allow",
+        [POLICY_KERNEL_ERRNO] = "errno",
+        [POLICY_KERNEL_KILL] = "kill",
+        [POLICY_KERNEL_NOTIFY] = "notify",
+};
+
+const char *policy_kernel_action_to_string(PolicyKernelAction a) {
+        if (a < 0 || a >= _POLICY_KERNEL_ACTION_MAX)
+                return NULL;
+        return kernel_action_table[a];
+}
+
+PolicyFilter *policy_filter_free(PolicyFilter *f) {
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < f->n_syscalls; i++) {
+                free((char *) f->syscalls[i].name);
+                free((char *) f->syscalls[i].rule_id);
+        }
+        free(f->syscalls);
+        free(f->insns);
+        free(f->arches);
+        free(f);
+        return NULL;
+}
+
+/* What the kernel does with one syscall for one identity. */
+typedef struct Plan {
+        PolicyKernelAction action;
+        int errno_value;
+        bool conditional;         /* ALLOW/ERRNO only when argument clauses hold, else the default */
+        const PolicyRule *rule;   /* deciding rule; NULL for the default */
+        const char *why;          /* NOTIFY */
+        const uint32_t *rules;    /* the applicable rules (indices), for conditional plans */
+        size_t n_rules;
+} Plan;
+
+typedef struct NamePair {
+        const char *name;
+        uint32_t rule;
+} NamePair;
+
+static int name_pair_compare(const void *a, const void *b) {
+        const NamePair *x = a, *y = b;
+        int c = strcmp(x->name, y->name);
+
+        if (c != 0)
+                return c;
+        return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static void plan_default(const Policy *p, Plan *ret) {
+        *ret = (Plan) { .errno_value = p->default_errno };
+        switch (p->default_verdict) {
+        case POLICY_VERDICT_ALLOW:
+                ret->action = POLICY_KERNEL_ALLOW;
+                break;
+        case POLICY_VERDICT_DENY:
+                ret->action = POLICY_KERNEL_ERRNO;
+                break;
+        default:
+                ret->action = POLICY_KERNEL_NOTIFY;
+                ret->why = p->default_verdict == POLICY_VERDICT_QUARANTINE ? "quarantine" : "emulate";
+                break;
+        }
+}
+
+static bool rule_has_resource_type(const Policy *p, const PolicyRule *r, PolicyResourceType t) {
+        for (size_t i = 0; i < r->n_resources; i++)
+                if (p->resources[r->resources[i]].type == t)
+                        return true;
+        return false;
+}
+
+/* Why the supervisor must see calls this rule could decide, from the strongest reason down; NULL when
+ * registers are enough. */
+static const char *rule_why(const Policy *p, const PolicyRule *r, unsigned *ret_rank) {
+        static const char *const reasons[] = { "quarantine", "emulate", "path resource", "network resource",
+                                               "trust" };
+        bool hit[ELEMENTSOF(reasons)] = {
+                r->verdict == POLICY_VERDICT_QUARANTINE,
+                r->verdict == POLICY_VERDICT_EMULATE,
+                rule_has_resource_type(p, r, POLICY_RESOURCE_PATH),
+                rule_has_resource_type(p, r, POLICY_RESOURCE_NETWORK),
+                r->min_trust >= 0,
+        };
+
+        for (unsigned i = 0; i < ELEMENTSOF(reasons); i++)
+                if (hit[i]) {
+                        *ret_rank = i;
+                        return reasons[i];
+                }
+        return NULL;
+}
+
+/* libseccomp ANDs the comparisons of one rule but takes one comparison per argument. */
+static bool clauses_expressible(const Policy *p, const uint32_t *rules, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const PolicyRule *r = &p->rules[rules[i]];
+
+                for (size_t j = 0; j < r->n_resources; j++) {
+                        const PolicyResource *res = &p->resources[r->resources[j]];
+                        unsigned seen = 0;
+
+                        if (res->type != POLICY_RESOURCE_ARGS || res->n_args > 6)
+                                return false;
+                        for (size_t k = 0; k < res->n_args; k++) {
+                                if (res->args[k].index > 5 || (seen & (1u << res->args[k].index)))
+                                        return false;
+                                seen |= 1u << res->args[k].index;
+                        }
+                }
+        }
+        return true;
+}
+
+/* Rule a is the better explanation than b among rules of one verdict without objects: a named identity
+ * beats "*", then file order. */
+static bool rule_more_specific(const PolicyRule *a, const PolicyRule *b) {
+        if ((a->identity >= 0) != (b->identity >= 0))
+                return a->identity >= 0;
+        return a < b;
+}
+
+static void plan_for(const Policy *p, const NamePair *pairs, size_t n_pairs, int identity, uint32_t *buf,
+                     Plan *ret) {
+        const PolicyRule *uncond_top = NULL, *why_rule = NULL;
+        const char *why = NULL;
+        unsigned why_rank = UINT32_MAX;
+        PolicyVerdict top = POLICY_VERDICT_ALLOW;
+        size_t n = 0;
+        bool any_allow = false;
+
+        for (size_t i = 0; i < n_pairs; i++) {
+                const PolicyRule *r = &p->rules[pairs[i].rule];
+
+                if (r->identity == POLICY_IDENTITY_ANY || r->identity == identity)
+                        buf[n++] = pairs[i].rule;
+        }
+        if (n == 0) {
+                plan_default(p, ret);
+                return;
+        }
+
+        for (size_t i = 0; i < n; i++)
+                top = MAX(top, p->rules[buf[i]].verdict);
+        for (size_t i = 0; i < n; i++) {
+                const PolicyRule *r = &p->rules[buf[i]];
+                unsigned rank;
+                const char *w;
+
+                if (r->verdict == top && r->n_resources == 0 && r->min_trust < 0 &&
+                    (!uncond_top || rule_more_specific(r, uncond_top)))
+                        uncond_top = r;
+                if (r->verdict == POLICY_VERDICT_ALLOW)
+                        any_allow = true;
+                w = rule_why(p, r, &rank);
+                if (w && rank < why_rank) {
+                        why = w;
+                        why_rank = rank;
+                        why_rule = r;
+                }
+        }
+
+        *ret = (Plan) { .rules = buf, .n_rules = n };
+
+        if (uncond_top) {
+                /* Nothing outranks it, so every call gets its verdict whatever else matches. */
+                ret->rule = uncond_top;
+                switch (top) {
+                case POLICY_VERDICT_ALLOW:
+                        ret->action = POLICY_KERNEL_ALLOW;
+                        return;
+                case POLICY_VERDICT_DENY:
+                        /* ... but a more specific deny explains its calls, and its errno is theirs. */
+                        for (size_t i = 0; i < n; i++) {
+                                const PolicyRule *r = &p->rules[buf[i]];
+                                unsigned rank;
+
+                                if (r->verdict == POLICY_VERDICT_DENY && r->errno_value != uncond_top->errno_value) {
+                                        ret->action = POLICY_KERNEL_NOTIFY;
+                                        ret->why = rule_why(p, r, &rank) ?: "arguments";
+                                        ret->rule = r;
+                                        return;
+                                }
+                        }
+                        ret->action = POLICY_KERNEL_ERRNO;
+                        ret->errno_value = uncond_top->errno_value;
+                        return;
+                default:
+                        ret->action = POLICY_KERNEL_NOTIFY;
+                        ret->why = top == POLICY_VERDICT_QUARANTINE ? "quarantine" : "emulate";
+                        return;
+                }
+        }
+
+        if (why) {
+                ret->action = POLICY_KERNEL_NOTIFY;
+                ret->why = why;
+                ret->rule = why_rule;
+                return;
+        }
+
+        /* Only allow/deny rules with argument conditions decide now (an unconditional allow below a
+         * conditional deny included). */
+        ret->rule = &p->rules[buf[0]];
+        ret->action = POLICY_KERNEL_NOTIFY;
+        ret->why = "arguments";
+        if (top == POLICY_VERDICT_ALLOW) {
+                if (clauses_expressible(p, buf, n)) {
+                        ret->action = POLICY_KERNEL_ALLOW;
+                        ret->conditional = true;
+                }
+                return;
+        }
+        /* top is deny, all of them conditional */
+        if (any_allow)
+                return; /* which of overlapping allow and deny clauses wins is not libseccomp's to choose */
+        for (size_t i = 1; i < n; i++)
+                if (p->rules[buf[i]].errno_value != p->rules[buf[0]].errno_value)
+                        return;
+        if (clauses_expressible(p, buf, n)) {
+                ret->action = POLICY_KERNEL_ERRNO;
+                ret->errno_value = p->rules[buf[0]].errno_value;
+                ret->conditional = true;
+        }
+}
+
+static bool plan_equal(const Plan *a, const Plan *b) {
+        if (a->action != b->action || a->conditional != b->conditional)
+                return false;
+        if (a->action == POLICY_KERNEL_ERRNO && a->errno_value != b->errno_value)
+                return false;
+        if (a->conditional &&
+            (a->n_rules != b->n_rules || memcmp(a->rules, b->rules, a->n_rules * sizeof(uint32_t)) != 0))
+                return false;
+        return true;
+}
+
+static uint32_t scmp_action(PolicyKernelAction a, int errno_value) {
+        switch (a) {
+        case POLICY_KERNEL_ALLOW:
+                return SCMP_ACT_ALLOW;
+        case POLICY_KERNEL_ERRNO:
+                return SCMP_ACT_ERRNO((uint16_t) errno_value);
+        case POLICY_KERNEL_KILL:
+                return SCMP_ACT_KILL_PROCESS;
+        default:
+                return SCMP_ACT_NOTIFY;
+        }
+}
+
+static int rule_add(scmp_filter_ctx ctx, uint32_t default_action, uint32_t action, int nr, unsigned n,
+                    const struct scmp_arg_cmp *cmps) {
+        /* libseccomp refuses rules that repeat the default; they would change nothing anyway. */
+        if (action == default_action)
+                return 0;
+        return seccomp_rule_add_array(ctx, action, nr, n, cmps);
+}
+
+static enum scmp_compare scmp_op(PolicyArgOp op) {
+        switch (op) {
+        case POLICY_ARG_EQ:
+                return SCMP_CMP_EQ;
+        case POLICY_ARG_NE:
+                return SCMP_CMP_NE;
+        case POLICY_ARG_LT:
+                return SCMP_CMP_LT;
+        case POLICY_ARG_LE:
+                return SCMP_CMP_LE;
+        case POLICY_ARG_GT:
+                return SCMP_CMP_GT;
+        case POLICY_ARG_GE:
+                return SCMP_CMP_GE;
+        case POLICY_ARG_MASKED_EQ:
+                return SCMP_CMP_MASKED_EQ;
+        default:
+                return _SCMP_CMP_MIN;
+        }
+}
+
+static int emit_clauses(scmp_filter_ctx ctx, uint32_t default_action, const Policy *p, const Plan *plan, int nr,
+                        bool with_builtin) {
+        uint32_t action = scmp_action(plan->action, plan->errno_value);
+        int r;
+
+        for (size_t i = 0; i < plan->n_rules; i++) {
+                const PolicyRule *rule = &p->rules[plan->rules[i]];
+
+                for (size_t j = 0; j < rule->n_resources; j++) {
+                        const PolicyResource *res = &p->resources[rule->resources[j]];
+                        struct scmp_arg_cmp cmps[6];
+
+                        for (size_t k = 0; k < res->n_args; k++) {
+                                const PolicyArgCond *c = &res->args[k];
+
+                                cmps[k] = (struct scmp_arg_cmp) {
+                                        .arg = c->index,
+                                        .op = scmp_op(c->op),
+                                        .datum_a = c->op == POLICY_ARG_MASKED_EQ ? c->mask : c->value,
+                                        .datum_b = c->op == POLICY_ARG_MASKED_EQ ? c->value : 0,
+                                };
+                        }
+                        r = rule_add(ctx, default_action, action, nr, (unsigned) res->n_args, cmps);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (with_builtin) {
+                const struct scmp_arg_cmp builtin[2] = {
+                        SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                        SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                                SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                };
+
+                r = rule_add(ctx, default_action, action, nr, 2, builtin);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void seccomp_releasep(scmp_filter_ctx *ctx) {
+        if (*ctx)
+                seccomp_release(*ctx);
+}
+
+static int ctx_new(const Policy *p, uint32_t default_action, scmp_filter_ctx *ret) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        uint32_t native = seccomp_arch_native();
+        bool has_native = false;
+        int r;
+
+        ctx = seccomp_init(default_action);
+        if (!ctx)
+                return -ENOMEM;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r < 0)
+                return r;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+        if (r < 0)
+                return r;
+        /* The workload loads the filter itself after no_new_privs; the supervisor never calls seccomp_load(). */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < p->n_arches; i++) {
+                if (p->arches[i] == native) {
+                        has_native = true;
+                        continue;
+                }
+                r = seccomp_arch_add(ctx, p->arches[i]);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+        }
+        if (!has_native && p->n_arches > 0) {
+                r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+/* Adds the rules of one syscall; a conditional plan libseccomp turns down becomes NOTIFY. */
+static int emit_plan(scmp_filter_ctx ctx, const Policy *p, uint32_t default_action, Plan *plan, int nr) {
+        if (plan->conditional) {
+                _cleanup_(seccomp_releasep) scmp_filter_ctx trial = NULL;
+                int r;
+
+                /* libseccomp has no transactions in 2.5: try the clauses on a scratch filter first so a
+                 * refusal halfway does not leave half of them in the real one. */
+                r = ctx_new(p, default_action, &trial);
+                if (r < 0)
+                        return r;
+                if (emit_clauses(trial, default_action, p, plan, nr, false) >= 0)
+                        return emit_clauses(ctx, default_action, p, plan, nr, false);
+                plan->action = POLICY_KERNEL_NOTIFY;
+                plan->conditional = false;
+                plan->why = "arguments";
+        }
+        return rule_add(ctx, default_action, scmp_action(plan->action, plan->errno_value), nr, 0, NULL);
+}
+
+/* seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER) fails with EPERM, and every other seccomp call gets what
+ * the policy says. The builtin clause and its complement (two clauses: the operation differs, or the flag is
+ * clear) are disjoint, so libseccomp's tree decides them exactly. */
+static int emit_seccomp(scmp_filter_ctx ctx, const Policy *p, uint32_t default_action, Plan *plan, int nr) {
+        const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+        const struct scmp_arg_cmp builtin[2] = {
+                SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+        };
+        const struct scmp_arg_cmp other_op[1] = { SCMP_A0(SCMP_CMP_NE, SECCOMP_SET_MODE_FILTER) };
+        const struct scmp_arg_cmp no_listener[1] = {
+                SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0),
+        };
+        uint32_t action;
+        int r;
+
+        if (plan->conditional) {
+                if (plan->action == POLICY_KERNEL_ERRNO && plan->errno_value == EPERM) {
+                        /* Same action: the builtin is one more clause of the policy's own. */
+                        _cleanup_(seccomp_releasep) scmp_filter_ctx trial = NULL;
+
+                        r = ctx_new(p, default_action, &trial);
+                        if (r < 0)
+                                return r;
+                        if (emit_clauses(trial, default_action, p, plan, nr, true) >= 0)
+                                return emit_clauses(ctx, default_action, p, plan, nr, true);
+                }
+                /* Overlapping clauses of different actions: the supervisor decides, after the builtin. */
+                plan->action = POLICY_KERNEL_NOTIFY;
+                plan->conditional = false;
+                plan->why = "arguments";
+        }
+
+        action = scmp_action(plan->action, plan->errno_value);
+        if (action == eperm)
+                return rule_add(ctx, default_action, action, nr, 0, NULL);
+
+        r = rule_add(ctx, default_action, eperm, nr, ELEMENTSOF(builtin), builtin);
+        if (r < 0)
+                return r;
+        r = rule_add(ctx, default_action, action, nr, ELEMENTSOF(other_op), other_op);
+        if (r < 0)
+                return r;
+        r = rule_add(ctx, default_action, action, nr, ELEMENTSOF(no_listener), no_listener);
+        if (r < 0)
+                return r;
+        plan->conditional = true;
+        if (!plan->why)
+                plan->why = BUILTIN_WHY;
+        return 0;
+}
+
+static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **ret, size_t *ret_n) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ struct sock_filter *insns = NULL;
+        size_t size, done = 0;
+        off_t end;
+        int r;
+
+        fd = memfd_create("forgeone-filter", MFD_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return r;
+        end = lseek(fd, 0, SEEK_END);
+        if (end < 0)
+                return negative_errno();
+        size = (size_t) end;
+        if (size == 0 || size % sizeof(struct sock_filter) != 0)
+                return -EIO;
+        insns = malloc(size);
+        if (!insns)
+                return -ENOMEM;
+        while (done < size) {
+                ssize_t k = pread(fd, (uint8_t *) insns + done, size - done, (off_t) done);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        return -EIO;
+                done += (size_t) k;
+        }
+        *ret_n = size / sizeof(struct sock_filter);
+        *ret = TAKE_PTR(insns);
+        return 0;
+}
+
+static int compiled_syscall_compare(const void *a, const void *b) {
+        return strcmp(((const PolicyCompiledSyscall *) a)->name, ((const PolicyCompiledSyscall *) b)->name);
+}
+
+static int compiled_add(PolicyFilter *f, const char *name, int nr, const Plan *plan, const char *fallback_id) {
+        PolicyCompiledSyscall *s = &f->syscalls[f->n_syscalls];
+
+        *s = (PolicyCompiledSyscall) {
+                .nr = nr >= 0 ? nr : -1,
+                .action = plan->action,
+                .errno_value = plan->action == POLICY_KERNEL_ERRNO ? plan->errno_value : 0,
+                .conditional = plan->conditional,
+                .why = plan->action == POLICY_KERNEL_NOTIFY || plan->conditional ? plan->why : NULL,
+        };
+        s->name = strdup(name);
+        s->rule_id = strdup(plan->rule ? plan->rule->id : fallback_id);
+        if (!s->name || !s->rule_id) {
+                free((char *) s->name);
+                free((char *) s->rule_id);
+                return -ENOMEM;
+        }
+        f->n_syscalls++;
+        return 0;
+}
+
+/* The plan every identity the filter serves agrees on, or NOTIFY. */
+static void plan_for_identities(const Policy *p, const NamePair *pairs, size_t n_pairs, int identity,
+                                uint32_t *buf, uint32_t *buf2, Plan *ret) {
+        Plan other;
+
+        plan_for(p, pairs, n_pairs, identity == POLICY_COMPILE_ALL_IDENTITIES ? POLICY_IDENTITY_ANY : identity,
+                 buf, ret);
+        if (identity != POLICY_COMPILE_ALL_IDENTITIES)
+                return;
+        for (size_t i = 0; i < p->n_identities; i++) {
+                plan_for(p, pairs, n_pairs, (int) i, buf2, &other);
+                if (plan_equal(ret, &other))
+                        continue;
+                if (ret->action == POLICY_KERNEL_NOTIFY && other.action == POLICY_KERNEL_NOTIFY)
+                        continue; /* the supervisor decides for both anyway */
+                if (!ret->rule)
+                        ret->rule = other.rule;
+                ret->action = POLICY_KERNEL_NOTIFY;
+                ret->conditional = false;
+                ret->why = "differs per identity";
+                return;
+        }
+}
+
+int policy_compile(const Policy *p, int identity, PolicyFilter **ret) {
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+        _cleanup_free_ NamePair *pairs = NULL;
+        _cleanup_free_ uint32_t *buf = NULL, *buf2 = NULL;
+        size_t n_pairs = 0, n_names = 0;
+        uint32_t default_action;
+        Plan def;
+        bool seccomp_done = false;
+        int r;
+
+        if (!p || !ret)
+                return -EINVAL;
+        if (identity != POLICY_COMPILE_ALL_IDENTITIES && identity != POLICY_IDENTITY_ANY &&
+            (identity < 0 || (size_t) identity >= p->n_identities))
+                return -EINVAL;
+        if (p->default_verdict < 0 || p->default_verdict >= _POLICY_VERDICT_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < p->n_rules; i++) {
+                const PolicyRule *rule = &p->rules[i];
+
+                if (rule->verdict < 0 || rule->verdict >= _POLICY_VERDICT_MAX || !rule->id)
+                        return -EINVAL;
+                for (size_t j = 0; j < rule->n_resources; j++)
+                        if (rule->resources[j] < 0 || (size_t) rule->resources[j] >= p->n_resources)
+                                return -EINVAL;
+                for (char **s = rule->syscalls; s && *s; s++)
+                        n_pairs++;
+        }
+
+        /* Every (syscall, rule) pair, grouped by syscall in name order, rules in file order. */
+        pairs = calloc(MAX(n_pairs, (size_t) 1), sizeof(NamePair));
+        buf = calloc(MAX(n_pairs, (size_t) 1), sizeof(uint32_t));
+        buf2 = calloc(MAX(n_pairs, (size_t) 1), sizeof(uint32_t));
+        if (!pairs || !buf || !buf2)
+                return -ENOMEM;
+        n_pairs = 0;
+        for (size_t i = 0; i < p->n_rules; i++) {
+                const PolicyRule *rule = &p->rules[i];
+
+                if (identity != POLICY_COMPILE_ALL_IDENTITIES && rule->identity != POLICY_IDENTITY_ANY &&
+                    rule->identity != identity)
+                        continue;
+                for (char **s = rule->syscalls; s && *s; s++)
+                        pairs[n_pairs++] = (NamePair) { .name = *s, .rule = (uint32_t) i };
+        }
+        qsort(pairs, n_pairs, sizeof(NamePair), name_pair_compare);
+        for (size_t i = 0; i < n_pairs; i++)
+                if (i == 0 || !streq(pairs[i - 1].name, pairs[i].name))
+                        n_names++;
+
+        f = calloc(1, sizeof(PolicyFilter));
+        if (!f)
+                return -ENOMEM;
+        f->syscalls = calloc(n_names + 1, sizeof(PolicyCompiledSyscall));
+        f->arches = calloc(MAX(p->n_arches, (size_t) 1), sizeof(uint32_t));
+        if (!f->syscalls || !f->arches)
+                return -ENOMEM;
+        if (p->n_arches > 0) {
+                memcpy(f->arches, p->arches, p->n_arches * sizeof(uint32_t));
+                f->n_arches = p->n_arches;
+        } else {
+                f->arches[0] = seccomp_arch_native();
+                f->n_arches = 1;
+        }
+
+        plan_default(p, &def);
+        f->default_action = def.action;
+        f->default_errno = def.action == POLICY_KERNEL_ERRNO ? def.errno_value : 0;
+        default_action = scmp_action(def.action, def.errno_value);
+
+        r = ctx_new(p, default_action, &ctx);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n_pairs;) {
+                size_t j = i;
+                Plan plan;
+                int nr;
+
+                while (j < n_pairs && streq(pairs[j].name, pairs[i].name))
+                        j++;
+                /* A rule listing a syscall twice still counts once. */
+                size_t w = i + 1;
+                for (size_t k = i + 1; k < j; k++)
+                        if (pairs[k].rule != pairs[w - 1].rule)
+                                pairs[w++] = pairs[k];
+
+                plan_for_identities(p, pairs + i, w - i, identity, buf, buf2, &plan);
+                nr = seccomp_syscall_resolve_name(pairs[i].name);
+                if (nr == __NR_SCMP_ERROR)
+                        r = 0; /* no number on any architecture libseccomp knows: nothing can call it */
+                else if (streq(pairs[i].name, "seccomp")) {
+                        r = emit_seccomp(ctx, p, default_action, &plan, nr);
+                        seccomp_done = true;
+                } else
+                        r = emit_plan(ctx, p, default_action, &plan, nr);
+                if (r < 0)
+                        return r;
+                r = compiled_add(f, pairs[i].name, nr, &plan, "default");
+                if (r < 0)
+                        return r;
+                i = j;
+        }
+
+        if (!seccomp_done) {
+                Plan plan = def;
+                int nr = seccomp_syscall_resolve_name("seccomp");
+
+                r = emit_seccomp(ctx, p, default_action, &plan, nr);
+                if (r < 0)
+                        return r;
+                r = compiled_add(f, "seccomp", nr, &plan, plan.conditional ? "builtin" : "default");
+                if (r < 0)
+                        return r;
+                qsort(f->syscalls, f->n_syscalls, sizeof(PolicyCompiledSyscall), compiled_syscall_compare);
+        }
+
+        r = export_bpf(ctx, &f->insns, &f->n_insns);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+/* ---- a classic BPF interpreter, as the kernel runs seccomp filters ---- */
+
+static bool bpf_jump(const struct sock_filter *i, uint32_t a, uint32_t x) {
+        uint32_t v = BPF_SRC(i->code) == BPF_X ? x : i->k;
+
+        switch (BPF_OP(i->code)) {
+        case BPF_JEQ:
+                return a == v;
+        case BPF_JGT:
+                return a > v;
+        case BPF_JGE:
+                return a >= v;
+        case BPF_JSET:
+                return (a & v) != 0;
+        default:
+                return false;
+        }
+}
+
+static bool bpf_alu(const struct sock_filter *i, uint32_t *a, uint32_t x) {
+        uint32_t v = BPF_SRC(i->code) == BPF_X ? x : i->k;
+
+        switch (BPF_OP(i->code)) {
+        case BPF_ADD:
+                *a += v;
+                return true;
+        case BPF_SUB:
+                *a -= v;
+                return true;
+        case BPF_MUL:
+                *a *= v;
+                return true;
+        case BPF_DIV:
+                if (v == 0)
+                        return false;
+                *a /= v;
+                return true;
+        case BPF_MOD:
+                if (v == 0)
+                        return false;
+                *a %= v;
+                return true;
+        case BPF_AND:
+                *a &= v;
+                return true;
+        case BPF_OR:
+                *a |= v;
+                return true;
+        case BPF_XOR:
+                *a ^= v;
+                return true;
+        case BPF_LSH:
+                *a = v < 32 ? *a << v : 0;
+                return true;
+        case BPF_RSH:
+                *a = v < 32 ? *a >> v : 0;
+                return true;
+        case BPF_NEG:
+                *a = -*a;
+                return true;
+        default:
+                return false;
+        }
+}
+
+uint32_t policy_filter_run(const PolicyFilter *f, const struct seccomp_data *data) {
+        uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
+
+        if (!f || !data)
+                return SECCOMP_RET_KILL_PROCESS;
+
+        for (size_t pc = 0; pc < f->n_insns; pc++) {
+                const struct sock_filter *i = &f->insns[pc];
+
+                switch (BPF_CLASS(i->code)) {
+                case BPF_LD:
+                        if (i->code == (BPF_LD | BPF_W | BPF_ABS)) {
+                                if (i->k % 4 != 0 || i->k > sizeof(*data) - 4)
+                                        return SECCOMP_RET_KILL_PROCESS;
+                                memcpy(&a, (const uint8_t *) data + i->k, 4);
+                        } else if (i->code == (BPF_LD | BPF_W | BPF_LEN))
+                                a = sizeof(*data);
+                        else if (i->code == (BPF_LD | BPF_IMM))
+                                a = i->k;
+                        else if (i->code == (BPF_LD | BPF_MEM) && i->k < BPF_MEMWORDS)
+                                a = mem[i->k];
+                        else
+                                return SECCOMP_RET_KILL_PROCESS;
+                        break;
+                case BPF_LDX:
+                        if (i->code == (BPF_LDX | BPF_W | BPF_LEN))
+                                x = sizeof(*data);
+                        else if (i->code == (BPF_LDX | BPF_IMM))
+                                x = i->k;
+                        else if (i->code == (BPF_LDX | BPF_MEM) && i->k < BPF_MEMWORDS)
+                                x = mem[i->k];
+                        else
+                                return SECCOMP_RET_KILL_PROCESS;
+                        break;
+                case BPF_ST:
+                case BPF_STX:
+                        if (i->k >= BPF_MEMWORDS)
+                                return SECCOMP_RET_KILL_PROCESS;
+                        mem[i->k] = BPF_CLASS(i->code) == BPF_ST ? a : x;
+                        break;
+                case BPF_ALU:
+                        if (!bpf_alu(i, &a, x))
+                                return SECCOMP_RET_KILL_PROCESS;
+                        break;
+                case BPF_JMP:
+                        if (BPF_OP(i->code) == BPF_JA)
+                                pc += i->k;
+                        else
+                                pc += bpf_jump(i, a, x) ? i->jt : i->jf;
+                        break;
+                case BPF_RET:
+                        return BPF_RVAL(i->code) == BPF_A ? a : i->k;
+                case BPF_MISC:
+                        if (BPF_MISCOP(i->code) == BPF_TAX)
+                                x = a;
+                        else
+                                a = x;
+                        break;
+                default:
+                        return SECCOMP_RET_KILL_PROCESS;
+                }
+        }
+        return SECCOMP_RET_KILL_PROCESS; /* fell off the end: the kernel rejects such programs */
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Live (root): an image built here with umoci from busybox, opened by DIR:TAG, unpacked into a cache,
+ * mounted as an overlay rootfs, run with chroot, and torn down with no mount left. Each test runs in a
+ * private mount namespace, so a failing assertion cannot leak a mount onto the host; the temp dir is
+ * removed by an unchecked fixture in the parent, which runs even when a test fails.
+ */
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "forgeone/layer-cache.h"
+#include "forgeone/oci-image.h"
+#include "forgeone/rootfs.h"
+#include "image-test-util.h"
+#include "test-util.h"
+
+#define ASSERT_OK(expr)                                                                                    \
+        do {                                                                                               \
+                int _r = (expr);                                                                           \
+                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                  \
+        } while (0)
+
+static char *tmp;
+static char image_ref[4096];
+
+static int run(const char *const argv[]) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null >= 0)
+                        dup2(null, STDOUT_FILENO);
+                execvp(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        if (waitpid(pid, &status, 0) != pid)
+                return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void mkfile(const char *dir, const char *rel, const char *content) {
+        char p[4096];
+
+        snprintf(p, sizeof p, "%s/%s", dir, rel);
+        test_write_file(p, content, strlen(content));
+}
+
+static void mkdirs(const char *dir, const char *rel) {
+        char p[4096];
+
+        snprintf(p, sizeof p, "%s/%s", dir, rel);
+        ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %m", p);
+}
+
+/* Builds TMP/img:busybox with three layers: the busybox tree, a whiteout of /etc/motd, and an opaque
+ * replacement of /opt. */
+static void build_image(void) {
+        char root[1024], newopt[1024], layout[1024], bb[2048], tagged[1024];
+        static const char *const applets[] = { "sh", "ls", "cat", "echo", "true", "id", "touch", "rm" };
+
+        snprintf(root, sizeof root, "%s/src-root", tmp);
+        snprintf(newopt, sizeof newopt, "%s/src-opt", tmp);
+        snprintf(layout, sizeof layout, "%s/img", tmp);
+        snprintf(tagged, sizeof tagged, "%s/img:busybox", tmp);
+        ck_assert_int_eq(mkdir(root, 0755), 0);
+        mkdirs(root, "bin");
+        mkdirs(root, "etc");
+        mkdirs(root, "tmp");
+        mkdirs(root, "opt");
+        mkdirs(root, "opt/old");
+        mkfile(root, "opt/old/file", "old\n");
+        mkfile(root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+        mkfile(root, "etc/group", "root:x:0:\n");
+        mkfile(root, "etc/motd", "to be deleted by layer 2\n");
+        snprintf(bb, sizeof bb, "%s/bin/busybox", root);
+        {
+                TestBuf b = test_read_file("/bin/busybox");
+                test_write_file(bb, b.data, b.size);
+                free(b.data);
+                ck_assert_int_eq(chmod(bb, 0755), 0);
+        }
+        FOREACH_ELEMENT(a, applets) {
+                char p[4096];
+
+                snprintf(p, sizeof p, "%s/bin/%s", root, *a);
+                ck_assert_int_eq(symlink("busybox", p), 0);
+        }
+        ck_assert_int_eq(mkdir(newopt, 0755), 0);
+        mkfile(newopt, "new", "new\n");
+
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "init", "--layout", layout, NULL }), 0);
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "new", "--image", tagged, NULL }), 0);
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, root, "/", NULL }), 0);
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, "--whiteout", "/etc/motd",
+                                                     NULL }), 0);
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, "--opaque", newopt, "/opt",
+                                                     NULL }), 0);
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "config", "--image", tagged, "--config.entrypoint",
+                                                     "/bin/sh", "--config.env", "PATH=/bin", "--config.workingdir",
+                                                     "/tmp", "--config.label", "forgeone.test=live", NULL }), 0);
+        snprintf(image_ref, sizeof image_ref, "%s", tagged);
+}
+
+static void suite_setup(void) {
+        tmp = test_mkdtemp();
+        build_image();
+}
+
+static void suite_teardown(void) {
+        test_rm_rf(tmp);
+        free(tmp);
+}
+
+/* A private mount namespace for this test's process: whatever it mounts dies with it. */
+static void private_mounts(void) {
+        ck_assert_msg(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS): %m");
+        ck_assert_msg(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "make / private: %m");
+}
+
+static bool mounted_at(const char *path) {
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[8192];
+        bool found = false;
+
+        ck_assert_ptr_nonnull(f);
+        while (!found && fgets(line, sizeof line, f)) {
+                char mp[4096];
+
+                /* id parent major:minor root mountpoint ... */
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && streq(mp, path))
+                        found = true;
+        }
+        fclose(f);
+        return found;
+}
+
+/* Runs a shell command chrooted into the rootfs; returns its exit status. */
+static int run_in(const char *rootfs, const char *script) {
+        pid_t pid = fork();
+        int status;
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                if (chroot(rootfs) < 0 || chdir("/") < 0)
+                        _exit(126);
+                execle("/bin/sh", "sh", "-c", script, NULL, (char *const[]) { "PATH=/bin", NULL });
+                _exit(127);
+        }
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char **unpack_image(const char *cache_name, OciImage **ret_image, int expect_unpacked) {
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        char **lowers = NULL, cache[1024];
+        ImageError err = {};
+        OciImage *image = NULL;
+        int r;
+
+        snprintf(cache, sizeof cache, "%s/%s", tmp, cache_name);
+        ASSERT_OK(oci_image_open(image_ref, &image, &err));
+        ck_assert_str_eq(image->tag, "busybox");
+        ck_assert_uint_eq(image->n_layers, 3);
+        ck_assert_str_eq(image->config.entrypoint[0], "/bin/sh");
+        ck_assert_str_eq(image->config.working_dir, "/tmp");
+        ck_assert_str_eq(image->config.labels[0], "forgeone.test=live");
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        r = layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err);
+        ck_assert_msg(r == expect_unpacked, "unpacked %d layers, expected %d: %s", r, expect_unpacked, err.message);
+        *ret_image = image;
+        return lowers;
+}
+
+START_TEST(test_overlay_rootfs) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
+        RootfsOptions opts = ROOTFS_OPTIONS_DEFAULT;
+        char state[1024], p[4096];
+        ImageError err = {};
+        struct stat st;
+
+        private_mounts();
+        lowers = unpack_image("cache-1", &image, 3);
+        /* Owned as in the image: we unpacked as root. */
+        snprintf(p, sizeof p, "%s/bin/busybox", lowers[0]);
+        ck_assert_int_eq(lstat(p, &st), 0);
+        ck_assert_int_eq(st.st_uid, 0);
+
+        snprintf(state, sizeof state, "%s/state-overlay", tmp);
+        opts.mode = ROOTFS_MODE_OVERLAY;
+        ASSERT_OK(rootfs_assemble(lowers, state, &opts, &rootfs, &err));
+        ck_assert_int_eq(rootfs->kind, ROOTFS_OVERLAY);
+        ck_assert(mounted_at(rootfs->path));
+
+        snprintf(p, sizeof p, "%s/bin/sh", rootfs->path);
+        ck_assert_int_eq(lstat(p, &st), 0);
+        ck_assert(S_ISLNK(st.st_mode));
+        ck_assert_int_eq(run_in(rootfs->path, "test \"$(echo hi)\" = hi && test -x /bin/sh"), 0);
+        /* Whiteout (layer 2) and opaque dir (layer 3), as overlayfs sees them. */
+        ck_assert_int_eq(run_in(rootfs->path, "test ! -e /etc/motd && test -e /etc/passwd"), 0);
+        ck_assert_int_eq(run_in(rootfs->path, "test -e /opt/new && test ! -e /opt/old"), 0);
+        /* Writes land in the container's upper dir, never in the shared cache. */
+        ck_assert_int_eq(run_in(rootfs->path, "echo x > /tmp/written && rm /etc/passwd"), 0);
+        snprintf(p, sizeof p, "%s/upper/tmp/written", state);
+        ck_assert(test_exists(p));
+        snprintf(p, sizeof p, "%s/etc/passwd", lowers[0]);
+        ck_assert(test_exists(p));
+
+        ASSERT_OK(rootfs_teardown(state, &err));
+        ck_assert(!mounted_at(rootfs->path));
+        ck_assert_int_eq(test_count_entries(state, NULL), 0);
+        /* Idempotent: a second "delete" finds nothing to do. */
+        ASSERT_OK(rootfs_teardown(state, &err));
+}
+END_TEST
+
+START_TEST(test_cached_second_container_and_copy) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL, *again = NULL;
+        _cleanup_strv_free_ char **lowers = NULL, **lowers2 = NULL;
+        _cleanup_(rootfs_freep) Rootfs *a = NULL, *b = NULL;
+        RootfsOptions copy = ROOTFS_OPTIONS_DEFAULT;
+        char sa[1024], sb[1024];
+        ImageError err = {};
+
+        private_mounts();
+        lowers = unpack_image("cache-2", &image, 3);
+        lowers2 = unpack_image("cache-2", &again, 0); /* all three layers reused */
+
+        snprintf(sa, sizeof sa, "%s/state-a", tmp);
+        snprintf(sb, sizeof sb, "%s/state-b", tmp);
+        ASSERT_OK(rootfs_assemble(lowers2, sa, NULL, &a, &err));
+        ck_assert_int_eq(a->kind, ROOTFS_OVERLAY);
+        copy.mode = ROOTFS_MODE_COPY;
+        ASSERT_OK(rootfs_assemble(lowers2, sb, &copy, &b, &err));
+        ck_assert_int_eq(b->kind, ROOTFS_COPY);
+        ck_assert(!mounted_at(b->path));
+
+        /* Same view either way. */
+        ck_assert_int_eq(run_in(b->path, "test ! -e /etc/motd && test -e /opt/new && test ! -e /opt/old && "
+                                         "test \"$(cat /etc/group)\" = root:x:0:"), 0);
+        ck_assert_int_eq(run_in(a->path, "touch /only-in-a"), 0);
+        ck_assert_int_eq(run_in(b->path, "test ! -e /only-in-a"), 0);
+
+        ASSERT_OK(rootfs_teardown(sa, &err));
+        ASSERT_OK(rootfs_teardown(sb, &err));
+        ck_assert(!mounted_at(a->path));
+        ck_assert_int_eq(test_count_entries(sa, NULL), 0);
+        ck_assert_int_eq(test_count_entries(sb, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_teardown_busy_rootfs) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
+        _cleanup_close_ int busy = -EBADF;
+        char state[1024], p[4096];
+        ImageError err = {};
+
+        private_mounts();
+        lowers = unpack_image("cache-3", &image, 3);
+        snprintf(state, sizeof state, "%s/state-busy", tmp);
+        ASSERT_OK(rootfs_assemble(lowers, state, NULL, &rootfs, &err));
+
+        /* A process still holding a file open (a container not yet reaped): detached, not left mounted. */
+        snprintf(p, sizeof p, "%s/etc/passwd", rootfs->path);
+        busy = open(p, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(busy, 0);
+        ASSERT_OK(rootfs_teardown(state, &err));
+        ck_assert(!mounted_at(rootfs->path));
+
+        /* Assembling over leftovers is refused with a clear message. */
+        ck_assert_int_eq(mkdir(state, 0700) == 0 || errno == EEXIST, 1);
+        ck_assert_int_eq(mkdir(rootfs->path, 0755), 0);
+        ck_assert_int_lt(rootfs_assemble(lowers, state, NULL, &rootfs, &err), 0);
+        ck_assert_msg(strstr(err.message, "already exists"), "%s", err.message);
+}
+END_TEST
+
+static Suite *image_live_suite(void) {
+        Suite *s = suite_create("image-live");
+        TCase *tc = tcase_create("umoci-busybox");
+
+        tcase_add_unchecked_fixture(tc, suite_setup, suite_teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_overlay_rootfs);
+        tcase_add_test(tc, test_cached_second_container_and_copy);
+        tcase_add_test(tc, test_teardown_busy_rootfs);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+static bool have_overlay(void) {
+        FILE *f = fopen("/proc/filesystems", "re");
+        char line[256];
+        bool found = false;
+
+        if (!f)
+                return false;
+        while (!found && fgets(line, sizeof line, f))
+                found = strstr(line, "\toverlay\n") != NULL;
+        fclose(f);
+        return found;
+}
+
+int main(void) {
+        if (geteuid() != 0)
+                FO_TEST_SKIP("needs root (mounts overlayfs, chroots)");
+        if (access("/bin/busybox", X_OK) < 0)
+                FO_TEST_SKIP("/bin/busybox not installed (busybox-static)");
+        if (run((const char *const[]) { "umoci", "--version", NULL }) != 0)
+                FO_TEST_SKIP("umoci not installed");
+        if (!have_overlay())
+                FO_TEST_SKIP("kernel has no overlayfs");
+        return fo_test_run(image_live_suite());
+}
