@@ -16,7 +16,8 @@
 
 typedef struct JsonPositions JsonPositions;
 
-int json_positions_scan(const char *text, size_t len, JsonPositions **ret);
+/* On -EINVAL, *error_offset (when given) is where the text stopped being JSON. */
+int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_t *error_offset);
 JsonPositions *json_positions_free(JsonPositions *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JsonPositions *, json_positions_free);
 

@@ -11,6 +11,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "forgeone/macro.h"
@@ -55,6 +56,8 @@ typedef struct SyscallInfo {
 /* Description of a syscall that takes paths, fds of interest or addresses;
  * NULL for syscalls whose arguments are all plain integers. */
 const SyscallInfo *syscall_info_lookup(const char *name) _pure_;
+/* Iterate the descriptions (sorted by name): index 0..n-1, NULL past the end. */
+const SyscallInfo *syscall_info_by_index(size_t i) _const_;
 
 /* True if the syscall has a PATH/PATH2 or SOCKADDR argument. */
 bool syscall_has_path(const char *name) _pure_;

@@ -317,11 +317,28 @@ static int scan_value(Scanner *s, const char *pointer, size_t key_offset, unsign
                 return scan_array(s, pointer, depth);
         case '"':
                 return scan_string(s, NULL);
-        default:
-                /* Literals and numbers: json-c has checked their syntax already. */
-                while (s->pos < s->len && !strchr(",]} \t\r\n", s->text[s->pos]))
+        default: {
+                /* Numbers and the three literals; json-c has checked the details,
+                 * but also takes extensions (single quotes, NaN) we refuse here. */
+                size_t n;
+
+                while (s->pos < s->len && s->text[s->pos] && !strchr(",]} \t\r\n", s->text[s->pos]))
                         s->pos++;
-                return s->pos > value_offset ? 0 : -EINVAL;
+                n = s->pos - value_offset;
+                if ((n == 4 && memcmp(s->text + value_offset, "true", 4) == 0) ||
+                    (n == 5 && memcmp(s->text + value_offset, "false", 5) == 0) ||
+                    (n == 4 && memcmp(s->text + value_offset, "null", 4) == 0))
+                        return 0;
+                if (n == 0 || !strchr("-0123456789", s->text[value_offset]))
+                        goto bad;
+                for (size_t i = value_offset; i < s->pos; i++)
+                        if (!strchr("0123456789+-.eE", s->text[i]))
+                                goto bad;
+                return 0;
+        bad:
+                s->pos = value_offset;
+                return -EINVAL;
+        }
         }
 }
 
@@ -407,7 +424,7 @@ oom:
         return -ENOMEM;
 }
 
-int json_positions_scan(const char *text, size_t len, JsonPositions **ret) {
+int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_t *error_offset) {
         _cleanup_(json_positions_freep) JsonPositions *p = NULL;
         Scanner s;
         int r;
@@ -420,11 +437,16 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret) {
         s = (Scanner) { .text = text, .len = len, .out = p };
 
         r = scan_value(&s, "", SIZE_MAX, 0);
-        if (r < 0)
+        if (r >= 0) {
+                skip_ws(&s);
+                if (s.pos != s.len)
+                        r = -EINVAL;
+        }
+        if (r < 0) {
+                if (r == -EINVAL && error_offset)
+                        *error_offset = MIN(s.pos, len);
                 return r;
-        skip_ws(&s);
-        if (s.pos != s.len)
-                return -EINVAL;
+        }
 
         qsort(p->entries, p->n_entries, sizeof(JsonPosEntry), entry_cmp);
         r = collect_duplicates(p);

@@ -58,8 +58,10 @@ char *policy_access_to_string(unsigned mask, char *buf, size_t size) {
                 if (!(mask & (1u << i)))
                         continue;
                 n = snprintf(buf + used, size - used, "%s%s", used > 0 ? "," : "", access_table[i]);
-                if (n < 0 || (size_t) n >= size - used)
-                        break; /* truncated: buf stays NUL-terminated by snprintf */
+                if (n < 0 || (size_t) n >= size - used) {
+                        buf[used] = 0; /* whole names only */
+                        break;
+                }
                 used += (size_t) n;
         }
         if (used == 0)

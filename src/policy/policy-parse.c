@@ -1092,8 +1092,24 @@ static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
 
 static bool parse_arg_value(Ctx *c, json_object *o, uint64_t *ret) {
         if (json_object_is_type(o, json_type_int)) {
+                _cleanup_free_ char *ptr = json_pointer(c);
                 int64_t v = json_object_get_int64(o);
+                size_t off;
 
+                /* json-c saturates numbers beyond 64 bits; the raw text tells. */
+                if (ptr && json_positions_lookup(c->pos, ptr, &off, NULL) >= 0) {
+                        const char *t = c->text + off;
+
+                        errno = 0;
+                        if (*t == '-')
+                                (void) strtoll(t, NULL, 10);
+                        else
+                                (void) strtoull(t, NULL, 10);
+                        if (errno == ERANGE) {
+                                err(c, "%.*s does not fit in 64 bits", (int) strspn(t, "-0123456789"), t);
+                                return false;
+                        }
+                }
                 *ret = v < 0 ? (uint64_t) v : json_object_get_uint64(o);
                 return true;
         }
@@ -1551,23 +1567,25 @@ static void check_rule_access(Ctx *c, const PolicyRule *rule, const Expanded *li
 /* A rule's resources must fit its syscalls, or the rule silently never
  * matches some of them (and an allow rule that never matches is a deny the
  * author did not intend; a deny rule that never matches is worse). */
-static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n) {
+static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n, const char *res_key) {
         const Policy *p = c->p;
         PolicyResourceType type = _POLICY_RESOURCE_TYPE_INVALID;
         unsigned access = 0;
         const char *first_name = NULL;
 
-        if (rule->n_resources == 0) {
-                if (rule->verdict == POLICY_VERDICT_EMULATE)
-                        for (size_t i = 0; i < n; i++)
-                                if (!syscall_info_lookup(list[i].name) ||
-                                    !syscall_info_lookup(list[i].name)->emulable) {
-                                        err_syscall(c, list[i].origin, "syscall \"%s\" cannot be emulated (only open, "
-                                                    "openat, openat2, creat and connect can)", list[i].name);
-                                        return;
-                                }
+        if (rule->verdict == POLICY_VERDICT_EMULATE)
+                for (size_t i = 0; i < n; i++) {
+                        const SyscallInfo *info = syscall_info_lookup(list[i].name);
+
+                        if (!info || !info->emulable) {
+                                err_syscall(c, list[i].origin,
+                                            "syscall \"%s\" cannot be emulated (the supervisor performs only the "
+                                            "open, stat, access, readlink and connect families)", list[i].name);
+                                return;
+                        }
+                }
+        if (rule->n_resources == 0)
                 return;
-        }
 
         for (size_t i = 0; i < rule->n_resources; i++) {
                 const PolicyResource *r = &p->resources[rule->resources[i]];
@@ -1575,9 +1593,11 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
                 if (r->type < 0)
                         return; /* already reported where it is defined */
                 if (type >= 0 && r->type != type) {
+                        push_key(c, res_key);
                         err(c, "resources \"%s\" (%s) and \"%s\" (%s) are of different types; a rule's resources "
                             "must all be path, all network or all args resources", first_name,
                             policy_resource_type_to_string(type), r->name, policy_resource_type_to_string(r->type));
+                        pop(c);
                         return;
                 }
                 type = r->type;
@@ -1597,8 +1617,10 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
                                 n_bad++;
                         }
                 if (n_bad == n && n > 0) {
+                        push_key(c, res_key);
                         err(c, "none of the rule's syscalls takes %s, so %s resource \"%s\" can never match",
                             what, policy_resource_type_to_string(type), first_name);
+                        pop(c);
                         return;
                 }
                 if (bad != SIZE_MAX) {
@@ -1613,17 +1635,6 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
 
         if (type == POLICY_RESOURCE_PATH)
                 check_rule_access(c, rule, list, n, access);
-
-        if (rule->verdict == POLICY_VERDICT_EMULATE)
-                for (size_t i = 0; i < n; i++) {
-                        const SyscallInfo *info = syscall_info_lookup(list[i].name);
-
-                        if (!info || !info->emulable) {
-                                err_syscall(c, list[i].origin, "syscall \"%s\" cannot be emulated (only open, openat, "
-                                            "openat2, creat and connect can)", list[i].name);
-                                return;
-                        }
-                }
 }
 
 static int parse_rule_resource_name(Ctx *c, const RuleCtx *rc, json_object *v) {
@@ -1878,7 +1889,7 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
         }
 
         if (syscalls_ok && verdict_ok && resources_ok && n_list > 0)
-                check_rule_objects(c, rule, list, n_list);
+                check_rule_objects(c, rule, list, n_list, res_single ? "resource" : "resources");
 
         for (size_t i = 0; i < n_list; i++)
                 free(list[i].name);
@@ -2091,6 +2102,22 @@ static char *default_name(const char *file) {
         return len > 0 ? strndup(base, len) : strdup("policy");
 }
 
+/* json-c's strict mode reports text after the document as an "unexpected
+ * character"; say what it is when the text before it is a whole document. */
+static bool document_ends_before(const char *text, size_t end) {
+        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+
+        if (end == 0 || end > INT32_MAX)
+                return false;
+        tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+        if (!tok)
+                return false;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        o = json_tokener_parse_ex(tok, text, (int) end);
+        return o && json_tokener_get_error(tok) == json_tokener_success;
+}
+
 int policy_load_string(const char *text, size_t len, const char *name, Policy **ret, PolicyDiagnostics *diag) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;
@@ -2128,8 +2155,12 @@ int policy_load_string(const char *text, size_t len, const char *name, Policy **
                 return r < 0 ? r : -EINVAL;
         }
         if (jerr != json_tokener_success) {
-                json_offset_to_line_column(text, len, json_tokener_get_parse_end(tok), &line, &column);
-                r = diag_addf(diag, file, line, column, "JSON syntax error: %s", json_tokener_error_desc(jerr));
+                size_t end = json_tokener_get_parse_end(tok);
+
+                json_offset_to_line_column(text, len, end, &line, &column);
+                r = diag_addf(diag, file, line, column, "JSON syntax error: %s",
+                              document_ends_before(text, end) ? "unexpected text after the end of the document" :
+                                                                 json_tokener_error_desc(jerr));
                 return r < 0 ? r : -EINVAL;
         }
         {
@@ -2145,12 +2176,21 @@ int policy_load_string(const char *text, size_t len, const char *name, Policy **
                 }
         }
 
-        r = json_positions_scan(text, len, &pos);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                r = diag_addf(diag, file, 0, 0, "JSON document could not be scanned for positions");
-                return r < 0 ? r : -EINVAL;
+        /* json-c's strict mode still takes a few extensions (single-quoted
+         * strings); the scanner does not, and says where. */
+        {
+                size_t bad = 0;
+
+                r = json_positions_scan(text, len, &pos, &bad);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        json_offset_to_line_column(text, len, bad, &line, &column);
+                        r = diag_addf(diag, file, line, column,
+                                      "JSON syntax error: not standard JSON here (strings and keys take double "
+                                      "quotes)");
+                        return r < 0 ? r : -EINVAL;
+                }
         }
 
         p = calloc(1, sizeof(Policy));

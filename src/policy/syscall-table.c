@@ -14,9 +14,8 @@
 #ifndef O_PATH
 #define O_PATH 010000000
 #endif
-#ifndef __O_TMPFILE
-#define __O_TMPFILE 020000000
-#endif
+/* The bit of its own that O_TMPFILE adds to O_DIRECTORY (glibc's __O_TMPFILE includes both). */
+#define O_TMPFILE_BIT 020000000
 
 /* Shorthands that keep the table one line per syscall. */
 #define N  SYSCALL_ARG_NONE
@@ -47,12 +46,14 @@
 #define NET(n, a0, a1, a2, a3, a4, a5, emu, form)                                                          \
         { .name = n, .args = { a0, a1, a2, a3, a4, a5 }, .emulable = (emu), .addr_form = (form) }
 
-/* Sorted by name (bisected; a unit test checks the order). A hard link gives
+/* Sorted by name (bisected; a unit test checks the order). "emulable" lists
+ * what the supervisor performs itself (src/supervisor/supervisor-emulate.c):
+ * opens, connect, and the read-only stat/access/readlink calls. A hard link gives
  * a second name to read and write the file through, so link sources request
  * read|write: a deny rule on /etc/shadow also stops "ln /etc/shadow /tmp/x".
  * symlink's first argument is the link's text, not a path that is resolved. */
 static const SyscallInfo syscall_infos[] = {
-        S("access",            P,  I,  N,  N,  N,  N,  A_STAT,           0,        false),
+        S("access",            P,  I,  N,  N,  N,  N,  A_STAT,           0,        true),
         NET("bind",            F,  SA, SL, N,  N,  N,  false, SYSCALL_ADDR_SOCKADDR),
         S("chdir",             P,  N,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("chmod",             P,  M,  N,  N,  N,  N,  A_ATTR,           0,        false),
@@ -63,8 +64,8 @@ static const SyscallInfo syscall_infos[] = {
         S("creat",             P,  M,  N,  N,  N,  N,  A_CREATE | A_WRITE, 0,      true),
         S("execve",            P,  X,  X,  N,  N,  N,  A_EXEC,           0,        false),
         S("execveat",          D,  P,  X,  X,  AF, N,  A_EXEC,           0,        false),
-        S("faccessat",         D,  P,  I,  N,  N,  N,  A_STAT,           0,        false),
-        S("faccessat2",        D,  P,  I,  AF, N,  N,  A_STAT,           0,        false),
+        S("faccessat",         D,  P,  I,  N,  N,  N,  A_STAT,           0,        true),
+        S("faccessat2",        D,  P,  I,  AF, N,  N,  A_STAT,           0,        true),
         S("fchmodat",          D,  P,  M,  N,  N,  N,  A_ATTR,           0,        false),
         S("fchmodat2",         D,  P,  M,  AF, N,  N,  A_ATTR,           0,        false),
         S("fchownat",          D,  P,  I,  I,  AF, N,  A_ATTR,           0,        false),
@@ -81,21 +82,21 @@ static const SyscallInfo syscall_infos[] = {
         S("llistxattr",        P,  X,  I,  N,  N,  N,  A_STAT,           0,        false),
         S("lremovexattr",      P,  X,  N,  N,  N,  N,  A_ATTR,           0,        false),
         S("lsetxattr",         P,  X,  X,  I,  I,  N,  A_ATTR,           0,        false),
-        S("lstat",             P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
+        S("lstat",             P,  X,  N,  N,  N,  N,  A_STAT,           0,        true),
         S("lstat64",           P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("mkdir",             P,  M,  N,  N,  N,  N,  A_CREATE,         0,        false),
         S("mkdirat",           D,  P,  M,  N,  N,  N,  A_CREATE,         0,        false),
         S("mknod",             P,  M,  I,  N,  N,  N,  A_CREATE,         0,        false),
         S("mknodat",           D,  P,  M,  I,  N,  N,  A_CREATE,         0,        false),
         S("name_to_handle_at", D,  P,  X,  X,  AF, N,  A_STAT,           0,        false),
-        S("newfstatat",        D,  P,  X,  AF, N,  N,  A_STAT,           0,        false),
+        S("newfstatat",        D,  P,  X,  AF, N,  N,  A_STAT,           0,        true),
         S("oldlstat",          P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("oldstat",           P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("open",              P,  OF, M,  N,  N,  N,  0,                0,        true),
         S("openat",            D,  P,  OF, M,  N,  N,  0,                0,        true),
         S("openat2",           D,  P,  OH, I,  N,  N,  0,                0,        true),
-        S("readlink",          P,  X,  I,  N,  N,  N,  A_STAT,           0,        false),
-        S("readlinkat",        D,  P,  X,  I,  N,  N,  A_STAT,           0,        false),
+        S("readlink",          P,  X,  I,  N,  N,  N,  A_STAT,           0,        true),
+        S("readlinkat",        D,  P,  X,  I,  N,  N,  A_STAT,           0,        true),
         S("removexattr",       P,  X,  N,  N,  N,  N,  A_ATTR,           0,        false),
         S("rename",            P,  P2, N,  N,  N,  N,  A_DELETE,         A_CREATE, false),
         S("renameat",          D,  P,  D2, P2, N,  N,  A_DELETE,         A_CREATE, false),
@@ -105,11 +106,11 @@ static const SyscallInfo syscall_infos[] = {
         NET("sendmsg",         F,  SA, I,  N,  N,  N,  false, SYSCALL_ADDR_MSGHDR),
         NET("sendto",          F,  X,  I,  I,  SA, SL, false, SYSCALL_ADDR_SOCKADDR),
         S("setxattr",          P,  X,  X,  I,  I,  N,  A_ATTR,           0,        false),
-        S("stat",              P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
+        S("stat",              P,  X,  N,  N,  N,  N,  A_STAT,           0,        true),
         S("stat64",            P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("statfs",            P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("statfs64",          P,  I,  X,  N,  N,  N,  A_STAT,           0,        false),
-        S("statx",             D,  P,  AF, I,  X,  N,  A_STAT,           0,        false),
+        S("statx",             D,  P,  AF, I,  X,  N,  A_STAT,           0,        true),
         S("symlink",           X,  P,  N,  N,  N,  N,  A_CREATE,         0,        false),
         S("symlinkat",         X,  D,  P,  N,  N,  N,  A_CREATE,         0,        false),
         S("truncate",          P,  I,  N,  N,  N,  N,  A_WRITE,          0,        false),
@@ -138,6 +139,10 @@ const SyscallInfo *syscall_info_lookup(const char *name) {
         if (!name)
                 return NULL;
         return bsearch(name, syscall_infos, ELEMENTSOF(syscall_infos), sizeof(syscall_infos[0]), info_cmp);
+}
+
+const SyscallInfo *syscall_info_by_index(size_t i) {
+        return i < ELEMENTSOF(syscall_infos) ? &syscall_infos[i] : NULL;
 }
 
 static bool info_has_arg(const SyscallInfo *info, SyscallArg kind) {
@@ -195,7 +200,7 @@ unsigned syscall_open_flags_to_access(uint64_t flags) {
         if (flags & O_CREAT)
                 mask |= POLICY_ACCESS_CREATE;
         /* O_TMPFILE creates an unnamed file in the directory given as path. */
-        if (flags & __O_TMPFILE)
+        if (flags & O_TMPFILE_BIT)
                 mask |= POLICY_ACCESS_CREATE | POLICY_ACCESS_WRITE;
         return mask;
 }
@@ -400,23 +405,32 @@ static void all_names_init(void) {
                         (void) name_uncached(set->arch, set->base + i);
 }
 
+/* Optimal string alignment distance: Levenshtein plus adjacent
+ * transpositions, the most common typo ("wbe" for "web"). */
 unsigned string_edit_distance(const char *a, const char *b) {
-        unsigned prev[64], cur[64];
+        unsigned rows[3][64], *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
         size_t la = strlen(a), lb = strlen(b);
 
-        if (la >= ELEMENTSOF(prev) || lb >= ELEMENTSOF(prev))
+        if (la >= ELEMENTSOF(rows[0]) || lb >= ELEMENTSOF(rows[0]))
                 return 255;
         for (size_t j = 0; j <= lb; j++)
                 prev[j] = (unsigned) j;
         for (size_t i = 1; i <= la; i++) {
+                unsigned *t;
+
                 cur[0] = (unsigned) i;
                 for (size_t j = 1; j <= lb; j++) {
                         unsigned sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
                         unsigned del = prev[j] + 1, ins = cur[j - 1] + 1;
 
                         cur[j] = MIN(sub, MIN(del, ins));
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                                cur[j] = MIN(cur[j], prev2[j - 2] + 1);
                 }
-                memcpy(prev, cur, (lb + 1) * sizeof(unsigned));
+                t = prev2;
+                prev2 = prev;
+                prev = cur;
+                cur = t;
         }
         return MIN(prev[lb], 255u);
 }
