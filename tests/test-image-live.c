@@ -26,6 +26,18 @@
 static char *tmp;
 static char image_ref[4096];
 
+/* The layout directory of image_ref ("DIR:busybox"). */
+static const char *image_ref_dir(void) {
+        static char dir[4096];
+        char *colon;
+
+        snprintf(dir, sizeof dir, "%s", image_ref);
+        colon = strrchr(dir, ':');
+        if (colon)
+                *colon = 0;
+        return dir;
+}
+
 static int run(const char *const argv[]) {
         pid_t pid = fork();
         int status;
@@ -284,6 +296,112 @@ START_TEST(test_teardown_busy_rootfs) {
 }
 END_TEST
 
+static void flip_middle_byte(const char *path) {
+        TestBuf b = test_read_file(path);
+
+        b.data[b.size / 2] ^= 0x20;
+        test_write_file(path, b.data, b.size);
+        free(b.data);
+}
+
+static void expect_unpack_refused(const char *ref, const char *cache_name, const char *needle) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        char cache[1024];
+        ImageError err = {};
+
+        snprintf(cache, sizeof cache, "%s/%s", tmp, cache_name);
+        ASSERT_OK(oci_image_open(ref, &image, &err));
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        ck_assert_int_lt(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), 0);
+        ck_assert_msg(strstr(err.message, needle), "message \"%s\" lacks \"%s\"", err.message, needle);
+        ck_assert_int_eq(test_count_entries(cache, (const char *const[]) { ".lock", NULL }), 0);
+}
+
+/* The acceptance cases of issue 4, as root (ownership kept, trusted.* xattrs): each refused with a clear
+ * message, nothing left in the cache, nothing written outside. */
+START_TEST(test_refusals_as_root) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        char copy[1024], ref[1100], blob[2048], planted[1024];
+        ImageError err = {};
+        TestTar *t;
+
+        /* Tampered layer of the umoci image: same size, one byte changed. */
+        snprintf(copy, sizeof copy, "%s/img-tampered", tmp);
+        ck_assert_int_eq(run((const char *const[]) { "cp", "-a", image_ref_dir(), copy, NULL }), 0);
+        snprintf(ref, sizeof ref, "%s:busybox", copy);
+        ASSERT_OK(oci_image_open(ref, &image, &err));
+        snprintf(blob, sizeof blob, "%s/blobs/sha256/%s", copy, image->layers[0].blob.digest + 7);
+        flip_middle_byte(blob);
+        expect_unpack_refused(ref, "cache-tampered", "layer blob: digest mismatch: expected sha256:");
+
+        /* Wrong size: the blob is shorter than its descriptor says. */
+        oci_image_free(TAKE_PTR(image));
+        snprintf(copy, sizeof copy, "%s/img-short", tmp);
+        ck_assert_int_eq(run((const char *const[]) { "cp", "-a", image_ref_dir(), copy, NULL }), 0);
+        snprintf(ref, sizeof ref, "%s:busybox", copy);
+        ASSERT_OK(oci_image_open(ref, &image, &err));
+        snprintf(blob, sizeof blob, "%s/blobs/sha256/%s", copy, image->layers[1].blob.digest + 7);
+        ck_assert_int_eq(truncate(blob, image->layers[1].blob.size - 3), 0);
+        oci_image_free(TAKE_PTR(image));
+        ck_assert_int_lt(oci_image_open(ref, &image, &err), 0);
+        ck_assert_msg(strstr(err.message, "size mismatch: descriptor says"), "%s", err.message);
+
+        /* Traversal. */
+        snprintf(planted, sizeof planted, "%s/planted", tmp);
+        t = test_tar_new();
+        test_tar_file(t, "../../../planted", "x");
+        {
+                TestLayer l = { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+                snprintf(copy, sizeof copy, "%s/img-traversal", tmp);
+                free(test_layout_simple(copy, &l, 1, "bad"));
+                free(l.tar.data);
+        }
+        snprintf(ref, sizeof ref, "%s:bad", copy);
+        expect_unpack_refused(ref, "cache-traversal", "path contains \"..\"");
+
+        /* Absolute symlink escape: a symlink to the host's temp dir, then a file through it. */
+        t = test_tar_new();
+        test_tar_symlink(t, "escape", tmp);
+        test_tar_file(t, "escape/planted", "x");
+        {
+                TestLayer l = { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+                snprintf(copy, sizeof copy, "%s/img-symlink", tmp);
+                free(test_layout_simple(copy, &l, 1, "bad"));
+                free(l.tar.data);
+        }
+        snprintf(ref, sizeof ref, "%s:bad", copy);
+        expect_unpack_refused(ref, "cache-symlink", "parent \"escape\" is a symlink; refusing to write through it");
+
+        /* Whiteouts: through a symlink, and of "..". */
+        t = test_tar_new();
+        test_tar_symlink(t, "hostetc", "/etc");
+        test_tar_file(t, "hostetc/.wh.passwd", "");
+        {
+                TestLayer l = { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_NONE };
+                snprintf(copy, sizeof copy, "%s/img-whiteout", tmp);
+                free(test_layout_simple(copy, &l, 1, "bad"));
+                free(l.tar.data);
+        }
+        snprintf(ref, sizeof ref, "%s:bad", copy);
+        expect_unpack_refused(ref, "cache-whiteout", "parent \"hostetc\" is a symlink");
+        t = test_tar_new();
+        test_tar_file(t, "etc/.wh..", "");
+        {
+                TestLayer l = { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_NONE };
+                snprintf(copy, sizeof copy, "%s/img-whiteout2", tmp);
+                free(test_layout_simple(copy, &l, 1, "bad"));
+                free(l.tar.data);
+        }
+        snprintf(ref, sizeof ref, "%s:bad", copy);
+        expect_unpack_refused(ref, "cache-whiteout2", "invalid whiteout name");
+
+        ck_assert(!test_exists(planted));
+        ck_assert(test_exists("/etc/passwd"));
+}
+END_TEST
+
 static Suite *image_live_suite(void) {
         Suite *s = suite_create("image-live");
         TCase *tc = tcase_create("umoci-busybox");
@@ -293,6 +411,7 @@ static Suite *image_live_suite(void) {
         tcase_add_test(tc, test_overlay_rootfs);
         tcase_add_test(tc, test_cached_second_container_and_copy);
         tcase_add_test(tc, test_teardown_busy_rootfs);
+        tcase_add_test(tc, test_refusals_as_root);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -435,6 +435,29 @@ START_TEST(test_cache_refusals_leave_nothing) {
         t = test_tar_new();
         test_tar_entry(t, "kmem", AE_IFCHR, 0600, NULL, NULL, NULL, makedev(1, 2));
         cache_expect_refused(t, "device node (char 1:2) not allowed");
+
+        /* Whiteouts that name no entry of a lower layer, or reach out of the tree. */
+        t = test_tar_new();
+        test_tar_file(t, "etc/.wh..", "");
+        cache_expect_refused(t, "entry \"etc/.wh..\": invalid whiteout name");
+
+        t = test_tar_new();
+        test_tar_file(t, ".wh.", "");
+        cache_expect_refused(t, "invalid whiteout name");
+
+        t = test_tar_new();
+        test_tar_file(t, "../.wh.etc", "");
+        cache_expect_refused(t, "path contains \"..\"");
+
+        t = test_tar_new();
+        test_tar_symlink(t, "host", "/");
+        test_tar_file(t, "host/etc/.wh.passwd", "");
+        cache_expect_refused(t, "parent \"host\" is a symlink");
+
+        t = test_tar_new();
+        test_tar_symlink(t, "host", "/etc");
+        test_tar_file(t, "host/.wh..wh..opq", "");
+        cache_expect_refused(t, "parent \"host\" is a symlink");
 }
 END_TEST
 
