@@ -11,6 +11,11 @@
  * are flattened into STATE/rootfs by copying, applying whiteouts and opaque
  * dirs; Rootfs.kind and Rootfs.fallback_reason say which was used and why.
  *
+ * The overlay is mounted "volatile" (no syncs: the upper dies with the
+ * container), which makes teardown ~1 ms instead of a sync of the upper file
+ * system. The copy keeps modes, times and (as root) owners; hardlinks inside
+ * a layer become separate files and the top layer's root decides "/"'s mode.
+ *
  * The mount is made in the caller's mount namespace; the runtime creates the
  * container's namespaces afterwards and pivot_root()s into STATE/rootfs.
  * rootfs_teardown() needs only STATE, so "stop" from another process works

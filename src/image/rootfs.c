@@ -97,6 +97,9 @@ static int mount_overlay(char *const *lowers, size_t n, const char *upper, const
         if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
             fsconfig(fs_fd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
             (userxattr && fsconfig(fs_fd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) ||
+            /* The upper dir dies with the container, so it need not survive a crash: skipping the syncs
+             * makes unmounting cheap (a sync of the whole upper file system otherwise). */
+            (fsconfig(fs_fd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0 && errno != EINVAL) ||
             fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 int e = negative_errno();
                 fs_context_messages(fs_fd, msgs, sizeof msgs);
