@@ -12,3 +12,12 @@ int verb_policy(int argc, char *argv[]);
 
 /* cli-run.c */
 int verb_run(int argc, char *argv[]);
+
+/* cli-container.c: container control from any shell */
+int verb_ps(int argc, char *argv[]);
+int verb_inspect(int argc, char *argv[]);
+int verb_pause(int argc, char *argv[]);
+int verb_resume(int argc, char *argv[]);
+int verb_stop(int argc, char *argv[]);
+int verb_quarantine(int argc, char *argv[]);
+int verb_release(int argc, char *argv[]);

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Running an OCI image as a mediated container, and controlling it from any
+ * process.
+ *
+ * container_run() opens and verifies the image (oci-image.h), unpacks its
+ * layers into the cache (layer-cache.h), resolves the workload's policy
+ * identity (name, image digest, labels), is admitted by the scheduler
+ * (container-queue.h; may wait), creates the cgroup with the limits, and
+ * launches init in new user (container root = host uid_base, uid_count ids,
+ * setgroups denied), pid, uts, ipc, cgroup, mount and (network "none") net
+ * namespaces. The layers are bind-mounted id-mapped to that user namespace
+ * (so image files owned by root are owned by container root), the overlay
+ * root (rootfs.h) goes on top, then /proc, a minimal /dev, a read-only /sys,
+ * pivot_root. The capability bounding set is reduced to
+ * CONTAINER_DEFAULT_CAPS (effective/permitted for a root workload; none for
+ * another user), then the image's user, cwd and env are applied and the
+ * supervisor's listener is installed last before execve(), so the setup is
+ * not mediated and the workload is. The caller's process becomes the
+ * container's owner: it runs the supervisor loop on a thread, records the
+ * transitions, and on exit records Stopped(exit status) or Failed(reason)
+ * (Failed "oom" when the memory cgroup OOM-killed init), removes the cgroup
+ * and the root filesystem. SIGINT/SIGTERM to the owner stop the container.
+ *
+ * The control functions may be called from any process (see
+ * container-store.h for the model): they lock the container, check the
+ * transition, act on its cgroup and record the result.
+ *
+ * Errors: negative errno, and a one-line description in ContainerError.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "forgeone/container-state.h"
+#include "forgeone/container-store.h"
+#include "forgeone/oci-image.h"
+#include "forgeone/policy.h"
+#include "forgeone/scheduler.h"
+
+/*
+ * Capabilities a root workload keeps (Docker's default set minus NET_RAW, MKNOD and AUDIT_WRITE,
+ * which a mediated workload has no business with): CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL,
+ * SETGID, SETUID, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, SETFCAP. All are relative to the
+ * container's user namespace.
+ */
+#define CONTAINER_DEFAULT_CAPS                                                                             \
+        ((1ULL << 0) | (1ULL << 1) | (1ULL << 3) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | (1ULL << 7) |  \
+         (1ULL << 8) | (1ULL << 10) | (1ULL << 18) | (1ULL << 31))
+
+#define CONTAINER_DEFAULT_UID_BASE 100000u
+#define CONTAINER_DEFAULT_UID_COUNT 65536u
+#define CONTAINER_DEFAULT_STORAGE_DIR "/var/lib/forgeone/containers"
+#define CONTAINER_DEFAULT_BUDGET_FILE "/etc/forgeone/budget.json"
+#define CONTAINER_DEFAULT_STOP_TIMEOUT_USEC (10u * 1000000u)
+
+#define CONTAINER_ERROR_MAX 1024
+typedef struct ContainerError {
+        char message[CONTAINER_ERROR_MAX]; /* "" when nothing was recorded; the first message wins */
+} ContainerError;
+
+int container_error_set(ContainerError *err, int error, const char *format, ...) _printf_(3, 4);
+
+typedef enum ContainerNetwork {
+        CONTAINER_NETWORK_NONE, /* own network namespace with loopback only */
+        CONTAINER_NETWORK_HOST,
+        _CONTAINER_NETWORK_MAX,
+        _CONTAINER_NETWORK_INVALID = -EINVAL,
+} ContainerNetwork;
+
+const char *container_network_to_string(ContainerNetwork n) _const_;
+ContainerNetwork container_network_from_string(const char *s) _pure_;
+
+typedef enum ContainerNotice {
+        CONTAINER_NOTICE_QUEUED,   /* waiting for admission; text says what is short */
+        CONTAINER_NOTICE_ADMITTED,
+        CONTAINER_NOTICE_STARTED,  /* text: the id */
+        CONTAINER_NOTICE_STATE,    /* a transition was recorded; text: the status */
+        CONTAINER_NOTICE_WARNING,  /* a degraded setup (e.g. no id-mapped layers) */
+        _CONTAINER_NOTICE_MAX,
+        _CONTAINER_NOTICE_INVALID = -EINVAL,
+} ContainerNotice;
+
+typedef void (*ContainerNoticeFn)(ContainerNotice kind, const char *text, void *userdata);
+
+/* A mediated syscall decision, for printing: forwarded from the supervisor. */
+typedef struct SupervisorEvent SupervisorEvent;
+typedef void (*ContainerDecisionFn)(const SupervisorEvent *ev, void *userdata);
+
+typedef struct ContainerConfig {
+        const char *image;   /* "DIR[:TAG]" */
+        const char *name;    /* NULL: the id */
+        char **labels;       /* "key=value" */
+        char **command;      /* replaces the image's entrypoint + cmd when non-NULL */
+        const char *hostname; /* NULL: the name */
+        SchedulerPriority priority;
+        uint64_t memory_bytes; /* 0: the budget's default */
+        uint64_t pids;         /* 0: the budget's default */
+        uint64_t cpu_millis;   /* 0: no quota */
+        ContainerNetwork network;
+        bool no_wait;          /* refuse instead of queueing when the budget is short */
+        uid_t uid_base;        /* 0: CONTAINER_DEFAULT_UID_BASE */
+        uint32_t uid_count;    /* 0: CONTAINER_DEFAULT_UID_COUNT */
+        uint64_t stop_timeout_usec; /* SIGTERM -> SIGKILL on SIGINT/SIGTERM of the owner; 0: default */
+
+        const char *state_dir;   /* NULL: container-store default */
+        const char *storage_dir; /* NULL: CONTAINER_DEFAULT_STORAGE_DIR (rootfs upper/work) */
+        const char *layer_cache_dir; /* NULL: the layer cache's default */
+        const char *cgroup_root; /* NULL: /sys/fs/cgroup */
+        const char *budget_file; /* NULL: $FORGEONE_BUDGET or CONTAINER_DEFAULT_BUDGET_FILE if present */
+
+        OciProgressFn progress;  /* unpacking/verification progress; may be NULL */
+        ContainerNoticeFn notice;
+        ContainerDecisionFn decision; /* every mediated decision; may be NULL */
+        void *userdata;          /* for progress, notice and decision */
+} ContainerConfig;
+
+typedef struct ContainerResult {
+        char id[13];
+        ContainerState state;  /* final: Stopped or Failed */
+        int exit_code;         /* -1 when killed by a signal */
+        int exit_signal;
+        uint64_t start_usec;   /* CLOCK_MONOTONIC: clone() .. execve() of the workload */
+        uint64_t exec_usec;
+} ContainerResult;
+
+/* policy: taken over. Returns 0 once the container has run (see ret for how it ended), or a negative
+ * errno when it could not be started. */
+int container_run(const ContainerConfig *c, Policy *policy, ContainerResult *ret, ContainerError *err);
+
+/* Exit status a CLI returns for a result: the exit code, 128 + signal, or 1 for Failed. */
+int container_result_exit_status(const ContainerResult *r) _pure_;
+
+/* ---- control, from any process ---- */
+
+int container_pause(ContainerStore *s, const char *id_or_name, ContainerError *err);
+int container_resume(ContainerStore *s, const char *id_or_name, ContainerError *err);
+/* Freezes and keeps everything inspectable; reason is recorded. */
+int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ContainerError *err);
+/* Thaws a quarantined container back to Running. */
+int container_release(ContainerStore *s, const char *id_or_name, ContainerError *err);
+/* SIGTERM to every process (thawing a paused or quarantined container), then after timeout_usec
+ * cgroup.kill; returns when the cgroup is empty. The owner records Stopped. */
+int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_usec, ContainerError *err);
+
+/* Containers not final whose owner died: kills what is left, removes cgroup and root filesystem,
+ * records Failed("owner exited"). Returns how many were reaped. */
+int container_reap_orphans(ContainerStore *s);

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * forgeonectl ps | inspect | pause | resume | stop | quarantine | release:
+ * container control from any shell while `forgeonectl run --local --image`
+ * owns the container. They act on the state directory (/run/forgeone, or
+ * $FORGEONE_STATE_DIR) and the container's cgroup; see container-store.h.
+ * Exit status: 0 success, 1 failure (with the reason on stderr).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cli-verbs.h"
+#include "forgeone/container.h"
+#include "forgeone/log.h"
+
+static int open_store(ContainerStore **ret) {
+        int r = container_store_open(NULL, ret);
+
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the state directory %s: %m",
+                                       getenv("FORGEONE_STATE_DIR") ?: CONTAINER_STORE_DEFAULT_ROOT);
+        /* Containers whose forgeonectl died are cleaned up and shown as failed. */
+        (void) container_reap_orphans(*ret);
+        return 0;
+}
+
+static void format_time(uint64_t usec, char buf[static 32]) {
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, 32, "-");
+}
+
+static void format_bytes(uint64_t b, char buf[static 16]) {
+        if (b == 0)
+                snprintf(buf, 16, "-");
+        else if (b % (1ull << 30) == 0)
+                snprintf(buf, 16, "%" PRIu64 "G", b >> 30);
+        else if (b % (1ull << 20) == 0)
+                snprintf(buf, 16, "%" PRIu64 "M", b >> 20);
+        else
+                snprintf(buf, 16, "%" PRIu64, b);
+}
+
+static int help_ps(void) {
+        printf("Usage: forgeonectl ps [--all] [--json]\n\n"
+               "List containers: those that run, and with --all also those that have exited.\n");
+        return 0;
+}
+
+int verb_ps(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "all", no_argument, NULL, 'a' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        ContainerRecord **l = NULL;
+        bool all = false, json = false;
+        size_t n = 0;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "ajh", options, NULL)) >= 0)
+                switch (c) {
+                case 'a':
+                        all = true;
+                        break;
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        return help_ps();
+                default:
+                        return 1;
+                }
+        if (optind < argc) {
+                log_error("ps takes no arguments; see 'forgeonectl ps --help'.");
+                return 1;
+        }
+
+        r = open_store(&s);
+        if (r < 0)
+                return 1;
+        r = container_store_list(s, &l, &n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to list containers in %s: %m", container_store_root(s));
+                return 1;
+        }
+
+        if (json) {
+                bool first = true;
+                printf("[");
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *text = NULL;
+                        if (!all && container_state_is_final(l[i]->state))
+                                continue;
+                        if (container_record_to_json(l[i], false, &text) < 0)
+                                continue;
+                        printf("%s\n%s", first ? "" : ",", text);
+                        first = false;
+                }
+                printf("%s]\n", first ? "" : "\n");
+        } else {
+                printf("%-12s %-20s %-32s %-8s %-10s %6s %6s %s\n", "ID", "NAME", "STATE", "PID", "PRIORITY",
+                       "WEIGHT", "MEMORY", "IMAGE");
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *status = NULL;
+                        char mem[16];
+
+                        if (!all && container_state_is_final(l[i]->state))
+                                continue;
+                        (void) container_record_status_string(l[i], &status);
+                        format_bytes(l[i]->memory_bytes, mem);
+                        printf("%-12s %-20s %-32s %-8d %-10s %6u %6s %s\n", l[i]->id, strempty(l[i]->name),
+                               strempty(status), (int) l[i]->pid, strempty(scheduler_priority_to_string(l[i]->priority)),
+                               l[i]->cpu_weight, mem, strempty(l[i]->image));
+                }
+        }
+        container_record_list_free(l, n);
+        return 0;
+}
+
+static void print_record(const ContainerRecord *r) {
+        _cleanup_free_ char *status = NULL;
+        char t[32], mem[16];
+
+        (void) container_record_status_string(r, &status);
+        printf("ID:         %s\n", r->id);
+        printf("Name:       %s\n", strempty(r->name));
+        printf("State:      %s\n", strempty(status));
+        printf("PID:        %d (owner forgeonectl %d%s)\n", (int) r->pid, (int) r->owner_pid,
+               container_state_is_final(r->state) || container_record_owner_alive(r) ? "" : ", gone");
+        printf("Image:      %s\n", strempty(r->image));
+        printf("Digest:     %s\n", strempty(r->image_digest));
+        printf("Policy:     %s\n", strempty(r->policy));
+        printf("Command:   ");
+        for (char **a = r->command; a && *a; a++)
+                printf(" %s", *a);
+        printf("\nLabels:    ");
+        for (char **a = r->labels; a && *a; a++)
+                printf(" %s", *a);
+        printf("\nHostname:   %s\n", strempty(r->hostname));
+        printf("Network:    %s\n", strempty(r->network));
+        printf("User NS:    0 -> host %u (%u ids)\n", (unsigned) r->uid_base, r->uid_count);
+        format_bytes(r->memory_bytes, mem);
+        printf("Priority:   %s, trust %d/%d, cpu weight %u\n", strempty(scheduler_priority_to_string(r->priority)),
+               r->trust, r->trust_max, r->cpu_weight);
+        printf("Limits:     memory %s, pids %" PRIu64 ", cpus %s", mem, r->pids, r->cpu_millis ? "" : "unlimited");
+        if (r->cpu_millis)
+                printf("%" PRIu64 ".%03" PRIu64, r->cpu_millis / 1000, r->cpu_millis % 1000);
+        printf("\nCgroup:     %s/%s (%s)\n", strempty(r->cgroup_root), strempty(r->cgroup), strempty(r->cgroup_layout));
+        printf("Storage:    %s\n", strempty(r->rootfs));
+        format_time(r->created_usec, t);
+        printf("Created:    %s\n", t);
+        printf("Transitions:\n");
+        for (size_t i = 0; i < r->n_transitions; i++) {
+                const ContainerTransition *x = r->transitions + i;
+                format_time(x->realtime_usec, t);
+                printf("  %s.%06u  %-11s -> %-11s %s\n", t, (unsigned) (x->realtime_usec % 1000000),
+                       container_state_to_string(x->from), container_state_to_string(x->to), strempty(x->reason));
+        }
+}
+
+int verb_inspect(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
+        _cleanup_free_ char *id = NULL;
+        bool json = false;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        printf("Usage: forgeonectl inspect [--json] ID|NAME\n\n"
+                               "Show a container's record: state, limits, cgroup, transitions.\n");
+                        return 0;
+                default:
+                        return 1;
+                }
+        if (optind + 1 != argc) {
+                log_error("inspect takes one container id or name; see 'forgeonectl inspect --help'.");
+                return 1;
+        }
+        r = open_store(&s);
+        if (r < 0)
+                return 1;
+        r = container_store_resolve(s, argv[optind], &id);
+        if (r == -ENOTUNIQ) {
+                log_error("\"%s\" is the prefix of several container ids.", argv[optind]);
+                return 1;
+        }
+        if (r < 0) {
+                log_error("No container with id or name \"%s\".", argv[optind]);
+                return 1;
+        }
+        r = container_store_load(s, id, &rec);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the state of container %s: %m", id);
+                return 1;
+        }
+        if (json) {
+                _cleanup_free_ char *text = NULL;
+                if (container_record_to_json(rec, true, &text) < 0)
+                        return log_oom(), 1;
+                puts(text);
+        } else
+                print_record(rec);
+        return 0;
+}
+
+typedef enum Control {
+        CONTROL_PAUSE,
+        CONTROL_RESUME,
+        CONTROL_STOP,
+        CONTROL_QUARANTINE,
+        CONTROL_RELEASE,
+} Control;
+
+static int control(int argc, char *argv[], Control what) {
+        static const struct option options[] = {
+                { "timeout", required_argument, NULL, 't' },
+                { "reason", required_argument, NULL, 'r' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        static const char *const usage[] = {
+                [CONTROL_PAUSE] = "pause ID|NAME\n\nFreeze every process of the container (cgroup freezer).",
+                [CONTROL_RESUME] = "resume ID|NAME\n\nThaw a paused container.",
+                [CONTROL_STOP] = "stop [--timeout SECONDS] ID|NAME\n\n"
+                                 "Send SIGTERM to every process, and kill what is left after the timeout (default 10).",
+                [CONTROL_QUARANTINE] = "quarantine --reason TEXT ID|NAME\n\n"
+                                       "Freeze the container and record why; it stays inspectable until released.",
+                [CONTROL_RELEASE] = "release ID|NAME\n\nThaw a quarantined container back to running.",
+        };
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        uint64_t timeout = CONTAINER_DEFAULT_STOP_TIMEOUT_USEC;
+        const char *reason = NULL;
+        ContainerError err = {};
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "t:r:h", options, NULL)) >= 0)
+                switch (c) {
+                case 't': {
+                        char *end;
+                        double v = strtod(optarg, &end);
+                        if (what != CONTROL_STOP || *end || end == optarg || v < 0 || v > 86400) {
+                                log_error("Invalid --timeout \"%s\": seconds between 0 and 86400 (stop only).", optarg);
+                                return 1;
+                        }
+                        timeout = (uint64_t) (v * 1e6);
+                        break;
+                }
+                case 'r':
+                        if (what != CONTROL_QUARANTINE) {
+                                log_error("--reason applies to quarantine only.");
+                                return 1;
+                        }
+                        reason = optarg;
+                        break;
+                case 'h':
+                        printf("Usage: forgeonectl %s\n", usage[what]);
+                        return 0;
+                default:
+                        return 1;
+                }
+        if (optind + 1 != argc) {
+                log_error("%s takes one container id or name; see 'forgeonectl %s --help'.", argv[0], argv[0]);
+                return 1;
+        }
+        if (what == CONTROL_QUARANTINE && (!reason || !*reason)) {
+                log_error("quarantine needs --reason TEXT: it is recorded for the audit.");
+                return 1;
+        }
+
+        r = open_store(&s);
+        if (r < 0)
+                return 1;
+        switch (what) {
+        case CONTROL_PAUSE:
+                r = container_pause(s, argv[optind], &err);
+                break;
+        case CONTROL_RESUME:
+                r = container_resume(s, argv[optind], &err);
+                break;
+        case CONTROL_STOP:
+                r = container_stop(s, argv[optind], timeout, &err);
+                break;
+        case CONTROL_QUARANTINE:
+                r = container_quarantine(s, argv[optind], reason, &err);
+                break;
+        case CONTROL_RELEASE:
+                r = container_release(s, argv[optind], &err);
+                break;
+        }
+        if (r < 0) {
+                if (err.message[0])
+                        log_error("%s", err.message);
+                else
+                        log_error_errno(r, "Failed to %s %s: %m", argv[0], argv[optind]);
+                return 1;
+        }
+        return 0;
+}
+
+int verb_pause(int argc, char *argv[]) {
+        return control(argc, argv, CONTROL_PAUSE);
+}
+
+int verb_resume(int argc, char *argv[]) {
+        return control(argc, argv, CONTROL_RESUME);
+}
+
+int verb_stop(int argc, char *argv[]) {
+        return control(argc, argv, CONTROL_STOP);
+}
+
+int verb_quarantine(int argc, char *argv[]) {
+        return control(argc, argv, CONTROL_QUARANTINE);
+}
+
+int verb_release(int argc, char *argv[]) {
+        return control(argc, argv, CONTROL_RELEASE);
+}

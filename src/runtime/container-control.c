@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Control requests from any process: lock the container, check the
+ * transition first (so a refused request touches nothing), act on the
+ * cgroup, then record. The owner only records the end (container.c).
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "forgeone/cgroup.h"
+#include "forgeone/container.h"
+#include "forgeone/rootfs.h"
+
+#define FREEZE_TIMEOUT_USEC (5u * 1000000u)
+
+int container_error_set(ContainerError *err, int error, const char *format, ...) {
+        va_list ap;
+
+        if (err && !err->message[0]) {
+                va_start(ap, format);
+                vsnprintf(err->message, sizeof err->message, format, ap);
+                va_end(ap);
+        }
+        return error;
+}
+
+static const char *const network_names[_CONTAINER_NETWORK_MAX] = {
+        [CONTAINER_NETWORK_NONE] = "none",
+        [CONTAINER_NETWORK_HOST] = "host",
+};
+
+const char *container_network_to_string(ContainerNetwork n) {
+        if (n < 0 || n >= _CONTAINER_NETWORK_MAX)
+                return NULL;
+        return network_names[n];
+}
+
+ContainerNetwork container_network_from_string(const char *s) {
+        for (int i = 0; i < _CONTAINER_NETWORK_MAX; i++)
+                if (streq_ptr(s, network_names[i]))
+                        return i;
+        return _CONTAINER_NETWORK_INVALID;
+}
+
+static int lock_container(ContainerStore *s, const char *id_or_name, ContainerLock **ret, ContainerError *err) {
+        int r = container_store_lock(s, id_or_name, ret);
+
+        if (r == -ENOENT)
+                return container_error_set(err, r, "no container with id or name \"%s\"", id_or_name);
+        if (r == -ENOTUNIQ)
+                return container_error_set(err, r, "\"%s\" is the prefix of several container ids", id_or_name);
+        if (r < 0)
+                return container_error_set(err, r, "cannot lock container \"%s\": %s", id_or_name, strerror(-r));
+        return 0;
+}
+
+static int check(ContainerLock *l, ContainerState to, ContainerError *err) {
+        const char *why = NULL;
+        int r;
+
+        r = container_state_check_transition(l->record->state, to, &why);
+        if (r < 0)
+                return container_error_set(err, r, "container %s (%s) is %s: cannot make it %s: %s", l->record->id,
+                                           strempty(l->record->name), container_state_to_string(l->record->state),
+                                           container_state_to_string(to), why);
+        if (!container_record_owner_alive(l->record))
+                return container_error_set(err, -ESRCH,
+                                           "container %s: its owner (forgeonectl pid %d) has exited; "
+                                           "run 'forgeonectl ps' to clean it up",
+                                           l->record->id, (int) l->record->owner_pid);
+        return 0;
+}
+
+static int record_cgroup(const ContainerRecord *rec, Cgroup **ret, ContainerError *err) {
+        CgroupLayout layout = cgroup_layout_from_string(rec->cgroup_layout);
+        int r;
+
+        if (layout < 0)
+                return container_error_set(err, -EBADMSG, "container %s: its record names no cgroup layout", rec->id);
+        r = cgroup_new(rec->cgroup_root, layout, rec->id, ret);
+        if (r < 0)
+                return container_error_set(err, r, "container %s: cgroup: %s", rec->id, strerror(-r));
+        return 0;
+}
+
+static int freeze(ContainerLock *l, bool frozen, ContainerError *err) {
+        _cleanup_(cgroup_freep) Cgroup *c = NULL;
+        int r;
+
+        r = record_cgroup(l->record, &c, err);
+        if (r < 0)
+                return r;
+        r = cgroup_set_frozen(c, frozen, FREEZE_TIMEOUT_USEC);
+        if (r < 0) {
+                if (frozen)
+                        (void) cgroup_set_frozen(c, false, FREEZE_TIMEOUT_USEC);
+                return container_error_set(err, r, "cannot %s cgroup %s/%s: %s", frozen ? "freeze" : "thaw",
+                                           cgroup_get_root(c), cgroup_get_relative(c), strerror(-r));
+        }
+        return 0;
+}
+
+static int record(ContainerLock *l, ContainerState to, const char *reason, ContainerError *err) {
+        int r = container_lock_transition(l, to, reason, -1, 0);
+
+        if (r < 0)
+                return container_error_set(err, r, "container %s: cannot record state %s: %s", l->record->id,
+                                           container_state_to_string(to), strerror(-r));
+        return 0;
+}
+
+int container_pause(ContainerStore *s, const char *id_or_name, ContainerError *err) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        int r;
+
+        r = lock_container(s, id_or_name, &l, err);
+        if (r < 0)
+                return r;
+        if (l->record->state == CONTAINER_QUARANTINED)
+                return container_error_set(err, -EBUSY,
+                                           "container %s is quarantined (already frozen): release it instead",
+                                           l->record->id);
+        r = check(l, CONTAINER_PAUSED, err);
+        if (r < 0)
+                return r;
+        r = freeze(l, true, err);
+        if (r < 0)
+                return r;
+        return record(l, CONTAINER_PAUSED, "pause requested", err);
+}
+
+int container_resume(ContainerStore *s, const char *id_or_name, ContainerError *err) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        int r;
+
+        r = lock_container(s, id_or_name, &l, err);
+        if (r < 0)
+                return r;
+        /* Resume and release both lead to Running; only release may end a quarantine. */
+        if (l->record->state == CONTAINER_QUARANTINED)
+                return container_error_set(err, -EBUSY,
+                                           "container %s is quarantined (%s): use 'release' to end a quarantine",
+                                           l->record->id, strempty(l->record->reason));
+        if (l->record->state != CONTAINER_PAUSED && !container_state_is_final(l->record->state) &&
+            l->record->state != CONTAINER_STOPPING && l->record->state != CONTAINER_CREATING)
+                return container_error_set(err, -EBUSY, "container %s is %s, not paused", l->record->id,
+                                           container_state_to_string(l->record->state));
+        r = check(l, CONTAINER_RUNNING, err);
+        if (r < 0)
+                return r;
+        r = freeze(l, false, err);
+        if (r < 0)
+                return r;
+        return record(l, CONTAINER_RUNNING, "resume requested", err);
+}
+
+int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ContainerError *err) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        int r;
+
+        if (!reason || !*reason)
+                return container_error_set(err, -EINVAL, "a quarantine needs a reason");
+        r = lock_container(s, id_or_name, &l, err);
+        if (r < 0)
+                return r;
+        r = check(l, CONTAINER_QUARANTINED, err);
+        if (r < 0)
+                return r;
+        if (l->record->state != CONTAINER_PAUSED) {
+                r = freeze(l, true, err);
+                if (r < 0)
+                        return r;
+        }
+        return record(l, CONTAINER_QUARANTINED, reason, err);
+}
+
+int container_release(ContainerStore *s, const char *id_or_name, ContainerError *err) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        int r;
+
+        r = lock_container(s, id_or_name, &l, err);
+        if (r < 0)
+                return r;
+        if (l->record->state != CONTAINER_QUARANTINED)
+                return container_error_set(err, container_state_is_final(l->record->state) ? -EINVAL : -EBUSY,
+                                           "container %s is %s, not quarantined", l->record->id,
+                                           container_state_to_string(l->record->state));
+        r = check(l, CONTAINER_RUNNING, err);
+        if (r < 0)
+                return r;
+        r = freeze(l, false, err);
+        if (r < 0)
+                return r;
+        return record(l, CONTAINER_RUNNING, "released", err);
+}
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_usec, ContainerError *err) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        _cleanup_(cgroup_freep) Cgroup *c = NULL;
+        _cleanup_free_ char *id = NULL;
+        uint64_t deadline;
+        int r;
+
+        r = lock_container(s, id_or_name, &l, err);
+        if (r < 0)
+                return r;
+        r = check(l, CONTAINER_STOPPING, err);
+        if (r < 0)
+                return r;
+        r = record_cgroup(l->record, &c, err);
+        if (r < 0)
+                return r;
+        r = record(l, CONTAINER_STOPPING, "stop requested", err);
+        if (r < 0)
+                return r;
+        id = strdup(l->record->id);
+        if (!id)
+                return -ENOMEM;
+
+        /* Signal first, then thaw: a frozen task receives the signal as soon as it runs again. */
+        (void) cgroup_signal_all(c, SIGTERM);
+        (void) cgroup_set_frozen(c, false, FREEZE_TIMEOUT_USEC);
+        /* The owner needs the lock to record Stopped. */
+        l = container_lock_release(l);
+
+        deadline = mono_usec() + timeout_usec;
+        for (;;) {
+                r = cgroup_is_empty(c);
+                if (r != 0)
+                        break;
+                if (mono_usec() >= deadline) {
+                        r = cgroup_kill_all(c, 5u * 1000000u);
+                        if (r < 0)
+                                return container_error_set(err, r, "container %s: processes left after SIGKILL in %s/%s: %s",
+                                                           id, cgroup_get_root(c), cgroup_get_relative(c), strerror(-r));
+                        break;
+                }
+                struct timespec ts = { .tv_nsec = 20 * 1000000 };
+                nanosleep(&ts, NULL);
+        }
+        return 0;
+}
+
+int container_reap_orphans(ContainerStore *s) {
+        ContainerRecord **all = NULL;
+        size_t n = 0;
+        int r, count = 0;
+
+        r = container_store_list(s, &all, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+                _cleanup_(cgroup_freep) Cgroup *c = NULL;
+
+                if (container_state_is_final(all[i]->state) || container_record_owner_alive(all[i]))
+                        continue;
+                if (container_store_lock(s, all[i]->id, &l) < 0)
+                        continue;
+                /* Re-check under the lock: the owner may have finished meanwhile. */
+                if (container_state_is_final(l->record->state) || container_record_owner_alive(l->record))
+                        continue;
+                if (record_cgroup(l->record, &c, NULL) >= 0) {
+                        (void) cgroup_kill_all(c, 5u * 1000000u);
+                        (void) cgroup_remove(c);
+                }
+                if (l->record->rootfs)
+                        (void) rootfs_teardown(l->record->rootfs, NULL);
+                if (container_lock_transition(l, CONTAINER_FAILED, "owner exited", -1, 0) >= 0)
+                        count++;
+        }
+        container_record_list_free(all, n);
+        return count;
+}
