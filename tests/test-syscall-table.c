@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "forgeone/policy.h"
@@ -276,6 +277,44 @@ START_TEST(test_suggest) {
 }
 END_TEST
 
+/* forgeone.policy(5) lists every group with all its members: the reference must not drift. */
+START_TEST(test_man_page_lists_groups) {
+        _cleanup_free_ char *text = NULL;
+        const SyscallGroup *g;
+        size_t size = 0;
+        FILE *f;
+
+        f = fopen(fo_test_source_path("man/forgeone.policy.5"), "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_gt(getdelim(&text, &size, 0, f), 0);
+        fclose(f);
+
+        for (size_t i = 0; (g = syscall_group_by_index(i)); i++) {
+                char head[64];
+                const char *entry, *end;
+
+                snprintf(head, sizeof head, "\n.B %s\n", g->name);
+                entry = strstr(text, head);
+                ck_assert_msg(entry, "%s is not in the man page", g->name);
+                entry += strlen(head);
+                end = strstr(entry, "\n.TP\n") ?: strstr(entry, "\n.SH ");
+                ck_assert_ptr_nonnull(end);
+                for (const char *const *m = g->members; *m; m++) {
+                        size_t len = strlen(*m);
+                        bool found = false;
+
+                        for (const char *p = entry; p && p < end && !found; p = strstr(p + 1, *m)) {
+                                p = strstr(p, *m);
+                                if (!p || p >= end)
+                                        break;
+                                found = (p == entry || strchr(" \n", p[-1])) && strchr(",.\n", p[len]);
+                        }
+                        ck_assert_msg(found, "man page entry of %s lacks %s", g->name, *m);
+                }
+        }
+}
+END_TEST
+
 static Suite *syscall_table_suite(void) {
         Suite *s = suite_create("syscall-table");
         TCase *tc = tcase_create("table");
@@ -288,6 +327,7 @@ static Suite *syscall_table_suite(void) {
         tcase_add_test(tc, test_open_flags_access);
         tcase_add_test(tc, test_resolve_numbers);
         tcase_add_test(tc, test_suggest);
+        tcase_add_test(tc, test_man_page_lists_groups);
         suite_add_tcase(s, tc);
         return s;
 }
