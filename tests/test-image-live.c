@@ -402,6 +402,89 @@ START_TEST(test_refusals_as_root) {
 }
 END_TEST
 
+/* In a fresh user namespace (root mapped to root, as a runtime maps its container): overlayfs only reads
+ * user.overlay.* there, so the rootfs must be mounted with "userxattr" and still hide what the opaque /opt
+ * hides. Runs in a child; the message comes back through a pipe. */
+static int assemble_in_userns(char *const *lowers, const char *state, char *msg, size_t msg_size) {
+        int p[2], status;
+        pid_t pid;
+        ssize_t n;
+
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
+                ImageError err = {};
+                char m[2048];
+                int code = 0;
+
+                close(p[0]);
+                if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                        _exit(10);
+                test_write_file("/proc/self/setgroups", "deny", 4);
+                test_write_file("/proc/self/uid_map", "0 0 1", 5);
+                test_write_file("/proc/self/gid_map", "0 0 1", 5);
+                if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(11);
+                if (rootfs_assemble(lowers, state, NULL, &rootfs, &err) < 0) {
+                        snprintf(m, sizeof m, "%s", err.message);
+                        code = 1;
+                } else if (rootfs->kind != ROOTFS_OVERLAY) {
+                        snprintf(m, sizeof m, "fell back to a copy: %s", strempty(rootfs->fallback_reason));
+                        code = 2;
+                } else if (run_in(rootfs->path, "test -e /opt/new && test ! -e /opt/old && test ! -e /etc/motd && "
+                                                "test \"$(echo ok)\" = ok") != 0) {
+                        snprintf(m, sizeof m, "merged view is wrong inside the user namespace");
+                        code = 3;
+                } else if (rootfs_teardown(state, &err) < 0) {
+                        snprintf(m, sizeof m, "teardown: %s", err.message);
+                        code = 4;
+                } else
+                        snprintf(m, sizeof m, "ok");
+                (void) !write(p[1], m, strlen(m));
+                _exit(code);
+        }
+        close(p[1]);
+        n = read(p[0], msg, msg_size - 1);
+        msg[n > 0 ? n : 0] = 0;
+        close(p[0]);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+START_TEST(test_overlay_in_user_namespace) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        _cleanup_free_ char *edited = NULL;
+        char state[1024], meta[4096], msg[2048];
+        TestBuf b;
+        char *x;
+
+        private_mounts();
+        lowers = unpack_image("cache-userns", &image, 3);
+        snprintf(state, sizeof state, "%s/state-userns", tmp);
+        ck_assert_msg(assemble_in_userns(lowers, state, msg, sizeof msg) == 0, "%s", msg);
+        ck_assert_str_eq(msg, "ok");
+
+        /* A cache entry that marks opaque dirs for trusted.* only (as older unpackers did) cannot be shown
+         * correctly there: refused, never a wrong view. */
+        snprintf(meta, sizeof meta, "%s/../layer.json", lowers[2]);
+        b = test_read_file(meta);
+        x = strstr(b.data, "\"opaque_xattr\":\"both\"");
+        ck_assert_ptr_nonnull(x);
+        ck_assert_int_ge(asprintf(&edited, "%.*s\"opaque_xattr\":\"trusted\"%s", (int) (x - b.data), b.data,
+                                  x + strlen("\"opaque_xattr\":\"both\"")), 0);
+        test_write_file(meta, edited, strlen(edited));
+        free(b.data);
+        ck_assert_int_eq(assemble_in_userns(lowers, state, msg, sizeof msg), 1);
+        ck_assert_msg(strstr(msg, "marks its opaque directories only with trusted.overlay.opaque, which cannot be "
+                                  "read inside a user namespace"), "%s", msg);
+        ck_assert_int_eq(test_count_entries(state, NULL), 0);
+}
+END_TEST
+
 static Suite *image_live_suite(void) {
         Suite *s = suite_create("image-live");
         TCase *tc = tcase_create("umoci-busybox");
@@ -412,6 +495,7 @@ static Suite *image_live_suite(void) {
         tcase_add_test(tc, test_cached_second_container_and_copy);
         tcase_add_test(tc, test_teardown_busy_rootfs);
         tcase_add_test(tc, test_refusals_as_root);
+        tcase_add_test(tc, test_overlay_in_user_namespace);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -17,8 +17,10 @@
  *
  * Representation, chosen for overlayfs: ".wh.NAME" becomes a whiteout (char
  * device 0:0, which the kernel lets anyone create); ".wh..wh..opq" sets
- * trusted.overlay.opaque=y on its directory (user.overlay.opaque=y when not
- * privileged; the rootfs code then mounts with "userxattr" or flattens).
+ * trusted.overlay.opaque=y on its directory, for overlays mounted in the
+ * initial user namespace, and user.overlay.opaque=y, for overlays mounted
+ * with "userxattr" inside a user namespace, where trusted.* is invisible
+ * (unprivileged callers can only set the latter). The stats say which.
  * Devices are refused unless LAYER_UNPACK_ALLOW_DEVICES. Modes are kept
  * including setuid/setgid bits: the runtime sets no_new_privs, which makes
  * them inert inside the container, and dropping them would break images
@@ -43,7 +45,8 @@ typedef struct LayerUnpackStats {
         uint64_t whiteouts;
         uint64_t opaque_dirs;
         bool ownership_preserved; /* running as root: uid/gid from the tar */
-        bool opaque_xattr_user;   /* opaque dirs marked with user.overlay.opaque instead of trusted. */
+        bool opaque_trusted;      /* every opaque dir carries trusted.overlay.opaque (true if there are none) */
+        bool opaque_user;         /* every opaque dir carries user.overlay.opaque (true if there are none) */
 } LayerUnpackStats;
 
 /*

@@ -118,8 +118,10 @@ static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st) {
         json_object_object_add(j, "ownership", json_object_new_string(st->ownership_preserved ? "preserved"
                                                                                                : "unpacker"));
         json_object_object_add(j, "unpacker_uid", json_object_new_int64(geteuid()));
-        json_object_object_add(j, "opaque_xattr", json_object_new_string(st->opaque_xattr_user ? "user"
-                                                                                                 : "trusted"));
+        /* Which overlayfs mounts can honour this layer's opaque dirs (see rootfs.c). */
+        json_object_object_add(j, "opaque_xattr", json_object_new_string(st->opaque_trusted && st->opaque_user ? "both"
+                                                                         : st->opaque_trusted ? "trusted"
+                                                                                              : "user"));
         json_object_object_add(j, "created", json_object_new_int64(time(NULL)));
 
         s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY);

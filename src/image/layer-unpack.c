@@ -50,7 +50,6 @@ typedef struct Unpack {
         int root_fd;
         LayerUnpackFlags flags;
         bool as_root;
-        int opaque_xattr; /* -1 undecided, 0 trusted., 1 user. */
         const char *entry; /* current entry's name, for messages */
         DirFixup *fixups;
         size_t n_fixups;
@@ -235,20 +234,27 @@ static bool is_whiteout_dev(int dir_fd, const char *name) {
         return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
 }
 
+/* Marks an opaque directory for both ways of mounting overlayfs (see layer-unpack.h); fails only if
+ * neither namespace can be written. */
 static int set_opaque(Unpack *u, int dir_fd) {
-        if (u->opaque_xattr <= 0) {
-                if (fsetxattr(dir_fd, "trusted.overlay.opaque", "y", 1, 0) >= 0) {
-                        u->opaque_xattr = 0;
-                        return 0;
-                }
-                if (u->opaque_xattr == 0 || (errno != EPERM && errno != EACCES))
-                        return negative_errno();
-                /* Not privileged: overlayfs understands user.overlay.* with "userxattr". */
-                u->opaque_xattr = 1;
-                u->stats.opaque_xattr_user = true;
+        bool trusted = false, user = false;
+        int r = 0;
+
+        if (u->as_root) {
+                if (fsetxattr(dir_fd, "trusted.overlay.opaque", "y", 1, 0) >= 0)
+                        trusted = true;
+                else
+                        r = negative_errno();
         }
-        if (fsetxattr(dir_fd, "user.overlay.opaque", "y", 1, 0) < 0)
-                return negative_errno();
+        if (fsetxattr(dir_fd, "user.overlay.opaque", "y", 1, 0) >= 0)
+                user = true;
+        else if (r == 0)
+                r = negative_errno();
+
+        if (!trusted && !user)
+                return r;
+        u->stats.opaque_trusted = u->stats.opaque_trusted && trusted;
+        u->stats.opaque_user = u->stats.opaque_user && user;
         return 0;
 }
 
@@ -706,7 +712,6 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 .root_fd = dest_fd,
                 .flags = flags,
                 .as_root = geteuid() == 0,
-                .opaque_xattr = -1,
                 .progress = progress,
                 .userdata = userdata,
                 .err = err,
@@ -717,6 +722,7 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
         int r, r2, alg, filter = ARCHIVE_FILTER_NONE;
 
         u.stats.ownership_preserved = u.as_root;
+        u.stats.opaque_trusted = u.stats.opaque_user = true;
 
         if (blob) {
                 alg = oci_digest_parse(blob->digest, NULL, err);

@@ -41,19 +41,84 @@ Rootfs *rootfs_free(Rootfs *r) {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
-/* Which xattr namespace a cached layer used for opaque dirs (its layer.json, next to the tree). 1 user, 0
- * trusted, 0 as well when the lower is not a cache entry. */
-static int lower_uses_user_xattr(const char *lower) {
+/* How a lower layer marks its opaque directories, from its layer.json next to the tree (layer cache
+ * entries have one; other directories are taken as they are). */
+typedef struct LowerInfo {
+        bool known;
+        bool has_opaque;
+        bool trusted, user;
+} LowerInfo;
+
+static int lower_info(const char *lower, LowerInfo *ret) {
         _cleanup_free_ char *meta = NULL;
         _cleanup_(json_object_putp) json_object *j = NULL;
-        json_object *v;
+        json_object *v, *n;
+        const char *x;
 
+        *ret = (LowerInfo) { .trusted = true, .user = true };
         if (asprintf(&meta, "%s/../layer.json", lower) < 0)
                 return -ENOMEM;
         j = json_object_from_file(meta);
         if (!j || !json_object_object_get_ex(j, "opaque_xattr", &v))
                 return 0;
-        return streq(json_object_get_string(v), "user");
+        x = json_object_get_string(v);
+        ret->known = true;
+        /* Entries written before "opaque_dirs" existed are assumed to have some. */
+        ret->has_opaque = !json_object_object_get_ex(j, "opaque_dirs", &n) || json_object_get_int64(n) > 0;
+        ret->trusted = streq_ptr(x, "trusted") || streq_ptr(x, "both");
+        ret->user = streq_ptr(x, "user") || streq_ptr(x, "both");
+        return 0;
+}
+
+/* trusted.* xattrs are only visible to overlayfs mounted from the initial user namespace. */
+static bool in_initial_userns(void) {
+        unsigned long a, b, c;
+        FILE *f = fopen("/proc/self/uid_map", "re");
+        bool init;
+
+        if (!f)
+                return true;
+        init = fscanf(f, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295UL;
+        fclose(f);
+        return init;
+}
+
+/*
+ * Decides how the lowers' opaque dirs can be honoured: sets *ret_userxattr for overlayfs, or returns
+ * -EOPNOTSUPP (why filled) when overlayfs cannot show them but a copy can, or -EPERM when nothing we
+ * can do here would: a wrong merged view is never produced silently.
+ */
+static int opaque_mode(char *const *lowers, size_t n, bool *ret_userxattr, char *why, size_t why_size) {
+        bool all_trusted = true, all_user = true, init = in_initial_userns();
+
+        for (size_t i = 0; i < n; i++) {
+                LowerInfo li;
+                int r = lower_info(lowers[i], &li);
+
+                if (r < 0)
+                        return r;
+                if (!li.known || !li.has_opaque)
+                        continue;
+                if (!init && !li.user) {
+                        snprintf(why, why_size, "layer %s marks its opaque directories only with "
+                                 "trusted.overlay.opaque, which cannot be read inside a user namespace; remove it "
+                                 "from the layer cache and unpack it again", lowers[i]);
+                        return -EPERM;
+                }
+                all_trusted = all_trusted && li.trusted;
+                all_user = all_user && li.user;
+        }
+        if (!init || !all_trusted) {
+                if (!all_user) {
+                        snprintf(why, why_size, "layers mark opaque directories in different xattr namespaces "
+                                 "(trusted. and user.), which one overlay mount cannot read together");
+                        return -EOPNOTSUPP;
+                }
+                *ret_userxattr = true;
+                return 0;
+        }
+        *ret_userxattr = false;
+        return 0;
 }
 
 /* Reads the messages overlayfs left in the fs context, for the error text. */
@@ -356,21 +421,9 @@ static int assemble_copy(char *const *lowers, size_t n, int state_fd, const Root
 }
 
 static int assemble_overlay(char *const *lowers, size_t n, const char *state_dir, int state_fd,
-                            const RootfsOptions *opts, char *why, size_t why_size) {
+                            const RootfsOptions *opts, bool userxattr, char *why, size_t why_size) {
         _cleanup_free_ char *upper = NULL, *work = NULL, *target = NULL;
-        int users = 0, r;
-
-        for (size_t i = 0; i < n; i++) {
-                r = lower_uses_user_xattr(lowers[i]);
-                if (r < 0)
-                        return r;
-                users += r;
-        }
-        if (users != 0 && (size_t) users != n) {
-                snprintf(why, why_size, "layers were unpacked with different opaque-dir xattr namespaces "
-                         "(trusted. and user.)");
-                return -EOPNOTSUPP;
-        }
+        int r;
 
         if (asprintf(&upper, "%s/upper", state_dir) < 0 || asprintf(&work, "%s/work", state_dir) < 0 ||
             asprintf(&target, "%s/rootfs", state_dir) < 0)
@@ -389,7 +442,7 @@ static int assemble_overlay(char *const *lowers, size_t n, const char *state_dir
                 return r;
         }
 
-        return mount_overlay(lowers, n, upper, work, target, users > 0, why, why_size);
+        return mount_overlay(lowers, n, upper, work, target, userxattr, why, why_size);
 }
 
 static void remove_parts(int state_fd) {
@@ -404,6 +457,7 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
         _cleanup_close_ int state_fd = -EBADF;
         char why[1024] = "";
+        bool userxattr = false, overlay_ok;
         size_t n = 0;
         int r;
 
@@ -436,8 +490,14 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         if (!rootfs->state_dir || asprintf(&rootfs->path, "%s/rootfs", state_dir) < 0)
                 return -ENOMEM;
 
+        r = opaque_mode(lowers, n, &userxattr, why, sizeof why);
+        if (r == -EPERM || r == -ENOMEM)
+                return image_error_set(err, r, "rootfs %s: %s", state_dir, why[0] ? why : strerror(-r));
+        overlay_ok = r >= 0;
+
         if (opts->mode != ROOTFS_MODE_COPY) {
-                r = assemble_overlay(lowers, n, state_dir, state_fd, opts, why, sizeof why);
+                r = overlay_ok ? assemble_overlay(lowers, n, state_dir, state_fd, opts, userxattr, why, sizeof why)
+                               : -EOPNOTSUPP;
                 if (r >= 0) {
                         rootfs->kind = ROOTFS_OVERLAY;
                         *ret = TAKE_PTR(rootfs);
