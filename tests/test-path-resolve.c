@@ -58,7 +58,7 @@ static void teardown(void) {
 
 static void check(const char *base, const char *path, unsigned flags, int expect_r, const char *expect) {
         _cleanup_free_ char *out = NULL;
-        int r = path_resolve_in_root(root_fd, base, path, flags, &out);
+        int r = path_resolve_in_root(root_fd, NULL, base, path, flags, &out, NULL);
 
         ck_assert_msg(r == expect_r, "%s (base %s): got %d, expected %d", path, strempty(base), r, expect_r);
         if (expect)

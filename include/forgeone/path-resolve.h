@@ -21,6 +21,7 @@
  */
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "forgeone/macro.h"
 
@@ -31,10 +32,28 @@ typedef enum PathResolveFlags {
 
 #define PATH_RESOLVE_MAX_SYMLINKS 40
 
+/* procfs is resolved for the workload, not for us: "self" and "thread-self" name its own ids (as its
+ * /proc instance numbers them), and the magic links fd/N, cwd, root and exe, which readlink(2)
+ * describes as we see them, are mapped into the workload's root. A magic fd link as the last component
+ * is not followed: the result names it ("/proc/7/fd/3") and the caller reopens that file itself. */
+typedef struct PathResolveTask {
+        pid_t pid, tid;        /* 0: "self" and "thread-self" fail with ENOENT */
+        const char *root_path; /* the root as the supervisor sees it (NULL: "/") */
+} PathResolveTask;
+
+typedef enum PathResolveResultFlags {
+        PATH_RESOLVE_RESULT_MAGIC = 1u << 0, /* the result is a /proc/PID[/task/TID]/fd/N magic link */
+} PathResolveResultFlags;
+
 /* base: absolute path inside the root of the directory relative paths start from (NULL: "/").
+ * task: may be NULL (procfs links are then followed as their text says, relative to the root).
  * Returns 0 resolved, a positive errno (ENOENT, ENOTDIR, EACCES) when the lookup fails before the
- * last component, or -ELOOP, -ENAMETOOLONG, -ENOMEM, -EINVAL. */
-int path_resolve_in_root(int root_fd, const char *base, const char *path, unsigned flags, char **ret);
+ * last component, or -ELOOP, -ENAMETOOLONG, -ENOMEM, -EINVAL. ret_flags (optional): PathResolveResultFlags. */
+int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *base, const char *path,
+                         unsigned flags, char **ret, unsigned *ret_flags);
+
+/* Parses "/proc/PID/fd/N" or "/proc/PID/task/TID/fd/N". */
+int path_parse_proc_fd(const char *path, pid_t *ret_pid, int *ret_fd);
 
 /* A path as seen from the supervisor (e.g. readlink of /proc/PID/cwd) made relative to the workload's
  * root as seen from the supervisor: "/" + remainder. -EXDEV when it lies outside the root. */

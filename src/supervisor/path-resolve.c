@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +103,66 @@ static int open_in_root(int root_fd, const char *path) {
         return openat2_raw(root_fd, path, &how);
 }
 
-int path_resolve_in_root(int root_fd, const char *base, const char *path, unsigned flags, char **ret) {
+static bool all_digits(const char *s, size_t n) {
+        if (n == 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
+}
+
+/* cur is ".../<digits>" or ".../<digits>/task/<digits>" (a process directory of procfs)? */
+static bool is_proc_task_dir(const char *cur) {
+        const char *last = strrchr(cur, '/');
+        const char *prev;
+
+        if (!last || !all_digits(last + 1, strlen(last + 1)))
+                return false;
+        /* ".../<pid>/task/<tid>" also counts. */
+        if (last - cur >= 5 && strncmp(last - 5, "/task", 5) == 0) {
+                prev = last - 5;
+                while (prev > cur && prev[-1] != '/')
+                        prev--;
+                return prev > cur && all_digits(prev, (size_t) (last - 5 - prev));
+        }
+        return true;
+}
+
+static bool is_proc_fd_dir(const char *cur) {
+        size_t n = strlen(cur);
+        _cleanup_free_ char *parent = NULL;
+
+        if (n < 3 || strcmp(cur + n - 3, "/fd") != 0)
+                return false;
+        parent = strndup(cur, n - 3);
+        return parent && is_proc_task_dir(parent);
+}
+
+static bool fd_on_procfs(int fd) {
+        struct statfs sf;
+        return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+int path_parse_proc_fd(const char *path, pid_t *ret_pid, int *ret_fd) {
+        int pid, tid, fd, n = 0;
+
+        if (sscanf(path, "/proc/%d/fd/%d%n", &pid, &fd, &n) == 2 && path[n] == 0)
+                ;
+        else if (sscanf(path, "/proc/%d/task/%d/fd/%d%n", &pid, &tid, &fd, &n) == 3 && path[n] == 0)
+                ;
+        else
+                return -EINVAL;
+        if (pid <= 0 || fd < 0)
+                return -EINVAL;
+        *ret_pid = pid;
+        *ret_fd = fd;
+        return 0;
+}
+
+int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *base, const char *path,
+                         unsigned flags, char **ret, unsigned *ret_flags) {
+        unsigned result_flags = 0;
         _cleanup_free_ char *todo = NULL;
         _cleanup_close_ int cur_fd = -EBADF;
         PathBuf cur = {};
@@ -173,7 +234,44 @@ int path_resolve_in_root(int root_fd, const char *base, const char *path, unsign
                         continue;
                 }
 
-                k = readlinkat(cur_fd, name, target, sizeof target);
+                if ((streq(name, "self") || streq(name, "thread-self")) && fd_on_procfs(cur_fd)) {
+                        /* procfs answers for the reader, and may not know us at all in the workload's
+                         * pid namespace: answer for the workload. */
+                        if (!task || task->pid <= 0)
+                                k = -1, errno = ENOENT;
+                        else if (streq(name, "self"))
+                                k = snprintf(target, sizeof target, "%d", task->pid);
+                        else
+                                k = snprintf(target, sizeof target, "%d/task/%d", task->pid, task->tid);
+                } else
+                        k = readlinkat(cur_fd, name, target, sizeof target);
+                if (k >= 0 && (size_t) k < sizeof target && !streq(name, "self") && !streq(name, "thread-self") &&
+                    (is_proc_fd_dir(cur.s) ||
+                     (is_proc_task_dir(cur.s) && (streq(name, "cwd") || streq(name, "root") || streq(name, "exe")))) &&
+                    fd_on_procfs(cur_fd)) {
+                        /* Magic links: their text is what the reader sees. */
+                        _cleanup_free_ char *inside = NULL;
+
+                        target[k] = 0;
+                        if (is_proc_fd_dir(cur.s) && last && !trailing_slash) {
+                                /* Reopened by the caller from the workload's own fd table. */
+                                r = pathbuf_push(&cur, name, n);
+                                if (r < 0)
+                                        goto fail;
+                                result_flags |= PATH_RESOLVE_RESULT_MAGIC;
+                                continue;
+                        }
+                        if (target[0] != '/' ||
+                            path_strip_root(task && task->root_path ? task->root_path : "/", target, &inside) < 0) {
+                                /* pipe:[..], socket:[..], or outside the root: nothing to walk into. */
+                                r = pathbuf_push(&cur, name, n);
+                                if (r < 0)
+                                        goto fail;
+                                fail = target[0] == '/' ? EACCES : ENOTDIR;
+                                continue;
+                        }
+                        k = snprintf(target, sizeof target, "%s", inside);
+                }
                 if (k >= 0) {
                         char *t;
 
@@ -233,6 +331,8 @@ int path_resolve_in_root(int root_fd, const char *base, const char *path, unsign
         }
 
         *ret = cur.s;
+        if (ret_flags)
+                *ret_flags = result_flags;
         return fail;
 fail:
         free(cur.s);

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The supervisor: launches a workload under a compiled filter and decides
+ * its trapped syscalls against a policy graph. It knows nothing of D-Bus,
+ * journald or terminals: every decision is handed to a callback as a
+ * struct, and printing or recording it is the caller's job.
+ *
+ * Launch, and why the listener is handed over the way it is:
+ *
+ *   parent                                 child (after fork/clone)
+ *   supervisor_handoff_new(&h)
+ *   fork ------------------------------->  ... own setup ...
+ *                                          supervisor_child_install(filter, h)
+ *                                            prctl(NO_NEW_PRIVS); seccomp(NEW_LISTENER, ...)
+ *                                            store the listener's fd number in h, mark it ready,
+ *                                            spin (no syscall) until the parent has taken it
+ *   supervisor_handoff_receive(h, pidfd)
+ *     waits for "ready", pidfd_getfd()s the
+ *     listener, marks it taken  ---------> execve(...)
+ *
+ * Once the filter is in place every syscall of the child is subject to it,
+ * including the sendmsg(SCM_RIGHTS) a socketpair handoff would need: a
+ * policy that traps sendmsg would deadlock (nobody has the listener yet),
+ * one that denies it would fail the launch. So the child makes no syscall
+ * at all between seccomp() and the parent taking the fd: it publishes the
+ * fd number in a MAP_SHARED page and spins on a flag there, the parent
+ * copies the fd out of the child's table with pidfd_getfd(2) (which needs
+ * ptrace rights over the child, as any supervisor has) and verifies that it
+ * is a seccomp listener. This works whatever the policy says, and the
+ * child cannot exec before the parent holds the listener (exec would close
+ * the child's O_CLOEXEC copy, the last one, and every trapped call would
+ * then fail with ENOSYS).
+ *
+ * Deciding: see supervisor_new() and the verdict handling in
+ * src/supervisor/supervisor.c. Emulated calls are done by the supervisor
+ * under the workload's fsuid/fsgid/groups/umask and effective
+ * capabilities (per-thread credentials of the supervising thread); memory
+ * is read with process_vm_readv and every read is followed by
+ * SECCOMP_IOCTL_NOTIF_ID_VALID before its contents are used.
+ *
+ * Threads: supervisor_run() blocks in SECCOMP_IOCTL_NOTIF_RECV on the
+ * calling thread (measured faster than poll() + RECV); it returns after
+ * supervisor_stop(), which interrupts it with SUPERVISOR_WAKE_SIGNAL (a
+ * no-op handler for it is installed once, without SA_RESTART), or when the
+ * listener reports that no task uses the filter any more. Blocking
+ * emulations (a connect(), an open() of a FIFO or device) run on a short
+ * lived thread so one slow call never stalls the others.
+ */
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "forgeone/macro.h"
+#include "forgeone/policy-compile.h"
+#include "forgeone/policy-graph.h"
+#include "forgeone/policy.h"
+
+/* ---- launch ---- */
+
+typedef struct SupervisorHandoff SupervisorHandoff;
+
+/* Parent, before fork: a shared page the child publishes the listener in. */
+int supervisor_handoff_new(SupervisorHandoff **ret);
+SupervisorHandoff *supervisor_handoff_free(SupervisorHandoff *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SupervisorHandoff *, supervisor_handoff_free);
+
+/* Child, after fork, before execve; async-signal-safe (raw syscalls, no allocation). Sets
+ * PR_SET_NO_NEW_PRIVS, installs the filter with SECCOMP_FILTER_FLAG_NEW_LISTENER plus
+ * WAIT_KILLABLE_RECV and TSYNC|TSYNC_ESRCH, dropping those the kernel rejects with EINVAL, and
+ * waits for the parent to take the listener. Returns the child's own copy of the listener (O_CLOEXEC,
+ * closed by execve; a caller that runs code under the filter without exec must close it itself) or
+ * a negative errno; on failure the parent's supervisor_handoff_receive() returns the same error. */
+int supervisor_child_install(const PolicyFilter *f, SupervisorHandoff *h);
+
+/* Parent: waits (at most timeout_usec, 0 = 10 s) until the child installed its filter, takes the
+ * listener with pidfd_getfd() and lets the child go on. -ESRCH if the child died first, the child's
+ * error if its install failed, -ETIMEDOUT. */
+int supervisor_handoff_receive(SupervisorHandoff *h, int pidfd, uint64_t timeout_usec, int *ret_listener);
+
+/* ---- deciding ---- */
+
+typedef enum SupervisorAction {
+        SUPERVISOR_ACTION_CONTINUE,   /* the kernel performs the call (registers-only decision) */
+        SUPERVISOR_ACTION_EMULATE,    /* the supervisor performed it with the checked arguments */
+        SUPERVISOR_ACTION_DENY,       /* failed with errno */
+        SUPERVISOR_ACTION_QUARANTINE, /* failed with errno, and the workload is being stopped */
+        _SUPERVISOR_ACTION_MAX,
+        _SUPERVISOR_ACTION_INVALID = -EINVAL,
+} SupervisorAction;
+
+const char *supervisor_action_to_string(SupervisorAction a) _const_;
+
+/* One decided notification. Pointers are valid during the callback only. */
+typedef struct SupervisorEvent {
+        uint64_t id;          /* the notification's cookie */
+        pid_t tid;            /* the calling task, in the supervisor's pid namespace */
+        pid_t pid;            /* its thread group, or 0 when not looked up (registers-only decisions) */
+        uint32_t arch;        /* AUDIT_ARCH_* */
+        int nr;
+        const char *syscall;  /* name, or NULL for a number unknown on that arch */
+        uint64_t args[6];
+        const char *path;     /* resolved path inside the workload's root, or NULL */
+        const char *path2;    /* second path (rename, link targets), or NULL */
+        unsigned access;      /* PolicyAccess mask requested on path */
+        const PolicySockaddr *addr; /* decoded address, or NULL */
+        PolicyVerdict verdict;
+        const char *rule_id;  /* rule, "default", "builtin", ... or "supervisor" when the supervisor
+                               * itself refused (unreadable memory, not emulable safely) */
+        const char *reason;   /* static text when the supervisor overrode or explains, else NULL */
+        SupervisorAction action;
+        int error;            /* errno the call returned (0: success) */
+        int64_t value;        /* return value on success (emulated calls; 0 for CONTINUE) */
+        uint64_t generation;  /* policy generation that decided */
+        int trust;            /* the workload's trust after this decision */
+        bool target_gone;     /* the target was interrupted or died before the reply (ENOENT) */
+} SupervisorEvent;
+
+typedef void (*SupervisorEventFn)(const SupervisorEvent *ev, void *userdata);
+
+typedef struct SupervisorConfig {
+        int identity;    /* policy_identity_resolve() result, or POLICY_IDENTITY_ANY */
+        int root_fd;     /* the workload's root directory (dup'd); -1: "/" */
+        int cgroup_fd;   /* the workload's cgroup v2 directory (dup'd), used to find tasks sharing memory
+                          * with an exec'ing task; -1: look in /proc */
+        SupervisorEventFn on_decision;   /* every decision; called on the supervising thread */
+        SupervisorEventFn on_quarantine; /* once, when the workload must be stopped */
+        void *userdata;
+} SupervisorConfig;
+
+typedef struct Supervisor Supervisor;
+
+/* Takes ownership of listener (closed on error too); takes a reference on graph. */
+int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *config, Supervisor **ret);
+Supervisor *supervisor_free(Supervisor *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Supervisor *, supervisor_free);
+
+/* Replaces the policy graph (reload). Notifications already being decided finish on the graph they
+ * started with; returns the new generation. The trust configuration follows the new policy. */
+uint64_t supervisor_set_graph(Supervisor *s, PolicyGraph *graph);
+uint64_t supervisor_get_generation(Supervisor *s);
+int supervisor_get_trust(Supervisor *s);
+bool supervisor_is_quarantined(Supervisor *s);
+/* True when SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP could be enabled on the listener. */
+bool supervisor_has_sync_wakeup(const Supervisor *s) _pure_;
+
+/* Receives and decides one notification (blocking). 0 handled (including a target that went away),
+ * -EINTR interrupted, -ENOTCONN no task uses the filter any more, other negative errno on failure. */
+int supervisor_process_one(Supervisor *s);
+
+#define SUPERVISOR_WAKE_SIGNAL (SIGRTMIN + 5)
+
+/* Loops on supervisor_process_one() on the calling thread until supervisor_stop() or until no task
+ * uses the filter. Returns 0 then, or a negative errno. */
+int supervisor_run(Supervisor *s);
+/* From any thread or a signal handler: makes supervisor_run() return. */
+void supervisor_stop(Supervisor *s);

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the supervisor reads about a trapped task: its memory, credentials, directories and mappings,
+ * and the per-thread credential switch used to act as that task. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <linux/kcmp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "forgeone/path-resolve.h"
+#include "supervisor-internal.h"
+
+#define PAGE_SIZE_GUESS 4096u
+
+static size_t page_size(void) {
+        static size_t ps;
+        if (!ps) {
+                long v = sysconf(_SC_PAGESIZE);
+                ps = v > 0 ? (size_t) v : PAGE_SIZE_GUESS;
+        }
+        return ps;
+}
+
+int target_read(pid_t tid, uint64_t addr, void *buf, size_t len) {
+        struct iovec local = { .iov_base = buf, .iov_len = len };
+        struct iovec remote = { .iov_base = (void *) (uintptr_t) addr, .iov_len = len };
+        ssize_t n;
+
+        if (len == 0)
+                return 0;
+        if (addr == 0)
+                return -EFAULT;
+        n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+        if (n < 0)
+                return errno == ESRCH ? -ENOENT : -EFAULT;
+        return (size_t) n == len ? 0 : -EFAULT;
+}
+
+int target_write(pid_t tid, uint64_t addr, const void *buf, size_t len) {
+        struct iovec local = { .iov_base = (void *) buf, .iov_len = len };
+        struct iovec remote = { .iov_base = (void *) (uintptr_t) addr, .iov_len = len };
+        ssize_t n;
+
+        if (len == 0)
+                return 0;
+        if (addr == 0)
+                return -EFAULT;
+        n = process_vm_writev(tid, &local, 1, &remote, 1, 0);
+        if (n < 0)
+                return errno == ESRCH ? -ENOENT : -EFAULT;
+        return (size_t) n == len ? 0 : -EFAULT;
+}
+
+int target_read_string(pid_t tid, uint64_t addr, char *buf, size_t size) {
+        struct iovec local[1], remote[2];
+        size_t ps = page_size(), first, total = 0;
+        ssize_t n;
+
+        if (addr == 0)
+                return -EFAULT;
+        /* One process_vm_readv, split at the page boundary so that a string ending just before an
+         * unmapped page still reads completely (the kernel stops at the first bad iovec). */
+        while (total < size - 1) {
+                uint64_t a = addr + total;
+                size_t want = size - 1 - total;
+                unsigned nr = 1;
+
+                first = MIN(want, ps - (size_t) (a % ps));
+                remote[0] = (struct iovec) { .iov_base = (void *) (uintptr_t) a, .iov_len = first };
+                if (want > first) {
+                        remote[1] = (struct iovec) { .iov_base = (void *) (uintptr_t) (a + first),
+                                                     .iov_len = MIN(want - first, ps) };
+                        nr = 2;
+                }
+                local[0] = (struct iovec) { .iov_base = buf + total,
+                                            .iov_len = remote[0].iov_len + (nr > 1 ? remote[1].iov_len : 0) };
+                n = process_vm_readv(tid, local, 1, remote, nr, 0);
+                if (n <= 0)
+                        return n < 0 && errno == ESRCH ? -ENOENT : -EFAULT;
+                char *nul = memchr(buf + total, 0, (size_t) n);
+                if (nul)
+                        return (int) (nul - buf);
+                total += (size_t) n;
+                if ((size_t) n < local[0].iov_len)
+                        return -EFAULT;
+        }
+        return -ENAMETOOLONG;
+}
+
+static int read_small_file(const char *path, char *buf, size_t size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        size_t total = 0;
+
+        if (fd < 0)
+                return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+        while (total < size - 1) {
+                ssize_t n = read(fd, buf + total, size - 1 - total);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == ESRCH ? -ENOENT : -errno;
+                }
+                if (n == 0)
+                        break;
+                total += (size_t) n;
+        }
+        buf[total] = 0;
+        return (int) total;
+}
+
+static const char *status_field(const char *status, const char *key) {
+        size_t k = strlen(key);
+
+        for (const char *p = status; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (strncmp(p, key, k) == 0 && p[k] == ':')
+                        return p + k + 1;
+        return NULL;
+}
+
+int target_read_creds(pid_t tid, TargetCreds *ret) {
+        char path[64], status[4096];
+        const char *f;
+        unsigned long u[4], g[4];
+        struct stat a, b;
+        int r;
+
+        snprintf(path, sizeof path, "/proc/%d/status", tid);
+        r = read_small_file(path, status, sizeof status);
+        if (r < 0)
+                return r;
+
+        *ret = (TargetCreds) {};
+        f = status_field(status, "Tgid");
+        if (!f || sscanf(f, "%d", &ret->tgid) != 1)
+                return -EIO;
+        /* The innermost (last) entry is the id in the task's own pid namespace. */
+        f = status_field(status, "NStgid");
+        ret->ns_tgid = ret->tgid;
+        if (f) {
+                const char *e = strchr(f, '\n') ?: f + strlen(f), *q = e;
+                while (q > f && q[-1] != '\t' && q[-1] != ' ')
+                        q--;
+                ret->ns_tgid = (pid_t) strtol(q, NULL, 10);
+        }
+        f = status_field(status, "NSpid");
+        ret->ns_tid = tid;
+        if (f) {
+                const char *e = strchr(f, '\n') ?: f + strlen(f), *q = e;
+                while (q > f && q[-1] != '\t' && q[-1] != ' ')
+                        q--;
+                ret->ns_tid = (pid_t) strtol(q, NULL, 10);
+        }
+        f = status_field(status, "Threads");
+        if (!f || sscanf(f, "%u", &ret->threads) != 1)
+                return -EIO;
+        f = status_field(status, "Uid");
+        if (!f || sscanf(f, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) != 4)
+                return -EIO;
+        f = status_field(status, "Gid");
+        if (!f || sscanf(f, "%lu %lu %lu %lu", &g[0], &g[1], &g[2], &g[3]) != 4)
+                return -EIO;
+        ret->ruid = (uid_t) u[0];
+        ret->fsuid = (uid_t) u[3];
+        ret->rgid = (gid_t) g[0];
+        ret->fsgid = (gid_t) g[3];
+        f = status_field(status, "Umask");
+        if (f) {
+                unsigned m;
+                if (sscanf(f, "%o", &m) == 1)
+                        ret->umask = (mode_t) m;
+        }
+        f = status_field(status, "CapEff");
+        if (!f || sscanf(f, "%" SCNx64, &ret->cap_eff) != 1)
+                return -EIO;
+        f = status_field(status, "Groups");
+        if (f) {
+                const char *end = strchr(f, '\n');
+                char *e;
+
+                for (const char *p = f; p < (end ?: f + strlen(f));) {
+                        unsigned long v = strtoul(p, &e, 10);
+                        if (e == p)
+                                break;
+                        if (ret->n_groups >= TARGET_MAX_GROUPS)
+                                return -E2BIG;
+                        ret->groups[ret->n_groups++] = (gid_t) v;
+                        p = e;
+                }
+        }
+
+        snprintf(path, sizeof path, "/proc/%d/ns/user", tid);
+        if (stat(path, &a) < 0)
+                return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+        if (stat("/proc/self/ns/user", &b) < 0)
+                return -errno;
+        ret->foreign_userns = a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+        return 0;
+}
+
+static int readlink_proc(const char *path, char **ret) {
+        char buf[PATH_MAX + 1];
+        ssize_t n = readlink(path, buf, sizeof buf - 1);
+        char *s;
+
+        if (n < 0)
+                return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+        buf[n] = 0;
+        s = strdup(buf);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static int proc_path_in_root(const char *proc, const char *root_path, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        size_t n;
+        int r;
+
+        r = readlink_proc(proc, &p);
+        if (r < 0)
+                return r;
+        /* Unlinked directories and files not reachable from our root have no usable path. */
+        n = strlen(p);
+        if (p[0] != '/' || (n > 10 && streq(p + n - 10, " (deleted)")))
+                return -ENOENT;
+        return path_strip_root(root_path, p, ret);
+}
+
+int target_base_path(pid_t tid, int dirfd, const char *root_path, char **ret) {
+        char proc[64];
+
+        if (dirfd == AT_FDCWD)
+                snprintf(proc, sizeof proc, "/proc/%d/cwd", tid);
+        else if (dirfd < 0)
+                return -EBADF;
+        else
+                snprintf(proc, sizeof proc, "/proc/%d/fd/%d", tid, dirfd);
+        return proc_path_in_root(proc, root_path, ret);
+}
+
+int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret) {
+        char proc[64];
+
+        if (fd < 0)
+                return -EBADF;
+        snprintf(proc, sizeof proc, "/proc/%d/fd/%d", tid, fd);
+        return proc_path_in_root(proc, root_path, ret);
+}
+
+/* Is task t blocked in a vfork(), i.e. unable to touch the memory it shares with its child? */
+static bool task_in_vfork(pid_t t) {
+        char path[64], buf[256];
+        long nr;
+        unsigned long long a0;
+
+        snprintf(path, sizeof path, "/proc/%d/syscall", t);
+        if (read_small_file(path, buf, sizeof buf) < 0)
+                return false;
+        if (sscanf(buf, "%ld 0x%llx", &nr, &a0) != 2)
+                return false;
+#ifdef __NR_vfork
+        if (nr == __NR_vfork)
+                return true;
+#endif
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+        /* clone's first argument is the flags on these architectures. */
+        if (nr == __NR_clone && (a0 & CLONE_VFORK))
+                return true;
+#endif
+#ifdef __NR_clone3
+        if (nr == __NR_clone3) {
+                uint64_t flags;
+                if (target_read(t, a0, &flags, sizeof flags) == 0 && (flags & CLONE_VFORK))
+                        return true;
+        }
+#endif
+        return false;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+static int kcmp_vm(pid_t a, pid_t b) {
+        return (int) syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+}
+
+/* Every task that shares tid's memory is either tid itself or waiting in vfork. */
+static bool mm_exclusive(pid_t tid, int cgroup_fd) {
+        _cleanup_free_ char *list = NULL;
+        size_t size = 1 << 16;
+
+        list = malloc(size);
+        if (!list)
+                return false;
+
+        if (cgroup_fd >= 0) {
+                _cleanup_close_ int fd = openat(cgroup_fd, "cgroup.threads", O_RDONLY | O_CLOEXEC);
+                ssize_t n, total = 0;
+
+                if (fd < 0)
+                        return false;
+                while ((n = read(fd, list + total, size - 1 - total)) > 0)
+                        total += n;
+                if (n < 0 || (size_t) total >= size - 1)
+                        return false;
+                list[total] = 0;
+                for (char *p = list, *e; *p; p = e) {
+                        long t = strtol(p, &e, 10);
+                        if (e == p)
+                                break;
+                        if (t != tid && kcmp_vm(tid, (pid_t) t) == 0 && !task_in_vfork((pid_t) t))
+                                return false;
+                }
+                return true;
+        }
+
+        /* No cgroup: every task of the system is a candidate. Only exec-like calls get here. */
+        _cleanup_(closedirp) DIR *proc = opendir("/proc");
+        struct dirent *de;
+
+        if (!proc)
+                return false;
+        while ((de = readdir(proc))) {
+                char tpath[300];
+                _cleanup_(closedirp) DIR *tasks = NULL;
+                struct dirent *te;
+
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                snprintf(tpath, sizeof tpath, "/proc/%s/task", de->d_name);
+                tasks = opendir(tpath);
+                if (!tasks)
+                        continue;
+                while ((te = readdir(tasks))) {
+                        long t = strtol(te->d_name, NULL, 10);
+                        if (t > 0 && t != tid && kcmp_vm(tid, (pid_t) t) == 0 && !task_in_vfork((pid_t) t))
+                                return false;
+                }
+        }
+        return true;
+}
+
+bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const size_t *lens, size_t n) {
+        _cleanup_free_ char *exe = NULL, *maps = NULL;
+        char path[64];
+        size_t size = 1 << 20;
+        FILE *f;
+
+        if (!mm_exclusive(tid, cgroup_fd))
+                return false;
+
+        snprintf(path, sizeof path, "/proc/%d/exe", tid);
+        (void) readlink_proc(path, &exe);
+
+        snprintf(path, sizeof path, "/proc/%d/maps", tid);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        maps = malloc(size);
+        if (!maps) {
+                fclose(f);
+                return false;
+        }
+
+        bool ok = true;
+        for (size_t i = 0; ok && i < n; i++) {
+                uint64_t lo = addrs[i], hi = addrs[i] + lens[i];
+                bool covered = false;
+
+                rewind(f);
+                while (fgets(maps, (int) size, f)) {
+                        unsigned long long start, end;
+                        char perms[8];
+                        int consumed = 0;
+
+                        if (sscanf(maps, "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &consumed) < 3)
+                                continue;
+                        if (lo < start || lo >= end)
+                                continue;
+                        char *name = consumed > 0 ? maps + consumed : (char *) "";
+                        name[strcspn(name, "\n")] = 0;
+                        bool anon = name[0] == 0 || streq(name, "[heap]") || streq(name, "[stack]");
+                        /* A running executable cannot be written (ETXTBSY), so a read-only private
+                         * mapping of it is as stable as anonymous memory. */
+                        bool own_text = exe && streq(name, exe) && perms[1] != 'w';
+                        if (perms[3] != 'p' || !(anon || own_text) || hi > end)
+                                break;
+                        covered = true;
+                        break;
+                }
+                ok = covered;
+        }
+        fclose(f);
+        return ok;
+}
+
+/* ---- credentials ---- */
+
+static struct {
+        bool init;
+        uid_t fsuid;
+        gid_t fsgid;
+        gid_t groups[TARGET_MAX_GROUPS];
+        int n_groups;
+        struct __user_cap_data_struct caps[2];
+} self_creds;
+
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void self_creds_init(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+        self_creds.fsuid = geteuid();
+        self_creds.fsgid = getegid();
+        self_creds.n_groups = getgroups(TARGET_MAX_GROUPS, self_creds.groups);
+        if (self_creds.n_groups < 0)
+                self_creds.n_groups = 0;
+        if (syscall(SYS_capget, &h, self_creds.caps) == 0)
+                self_creds.init = true;
+}
+
+static __thread bool thread_fs_private;
+
+#define FS_CAPS                                                                                             \
+        ((1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH) |              \
+         (1ull << CAP_FOWNER) | (1ull << CAP_FSETID) | (1ull << CAP_LINUX_IMMUTABLE) |                    \
+         (1ull << CAP_MAC_OVERRIDE) | (1ull << CAP_MKNOD))
+
+static int capset_effective(uint64_t eff) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+
+        memcpy(d, self_creds.caps, sizeof d);
+        d[0].effective = (uint32_t) eff & d[0].permitted;
+        d[1].effective = (uint32_t) (eff >> 32) & d[1].permitted;
+        return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+int creds_enter(const TargetCreds *t, bool use_real_ids, CredsSaved *saved) {
+        uint64_t self_eff, want;
+        uid_t uid = use_real_ids ? t->ruid : t->fsuid;
+        gid_t gid = use_real_ids ? t->rgid : t->fsgid;
+        int r;
+
+        pthread_once(&self_once, self_creds_init);
+        *saved = (CredsSaved) {};
+        if (!self_creds.init)
+                return -EPERM;
+
+        /* The umask is per fs_struct: give this thread its own, at 0, and apply the target's to the
+         * mode ourselves. */
+        if (!thread_fs_private) {
+                if (unshare(CLONE_FS) < 0)
+                        return -errno;
+                umask(0);
+                thread_fs_private = true;
+        }
+
+        self_eff = self_creds.caps[0].effective | ((uint64_t) self_creds.caps[1].effective << 32);
+        want = t->cap_eff;
+        if (t->foreign_userns)
+                want = 0; /* its capabilities mean nothing over our files */
+        if (uid != 0)
+                want &= ~FS_CAPS;
+
+        if (uid == self_creds.fsuid && gid == self_creds.fsgid && (want & self_eff) == self_eff &&
+            t->n_groups == (size_t) self_creds.n_groups &&
+            memcmp(t->groups, self_creds.groups, t->n_groups * sizeof(gid_t)) == 0)
+                return 0; /* same as ours: nothing to switch */
+
+        saved->changed = true;
+        /* Raw syscalls: glibc's wrappers would change every thread of the process. */
+        if (syscall(SYS_setgroups, t->n_groups, t->groups) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        (void) syscall(SYS_setfsgid, gid);
+        if ((gid_t) syscall(SYS_setfsgid, -1) != gid) {
+                r = -EPERM;
+                goto fail;
+        }
+        (void) syscall(SYS_setfsuid, uid);
+        if ((uid_t) syscall(SYS_setfsuid, -1) != uid) {
+                r = -EPERM;
+                goto fail;
+        }
+        r = capset_effective(want);
+        if (r < 0)
+                goto fail;
+        return 0;
+fail:
+        creds_leave(saved);
+        return r;
+}
+
+void creds_leave(CredsSaved *saved) {
+        if (!saved->changed)
+                return;
+        (void) capset_effective(self_creds.caps[0].effective | ((uint64_t) self_creds.caps[1].effective << 32));
+        (void) syscall(SYS_setfsuid, self_creds.fsuid);
+        (void) syscall(SYS_setfsgid, self_creds.fsgid);
+        (void) syscall(SYS_setgroups, self_creds.n_groups, self_creds.groups);
+        saved->changed = false;
+}
