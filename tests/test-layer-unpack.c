@@ -340,6 +340,24 @@ START_TEST(test_unpadded_tail_accepted) {
 }
 END_TEST
 
+START_TEST(test_empty_layers) {
+        static const char zeros[1024];
+        TestBuf tar = {};
+        ImageError err = {};
+        LayerUnpackStats st = {};
+
+        /* Only the end-of-archive blocks (Docker's "empty layer"), and nothing at all. */
+        test_buf_append(&tar, zeros, sizeof zeros);
+        ck_assert_msg(unpack_buf(&tar, 0, &st, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(st.entries, 0);
+        tar.size = 0;
+        ck_assert_msg(unpack_buf(&tar, 0, &st, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(st.bytes, 0);
+        ck_assert_int_eq(test_count_entries(dest, NULL), 0);
+        free(tar.data);
+}
+END_TEST
+
 START_TEST(test_whiteout_representation) {
         TestTar *t = test_tar_new();
         LayerUnpackStats st = {};
@@ -683,6 +701,7 @@ static Suite *layer_unpack_suite(void) {
         tcase_add_test(tc, test_whiteout_device_entry_refused);
         tcase_add_test(tc, test_corrupt_tar);
         tcase_add_test(tc, test_unpadded_tail_accepted);
+        tcase_add_test(tc, test_empty_layers);
         tcase_add_test(tc, test_whiteout_representation);
         suite_add_tcase(s, tc);
 
