@@ -117,6 +117,24 @@ static void build_image(void) {
                                                      "/bin/sh", "--config.env", "PATH=/bin", "--config.workingdir",
                                                      "/tmp", "--config.label", "forgeone.test=live", NULL }), 0);
         snprintf(image_ref, sizeof image_ref, "%s", tagged);
+
+        /* A fourth layer the way image builders make them: unpack, change, repack (umoci writes ".wh."
+         * entries for what was deleted). Tagged "repacked"; "busybox" stays as it was. */
+        {
+                char bundle[1024], repacked[1100], p[2048];
+
+                snprintf(bundle, sizeof bundle, "%s/bundle", tmp);
+                snprintf(repacked, sizeof repacked, "%s/img:repacked", tmp);
+                ck_assert_int_eq(run((const char *const[]) { "umoci", "unpack", "--image", tagged, bundle, NULL }), 0);
+                snprintf(p, sizeof p, "%s/rootfs/etc/group", bundle);
+                ck_assert_int_eq(unlink(p), 0);
+                snprintf(p, sizeof p, "%s/rootfs/srv", bundle);
+                ck_assert_int_eq(mkdir(p, 0755), 0);
+                mkfile(bundle, "rootfs/srv/suid", "#!/bin/sh\n");
+                snprintf(p, sizeof p, "%s/rootfs/srv/suid", bundle);
+                ck_assert_int_eq(chmod(p, 04755), 0);
+                ck_assert_int_eq(run((const char *const[]) { "umoci", "repack", "--image", repacked, bundle, NULL }), 0);
+        }
 }
 
 static void suite_setup(void) {
@@ -485,6 +503,39 @@ START_TEST(test_overlay_in_user_namespace) {
 }
 END_TEST
 
+START_TEST(test_umoci_repack) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
+        char ref[4200], cache[1024], state[1024], p[4096];
+        ImageError err = {};
+        struct stat st;
+
+        private_mounts();
+        snprintf(ref, sizeof ref, "%s:repacked", image_ref_dir());
+        snprintf(cache, sizeof cache, "%s/cache-repack", tmp);
+        snprintf(state, sizeof state, "%s/state-repack", tmp);
+        ASSERT_OK(oci_image_open(ref, &image, &err));
+        ck_assert_uint_eq(image->n_layers, 4);
+        ck_assert_str_eq(image->tag, "repacked");
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), 4);
+        ASSERT_OK(rootfs_assemble(lowers, state, NULL, &rootfs, &err));
+        ck_assert_int_eq(rootfs->kind, ROOTFS_OVERLAY);
+
+        ck_assert_int_eq(run_in(rootfs->path, "test ! -e /etc/group && test -e /etc/passwd && test -e /opt/new"), 0);
+        /* setuid kept (inert under no_new_privs), owner root as in the image. */
+        snprintf(p, sizeof p, "%s/srv/suid", rootfs->path);
+        ck_assert_int_eq(lstat(p, &st), 0);
+        ck_assert_int_eq(st.st_mode & 07777, 04755);
+        ck_assert_int_eq(st.st_uid, 0);
+
+        ASSERT_OK(rootfs_teardown(state, &err));
+        ck_assert(!mounted_at(rootfs->path));
+}
+END_TEST
+
 static Suite *image_live_suite(void) {
         Suite *s = suite_create("image-live");
         TCase *tc = tcase_create("umoci-busybox");
@@ -496,6 +547,7 @@ static Suite *image_live_suite(void) {
         tcase_add_test(tc, test_teardown_busy_rootfs);
         tcase_add_test(tc, test_refusals_as_root);
         tcase_add_test(tc, test_overlay_in_user_namespace);
+        tcase_add_test(tc, test_umoci_repack);
         suite_add_tcase(s, tc);
         return s;
 }
