@@ -35,15 +35,15 @@ static void format_time(uint64_t usec, char buf[static 32]) {
                 snprintf(buf, 32, "-");
 }
 
-static void format_bytes(uint64_t b, char buf[static 16]) {
+static void format_bytes(uint64_t b, char buf[static 24]) {
         if (b == 0)
-                snprintf(buf, 16, "-");
+                snprintf(buf, 24, "-");
         else if (b % (1ull << 30) == 0)
-                snprintf(buf, 16, "%" PRIu64 "G", b >> 30);
+                snprintf(buf, 24, "%" PRIu64 "G", b >> 30);
         else if (b % (1ull << 20) == 0)
-                snprintf(buf, 16, "%" PRIu64 "M", b >> 20);
+                snprintf(buf, 24, "%" PRIu64 "M", b >> 20);
         else
-                snprintf(buf, 16, "%" PRIu64, b);
+                snprintf(buf, 24, "%" PRIu64, b);
 }
 
 static int help_ps(void) {
@@ -111,7 +111,7 @@ int verb_ps(int argc, char *argv[]) {
                        "WEIGHT", "MEMORY", "IMAGE");
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_free_ char *status = NULL;
-                        char mem[16];
+                        char mem[24];
 
                         if (!all && container_state_is_final(l[i]->state))
                                 continue;
@@ -128,7 +128,7 @@ int verb_ps(int argc, char *argv[]) {
 
 static void print_record(const ContainerRecord *r) {
         _cleanup_free_ char *status = NULL;
-        char t[32], mem[16];
+        char t[32], mem[24];
 
         (void) container_record_status_string(r, &status);
         printf("ID:         %s\n", r->id);

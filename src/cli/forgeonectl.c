@@ -18,7 +18,14 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "policy", verb_policy, "check, compile, explain or draw a policy" },
-        { "run", verb_run, "run a workload under a policy" },
+        { "run", verb_run, "run a workload (a command or an OCI image) under a policy" },
+        { "ps", verb_ps, "list containers" },
+        { "inspect", verb_inspect, "show one container's state, limits and history" },
+        { "pause", verb_pause, "freeze a container" },
+        { "resume", verb_resume, "thaw a paused container" },
+        { "stop", verb_stop, "stop a container (SIGTERM, then kill after a timeout)" },
+        { "quarantine", verb_quarantine, "freeze a container and mark it quarantined" },
+        { "release", verb_release, "thaw a quarantined container back to running" },
 };
 
 static void help(void) {
