@@ -153,9 +153,17 @@ START_TEST(test_hybrid_files) {
                 snprintf(rel, sizeof rel, "%s/forgeone/c0ffee000001/cgroup.procs", *h);
                 put(rel, "");
         }
-        ck_assert_int_eq(cgroup_attach(c, 4321), 0);
+        ck_assert_int_eq(cgroup_attach(c, 4321, false), 0);
         ck_assert_str_eq(get("freezer/forgeone/c0ffee000001/cgroup.procs"), "4321");
         ck_assert_str_eq(get("unified/forgeone/c0ffee000001/cgroup.procs"), "4321");
+        /* After CLONE_INTO_CGROUP only the v1 hierarchies are written. */
+        put("unified/forgeone/c0ffee000001/cgroup.procs", "");
+        ck_assert_int_eq(cgroup_attach(c, 99, true), 0);
+        ck_assert_str_eq(get("memory/forgeone/c0ffee000001/cgroup.procs"), "99");
+        ck_assert_str_eq(get("unified/forgeone/c0ffee000001/cgroup.procs"), "");
+        int fd = cgroup_open_unified(c);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
 
         /* v1 freezer. */
         put("freezer/forgeone/c0ffee000001/freezer.state", "THAWED\n");

@@ -66,8 +66,11 @@ int cgroup_controller_path(const Cgroup *c, const char *controller, char **ret);
 int cgroup_create(Cgroup *c);
 /* Writes the limits; swap is turned off where a memory limit is set. */
 int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file);
-/* Moves a process into every hierarchy of the cgroup. */
-int cgroup_attach(Cgroup *c, pid_t pid);
+/* Moves a process into every hierarchy of the cgroup; with skip_unified, into the v1 hierarchies only
+ * (for a process cloned with CLONE_INTO_CGROUP into the v2 one). */
+int cgroup_attach(Cgroup *c, pid_t pid, bool skip_unified);
+/* O_DIRECTORY fd of the cgroup's v2 directory, for CLONE_INTO_CGROUP and the supervisor. */
+int cgroup_open_unified(const Cgroup *c);
 
 /* Freezes or thaws, and waits (up to timeout_usec) until the kernel reports it done. -ETIMEDOUT. */
 int cgroup_set_frozen(Cgroup *c, bool frozen, uint64_t timeout_usec);

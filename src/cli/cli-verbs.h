@@ -21,3 +21,7 @@ int verb_resume(int argc, char *argv[]);
 int verb_stop(int argc, char *argv[]);
 int verb_quarantine(int argc, char *argv[]);
 int verb_release(int argc, char *argv[]);
+
+/* cli-run-image.c: "run --local --image DIR[:TAG] ...": verb_run() hands the whole argv over (argv[0] is
+ * "run") when --image is among the options. */
+int verb_run_image(int argc, char *argv[]);

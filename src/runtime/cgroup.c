@@ -383,12 +383,25 @@ int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file
         return 0;
 }
 
-int cgroup_attach(Cgroup *c, pid_t pid) {
+int cgroup_open_unified(const Cgroup *c) {
+        _cleanup_free_ char *dir = NULL;
+        int fd, r;
+
+        r = cgroup_controller_path(c, "unified", &dir);
+        if (r < 0)
+                return r;
+        fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int cgroup_attach(Cgroup *c, pid_t pid, bool skip_unified) {
         char buf[32];
         int r;
 
         snprintf(buf, sizeof buf, "%d", (int) pid);
         if (c->layout == CGROUP_LAYOUT_UNIFIED) {
+                if (skip_unified)
+                        return 0;
                 _cleanup_free_ char *dir = NULL;
                 r = cgroup_controller_path(c, "unified", &dir);
                 if (r < 0)
@@ -397,6 +410,8 @@ int cgroup_attach(Cgroup *c, pid_t pid) {
         }
         FOREACH_ELEMENT(h, hybrid_hierarchies) {
                 _cleanup_free_ char *dir = NULL;
+                if (skip_unified && streq(*h, "unified"))
+                        continue;
                 r = cgroup_controller_path(c, *h, &dir);
                 if (r < 0)
                         return r;

@@ -346,12 +346,6 @@ int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, Container
                 glock = container_store_lock_global(s);
                 if (glock < 0)
                         return glock;
-                if (!queued) {
-                        r = write_queue_entry(qpath, &self);
-                        if (r < 0)
-                                return r;
-                        queued = true;
-                }
                 r = running_entries(s, &running, &n_running, &records, &n_records);
                 if (r < 0)
                         goto fail;
@@ -400,6 +394,13 @@ int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, Container
                 if (no_wait) {
                         (void) unlink(qpath);
                         return -EXFULL;
+                }
+                /* Our entry is written only once we wait: an admission at the first try costs no queue I/O. */
+                if (!queued) {
+                        r = write_queue_entry(qpath, &self);
+                        if (r < 0)
+                                return r;
+                        queued = true;
                 }
                 waiting = true;
                 glock = safe_close(glock);

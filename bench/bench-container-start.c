@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Container start for a cached image: forgeonectl's container_run() vs
+ * bubblewrap with the same namespaces (user with uid 0, pid, uts, ipc, net,
+ * cgroup) on the same root filesystem (the cached layer), in the same run.
+ *
+ *   bench-container-start [ITERATIONS]   (root; needs umoci, busybox-static, bwrap)
+ *
+ * Measured per iteration, from just before the fork of a fresh owner process:
+ *   start->exec  until /bin/true has been exec'd (the owner records it: EOF on the launch socket)
+ *   total        until the owner has exited (includes stopping, cgroup and rootfs teardown)
+ * bwrap is measured end to end (its start->exec is below that). Ours includes what bwrap does not
+ * do: image verification, policy compile, admission, cgroup with limits, id-mapped overlay root,
+ * seccomp listener handoff and supervisor start. Prints medians and the ratio against bwrap.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forgeone/container.h"
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, size_t n) {
+        qsort(v, n, sizeof *v, cmp_u64);
+        return n ? v[n / 2] : 0;
+}
+
+static char tmp[] = "/tmp/bench-container-start-XXXXXX";
+
+typedef struct Dirs {
+        char image[600], state[600], storage[600], cache[600], policy[600];
+} Dirs;
+
+/* One container_run() of /bin/true in a fresh process; ret_exec: monotonic time of the exec. */
+static int run_once(const Dirs *d, uint64_t *ret_exec) {
+        int p[2];
+        pid_t pid;
+        int status;
+        uint64_t exec_at = 0;
+
+        if (pipe(p) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+                char *cmd[] = { (char *) "/bin/true", NULL };
+                ContainerConfig c = {
+                        .image = d->image,
+                        .command = cmd,
+                        .priority = SCHEDULER_PRIORITY_NORMAL,
+                        .state_dir = d->state,
+                        .storage_dir = d->storage,
+                        .layer_cache_dir = d->cache,
+                };
+                ContainerResult res = {};
+                ContainerError err = {};
+                Policy *pol = NULL;
+
+                close(p[0]);
+                if (policy_load_file(d->policy, &pol, &diag) < 0)
+                        _exit(2);
+                if (container_run(&c, pol, &res, &err) < 0) {
+                        fprintf(stderr, "container_run: %s\n", err.message);
+                        _exit(3);
+                }
+                (void) write(p[1], &res.exec_usec, sizeof res.exec_usec);
+                _exit(container_result_exit_status(&res));
+        }
+        close(p[1]);
+        if (read(p[0], &exec_at, sizeof exec_at) != sizeof exec_at)
+                exec_at = 0;
+        close(p[0]);
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return -EIO;
+        *ret_exec = exec_at;
+        return 0;
+}
+
+static int bwrap_once(const char *root) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY);
+                if (null >= 0)
+                        dup2(null, 2);
+                execlp("bwrap", "bwrap", "--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid",
+                       "--unshare-uts", "--unshare-ipc", "--unshare-net", "--unshare-cgroup", "--hostname", "bench",
+                       "--ro-bind", root, "/", "--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys",
+                       "--tmpfs", "/tmp", "--die-with-parent", "/bin/true", (char *) NULL);
+                _exit(127);
+        }
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return -EIO;
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        unsigned n = argc > 1 ? (unsigned) atoi(argv[1]) : 30;
+        uint64_t *ours_exec, *ours_total, *bw;
+        char cmd[4096], layer[1024] = "";
+        const char *src = getenv("FORGEONE_SOURCE_ROOT") ?: ".";
+        Dirs d;
+        FILE *f;
+
+        if (getuid() != 0) {
+                fprintf(stderr, "bench-container-start: needs root\n");
+                return 77;
+        }
+        if (n < 3)
+                n = 3;
+        if (!mkdtemp(tmp))
+                return 1;
+        snprintf(d.image, sizeof d.image, "%s/img:latest", tmp);
+        snprintf(d.state, sizeof d.state, "%s/state", tmp);
+        snprintf(d.storage, sizeof d.storage, "%s/storage", tmp);
+        snprintf(d.cache, sizeof d.cache, "%s/layers", tmp);
+        snprintf(d.policy, sizeof d.policy, "%s/policies/default.json", src);
+
+        snprintf(cmd, sizeof cmd,
+                 "cd %s && umoci init --layout img >/dev/null && umoci new --image img:latest >/dev/null && "
+                 "umoci unpack --image img:latest bundle >/dev/null 2>&1 && mkdir -p bundle/rootfs/bin "
+                 "bundle/rootfs/etc bundle/rootfs/tmp bundle/rootfs/proc bundle/rootfs/dev bundle/rootfs/sys && cp /bin/busybox bundle/rootfs/bin/ && "
+                 "ln -s busybox bundle/rootfs/bin/sh && ln -s busybox bundle/rootfs/bin/true && "
+                 "printf 'root:x:0:0:root:/root:/bin/sh\\n' > bundle/rootfs/etc/passwd && "
+                 "umoci repack --image img:latest bundle >/dev/null && rm -rf bundle",
+                 tmp);
+        if (system(cmd) != 0) {
+                fprintf(stderr, "bench-container-start: cannot build the image with umoci\n");
+                return 1;
+        }
+
+        ours_exec = calloc(n, sizeof *ours_exec);
+        ours_total = calloc(n, sizeof *ours_total);
+        bw = calloc(n, sizeof *bw);
+        if (!ours_exec || !ours_total || !bw)
+                return 1;
+
+        /* Warm up: unpack the layer into the cache once; find it for bwrap. */
+        uint64_t exec_at;
+        if (run_once(&d, &exec_at) < 0) {
+                fprintf(stderr, "bench-container-start: the warm-up container failed\n");
+                return 1;
+        }
+        snprintf(cmd, sizeof cmd, "ls -d %s/layers/*/rootfs | head -1", tmp);
+        f = popen(cmd, "r");
+        if (!f || !fgets(layer, sizeof layer, f)) {
+                fprintf(stderr, "bench-container-start: no cached layer\n");
+                return 1;
+        }
+        pclose(f);
+        layer[strcspn(layer, "\n")] = 0;
+        if (bwrap_once(layer) < 0) {
+                fprintf(stderr, "bench-container-start: bwrap failed on %s\n", layer);
+                return 1;
+        }
+
+        /* Interleaved, so both see the same machine state. */
+        for (unsigned i = 0; i < n; i++) {
+                uint64_t t0 = now_usec();
+                if (run_once(&d, &exec_at) < 0) {
+                        fprintf(stderr, "bench-container-start: run %u failed\n", i);
+                        return 1;
+                }
+                ours_total[i] = now_usec() - t0;
+                ours_exec[i] = exec_at > t0 ? exec_at - t0 : 0;
+
+                t0 = now_usec();
+                if (bwrap_once(layer) < 0)
+                        return 1;
+                bw[i] = now_usec() - t0;
+        }
+
+        uint64_t me = median(ours_exec, n), mt = median(ours_total, n), mb = median(bw, n);
+        printf("bench-container-start: %u iterations, medians\n", n);
+        printf("  bwrap (same namespaces, same rootfs), total: %8.2f ms\n", mb / 1000.0);
+        printf("  forgeone start->exec of /bin/true:         %8.2f ms   ratio %.2fx (target <= 1.5x)\n",
+               me / 1000.0, (double) me / (double) mb);
+        printf("  forgeone total (with teardown):            %8.2f ms   ratio %.2fx\n", mt / 1000.0,
+               (double) mt / (double) mb);
+
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+        (void) system(cmd);
+        return 0;
+}

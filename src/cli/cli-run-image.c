@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * forgeonectl run --local --image DIR[:TAG] ...: the container form of
+ * "run". cli-run.c hands the whole argument vector over when it sees
+ * --image; this file parses it and calls container_run(). Exit status: the
+ * workload's (128 + signal when killed), 1 when it could not start or
+ * ended Failed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli-verbs.h"
+#include "forgeone/container.h"
+#include "forgeone/log.h"
+#include "forgeone/supervisor.h"
+
+static void help(void) {
+        printf("Usage: forgeonectl run --local --image DIR[:TAG] --policy FILE [OPTIONS] [-- CMD...]\n\n"
+               "Run an OCI image layout as a container under a policy, supervised by this process.\n\n"
+               "  --name NAME            unique name (default: the id)\n"
+               "  --label KEY=VALUE      label for policy identities (repeatable)\n"
+               "  --priority P           critical, high, normal (default), low, background\n"
+               "  --memory SIZE          memory limit and reservation (256M, 1G; default from the budget)\n"
+               "  --pids N               pids limit and reservation (default from the budget)\n"
+               "  --cpus N               CPU quota (0.5 = half a CPU; default none)\n"
+               "  --network none|host    own namespace with loopback only (default), or the host's\n"
+               "  --no-wait              refuse instead of queueing when the host budget is short\n"
+               "  --hostname NAME        (default: the name)\n"
+               "  --userns BASE:COUNT    host ids for container ids 0..COUNT-1 (default 100000:65536)\n"
+               "  --budget FILE          host budget (default /etc/forgeone/budget.json if present)\n"
+               "  --stop-timeout S       grace period after SIGTERM on Ctrl-C (default 10)\n"
+               "  --quiet                print no decisions\n"
+               "\nSee forgeonectl(1), sections CONTAINERS and SCHEDULING.\n");
+}
+
+typedef struct RunUi {
+        bool quiet;
+        bool tty;
+        bool progress_shown;
+} RunUi;
+
+static void on_notice(ContainerNotice kind, const char *text, void *userdata) {
+        RunUi *ui = userdata;
+
+        switch (kind) {
+        case CONTAINER_NOTICE_QUEUED:
+                log_notice("Waiting for admission: %s", text);
+                break;
+        case CONTAINER_NOTICE_STARTED:
+                if (!ui->quiet)
+                        log_info("Container %s started.", text);
+                break;
+        case CONTAINER_NOTICE_STATE:
+                if (!ui->quiet)
+                        log_info("Container state: %s", text);
+                break;
+        case CONTAINER_NOTICE_WARNING:
+                log_warning("%s", text);
+                break;
+        default:
+                break;
+        }
+}
+
+static void on_progress(OciProgressPhase phase, const char *digest, uint64_t done, uint64_t total, void *userdata) {
+        RunUi *ui = userdata;
+
+        if (!ui->tty)
+                return;
+        fprintf(stderr, "\r%s %.19s %3u%%", oci_progress_phase_to_string(phase), strempty(digest),
+                total ? (unsigned) (done * 100 / total) : 100u);
+        if (done >= total)
+                fputc('\n', stderr);
+        ui->progress_shown = true;
+}
+
+static void on_decision(const SupervisorEvent *ev, void *userdata) {
+        RunUi *ui = userdata;
+
+        if (ui->quiet || ev->action == SUPERVISOR_ACTION_CONTINUE || ev->action == SUPERVISOR_ACTION_EMULATE)
+                return;
+        fprintf(stderr, "forgeonectl: %s %s%s%s%s -> %s (rule %s, trust %d)\n",
+                strempty(supervisor_action_to_string(ev->action)), ev->syscall ?: "?", ev->path ? " \"" : "",
+                ev->path ?: "", ev->path ? "\"" : "", ev->error ? strerror(ev->error) : "ok", strempty(ev->rule_id),
+                ev->trust);
+}
+
+static int strv_push(char ***l, size_t *n, const char *s) {
+        char **nl = realloc(*l, (*n + 2) * sizeof(char *));
+
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        if (!(nl[*n] = strdup(s)))
+                return -ENOMEM;
+        nl[++*n] = NULL;
+        return 0;
+}
+
+int verb_run_image(int argc, char *argv[]) {
+        enum {
+                ARG_LOCAL = 0x100,
+                ARG_IMAGE,
+                ARG_POLICY,
+                ARG_NAME,
+                ARG_LABEL,
+                ARG_PRIORITY,
+                ARG_MEMORY,
+                ARG_PIDS,
+                ARG_CPUS,
+                ARG_NETWORK,
+                ARG_NO_WAIT,
+                ARG_HOSTNAME,
+                ARG_USERNS,
+                ARG_BUDGET,
+                ARG_STOP_TIMEOUT,
+                ARG_QUIET,
+        };
+        static const struct option options[] = {
+                { "local", no_argument, NULL, ARG_LOCAL },
+                { "image", required_argument, NULL, ARG_IMAGE },
+                { "policy", required_argument, NULL, ARG_POLICY },
+                { "name", required_argument, NULL, ARG_NAME },
+                { "label", required_argument, NULL, ARG_LABEL },
+                { "priority", required_argument, NULL, ARG_PRIORITY },
+                { "memory", required_argument, NULL, ARG_MEMORY },
+                { "pids", required_argument, NULL, ARG_PIDS },
+                { "cpus", required_argument, NULL, ARG_CPUS },
+                { "network", required_argument, NULL, ARG_NETWORK },
+                { "no-wait", no_argument, NULL, ARG_NO_WAIT },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "userns", required_argument, NULL, ARG_USERNS },
+                { "budget", required_argument, NULL, ARG_BUDGET },
+                { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
+                { "quiet", no_argument, NULL, ARG_QUIET },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_strv_free_ char **labels = NULL, **command = NULL;
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+        const char *policy_path = NULL;
+        ContainerConfig cfg = { .priority = SCHEDULER_PRIORITY_NORMAL, .network = CONTAINER_NETWORK_NONE };
+        ContainerResult result = {};
+        ContainerError err = {};
+        RunUi ui = { .tty = isatty(STDERR_FILENO) };
+        Policy *policy = NULL;
+        size_t n_labels = 0, n_cmd = 0;
+        int c, r;
+
+        optind = 0;
+        /* "+": stop at the first non-option, so the command's own options stay its own. */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_LOCAL:
+                        break;
+                case ARG_IMAGE:
+                        cfg.image = optarg;
+                        break;
+                case ARG_POLICY:
+                        policy_path = optarg;
+                        break;
+                case ARG_NAME:
+                        if (!container_name_is_valid(optarg)) {
+                                log_error("Invalid --name \"%s\": 1-63 of A-Z a-z 0-9 _ . -, starting with a letter "
+                                          "or digit.", optarg);
+                                return 1;
+                        }
+                        cfg.name = optarg;
+                        break;
+                case ARG_LABEL:
+                        if (!strchr(optarg, '=') || optarg[0] == '=') {
+                                log_error("Invalid --label \"%s\": expected KEY=VALUE.", optarg);
+                                return 1;
+                        }
+                        if (strv_push(&labels, &n_labels, optarg) < 0)
+                                return log_oom(), 1;
+                        break;
+                case ARG_PRIORITY:
+                        cfg.priority = scheduler_priority_from_string(optarg);
+                        if (cfg.priority < 0) {
+                                log_error("Invalid --priority \"%s\": critical, high, normal, low or background.",
+                                          optarg);
+                                return 1;
+                        }
+                        break;
+                case ARG_MEMORY:
+                        r = scheduler_parse_size(optarg, &cfg.memory_bytes);
+                        if (r < 0 || cfg.memory_bytes < (4u << 20)) {
+                                log_error("Invalid --memory \"%s\": a size of at least 4M (\"256M\", \"1G\").", optarg);
+                                return 1;
+                        }
+                        break;
+                case ARG_PIDS: {
+                        char *end;
+                        unsigned long long v = strtoull(optarg, &end, 10);
+                        if (*end || end == optarg || v < 1 || v > (1ull << 22)) {
+                                log_error("Invalid --pids \"%s\": a number from 1 to 4194304.", optarg);
+                                return 1;
+                        }
+                        cfg.pids = v;
+                        break;
+                }
+                case ARG_CPUS:
+                        r = scheduler_parse_cpus(optarg, &cfg.cpu_millis);
+                        if (r < 0) {
+                                log_error("Invalid --cpus \"%s\": a number of CPUs above 0.001 (\"0.5\", \"2\").",
+                                          optarg);
+                                return 1;
+                        }
+                        break;
+                case ARG_NETWORK:
+                        cfg.network = container_network_from_string(optarg);
+                        if (cfg.network < 0) {
+                                log_error("Invalid --network \"%s\": none or host.", optarg);
+                                return 1;
+                        }
+                        break;
+                case ARG_NO_WAIT:
+                        cfg.no_wait = true;
+                        break;
+                case ARG_HOSTNAME:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 63) {
+                                log_error("Invalid --hostname \"%s\": 1 to 63 characters.", optarg);
+                                return 1;
+                        }
+                        cfg.hostname = optarg;
+                        break;
+                case ARG_USERNS: {
+                        unsigned base, count;
+                        char tail;
+                        if (sscanf(optarg, "%u:%u%c", &base, &count, &tail) != 2 || base == 0 || count < 1 ||
+                            (uint64_t) base + count > UINT32_MAX) {
+                                log_error("Invalid --userns \"%s\": BASE:COUNT with BASE > 0 (e.g. 100000:65536).",
+                                          optarg);
+                                return 1;
+                        }
+                        cfg.uid_base = base;
+                        cfg.uid_count = count;
+                        break;
+                }
+                case ARG_BUDGET:
+                        cfg.budget_file = optarg;
+                        break;
+                case ARG_STOP_TIMEOUT: {
+                        char *end;
+                        double v = strtod(optarg, &end);
+                        if (*end || end == optarg || v < 0 || v > 86400) {
+                                log_error("Invalid --stop-timeout \"%s\": seconds from 0 to 86400.", optarg);
+                                return 1;
+                        }
+                        cfg.stop_timeout_usec = (uint64_t) (v * 1e6);
+                        break;
+                }
+                case ARG_QUIET:
+                        ui.quiet = true;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        return 1;
+                }
+
+        if (!cfg.image) {
+                log_error("run --local --image needs --image DIR[:TAG].");
+                return 1;
+        }
+        if (!policy_path) {
+                log_error("run needs --policy FILE: a workload is never run unmediated.");
+                return 1;
+        }
+        for (int i = optind; i < argc; i++)
+                if (strv_push(&command, &n_cmd, argv[i]) < 0)
+                        return log_oom(), 1;
+        cfg.labels = labels;
+        cfg.command = command;
+
+        r = policy_load_file(policy_path, &policy, &diag);
+        if (r < 0) {
+                for (size_t i = 0; i < diag.n_errors; i++)
+                        log_error("%s:%u:%u: %s", strempty(diag.errors[i].file), diag.errors[i].line,
+                                  diag.errors[i].column, diag.errors[i].message);
+                if (diag.n_errors == 0)
+                        log_error_errno(r, "Failed to load policy %s: %m", policy_path);
+                return 1;
+        }
+
+        cfg.progress = on_progress;
+        cfg.notice = on_notice;
+        cfg.decision = on_decision;
+        cfg.userdata = &ui;
+        r = container_run(&cfg, policy, &result, &err);
+        if (r < 0) {
+                if (err.message[0])
+                        log_error("%s", err.message);
+                else
+                        log_error_errno(r, "Failed to run %s: %m", cfg.image);
+                return 1;
+        }
+        if (result.state == CONTAINER_FAILED)
+                log_error("Container %s failed.", result.id);
+        return container_result_exit_status(&result);
+}

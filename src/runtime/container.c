@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The owner side of a container: image -> admission -> cgroup -> clone ->
+ * id maps, id-mapped layers, rootfs, "go" -> listener handoff -> supervisor
+ * thread -> wait -> record the end -> clean up. See container.h.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "container-launch.h"
+#include "forgeone/cgroup.h"
+#include "forgeone/container-queue.h"
+#include "forgeone/container.h"
+#include "forgeone/layer-cache.h"
+#include "forgeone/policy-compile.h"
+#include "forgeone/policy-graph.h"
+#include "forgeone/rootfs.h"
+#include "forgeone/supervisor.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+struct fo_clone_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+                cgroup;
+};
+
+struct fo_mount_attr {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+int container_result_exit_status(const ContainerResult *r) {
+        if (r->state == CONTAINER_FAILED)
+                return r->exit_signal > 0 ? 128 + r->exit_signal : 1;
+        if (r->exit_signal > 0)
+                return 128 + r->exit_signal;
+        return r->exit_code >= 0 ? r->exit_code : 1;
+}
+
+typedef struct Run {
+        const ContainerConfig *config;
+        ContainerStore *store;
+        char id[13];
+        Cgroup *cgroup;
+        char *storage;          /* STORAGE/<id> */
+        char **staged;          /* id-mapped layer mount points, bottom first */
+        Rootfs *rootfs;
+        Supervisor *supervisor;
+        pthread_t thread;
+        bool thread_started;
+        int supervisor_result;
+} Run;
+
+static void notice(const Run *run, ContainerNotice kind, const char *text) {
+        if (run->config->notice)
+                run->config->notice(kind, text, run->config->userdata);
+}
+
+static int write_at(pid_t pid, const char *file, const char *text) {
+        char path[64];
+        _cleanup_close_ int fd = -EBADF;
+        size_t n = strlen(text);
+
+        snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, file);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, text, n) != (ssize_t) n)
+                return negative_errno();
+        return 0;
+}
+
+static int write_id_maps(pid_t pid, uid_t base, uint32_t count) {
+        char map[64];
+        int r;
+
+        snprintf(map, sizeof map, "0 %u %u\n", (unsigned) base, count);
+        r = write_at(pid, "uid_map", map);
+        if (r < 0)
+                return r;
+        /* setgroups must be denied before an unprivileged-style gid map; the container never needs it. */
+        r = write_at(pid, "setgroups", "deny");
+        if (r < 0)
+                return r;
+        return write_at(pid, "gid_map", map);
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+/*
+ * Mounts each cached layer at STORAGE/<id>/lower/<i>/rootfs, id-mapped into the container's user
+ * namespace: files owned by uid 0 in the cache are owned by container root, without chown-ing the
+ * shared cache. layer.json is linked beside it so rootfs.c still finds the layer's xattr namespace.
+ */
+static int stage_idmapped_layers(Run *run, char **lowers, int userns_fd, ContainerError *err) {
+        size_t n = 0;
+
+        while (lowers[n])
+                n++;
+        run->staged = calloc(n + 1, sizeof(char *));
+        if (!run->staged)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *dir = NULL, *meta_src = NULL, *meta_dst = NULL, *target = NULL;
+                _cleanup_close_ int tree = -EBADF;
+                struct fo_mount_attr attr = {
+                        .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+                        .userns_fd = (uint64_t) userns_fd,
+                };
+                int r;
+
+                if (asprintf(&dir, "%s/lower/%zu", run->storage, i) < 0 || asprintf(&target, "%s/rootfs", dir) < 0 ||
+                    asprintf(&meta_src, "%s/../layer.json", lowers[i]) < 0 ||
+                    asprintf(&meta_dst, "%s/layer.json", dir) < 0)
+                        return -ENOMEM;
+                r = mkdir_p(target, 0700);
+                if (r < 0)
+                        return container_error_set(err, r, "cannot create %s: %s", target, strerror(-r));
+                (void) symlink(meta_src, meta_dst);
+
+                tree = (int) syscall(SYS_open_tree, AT_FDCWD, lowers[i], OPEN_TREE_CLONE | O_CLOEXEC);
+                if (tree < 0)
+                        return container_error_set(err, negative_errno(), "open_tree %s: %m", lowers[i]);
+                if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+                        return container_error_set(err, negative_errno(),
+                                                   "cannot id-map layer %s (file system without id-mapped mounts?): %m",
+                                                   lowers[i]);
+                if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return container_error_set(err, negative_errno(), "cannot mount layer %s on %s: %m", lowers[i],
+                                                   target);
+                run->staged[i] = TAKE_PTR(target);
+        }
+        return 0;
+}
+
+static void unstage_layers(Run *run) {
+        for (char **s = run->staged; s && *s; s++) {
+                _cleanup_free_ char *dir = strdup(*s), *meta = NULL;
+                char *slash;
+
+                (void) umount2(*s, MNT_DETACH);
+                (void) rmdir(*s);
+                if (dir && (slash = strrchr(dir, '/'))) {
+                        *slash = 0;
+                        if (asprintf(&meta, "%s/layer.json", dir) >= 0)
+                                (void) unlink(meta);
+                        (void) rmdir(dir);
+                }
+        }
+        strv_free(run->staged);
+        run->staged = NULL;
+        if (run->storage) {
+                _cleanup_free_ char *lower = NULL;
+                if (asprintf(&lower, "%s/lower", run->storage) >= 0)
+                        (void) rmdir(lower);
+        }
+}
+
+typedef struct CompileJob {
+        Policy *policy; /* consumed by policy_graph_new() */
+        int identity;
+        PolicyFilter *filter;
+        PolicyGraph *graph;
+        int result;
+        pthread_t thread;
+        bool started;
+} CompileJob;
+
+static void *compile_job(void *userdata) {
+        CompileJob *j = userdata;
+
+        j->result = policy_compile(j->policy, j->identity, &j->filter);
+        if (j->result >= 0)
+                j->result = policy_graph_new(TAKE_PTR(j->policy), &j->graph);
+        return NULL;
+}
+
+static void compile_job_join(CompileJob *j) {
+        if (j->started) {
+                (void) pthread_join(j->thread, NULL);
+                j->started = false;
+        }
+}
+
+/* Cleanup: never return while the thread still reads the policy. */
+static void compile_job_done(CompileJob *j) {
+        compile_job_join(j);
+        policy_free(j->policy);
+        policy_filter_free(j->filter);
+        policy_graph_unref(j->graph);
+}
+
+typedef struct AttachJob {
+        Cgroup *cgroup;
+        pid_t pid;
+        int result;
+} AttachJob;
+
+static void *attach_job(void *userdata) {
+        AttachJob *j = userdata;
+
+        j->result = cgroup_attach(j->cgroup, j->pid, true);
+        return NULL;
+}
+
+static void *supervisor_thread(void *userdata) {
+        Run *run = userdata;
+
+        run->supervisor_result = supervisor_run(run->supervisor);
+        return NULL;
+}
+
+static void on_decision(const SupervisorEvent *ev, void *userdata) {
+        Run *run = userdata;
+
+        if (run->config->decision)
+                run->config->decision(ev, run->config->userdata);
+}
+
+static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
+        Run *run = userdata;
+        ContainerError err = {};
+        char reason[256];
+        int r;
+
+        if (ev->reason)
+                snprintf(reason, sizeof reason, "%s (%s, rule %s)", ev->reason, strempty(ev->syscall),
+                         strempty(ev->rule_id));
+        else
+                snprintf(reason, sizeof reason, "policy: %s by rule %s, trust %d", strempty(ev->syscall),
+                         strempty(ev->rule_id), ev->trust);
+        /* Freeze instead of kill: the container stays inspectable until someone decides. */
+        r = container_quarantine(run->store, run->id, reason, &err);
+        if (r < 0) {
+                _cleanup_(cgroup_freep) Cgroup *c = NULL;
+                /* Could not freeze (or record): never leave a quarantined workload running. */
+                notice(run, CONTAINER_NOTICE_WARNING, err.message);
+                if (run->cgroup)
+                        (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
+        }
+}
+
+static void store_event(const ContainerRecord *r, const ContainerTransition *t, void *userdata) {
+        Run *run = userdata;
+        _cleanup_free_ char *status = NULL;
+
+        if (container_record_status_string(r, &status) >= 0)
+                notice(run, CONTAINER_NOTICE_STATE, status);
+}
+
+static void queue_wait(unsigned shortage, const char *text, void *userdata) {
+        notice(userdata, CONTAINER_NOTICE_QUEUED, text);
+}
+
+static int strv_copy(char **l, char ***ret) {
+        size_t n = 0;
+        char **c;
+
+        while (l && l[n])
+                n++;
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        strv_free(c);
+                        return -ENOMEM;
+                }
+        *ret = c;
+        return 0;
+}
+
+/* entrypoint + cmd, or the CLI's command (which replaces both, like `docker run --entrypoint`). */
+static int build_argv(const ContainerConfig *c, const OciImageConfig *ic, char ***ret) {
+        size_t n = 0, k = 0;
+        char **argv;
+
+        if (c->command && c->command[0])
+                return strv_copy(c->command, ret);
+        for (char **i = ic->entrypoint; i && *i; i++)
+                n++;
+        for (char **i = ic->cmd; i && *i; i++)
+                n++;
+        argv = calloc(n + 1, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        for (char **i = ic->entrypoint; i && *i; i++)
+                if (!(argv[k++] = strdup(*i)))
+                        goto oom;
+        for (char **i = ic->cmd; i && *i; i++)
+                if (!(argv[k++] = strdup(*i)))
+                        goto oom;
+        *ret = argv;
+        return 0;
+oom:
+        strv_free(argv);
+        return -ENOMEM;
+}
+
+static int record_transition(Run *run, ContainerState to, const char *reason, int code, int sig) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        int r;
+
+        r = container_store_lock(run->store, run->id, &l);
+        if (r < 0)
+                return r;
+        return container_lock_transition(l, to, reason, code, sig);
+}
+
+static void cleanup_run(Run *run) {
+        if (run->cgroup) {
+                (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
+                (void) cgroup_remove(run->cgroup);
+        }
+        if (run->storage) {
+                (void) rootfs_teardown(run->storage, NULL);
+                unstage_layers(run);
+                (void) rmdir(run->storage);
+        }
+}
+
+static void run_done(Run *run) {
+        if (run->thread_started) {
+                supervisor_stop(run->supervisor);
+                (void) pthread_join(run->thread, NULL);
+                run->thread_started = false;
+        }
+        run->supervisor = supervisor_free(run->supervisor);
+        run->rootfs = rootfs_free(run->rootfs);
+        run->cgroup = cgroup_free(run->cgroup);
+        strv_free(run->staged);
+        free(run->storage);
+}
+
+/* The final state after init exited with si. */
+static int record_end(Run *run, const siginfo_t *si) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        uint64_t ooms = 0;
+        int code = -1, sig = 0, r;
+        bool oom;
+
+        if (si->si_code == CLD_EXITED)
+                code = si->si_status;
+        else
+                sig = si->si_status;
+        /* Init killed by the OOM killer, or a shell init reporting its OOM-killed child (128 + 9). */
+        oom = cgroup_oom_kills(run->cgroup, &ooms) >= 0 && ooms > 0 && (sig == SIGKILL || code == 128 + SIGKILL);
+
+        cleanup_run(run);
+
+        r = container_store_lock(run->store, run->id, &l);
+        if (r < 0)
+                return r;
+        if (oom)
+                return container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
+        if (l->record->state == CONTAINER_CREATING)
+                return container_lock_transition(l, CONTAINER_FAILED, "init exited during setup", code, sig);
+        return container_lock_transition(l, CONTAINER_STOPPED, NULL, code, sig);
+}
+
+static int enter_private_mount_namespace(ContainerError *err) {
+        /* Our mounts (layers, overlay) stay out of the host's namespace and vanish with us. */
+        if (unshare(CLONE_NEWNS) < 0)
+                return container_error_set(err, negative_errno(),
+                                           "cannot create a private mount namespace (is the process multi-threaded?): %m");
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return container_error_set(err, negative_errno(), "cannot make / a slave mount: %m");
+        return 0;
+}
+
+static int wait_for_exit(Run *run, int pidfd, siginfo_t *ret) {
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+        for (;;) {
+                struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+
+                if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (sfd >= 0 && (p[1].revents & POLLIN)) {
+                        struct signalfd_siginfo ssi;
+                        ContainerError err = {};
+                        uint64_t t = run->config->stop_timeout_usec ?: CONTAINER_DEFAULT_STOP_TIMEOUT_USEC;
+
+                        while (read(sfd, &ssi, sizeof ssi) == sizeof ssi)
+                                ;
+                        if (container_stop(run->store, run->id, t, &err) < 0 && err.message[0])
+                                notice(run, CONTAINER_NOTICE_WARNING, err.message);
+                }
+                if (p[0].revents & POLLIN) {
+                        memset(ret, 0, sizeof *ret);
+                        if (waitid((idtype_t) P_PIDFD, (id_t) pidfd, ret, WEXITED) < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                return negative_errno();
+                        }
+                        return 0;
+                }
+        }
+}
+
+int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult *ret, ContainerError *err) {
+        _cleanup_(policy_freep) Policy *policy = policy_arg;
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *cache = NULL;
+        _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
+        _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
+        _cleanup_(container_store_freep) ContainerStore *store = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
+        _cleanup_(container_lock_releasep) ContainerLock *lock = NULL;
+        _cleanup_(supervisor_handoff_freep) SupervisorHandoff *handoff = NULL;
+        _cleanup_strv_free_ char **lowers = NULL, **argv = NULL;
+        _cleanup_free_ char *budget_error = NULL, *failed_file = NULL, *admit_error = NULL, *rootfs_path = NULL,
+                            *policy_path_copy = NULL;
+        _cleanup_close_ int pidfd = -EBADF, userns_fd = -EBADF, sync_parent = -EBADF, sync_child = -EBADF,
+                            root_fd = -EBADF, cg_fd = -EBADF;
+        _cleanup_(compile_job_done) CompileJob compile = {};
+        Run run = { .config = c, .supervisor_result = 0 };
+        ImageError ierr = {};
+        SchedulerBudget budget;
+        CgroupLayout layout;
+        CgroupLimits limits;
+        LaunchArgs la;
+        LaunchReport rep;
+        siginfo_t si;
+        uint64_t t_clone, t_exec;
+        uid_t base = c->uid_base ?: CONTAINER_DEFAULT_UID_BASE;
+        uint32_t count = c->uid_count ?: CONTAINER_DEFAULT_UID_COUNT;
+        int identity, trust, r, listener = -EBADF;
+        pid_t pid;
+        ssize_t k;
+        sigset_t block;
+        pthread_t attach_thread;
+        bool attach_started = false;
+
+        if (!c->image || !policy)
+                return container_error_set(err, -EINVAL, "an image and a policy are required");
+        if (c->name && !container_name_is_valid(c->name))
+                return container_error_set(err, -EINVAL,
+                                           "invalid container name \"%s\": 1-63 of A-Z a-z 0-9 _ . -, starting "
+                                           "with a letter or digit",
+                                           c->name);
+        if (c->network < 0 || c->network >= _CONTAINER_NETWORK_MAX)
+                return container_error_set(err, -EINVAL, "invalid network mode");
+
+        /* 1. The image: verified as it is read, layers unpacked once into the cache. */
+        r = oci_image_open(c->image, &image, &ierr);
+        if (r < 0)
+                return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
+        r = layer_cache_open(c->layer_cache_dir, &cache, &ierr);
+        if (r < 0)
+                return container_error_set(err, r, "layer cache: %s", ierr.message[0] ? ierr.message : strerror(-r));
+        r = layer_cache_unpack_image(cache, image, NULL, NULL, 0, c->progress, c->userdata, &lowers, &ierr);
+        if (r < 0)
+                return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
+        r = build_argv(c, &image->config, &argv);
+        if (r < 0)
+                return container_error_set(err, r, "out of memory");
+        if (!argv[0])
+                return container_error_set(err, -EINVAL,
+                                           "image %s has no entrypoint or cmd; give a command after \"--\"", c->image);
+
+        /* 2. Policy identity and trust of this workload; the kernel filter and the graph are built on a
+         * thread while admission and the cgroup are prepared (joined before we unshare or clone). */
+        PolicyWorkload w = { .name = c->name, .image_digest = image->manifest.digest, .labels = c->labels };
+        identity = policy_identity_resolve(policy, &w);
+        trust = policy_identity_trust(policy, identity);
+        int trust_max = policy->trust.maximum;
+        if (policy->path && !(policy_path_copy = strdup(policy->path)))
+                return -ENOMEM;
+        compile.identity = identity;
+        compile.policy = TAKE_PTR(policy);
+        compile.started = pthread_create(&compile.thread, NULL, compile_job, &compile) == 0;
+        if (!compile.started)
+                compile_job(&compile);
+
+        /* 3. Admission. */
+        r = container_budget_load(c->budget_file, &budget, &budget_error);
+        if (r < 0)
+                return container_error_set(err, r, "host budget: %s", budget_error ?: strerror(-r));
+        r = container_store_open(c->state_dir, &store);
+        if (r < 0)
+                return container_error_set(err, r, "cannot open the state directory %s: %s",
+                                           c->state_dir ?: CONTAINER_STORE_DEFAULT_ROOT, strerror(-r));
+        run.store = store;
+        /* No orphan reaping here (it walks every record): admission already ignores containers whose
+         * owner is gone, and ps/inspect/control reap them. */
+        container_store_set_event_callback(store, store_event, &run);
+
+        rec = container_record_new();
+        if (!rec)
+                return -ENOMEM;
+        rec->name = c->name ? strdup(c->name) : NULL;
+        rec->image = strdup(c->image);
+        rec->image_digest = strdup(image->manifest.digest);
+        rec->policy = policy_path_copy ? strdup(policy_path_copy) : NULL;
+        rec->network = strdup(container_network_to_string(c->network));
+        if ((c->name && !rec->name) || !rec->image || !rec->image_digest || !rec->network ||
+            strv_copy(argv, &rec->command) < 0 || strv_copy(c->labels, &rec->labels) < 0)
+                return -ENOMEM;
+        rec->priority = c->priority;
+        rec->trust = trust;
+        rec->trust_max = trust_max;
+        rec->memory_bytes = c->memory_bytes ?: budget.default_memory_bytes;
+        rec->pids = c->pids ?: budget.default_pids;
+        rec->cpu_millis = c->cpu_millis;
+        rec->cpu_weight = scheduler_cpu_weight(c->priority, trust, trust_max);
+        rec->uid_base = base;
+        rec->uid_count = count;
+        rec->owner_pid = getpid();
+        r = container_process_start_time(getpid(), &rec->owner_start);
+        if (r < 0)
+                return container_error_set(err, r, "cannot read our own start time: %s", strerror(-r));
+
+        r = container_queue_admit(store, &budget, rec, c->no_wait, queue_wait, &run, &lock, &admit_error);
+        if (r == -EEXIST)
+                return container_error_set(err, r, "a container named \"%s\" is already running", c->name);
+        if (r < 0)
+                return container_error_set(err, r, "%s", admit_error ?: strerror(-r));
+        TAKE_PTR(rec); /* the lock's record now */
+        memcpy(run.id, lock->record->id, sizeof run.id);
+        notice(&run, CONTAINER_NOTICE_ADMITTED, run.id);
+
+        /* From here on, a failure records Failed and cleans up. */
+        r = cgroup_detect_layout(c->cgroup_root, &layout);
+        if (r < 0) {
+                container_error_set(err, r, "unsupported cgroup setup under %s: %s", c->cgroup_root ?: CGROUP_DEFAULT_ROOT,
+                                    r == -EOPNOTSUPP ? "neither cgroup v2 nor a hybrid v1+v2 layout" : strerror(-r));
+                goto fail_locked;
+        }
+        r = cgroup_new(c->cgroup_root, layout, run.id, &run.cgroup);
+        if (r < 0)
+                goto fail_locked;
+        if (asprintf(&run.storage, "%s/%s", c->storage_dir ?: CONTAINER_DEFAULT_STORAGE_DIR, run.id) < 0) {
+                run.storage = NULL;
+                r = -ENOMEM;
+                goto fail_locked;
+        }
+        lock->record->cgroup_layout = strdup(cgroup_layout_to_string(layout));
+        lock->record->cgroup = strdup(cgroup_get_relative(run.cgroup));
+        lock->record->cgroup_root = strdup(cgroup_get_root(run.cgroup));
+        lock->record->rootfs = strdup(run.storage);
+        lock->record->hostname = strdup(c->hostname ?: lock->record->name);
+        if (!lock->record->cgroup_layout || !lock->record->cgroup || !lock->record->cgroup_root ||
+            !lock->record->rootfs || !lock->record->hostname) {
+                r = -ENOMEM;
+                goto fail_locked;
+        }
+        r = container_lock_save(lock);
+        if (r < 0)
+                goto fail_locked;
+
+        r = cgroup_create(run.cgroup);
+        if (r < 0) {
+                container_error_set(err, r, "cannot create cgroup %s under %s: %s", cgroup_get_relative(run.cgroup),
+                                    cgroup_get_root(run.cgroup), strerror(-r));
+                goto fail_locked;
+        }
+        limits = (CgroupLimits) {
+                .memory_bytes = lock->record->memory_bytes,
+                .pids = lock->record->pids,
+                .cpu_millis = lock->record->cpu_millis,
+                .cpu_weight = lock->record->cpu_weight,
+        };
+        r = cgroup_apply_limits(run.cgroup, &limits, &failed_file);
+        if (r < 0) {
+                container_error_set(err, r, "cannot set limit %s: %s", strempty(failed_file), strerror(-r));
+                goto fail_locked;
+        }
+
+        compile_job_join(&compile);
+        if (compile.result < 0) {
+                r = container_error_set(err, compile.result, "cannot compile policy %s: %s",
+                                        strempty(policy_path_copy), strerror(-compile.result));
+                goto fail_locked;
+        }
+        filter = TAKE_PTR(compile.filter);
+        graph = TAKE_PTR(compile.graph);
+
+        /* Nobody else may hold the container's lock across the clone: the child would inherit it. */
+        char hostname[64];
+        snprintf(hostname, sizeof hostname, "%s", lock->record->hostname);
+        lock = container_lock_release(lock);
+
+        r = enter_private_mount_namespace(err);
+        if (r < 0)
+                goto fail;
+        /* 0711: init opens its root by path while it is still the host's uid 0, so 0700 would do; 0711
+         * keeps the directory searchable should that order ever change, without letting anyone list it. */
+        r = mkdir_p(run.storage, 0711);
+        if (r < 0) {
+                container_error_set(err, r, "cannot create %s: %s", run.storage, strerror(-r));
+                goto fail;
+        }
+        r = supervisor_handoff_new(&handoff);
+        if (r < 0)
+                goto fail;
+        int sp[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        sync_parent = sp[0];
+        sync_child = sp[1];
+
+        /* 4. Clone init into its namespaces; it waits for "go". */
+        if (asprintf(&rootfs_path, "%s/rootfs", run.storage) < 0) {
+                rootfs_path = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        la = (LaunchArgs) {
+                .sync_fd = sync_child,
+                .rootfs = rootfs_path,
+                .hostname = hostname,
+                .network = c->network,
+                .argv = argv,
+                .envp = image->config.env,
+                .cwd = image->config.working_dir,
+                .user = image->config.user,
+                .uid_count = count,
+                .filter = filter,
+                .handoff = handoff,
+        };
+        cg_fd = cgroup_open_unified(run.cgroup);
+        if (cg_fd < 0) {
+                r = container_error_set(err, cg_fd, "cannot open the v2 cgroup of %s: %s", run.id, strerror(-cg_fd));
+                goto fail;
+        }
+        /* Born in its v2 cgroup (no migration); the v1 hierarchies of a hybrid host follow below. */
+        struct fo_clone_args ca = {
+                .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD | CLONE_INTO_CGROUP |
+                         (c->network == CONTAINER_NETWORK_NONE ? CLONE_NEWNET : 0),
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+                .cgroup = (uint64_t) cg_fd,
+        };
+        t_clone = mono_usec();
+        pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0) {
+                r = negative_errno();
+                container_error_set(err, r, "cannot create the container's namespaces (clone3): %m");
+                goto fail;
+        }
+        if (pid == 0) {
+                safe_close(sync_parent);
+                container_launch_child(&la);
+        }
+        sync_child = safe_close(sync_child);
+
+        /* 5. Parent side of the setup, while init waits. */
+        r = write_id_maps(pid, base, count);
+        if (r < 0) {
+                container_error_set(err, r, "cannot write the id maps of pid %d (%u:%u): %s", (int) pid,
+                                    (unsigned) base, count, strerror(-r));
+                goto fail_child;
+        }
+        /* v1 migrations wait for RCU grace periods (~0.3 ms each): overlap them with the mounts. */
+        AttachJob job = { .cgroup = run.cgroup, .pid = pid };
+        attach_started = pthread_create(&attach_thread, NULL, attach_job, &job) == 0;
+        if (!attach_started)
+                attach_job(&job);
+        {
+                char nspath[64];
+                snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", (int) pid);
+                userns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
+                if (userns_fd < 0) {
+                        r = container_error_set(err, negative_errno(), "cannot open %s: %m", nspath);
+                        goto fail_child;
+                }
+        }
+        r = stage_idmapped_layers(&run, lowers, userns_fd, err);
+        if (r < 0)
+                goto fail_child;
+        RootfsOptions ro = ROOTFS_OPTIONS_DEFAULT;
+        ro.root_uid = base;
+        ro.root_gid = base;
+        r = rootfs_assemble(run.staged, run.storage, &ro, &run.rootfs, &ierr);
+        if (r < 0) {
+                container_error_set(err, r, "root filesystem: %s", ierr.message[0] ? ierr.message : strerror(-r));
+                goto fail_child;
+        }
+        if (run.rootfs->kind != ROOTFS_OVERLAY) {
+                char msg[512];
+                /* pivot_root() needs a mount point; a copied root is a plain directory. */
+                if (mount(rootfs_path, rootfs_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                        r = container_error_set(err, negative_errno(), "cannot bind %s onto itself: %m", rootfs_path);
+                        goto fail_child;
+                }
+                snprintf(msg, sizeof msg, "overlayfs unavailable (%s): the root filesystem is a copy",
+                         strempty(run.rootfs->fallback_reason));
+                notice(&run, CONTAINER_NOTICE_WARNING, msg);
+        }
+
+        if (attach_started) {
+                (void) pthread_join(attach_thread, NULL);
+                attach_started = false;
+        }
+        if (job.result < 0) {
+                r = container_error_set(err, job.result, "cannot move pid %d into cgroup %s: %s", (int) pid,
+                                        cgroup_get_relative(run.cgroup), strerror(-job.result));
+                goto fail_child;
+        }
+
+        /* Signals to us stop the container from now on (handled in wait_for_exit()). */
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        (void) sigprocmask(SIG_BLOCK, &block, NULL);
+
+        if (send(sync_parent, "g", 1, MSG_NOSIGNAL) != 1) {
+                r = negative_errno();
+                goto fail_child;
+        }
+
+        /* 6. The child installs the listener last; take it and start deciding. */
+        r = supervisor_handoff_receive(handoff, pidfd, 0, &listener);
+        if (r < 0) {
+                k = recv(sync_parent, &rep, sizeof rep, MSG_DONTWAIT);
+                if (k == (ssize_t) sizeof rep)
+                        container_error_set(err, -rep.error, "container setup failed: %s", rep.message);
+                else
+                        container_error_set(err, r, "the container's seccomp listener could not be taken: %s",
+                                            strerror(-r));
+                r = k == (ssize_t) sizeof rep ? -rep.error : r;
+                goto fail_child;
+        }
+        SupervisorConfig sc = {
+                .identity = identity,
+                .root_fd = -1,
+                .cgroup_fd = -1,
+                .on_decision = on_decision,
+                .on_quarantine = on_quarantine,
+                .userdata = &run,
+        };
+        {
+                char p[64];
+                snprintf(p, sizeof p, "/proc/%d/root", (int) pid);
+                root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                sc.root_fd = root_fd;
+                sc.cgroup_fd = cg_fd;
+        }
+        r = supervisor_new(listener, graph, &sc, &run.supervisor);
+        if (r < 0) {
+                container_error_set(err, r, "cannot start the supervisor: %s", strerror(-r));
+                goto fail_child;
+        }
+        r = -pthread_create(&run.thread, NULL, supervisor_thread, &run);
+        if (r < 0) {
+                container_error_set(err, r, "cannot start the supervisor thread: %s", strerror(-r));
+                goto fail_child;
+        }
+        run.thread_started = true;
+
+        /* EOF: execve() closed the child's end. A report: the exec failed. */
+        do
+                k = recv(sync_parent, &rep, sizeof rep, 0);
+        while (k < 0 && errno == EINTR);
+        t_exec = mono_usec();
+        if (k == (ssize_t) sizeof rep) {
+                r = container_error_set(err, -rep.error, "container: %s", rep.message);
+                goto fail_child;
+        }
+
+        {
+                _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+                r = container_store_lock(store, run.id, &l);
+                if (r >= 0) {
+                        l->record->pid = pid;
+                        r = container_lock_transition(l, CONTAINER_RUNNING, NULL, -1, 0);
+                }
+                if (r < 0)
+                        notice(&run, CONTAINER_NOTICE_WARNING, "cannot record the running state");
+        }
+        notice(&run, CONTAINER_NOTICE_STARTED, run.id);
+
+        /* 7. Wait; Ctrl-C / SIGTERM stop it. */
+        r = wait_for_exit(&run, pidfd, &si);
+        if (r < 0) {
+                container_error_set(err, r, "cannot wait for the container: %s", strerror(-r));
+                (void) kill(pid, SIGKILL);
+                (void) waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, WEXITED);
+        }
+        if (run.thread_started) {
+                supervisor_stop(run.supervisor);
+                (void) pthread_join(run.thread, NULL);
+                run.thread_started = false;
+        }
+        (void) record_end(&run, &si);
+        (void) sigprocmask(SIG_UNBLOCK, &block, NULL);
+
+        {
+                _cleanup_(container_record_freep) ContainerRecord *fin = NULL;
+                if (ret) {
+                        *ret = (ContainerResult) { .state = CONTAINER_STOPPED, .exit_code = -1 };
+                        memcpy(ret->id, run.id, sizeof ret->id);
+                        ret->start_usec = t_clone;
+                        ret->exec_usec = t_exec;
+                        if (container_store_load(store, run.id, &fin) >= 0) {
+                                ret->state = fin->state;
+                                ret->exit_code = fin->exit_code;
+                                ret->exit_signal = fin->exit_signal;
+                        }
+                }
+        }
+        run_done(&run);
+        return 0;
+
+fail_child:
+        if (attach_started)
+                (void) pthread_join(attach_thread, NULL);
+        (void) kill(pid, SIGKILL);
+        (void) waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, WEXITED);
+fail:
+        {
+                sigset_t unblock;
+                sigemptyset(&unblock);
+                sigaddset(&unblock, SIGINT);
+                sigaddset(&unblock, SIGTERM);
+                (void) sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+        }
+        if (run.thread_started) {
+                supervisor_stop(run.supervisor);
+                (void) pthread_join(run.thread, NULL);
+                run.thread_started = false;
+        }
+        cleanup_run(&run);
+        (void) record_transition(&run, CONTAINER_FAILED, err && err->message[0] ? err->message : strerror(-r), -1, 0);
+        run_done(&run);
+        if (err && !err->message[0])
+                container_error_set(err, r, "cannot start the container: %s", strerror(-r));
+        return r;
+
+fail_locked:
+        if (run.cgroup)
+                (void) cgroup_remove(run.cgroup);
+        if (err && !err->message[0])
+                container_error_set(err, r, "cannot prepare the container: %s", strerror(-r));
+        (void) container_lock_transition(lock, CONTAINER_FAILED, err ? err->message : strerror(-r), -1, 0);
+        lock = container_lock_release(lock);
+        run_done(&run);
+        return r;
+}

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Live container tests (root, real namespaces, cgroups, overlayfs, seccomp):
+ * a busybox image built here with umoci runs under policies/default.json.
+ * Each test uses its own state, storage and layer-cache directories under
+ * /tmp and checks what the kernel shows from outside: /proc/PID/status,
+ * the cgroup files. Containers run in a forked owner process (container_run()
+ * takes over its process: private mount namespace, signal handling).
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "test-util.h"
+
+#include "forgeone/cgroup.h"
+#include "forgeone/container.h"
+
+static char tmp[] = "/tmp/test-container-live-XXXXXX";
+static char image_ref[600], state_dir[600], storage_dir[600], cache_dir[600];
+static CgroupLayout layout;
+
+static void run_cmd(const char *fmt, ...) _printf_(1, 2);
+static void run_cmd(const char *fmt, ...) {
+        char cmd[4096];
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof cmd, fmt, ap);
+        va_end(ap);
+        r = system(cmd);
+        ck_assert_msg(r == 0, "command failed (%d): %s", r, cmd);
+}
+
+static void setup(void) {
+        ck_assert_int_eq(cgroup_detect_layout(NULL, &layout), 0);
+        ck_assert_ptr_nonnull(mkdtemp(tmp));
+        snprintf(image_ref, sizeof image_ref, "%s/img:latest", tmp);
+        snprintf(state_dir, sizeof state_dir, "%s/state", tmp);
+        snprintf(storage_dir, sizeof storage_dir, "%s/storage", tmp);
+        snprintf(cache_dir, sizeof cache_dir, "%s/layers", tmp);
+
+        /* A one-layer image: busybox and a few applets, passwd, cmd /bin/sh. */
+        run_cmd("cd %s && umoci init --layout img >/dev/null && umoci new --image img:latest >/dev/null && "
+                "umoci unpack --image img:latest bundle >/dev/null 2>&1 && "
+                "mkdir -p bundle/rootfs/bin bundle/rootfs/etc bundle/rootfs/root && "
+                "cp /bin/busybox bundle/rootfs/bin/ && "
+                "for a in sh cat echo ls id hostname sleep true test grep head mkdir touch stat; do "
+                "ln -sf busybox bundle/rootfs/bin/$a; done && "
+                "printf 'root:x:0:0:root:/root:/bin/sh\\nuser:x:1000:1000::/:/bin/sh\\n' > bundle/rootfs/etc/passwd && "
+                "printf 'root:x:0:\\n' > bundle/rootfs/etc/group && "
+                "umoci repack --image img:latest bundle >/dev/null && "
+                "umoci config --image img:latest --config.cmd /bin/sh --config.env PATH=/bin >/dev/null && "
+                "rm -rf bundle",
+                tmp);
+}
+
+static void teardown(void) {
+        if (tmp[sizeof tmp - 7] == 'X')
+                return; /* skipped before mkdtemp */
+        /* Owners kill their containers on exit; make sure nothing of ours is left running. */
+        run_cmd("for d in %s/state/containers/*/; do [ -d \"$d\" ] || continue; "
+                "id=$(basename $d); for h in unified memory pids cpu cpuacct freezer; do "
+                "c=/sys/fs/cgroup/$h/forgeone/$id; [ -d $c ] || c=/sys/fs/cgroup/forgeone/$id; "
+                "[ -d $c ] && { echo 1 > $c/cgroup.kill 2>/dev/null; echo THAWED > $c/freezer.state 2>/dev/null; "
+                "sleep 0.1; rmdir $c 2>/dev/null; }; done; done; true",
+                tmp);
+        run_cmd("umount -R %s/storage/*/rootfs 2>/dev/null; rm -rf %s", tmp, tmp);
+}
+
+typedef struct Owner {
+        pid_t pid;
+        char out[600]; /* the container's stdout+stderr */
+} Owner;
+
+/* Starts an owner process running container_run(); its exit status is the workload's (or 200 when
+ * container_run() failed, with the message in OUT.err). */
+static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory, uint64_t pids,
+                       uint64_t cpu_millis, const char *budget) {
+        snprintf(o->out, sizeof o->out, "%s/%s.out", tmp, name);
+        o->pid = fork();
+        ck_assert_int_ge(o->pid, 0);
+        if (o->pid == 0) {
+                _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+                ContainerConfig c = {
+                        .image = image_ref,
+                        .name = name,
+                        .command = argv,
+                        .priority = SCHEDULER_PRIORITY_HIGH,
+                        .memory_bytes = memory,
+                        .pids = pids,
+                        .cpu_millis = cpu_millis,
+                        .no_wait = true,
+                        .stop_timeout_usec = 500000,
+                        .state_dir = state_dir,
+                        .storage_dir = storage_dir,
+                        .layer_cache_dir = cache_dir,
+                        .budget_file = budget,
+                };
+                ContainerResult res = {};
+                ContainerError err = {};
+                Policy *p = NULL;
+                char errfile[700];
+                int fd;
+
+                fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+                        _exit(201);
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                        _exit(202);
+                if (container_run(&c, p, &res, &err) < 0) {
+                        snprintf(errfile, sizeof errfile, "%s.err", o->out);
+                        FILE *f = fopen(errfile, "we");
+                        if (f) {
+                                fputs(err.message, f);
+                                fclose(f);
+                        }
+                        _exit(200);
+                }
+                _exit(container_result_exit_status(&res) & 0xff);
+        }
+}
+
+static void start(Owner *o, const char *name, const char *script, uint64_t memory, uint64_t pids,
+                  uint64_t cpu_millis, const char *budget) {
+        char *cmd[] = { (char *) "/bin/sh", (char *) "-c", (char *) script, NULL };
+
+        start_argv(o, name, cmd, memory, pids, cpu_millis, budget);
+}
+
+static int finish(Owner *o) {
+        int status;
+
+        ck_assert_int_eq(waitpid(o->pid, &status, 0), o->pid);
+        ck_assert(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+static char *slurp(const char *path) {
+        static char buf[8192];
+        FILE *f = fopen(path, "re");
+        size_t n;
+
+        buf[0] = 0;
+        if (!f)
+                return buf;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+        return buf;
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000 };
+        nanosleep(&ts, NULL);
+}
+
+/* Waits (up to 20 s) until the container called name is in state want; returns its record. */
+static ContainerRecord *wait_state(ContainerStore *s, const char *name, ContainerState want) {
+        for (int i = 0; i < 2000; i++) {
+                _cleanup_free_ char *id = NULL;
+                ContainerRecord *r = NULL;
+
+                if (container_store_resolve(s, name, &id) >= 0 && container_store_load(s, id, &r) >= 0) {
+                        if (r->state == want)
+                                return r;
+                        ck_assert_msg(!container_state_is_final(r->state) || container_state_is_final(want),
+                                      "container %s ended %s while waiting for %s", name,
+                                      container_state_to_string(r->state), container_state_to_string(want));
+                        container_record_free(r);
+                }
+                sleep_ms(10);
+        }
+        ck_abort_msg("container %s never became %s", name, container_state_to_string(want));
+        return NULL;
+}
+
+static char proc_state(pid_t pid) {
+        char path[64], *p;
+
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        p = strstr(slurp(path), "State:");
+        ck_assert_ptr_nonnull(p);
+        p += strlen("State:");
+        while (*p == ' ' || *p == '\t')
+                p++;
+        return *p;
+}
+
+static char *cg_file(const ContainerRecord *r, const char *controller, const char *file) {
+        static char path[700];
+
+        if (layout == CGROUP_LAYOUT_UNIFIED)
+                snprintf(path, sizeof path, "/sys/fs/cgroup/forgeone/%s/%s", r->id, file);
+        else
+                snprintf(path, sizeof path, "/sys/fs/cgroup/%s/forgeone/%s/%s", controller, r->id, file);
+        return path;
+}
+
+static bool is_frozen(const ContainerRecord *r) {
+        if (layout == CGROUP_LAYOUT_UNIFIED)
+                return strstr(slurp(cg_file(r, "unified", "cgroup.events")), "frozen 1") != NULL;
+        return strncmp(slurp(cg_file(r, "freezer", "freezer.state")), "FROZEN", 6) == 0;
+}
+
+START_TEST(test_isolation) {
+        Owner o;
+        char *out;
+
+        start(&o, "iso",
+              "echo pid=$$; echo host=$(hostname); id; ls /; "
+              "test -e /work && echo LEAK-work; test -e /usr/bin/umoci && echo LEAK-umoci; "
+              "test -e /sys/fs/cgroup/memory/process_api && echo LEAK-cgroup; "
+              "stat -c 'rootowner=%u tmpmode=%a' / ; stat -c 'tmpmode=%a' /tmp; echo written > /tmp/f && cat /tmp/f",
+              0, 0, 0, NULL);
+        ck_assert_int_eq(finish(&o), 0);
+        out = slurp(o.out);
+        ck_assert_msg(strstr(out, "pid=1\n"), "not pid 1:\n%s", out);
+        ck_assert_msg(strstr(out, "host=iso\n"), "hostname:\n%s", out);
+        ck_assert_msg(strstr(out, "uid=0(root) gid=0(root)"), "id:\n%s", out);
+        ck_assert_msg(!strstr(out, "LEAK"), "host files visible:\n%s", out);
+        ck_assert_msg(strstr(out, "rootowner=0"), "root not owned by container root (id mapping):\n%s", out);
+        ck_assert_msg(strstr(out, "tmpmode=1777"), "/tmp mode:\n%s", out);
+        ck_assert_msg(strstr(out, "written\n"), "cannot write /tmp:\n%s", out);
+}
+END_TEST
+
+START_TEST(test_lifecycle) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *r = NULL, *q = NULL;
+        ContainerError err = {};
+        char path[700];
+        Owner o;
+
+        start(&o, "life", "while true; do sleep 0.1; done", 64ull << 20, 50, 500, NULL);
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        r = wait_state(s, "life", CONTAINER_RUNNING);
+        ck_assert_int_gt(r->pid, 1);
+        ck_assert(kill(r->pid, 0) == 0);
+
+        /* Limits, as the kernel shows them. */
+        if (layout == CGROUP_LAYOUT_UNIFIED) {
+                ck_assert_str_eq(slurp(cg_file(r, "memory", "memory.max")), "67108864\n");
+                ck_assert_str_eq(slurp(cg_file(r, "pids", "pids.max")), "50\n");
+                ck_assert_str_eq(slurp(cg_file(r, "cpu", "cpu.max")), "50000 100000\n");
+        } else {
+                ck_assert_str_eq(slurp(cg_file(r, "memory", "memory.limit_in_bytes")), "67108864\n");
+                ck_assert_str_eq(slurp(cg_file(r, "pids", "pids.max")), "50\n");
+                ck_assert_str_eq(slurp(cg_file(r, "cpu", "cpu.cfs_quota_us")), "50000\n");
+                ck_assert_str_eq(slurp(cg_file(r, "cpu", "cpu.cfs_period_us")), "100000\n");
+                /* high priority, full trust: weight 400 -> 4096 shares */
+                ck_assert_str_eq(slurp(cg_file(r, "cpu", "cpu.shares")), "4096\n");
+        }
+        snprintf(path, sizeof path, "%s", cg_file(r, "unified", "cgroup.procs"));
+        ck_assert_msg(strstr(slurp(path), "\n") != NULL, "no process in %s", path);
+
+        /* Pause: the freezer says frozen, and the task is no longer runnable. */
+        ck_assert_int_eq(container_pause(s, "life", &err), 0);
+        ck_assert(is_frozen(r));
+        ck_assert_msg(proc_state(r->pid) != 'R', "frozen task is running");
+        err.message[0] = 0;
+        ck_assert_int_eq(container_pause(s, "life", &err), -EBUSY);
+        ck_assert_ptr_nonnull(strstr(err.message, "already paused"));
+        ck_assert_int_eq(container_resume(s, "life", &err), 0);
+        ck_assert(!is_frozen(r));
+        ck_assert_int_eq(proc_state(r->pid) == 'S' || proc_state(r->pid) == 'R', 1);
+
+        /* Quarantine freezes, keeps it inspectable, and only release ends it. */
+        ck_assert_int_eq(container_quarantine(s, "life", "test says so", &err), 0);
+        ck_assert(is_frozen(r));
+        ck_assert(kill(r->pid, 0) == 0);
+        q = wait_state(s, "life", CONTAINER_QUARANTINED);
+        ck_assert_str_eq(q->reason, "test says so");
+        err.message[0] = 0;
+        ck_assert_int_eq(container_resume(s, "life", &err), -EBUSY);
+        ck_assert_ptr_nonnull(strstr(err.message, "release"));
+        ck_assert_int_eq(container_release(s, "life", &err), 0);
+        ck_assert(!is_frozen(r));
+
+        /* Stop: sh as pid 1 ignores SIGTERM, so it is killed after the timeout; all is removed. */
+        ck_assert_int_eq(container_stop(s, "life", 300000, &err), 0);
+        ck_assert_int_eq(finish(&o), 128 + SIGKILL);
+        container_record_free(q);
+        q = wait_state(s, "life", CONTAINER_STOPPED);
+        ck_assert_int_eq(q->exit_signal, SIGKILL);
+        ck_assert_msg(access(cg_file(r, "memory", ""), F_OK) < 0, "cgroup left behind");
+        ck_assert_msg(access(cg_file(r, "unified", ""), F_OK) < 0, "v2 cgroup left behind");
+        snprintf(path, sizeof path, "%s/%s", storage_dir, r->id);
+        ck_assert_msg(access(path, F_OK) < 0, "storage %s left behind", path);
+
+        /* Every transition went to the events file. */
+        snprintf(path, sizeof path, "%s/events.jsonl", state_dir);
+        const char *ev = slurp(path);
+        ck_assert_ptr_nonnull(strstr(ev, "\"to\":\"paused\""));
+        ck_assert_ptr_nonnull(strstr(ev, "\"to\":\"quarantined\""));
+        ck_assert_ptr_nonnull(strstr(ev, "\"reason\":\"test says so\""));
+        ck_assert_ptr_nonnull(strstr(ev, "\"to\":\"stopping\""));
+        ck_assert_ptr_nonnull(strstr(ev, "\"to\":\"stopped\""));
+
+        /* A final container refuses everything with EINVAL. */
+        ck_assert_int_eq(container_pause(s, "life", &err), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_oom) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *n = NULL, *h = NULL, *n2 = NULL;
+        ContainerError err = {};
+        Owner neighbour, hog;
+
+        start(&neighbour, "neighbour", "while true; do sleep 0.1; done", 64ull << 20, 0, 0, NULL);
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        n = wait_state(s, "neighbour", CONTAINER_RUNNING);
+
+        start(&hog, "hog", "a=xxxxxxxxxxxxxxxx; while true; do a=\"$a$a\"; done", 32ull << 20, 0, 0, NULL);
+        ck_assert_int_eq(finish(&hog), 128 + SIGKILL);
+        h = wait_state(s, "hog", CONTAINER_FAILED);
+        ck_assert_str_eq(h->reason, "oom");
+
+        /* The neighbour is untouched. */
+        n2 = wait_state(s, "neighbour", CONTAINER_RUNNING);
+        ck_assert(kill(n->pid, 0) == 0);
+        ck_assert_int_eq(container_stop(s, "neighbour", 200000, &err), 0);
+        ck_assert_int_eq(finish(&neighbour), 128 + SIGKILL);
+}
+END_TEST
+
+START_TEST(test_admission) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *r = NULL;
+        ContainerError err = {};
+        char budget[700], errfile[700];
+        Owner a, b, c;
+        FILE *f;
+
+        snprintf(budget, sizeof budget, "%s/budget.json", tmp);
+        f = fopen(budget, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("{ \"memory\": \"100M\", \"pids\": 1000 }\n", f);
+        fclose(f);
+
+        start(&a, "first", "while true; do sleep 0.1; done", 64ull << 20, 100, 0, budget);
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        r = wait_state(s, "first", CONTAINER_RUNNING);
+
+        /* Does not fit now, --no-wait: refused with the numbers. */
+        start(&b, "second", "true", 64ull << 20, 100, 0, budget);
+        ck_assert_int_eq(finish(&b), 200);
+        snprintf(errfile, sizeof errfile, "%s.err", b.out);
+        ck_assert_msg(strstr(slurp(errfile), "does not fit the host budget now"), "%s", slurp(errfile));
+        ck_assert_msg(strstr(slurp(errfile), "memory"), "%s", slurp(errfile));
+
+        /* Can never fit: refused as such. */
+        start(&c, "huge", "true", 200ull << 20, 100, 0, budget);
+        ck_assert_int_eq(finish(&c), 200);
+        snprintf(errfile, sizeof errfile, "%s.err", c.out);
+        ck_assert_msg(strstr(slurp(errfile), "exceeds the whole host budget"), "%s", slurp(errfile));
+
+        ck_assert_int_eq(container_stop(s, "first", 200000, &err), 0);
+        ck_assert_int_eq(finish(&a), 128 + SIGKILL);
+
+        /* Now it fits. */
+        start(&b, "second", "echo ran", 64ull << 20, 100, 0, budget);
+        ck_assert_int_eq(finish(&b), 0);
+        ck_assert_str_eq(slurp(b.out), "ran\n");
+}
+END_TEST
+
+START_TEST(test_exec_failure) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *r = NULL;
+        char *argv[] = { (char *) "/bin/does-not-exist", NULL };
+        char errfile[700], path[700];
+        Owner o;
+
+        start_argv(&o, "broken", argv, 0, 0, 0, NULL);
+        ck_assert_int_eq(finish(&o), 200);
+        snprintf(errfile, sizeof errfile, "%s.err", o.out);
+        ck_assert_msg(strstr(slurp(errfile), "/bin/does-not-exist"), "%s", slurp(errfile));
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        r = wait_state(s, "broken", CONTAINER_FAILED);
+        ck_assert_ptr_nonnull(strstr(r->reason, "does-not-exist"));
+        /* Nothing left behind. */
+        ck_assert_msg(access(cg_file(r, "memory", ""), F_OK) < 0, "cgroup left behind");
+        snprintf(path, sizeof path, "%s/%s", storage_dir, r->id);
+        ck_assert_msg(access(path, F_OK) < 0, "storage %s left behind", path);
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("container-live");
+        TCase *tc = tcase_create("live");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_isolation);
+        tcase_add_test(tc, test_lifecycle);
+        tcase_add_test(tc, test_oom);
+        tcase_add_test(tc, test_admission);
+        tcase_add_test(tc, test_exec_failure);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        CgroupLayout l;
+
+        if (getuid() != 0)
+                FO_TEST_SKIP("needs root (user namespaces with id maps, cgroups, overlayfs)");
+        if (access("/usr/bin/umoci", X_OK) < 0 || access("/bin/busybox", X_OK) < 0)
+                FO_TEST_SKIP("needs umoci and busybox-static to build the test image");
+        if (cgroup_detect_layout(NULL, &l) < 0)
+                FO_TEST_SKIP("no cgroup v2 or hybrid cgroup layout on this host");
+        return fo_test_run(suite());
+}
