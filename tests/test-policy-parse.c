@@ -840,6 +840,42 @@ START_TEST(test_json_positions) {
 }
 END_TEST
 
+/* Positions stay exact deep into a long file (they come from a line index, not a rescan). */
+START_TEST(test_many_rules_positions) {
+        const size_t n = 5000;
+        _cleanup_(policy_freep) Policy *p = NULL;
+        PolicyDiagnostics d = {};
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        ck_assert_ptr_nonnull(f);
+        fputs("{\n  \"version\": 1,\n  \"default\": { \"action\": \"deny\" },\n  \"rules\": [\n", f);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "    { \"id\": \"r%zu\", \"syscalls\": [\"%s\"], \"action\": \"allow\" }%s\n", i,
+                        i == n - 1 ? "getpdi" : "getpid", i == n - 1 ? "" : ",");
+        fputs("  ]\n}\n", f);
+        ck_assert_int_eq(fclose(f), 0);
+
+        ck_assert_int_eq(policy_load_string(text, size, "many.json", &p, &d), -EINVAL);
+        ck_assert_uint_eq(d.n_errors, 1);
+        ck_assert_uint_eq(d.errors[0].line, 4 + n);
+        ck_assert_uint_eq(d.errors[0].column, 35);
+        ck_assert(strstr(d.errors[0].message, "rules[4999].syscalls[0]: unknown syscall \"getpdi\" (did you mean \"getpid\"?)"));
+        policy_diagnostics_done(&d);
+
+        /* Fixed, it loads, and every rule knows its line. */
+        memcpy(strstr(text, "getpdi"), "getpid", 6);
+        ck_assert_int_eq(policy_load_string(text, size, "many.json", &p, &d), 0);
+        ck_assert_uint_eq(p->n_rules, n);
+        for (size_t i = 0; i < n; i++) {
+                ck_assert_uint_eq(p->rules[i].line, 5 + i);
+                ck_assert_uint_eq(p->rules[i].column, 5);
+        }
+        free(text);
+}
+END_TEST
+
 static Suite *policy_parse_suite(void) {
         Suite *s = suite_create("policy-parse");
         TCase *tc;
@@ -862,6 +898,7 @@ static Suite *policy_parse_suite(void) {
         tcase_add_test(tc, test_string_tables);
         tcase_add_test(tc, test_arg_conditions);
         tcase_add_test(tc, test_json_positions);
+        tcase_add_test(tc, test_many_rules_positions);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("shipped");

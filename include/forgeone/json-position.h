@@ -7,7 +7,8 @@
  * JSON pointer (RFC 6901: "/rules/3/syscalls/1"), the byte offset of the
  * value and of its member key, and every key that occurs twice in one
  * object. It expects text that json-c has already accepted; on anything
- * else it fails with -EINVAL rather than guess.
+ * else it fails with -EINVAL rather than guess. It keeps a pointer to the
+ * text (for line and column lookups), which must outlive it.
  */
 
 #include <stddef.h>
@@ -18,6 +19,10 @@ typedef struct JsonPositions JsonPositions;
 
 /* On -EINVAL, *error_offset (when given) is where the text stopped being JSON. */
 int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_t *error_offset);
+
+/* Line and column of an offset of the scanned text, in O(log lines): the
+ * text given to json_positions_scan() must still exist. */
+void json_positions_line_column(const JsonPositions *p, size_t offset, unsigned *ret_line, unsigned *ret_column);
 JsonPositions *json_positions_free(JsonPositions *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JsonPositions *, json_positions_free);
 

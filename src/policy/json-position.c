@@ -23,6 +23,10 @@ struct JsonPositions {
         size_t n_entries, n_alloc;
         JsonDup *dups; /* file order */
         size_t n_dups;
+        const char *text;
+        size_t len;
+        size_t *line_starts; /* offset of the first byte of each line */
+        size_t n_lines;
 };
 
 typedef struct Scanner {
@@ -42,6 +46,7 @@ JsonPositions *json_positions_free(JsonPositions *p) {
         for (size_t i = 0; i < p->n_dups; i++)
                 free(p->dups[i].pointer);
         free(p->dups);
+        free(p->line_starts);
         free(p);
         return NULL;
 }
@@ -453,6 +458,19 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_
         if (r < 0)
                 return r;
 
+        p->text = text;
+        p->len = len;
+        p->n_lines = 1;
+        for (const char *nl = text; (nl = memchr(nl, '\n', len - (size_t) (nl - text))); nl++)
+                p->n_lines++;
+        p->line_starts = malloc(p->n_lines * sizeof(size_t));
+        if (!p->line_starts)
+                return -ENOMEM;
+        p->line_starts[0] = 0;
+        for (size_t i = 0, k = 1; i < len; i++)
+                if (text[i] == '\n')
+                        p->line_starts[k++] = i + 1;
+
         *ret = TAKE_PTR(p);
         return 0;
 }
@@ -491,6 +509,31 @@ const char *json_positions_duplicate(const JsonPositions *p, size_t i, size_t *r
         if (ret_key_offset)
                 *ret_key_offset = p->dups[i].key_offset;
         return p->dups[i].pointer;
+}
+
+void json_positions_line_column(const JsonPositions *p, size_t offset, unsigned *ret_line, unsigned *ret_column) {
+        size_t lo = 0, hi, line;
+        unsigned column = 1;
+
+        offset = MIN(offset, p->len);
+        hi = p->n_lines;
+        /* The last line start <= offset. */
+        while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (p->line_starts[mid] <= offset)
+                        lo = mid;
+                else
+                        hi = mid;
+        }
+        line = lo;
+        for (size_t i = p->line_starts[line]; i < offset; i++)
+                if (((unsigned char) p->text[i] & 0xc0) != 0x80)
+                        column++;
+        if (ret_line)
+                *ret_line = (unsigned) (line + 1);
+        if (ret_column)
+                *ret_column = column;
 }
 
 void json_offset_to_line_column(const char *text, size_t len, size_t offset, unsigned *ret_line,

@@ -195,7 +195,7 @@ static void add_error_at_offset(Ctx *c, size_t offset, bool have_offset, char *m
                 return;
         }
         if (have_offset)
-                json_offset_to_line_column(c->text, c->len, offset, &line, &column);
+                json_positions_line_column(c->pos, offset, &line, &column);
         ne = realloc(c->errors, (c->n_errors + 1) * sizeof(PendingError));
         if (!ne) {
                 free(message);
@@ -775,7 +775,7 @@ static void parse_identities(Ctx *c, json_object *o) {
                         _cleanup_free_ char *ptr = json_pointer(c);
 
                         if (ptr && json_positions_lookup(c->pos, ptr, NULL, &off) >= 0)
-                                json_offset_to_line_column(c->text, c->len, off, &id->line, &id->column);
+                                json_positions_line_column(c->pos, off, &id->line, &id->column);
                 }
                 if (streq(name, "*"))
                         err_key(c, "\"*\" is reserved for \"any workload\" and cannot be defined");
@@ -1242,7 +1242,7 @@ static void parse_resources(Ctx *c, json_object *o) {
                         _cleanup_free_ char *ptr = json_pointer(c);
 
                         if (ptr && json_positions_lookup(c->pos, ptr, NULL, &off) >= 0)
-                                json_offset_to_line_column(c->text, c->len, off, &r->line, &r->column);
+                                json_positions_line_column(c->pos, off, &r->line, &r->column);
                 }
                 if (!name_valid(name))
                         err_key(c, "resource name \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -", name,
@@ -1678,7 +1678,7 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                 size_t off = 0;
 
                 if (ptr && json_positions_lookup(c->pos, ptr, &off, NULL) >= 0)
-                        json_offset_to_line_column(c->text, c->len, off, &rule->line, &rule->column);
+                        json_positions_line_column(c->pos, off, &rule->line, &rule->column);
         }
         if (!expect(c, o, json_type_object))
                 return;
