@@ -2,6 +2,7 @@
 /* Layer unpacking without root: tar layers built here, malicious ones included; each refusal is checked
  * by its message and by what it left behind (nothing, in the cache). */
 
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -555,6 +556,81 @@ START_TEST(test_whiteouts_merged_copy) {
 }
 END_TEST
 
+/* AUTO mode where overlayfs cannot be mounted (an unprivileged process, or a user namespace that does not
+ * own its mount namespace): a copy, and the reason is reported. Runs in a child that gives up its
+ * privileges, so the test means the same as root and as a user. */
+START_TEST(test_auto_falls_back_to_copy) {
+        TestTar *t;
+        TestLayer l[2] = {};
+        _cleanup_free_ char *layout = NULL, *cache = NULL, *state = NULL;
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        ImageError err = {};
+        int p[2], status;
+        char msg[2048];
+        ssize_t n;
+        pid_t pid;
+
+        t = test_tar_new();
+        test_tar_file(t, "etc/motd", "hello");
+        test_tar_file(t, "opt/old", "old");
+        l[0] = (TestLayer) { .tar = test_tar_finish(t) };
+        t = test_tar_new();
+        test_tar_file(t, "etc/.wh.motd", "");
+        test_tar_file(t, "opt/.wh..wh..opq", "");
+        test_tar_file(t, "opt/new", "new");
+        l[1] = (TestLayer) { .tar = test_tar_finish(t) };
+        layout = make_layout(l, 2);
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+        ck_assert_int_ge(asprintf(&state, "%s/state", tmp), 0);
+        ASSERT_OK(oci_image_open(layout, &image, &err));
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), 2);
+
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
+                int code = 0;
+
+                /* Capabilities only in a new user namespace; the mount namespace stays the host's. */
+                (void) unshare(CLONE_NEWUSER);
+                if (rootfs_assemble(lowers, state, NULL, &rootfs, &err) < 0) {
+                        snprintf(msg, sizeof msg, "assemble: %s", err.message);
+                        code = 1;
+                } else if (rootfs->kind != ROOTFS_COPY || !rootfs->fallback_reason) {
+                        snprintf(msg, sizeof msg, "kind %s without a reason", rootfs_kind_to_string(rootfs->kind));
+                        code = 2;
+                } else if (test_exists(path_in(rootfs->path, "etc/motd")) ||
+                           test_exists(path_in(rootfs->path, "opt/old")) ||
+                           !test_exists(path_in(rootfs->path, "opt/new"))) {
+                        snprintf(msg, sizeof msg, "wrong merged view");
+                        code = 3;
+                } else {
+                        snprintf(msg, sizeof msg, "%s", rootfs->fallback_reason);
+                        if (rootfs_teardown(state, &err) < 0) {
+                                snprintf(msg, sizeof msg, "teardown: %s", err.message);
+                                code = 4;
+                        }
+                }
+                (void) !write(p[1], msg, strlen(msg));
+                _exit(code);
+        }
+        close(p[1]);
+        n = read(p[0], msg, sizeof msg - 1);
+        msg[n > 0 ? n : 0] = 0;
+        close(p[0]);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", msg);
+        ck_assert_msg(strstr(msg, "overlay") && strstr(msg, "Operation not permitted"), "reason: %s", msg);
+        ck_assert_int_eq(test_count_entries(state, NULL), 0);
+        free(l[0].tar.data);
+        free(l[1].tar.data);
+}
+END_TEST
+
 static void count_progress(OciProgressPhase phase, const char *digest, uint64_t done, uint64_t total,
                            void *userdata) {
         unsigned *calls = userdata;
@@ -710,6 +786,7 @@ static Suite *layer_unpack_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_cache_refusals_leave_nothing);
         tcase_add_test(tc, test_whiteouts_merged_copy);
+        tcase_add_test(tc, test_auto_falls_back_to_copy);
         tcase_add_test(tc, test_cache_reuse);
         tcase_add_test(tc, test_cache_concurrent);
         tcase_add_test(tc, test_stale_temp_removed);
