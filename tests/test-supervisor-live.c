@@ -492,20 +492,32 @@ START_TEST(test_killed_mid_syscall) {
         before = count_fds();
         start(&h, default_policy(), -1, workload_fifo, fifo);
 
-        /* Wait until the workload is parked in its trapped open, then kill it. */
-        for (int i = 0; i < 500; i++) {
-                char p[64], buf[128] = {};
-                snprintf(p, sizeof p, "/proc/%d/syscall", h.child);
-                FILE *f = fopen(p, "re");
-                if (f) {
+        /* Wait until one of our threads (the supervisor's worker) is parked in the FIFO's openat2 on the
+         * workload's behalf, then kill the workload. */
+        for (int i = 0; i < 1000; i++) {
+                DIR *d = opendir("/proc/self/task");
+                struct dirent *de;
+                bool parked = false;
+
+                while (d && (de = readdir(d))) {
+                        char p[300], buf[128] = {};
+                        FILE *f;
+
+                        snprintf(p, sizeof p, "/proc/self/task/%s/syscall", de->d_name);
+                        f = fopen(p, "re");
+                        if (!f)
+                                continue;
                         (void) !fgets(buf, sizeof buf, f);
                         fclose(f);
+                        if (strncmp(buf, "437 ", 4) == 0)
+                                parked = true;
                 }
-                if (strncmp(buf, "2 ", 2) == 0 || strncmp(buf, "257 ", 4) == 0)
+                if (d)
+                        closedir(d);
+                if (parked)
                         break;
                 usleep(10000);
         }
-        usleep(50000);
         ck_assert_int_eq(kill(h.child, SIGKILL), 0);
         /* Let the worker's open complete now that the target is gone: its fd must not leak. */
         w = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);

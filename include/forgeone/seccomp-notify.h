@@ -70,6 +70,6 @@ static inline int openat2_raw(int dirfd, const char *path, const struct open_how
 
 /* NOTIF_ID_VALID: 0 while the target still waits for this notification,
  * -ENOENT once it was interrupted or died (what was read may be stale). */
-static inline int seccomp_notify_id_valid(int listener, uint64_t id) {
+static inline int seccomp_notif_id_valid_raw(int listener, uint64_t id) {
         return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 ? -errno : 0;
 }

@@ -6,34 +6,34 @@
 
 #include "path-trie.h"
 
-/* Below this many literal children a linear scan beats hashing. */
-#define LITERAL_HASH_MIN 8
-
 typedef struct TrieNode TrieNode;
 
-struct TrieNode {
-        char *component; /* literal or glob text; NULL for the root and "**" nodes */
-        size_t len;
+/* Probing compares the stored hash first, so a lookup touches one slot line and then only the child that
+ * really matches. */
+typedef struct LiteralSlot {
         uint64_t hash;
+        TrieNode *child; /* NULL: empty */
+} LiteralSlot;
 
-        TrieNode **literals;
-        size_t n_literals, allocated_literals;
-        uint32_t *slots; /* open addressing over literals: index + 1, 0 = empty */
-        size_t n_slots;  /* power of two, or 0 */
+/* Hot fields first: a lookup step reads the first line of a node and, on a hash hit, the child's. */
+struct TrieNode {
+        uint64_t max_key;    /* highest key in this subtree: prune what cannot win */
+        LiteralSlot *slots;  /* literal children; NULL when none */
+        size_t slot_mask;
+        TrieNode **globs;    /* glob children ("*.conf", "sd[a-z]") */
+        size_t n_globs;
+        TrieNode *starstar;  /* "**": the rest of the pattern after zero or more components */
+        Entry *entries;      /* patterns ending here, highest key first once finalized */
+        size_t n_entries;
 
-        TrieNode **globs;
-        size_t n_globs, allocated_globs;
-
-        TrieNode *starstar; /* "**": the rest of the pattern after zero or more components */
-
-        Entry *entries; /* patterns ending here, highest key first once finalized */
-        size_t n_entries, allocated_entries;
-
-        uint64_t max_key; /* highest key in this subtree: prune what cannot win */
+        size_t n_literals, allocated_globs, allocated_entries;
+        uint64_t hash;
+        size_t len;
+        char component[]; /* literal or glob text; empty for the root and "**" nodes */
 };
 
 struct PathTrie {
-        TrieNode root;
+        TrieNode *root;
 };
 
 int array_grow(void **array, size_t *allocated, size_t need, size_t elem_size) {
@@ -59,14 +59,25 @@ int entry_compare_desc(const void *a, const void *b) {
         return x->key < y->key ? 1 : x->key > y->key ? -1 : 0;
 }
 
-static uint64_t hash_bytes(const char *s, size_t n) {
-        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+/* Rotate-xor per byte (a short dependency chain: components are scanned on every lookup), then one
+ * avalanche so the low bits used for the slot index depend on every byte. */
+static inline uint64_t hash_step(uint64_t h, unsigned char c) {
+        return ((h << 7) | (h >> 57)) ^ c;
+}
 
-        for (size_t i = 0; i < n; i++) {
-                h ^= (unsigned char) s[i];
-                h *= 0x100000001b3ULL;
-        }
+static inline uint64_t hash_finish(uint64_t h) {
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
         return h;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n) {
+        uint64_t h = 0;
+
+        for (size_t i = 0; i < n; i++)
+                h = hash_step(h, (unsigned char) s[i]);
+        return hash_finish(h ^ n);
 }
 
 static bool class_match(const char *name, size_t len, unsigned char c) {
@@ -211,120 +222,107 @@ unsigned path_pattern_specificity(const char *pattern) {
 }
 
 bool path_is_normalized(const char *path) {
-        const char *p = path;
-
-        if (!path || *p != '/')
+        if (!path || *path != '/')
                 return false;
-        for (;;) {
-                const char *end;
-                size_t len;
+        /* A "." or ".." component always follows a '/': let strstr() find the candidates. */
+        for (const char *p = path; (p = strstr(p, "/.")); p += 2) {
+                const char *q = p + 2;
 
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        return true;
-                end = strchrnul(p, '/');
-                len = (size_t) (end - p);
-                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                if (*q == '.')
+                        q++;
+                if (*q == '/' || *q == '\0')
                         return false;
-                p = end;
         }
+        return true;
 }
 
-static void node_done(TrieNode *n) {
-        for (size_t i = 0; i < n->n_literals; i++) {
-                node_done(n->literals[i]);
-                free(n->literals[i]);
-        }
-        for (size_t i = 0; i < n->n_globs; i++) {
-                node_done(n->globs[i]);
-                free(n->globs[i]);
-        }
-        if (n->starstar) {
-                node_done(n->starstar);
-                free(n->starstar);
-        }
-        free(n->component);
-        free(n->literals);
+static void node_free(TrieNode *n) {
+        if (!n)
+                return;
+        for (size_t i = 0; n->slots && i <= n->slot_mask; i++)
+                node_free(n->slots[i].child);
+        for (size_t i = 0; i < n->n_globs; i++)
+                node_free(n->globs[i]);
+        node_free(n->starstar);
         free(n->slots);
         free(n->globs);
         free(n->entries);
+        free(n);
+}
+
+static TrieNode *node_new(const char *s, size_t len) {
+        TrieNode *c = calloc(1, sizeof(TrieNode) + len + 1);
+
+        if (!c)
+                return NULL;
+        memcpy(c->component, s, len);
+        c->len = len;
+        c->hash = hash_bytes(s, len);
+        return c;
 }
 
 PathTrie *path_trie_new(void) {
-        return calloc(1, sizeof(PathTrie));
+        PathTrie *t = calloc(1, sizeof(PathTrie));
+
+        if (!t)
+                return NULL;
+        t->root = node_new("", 0);
+        if (!t->root) {
+                free(t);
+                return NULL;
+        }
+        return t;
 }
 
 PathTrie *path_trie_free(PathTrie *t) {
         if (!t)
                 return NULL;
-        node_done(&t->root);
+        node_free(t->root);
         free(t);
         return NULL;
 }
 
-static TrieNode *literal_find(const TrieNode *n, const char *s, size_t len, uint64_t hash) {
-        if (n->n_slots > 0) {
-                size_t mask = n->n_slots - 1;
-
-                for (size_t i = hash & mask;; i = (i + 1) & mask) {
-                        uint32_t slot = n->slots[i];
-                        TrieNode *c;
-
-                        if (slot == 0)
-                                return NULL;
-                        c = n->literals[slot - 1];
-                        if (c->hash == hash && c->len == len && memcmp(c->component, s, len) == 0)
-                                return c;
-                }
-        }
-        for (size_t i = 0; i < n->n_literals; i++) {
-                TrieNode *c = n->literals[i];
-
-                if (c->len == len && memcmp(c->component, s, len) == 0)
-                        return c;
-        }
-        return NULL;
-}
-
-static int literal_rehash(TrieNode *n) {
-        size_t size = 16, mask;
-        uint32_t *slots;
-
-        while (size < n->n_literals * 2)
-                size *= 2;
-        slots = calloc(size, sizeof(uint32_t));
-        if (!slots)
-                return -ENOMEM;
-        mask = size - 1;
-        for (size_t j = 0; j < n->n_literals; j++) {
-                size_t i = n->literals[j]->hash & mask;
-
-                while (slots[i] != 0)
-                        i = (i + 1) & mask;
-                slots[i] = (uint32_t) j + 1;
-        }
-        free(n->slots);
-        n->slots = slots;
-        n->n_slots = size;
-        return 0;
-}
-
-static TrieNode *node_new(const char *s, size_t len) {
-        TrieNode *c = calloc(1, sizeof(TrieNode));
-
-        if (!c)
+static inline TrieNode *literal_find(const TrieNode *n, const char *s, size_t len, uint64_t hash) {
+        if (!n->slots)
                 return NULL;
-        if (s) {
-                c->component = strndup(s, len);
-                if (!c->component) {
-                        free(c);
+        for (size_t i = hash & n->slot_mask;; i = (i + 1) & n->slot_mask) {
+                const LiteralSlot *slot = &n->slots[i];
+
+                if (!slot->child)
                         return NULL;
-                }
-                c->len = len;
-                c->hash = hash_bytes(s, len);
+                if (slot->hash == hash && slot->child->len == len && memcmp(slot->child->component, s, len) == 0)
+                        return slot->child;
         }
-        return c;
+}
+
+static void slot_put(LiteralSlot *slots, size_t mask, TrieNode *c) {
+        size_t i = c->hash & mask;
+
+        while (slots[i].child)
+                i = (i + 1) & mask;
+        slots[i] = (LiteralSlot) { .hash = c->hash, .child = c };
+}
+
+/* Keeps the load at most one half. */
+static int literal_add(TrieNode *n, TrieNode *c) {
+        size_t size = n->slots ? n->slot_mask + 1 : 0;
+
+        if ((n->n_literals + 1) * 2 > size) {
+                size_t new_size = MAX(size * 2, (size_t) 4);
+                LiteralSlot *slots = calloc(new_size, sizeof(LiteralSlot));
+
+                if (!slots)
+                        return -ENOMEM;
+                for (size_t i = 0; i < size; i++)
+                        if (n->slots[i].child)
+                                slot_put(slots, new_size - 1, n->slots[i].child);
+                free(n->slots);
+                n->slots = slots;
+                n->slot_mask = new_size - 1;
+        }
+        slot_put(n->slots, n->slot_mask, c);
+        n->n_literals++;
+        return 0;
 }
 
 static int child_get(TrieNode *n, const char *s, size_t len, TrieNode **ret) {
@@ -333,7 +331,7 @@ static int child_get(TrieNode *n, const char *s, size_t len, TrieNode **ret) {
 
         if (len == 2 && s[0] == '*' && s[1] == '*') {
                 if (!n->starstar) {
-                        n->starstar = node_new(NULL, 0);
+                        n->starstar = node_new("", 0);
                         if (!n->starstar)
                                 return -ENOMEM;
                 }
@@ -363,32 +361,20 @@ static int child_get(TrieNode *n, const char *s, size_t len, TrieNode **ret) {
                 *ret = c;
                 return 0;
         }
-        if (n->n_literals >= UINT32_MAX - 1)
-                return -E2BIG;
-        r = ARRAY_GROW(n->literals, n->allocated_literals, n->n_literals + 1);
-        if (r < 0)
-                return r;
         c = node_new(s, len);
         if (!c)
                 return -ENOMEM;
-        n->literals[n->n_literals++] = c;
-        if (n->n_literals > LITERAL_HASH_MIN && n->n_literals * 2 > n->n_slots) {
-                r = literal_rehash(n);
-                if (r < 0)
-                        return r;
-        } else if (n->n_slots > 0) {
-                size_t mask = n->n_slots - 1, i = c->hash & mask;
-
-                while (n->slots[i] != 0)
-                        i = (i + 1) & mask;
-                n->slots[i] = (uint32_t) n->n_literals;
+        r = literal_add(n, c);
+        if (r < 0) {
+                free(c);
+                return r;
         }
         *ret = c;
         return 0;
 }
 
 int path_trie_insert(PathTrie *t, const char *pattern, const Entry *e) {
-        TrieNode *n = &t->root;
+        TrieNode *n = t->root;
         const char *p = pattern;
         int r;
 
@@ -421,8 +407,9 @@ static uint64_t node_finalize(TrieNode *n) {
                 qsort(n->entries, n->n_entries, sizeof(Entry), entry_compare_desc);
                 m = n->entries[0].key;
         }
-        for (size_t i = 0; i < n->n_literals; i++)
-                m = MAX(m, node_finalize(n->literals[i]));
+        for (size_t i = 0; n->slots && i <= n->slot_mask; i++)
+                if (n->slots[i].child)
+                        m = MAX(m, node_finalize(n->slots[i].child));
         for (size_t i = 0; i < n->n_globs; i++)
                 m = MAX(m, node_finalize(n->globs[i]));
         if (n->starstar)
@@ -432,7 +419,7 @@ static uint64_t node_finalize(TrieNode *n) {
 }
 
 void path_trie_finalize(PathTrie *t) {
-        node_finalize(&t->root);
+        node_finalize(t->root);
 }
 
 static void entries_consider(const TrieNode *n, EvalState *s) {
@@ -446,30 +433,44 @@ static void entries_consider(const TrieNode *n, EvalState *s) {
         }
 }
 
+/* The end of the component at p, and its hash, in one pass. */
+static inline const char *component_scan(const char *p, uint64_t *ret_hash) {
+        const char *start = p;
+        uint64_t h = 0;
+
+        for (; *p && *p != '/'; p++)
+                h = hash_step(h, (unsigned char) *p);
+        *ret_hash = hash_finish(h ^ (uint64_t) (p - start)); /* exactly hash_bytes(start, p - start) */
+        return p;
+}
+
 static void node_match(const TrieNode *n, const char *p, EvalState *s);
 
 static void starstar_match(const TrieNode *ss, const char *p, EvalState *s) {
         if (ss->max_key <= s->best_key)
                 return;
-        if (ss->n_literals == 0 && ss->n_globs == 0 && !ss->starstar) {
+        if (!ss->slots && ss->n_globs == 0 && !ss->starstar) {
                 /* "**" ends the pattern: this directory and everything below. */
                 entries_consider(ss, s);
                 return;
         }
         /* Zero or more components, then the rest of the pattern. */
         for (;;) {
+                uint64_t h;
+
                 node_match(ss, p, s);
                 while (*p == '/')
                         p++;
                 if (!*p)
                         return;
-                p = strchrnul(p, '/');
+                p = component_scan(p, &h);
         }
 }
 
 static void node_match(const TrieNode *n, const char *p, EvalState *s) {
         const TrieNode *c;
         const char *end;
+        uint64_t hash;
         size_t len;
 
         if (n->max_key <= s->best_key)
@@ -482,9 +483,9 @@ static void node_match(const TrieNode *n, const char *p, EvalState *s) {
                 entries_consider(n, s);
                 return;
         }
-        end = strchrnul(p, '/');
+        end = component_scan(p, &hash);
         len = (size_t) (end - p);
-        c = literal_find(n, p, len, n->n_slots > 0 ? hash_bytes(p, len) : 0);
+        c = literal_find(n, p, len, hash);
         if (c)
                 node_match(c, end, s);
         for (size_t i = 0; i < n->n_globs; i++)
@@ -493,5 +494,5 @@ static void node_match(const TrieNode *n, const char *p, EvalState *s) {
 }
 
 void path_trie_match(const PathTrie *t, const char *path, EvalState *s) {
-        node_match(&t->root, path, s);
+        node_match(t->root, path, s);
 }

@@ -35,30 +35,32 @@ enum {
         _NET_FAMILY_MAX,
 };
 
-/* The rules of one syscall class for one identity (or "*"). */
+/* The rules of one syscall class for one identity (or "*"). What every evaluation reads comes first, so a
+ * query that finds nothing of its kind touches one cache line. */
 typedef struct Bucket {
-        Entry *uncond; /* rules without an object, highest key first */
-        size_t n_uncond, allocated_uncond;
-
-        Entry *args; /* argument rules without an "eq" to index on: scanned, highest key first */
-        size_t n_args, allocated_args;
-        EntryTableItem *args_eq_items; /* build only */
-        size_t n_args_eq_items, allocated_args_eq_items;
-        EntryTable *args_eq; /* keyed by (argument index, value): one probe per indexed argument */
+        bool has_memory; /* some rule here reads a path or an address */
         unsigned args_eq_mask;
 
-        EntryTableItem *net_items; /* build only */
-        size_t n_net_items, allocated_net_items;
-        EntryTable *net; /* keyed by (family, prefix length, masked address) */
-        uint8_t net_lens[_NET_FAMILY_MAX][129]; /* prefix lengths present, longest first */
-        size_t n_net_lens[_NET_FAMILY_MAX];
-
+        Entry *uncond; /* rules without an object, highest key first */
+        size_t n_uncond;
+        Entry *args; /* argument rules without an "eq" to index on: scanned, highest key first */
+        size_t n_args;
+        EntryTable *args_eq; /* keyed by (argument index, value): one probe per indexed argument */
         PathTrie *paths;
+        EntryTable *net; /* keyed by (family, prefix length, masked address) */
         PathTrie *unix_paths;
         Entry *unix_abstract; /* "@name" patterns: scanned */
-        size_t n_unix_abstract, allocated_unix_abstract;
+        size_t n_unix_abstract;
 
-        bool has_memory; /* some rule here reads a path or an address */
+        size_t n_net_lens[_NET_FAMILY_MAX];
+        uint8_t net_lens[_NET_FAMILY_MAX][129]; /* prefix lengths present, longest first */
+
+        /* build only */
+        size_t allocated_uncond, allocated_args, allocated_unix_abstract;
+        EntryTableItem *args_eq_items;
+        size_t n_args_eq_items, allocated_args_eq_items;
+        EntryTableItem *net_items;
+        size_t n_net_items, allocated_net_items;
 } Bucket;
 
 /* Syscalls named by exactly the same rules share one class: rules name groups of dozens of syscalls, and

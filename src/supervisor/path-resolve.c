@@ -183,9 +183,10 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
         r = pathbuf_set_base(&cur, path[0] == '/' ? "/" : base);
         if (r < 0)
                 goto fail;
-        cur_fd = open_in_root(root_fd, cur.s);
+        /* The root itself needs no lookup. */
+        cur_fd = streq(cur.s, "/") ? fcntl(root_fd, F_DUPFD_CLOEXEC, 3) : open_in_root(root_fd, cur.s);
         if (cur_fd < 0)
-                fail = -cur_fd;
+                fail = cur_fd == -1 ? errno : -cur_fd;
 
         for (;;) {
                 const char *c;
@@ -304,9 +305,9 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                                 if (r < 0)
                                         goto fail;
                                 safe_close(cur_fd);
-                                cur_fd = open_in_root(root_fd, "/");
+                                cur_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
                                 if (cur_fd < 0)
-                                        fail = -cur_fd;
+                                        fail = errno;
                         }
                         continue;
                 }

@@ -298,11 +298,9 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
         }
         if ((flags & (O_PATH | O_NONBLOCK)) ||
             (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))) {
-                if (!(flags & (O_NONBLOCK | O_PATH))) {
-                        int fl = fcntl(fd, F_GETFL);
-                        if (fl >= 0)
-                                (void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-                }
+                if (!(flags & (O_NONBLOCK | O_PATH)))
+                        /* F_SETFL sets exactly these status flags: the workload's, without O_NONBLOCK. */
+                        (void) fcntl(fd, F_SETFL, (int) (flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)));
                 r = inject_fd(s, c->id, fd, flags, res);
                 safe_close(fd);
                 return r;

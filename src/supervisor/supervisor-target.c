@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <linux/kcmp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,13 @@ static const char *status_field(const char *status, const char *key) {
         return NULL;
 }
 
+static struct stat self_userns;
+static pthread_once_t self_userns_once = PTHREAD_ONCE_INIT;
+
+static void self_userns_init(void) {
+        (void) stat("/proc/self/ns/user", &self_userns);
+}
+
 int target_read_creds(pid_t tid, TargetCreds *ret) {
         char path[64], status[4096];
         const char *f;
@@ -200,8 +208,8 @@ int target_read_creds(pid_t tid, TargetCreds *ret) {
         snprintf(path, sizeof path, "/proc/%d/ns/user", tid);
         if (stat(path, &a) < 0)
                 return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
-        if (stat("/proc/self/ns/user", &b) < 0)
-                return -errno;
+        pthread_once(&self_userns_once, self_userns_init);
+        b = self_userns;
         ret->foreign_userns = a.st_ino != b.st_ino || a.st_dev != b.st_dev;
         return 0;
 }

@@ -350,7 +350,7 @@ static int decode_path(Call *c, bool second) {
         n = target_read_string(c->tid, c->args[pi], buf, sizeof buf);
         if (n < 0)
                 return n;
-        r = seccomp_notify_id_valid(c->s->listener, c->id);
+        r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
         if (r < 0)
                 return r;
         if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
@@ -434,7 +434,7 @@ static int decode_paths(Call *c) {
                 r = target_read(c->tid, c->args[hi], &how, MIN(size, sizeof how));
                 if (r < 0)
                         return r;
-                r = seccomp_notify_id_valid(c->s->listener, c->id);
+                r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
                 if (r < 0)
                         return r;
                 c->open_flags = how.flags;
@@ -582,7 +582,7 @@ static int decode_addr(Call *c) {
         r = target_read(c->tid, ptr, &c->raw_addr, (size_t) len);
         if (r < 0)
                 return r;
-        r = seccomp_notify_id_valid(c->s->listener, c->id);
+        r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
         if (r < 0)
                 return r;
         if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
