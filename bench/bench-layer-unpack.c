@@ -62,8 +62,8 @@ static uint64_t median(uint64_t *v, size_t n) {
         return n ? v[n / 2] : 0;
 }
 
-static void entry(struct archive *a, const char *path, mode_t type, const char *data, size_t n, const char *link,
-                  const char *hardlink) {
+static void entry(struct archive *a, const char *path, mode_t type, const char *data, size_t n,
+                  const char *link, const char *hardlink) {
         struct archive_entry *e = archive_entry_new();
 
         archive_entry_set_pathname(e, path);
@@ -75,7 +75,8 @@ static void entry(struct archive *a, const char *path, mode_t type, const char *
         if (hardlink)
                 archive_entry_set_hardlink(e, hardlink);
         archive_entry_set_size(e, type == AE_IFREG && !hardlink ? n : 0);
-        if (archive_write_header(a, e) != ARCHIVE_OK || (n && !hardlink && archive_write_data(a, data, n) != (la_ssize_t) n))
+        if (archive_write_header(a, e) != ARCHIVE_OK ||
+            (n && !hardlink && archive_write_data(a, data, n) != (la_ssize_t) n))
                 abort();
         archive_entry_free(e);
 }
@@ -89,10 +90,10 @@ static void make_layer(unsigned files, Buf *ret_tar, Buf *ret_gz) {
         char path[256], target[256];
 
         for (size_t i = 0; i < sizeof data; i++) /* half random, half runs: compresses about 2:1 */
-                {
-                        seed = seed * 1103515245 + 12345;
-                        data[i] = (char) ((i / 64) % 2 ? (seed >> 16) & 0xff : 'a' + i % 7);
-                }
+        {
+                seed = seed * 1103515245 + 12345;
+                data[i] = (char) ((i / 64) % 2 ? (seed >> 16) & 0xff : 'a' + i % 7);
+        }
 
         archive_write_set_format_pax_restricted(a);
         archive_write_set_bytes_in_last_block(a, 1);
@@ -110,7 +111,8 @@ static void make_layer(unsigned files, Buf *ret_tar, Buf *ret_gz) {
                 size_t n = (i * 7919u) % sizeof data;
 
                 snprintf(path, sizeof path, "usr/lib/d%02u/file-%05u.so", i % 60, i);
-                entry(a, path, AE_IFREG, data + (i % 97), n > sizeof data - 97 ? sizeof data - 97 : n, NULL, NULL);
+                entry(a, path, AE_IFREG, data + (i % 97), n > sizeof data - 97 ? sizeof data - 97 : n, NULL,
+                      NULL);
                 if (i % 10 == 0) {
                         snprintf(target, sizeof target, "file-%05u.so", i);
                         snprintf(path, sizeof path, "usr/lib/d%02u/link-%05u", i % 60, i);
@@ -169,7 +171,8 @@ static int run_tar(const char *blob, const char *dir) {
 }
 
 int main(int argc, char **argv) {
-        unsigned iterations = argc > 1 ? (unsigned) atoi(argv[1]) : 5, files = argc > 2 ? (unsigned) atoi(argv[2]) : 3000;
+        unsigned iterations = argc > 1 ? (unsigned) atoi(argv[1]) : 5,
+                 files = argc > 2 ? (unsigned) atoi(argv[2]) : 3000;
         char tmp[] = "/var/tmp/forgeone-bench-layer-XXXXXX", blob[256], dir[256], cache_dir[256];
         char digest[OCI_DIGEST_STRING_MAX], diff_id[OCI_DIGEST_STRING_MAX];
         uint64_t *t_tar, *t_ours, t0, t_hit;
@@ -195,13 +198,15 @@ int main(int argc, char **argv) {
                 perror(blob);
                 return EXIT_FAILURE;
         }
-        printf("layer: %u files, %.1f MiB tar, %.1f MiB gzip\n", files, tar.size / 1048576.0, gz.size / 1048576.0);
+        printf("layer: %u files, %.1f MiB tar, %.1f MiB gzip\n", files, tar.size / 1048576.0,
+               gz.size / 1048576.0);
 
         t_tar = calloc(iterations, sizeof *t_tar);
         t_ours = calloc(iterations, sizeof *t_ours);
         for (unsigned i = 0; i < iterations && r == 0; i++) {
                 OciDescriptor d = { .media_type = (char *) "application/vnd.oci.image.layer.v1.tar+gzip",
-                                    .digest = digest, .size = gz.size };
+                                    .digest = digest,
+                                    .size = gz.size };
                 ImageError err = {};
                 int fd, dfd;
 
@@ -224,7 +229,8 @@ int main(int argc, char **argv) {
                         fd = open(blob, O_RDONLY | O_CLOEXEC);
                         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         t0 = now_usec();
-                        r = layer_unpack(fd, &d, OCI_COMPRESSION_GZIP, diff_id, dfd, 0, NULL, NULL, NULL, &err);
+                        r = layer_unpack(fd, &d, OCI_COMPRESSION_GZIP, diff_id, dfd, 0, NULL, NULL, NULL,
+                                         &err);
                         t_ours[i] = now_usec() - t0;
                         close(fd);
                         close(dfd);
@@ -244,24 +250,30 @@ int main(int argc, char **argv) {
                 snprintf(cache_dir, sizeof cache_dir, "%s/cache", tmp);
                 /* A one-layer layout around the same blob. */
                 {
-                        char p[2048], cfg[1024], man[1024], cfg_d[OCI_DIGEST_STRING_MAX], man_d[OCI_DIGEST_STRING_MAX];
+                        char p[2048], cfg[1024], man[1024], cfg_d[OCI_DIGEST_STRING_MAX],
+                                man_d[OCI_DIGEST_STRING_MAX];
                         int n;
 
-                        snprintf(p, sizeof p, "mkdir -p %s/blobs/sha256 && cp %s %s/blobs/sha256/%s", layout, blob,
-                                 layout, digest + 7);
+                        snprintf(p, sizeof p, "mkdir -p %s/blobs/sha256 && cp %s %s/blobs/sha256/%s", layout,
+                                 blob, layout, digest + 7);
                         if (system(p) != 0)
                                 abort();
-                        n = snprintf(cfg, sizeof cfg, "{\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
-                                     diff_id);
+                        n = snprintf(
+                                cfg, sizeof cfg,
+                                "{\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+                                diff_id);
                         oci_digest_buffer(OCI_DIGEST_SHA256, cfg, n, cfg_d);
                         snprintf(p, sizeof p, "%s/blobs/sha256/%s", layout, cfg_d + 7);
                         f = fopen(p, "we");
                         fwrite(cfg, 1, n, f);
                         fclose(f);
                         n = snprintf(man, sizeof man,
-                                     "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-                                     "\"digest\":\"%s\",\"size\":%d},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
-                                     "\"digest\":\"%s\",\"size\":%zu}]}", cfg_d, (int) strlen(cfg), digest, gz.size);
+                                     "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/"
+                                     "vnd.oci.image.config.v1+json\","
+                                     "\"digest\":\"%s\",\"size\":%d},\"layers\":[{\"mediaType\":"
+                                     "\"application/vnd.oci.image.layer.v1.tar+gzip\","
+                                     "\"digest\":\"%s\",\"size\":%zu}]}",
+                                     cfg_d, (int) strlen(cfg), digest, gz.size);
                         oci_digest_buffer(OCI_DIGEST_SHA256, man, n, man_d);
                         snprintf(p, sizeof p, "%s/blobs/sha256/%s", layout, man_d + 7);
                         f = fopen(p, "we");
@@ -273,8 +285,11 @@ int main(int argc, char **argv) {
                         fclose(f);
                         snprintf(p, sizeof p, "%s/index.json", layout);
                         f = fopen(p, "we");
-                        fprintf(f, "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                                   "\"digest\":\"%s\",\"size\":%d}]}", man_d, n);
+                        fprintf(f,
+                                "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/"
+                                "vnd.oci.image.manifest.v1+json\","
+                                "\"digest\":\"%s\",\"size\":%d}]}",
+                                man_d, n);
                         fclose(f);
                 }
                 snprintf(ref, sizeof ref, "%s", layout);
@@ -299,10 +314,10 @@ int main(int argc, char **argv) {
                 uint64_t mt = median(t_tar, iterations), mo = median(t_ours, iterations);
 
                 printf("tar -xzf (no verification)          median %8.2f ms\n", mt / 1000.0);
-                printf("layer_unpack (digest+diff_id, safe)  median %8.2f ms   ratio %.2fx tar\n", mo / 1000.0,
-                       mt ? (double) mo / mt : 0);
-                printf("cached: open image + cache hit              %8.3f ms   ratio %.4fx tar\n", t_hit / 1000.0,
-                       mt ? (double) t_hit / mt : 0);
+                printf("layer_unpack (digest+diff_id, safe)  median %8.2f ms   ratio %.2fx tar\n",
+                       mo / 1000.0, mt ? (double) mo / mt : 0);
+                printf("cached: open image + cache hit              %8.3f ms   ratio %.4fx tar\n",
+                       t_hit / 1000.0, mt ? (double) t_hit / mt : 0);
         }
         rm_rf(tmp);
         free(t_tar);

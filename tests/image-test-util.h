@@ -93,10 +93,10 @@ static inline void test_tar_entry(TestTar *t, const char *path, mode_t type, mod
         archive_entry_free(e);
 }
 
-#define test_tar_file(t, path, data)       test_tar_entry(t, path, AE_IFREG, 0644, data, NULL, NULL, 0)
+#define test_tar_file(t, path, data) test_tar_entry(t, path, AE_IFREG, 0644, data, NULL, NULL, 0)
 #define test_tar_file_mode(t, path, data, m) test_tar_entry(t, path, AE_IFREG, m, data, NULL, NULL, 0)
-#define test_tar_dir(t, path)              test_tar_entry(t, path, AE_IFDIR, 0755, NULL, NULL, NULL, 0)
-#define test_tar_symlink(t, path, target)  test_tar_entry(t, path, AE_IFLNK, 0777, NULL, target, NULL, 0)
+#define test_tar_dir(t, path) test_tar_entry(t, path, AE_IFDIR, 0755, NULL, NULL, NULL, 0)
+#define test_tar_symlink(t, path, target) test_tar_entry(t, path, AE_IFLNK, 0777, NULL, target, NULL, 0)
 #define test_tar_hardlink(t, path, target) test_tar_entry(t, path, AE_IFREG, 0644, NULL, NULL, target, 0)
 
 /* Returns the finished tar; the builder is freed. */
@@ -122,8 +122,8 @@ static inline TestBuf test_compress(const TestBuf *in, OciCompression c) {
         }
         a = archive_write_new();
         archive_write_set_format_raw(a);
-        if ((c == OCI_COMPRESSION_GZIP ? archive_write_add_filter_gzip(a) : archive_write_add_filter_zstd(a)) !=
-            ARCHIVE_OK)
+        if ((c == OCI_COMPRESSION_GZIP ? archive_write_add_filter_gzip(a)
+                                       : archive_write_add_filter_zstd(a)) != ARCHIVE_OK)
                 abort();
         archive_write_set_bytes_in_last_block(a, 1);
         if (archive_write_open(a, &out, NULL, test_buf_write_cb, NULL) != ARCHIVE_OK)
@@ -146,7 +146,9 @@ static inline TestBuf test_compress(const TestBuf *in, OciCompression c) {
 static inline char *test_mkdtemp_in(const char *parent) {
         char *p;
 
-        if (asprintf(&p, "%s/forgeone-image-test-XXXXXX", parent ?: getenv("TMPDIR") ?: "/tmp") < 0 || !mkdtemp(p))
+        if (!parent)
+                parent = getenv("TMPDIR") ?: "/tmp";
+        if (asprintf(&p, "%s/forgeone-image-test-XXXXXX", parent) < 0 || !mkdtemp(p))
                 abort();
         return p;
 }
@@ -267,23 +269,23 @@ static inline void test_layout_init(const char *layout) {
 }
 
 typedef struct TestLayer {
-        TestBuf tar;            /* uncompressed */
+        TestBuf tar; /* uncompressed */
         OciCompression compression;
         const char *media_type; /* NULL: the OCI type for the compression */
         const char *diff_id;    /* NULL: the right one */
 } TestLayer;
 
 static inline const char *test_media_type(OciCompression c) {
-        return c == OCI_COMPRESSION_GZIP ? "application/vnd.oci.image.layer.v1.tar+gzip"
-             : c == OCI_COMPRESSION_ZSTD ? "application/vnd.oci.image.layer.v1.tar+zstd"
-                                         : "application/vnd.oci.image.layer.v1.tar";
+        return c == OCI_COMPRESSION_GZIP   ? "application/vnd.oci.image.layer.v1.tar+gzip"
+               : c == OCI_COMPRESSION_ZSTD ? "application/vnd.oci.image.layer.v1.tar+zstd"
+                                           : "application/vnd.oci.image.layer.v1.tar";
 }
 
 /* Writes config and manifest blobs for the layers; returns the manifest's descriptor JSON (heap) to put
  * into an index, with `annotations` (a JSON object text or NULL) and `platform` (or NULL). */
 static inline char *test_layout_image(const char *layout, const TestLayer *layers, size_t n,
-                                      const char *config_extra, const char *annotations, const char *platform,
-                                      char **ret_manifest_digest) {
+                                      const char *config_extra, const char *annotations,
+                                      const char *platform, char **ret_manifest_digest) {
         TestBuf config = {}, manifest = {};
         char *cfg_digest, *man_digest, *desc, diff[OCI_DIGEST_STRING_MAX], line[1024];
 
@@ -291,11 +293,12 @@ static inline char *test_layout_image(const char *layout, const TestLayer *layer
         if (config_extra)
                 test_buf_append(&config, config_extra, strlen(config_extra));
         test_buf_append_str(&config, "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
-        test_buf_append_str(&manifest,
-                            "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",");
+        test_buf_append_str(
+                &manifest,
+                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",");
 
         /* Compressed once: gzip headers carry a time stamp, so a second run may differ. */
-        char (*digests)[OCI_DIGEST_STRING_MAX] = calloc(n ?: 1, sizeof *digests);
+        char(*digests)[OCI_DIGEST_STRING_MAX] = calloc(n ?: 1, sizeof *digests);
         size_t *sizes = calloc(n ?: 1, sizeof *sizes);
         for (size_t i = 0; i < n; i++) {
                 TestBuf blob = test_compress(&layers[i].tar, layers[i].compression);
@@ -314,12 +317,15 @@ static inline char *test_layout_image(const char *layout, const TestLayer *layer
         cfg_digest = test_layout_blob(layout, config.data, config.size);
 
         snprintf(line, sizeof line,
-                 "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
-                 "\"layers\":[", cfg_digest, config.size);
+                 "\"config\":{\"mediaType\":\"application/"
+                 "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+                 "\"layers\":[",
+                 cfg_digest, config.size);
         test_buf_append(&manifest, line, strlen(line));
         for (size_t i = 0; i < n; i++) {
-                snprintf(line, sizeof line, "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}", i ? "," : "",
-                         layers[i].media_type ?: test_media_type(layers[i].compression), digests[i], sizes[i]);
+                snprintf(line, sizeof line, "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}",
+                         i ? "," : "", layers[i].media_type ?: test_media_type(layers[i].compression),
+                         digests[i], sizes[i]);
                 test_buf_append(&manifest, line, strlen(line));
         }
         free(digests);
@@ -327,8 +333,9 @@ static inline char *test_layout_image(const char *layout, const TestLayer *layer
         test_buf_append_str(&manifest, "]}");
         man_digest = test_layout_blob(layout, manifest.data, manifest.size);
 
-        if (asprintf(&desc, "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\","
-                            "\"size\":%zu%s%s%s%s}",
+        if (asprintf(&desc,
+                     "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\","
+                     "\"size\":%zu%s%s%s%s}",
                      man_digest, manifest.size, annotations ? ",\"annotations\":" : "", annotations ?: "",
                      platform ? ",\"platform\":" : "", platform ?: "") < 0)
                 abort();
@@ -362,7 +369,8 @@ static inline void test_layout_index(const char *layout, const char *const *desc
 }
 
 /* One-call layout: the layers as one image tagged `tag` (NULL: untagged). Returns the manifest digest. */
-static inline char *test_layout_simple(const char *layout, const TestLayer *layers, size_t n, const char *tag) {
+static inline char *test_layout_simple(const char *layout, const TestLayer *layers, size_t n,
+                                       const char *tag) {
         char *digest, *desc, ann[256];
 
         test_layout_init(layout);

@@ -17,10 +17,10 @@
 #include "image-test-util.h"
 #include "test-util.h"
 
-#define ASSERT_OK(expr)                                                                                    \
-        do {                                                                                               \
-                int _r = (expr);                                                                           \
-                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                  \
+#define ASSERT_OK(expr)                                                                                     \
+        do {                                                                                                \
+                int _r = (expr);                                                                            \
+                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                   \
         } while (0)
 
 static char *tmp;
@@ -108,14 +108,19 @@ static void build_image(void) {
 
         ck_assert_int_eq(run((const char *const[]) { "umoci", "init", "--layout", layout, NULL }), 0);
         ck_assert_int_eq(run((const char *const[]) { "umoci", "new", "--image", tagged, NULL }), 0);
-        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, root, "/", NULL }), 0);
-        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, "--whiteout", "/etc/motd",
-                                                     NULL }), 0);
-        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, "--opaque", newopt, "/opt",
-                                                     NULL }), 0);
-        ck_assert_int_eq(run((const char *const[]) { "umoci", "config", "--image", tagged, "--config.entrypoint",
-                                                     "/bin/sh", "--config.env", "PATH=/bin", "--config.workingdir",
-                                                     "/tmp", "--config.label", "forgeone.test=live", NULL }), 0);
+        ck_assert_int_eq(
+                run((const char *const[]) { "umoci", "insert", "--image", tagged, root, "/", NULL }), 0);
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, "--whiteout",
+                                                     "/etc/motd", NULL }),
+                         0);
+        ck_assert_int_eq(run((const char *const[]) { "umoci", "insert", "--image", tagged, "--opaque",
+                                                     newopt, "/opt", NULL }),
+                         0);
+        ck_assert_int_eq(
+                run((const char *const[]) { "umoci", "config", "--image", tagged, "--config.entrypoint",
+                                            "/bin/sh", "--config.env", "PATH=/bin", "--config.workingdir",
+                                            "/tmp", "--config.label", "forgeone.test=live", NULL }),
+                0);
         snprintf(image_ref, sizeof image_ref, "%s", tagged);
 
         /* A fourth layer the way image builders make them: unpack, change, repack (umoci writes ".wh."
@@ -125,7 +130,9 @@ static void build_image(void) {
 
                 snprintf(bundle, sizeof bundle, "%s/bundle", tmp);
                 snprintf(repacked, sizeof repacked, "%s/img:repacked", tmp);
-                ck_assert_int_eq(run((const char *const[]) { "umoci", "unpack", "--image", tagged, bundle, NULL }), 0);
+                ck_assert_int_eq(
+                        run((const char *const[]) { "umoci", "unpack", "--image", tagged, bundle, NULL }),
+                        0);
                 snprintf(p, sizeof p, "%s/rootfs/etc/group", bundle);
                 ck_assert_int_eq(unlink(p), 0);
                 snprintf(p, sizeof p, "%s/rootfs/srv", bundle);
@@ -133,7 +140,9 @@ static void build_image(void) {
                 mkfile(bundle, "rootfs/srv/suid", "#!/bin/sh\n");
                 snprintf(p, sizeof p, "%s/rootfs/srv/suid", bundle);
                 ck_assert_int_eq(chmod(p, 04755), 0);
-                ck_assert_int_eq(run((const char *const[]) { "umoci", "repack", "--image", repacked, bundle, NULL }), 0);
+                ck_assert_int_eq(
+                        run((const char *const[]) { "umoci", "repack", "--image", repacked, bundle, NULL }),
+                        0);
         }
 }
 
@@ -202,7 +211,8 @@ static char **unpack_image(const char *cache_name, OciImage **ret_image, int exp
         ck_assert_str_eq(image->config.labels[0], "forgeone.test=live");
         ASSERT_OK(layer_cache_open(cache, &c, &err));
         r = layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err);
-        ck_assert_msg(r == expect_unpacked, "unpacked %d layers, expected %d: %s", r, expect_unpacked, err.message);
+        ck_assert_msg(r == expect_unpacked, "unpacked %d layers, expected %d: %s", r, expect_unpacked,
+                      err.message);
         *ret_image = image;
         return lowers;
 }
@@ -274,7 +284,8 @@ START_TEST(test_cached_second_container_and_copy) {
 
         /* Same view either way. */
         ck_assert_int_eq(run_in(b->path, "test ! -e /etc/motd && test -e /opt/new && test ! -e /opt/old && "
-                                         "test \"$(cat /etc/group)\" = root:x:0:"), 0);
+                                         "test \"$(cat /etc/group)\" = root:x:0:"),
+                         0);
         ck_assert_int_eq(run_in(a->path, "touch /only-in-a"), 0);
         ck_assert_int_eq(run_in(b->path, "test ! -e /only-in-a"), 0);
 
@@ -390,7 +401,8 @@ START_TEST(test_refusals_as_root) {
                 free(l.tar.data);
         }
         snprintf(ref, sizeof ref, "%s:bad", copy);
-        expect_unpack_refused(ref, "cache-symlink", "parent \"escape\" is a symlink; refusing to write through it");
+        expect_unpack_refused(ref, "cache-symlink",
+                              "parent \"escape\" is a symlink; refusing to write through it");
 
         /* Whiteouts: through a symlink, and of "..". */
         t = test_tar_new();
@@ -451,8 +463,9 @@ static int assemble_in_userns(char *const *lowers, const char *state, char *msg,
                 } else if (rootfs->kind != ROOTFS_OVERLAY) {
                         snprintf(m, sizeof m, "fell back to a copy: %s", strempty(rootfs->fallback_reason));
                         code = 2;
-                } else if (run_in(rootfs->path, "test -e /opt/new && test ! -e /opt/old && test ! -e /etc/motd && "
-                                                "test \"$(echo ok)\" = ok") != 0) {
+                } else if (run_in(rootfs->path,
+                                  "test -e /opt/new && test ! -e /opt/old && test ! -e /etc/motd && "
+                                  "test \"$(echo ok)\" = ok") != 0) {
                         snprintf(m, sizeof m, "merged view is wrong inside the user namespace");
                         code = 3;
                 } else if (rootfs_teardown(state, &err) < 0) {
@@ -493,12 +506,15 @@ START_TEST(test_overlay_in_user_namespace) {
         x = strstr(b.data, "\"opaque_xattr\":\"both\"");
         ck_assert_ptr_nonnull(x);
         ck_assert_int_ge(asprintf(&edited, "%.*s\"opaque_xattr\":\"trusted\"%s", (int) (x - b.data), b.data,
-                                  x + strlen("\"opaque_xattr\":\"both\"")), 0);
+                                  x + strlen("\"opaque_xattr\":\"both\"")),
+                         0);
         test_write_file(meta, edited, strlen(edited));
         free(b.data);
         ck_assert_int_eq(assemble_in_userns(lowers, state, msg, sizeof msg), 1);
-        ck_assert_msg(strstr(msg, "marks its opaque directories only with trusted.overlay.opaque, which cannot be "
-                                  "read inside a user namespace"), "%s", msg);
+        ck_assert_msg(
+                strstr(msg, "marks its opaque directories only with trusted.overlay.opaque, which cannot be "
+                            "read inside a user namespace"),
+                "%s", msg);
         ck_assert_int_eq(test_count_entries(state, NULL), 0);
 }
 END_TEST
@@ -524,7 +540,8 @@ START_TEST(test_umoci_repack) {
         ASSERT_OK(rootfs_assemble(lowers, state, NULL, &rootfs, &err));
         ck_assert_int_eq(rootfs->kind, ROOTFS_OVERLAY);
 
-        ck_assert_int_eq(run_in(rootfs->path, "test ! -e /etc/group && test -e /etc/passwd && test -e /opt/new"), 0);
+        ck_assert_int_eq(
+                run_in(rootfs->path, "test ! -e /etc/group && test -e /etc/passwd && test -e /opt/new"), 0);
         /* setuid kept (inert under no_new_privs), owner root as in the image. */
         snprintf(p, sizeof p, "%s/srv/suid", rootfs->path);
         ck_assert_int_eq(lstat(p, &st), 0);

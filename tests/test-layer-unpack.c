@@ -14,10 +14,10 @@
 #include "image-test-util.h"
 #include "test-util.h"
 
-#define ASSERT_OK(expr)                                                                                    \
-        do {                                                                                               \
-                int _r = (expr);                                                                           \
-                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                  \
+#define ASSERT_OK(expr)                                                                                     \
+        do {                                                                                                \
+                int _r = (expr);                                                                            \
+                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                   \
         } while (0)
 
 /* Per-test dirs live in one per-run dir that the parent process removes (an unchecked fixture), so
@@ -335,8 +335,10 @@ START_TEST(test_unpadded_tail_accepted) {
         image_error_clear(&err);
         tar.size = 512 + 1990;
         ck_assert_int_lt(unpack_buf(&tar, 0, NULL, &err), 0);
-        ck_assert_msg(strstr(err.message, "tar stream is truncated: file data reaches byte 2511 but the stream "
-                                          "has 2502"), "%s", err.message);
+        ck_assert_msg(strstr(err.message,
+                             "tar stream is truncated: file data reaches byte 2511 but the stream "
+                             "has 2502"),
+                      "%s", err.message);
         free(tar.data);
 }
 END_TEST
@@ -375,7 +377,7 @@ START_TEST(test_whiteout_representation) {
         test_tar_file(t, "keep", "k");
         test_tar_file(t, ".wh.keep", ""); /* same-layer entry already hides the lower one */
         test_tar_file(t, ".wh.redo", "");
-        test_tar_dir(t, "redo"); /* deleted and recreated: an opaque directory */
+        test_tar_dir(t, "redo");                /* deleted and recreated: an opaque directory */
         test_tar_file(t, "a/.wh..wh.plnk", ""); /* aufs bookkeeping: ignored */
         tar = test_tar_finish(t);
 
@@ -601,7 +603,8 @@ START_TEST(test_auto_falls_back_to_copy) {
                         snprintf(msg, sizeof msg, "assemble: %s", err.message);
                         code = 1;
                 } else if (rootfs->kind != ROOTFS_COPY || !rootfs->fallback_reason) {
-                        snprintf(msg, sizeof msg, "kind %s without a reason", rootfs_kind_to_string(rootfs->kind));
+                        snprintf(msg, sizeof msg, "kind %s without a reason",
+                                 rootfs_kind_to_string(rootfs->kind));
                         code = 2;
                 } else if (test_exists(path_in(rootfs->path, "etc/motd")) ||
                            test_exists(path_in(rootfs->path, "opt/old")) ||

@@ -9,18 +9,18 @@
 #include "image-test-util.h"
 #include "test-util.h"
 
-#define ASSERT_OK(expr)                                                                                    \
-        do {                                                                                               \
-                int _r = (expr);                                                                           \
-                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                  \
+#define ASSERT_OK(expr)                                                                                     \
+        do {                                                                                                \
+                int _r = (expr);                                                                            \
+                ck_assert_msg(_r >= 0, "%s: %s (%s)", #expr, strerror(-_r), err.message);                   \
         } while (0)
 
-#define ASSERT_FAILS_WITH(expr, needle)                                                                    \
-        do {                                                                                               \
-                int _r = (expr);                                                                           \
+#define ASSERT_FAILS_WITH(expr, needle)                                                                     \
+        do {                                                                                                \
+                int _r = (expr);                                                                            \
                 ck_assert_msg(_r < 0, "%s succeeded, expected \"%s\"", #expr, needle);                      \
-                ck_assert_msg(strstr(err.message, needle), "message \"%s\" lacks \"%s\"", err.message,    \
-                              needle);                                                                     \
+                ck_assert_msg(strstr(err.message, needle), "message \"%s\" lacks \"%s\"", err.message,      \
+                              needle);                                                                      \
         } while (0)
 
 /* Per-test dirs live in one per-run dir that the parent process removes (an unchecked fixture), so
@@ -77,8 +77,11 @@ static void flip_byte(const char *path, size_t at) {
 static void write_index_with(const char *digest, const char *size) {
         char *desc;
 
-        ck_assert_int_ge(asprintf(&desc, "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                                         "\"digest\":\"%s\",\"size\":%s}", digest, size), 0);
+        ck_assert_int_ge(asprintf(&desc,
+                                  "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                                  "\"digest\":\"%s\",\"size\":%s}",
+                                  digest, size),
+                         0);
         test_layout_index(layout, (const char *const[]) { desc }, 1);
         free(desc);
 }
@@ -146,11 +149,12 @@ START_TEST(test_config_fields) {
         char *desc;
 
         test_layout_init(layout);
-        desc = test_layout_image(layout, &layer, 1,
-                                 "\"config\":{\"Env\":[\"PATH=/bin\",\"A=b c\"],\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
-                                 "\"Cmd\":[\"echo hi\"],\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\","
-                                 "\"Labels\":{\"zeta\":\"1\",\"alpha\":\"x=y\"}},",
-                                 NULL, NULL, &manifest_digest);
+        desc = test_layout_image(
+                layout, &layer, 1,
+                "\"config\":{\"Env\":[\"PATH=/bin\",\"A=b c\"],\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
+                "\"Cmd\":[\"echo hi\"],\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\","
+                "\"Labels\":{\"zeta\":\"1\",\"alpha\":\"x=y\"}},",
+                NULL, NULL, &manifest_digest);
         test_layout_index(layout, (const char *const[]) { desc }, 1);
         free(desc);
 
@@ -194,8 +198,10 @@ START_TEST(test_several_manifests_need_a_tag) {
         test_tar_file(t, "other", "x");
         other = (TestLayer) { .tar = test_tar_finish(t) };
         test_layout_init(layout);
-        a = test_layout_image(layout, &layer, 1, NULL, "{\"org.opencontainers.image.ref.name\":\"one\"}", NULL, NULL);
-        b = test_layout_image(layout, &other, 1, NULL, "{\"org.opencontainers.image.ref.name\":\"two\"}", NULL, &d2);
+        a = test_layout_image(layout, &layer, 1, NULL, "{\"org.opencontainers.image.ref.name\":\"one\"}",
+                              NULL, NULL);
+        b = test_layout_image(layout, &other, 1, NULL, "{\"org.opencontainers.image.ref.name\":\"two\"}",
+                              NULL, &d2);
         test_layout_index(layout, (const char *const[]) { a, b }, 2);
 
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "choose one with DIR:TAG");
@@ -221,16 +227,23 @@ START_TEST(test_nested_index_prefers_linux_amd64) {
         test_tar_file(t, "arm", "x");
         other = (TestLayer) { .tar = test_tar_finish(t) };
         test_layout_init(layout);
-        arm_desc = test_layout_image(layout, &other, 1, NULL, NULL, "{\"os\":\"linux\",\"architecture\":\"arm64\"}",
-                                     NULL);
-        amd_desc = test_layout_image(layout, &layer, 1, NULL, NULL, "{\"os\":\"linux\",\"architecture\":\"amd64\"}",
-                                     &amd);
-        ck_assert_int_ge(asprintf(&nested, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
-                                           "\"manifests\":[%s,%s]}", arm_desc, amd_desc), 0);
+        arm_desc = test_layout_image(layout, &other, 1, NULL, NULL,
+                                     "{\"os\":\"linux\",\"architecture\":\"arm64\"}", NULL);
+        amd_desc = test_layout_image(layout, &layer, 1, NULL, NULL,
+                                     "{\"os\":\"linux\",\"architecture\":\"amd64\"}", &amd);
+        ck_assert_int_ge(
+                asprintf(&nested,
+                         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                         "\"manifests\":[%s,%s]}",
+                         arm_desc, amd_desc),
+                0);
         nested_digest = test_layout_blob(layout, nested, strlen(nested));
-        ck_assert_int_ge(asprintf(&top, "{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"%s\","
-                                        "\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"multi\"}}",
-                                  nested_digest, strlen(nested)), 0);
+        ck_assert_int_ge(
+                asprintf(&top,
+                         "{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"%s\","
+                         "\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"multi\"}}",
+                         nested_digest, strlen(nested)),
+                0);
         test_layout_index(layout, (const char *const[]) { top }, 1);
 
         ck_assert_int_ge(asprintf(&ref, "%s:multi", layout), 0);
@@ -260,7 +273,8 @@ START_TEST(test_tampered_config) {
         ASSERT_OK(oci_image_open(layout, &image, &err));
         flip_byte(test_blob_path(layout, image->config_blob.digest), 5);
         oci_image_free(TAKE_PTR(image));
-        ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "config blob: digest mismatch: expected sha256:");
+        ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err),
+                          "config blob: digest mismatch: expected sha256:");
         ck_assert_msg(strstr(err.message, ", actual sha256:"), "%s", err.message);
 }
 END_TEST
@@ -334,13 +348,17 @@ START_TEST(test_bad_digest_strings) {
         static const struct {
                 const char *digest, *needle;
         } cases[] = {
-                { "sha256:ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789", "uppercase hex" },
+                { "sha256:ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+                  "uppercase hex" },
                 { "sha256:abc", "3 hex digits, expected 64" },
-                { "sha256:zzzdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", "non-hex character" },
+                { "sha256:zzzdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+                  "non-hex character" },
                 { "sha256:../../../../../../etc/passwd", "hex digits, expected 64" },
-                { "sha256:./23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "non-hex character" },
+                { "sha256:./23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                  "non-hex character" },
                 { "md5:0123456789abcdef0123456789abcdef", "algorithm must be sha256 or sha512" },
-                { "SHA256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "algorithm must be" },
+                { "SHA256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                  "algorithm must be" },
                 { "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "algorithm must be" },
         };
 
@@ -404,7 +422,8 @@ START_TEST(test_not_a_layout) {
         _cleanup_free_ char *p = NULL;
         ImageError err = {};
 
-        ASSERT_FAILS_WITH(oci_image_open(tmp, &image, &err), "is not an OCI image layout: cannot open oci-layout");
+        ASSERT_FAILS_WITH(oci_image_open(tmp, &image, &err),
+                          "is not an OCI image layout: cannot open oci-layout");
         image_error_clear(&err);
         simple_layout(NULL);
         ck_assert_int_ge(asprintf(&p, "%s/oci-layout", layout), 0);
@@ -522,7 +541,8 @@ START_TEST(test_verifier_seam) {
         ck_assert_int_eq(test_count_entries(cache, NULL), 0);
 
         image_error_clear(&err);
-        ck_assert_int_eq(layer_cache_unpack_image(c, image, accept_all, &calls, 0, NULL, NULL, NULL, &err), 1);
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, accept_all, &calls, 0, NULL, NULL, NULL, &err),
+                         1);
         ck_assert_int_eq(calls, 1);
 }
 END_TEST

@@ -41,12 +41,12 @@ typedef enum LayerUnpackFlags {
 
 typedef struct LayerUnpackStats {
         uint64_t entries;
-        uint64_t bytes;           /* uncompressed tar stream length */
+        uint64_t bytes; /* uncompressed tar stream length */
         uint64_t whiteouts;
         uint64_t opaque_dirs;
         bool ownership_preserved; /* running as root: uid/gid from the tar */
-        bool opaque_trusted;      /* every opaque dir carries trusted.overlay.opaque (true if there are none) */
-        bool opaque_user;         /* every opaque dir carries user.overlay.opaque (true if there are none) */
+        bool opaque_trusted; /* every opaque dir carries trusted.overlay.opaque (true if there are none) */
+        bool opaque_user;    /* every opaque dir carries user.overlay.opaque (true if there are none) */
 } LayerUnpackStats;
 
 /*

@@ -39,4 +39,5 @@ uint64_t oci_hasher_bytes(const OciHasher *h);
 int oci_hasher_finish(OciHasher *h, char buf[static OCI_DIGEST_STRING_MAX]);
 
 /* Digest of a buffer, as "alg:<hex>". */
-int oci_digest_buffer(OciDigestAlgorithm alg, const void *p, size_t n, char buf[static OCI_DIGEST_STRING_MAX]);
+int oci_digest_buffer(OciDigestAlgorithm alg, const void *p, size_t n,
+                      char buf[static OCI_DIGEST_STRING_MAX]);

@@ -72,13 +72,13 @@ typedef struct OciImageConfig {
 
 typedef struct OciImage {
         char *layout_path; /* the layout directory */
-        char *tag;         /* the reference asked for, or the ref.name annotation of the only manifest, or NULL */
+        char *tag; /* the reference asked for, or the ref.name annotation of the only manifest, or NULL */
         OciDescriptor manifest; /* manifest.digest is the image's identity ("sha256:...") */
         OciDescriptor config_blob;
         OciImageConfig config;
         OciLayer *layers; /* bottom (first applied) first */
         size_t n_layers;
-        int blobs_fd;     /* O_DIRECTORY fd of the layout's blobs/ (owned) */
+        int blobs_fd; /* O_DIRECTORY fd of the layout's blobs/ (owned) */
 } OciImage;
 
 typedef enum OciProgressPhase {

@@ -52,7 +52,8 @@ typedef struct RootfsOptions {
         gid_t root_gid;
 } RootfsOptions;
 
-#define ROOTFS_OPTIONS_DEFAULT ((RootfsOptions) { .mode = ROOTFS_MODE_AUTO, .root_uid = (uid_t) -1, .root_gid = (gid_t) -1 })
+#define ROOTFS_OPTIONS_DEFAULT                                                                              \
+        ((RootfsOptions) { .mode = ROOTFS_MODE_AUTO, .root_uid = (uid_t) -1, .root_gid = (gid_t) -1 })
 
 typedef struct Rootfs {
         char *state_dir;

@@ -34,26 +34,27 @@ int oci_digest_parse(const char *s, const char **ret_hex, ImageError *err) {
                 n = strlen(hex);
                 if (n != algorithms[a].hex_len)
                         return image_error_set(err, -EINVAL,
-                                               "invalid digest \"%.80s\": %zu hex digits, expected %zu", s, n,
-                                               algorithms[a].hex_len);
+                                               "invalid digest \"%.80s\": %zu hex digits, expected %zu", s,
+                                               n, algorithms[a].hex_len);
                 for (size_t i = 0; i < n; i++) {
                         char c = hex[i];
 
                         if (c >= 'A' && c <= 'F')
-                                return image_error_set(err, -EINVAL,
-                                                       "invalid digest \"%.80s\": uppercase hex is not allowed",
-                                                       s);
+                                return image_error_set(
+                                        err, -EINVAL,
+                                        "invalid digest \"%.80s\": uppercase hex is not allowed", s);
                         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
                                 return image_error_set(err, -EINVAL,
-                                                       "invalid digest \"%.80s\": non-hex character at %zu", s,
-                                                       pl + i);
+                                                       "invalid digest \"%.80s\": non-hex character at %zu",
+                                                       s, pl + i);
                 }
                 if (ret_hex)
                         *ret_hex = hex;
                 return a;
         }
 
-        return image_error_set(err, -EINVAL, "invalid digest \"%.80s\": algorithm must be sha256 or sha512", s);
+        return image_error_set(err, -EINVAL, "invalid digest \"%.80s\": algorithm must be sha256 or sha512",
+                               s);
 }
 
 int oci_hasher_new(OciDigestAlgorithm alg, OciHasher **ret) {
@@ -116,7 +117,8 @@ int oci_hasher_finish(OciHasher *h, char buf[static OCI_DIGEST_STRING_MAX]) {
         return 0;
 }
 
-int oci_digest_buffer(OciDigestAlgorithm alg, const void *p, size_t n, char buf[static OCI_DIGEST_STRING_MAX]) {
+int oci_digest_buffer(OciDigestAlgorithm alg, const void *p, size_t n,
+                      char buf[static OCI_DIGEST_STRING_MAX]) {
         _cleanup_(oci_hasher_freep) OciHasher *h = NULL;
         int r;
 

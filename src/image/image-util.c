@@ -46,7 +46,8 @@ static int rm_children(int fd, dev_t dev, unsigned depth) {
                         sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub < 0 && errno == EACCES) {
                                 (void) fchmodat(dirfd(d), de->d_name, 0700, 0);
-                                sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                                sub = openat(dirfd(d), de->d_name,
+                                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         }
                         if (sub < 0) {
                                 r = negative_errno();

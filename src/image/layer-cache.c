@@ -67,7 +67,7 @@ static bool entry_exists(LayerCache *c, const char *name) {
         struct stat st;
 
         return fd >= 0 && fstatat(fd, META_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-                fstatat(fd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+               fstatat(fd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
 static int lock_cache(LayerCache *c, ImageError *err) {
@@ -75,7 +75,8 @@ static int lock_cache(LayerCache *c, ImageError *err) {
 
         fd = openat(c->dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
-                return image_error_set(err, negative_errno(), "layer cache %s: cannot open lock file: %m", c->dir);
+                return image_error_set(err, negative_errno(), "layer cache %s: cannot open lock file: %m",
+                                       c->dir);
         if (flock(fd, LOCK_EX) < 0)
                 return image_error_set(err, negative_errno(), "layer cache %s: cannot lock: %m", c->dir);
         return TAKE_FD(fd);
@@ -109,19 +110,21 @@ static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st) {
         json_object_object_add(j, "diff_id", json_object_new_string(l->diff_id));
         json_object_object_add(j, "blob", json_object_new_string(l->blob.digest));
         json_object_object_add(j, "blob_size", json_object_new_int64(l->blob.size));
-        json_object_object_add(j, "compression", json_object_new_string(oci_compression_to_string(l->compression)));
+        json_object_object_add(j, "compression",
+                               json_object_new_string(oci_compression_to_string(l->compression)));
         json_object_object_add(j, "entries", json_object_new_int64(st->entries));
         json_object_object_add(j, "tar_bytes", json_object_new_int64(st->bytes));
         json_object_object_add(j, "whiteouts", json_object_new_int64(st->whiteouts));
         json_object_object_add(j, "opaque_dirs", json_object_new_int64(st->opaque_dirs));
         /* Ownership as in the image only when unpacked as root; a user-namespace runtime must know. */
-        json_object_object_add(j, "ownership", json_object_new_string(st->ownership_preserved ? "preserved"
-                                                                                               : "unpacker"));
+        json_object_object_add(j, "ownership",
+                               json_object_new_string(st->ownership_preserved ? "preserved" : "unpacker"));
         json_object_object_add(j, "unpacker_uid", json_object_new_int64(geteuid()));
         /* Which overlayfs mounts can honour this layer's opaque dirs (see rootfs.c). */
-        json_object_object_add(j, "opaque_xattr", json_object_new_string(st->opaque_trusted && st->opaque_user ? "both"
-                                                                         : st->opaque_trusted ? "trusted"
-                                                                                              : "user"));
+        json_object_object_add(j, "opaque_xattr",
+                               json_object_new_string(st->opaque_trusted && st->opaque_user ? "both"
+                                                      : st->opaque_trusted                  ? "trusted"
+                                                                                            : "user"));
         json_object_object_add(j, "created", json_object_new_int64(time(NULL)));
 
         s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY);
@@ -130,8 +133,8 @@ static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st) {
         return image_write_file_at(fd, META_NAME, s, strlen(s), 0644);
 }
 
-static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const char *name, LayerUnpackFlags flags,
-                         OciProgressFn progress, void *userdata, ImageError *err) {
+static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const char *name,
+                         LayerUnpackFlags flags, OciProgressFn progress, void *userdata, ImageError *err) {
         const OciLayer *l = &image->layers[i];
         _cleanup_close_ int tmp_fd = -EBADF, root_fd = -EBADF, blob_fd = -EBADF;
         _cleanup_free_ char *tmp_path = NULL;
@@ -152,7 +155,8 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
         }
         if (mkdirat(tmp_fd, "rootfs", 0755) < 0 ||
             (root_fd = openat(tmp_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-                r = image_error_set(err, negative_errno(), "layer cache: cannot create %s/rootfs: %m", tmp_path);
+                r = image_error_set(err, negative_errno(), "layer cache: cannot create %s/rootfs: %m",
+                                    tmp_path);
                 goto fail;
         }
 
@@ -162,8 +166,8 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
                 goto fail;
         }
 
-        r = layer_unpack(blob_fd, &l->blob, l->compression, l->diff_id, root_fd, flags, progress, userdata, &stats,
-                         err);
+        r = layer_unpack(blob_fd, &l->blob, l->compression, l->diff_id, root_fd, flags, progress, userdata,
+                         &stats, err);
         if (r < 0)
                 goto fail;
 
@@ -220,8 +224,10 @@ int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpa
                         if (fstatat(c->dir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                                 r = image_rm_rf_at(c->dir_fd, hex);
                                 if (r < 0)
-                                        return image_error_set(err, r, "layer cache: cannot remove incomplete "
-                                                               "entry %s/%s: %s", c->dir, hex, strerror(-r));
+                                        return image_error_set(err, r,
+                                                               "layer cache: cannot remove incomplete "
+                                                               "entry %s/%s: %s",
+                                                               c->dir, hex, strerror(-r));
                         }
                         r = unpack_locked(c, image, i, hex, flags, progress, userdata, err);
                         if (r < 0)
@@ -248,7 +254,8 @@ int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerif
         if (verify) {
                 r = verify(image, verify_userdata, err);
                 if (r < 0)
-                        return image_error_prefix(err, r, "image %s refused by verifier: ", image->manifest.digest);
+                        return image_error_prefix(err, r,
+                                                  "image %s refused by verifier: ", image->manifest.digest);
         }
 
         lowers = calloc(image->n_layers + 1, sizeof *lowers);
@@ -284,6 +291,7 @@ int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err) {
                 return image_error_set(err, negative_errno(), "layer cache: no entry %s: %m", diff_id);
         r = image_rm_rf_at(c->dir_fd, hex);
         if (r < 0)
-                return image_error_set(err, r, "layer cache: cannot remove %s/%s: %s", c->dir, hex, strerror(-r));
+                return image_error_set(err, r, "layer cache: cannot remove %s/%s: %s", c->dir, hex,
+                                       strerror(-r));
         return 0;
 }

@@ -233,7 +233,8 @@ static int path_normalize(const char *raw, char **ret, const char **ret_why) {
 static bool is_whiteout_dev(int dir_fd, const char *name) {
         struct stat st;
 
-        return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+        return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+               st.st_rdev == 0;
 }
 
 /* Marks an opaque directory for both ways of mounting overlayfs (see layer-unpack.h); fails only if
@@ -306,7 +307,9 @@ static int open_dir_beneath(Unpack *u, const char *path, bool create, const char
                                 *ret_why = "is a symlink; refusing to write through it";
                                 return -ELOOP;
                         }
-                        *ret_why = e == -ENOTDIR ? "is not a directory" : e == -ENOENT ? "does not exist" : NULL;
+                        *ret_why = e == -ENOTDIR  ? "is not a directory"
+                                   : e == -ENOENT ? "does not exist"
+                                                  : NULL;
                         return e;
                 }
                 safe_close(fd);
@@ -337,7 +340,8 @@ static int entry_error(Unpack *u, int r, const char *context, const char *detail
                                context ? ": " : "", detail ?: strerror(-r));
 }
 
-static int open_parent(Unpack *u, const char *path, bool create, char **ret_parent_path, const char **ret_name) {
+static int open_parent(Unpack *u, const char *path, bool create, char **ret_parent_path,
+                       const char **ret_name) {
         _cleanup_free_ char *parent = NULL, *bad = NULL;
         const char *why = NULL;
         int r, fd;
@@ -427,8 +431,7 @@ static int write_data(Unpack *u, int fd, struct archive_entry *e) {
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return entry_error(u, -EBADMSG, "cannot read data",
-                                           archive_error_string(u->outer));
+                        return entry_error(u, -EBADMSG, "cannot read data", archive_error_string(u->outer));
                 for (size_t done = 0; done < size;) {
                         ssize_t n = pwrite(fd, (const char *) buf + done, size - done, offset + done);
                         if (n < 0)
@@ -539,8 +542,8 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
                         return image_error_prefix(u->err, target_dir, "hardlink target \"%s\": ", hardlink);
                 if (fstatat(target_dir, target_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode) ||
                     (S_ISCHR(st.st_mode) && st.st_rdev == 0)) {
-                        snprintf(detail, sizeof detail, "hardlink target \"%s\" is not an earlier file of this layer",
-                                 hardlink);
+                        snprintf(detail, sizeof detail,
+                                 "hardlink target \"%s\" is not an earlier file of this layer", hardlink);
                         return entry_error(u, -EXDEV, NULL, detail);
                 }
                 r = remove_existing(u, dir_fd, name);
@@ -568,7 +571,8 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
                                         return entry_error(u, negative_errno(), NULL, NULL);
                                 if (was_whiteout) {
                                         _cleanup_close_ int d =
-                                                openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                                                openat(dir_fd, name,
+                                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                                         if (d < 0 || set_opaque(u, d) < 0)
                                                 return entry_error(u, negative_errno(), NULL, NULL);
                                         u->stats.opaque_dirs++;
@@ -612,8 +616,9 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
                 char detail[128];
 
                 if (type == AE_IFCHR && archive_entry_rdev(e) == 0)
-                        return entry_error(u, -EPERM, NULL,
-                                           "char device 0:0 is an overlay whiteout; layers must use .wh. files");
+                        return entry_error(
+                                u, -EPERM, NULL,
+                                "char device 0:0 is an overlay whiteout; layers must use .wh. files");
                 if (!(u->flags & LAYER_UNPACK_ALLOW_DEVICES)) {
                         snprintf(detail, sizeof detail, "device node (%s %u:%u) not allowed",
                                  type == AE_IFCHR ? "char" : "block", (unsigned) archive_entry_rdevmajor(e),
@@ -652,16 +657,19 @@ static int apply_fixups(Unpack *u) {
                 if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
                         continue; /* replaced by a later entry */
                 if (fd < 0)
-                        return image_error_set(u->err, fd, "directory \"%s\": %s", f->path, why ?: strerror(-fd));
+                        return image_error_set(u->err, fd, "directory \"%s\": %s", f->path,
+                                               why ?: strerror(-fd));
                 if (u->as_root && f->has_owner && fchown(fd, f->uid, f->gid) < 0)
-                        return image_error_set(u->err, negative_errno(), "directory \"%s\": chown: %m", f->path);
+                        return image_error_set(u->err, negative_errno(), "directory \"%s\": chown: %m",
+                                               f->path);
                 if (fchmod(fd, f->mode) < 0)
-                        return image_error_set(u->err, negative_errno(), "directory \"%s\": chmod: %m", f->path);
+                        return image_error_set(u->err, negative_errno(), "directory \"%s\": chmod: %m",
+                                               f->path);
                 if (f->has_mtime) {
                         struct timespec ts[2] = { f->mtime, f->mtime };
                         if (futimens(fd, ts) < 0)
-                                return image_error_set(u->err, negative_errno(), "directory \"%s\": utimes: %m",
-                                                       f->path);
+                                return image_error_set(u->err, negative_errno(),
+                                                       "directory \"%s\": utimes: %m", f->path);
                 }
         }
         return 0;
@@ -760,7 +768,8 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 break;
         case OCI_COMPRESSION_ZSTD:
                 if (archive_read_support_filter_zstd(u.inner) != ARCHIVE_OK)
-                        return image_error_set(err, -EOPNOTSUPP, "%s: this libarchive cannot read zstd", what);
+                        return image_error_set(err, -EOPNOTSUPP, "%s: this libarchive cannot read zstd",
+                                               what);
                 filter = ARCHIVE_FILTER_ZSTD;
                 break;
         default:
@@ -780,8 +789,8 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 goto check_digest;
         }
         if (archive_filter_code(u.inner, 0) != filter) {
-                r = image_error_set(err, -EBADMSG, "%s: media type says %s compression, the blob is %s", what,
-                                    oci_compression_to_string(compression),
+                r = image_error_set(err, -EBADMSG, "%s: media type says %s compression, the blob is %s",
+                                    what, oci_compression_to_string(compression),
                                     archive_filter_name(u.inner, 0) ?: "something else");
                 goto check_digest;
         }
@@ -798,8 +807,9 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-                        r = image_error_set(err, -EBADMSG, "%s: corrupt tar stream after %" PRIu64 " entries: %s",
-                                            what, u.stats.entries, archive_error_string(u.outer) ?: "unknown");
+                        r = image_error_set(err, -EBADMSG,
+                                            "%s: corrupt tar stream after %" PRIu64 " entries: %s", what,
+                                            u.stats.entries, archive_error_string(u.outer) ?: "unknown");
                         goto check_digest;
                 }
                 u.stats.entries++;
@@ -815,8 +825,10 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
         }
 
         if (u.data_end > u.stats.bytes) {
-                r = image_error_set(err, -EBADMSG, "%s: tar stream is truncated: file data reaches byte %" PRIu64
-                                    " but the stream has %" PRIu64, what, u.data_end, u.stats.bytes);
+                r = image_error_set(err, -EBADMSG,
+                                    "%s: tar stream is truncated: file data reaches byte %" PRIu64
+                                    " but the stream has %" PRIu64,
+                                    what, u.data_end, u.stats.bytes);
                 goto check_digest;
         }
         r = 0;
@@ -833,14 +845,16 @@ check_digest:
                 if (oci_hasher_bytes(u.blob_hasher) != blob->size) {
                         image_error_clear(err);
                         return image_error_set(err, -EBADMSG,
-                                               "blob %s: size mismatch: descriptor says %" PRIu64 " bytes, read %" PRIu64,
+                                               "blob %s: size mismatch: descriptor says %" PRIu64
+                                               " bytes, read %" PRIu64,
                                                what, blob->size, oci_hasher_bytes(u.blob_hasher));
                 }
                 if (oci_hasher_finish(u.blob_hasher, actual) < 0)
                         return image_error_set(err, -EIO, "%s: hashing failed", what);
                 if (!streq(actual, blob->digest)) {
                         image_error_clear(err);
-                        return image_error_set(err, -EBADMSG, "layer blob: digest mismatch: expected %s, actual %s",
+                        return image_error_set(err, -EBADMSG,
+                                               "layer blob: digest mismatch: expected %s, actual %s",
                                                blob->digest, actual);
                 }
         }
@@ -850,9 +864,11 @@ check_digest:
                 if (oci_hasher_finish(u.diff_hasher, actual) < 0)
                         return image_error_set(err, -EIO, "%s: hashing failed", what);
                 if (!streq(actual, diff_id))
-                        return image_error_set(err, -EBADMSG,
-                                               "%s: uncompressed layer does not match the config's diff_id: expected "
-                                               "%s, actual %s", what, diff_id, actual);
+                        return image_error_set(
+                                err, -EBADMSG,
+                                "%s: uncompressed layer does not match the config's diff_id: expected "
+                                "%s, actual %s",
+                                what, diff_id, actual);
         }
 
         r = fix_implicit_dirs(dest_fd, 0);

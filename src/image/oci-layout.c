@@ -16,13 +16,13 @@
 #define PROGRESS_STEP (256u * 1024)
 #define BUF_SIZE (128u * 1024)
 
-#define MT_OCI_INDEX      "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_CONFIG     "application/vnd.oci.image.config.v1+json"
-#define MT_DOCKER_LIST    "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_CONFIG  "application/vnd.docker.container.image.v1+json"
-#define REF_NAME          "org.opencontainers.image.ref.name"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define REF_NAME "org.opencontainers.image.ref.name"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
@@ -189,7 +189,8 @@ static int open_blob_at(int blobs_fd, const OciDescriptor *d, ImageError *err) {
         fd = openat(alg_fd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) {
                 if (errno == ENOENT)
-                        return image_error_set(err, -ENOENT, "blob %s is missing from the layout", d->digest);
+                        return image_error_set(err, -ENOENT, "blob %s is missing from the layout",
+                                               d->digest);
                 if (errno == ELOOP)
                         return image_error_set(err, -ELOOP, "blob %s is a symlink, refusing it", d->digest);
                 return image_error_set(err, negative_errno(), "cannot open blob %s: %m", d->digest);
@@ -200,7 +201,8 @@ static int open_blob_at(int blobs_fd, const OciDescriptor *d, ImageError *err) {
                 return image_error_set(err, -EBADMSG, "blob %s is not a regular file", d->digest);
         if ((uint64_t) st.st_size != d->size)
                 return image_error_set(err, -EBADMSG,
-                                       "blob %s: size mismatch: descriptor says %" PRIu64 " bytes, file has %jd",
+                                       "blob %s: size mismatch: descriptor says %" PRIu64
+                                       " bytes, file has %jd",
                                        d->digest, d->size, (intmax_t) st.st_size);
         /* Blocking reads from here on; O_NONBLOCK only guarded the open against FIFOs. */
         if (fcntl(fd, F_SETFL, O_RDONLY) < 0)
@@ -239,8 +241,9 @@ static int read_blob_json(int blobs_fd, const OciDescriptor *d, const char *what
                         return image_error_set(err, negative_errno(), "%s blob %s: read failed: %m", what,
                                                d->digest);
                 if (n == 0)
-                        return image_error_set(err, -EBADMSG, "%s blob %s: truncated at %zu of %" PRIu64
-                                               " bytes", what, d->digest, done, d->size);
+                        return image_error_set(err, -EBADMSG,
+                                               "%s blob %s: truncated at %zu of %" PRIu64 " bytes", what,
+                                               d->digest, done, d->size);
                 done += n;
         }
         buf[done] = 0;
@@ -252,8 +255,8 @@ static int read_blob_json(int blobs_fd, const OciDescriptor *d, const char *what
         if (r < 0)
                 return image_error_set(err, r, "%s blob %s: hashing failed", what, d->digest);
         if (!streq(actual, d->digest))
-                return image_error_set(err, -EBADMSG, "%s blob: digest mismatch: expected %s, actual %s", what,
-                                       d->digest, actual);
+                return image_error_set(err, -EBADMSG, "%s blob: digest mismatch: expected %s, actual %s",
+                                       what, d->digest, actual);
 
         j = json_tokener_parse(buf);
         if (!j || !json_object_is_type(j, json_type_object)) {
@@ -311,8 +314,8 @@ static const char *host_architecture(void) {
         static const struct {
                 const char *machine, *goarch;
         } table[] = {
-                { "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "386" },
-                { "armv7l", "arm" },   { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
+                { "x86_64", "amd64" },    { "aarch64", "arm64" },   { "i686", "386" },
+                { "armv7l", "arm" },      { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
                 { "riscv64", "riscv64" },
         };
         struct utsname u;
@@ -330,7 +333,7 @@ static bool platform_matches(json_object *entry) {
         if (!json_object_object_get_ex(entry, "platform", &p))
                 return false;
         return streq_ptr(json_get_string(p, "os"), "linux") &&
-                streq_ptr(json_get_string(p, "architecture"), host_architecture());
+               streq_ptr(json_get_string(p, "architecture"), host_architecture());
 }
 
 static bool is_index_type(const char *mt) {
@@ -341,8 +344,8 @@ static bool is_index_type(const char *mt) {
  * Picks one entry of an index's "manifests": those tagged `tag` (top level only) or all; then, if
  * several remain, the one for linux/<host arch>. Follows nested indexes. Returns the manifest descriptor.
  */
-static int select_manifest(int blobs_fd, json_object *index, const char *what, const char *tag, unsigned depth,
-                           OciDescriptor *ret, char **ret_tag, ImageError *err) {
+static int select_manifest(int blobs_fd, json_object *index, const char *what, const char *tag,
+                           unsigned depth, OciDescriptor *ret, char **ret_tag, ImageError *err) {
         json_object *manifests, *chosen = NULL;
         _cleanup_free_ json_object **cand = NULL;
         size_t n, n_cand = 0, n_platform = 0;
@@ -350,7 +353,8 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
         int r;
 
         if (depth > INDEX_DEPTH_MAX)
-                return image_error_set(err, -ELOOP, "image indexes nested deeper than %d levels", INDEX_DEPTH_MAX);
+                return image_error_set(err, -ELOOP, "image indexes nested deeper than %d levels",
+                                       INDEX_DEPTH_MAX);
 
         if (!json_object_object_get_ex(index, "manifests", &manifests) ||
             !json_object_is_type(manifests, json_type_array))
@@ -388,8 +392,8 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
                                 len += snprintf(names + len, sizeof names - len, "%s\"%s\"", len ? ", " : "",
                                                 name);
                 }
-                return image_error_set(err, -ENOENT, "%s has no manifest tagged \"%s\" (tags: %s)", what, tag,
-                                       len ? names : "none");
+                return image_error_set(err, -ENOENT, "%s has no manifest tagged \"%s\" (tags: %s)", what,
+                                       tag, len ? names : "none");
         }
 
         if (n_cand == 1)
@@ -402,11 +406,12 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
                                 n_platform++;
                         }
                 if (n_platform != 1)
-                        return image_error_set(err, -ENOENT,
-                                               "%s lists %zu manifests%s%s%s and %zu for linux/%s: choose one with "
-                                               "DIR:TAG",
-                                               what, n_cand, tag ? " tagged \"" : "", strempty(tag),
-                                               tag ? "\"" : "", n_platform, host_architecture());
+                        return image_error_set(
+                                err, -ENOENT,
+                                "%s lists %zu manifests%s%s%s and %zu for linux/%s: choose one with "
+                                "DIR:TAG",
+                                what, n_cand, tag ? " tagged \"" : "", strempty(tag), tag ? "\"" : "",
+                                n_platform, host_architecture());
         }
 
         r = descriptor_parse(chosen, what, &d, err);
@@ -466,7 +471,8 @@ static int json_strv(json_object *o, const char *key, const char *what, char ***
                 json_object *e = json_object_array_get_idx(a, i);
 
                 if (!json_object_is_type(e, json_type_string))
-                        return image_error_set(err, -EBADMSG, "%s: \"%s\"[%zu] is not a string", what, key, i);
+                        return image_error_set(err, -EBADMSG, "%s: \"%s\"[%zu] is not a string", what, key,
+                                               i);
                 l[i] = strdup(json_object_get_string(e));
                 if (!l[i])
                         return -ENOMEM;
@@ -524,7 +530,8 @@ static int parse_config(json_object *j, OciImage *image, ImageError *err) {
                         json_object_object_foreach(labels, key, val) {
                                 if (!json_object_is_type(val, json_type_string))
                                         return image_error_set(err, -EBADMSG,
-                                                               "image config: label \"%s\" is not a string", key);
+                                                               "image config: label \"%s\" is not a string",
+                                                               key);
                                 if (asprintf(&c->labels[k], "%s=%s", key, json_object_get_string(val)) < 0) {
                                         c->labels[k] = NULL;
                                         return -ENOMEM;
@@ -577,11 +584,15 @@ static int parse_manifest(json_object *m, OciImage *image, ImageError *err) {
                 return r;
         if (image->config_blob.media_type && !streq(image->config_blob.media_type, MT_OCI_CONFIG) &&
             !streq(image->config_blob.media_type, MT_DOCKER_CONFIG))
-                return image_error_set(err, -EOPNOTSUPP, "manifest %s: config media type \"%s\" is not an image "
-                                       "config", image->manifest.digest, image->config_blob.media_type);
+                return image_error_set(err, -EOPNOTSUPP,
+                                       "manifest %s: config media type \"%s\" is not an image "
+                                       "config",
+                                       image->manifest.digest, image->config_blob.media_type);
 
-        if (!json_object_object_get_ex(m, "layers", &layers) || !json_object_is_type(layers, json_type_array))
-                return image_error_set(err, -EBADMSG, "manifest %s has no layers array", image->manifest.digest);
+        if (!json_object_object_get_ex(m, "layers", &layers) ||
+            !json_object_is_type(layers, json_type_array))
+                return image_error_set(err, -EBADMSG, "manifest %s has no layers array",
+                                       image->manifest.digest);
         image->n_layers = json_object_array_length(layers);
         image->layers = calloc(image->n_layers ?: 1, sizeof *image->layers);
         if (!image->layers)
@@ -606,7 +617,8 @@ static int parse_manifest(json_object *m, OciImage *image, ImageError *err) {
 
 int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ImageError *err) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
-        _cleanup_(json_object_putp) json_object *layout = NULL, *index = NULL, *manifest = NULL, *config = NULL;
+        _cleanup_(json_object_putp) json_object *layout = NULL, *index = NULL, *manifest = NULL,
+                                                *config = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
         int r;
 
@@ -618,8 +630,8 @@ int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ImageEr
         if (r < 0)
                 return image_error_prefix(err, r, "%s is not an OCI image layout: ", dir);
         if (!streq_ptr(json_get_string(layout, "imageLayoutVersion"), "1.0.0"))
-                return image_error_set(err, -EOPNOTSUPP, "%s/oci-layout: imageLayoutVersion is not \"1.0.0\"",
-                                       dir);
+                return image_error_set(err, -EOPNOTSUPP,
+                                       "%s/oci-layout: imageLayoutVersion is not \"1.0.0\"", dir);
 
         r = read_layout_file(dir_fd, "index.json", &index, err);
         if (r < 0)
@@ -637,7 +649,8 @@ int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ImageEr
         if (image->blobs_fd < 0)
                 return image_error_set(err, negative_errno(), "%s/blobs: cannot open: %m", dir);
 
-        r = select_manifest(image->blobs_fd, index, "index.json", tag, 0, &image->manifest, &image->tag, err);
+        r = select_manifest(image->blobs_fd, index, "index.json", tag, 0, &image->manifest, &image->tag,
+                            err);
         if (r < 0)
                 return image_error_prefix(err, r, "%s: ", dir);
         if (tag && !image->tag && !(image->tag = strdup(tag)))
@@ -675,7 +688,8 @@ int oci_image_open(const char *ref, OciImage **ret, ImageError *err) {
 
         r = oci_reference_parse(ref, &dir, &tag);
         if (r < 0)
-                return image_error_set(err, r, "invalid image reference \"%s\" (expected DIR[:TAG])", strempty(ref));
+                return image_error_set(err, r, "invalid image reference \"%s\" (expected DIR[:TAG])",
+                                       strempty(ref));
         return oci_image_open_dir(dir, tag, ret, err);
 }
 
@@ -705,8 +719,8 @@ int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void 
                 for (;;) {
                         ssize_t n = read(fd, buf, BUF_SIZE);
                         if (n < 0)
-                                return image_error_set(err, negative_errno(), "layer %zu blob %s: read: %m", i,
-                                                       d->digest);
+                                return image_error_set(err, negative_errno(), "layer %zu blob %s: read: %m",
+                                                       i, d->digest);
                         if (n == 0)
                                 break;
                         r = oci_hasher_update(h, buf, n);
@@ -720,15 +734,17 @@ int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void 
                 if (oci_hasher_bytes(h) != d->size)
                         return image_error_set(err, -EBADMSG,
                                                "layer %zu blob %s: size mismatch: descriptor says %" PRIu64
-                                               " bytes, read %" PRIu64, i, d->digest, d->size, oci_hasher_bytes(h));
+                                               " bytes, read %" PRIu64,
+                                               i, d->digest, d->size, oci_hasher_bytes(h));
                 r = oci_hasher_finish(h, actual);
                 if (r < 0)
                         return r;
                 if (progress)
                         progress(OCI_PROGRESS_VERIFY, d->digest, d->size, d->size, userdata);
                 if (!streq(actual, d->digest))
-                        return image_error_set(err, -EBADMSG, "layer %zu blob: digest mismatch: expected %s, actual %s",
-                                               i, d->digest, actual);
+                        return image_error_set(err, -EBADMSG,
+                                               "layer %zu blob: digest mismatch: expected %s, actual %s", i,
+                                               d->digest, actual);
         }
         return 0;
 }

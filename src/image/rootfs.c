@@ -100,9 +100,11 @@ static int opaque_mode(char *const *lowers, size_t n, bool *ret_userxattr, char 
                 if (!li.known || !li.has_opaque)
                         continue;
                 if (!init && !li.user) {
-                        snprintf(why, why_size, "layer %s marks its opaque directories only with "
-                                 "trusted.overlay.opaque, which cannot be read inside a user namespace; remove it "
-                                 "from the layer cache and unpack it again", lowers[i]);
+                        snprintf(why, why_size,
+                                 "layer %s marks its opaque directories only with "
+                                 "trusted.overlay.opaque, which cannot be read inside a user namespace; "
+                                 "remove it from the layer cache and unpack it again",
+                                 lowers[i]);
                         return -EPERM;
                 }
                 all_trusted = all_trusted && li.trusted;
@@ -110,7 +112,8 @@ static int opaque_mode(char *const *lowers, size_t n, bool *ret_userxattr, char 
         }
         if (!init || !all_trusted) {
                 if (!all_user) {
-                        snprintf(why, why_size, "layers mark opaque directories in different xattr namespaces "
+                        snprintf(why, why_size,
+                                 "layers mark opaque directories in different xattr namespaces "
                                  "(trusted. and user.), which one overlay mount cannot read together");
                         return -EOPNOTSUPP;
                 }
@@ -139,8 +142,8 @@ static void fs_context_messages(int fd, char *buf, size_t size) {
         }
 }
 
-static int mount_overlay(char *const *lowers, size_t n, const char *upper, const char *work, const char *target,
-                         bool userxattr, char *why, size_t why_size) {
+static int mount_overlay(char *const *lowers, size_t n, const char *upper, const char *work,
+                         const char *target, bool userxattr, char *why, size_t why_size) {
         _cleanup_close_ int fs_fd = -EBADF, mnt_fd = -EBADF;
         char msgs[512];
 
@@ -206,14 +209,16 @@ static int copy_meta(int dst_dir, const char *name, int fd, const struct stat *s
             (fd >= 0 ? fchown(fd, st->st_uid, st->st_gid)
                      : fchownat(dst_dir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW)) < 0)
                 return negative_errno();
-        if (!link && (fd >= 0 ? fchmod(fd, st->st_mode & 07777) : fchmodat(dst_dir, name, st->st_mode & 07777, 0)) < 0)
+        if (!link && (fd >= 0 ? fchmod(fd, st->st_mode & 07777)
+                              : fchmodat(dst_dir, name, st->st_mode & 07777, 0)) < 0)
                 return negative_errno();
         if ((fd >= 0 ? futimens(fd, ts) : utimensat(dst_dir, name, ts, AT_SYMLINK_NOFOLLOW)) < 0)
                 return negative_errno();
         return 0;
 }
 
-static int copy_file(int src_dir, int dst_dir, const char *name, const struct stat *st, bool preserve_owner) {
+static int copy_file(int src_dir, int dst_dir, const char *name, const struct stat *st,
+                     bool preserve_owner) {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         _cleanup_free_ char *buf = NULL;
 
@@ -230,7 +235,8 @@ static int copy_file(int src_dir, int dst_dir, const char *name, const struct st
 
                 while (left > 0) {
                         ssize_t n = copy_file_range(in, NULL, out, NULL, left, 0);
-                        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS))
+                        if (n < 0 &&
+                            (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS))
                                 break;
                         if (n < 0)
                                 return negative_errno();
@@ -432,7 +438,8 @@ static int assemble_overlay(char *const *lowers, size_t n, const char *state_dir
         if (mkdirat(state_fd, "upper", 0755) < 0 || mkdirat(state_fd, "work", 0700) < 0 ||
             mkdirat(state_fd, "rootfs", 0755) < 0) {
                 r = negative_errno();
-                snprintf(why, why_size, "cannot create overlay directories in %s: %s", state_dir, strerror(-r));
+                snprintf(why, why_size, "cannot create overlay directories in %s: %s", state_dir,
+                         strerror(-r));
                 return r;
         }
         if ((opts->root_uid != (uid_t) -1 || opts->root_gid != (gid_t) -1) &&
@@ -471,15 +478,18 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
 
         r = image_mkdir_p(state_dir, 0700);
         if (r < 0)
-                return image_error_set(err, r, "cannot create state directory %s: %s", state_dir, strerror(-r));
+                return image_error_set(err, r, "cannot create state directory %s: %s", state_dir,
+                                       strerror(-r));
         state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (state_fd < 0)
-                return image_error_set(err, negative_errno(), "cannot open state directory %s: %m", state_dir);
+                return image_error_set(err, negative_errno(), "cannot open state directory %s: %m",
+                                       state_dir);
         FOREACH_ELEMENT(name, state_parts) {
                 struct stat st;
 
                 if (fstatat(state_fd, *name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                        return image_error_set(err, -EEXIST, "%s/%s already exists (tear the old rootfs down first)",
+                        return image_error_set(err, -EEXIST,
+                                               "%s/%s already exists (tear the old rootfs down first)",
                                                state_dir, *name);
         }
 
@@ -496,7 +506,8 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         overlay_ok = r >= 0;
 
         if (opts->mode != ROOTFS_MODE_COPY) {
-                r = overlay_ok ? assemble_overlay(lowers, n, state_dir, state_fd, opts, userxattr, why, sizeof why)
+                r = overlay_ok ? assemble_overlay(lowers, n, state_dir, state_fd, opts, userxattr, why,
+                                                  sizeof why)
                                : -EOPNOTSUPP;
                 if (r >= 0) {
                         rootfs->kind = ROOTFS_OVERLAY;
@@ -505,7 +516,8 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
                 }
                 remove_parts(state_fd);
                 if (opts->mode == ROOTFS_MODE_OVERLAY)
-                        return image_error_set(err, r, "rootfs %s: %s", state_dir, why[0] ? why : strerror(-r));
+                        return image_error_set(err, r, "rootfs %s: %s", state_dir,
+                                               why[0] ? why : strerror(-r));
                 rootfs->fallback_reason = strdup(why[0] ? why : strerror(-r));
                 if (!rootfs->fallback_reason)
                         return -ENOMEM;
@@ -515,7 +527,8 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         r = assemble_copy(lowers, n, state_fd, opts, why, sizeof why);
         if (r < 0) {
                 remove_parts(state_fd);
-                return image_error_set(err, r, "rootfs %s (copy): %s", state_dir, why[0] ? why : strerror(-r));
+                return image_error_set(err, r, "rootfs %s (copy): %s", state_dir,
+                                       why[0] ? why : strerror(-r));
         }
         rootfs->kind = ROOTFS_COPY;
         *ret = TAKE_PTR(rootfs);
@@ -541,7 +554,8 @@ int rootfs_teardown(const char *state_dir, ImageError *err) {
         if (state_fd < 0) {
                 if (errno == ENOENT)
                         return 0;
-                return image_error_set(err, negative_errno(), "cannot open state directory %s: %m", state_dir);
+                return image_error_set(err, negative_errno(), "cannot open state directory %s: %m",
+                                       state_dir);
         }
         if (asprintf(&target, "%s/rootfs", state_dir) < 0)
                 return -ENOMEM;
@@ -556,18 +570,21 @@ int rootfs_teardown(const char *state_dir, ImageError *err) {
                         break;
                 if (umount2(target, UMOUNT_NOFOLLOW) < 0) {
                         if (errno != EBUSY)
-                                return image_error_set(err, negative_errno(), "cannot unmount %s: %m", target);
+                                return image_error_set(err, negative_errno(), "cannot unmount %s: %m",
+                                                       target);
                         /* Still in use by a process that has not exited yet: detach, the kernel frees it
                          * when the last user goes. */
                         if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-                                return image_error_set(err, negative_errno(), "cannot detach %s: %m", target);
+                                return image_error_set(err, negative_errno(), "cannot detach %s: %m",
+                                                       target);
                 }
         }
 
         FOREACH_ELEMENT(name, state_parts) {
                 r = image_rm_rf_at(state_fd, *name);
                 if (r < 0)
-                        return image_error_set(err, r, "cannot remove %s/%s: %s", state_dir, *name, strerror(-r));
+                        return image_error_set(err, r, "cannot remove %s/%s: %s", state_dir, *name,
+                                               strerror(-r));
         }
         return 0;
 }
