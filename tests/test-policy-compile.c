@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -460,6 +461,112 @@ START_TEST(test_filter_run) {
 }
 END_TEST
 
+
+static const char *const shipped[] = { "policies/default.json", "policies/strict.json", "policies/web-service.json" };
+
+static Policy *load_shipped(const char *rel) {
+        PolicyDiagnostics diag = {};
+        Policy *p = NULL;
+        int r = policy_load_file(fo_test_source_path(rel), &p, &diag);
+
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "%s:%u:%u: %s\n", rel, diag.errors[i].line, diag.errors[i].column,
+                        diag.errors[i].message);
+        policy_diagnostics_done(&diag);
+        ck_assert_msg(r >= 0, "%s does not load", rel);
+        return p;
+}
+
+START_TEST(test_shipped_agree) {
+        /* For every shipped policy and every filter it can be compiled to: what the kernel decides alone is
+         * what the graph decides; foreign ABIs die; the builtin holds. */
+        _cleanup_(policy_freep) Policy *p = load_shipped(shipped[_i]);
+        uint32_t foreign = seccomp_arch_native() == AUDIT_ARCH_AARCH64 ? AUDIT_ARCH_X86_64 : AUDIT_ARCH_AARCH64;
+
+        for (int id = POLICY_COMPILE_ALL_IDENTITIES; id < (int) p->n_identities; id++) {
+                _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+
+                ck_assert_int_eq(policy_compile(p, id, &f), 0);
+                ck_assert_int_gt(f->n_insns, 0);
+                ck_assert_int_eq(f->default_action, POLICY_KERNEL_ERRNO);
+                ck_assert_uint_eq(run(f, foreign, 1, 0, 0), SECCOMP_RET_KILL_PROCESS);
+                if (seccomp_arch_native() == AUDIT_ARCH_X86_64)
+                        ck_assert_uint_eq(run(f, AUDIT_ARCH_X86_64, 0x40000000 | 39, 0, 0), SECCOMP_RET_KILL_PROCESS);
+                ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                                  RET_ERRNO(EPERM));
+                for (size_t i = 1; i < f->n_syscalls; i++)
+                        ck_assert_int_lt(strcmp(f->syscalls[i - 1].name, f->syscalls[i].name), 0);
+                assert_kernel_agrees_with_graph(f, load_shipped(shipped[_i]), id);
+        }
+}
+END_TEST
+
+START_TEST(test_default_policy_split) {
+        _cleanup_(policy_freep) Policy *p = load_shipped("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+        assert_compiled(f, "mount", POLICY_KERNEL_NOTIFY, 0, "quarantine");
+        assert_compiled(f, "getpid", POLICY_KERNEL_ALLOW, 0, NULL);
+        assert_compiled(f, "openat", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        assert_compiled(f, "connect", POLICY_KERNEL_NOTIFY, 0, "network resource");
+        assert_compiled(f, "init_module", POLICY_KERNEL_ERRNO, EPERM, NULL);
+        assert_compiled(f, "ptrace", POLICY_KERNEL_ERRNO, EPERM, NULL);
+        assert_compiled(f, "clone", POLICY_KERNEL_ALLOW, 0, NULL);
+        ck_assert(find(f, "clone")->conditional);
+        ck_assert_ptr_null(find(f, "clone")->why);
+
+        ck_assert_uint_eq(run_native(f, "getpid", 0, 0), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native(f, "mount", 0, 0), SECCOMP_RET_USER_NOTIF);
+        ck_assert_uint_eq(run_native(f, "openat", 0, 0), SECCOMP_RET_USER_NOTIF);
+        ck_assert_uint_eq(run_native(f, "init_module", 0, 0), RET_ERRNO(EPERM));
+        /* fork and threads stay in the kernel, a new user namespace falls to the default */
+        ck_assert_uint_eq(run_native(f, "clone", SIGCHLD, 0), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, 0), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWUSER | SIGCHLD, 0), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "socket", AF_UNIX, SOCK_STREAM), SECCOMP_RET_ALLOW);
+}
+END_TEST
+
+START_TEST(test_strict_policy_split) {
+        _cleanup_(policy_freep) Policy *p = load_shipped("policies/strict.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+        assert_compiled(f, "socket", POLICY_KERNEL_ERRNO, EACCES, NULL);
+        assert_compiled(f, "ptrace", POLICY_KERNEL_NOTIFY, 0, "quarantine");
+        assert_compiled(f, "openat", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        assert_compiled(f, "getpid", POLICY_KERNEL_ALLOW, 0, NULL);
+        /* the whole seccomp syscall quarantines, except what the builtin refuses in the kernel */
+        assert_compiled(f, "seccomp", POLICY_KERNEL_NOTIFY, 0, "quarantine");
+        ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, 0), SECCOMP_RET_USER_NOTIF);
+        ck_assert_uint_eq(run_native(f, "socket", AF_INET, SOCK_STREAM), RET_ERRNO(EACCES));
+}
+END_TEST
+
+START_TEST(test_web_policy_split) {
+        _cleanup_(policy_freep) Policy *p = load_shipped("policies/web-service.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *all = NULL, *web = NULL, *other = NULL;
+        int id = policy_identity_by_name(p, "web");
+
+        ck_assert_int_ge(id, 0);
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &all), 0);
+        ck_assert_int_eq(policy_compile(p, id, &web), 0);
+        ck_assert_int_eq(policy_compile(p, POLICY_IDENTITY_ANY, &other), 0);
+
+        /* only web may start the server: the shared filter cannot decide execve in the kernel */
+        assert_compiled(all, "execve", POLICY_KERNEL_NOTIFY, 0, "differs per identity");
+        assert_compiled(web, "execve", POLICY_KERNEL_NOTIFY, 0, "quarantine");
+        ck_assert_ptr_null(find(other, "execve"));
+        ck_assert_uint_eq(run_native(other, "execve", 0, 0), RET_ERRNO(EPERM));
+        /* the metadata service quarantines: connect always goes to the supervisor */
+        assert_compiled(other, "connect", POLICY_KERNEL_NOTIFY, 0, "quarantine");
+        assert_compiled(web, "bind", POLICY_KERNEL_NOTIFY, 0, "network resource");
+        ck_assert_ptr_null(find(other, "bind"));
+        assert_compiled(all, "getpid", POLICY_KERNEL_ALLOW, 0, NULL);
+}
+END_TEST
+
 static Suite *policy_compile_suite(void) {
         Suite *s = suite_create("policy-compile");
         TCase *tc = tcase_create("core");
@@ -471,6 +578,13 @@ static Suite *policy_compile_suite(void) {
         tcase_add_test(tc, test_real_load);
         tcase_add_test(tc, test_quarantine_default);
         tcase_add_test(tc, test_filter_run);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("shipped");
+        tcase_add_loop_test(tc, test_shipped_agree, 0, ELEMENTSOF(shipped));
+        tcase_add_test(tc, test_default_policy_split);
+        tcase_add_test(tc, test_strict_policy_split);
+        tcase_add_test(tc, test_web_policy_split);
         suite_add_tcase(s, tc);
         return s;
 }

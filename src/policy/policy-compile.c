@@ -233,6 +233,7 @@ static void plan_for(const Policy *p, const NamePair *pairs, size_t n_pairs, int
                 if (clauses_expressible(p, buf, n)) {
                         ret->action = POLICY_KERNEL_ALLOW;
                         ret->conditional = true;
+                        ret->why = NULL;
                 }
                 return;
         }
@@ -246,6 +247,7 @@ static void plan_for(const Policy *p, const NamePair *pairs, size_t n_pairs, int
                 ret->action = POLICY_KERNEL_ERRNO;
                 ret->errno_value = p->rules[buf[0]].errno_value;
                 ret->conditional = true;
+                ret->why = NULL;
         }
 }
 
