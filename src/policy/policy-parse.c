@@ -2243,7 +2243,8 @@ int policy_load_string(const char *text, size_t len, const char *name, Policy **
         parse_document(&c, root);
 
         r = c.oom ? -ENOMEM : 0;
-        qsort(c.errors, c.n_errors, sizeof(PendingError), pending_cmp);
+        if (c.n_errors > 0)
+                qsort(c.errors, c.n_errors, sizeof(PendingError), pending_cmp);
         for (size_t i = 0; i < c.n_errors; i++) {
                 if (r >= 0)
                         r = diag_add(diag, file, c.errors[i].line, c.errors[i].column, c.errors[i].message);

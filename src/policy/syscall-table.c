@@ -320,7 +320,7 @@ static const char *intern_locked(char *s) {
         char **found, **nl;
         size_t pos;
 
-        found = bsearch(&s, interned, n_interned, sizeof(char *), str_ptr_cmp);
+        found = n_interned > 0 ? bsearch(&s, interned, n_interned, sizeof(char *), str_ptr_cmp) : NULL;
         if (found) {
                 free(s);
                 return *found;
