@@ -876,6 +876,55 @@ START_TEST(test_many_rules_positions) {
 }
 END_TEST
 
+/* The examples in forgeone.policy(5) are valid policies (fragments inside a minimal document). */
+START_TEST(test_man_page_examples) {
+        _cleanup_free_ char *man = NULL;
+        const char *section, *p;
+        size_t size = 0, n_examples = 0;
+        FILE *f;
+
+        f = fopen(fo_test_source_path("man/forgeone.policy.5"), "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_gt(getdelim(&man, &size, 0, f), 0);
+        fclose(f);
+
+        section = strstr(man, "\n.SH EXAMPLES\n");
+        ck_assert_ptr_nonnull(section);
+        for (p = section; (p = strstr(p, "\n.nf\n.ft CR\n")) && p < strstr(section + 1, "\n.SH FILES"); ) {
+                _cleanup_(policy_freep) Policy *policy = NULL;
+                _cleanup_free_ char *doc = NULL;
+                PolicyDiagnostics d = {};
+                const char *start = p + strlen("\n.nf\n.ft CR\n"), *end = strstr(start, "\n.ft\n");
+                char *o;
+
+                ck_assert_ptr_nonnull(end);
+                doc = malloc((size_t) (end - start) + 128);
+                ck_assert_ptr_nonnull(doc);
+                o = doc;
+                if (*start != '{')
+                        o = stpcpy(o, "{ \"version\": 1, \"default\": { \"action\": \"deny\" },\n");
+                /* roff escapes: \- is a minus, \e a backslash */
+                for (const char *k = start; k < end; k++) {
+                        if (k[0] == '\\' && k + 1 < end && (k[1] == '-' || k[1] == 'e')) {
+                                *o++ = k[1] == '-' ? '-' : '\\';
+                                k++;
+                        } else
+                                *o++ = *k;
+                }
+                o = stpcpy(o, *start != '{' ? "\n}\n" : "\n");
+                *o = 0;
+
+                if (policy_load_string(doc, strlen(doc), "man-example.json", &policy, &d) < 0) {
+                        dump(&d);
+                        ck_abort_msg("example %zu of the man page does not load:\n%s", n_examples, doc);
+                }
+                n_examples++;
+                p = end;
+        }
+        ck_assert_uint_ge(n_examples, 3);
+}
+END_TEST
+
 static Suite *policy_parse_suite(void) {
         Suite *s = suite_create("policy-parse");
         TCase *tc;
@@ -904,6 +953,7 @@ static Suite *policy_parse_suite(void) {
         tc = tcase_create("shipped");
         tcase_add_test(tc, test_shipped_policies);
         tcase_add_test(tc, test_shipped_policy_semantics);
+        tcase_add_test(tc, test_man_page_examples);
         suite_add_tcase(s, tc);
         return s;
 }
