@@ -361,6 +361,58 @@ START_TEST(test_empty_layers) {
 }
 END_TEST
 
+/* Mutated layers (deterministic): every outcome is either success or a refusal with a message, and
+ * nothing is ever written outside the destination. */
+START_TEST(test_mutated_layers) {
+        TestTar *t = test_tar_new();
+        TestBuf orig, tar = {};
+        unsigned seed = 12345, ok = 0, refused = 0;
+
+        test_tar_dir(t, "etc");
+        test_tar_file(t, "etc/passwd", "root:x:0:0::/:/bin/sh\n");
+        test_tar_symlink(t, "etc/link", "/etc/passwd");
+        test_tar_symlink(t, "up", "..");
+        test_tar_hardlink(t, "etc/hard", "etc/passwd");
+        test_tar_file(t, "etc/.wh.gone", "");
+        test_tar_file(t, "opt/.wh..wh..opq", "");
+        test_tar_file(t, "opt/data", "0123456789abcdef0123456789abcdef");
+        orig = test_tar_finish(t);
+
+        for (unsigned i = 0; i < 400; i++) {
+                ImageError err = {};
+                int r;
+
+                free(tar.data);
+                tar = (TestBuf) {};
+                test_buf_append(&tar, orig.data, orig.size);
+                /* Flip a few bytes, mostly in headers (names, types, link names, sizes). */
+                for (unsigned k = 0; k < 1 + i % 4; k++) {
+                        size_t at;
+
+                        seed = seed * 1103515245 + 12345;
+                        at = (seed >> 8) % tar.size;
+                        seed = seed * 1103515245 + 12345;
+                        tar.data[at] = (char) (i % 3 == 0 ? '/' : i % 3 == 1 ? '.' : (seed >> 16) & 0xff);
+                }
+                test_rm_rf(dest);
+                ck_assert_int_eq(mkdir(dest, 0755), 0);
+                r = unpack_buf(&tar, 0, NULL, &err);
+                if (r < 0) {
+                        ck_assert_msg(err.message[0], "mutation %u: error %d without a message", i, r);
+                        refused++;
+                } else
+                        ok++;
+                /* tmp holds only what the test made: dest and the blob. */
+                ck_assert_msg(test_count_entries(tmp, (const char *const[]) { "dest", "layer.tar", NULL }) == 0,
+                              "mutation %u wrote outside the layer", i);
+        }
+        ck_assert_uint_gt(refused, 0);
+        ck_assert_uint_gt(ok, 0);
+        free(tar.data);
+        free(orig.data);
+}
+END_TEST
+
 START_TEST(test_whiteout_representation) {
         TestTar *t = test_tar_new();
         LayerUnpackStats st = {};
@@ -781,6 +833,7 @@ static Suite *layer_unpack_suite(void) {
         tcase_add_test(tc, test_corrupt_tar);
         tcase_add_test(tc, test_unpadded_tail_accepted);
         tcase_add_test(tc, test_empty_layers);
+        tcase_add_test(tc, test_mutated_layers);
         tcase_add_test(tc, test_whiteout_representation);
         suite_add_tcase(s, tc);
 

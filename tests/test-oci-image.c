@@ -74,6 +74,12 @@ static void flip_byte(const char *path, size_t at) {
         free(b.data);
 }
 
+static void flip_blob(const char *digest, size_t at) {
+        _cleanup_free_ char *p = test_blob_path(layout, digest);
+
+        flip_byte(p, at);
+}
+
 static void write_index_with(const char *digest, const char *size) {
         char *desc;
 
@@ -253,7 +259,7 @@ START_TEST(test_nested_index_prefers_linux_amd64) {
 
         /* The nested index blob is verified like any other. */
         oci_image_free(TAKE_PTR(image));
-        flip_byte(test_blob_path(layout, nested_digest), 10);
+        flip_blob(nested_digest, 10);
         ASSERT_FAILS_WITH(oci_image_open(ref, &image, &err), "image index blob: digest mismatch: expected");
 
         free(arm_desc);
@@ -271,7 +277,7 @@ START_TEST(test_tampered_config) {
 
         simple_layout(NULL);
         ASSERT_OK(oci_image_open(layout, &image, &err));
-        flip_byte(test_blob_path(layout, image->config_blob.digest), 5);
+        flip_blob(image->config_blob.digest, 5);
         oci_image_free(TAKE_PTR(image));
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err),
                           "config blob: digest mismatch: expected sha256:");
@@ -284,7 +290,7 @@ START_TEST(test_tampered_manifest) {
         ImageError err = {};
 
         simple_layout(NULL);
-        flip_byte(test_blob_path(layout, manifest_digest), 3);
+        flip_blob(manifest_digest, 3);
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "manifest blob: digest mismatch: expected");
 }
 END_TEST
@@ -297,7 +303,7 @@ START_TEST(test_tampered_layer) {
         simple_layout(NULL);
         ASSERT_OK(oci_image_open(layout, &image, &err));
         /* Inside the compressed data: same size, different content. */
-        flip_byte(test_blob_path(layout, image->layers[0].blob.digest), image->layers[0].blob.size / 2);
+        flip_blob(image->layers[0].blob.digest, image->layers[0].blob.size / 2);
 
         ASSERT_FAILS_WITH(oci_image_verify_layers(image, NULL, NULL, &err), "layer 0 blob: digest mismatch");
         image_error_clear(&err);

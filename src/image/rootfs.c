@@ -384,6 +384,16 @@ static int copy_tree(int src, int dst, bool preserve_owner, unsigned depth, char
         return r;
 }
 
+/* Puts prefix in front of the reason already in why, truncating the end if needed. */
+static void why_prepend(char *why, size_t size, const char *prefix) {
+        size_t pl = MIN(strlen(prefix), size - 1), wl = strnlen(why, size - 1);
+
+        wl = MIN(wl, size - 1 - pl);
+        memmove(why + pl, why, wl);
+        memcpy(why, prefix, pl);
+        why[pl + wl] = 0;
+}
+
 static int assemble_copy(char *const *lowers, size_t n, int state_fd, const RootfsOptions *opts, char *why,
                          size_t why_size) {
         _cleanup_close_ int root_fd = -EBADF;
@@ -407,10 +417,10 @@ static int assemble_copy(char *const *lowers, size_t n, int state_fd, const Root
                 }
                 r = copy_tree(lower_fd, root_fd, preserve_owner, 0, why, why_size, "");
                 if (r < 0) {
-                        char inner[512];
+                        _cleanup_free_ char *prefix = NULL;
 
-                        snprintf(inner, sizeof inner, "%s", why);
-                        snprintf(why, why_size, "layer %s: %s", lowers[i], inner);
+                        if (asprintf(&prefix, "layer %s: ", lowers[i]) >= 0)
+                                why_prepend(why, why_size, prefix);
                         return r;
                 }
                 /* The top layer's root decides the mode of "/". */
