@@ -141,6 +141,12 @@ START_TEST(test_hybrid_files) {
         ck_assert_str_eq(get("cpu/forgeone/c0ffee000001/cpu.cfs_period_us"), "100000");
         ck_assert_str_eq(get("cpu/forgeone/c0ffee000001/cpu.cfs_quota_us"), "50000");
         ck_assert_str_eq(get("cpu/forgeone/c0ffee000001/cpu.shares"), "512");
+        /* The weight alone, as when trust changes: only cpu.shares is written. */
+        put("pids/forgeone/c0ffee000001/pids.max", "untouched");
+        ck_assert_int_eq(cgroup_set_cpu_weight(c, 75), 0);
+        ck_assert_str_eq(get("cpu/forgeone/c0ffee000001/cpu.shares"), "768");
+        ck_assert_str_eq(get("pids/forgeone/c0ffee000001/pids.max"), "untouched");
+        ck_assert_int_eq(cgroup_set_cpu_weight(c, 0), -EINVAL);
 
         /* A missing required file is an error naming the file. */
         ck_assert_int_eq(unlink(strcat(strcpy(rel, root), "/pids/forgeone/c0ffee000001/pids.max")), 0);
@@ -206,6 +212,9 @@ START_TEST(test_unified_files) {
         ck_assert_str_eq(get("forgeone/c0ffee000002/pids.max"), "64");
         ck_assert_str_eq(get("forgeone/c0ffee000002/cpu.max"), "150000 100000");
         ck_assert_str_eq(get("forgeone/c0ffee000002/cpu.weight"), "250");
+        ck_assert_int_eq(cgroup_set_cpu_weight(c, 40), 0);
+        ck_assert_str_eq(get("forgeone/c0ffee000002/cpu.weight"), "40");
+        ck_assert_str_eq(get("forgeone/c0ffee000002/memory.max"), "1073741824");
 
         /* v2 freezer waits for cgroup.events to say frozen. */
         put("forgeone/c0ffee000002/cgroup.freeze", "");

@@ -50,7 +50,7 @@ static void setup(void) {
                 "umoci unpack --image img:latest bundle >/dev/null 2>&1 && "
                 "mkdir -p bundle/rootfs/bin bundle/rootfs/etc bundle/rootfs/root && "
                 "cp /bin/busybox bundle/rootfs/bin/ && "
-                "for a in sh cat echo ls id hostname sleep true test grep head mkdir touch stat; do "
+                "for a in sh cat echo ls id hostname sleep true test grep head mkdir touch stat mount; do "
                 "ln -sf busybox bundle/rootfs/bin/$a; done && "
                 "printf 'root:x:0:0:root:/root:/bin/sh\\nuser:x:1000:1000::/:/bin/sh\\n' > bundle/rootfs/etc/passwd && "
                 "printf 'root:x:0:\\n' > bundle/rootfs/etc/group && "
@@ -72,6 +72,8 @@ static void teardown(void) {
                 tmp);
         run_cmd("umount -R %s/storage/*/rootfs 2>/dev/null; rm -rf %s", tmp, tmp);
 }
+
+static bool waiting_allowed;
 
 typedef struct Owner {
         pid_t pid;
@@ -95,7 +97,7 @@ static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory,
                         .memory_bytes = memory,
                         .pids = pids,
                         .cpu_millis = cpu_millis,
-                        .no_wait = true,
+                        .no_wait = !waiting_allowed,
                         .stop_timeout_usec = 500000,
                         .state_dir = state_dir,
                         .storage_dir = storage_dir,
@@ -392,6 +394,75 @@ START_TEST(test_exec_failure) {
 }
 END_TEST
 
+START_TEST(test_policy_quarantine) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *q = NULL, *r = NULL;
+        ContainerError err = {};
+        char marker[700];
+        Owner o;
+
+        /* The default policy quarantines mount(2): the container is frozen, not killed. */
+        snprintf(marker, sizeof marker, "%s/q.out", tmp);
+        start(&o, "q", "echo before; mount -t tmpfs none /tmp; echo after-$?; while true; do sleep 0.1; done", 0, 0, 0,
+              NULL);
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        q = wait_state(s, "q", CONTAINER_QUARANTINED);
+        ck_assert_ptr_nonnull(q->reason);
+        ck_assert_msg(strstr(q->reason, "mount"), "reason: %s", q->reason);
+        /* The freeze completes once the trapped mount() has been answered. */
+        for (int i = 0; i < 500 && !is_frozen(q); i++)
+                sleep_ms(10);
+        ck_assert(is_frozen(q));
+        ck_assert_msg(proc_state(q->pid) != 'R', "quarantined task is running");
+        ck_assert(kill(q->pid, 0) == 0); /* alive and inspectable */
+        ck_assert_ptr_null(strstr(slurp(marker), "after"));
+
+        /* Released: the mount fails with EPERM and the script goes on. */
+        ck_assert_int_eq(container_release(s, "q", &err), 0);
+        r = wait_state(s, "q", CONTAINER_RUNNING);
+        for (int i = 0; i < 500 && !strstr(slurp(marker), "after-"); i++)
+                sleep_ms(10);
+        ck_assert_msg(strstr(slurp(marker), "after-"), "output: %s", slurp(marker));
+        ck_assert_int_eq(container_stop(s, "q", 200000, &err), 0);
+        ck_assert_int_eq(finish(&o), 128 + SIGKILL);
+}
+END_TEST
+
+START_TEST(test_queue_waits) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *r = NULL;
+        ContainerError err = {};
+        char budget[700];
+        Owner a, b;
+        FILE *f;
+
+        snprintf(budget, sizeof budget, "%s/budget.json", tmp);
+        f = fopen(budget, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("{ \"memory\": \"100M\", \"pids\": 1000 }\n", f);
+        fclose(f);
+
+        start(&a, "holder", "while true; do sleep 0.1; done", 64ull << 20, 100, 0, budget);
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        r = wait_state(s, "holder", CONTAINER_RUNNING);
+
+        /* With waiting allowed, the second one queues until the first is gone. */
+        waiting_allowed = true;
+        start(&b, "waiter", "echo ran", 64ull << 20, 100, 0, budget);
+        waiting_allowed = false;
+        sleep_ms(600);
+        ck_assert_int_eq(waitpid(b.pid, NULL, WNOHANG), 0); /* still waiting */
+        char qdir[700];
+        snprintf(qdir, sizeof qdir, "%s/queue", state_dir);
+        ck_assert_msg(system(NULL) && access(qdir, F_OK) == 0, "no queue directory");
+
+        ck_assert_int_eq(container_stop(s, "holder", 200000, &err), 0);
+        ck_assert_int_eq(finish(&a), 128 + SIGKILL);
+        ck_assert_int_eq(finish(&b), 0);
+        ck_assert_str_eq(slurp(b.out), "ran\n");
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("container-live");
         TCase *tc = tcase_create("live");
@@ -403,6 +474,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_oom);
         tcase_add_test(tc, test_admission);
         tcase_add_test(tc, test_exec_failure);
+        tcase_add_test(tc, test_policy_quarantine);
+        tcase_add_test(tc, test_queue_waits);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -66,6 +66,8 @@ int cgroup_controller_path(const Cgroup *c, const char *controller, char **ret);
 int cgroup_create(Cgroup *c);
 /* Writes the limits; swap is turned off where a memory limit is set. */
 int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file);
+/* Sets the cpu weight alone (v2 cpu.weight, v1 cpu.shares), e.g. when the workload's trust changed. */
+int cgroup_set_cpu_weight(Cgroup *c, unsigned weight);
 /* Moves a process into every hierarchy of the cgroup; with skip_unified, into the v1 hierarchies only
  * (for a process cloned with CLONE_INTO_CGROUP into the v2 one). */
 int cgroup_attach(Cgroup *c, pid_t pid, bool skip_unified);

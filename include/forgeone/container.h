@@ -140,6 +140,11 @@ int container_pause(ContainerStore *s, const char *id_or_name, ContainerError *e
 int container_resume(ContainerStore *s, const char *id_or_name, ContainerError *err);
 /* Freezes and keeps everything inspectable; reason is recorded. */
 int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ContainerError *err);
+/* The same for the supervisor's quarantine callback: the task that triggered it sits in a seccomp
+ * notification and can only freeze once that is answered, so the freeze is requested and recorded
+ * without waiting. The caller checks within a deadline (cgroup_is_frozen()) and kills otherwise. */
+int container_quarantine_request(ContainerStore *s, const char *id_or_name, const char *reason,
+                                 ContainerError *err);
 /* Thaws a quarantined container back to Running. */
 int container_release(ContainerStore *s, const char *id_or_name, ContainerError *err);
 /* SIGTERM to every process (thawing a paused or quarantined container), then after timeout_usec

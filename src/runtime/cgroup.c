@@ -383,6 +383,14 @@ int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file
         return 0;
 }
 
+int cgroup_set_cpu_weight(Cgroup *c, unsigned weight) {
+        CgroupLimits l = { .cpu_weight = weight };
+
+        if (weight == 0)
+                return -EINVAL;
+        return cgroup_apply_limits(c, &l, NULL);
+}
+
 int cgroup_open_unified(const Cgroup *c) {
         _cleanup_free_ char *dir = NULL;
         int fd, r;

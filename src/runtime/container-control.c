@@ -85,14 +85,16 @@ static int record_cgroup(const ContainerRecord *rec, Cgroup **ret, ContainerErro
         return 0;
 }
 
-static int freeze(ContainerLock *l, bool frozen, ContainerError *err) {
+static int freeze_with_timeout(ContainerLock *l, bool frozen, uint64_t timeout_usec, ContainerError *err) {
         _cleanup_(cgroup_freep) Cgroup *c = NULL;
         int r;
 
         r = record_cgroup(l->record, &c, err);
         if (r < 0)
                 return r;
-        r = cgroup_set_frozen(c, frozen, FREEZE_TIMEOUT_USEC);
+        r = cgroup_set_frozen(c, frozen, timeout_usec);
+        if (r == -ETIMEDOUT && timeout_usec == 0)
+                return 0; /* requested; the caller checks */
         if (r < 0) {
                 if (frozen)
                         (void) cgroup_set_frozen(c, false, FREEZE_TIMEOUT_USEC);
@@ -100,6 +102,10 @@ static int freeze(ContainerLock *l, bool frozen, ContainerError *err) {
                                            cgroup_get_root(c), cgroup_get_relative(c), strerror(-r));
         }
         return 0;
+}
+
+static int freeze(ContainerLock *l, bool frozen, ContainerError *err) {
+        return freeze_with_timeout(l, frozen, FREEZE_TIMEOUT_USEC, err);
 }
 
 static int record(ContainerLock *l, ContainerState to, const char *reason, ContainerError *err) {
@@ -156,7 +162,8 @@ int container_resume(ContainerStore *s, const char *id_or_name, ContainerError *
         return record(l, CONTAINER_RUNNING, "resume requested", err);
 }
 
-int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ContainerError *err) {
+static int quarantine(ContainerStore *s, const char *id_or_name, const char *reason, uint64_t timeout_usec,
+                      ContainerError *err) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
         int r;
 
@@ -169,11 +176,20 @@ int container_quarantine(ContainerStore *s, const char *id_or_name, const char *
         if (r < 0)
                 return r;
         if (l->record->state != CONTAINER_PAUSED) {
-                r = freeze(l, true, err);
+                r = freeze_with_timeout(l, true, timeout_usec, err);
                 if (r < 0)
                         return r;
         }
         return record(l, CONTAINER_QUARANTINED, reason, err);
+}
+
+int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ContainerError *err) {
+        return quarantine(s, id_or_name, reason, FREEZE_TIMEOUT_USEC, err);
+}
+
+int container_quarantine_request(ContainerStore *s, const char *id_or_name, const char *reason,
+                                 ContainerError *err) {
+        return quarantine(s, id_or_name, reason, 0, err);
 }
 
 int container_release(ContainerStore *s, const char *id_or_name, ContainerError *err) {

@@ -75,6 +75,8 @@ int container_result_exit_status(const ContainerResult *r) {
         return r->exit_code >= 0 ? r->exit_code : 1;
 }
 
+#define QUARANTINE_FREEZE_TIMEOUT_USEC (5u * 1000000u)
+
 typedef struct Run {
         const ContainerConfig *config;
         ContainerStore *store;
@@ -84,6 +86,15 @@ typedef struct Run {
         char **staged;          /* id-mapped layer mount points, bottom first */
         Rootfs *rootfs;
         Supervisor *supervisor;
+        /* Set by the quarantine callback (supervisor thread): the owner must see the cgroup frozen by
+         * then, or kill it. 0: nothing pending. */
+        _Atomic uint64_t quarantine_deadline;
+        _Atomic bool quarantine_failed;
+        /* Trust -> cpu weight, adjusted as the supervisor's trust score moves (supervisor thread). */
+        SchedulerPriority priority;
+        int trust, trust_max;
+        unsigned weight;
+        uint64_t record_trust_usec; /* last time trust/weight went to the record (rate-limited) */
         pthread_t thread;
         bool thread_started;
         int supervisor_result;
@@ -265,9 +276,37 @@ static void *supervisor_thread(void *userdata) {
         return NULL;
 }
 
+/* Lower trust, lower weight: under contention a workload that collects denials yields first. The
+ * cgroup follows every change; the record at most once a second, so a storm of denials costs no I/O
+ * beyond one small cgroup write per weight step. */
+static void follow_trust(Run *run, int trust) {
+        unsigned w;
+        uint64_t now;
+
+        if (trust == run->trust)
+                return;
+        run->trust = trust;
+        w = scheduler_cpu_weight(run->priority, trust, run->trust_max);
+        if (w != run->weight && cgroup_set_cpu_weight(run->cgroup, w) >= 0)
+                run->weight = w;
+
+        now = mono_usec();
+        if (now - run->record_trust_usec >= 1000000u) {
+                _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+
+                run->record_trust_usec = now;
+                if (container_store_lock(run->store, run->id, &l) >= 0) {
+                        l->record->trust = run->trust;
+                        l->record->cpu_weight = run->weight;
+                        (void) container_lock_save(l);
+                }
+        }
+}
+
 static void on_decision(const SupervisorEvent *ev, void *userdata) {
         Run *run = userdata;
 
+        follow_trust(run, ev->trust);
         if (run->config->decision)
                 run->config->decision(ev, run->config->userdata);
 }
@@ -284,15 +323,18 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
         else
                 snprintf(reason, sizeof reason, "policy: %s by rule %s, trust %d", strempty(ev->syscall),
                          strempty(ev->rule_id), ev->trust);
-        /* Freeze instead of kill: the container stays inspectable until someone decides. */
-        r = container_quarantine(run->store, run->id, reason, &err);
+        /* Freeze instead of kill: the container stays inspectable until someone decides. The calling
+         * task freezes only after this notification is answered, so the owner checks the result. */
+        r = container_quarantine_request(run->store, run->id, reason, &err);
         if (r < 0) {
-                _cleanup_(cgroup_freep) Cgroup *c = NULL;
                 /* Could not freeze (or record): never leave a quarantined workload running. */
                 notice(run, CONTAINER_NOTICE_WARNING, err.message);
+                run->quarantine_failed = true;
                 if (run->cgroup)
                         (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
+                return;
         }
+        run->quarantine_deadline = mono_usec() + QUARANTINE_FREEZE_TIMEOUT_USEC;
 }
 
 static void store_event(const ContainerRecord *r, const ContainerTransition *t, void *userdata) {
@@ -305,6 +347,27 @@ static void store_event(const ContainerRecord *r, const ContainerTransition *t, 
 
 static void queue_wait(unsigned shortage, const char *text, void *userdata) {
         notice(userdata, CONTAINER_NOTICE_QUEUED, text);
+}
+
+/* Called from the owner's loop while a quarantine's freeze is pending. */
+static void check_quarantine(Run *run) {
+        uint64_t deadline = run->quarantine_deadline;
+        char msg[256];
+
+        if (deadline == 0)
+                return;
+        if (cgroup_is_frozen(run->cgroup) > 0) {
+                run->quarantine_deadline = 0;
+                return;
+        }
+        if (mono_usec() < deadline)
+                return;
+        run->quarantine_deadline = 0;
+        run->quarantine_failed = true;
+        snprintf(msg, sizeof msg, "container %s did not freeze within %u s of its quarantine: killing it", run->id,
+                 QUARANTINE_FREEZE_TIMEOUT_USEC / 1000000u);
+        notice(run, CONTAINER_NOTICE_WARNING, msg);
+        (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
 }
 
 static int strv_copy(char **l, char ***ret) {
@@ -408,6 +471,9 @@ static int record_end(Run *run, const siginfo_t *si) {
                 return r;
         if (oom)
                 return container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
+        if (run->quarantine_failed)
+                return container_lock_transition(l, CONTAINER_FAILED, "quarantine could not freeze it; killed",
+                                                 code, sig);
         if (l->record->state == CONTAINER_CREATING)
                 return container_lock_transition(l, CONTAINER_FAILED, "init exited during setup", code, sig);
         return container_lock_transition(l, CONTAINER_STOPPED, NULL, code, sig);
@@ -435,7 +501,8 @@ static int wait_for_exit(Run *run, int pidfd, siginfo_t *ret) {
         for (;;) {
                 struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
 
-                if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0) {
+                check_quarantine(run);
+                if (poll(p, sfd >= 0 ? 2 : 1, run->quarantine_deadline ? 20 : -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
@@ -581,6 +648,10 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         if (r < 0)
                 return container_error_set(err, r, "%s", admit_error ?: strerror(-r));
         TAKE_PTR(rec); /* the lock's record now */
+        run.priority = lock->record->priority;
+        run.trust = lock->record->trust;
+        run.trust_max = lock->record->trust_max;
+        run.weight = lock->record->cpu_weight;
         memcpy(run.id, lock->record->id, sizeof run.id);
         notice(&run, CONTAINER_NOTICE_ADMITTED, run.id);
 
