@@ -1769,7 +1769,13 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                 int64_t x;
 
                 push_key(c, "min_trust");
-                if (get_int_range(c, v, 0, c->p->trust.maximum, &x))
+                /* On a deny rule, a trust requirement would stop the denial once trust drops:
+                 * misbehaving would be rewarded. */
+                if (verdict_ok && (rule->verdict == POLICY_VERDICT_DENY || rule->verdict == POLICY_VERDICT_QUARANTINE))
+                        err_key(c, "\"min_trust\" is only valid for \"allow\" and \"emulate\" rules: on a %s rule it "
+                                "would stop applying when the workload's trust drops",
+                                policy_verdict_to_string(rule->verdict));
+                else if (get_int_range(c, v, 0, c->p->trust.maximum, &x))
                         rule->min_trust = (int) x;
                 pop(c);
         }
