@@ -463,6 +463,71 @@ START_TEST(test_queue_waits) {
 }
 END_TEST
 
+START_TEST(test_owner_killed) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *r = NULL, *f = NULL;
+        char path[700];
+        Owner o;
+        int status;
+
+        start(&o, "orphan", "while true; do sleep 0.1; done", 0, 0, 0, NULL);
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        r = wait_state(s, "orphan", CONTAINER_RUNNING);
+
+        /* The owner dies without cleaning up: init dies with it (parent-death signal)... */
+        ck_assert_int_eq(kill(o.pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(o.pid, &status, 0), o.pid);
+        for (int i = 0; i < 500 && kill(r->pid, 0) == 0; i++)
+                sleep_ms(10);
+        ck_assert_msg(kill(r->pid, 0) < 0, "container init %d survived its owner", (int) r->pid);
+
+        /* ...and the next reaper records it and removes what is left. */
+        ck_assert_int_eq(container_reap_orphans(s), 1);
+        f = wait_state(s, "orphan", CONTAINER_FAILED);
+        ck_assert_str_eq(f->reason, "owner exited");
+        ck_assert_msg(access(cg_file(r, "memory", ""), F_OK) < 0, "cgroup left behind");
+        ck_assert_msg(access(cg_file(r, "unified", ""), F_OK) < 0, "v2 cgroup left behind");
+        snprintf(path, sizeof path, "%s/%s", storage_dir, r->id);
+        ck_assert_msg(access(path, F_OK) < 0, "storage %s left behind", path);
+        ck_assert_int_eq(container_reap_orphans(s), 0);
+}
+END_TEST
+
+START_TEST(test_image_config_and_privileges) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        char *out;
+        Owner o;
+
+        /* An image that runs as user 1000 in /home/u with its own env, entrypoint and cmd. */
+        run_cmd("cd %s && umoci unpack --image img:latest b2 >/dev/null 2>&1 && mkdir -p b2/rootfs/home/u && "
+                "umoci repack --image img:cfg b2 >/dev/null && rm -rf b2 && "
+                "umoci config --image img:cfg --config.user 1000 --config.workingdir /home/u "
+                "--config.env FOO=bar --config.entrypoint /bin/sh --config.entrypoint -c "
+                "--config.cmd 'echo foo=$FOO uid=$(id -u) gid=$(id -g) cwd=$(pwd) home=$HOME; "
+                "grep -E \"^(CapEff|CapBnd|NoNewPrivs|Seccomp):\" /proc/self/status; ls /sys/class/net' >/dev/null",
+                tmp);
+        snprintf(image_ref, sizeof image_ref, "%s/img:cfg", tmp);
+        start_argv(&o, "cfg", NULL, 0, 0, 0, NULL);
+        ck_assert_int_eq(finish(&o), 0);
+        out = slurp(o.out);
+        ck_assert_msg(strstr(out, "foo=bar uid=1000 gid=1000 cwd=/home/u home=/\n"), "%s", out);
+        /* A non-root workload keeps no capabilities; the bounding set is the documented default. */
+        ck_assert_msg(strstr(out, "CapEff:\t0000000000000000"), "%s", out);
+        ck_assert_msg(strstr(out, "CapBnd:\t00000000800405fb"), "%s", out);
+        ck_assert_msg(strstr(out, "NoNewPrivs:\t1"), "%s", out);
+        ck_assert_msg(strstr(out, "Seccomp:\t2"), "%s", out);
+        /* network none: loopback only */
+        ck_assert_msg(strstr(out, "lo\n") && !strstr(out, "eth0"), "%s", out);
+
+        /* Root keeps the default set as effective capabilities. */
+        snprintf(image_ref, sizeof image_ref, "%s/img:latest", tmp);
+        start(&o, "caps", "grep -E '^Cap(Eff|Prm):' /proc/self/status", 0, 0, 0, NULL);
+        ck_assert_int_eq(finish(&o), 0);
+        out = slurp(o.out);
+        ck_assert_msg(strstr(out, "CapPrm:\t00000000800405fb") && strstr(out, "CapEff:\t00000000800405fb"), "%s", out);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("container-live");
         TCase *tc = tcase_create("live");
@@ -476,6 +541,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_exec_failure);
         tcase_add_test(tc, test_policy_quarantine);
         tcase_add_test(tc, test_queue_waits);
+        tcase_add_test(tc, test_owner_killed);
+        tcase_add_test(tc, test_image_config_and_privileges);
         suite_add_tcase(s, tc);
         return s;
 }

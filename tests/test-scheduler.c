@@ -2,6 +2,7 @@
 /* Scheduling rules: pure functions, no root. */
 #include "test-util.h"
 
+#include "forgeone/container-queue.h"
 #include "forgeone/scheduler.h"
 
 START_TEST(test_priority_names) {
@@ -183,6 +184,69 @@ START_TEST(test_parse_cpus) {
 }
 END_TEST
 
+static char budget_path[64];
+
+static void write_budget(const char *text) {
+        int fd;
+
+        strcpy(budget_path, "/tmp/test-scheduler-budget-XXXXXX");
+        fd = mkstemp(budget_path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+}
+
+START_TEST(test_budget_file) {
+        _cleanup_free_ char *error = NULL;
+        SchedulerBudget b;
+
+        write_budget("{ \"memory\": \"8G\", \"pids\": 4096, \"default_memory\": 268435456, \"default_pids\": 64 }");
+        ck_assert_int_eq(container_budget_load(budget_path, &b, &error), 0);
+        ck_assert_uint_eq(b.memory_bytes, 8ull << 30);
+        ck_assert_uint_eq(b.pids, 4096);
+        ck_assert_uint_eq(b.default_memory_bytes, 256ull << 20);
+        ck_assert_uint_eq(b.default_pids, 64);
+        unlink(budget_path);
+}
+END_TEST
+
+START_TEST(test_budget_partial) {
+        SchedulerBudget b, d;
+
+        /* Keys left out keep the host defaults. */
+        write_budget("{ \"pids\": 100 }");
+        ck_assert_int_eq(container_budget_load(budget_path, &b, NULL), 0);
+        ck_assert_uint_eq(b.pids, 100);
+        unlink(budget_path);
+        write_budget("{}");
+        ck_assert_int_eq(container_budget_load(budget_path, &d, NULL), 0);
+        ck_assert_uint_eq(b.memory_bytes, d.memory_bytes);
+        ck_assert_uint_gt(d.memory_bytes, 0);
+        ck_assert_uint_gt(d.pids, 0);
+        unlink(budget_path);
+}
+END_TEST
+
+START_TEST(test_budget_errors) {
+        _cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL;
+        SchedulerBudget b;
+
+        write_budget("{ \"memory\": \"lots\" }");
+        ck_assert_int_eq(container_budget_load(budget_path, &b, &e1), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e1, budget_path));
+        ck_assert_ptr_nonnull(strstr(e1, "\"memory\""));
+        unlink(budget_path);
+
+        write_budget("[1, 2]");
+        ck_assert_int_eq(container_budget_load(budget_path, &b, &e2), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e2, "not a JSON object"));
+        unlink(budget_path);
+
+        ck_assert_int_eq(container_budget_load("/nonexistent/budget.json", &b, &e3), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(e3, "/nonexistent/budget.json"));
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("scheduler");
         TCase *tc = tcase_create("rules");
@@ -198,6 +262,12 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_parse_size);
         tcase_add_test(tc, test_parse_cpus);
         suite_add_tcase(s, tc);
+
+        TCase *tb = tcase_create("budget-file");
+        tcase_add_test(tb, test_budget_file);
+        tcase_add_test(tb, test_budget_partial);
+        tcase_add_test(tb, test_budget_errors);
+        suite_add_tcase(s, tb);
         return s;
 }
 

@@ -4,7 +4,9 @@
  * transition first (so a refused request touches nothing), act on the
  * cgroup, then record. The owner only records the end (container.c).
  */
+#include <dirent.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -266,6 +268,39 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
         return 0;
 }
 
+/*
+ * Removes a dead owner's storage: the rootfs parts (rootfs.h) and our id-mapped layer mount points.
+ * Never recursive: a mount point still attached somewhere must not lead a delete into the shared
+ * layer cache, so each known entry is unmounted (detached) and then rmdir()ed or unlink()ed.
+ */
+static void remove_storage(const char *storage) {
+        _cleanup_free_ char *lower = NULL;
+        DIR *d;
+
+        (void) rootfs_teardown(storage, NULL);
+        if (asprintf(&lower, "%s/lower", storage) < 0)
+                return;
+        d = opendir(lower);
+        if (d) {
+                struct dirent *de;
+                while ((de = readdir(d))) {
+                        _cleanup_free_ char *root = NULL, *meta = NULL, *dir = NULL;
+                        if (de->d_name[0] == '.')
+                                continue;
+                        if (asprintf(&dir, "%s/%s", lower, de->d_name) < 0 ||
+                            asprintf(&root, "%s/rootfs", dir) < 0 || asprintf(&meta, "%s/layer.json", dir) < 0)
+                                break;
+                        (void) umount2(root, MNT_DETACH | UMOUNT_NOFOLLOW);
+                        (void) rmdir(root);
+                        (void) unlink(meta);
+                        (void) rmdir(dir);
+                }
+                closedir(d);
+        }
+        (void) rmdir(lower);
+        (void) rmdir(storage);
+}
+
 int container_reap_orphans(ContainerStore *s) {
         ContainerRecord **all = NULL;
         size_t n = 0;
@@ -290,7 +325,7 @@ int container_reap_orphans(ContainerStore *s) {
                         (void) cgroup_remove(c);
                 }
                 if (l->record->rootfs)
-                        (void) rootfs_teardown(l->record->rootfs, NULL);
+                        remove_storage(l->record->rootfs);
                 if (container_lock_transition(l, CONTAINER_FAILED, "owner exited", -1, 0) >= 0)
                         count++;
         }
