@@ -366,6 +366,7 @@ END_TEST
 START_TEST(test_mutated_layers) {
         TestTar *t = test_tar_new();
         TestBuf orig, tar = {};
+        static const char *const made_here[] = { "dest", "layer.tar", NULL };
         unsigned seed = 12345, ok = 0, refused = 0;
 
         test_tar_dir(t, "etc");
@@ -403,8 +404,7 @@ START_TEST(test_mutated_layers) {
                 } else
                         ok++;
                 /* tmp holds only what the test made: dest and the blob. */
-                ck_assert_msg(test_count_entries(tmp, (const char *const[]) { "dest", "layer.tar", NULL }) == 0,
-                              "mutation %u wrote outside the layer", i);
+                ck_assert_msg(test_count_entries(tmp, made_here) == 0, "mutation %u wrote outside the layer", i);
         }
         ck_assert_uint_gt(refused, 0);
         ck_assert_uint_gt(ok, 0);

@@ -262,7 +262,7 @@ int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerif
         if (!lowers)
                 return -ENOMEM;
         for (size_t i = 0; i < image->n_layers; i++) {
-                bool hit;
+                bool hit = false;
 
                 r = layer_cache_ensure(c, image, i, flags, progress, userdata, &lowers[i], &hit, err);
                 if (r < 0)

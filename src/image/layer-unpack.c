@@ -20,8 +20,6 @@
 #define WHITEOUT_META_PREFIX ".wh..wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free);
-
 typedef struct DirFixup {
         char *path; /* normalised, relative to the layer root; "" is the root */
         mode_t mode;
