@@ -412,6 +412,10 @@ static void workload_files(void *arg) {
         close(fd);
         errno = 0;
         W_ASSERT(open("/etc/forgeone-must-not-exist", O_WRONLY | O_CREAT, 0644) < 0 && errno == EPERM);
+        /* O_CREAT of something that exists creates nothing: "2>/dev/null" is a write, allowed. */
+        fd = open("/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        W_ASSERT(fd >= 0);
+        close(fd);
         errno = 0;
         W_ASSERT(open("/etc/passwd", O_WRONLY | O_APPEND) < 0 && errno == EPERM);
 

@@ -42,7 +42,8 @@ typedef struct PathResolveTask {
 } PathResolveTask;
 
 typedef enum PathResolveResultFlags {
-        PATH_RESOLVE_RESULT_MAGIC = 1u << 0, /* the result is a /proc/PID[/task/TID]/fd/N magic link */
+        PATH_RESOLVE_RESULT_MAGIC = 1u << 0,  /* the result is a /proc/PID[/task/TID]/fd/N magic link */
+        PATH_RESOLVE_RESULT_EXISTS = 1u << 1, /* the last component was seen to exist (not a symlink) */
 } PathResolveResultFlags;
 
 /* base: absolute path inside the root of the directory relative paths start from (NULL: "/").

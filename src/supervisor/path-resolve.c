@@ -322,6 +322,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                                 fail = errno;
                         continue;
                 }
+                if (last)
+                        result_flags |= PATH_RESOLVE_RESULT_EXISTS;
                 if (!last || trailing_slash) {
                         int fd = openat(cur_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         safe_close(cur_fd);

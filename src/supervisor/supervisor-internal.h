@@ -113,6 +113,7 @@ typedef struct Call {
         uint64_t open_flags, open_mode, open_resolve;
         bool empty_path;      /* AT_EMPTY_PATH with "": the object is the dirfd itself */
         bool magic;           /* path is /proc/PID/fd/N of the workload: reopen that file */
+        bool exists;          /* the last component of path was there when resolved */
 
         bool have_addr;
         struct sockaddr_storage raw_addr;

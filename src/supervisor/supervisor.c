@@ -391,6 +391,8 @@ static int decode_path(Call *c, bool second) {
                 return r;
         if (!second && (rflags & PATH_RESOLVE_RESULT_MAGIC))
                 c->magic = true;
+        if (!second && (rflags & (PATH_RESOLVE_RESULT_EXISTS | PATH_RESOLVE_RESULT_MAGIC)))
+                c->exists = true;
         if (second) {
                 c->path2 = TAKE_PTR(resolved);
                 c->lookup_error2 = r;
@@ -447,6 +449,14 @@ static int decode_paths(Call *c) {
         r = decode_path(c, false);
         if (r < 0)
                 return r;
+        /* O_CREAT on a file that is there creates nothing ("2>/dev/null"): ask the policy for what is
+         * really done, and drop O_CREAT from the emulated open so that, should the file vanish in
+         * between, the open fails instead of creating what the policy did not allow. */
+        if ((fi >= 0 || hi >= 0 || streq(c->name, "creat")) && c->exists && !c->lookup_error &&
+            (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT && !(c->open_flags & __O_TMPFILE)) {
+                c->open_flags &= ~(uint64_t) O_CREAT;
+                c->access = syscall_open_flags_to_access(c->open_flags);
+        }
         r = decode_path(c, true);
         if (r < 0)
                 return r;

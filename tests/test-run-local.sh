@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# forgeonectl run --local end to end (root): shell workloads under policies/default.json, the decision
+# lines on stderr (human, --quiet, --json), exit statuses, quarantine, and nothing left behind. TAP.
+set -u
+
+src=${FORGEONE_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+ctl=${FORGEONECTL:-${FORGEONE_BUILD_ROOT:-$src/build}/src/cli/forgeonectl}
+policy=$src/policies/default.json
+
+if [ "$(id -u)" != 0 ]; then
+        echo "1..0 # SKIP needs root (the supervisor reads and acts for another process)"
+        exit 77
+fi
+if [ ! -x "$ctl" ]; then
+        echo "1..0 # SKIP $ctl is not built"
+        exit 77
+fi
+
+tmp=$(mktemp -d /tmp/fo-run-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; [ -f "$tmp/err" ] && sed 's/^/# /' "$tmp/err" | tail -20; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+run() { "$ctl" run --local --policy "$policy" "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; }
+rc() { cat "$tmp/rc"; }
+
+# 1: an ordinary script runs normally and its exit status is passed through.
+run -- sh -c 'echo hello; x=$(cat /etc/passwd | wc -l); [ "$x" -gt 0 ] && echo lines; exit 7'
+check "script runs, stdout untouched, exit status passed through" \
+        '[ "$(rc)" = 7 ] && [ "$(cat "$tmp/out")" = "$(printf "hello\nlines")" ]'
+check "allowed opens are reported" 'grep -q "^forgeone: allow openat \"/etc/passwd\" \[read\] -> ok (rule read-files)" "$tmp/err"'
+
+# 2: secrets.
+run -- cat /etc/shadow
+check "reading /etc/shadow is denied with EACCES by deny-secrets" \
+        '[ "$(rc)" = 1 ] && grep -q "^forgeone: deny openat \"/etc/shadow\" \[read\] -> EACCES (rule deny-secrets)" "$tmp/err" && grep -q "Permission denied" "$tmp/err"'
+
+# 3: writes outside the allowed trees.
+run -- sh -c "echo x > /etc/forgeone-run-test"
+check "writing outside allowed paths is denied and creates nothing" \
+        '[ "$(rc)" != 0 ] && grep -q "deny openat \"/etc/forgeone-run-test\" \[write,create\] -> EPERM (rule default)" "$tmp/err" && [ ! -e /etc/forgeone-run-test ]'
+run -- sh -c "echo x > $tmp/allowed && cat $tmp/allowed"
+check "writing scratch space works" '[ "$(rc)" = 0 ] && [ "$(cat "$tmp/out")" = x ]'
+
+# 4: a symlink in an allowed tree pointing at a secret.
+ln -s /etc/shadow "$tmp/innocent"
+run -- cat "$tmp/innocent"
+check "a symlink to a secret is judged by its target" \
+        '[ "$(rc)" = 1 ] && grep -q "deny openat \"/etc/shadow\" \[read\] -> EACCES" "$tmp/err"'
+
+# 5: mount quarantines.
+run -- sh -c 'mount -t tmpfs none /mnt 2>/dev/null; echo survived'
+check "mount quarantines: the workload is stopped, status 123" \
+        '[ "$(rc)" = 123 ] && grep -q "^forgeone: quarantine mount -> EPERM (rule mount-quarantines)" "$tmp/err" && ! grep -q survived "$tmp/out"'
+
+# 6: signals.
+run -- sh -c 'kill -9 $$'
+check "a workload killed by SIGKILL gives 137" '[ "$(rc)" = 137 ]'
+
+# 7: --quiet and --json.
+run --quiet -- sh -c 'cat /etc/passwd >/dev/null; cat /etc/shadow'
+check "--quiet prints denials only" '! grep -q "^forgeone: allow" "$tmp/err" && grep -q "^forgeone: deny" "$tmp/err"'
+run --json --quiet -- cat /etc/shadow
+check "--json prints one JSON object per decision with stable fields" \
+        'grep "^{" "$tmp/err" | jq -e "select(.syscall == \"openat\" and .path == \"/etc/shadow\" and .verdict == \"deny\" and .action == \"deny\" and .errno == \"EACCES\" and .rule == \"deny-secrets\" and (.pid|type) == \"number\" and (.tid|type) == \"number\" and (.generation|type) == \"number\" and (.trust|type) == \"number\")" >/dev/null'
+
+# 8: /dev/stdin, process substitution and /proc/self are the workload's own.
+run -- bash -c 'echo via-stdin | cat /dev/stdin; cat <(echo procsub); [ "$(readlink /proc/self)" = "$$" ] || [ -n "$BASHPID" ]'
+check "/dev/stdin and process substitution reopen the workload's own fds" \
+        '[ "$(rc)" = 0 ] && grep -q via-stdin "$tmp/out" && grep -q procsub "$tmp/out"'
+
+# 9: a command that does not exist.
+run -- /nonexistent/program
+check "a missing program gives 127" '[ "$(rc)" = 127 ]'
+
+# 10: usage errors.
+"$ctl" run --local -- true >/dev/null 2>"$tmp/err"
+check "--policy is required" '[ $? = 1 ] || grep -q "needs --policy" "$tmp/err"'
+"$ctl" run --help >"$tmp/out" 2>&1
+check "--help documents the exit statuses" 'grep -q "quarantined" "$tmp/out"'
+
+# 11: nothing left behind.
+check "no cgroup left behind" '! ls -d /sys/fs/cgroup/unified/forgeone/run-* /sys/fs/cgroup/forgeone/run-* 2>/dev/null | grep -q .'
+
+echo "1..$n"
+exit $failed
