@@ -172,6 +172,7 @@ START_TEST(test_path_and_sockaddr) {
                 "linkat", "symlink", "symlinkat", "chmod", "fchmodat", "chown", "lchown", "fchownat", "truncate",
                 "utime", "utimes", "utimensat", "futimesat", "chdir", "chroot", "getxattr", "lgetxattr",
                 "setxattr", "lsetxattr", "listxattr", "llistxattr", "removexattr", "lremovexattr", "statfs",
+                "mount", "umount2", "pivot_root", "swapon", "swapoff", "acct", "move_mount", "open_tree",
         };
         static const char *const with_addr[] = { "connect", "bind", "sendto", "sendmsg", "sendmmsg" };
         static const char *const emulable[] = { "open", "openat", "openat2", "creat", "connect" };
@@ -315,6 +316,34 @@ START_TEST(test_man_page_lists_groups) {
 }
 END_TEST
 
+/* ... and every syscall with a path or address in its table of them. */
+START_TEST(test_man_page_lists_path_syscalls) {
+        _cleanup_free_ char *text = NULL;
+        const char *section, *end;
+        const SyscallInfo *info;
+        size_t size = 0;
+        FILE *f;
+
+        f = fopen(fo_test_source_path("man/forgeone.policy.5"), "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_gt(getdelim(&text, &size, 0, f), 0);
+        fclose(f);
+
+        section = strstr(text, "\n.SH PATH AND ADDRESS SYSCALLS\n");
+        ck_assert_ptr_nonnull(section);
+        end = strstr(section + 1, "\n.SH ");
+        ck_assert_ptr_nonnull(end);
+        for (size_t i = 0; (info = syscall_info_by_index(i)); i++) {
+                char line[64];
+                const char *hit;
+
+                snprintf(line, sizeof line, "\n%s ", info->name);
+                hit = strstr(section, line);
+                ck_assert_msg(hit && hit < end, "%s is not in the man page's table", info->name);
+        }
+}
+END_TEST
+
 static Suite *syscall_table_suite(void) {
         Suite *s = suite_create("syscall-table");
         TCase *tc = tcase_create("table");
@@ -328,6 +357,7 @@ static Suite *syscall_table_suite(void) {
         tcase_add_test(tc, test_resolve_numbers);
         tcase_add_test(tc, test_suggest);
         tcase_add_test(tc, test_man_page_lists_groups);
+        tcase_add_test(tc, test_man_page_lists_path_syscalls);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -51,9 +51,13 @@
  * opens, connect, and the read-only stat/access/readlink calls. A hard link gives
  * a second name to read and write the file through, so link sources request
  * read|write: a deny rule on /etc/shadow also stops "ln /etc/shadow /tmp/x".
- * symlink's first argument is the link's text, not a path that is resolved. */
+ * symlink's first argument is the link's text, not a path that is resolved;
+ * mount's source is often not a path at all ("none", "proc"), so only its
+ * target is one. Changing what a path shows (mounting over it, swapping to
+ * it, accounting into it) counts as writing it. */
 static const SyscallInfo syscall_infos[] = {
         S("access",            P,  I,  N,  N,  N,  N,  A_STAT,           0,        true),
+        S("acct",              P,  N,  N,  N,  N,  N,  A_WRITE,          0,        false),
         NET("bind",            F,  SA, SL, N,  N,  N,  false, SYSCALL_ADDR_SOCKADDR),
         S("chdir",             P,  N,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("chmod",             P,  M,  N,  N,  N,  N,  A_ATTR,           0,        false),
@@ -66,9 +70,11 @@ static const SyscallInfo syscall_infos[] = {
         S("execveat",          D,  P,  X,  X,  AF, N,  A_EXEC,           0,        false),
         S("faccessat",         D,  P,  I,  N,  N,  N,  A_STAT,           0,        true),
         S("faccessat2",        D,  P,  I,  AF, N,  N,  A_STAT,           0,        true),
+        S("fanotify_mark",     F,  I,  I,  D,  P,  N,  A_STAT,           0,        false),
         S("fchmodat",          D,  P,  M,  N,  N,  N,  A_ATTR,           0,        false),
         S("fchmodat2",         D,  P,  M,  AF, N,  N,  A_ATTR,           0,        false),
         S("fchownat",          D,  P,  I,  I,  AF, N,  A_ATTR,           0,        false),
+        S("fspick",            D,  P,  I,  N,  N,  N,  A_ATTR,           0,        false),
         S("fstatat64",         D,  P,  X,  AF, N,  N,  A_STAT,           0,        false),
         S("futimesat",         D,  P,  X,  N,  N,  N,  A_ATTR,           0,        false),
         S("getxattr",          P,  X,  X,  I,  N,  N,  A_STAT,           0,        false),
@@ -88,13 +94,18 @@ static const SyscallInfo syscall_infos[] = {
         S("mkdirat",           D,  P,  M,  N,  N,  N,  A_CREATE,         0,        false),
         S("mknod",             P,  M,  I,  N,  N,  N,  A_CREATE,         0,        false),
         S("mknodat",           D,  P,  M,  I,  N,  N,  A_CREATE,         0,        false),
+        S("mount",             X,  P,  X,  I,  X,  N,  A_WRITE,          0,        false),
+        S("mount_setattr",     D,  P,  AF, X,  I,  N,  A_ATTR,           0,        false),
+        S("move_mount",        D,  P,  D2, P2, I,  N,  A_WRITE,          A_WRITE,  false),
         S("name_to_handle_at", D,  P,  X,  X,  AF, N,  A_STAT,           0,        false),
         S("newfstatat",        D,  P,  X,  AF, N,  N,  A_STAT,           0,        true),
         S("oldlstat",          P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("oldstat",           P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("open",              P,  OF, M,  N,  N,  N,  0,                0,        true),
+        S("open_tree",         D,  P,  I,  N,  N,  N,  A_STAT,           0,        false),
         S("openat",            D,  P,  OF, M,  N,  N,  0,                0,        true),
         S("openat2",           D,  P,  OH, I,  N,  N,  0,                0,        true),
+        S("pivot_root",        P,  P2, N,  N,  N,  N,  A_WRITE,          A_WRITE,  false),
         S("readlink",          P,  X,  I,  N,  N,  N,  A_STAT,           0,        true),
         S("readlinkat",        D,  P,  X,  I,  N,  N,  A_STAT,           0,        true),
         S("removexattr",       P,  X,  N,  N,  N,  N,  A_ATTR,           0,        false),
@@ -111,12 +122,17 @@ static const SyscallInfo syscall_infos[] = {
         S("statfs",            P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
         S("statfs64",          P,  I,  X,  N,  N,  N,  A_STAT,           0,        false),
         S("statx",             D,  P,  AF, I,  X,  N,  A_STAT,           0,        true),
+        S("swapoff",           P,  N,  N,  N,  N,  N,  A_WRITE,          0,        false),
+        S("swapon",            P,  I,  N,  N,  N,  N,  A_WRITE,          0,        false),
         S("symlink",           X,  P,  N,  N,  N,  N,  A_CREATE,         0,        false),
         S("symlinkat",         X,  D,  P,  N,  N,  N,  A_CREATE,         0,        false),
         S("truncate",          P,  I,  N,  N,  N,  N,  A_WRITE,          0,        false),
         S("truncate64",        P,  I,  I,  N,  N,  N,  A_WRITE,          0,        false),
+        S("umount",            P,  N,  N,  N,  N,  N,  A_WRITE,          0,        false),
+        S("umount2",           P,  I,  N,  N,  N,  N,  A_WRITE,          0,        false),
         S("unlink",            P,  N,  N,  N,  N,  N,  A_DELETE,         0,        false),
         S("unlinkat",          D,  P,  AF, N,  N,  N,  A_DELETE,         0,        false),
+        S("uselib",            P,  N,  N,  N,  N,  N,  A_EXEC,           0,        false),
         S("utime",             P,  X,  N,  N,  N,  N,  A_ATTR,           0,        false),
         S("utimensat",         D,  P,  X,  AF, N,  N,  A_ATTR,           0,        false),
         S("utimensat_time64",  D,  P,  X,  AF, N,  N,  A_ATTR,           0,        false),
