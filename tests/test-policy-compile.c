@@ -462,6 +462,175 @@ START_TEST(test_filter_run) {
 END_TEST
 
 
+/* ---- random argument policies: the compiler's clauses against the graph ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void) {
+        /* xorshift64*: deterministic, so a failure reproduces */
+        rng_state ^= rng_state >> 12;
+        rng_state ^= rng_state << 25;
+        rng_state ^= rng_state >> 27;
+        return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static char *xstrdup(const char *s) {
+        char *d = strdup(s);
+
+        ck_assert_ptr_nonnull(d);
+        return d;
+}
+
+/* Rules over three syscalls with small argument domains, so random calls hit their clauses often. */
+static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
+        static const char *const names[] = { "getpid", "getppid", "gettid" };
+        Policy *p = calloc(1, sizeof(Policy));
+
+        ck_assert_ptr_nonnull(p);
+        p->name = xstrdup("random");
+        p->default_verdict = POLICY_VERDICT_DENY;
+        p->default_errno = EPERM;
+        p->trust = (PolicyTrust) { .initial = 50, .maximum = 100 };
+        p->identities = calloc(n_identities + 1, sizeof(PolicyIdentity));
+        p->resources = calloc(n_rules + 1, sizeof(PolicyResource));
+        p->rules = calloc(n_rules + 1, sizeof(PolicyRule));
+        ck_assert(p->identities && p->resources && p->rules);
+        for (unsigned i = 0; i < n_identities; i++) {
+                char name[16];
+
+                snprintf(name, sizeof name, "id%u", i);
+                p->identities[p->n_identities++] = (PolicyIdentity) { .name = xstrdup(name), .trust_initial = -1 };
+        }
+        for (unsigned i = 0; i < n_rules; i++) {
+                PolicyRule *r = &p->rules[p->n_rules++];
+                char id[16];
+                unsigned v = (unsigned) (rng() % 10);
+
+                snprintf(id, sizeof id, "r%u", i);
+                *r = (PolicyRule) {
+                        .id = xstrdup(id),
+                        .identity = n_identities > 0 && rng() % 3 == 0 ? (int) (rng() % n_identities)
+                                                                       : POLICY_IDENTITY_ANY,
+                        .verdict = v < 5 ? POLICY_VERDICT_ALLOW : v < 9 ? POLICY_VERDICT_DENY : POLICY_VERDICT_QUARANTINE,
+                        .errno_value = rng() % 2 ? EACCES : EPERM,
+                        .min_trust = rng() % 8 == 0 ? 40 : -1,
+                };
+                r->syscalls = calloc(2, sizeof(char *));
+                ck_assert_ptr_nonnull(r->syscalls);
+                r->syscalls[0] = xstrdup(names[rng() % ELEMENTSOF(names)]);
+                if (rng() % 4 == 0)
+                        continue; /* no object */
+
+                PolicyResource *res = &p->resources[p->n_resources];
+                char rname[16];
+                unsigned n_args = 1 + (unsigned) (rng() % 2);
+
+                snprintf(rname, sizeof rname, "a%u", i);
+                *res = (PolicyResource) { .name = xstrdup(rname), .type = POLICY_RESOURCE_ARGS };
+                res->args = calloc(n_args, sizeof(PolicyArgCond));
+                ck_assert_ptr_nonnull(res->args);
+                for (unsigned k = 0; k < n_args; k++) {
+                        PolicyArgCond *c = &res->args[res->n_args++];
+
+                        *c = (PolicyArgCond) {
+                                .index = (unsigned) (rng() % 2),
+                                .op = (PolicyArgOp) (rng() % _POLICY_ARG_OP_MAX),
+                                .value = rng() % 4,
+                        };
+                        if (c->op == POLICY_ARG_MASKED_EQ) {
+                                c->mask = 1 + rng() % 3;
+                                c->value &= c->mask;
+                        }
+                }
+                r->resources = calloc(1, sizeof(int));
+                ck_assert_ptr_nonnull(r->resources);
+                r->resources[r->n_resources++] = (int) p->n_resources++;
+        }
+        return p;
+}
+
+static Policy *policy_clone_random(uint64_t seed, unsigned n_identities, unsigned n_rules) {
+        rng_state = seed;
+        return random_policy(n_identities, n_rules);
+}
+
+START_TEST(test_random_args_agree) {
+        unsigned kernel_decided = 0, notified = 0;
+
+        for (unsigned round = 0; round < 300; round++) {
+                uint64_t seed = 0x1234567ULL + round * 7919;
+                unsigned n_identities = round % 3, n_rules = 1 + round % 6;
+                _cleanup_(policy_freep) Policy *p = policy_clone_random(seed, n_identities, n_rules);
+                _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+
+                ck_assert_int_eq(policy_graph_new(policy_clone_random(seed, n_identities, n_rules), &g), 0);
+                for (int id = POLICY_COMPILE_ALL_IDENTITIES; id < (int) n_identities; id++) {
+                        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+
+                        ck_assert_int_eq(policy_compile(p, id, &f), 0);
+                        for (const char *const *name = (const char *const[]) { "getpid", "getppid", "gettid", NULL };
+                             *name; name++)
+                                for (uint64_t a0 = 0; a0 < 5; a0++)
+                                        for (uint64_t a1 = 0; a1 < 5; a1++) {
+                                                uint32_t ret = run_native(f, *name, a0, a1);
+                                                uint32_t action = ret & SECCOMP_RET_ACTION_FULL;
+                                                int first = id == POLICY_COMPILE_ALL_IDENTITIES ? POLICY_IDENTITY_ANY
+                                                                                                : id;
+                                                int last = id == POLICY_COMPILE_ALL_IDENTITIES ? (int) n_identities - 1
+                                                                                               : id;
+
+                                                if (action == SECCOMP_RET_USER_NOTIF) {
+                                                        notified++;
+                                                        continue;
+                                                }
+                                                kernel_decided++;
+                                                for (int who = first; who <= last; who++) {
+                                                        PolicyQuery q = test_query(g, NULL, 50, *name);
+                                                        PolicyDecision d;
+
+                                                        q.identity = who;
+                                                        q.args[0] = a0;
+                                                        q.args[1] = a1;
+                                                        d = test_eval(g, &q);
+                                                        ck_assert_msg(
+                                                                action == SECCOMP_RET_ALLOW
+                                                                        ? d.verdict == POLICY_VERDICT_ALLOW
+                                                                        : d.verdict == POLICY_VERDICT_DENY &&
+                                                                                  (uint32_t) d.errno_value ==
+                                                                                          (ret & SECCOMP_RET_DATA),
+                                                                "seed %#llx filter %d identity %d: %s(%llu, %llu): kernel "
+                                                                "%#x, graph %s/%d by %s",
+                                                                (unsigned long long) seed, id, who, *name,
+                                                                (unsigned long long) a0, (unsigned long long) a1, ret,
+                                                                policy_verdict_to_string(d.verdict), d.errno_value,
+                                                                d.rule_id);
+                                                }
+                                        }
+                }
+        }
+        /* both paths were exercised */
+        ck_assert_uint_gt(kernel_decided, 1000);
+        ck_assert_uint_gt(notified, 1000);
+}
+END_TEST
+
+START_TEST(test_no_arches_means_native) {
+        _cleanup_(policy_freep) Policy *p = policy_clone_random(42, 0, 0);
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+        PolicyQuery q;
+
+        ck_assert_uint_eq(p->n_arches, 0);
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+        ck_assert_uint_eq(f->n_arches, 1);
+        ck_assert_uint_eq(f->arches[0], seccomp_arch_native());
+        ck_assert_uint_eq(run_native(f, "getpid", 0, 0), RET_ERRNO(EPERM));
+        ck_assert_int_eq(policy_graph_new(policy_clone_random(42, 0, 0), &g), 0);
+        q = test_query(g, NULL, 50, "getpid");
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_DENY, EPERM, "default");
+}
+END_TEST
+
 static const char *const shipped[] = { "policies/default.json", "policies/strict.json", "policies/web-service.json" };
 
 static Policy *load_shipped(const char *rel) {
@@ -578,6 +747,8 @@ static Suite *policy_compile_suite(void) {
         tcase_add_test(tc, test_real_load);
         tcase_add_test(tc, test_quarantine_default);
         tcase_add_test(tc, test_filter_run);
+        tcase_add_test(tc, test_random_args_agree);
+        tcase_add_test(tc, test_no_arches_means_native);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("shipped");

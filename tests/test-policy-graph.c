@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -705,7 +706,7 @@ START_TEST(test_explain) {
         q.access = R;
         d = test_eval(g, &q);
         ck_assert_str_eq(policy_decision_explain(g, &q, &d, buf, sizeof buf),
-                         "deny (EACCES) by rule no-shadow: /etc/shadow [read] matches resource shadow");
+                         "deny (EACCES) by rule no-shadow: /etc/shadow matches resource shadow [read]");
 
         q.path = "/srv/x";
         q.access = W;
@@ -869,6 +870,145 @@ START_TEST(test_glob_match) {
 END_TEST
 
 
+/* ---- random path policies against a brute-force matcher built on fnmatch(3) ---- */
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+static uint64_t rng(void) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return rng_state;
+}
+
+static const char *const pattern_parts[] = { "a", "b", "c", "ab", "*", "?", "[ab]", "a*", "*b" };
+static const char *const path_parts[] = { "a", "b", "c", "ab", "ba", "abc", "bb" };
+
+static char *random_pattern(void) {
+        char buf[128] = "";
+        unsigned depth = 1 + (unsigned) (rng() % 3);
+
+        for (unsigned i = 0; i < depth; i++) {
+                strcat(buf, "/");
+                strcat(buf, pattern_parts[rng() % ELEMENTSOF(pattern_parts)]);
+        }
+        if (rng() % 4 == 0)
+                strcat(buf, "/**");
+        return strdup(buf);
+}
+
+/* The reference: component by component with fnmatch(), "**" (last) matching zero or more components. */
+static bool reference_match(const char *pattern, const char *path) {
+        char pat[128], pth[128], *ps[16], *qs[16], *save = NULL;
+        size_t np = 0, nq = 0;
+
+        snprintf(pat, sizeof pat, "%s", pattern);
+        snprintf(pth, sizeof pth, "%s", path);
+        for (char *t = strtok_r(pat, "/", &save); t; t = strtok_r(NULL, "/", &save))
+                ps[np++] = t;
+        for (char *t = strtok_r(pth, "/", &save); t; t = strtok_r(NULL, "/", &save))
+                qs[nq++] = t;
+        for (size_t i = 0; i < np; i++) {
+                if (streq(ps[i], "**"))
+                        return true; /* last by construction */
+                if (i >= nq || fnmatch(ps[i], qs[i], 0) != 0)
+                        return false;
+        }
+        return np == nq;
+}
+
+START_TEST(test_random_paths) {
+        static const unsigned accesses[] = { POLICY_ACCESS_READ, POLICY_ACCESS_WRITE,
+                                             POLICY_ACCESS_READ | POLICY_ACCESS_WRITE };
+        unsigned matched = 0;
+
+        for (unsigned round = 0; round < 200; round++) {
+                unsigned n_rules = 1 + (unsigned) (rng() % 12);
+                Policy *p = calloc(1, sizeof(Policy));
+                _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+
+                ck_assert_ptr_nonnull(p);
+                p->default_verdict = POLICY_VERDICT_DENY;
+                p->default_errno = EPERM;
+                p->resources = calloc(n_rules, sizeof(PolicyResource));
+                p->rules = calloc(n_rules, sizeof(PolicyRule));
+                ck_assert(p->resources && p->rules);
+                for (unsigned i = 0; i < n_rules; i++) {
+                        PolicyResource *res = &p->resources[p->n_resources++];
+                        PolicyRule *r = &p->rules[p->n_rules++];
+                        char name[16];
+
+                        snprintf(name, sizeof name, "r%u", i);
+                        *res = (PolicyResource) {
+                                .name = strdup(name), .type = POLICY_RESOURCE_PATH, .access = accesses[rng() % 3],
+                        };
+                        res->paths = calloc(3, sizeof(char *));
+                        res->paths[0] = random_pattern();
+                        if (rng() % 3 == 0)
+                                res->paths[1] = random_pattern();
+                        *r = (PolicyRule) {
+                                .id = strdup(name),
+                                .identity = POLICY_IDENTITY_ANY,
+                                .verdict = (PolicyVerdict) (rng() % _POLICY_VERDICT_MAX),
+                                .errno_value = EACCES,
+                                .min_trust = -1,
+                        };
+                        r->syscalls = calloc(2, sizeof(char *));
+                        r->syscalls[0] = strdup("openat");
+                        r->resources = calloc(1, sizeof(int));
+                        r->resources[0] = (int) i;
+                        r->n_resources = 1;
+                }
+                ck_assert_int_eq(policy_graph_new(p, &g), 0);
+
+                for (unsigned k = 0; k < 40; k++) {
+                        char path[128] = "";
+                        unsigned depth = (unsigned) (rng() % 5), access = accesses[rng() % 3];
+                        int best = -1;
+                        PolicyDecision d;
+
+                        for (unsigned i = 0; i < depth; i++) {
+                                strcat(path, "/");
+                                strcat(path, path_parts[rng() % ELEMENTSOF(path_parts)]);
+                        }
+                        if (depth == 0)
+                                strcpy(path, "/");
+
+                        /* highest verdict among matching rules, by brute force */
+                        for (unsigned i = 0; i < p->n_rules; i++) {
+                                const PolicyRule *r = &p->rules[i];
+                                const PolicyResource *res = &p->resources[i];
+                                bool m = false, permit = r->verdict <= POLICY_VERDICT_EMULATE;
+
+                                for (char **pat = res->paths; *pat; pat++)
+                                        m = m || reference_match(*pat, path);
+                                if (m && (permit ? (access & ~res->access) == 0 : (access & res->access) != 0) &&
+                                    (best < 0 || (int) r->verdict > best))
+                                        best = (int) r->verdict;
+                        }
+
+                        d = test_eval_path(g, NULL, "openat", path, access);
+                        if (best < 0)
+                                ck_assert_msg(d.reason == POLICY_REASON_DEFAULT, "round %u: %s matched %s", round, path,
+                                              d.rule_id);
+                        else {
+                                matched++;
+                                ck_assert_msg(d.reason == POLICY_REASON_RULE && (int) d.verdict == best,
+                                              "round %u: %s: expected %s, got %s by %s", round, path,
+                                              policy_verdict_to_string(best), policy_verdict_to_string(d.verdict),
+                                              d.rule_id);
+                                /* the deciding rule really matches */
+                                bool m = false;
+                                for (char **pat = d.resource->paths; *pat; pat++)
+                                        m = m || reference_match(*pat, path);
+                                ck_assert(m);
+                        }
+                }
+        }
+        ck_assert_uint_gt(matched, 500);
+}
+END_TEST
+
 static const char dot_policy[] =
         "{'version': 1, 'name': 'say \\\"hi\\\"', 'default': {'action': 'deny', 'errno': 'EPERM'},"
         " 'trust': {'initial': 50, 'maximum': 100, 'deny_penalty': 10, 'quarantine_below': 20},"
@@ -1018,6 +1158,7 @@ static Suite *policy_graph_suite(void) {
         tcase_add_test(tc, test_many_rules);
         tcase_add_test(tc, test_threads_and_refs);
         tcase_add_test(tc, test_glob_match);
+        tcase_add_test(tc, test_random_paths);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("dot");

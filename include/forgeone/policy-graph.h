@@ -92,7 +92,9 @@ typedef enum PolicyNeed {
 
 unsigned policy_graph_needs(const PolicyGraph *g, uint32_t arch, int nr) _pure_;
 
-/* One line, human readable: "deny (EPERM) by rule deny-shadow: /etc/shadow matches
- * resource shadow (read)". Writes into buf, returns buf. */
+/* One line, human readable: "deny (EACCES) by rule deny-shadow: /etc/shadow matches
+ * resource shadow [read]", "deny (EPERM) by default: no rule for openat matched
+ * /srv/x [write]", "...; rule etc-read needs trust >= 50, workload has 30".
+ * Workload-controlled bytes are escaped. Writes into buf (truncating), returns buf. */
 char *policy_decision_explain(const PolicyGraph *g, const PolicyQuery *q, const PolicyDecision *d, char *buf,
                               size_t size);

@@ -544,10 +544,12 @@ int policy_graph_new(Policy *policy, PolicyGraph **ret) {
                 order[i]->cls = g->n_classes - 1;
         }
 
-        for (size_t a = 0; a < policy->n_arches; a++) {
+        /* A policy that names no architecture means the native one, as for the compiler. */
+        for (size_t a = 0; a < MAX(policy->n_arches, (size_t) 1); a++) {
                 ArchIndex *ai = &g->arches[g->n_arches];
 
-                r = arch_index_build(ai, policy->arches[a], groups, n_groups, group_names);
+                r = arch_index_build(ai, policy->n_arches > 0 ? policy->arches[a] : seccomp_arch_native(), groups,
+                                     n_groups, group_names);
                 if (r < 0)
                         goto fail;
                 g->n_arches++;
@@ -931,11 +933,15 @@ char *policy_decision_explain(const PolicyGraph *g, const PolicyQuery *q, const 
                 if (!d->resource)
                         break;
                 switch (d->resource->type) {
-                case POLICY_RESOURCE_PATH:
+                case POLICY_RESOURCE_PATH: {
+                        char access[128];
+
                         out_printf(&o, ": ");
-                        out_path_access(&o, q);
-                        out_printf(&o, " matches resource %s", d->resource->name);
+                        out_untrusted(&o, strempty(q->path));
+                        out_printf(&o, " matches resource %s [%s]", d->resource->name,
+                                   policy_access_to_string(q->access, access, sizeof access));
                         break;
+                }
                 case POLICY_RESOURCE_NETWORK:
                         out_printf(&o, ": ");
                         out_addr(&o, q->addr);
