@@ -331,7 +331,8 @@ START_TEST(test_all_errors_in_file_order) {
         PolicyDiagnostics d = {};
 
         ck_assert_int_eq(load(text, &p, &d), -EINVAL);
-        dump(&d);
+        if (d.n_errors != 5)
+                dump(&d);
         ck_assert_uint_eq(d.n_errors, 5);
         ck_assert_uint_eq(d.errors[0].line, 3);
         ck_assert(strstr(d.errors[0].message, "unknown syscall \"opnat\""));
