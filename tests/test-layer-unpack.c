@@ -561,6 +561,7 @@ START_TEST(test_whiteouts_merged_copy) {
         test_tar_dir(t, "gone");
         test_tar_file(t, "gone/inner", "i");
         test_tar_file(t, "f", "file becomes dir");
+        test_tar_hardlink(t, "a/file2-link", "a/file2");
         l[0] = (TestLayer) { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
 
         t = test_tar_new();
@@ -597,6 +598,15 @@ START_TEST(test_whiteouts_merged_copy) {
         ck_assert_int_eq(lstat(path_in(rootfs->path, "f"), &st), 0);
         ck_assert(S_ISDIR(st.st_mode));
         ck_assert(test_exists(path_in(rootfs->path, "f/in")));
+        /* Hardlinks of a layer stay hardlinks in the copy. */
+        {
+                struct stat a, b;
+
+                ck_assert_int_eq(lstat(path_in(rootfs->path, "a/file2"), &a), 0);
+                ck_assert_int_eq(lstat(path_in(rootfs->path, "a/file2-link"), &b), 0);
+                ck_assert_uint_eq(a.st_ino, b.st_ino);
+                ck_assert_uint_eq(a.st_nlink, 2);
+        }
         /* No whiteout markers leak into the merged view. */
         ck_assert(!test_exists(path_in(rootfs->path, "a/.wh.file1")));
 

@@ -13,8 +13,9 @@
  *
  * The overlay is mounted "volatile" (no syncs: the upper dies with the
  * container), which makes teardown ~1 ms instead of a sync of the upper file
- * system. The copy keeps modes, times and (as root) owners; hardlinks inside
- * a layer become separate files and the top layer's root decides "/"'s mode.
+ * system. The copy keeps modes, times, (as root) owners and hardlinks within
+ * a layer (the first 256 linked inodes of each); the top layer's root decides
+ * the mode of "/".
  *
  * The mount is made in the caller's mount namespace; the runtime creates the
  * container's namespaces afterwards and pivot_root()s into STATE/rootfs.

@@ -266,11 +266,67 @@ static int copy_file(int src_dir, int dst_dir, const char *name, const struct st
         return copy_meta(dst_dir, name, out, st, preserve_owner);
 }
 
-static int copy_tree(int src, int dst, bool preserve_owner, unsigned depth, char *why, size_t why_size,
-                     const char *rel);
+/* Hardlinked files of one layer stay hardlinked in the copy: remembered by the first copy's directory fd
+ * (so no path is walked again) and name, for up to LINKS_MAX inodes; past that, separate copies. */
+#define LINKS_MAX 256
 
-static int copy_entry(int src, int dst, const char *name, bool preserve_owner, unsigned depth, char *why,
-                      size_t why_size, const char *rel) {
+typedef struct CopyLink {
+        dev_t dev;
+        ino_t ino;
+        int dir_fd;
+        char *name;
+} CopyLink;
+
+typedef struct CopyCtx {
+        bool preserve_owner;
+        char *why;
+        size_t why_size;
+        CopyLink links[LINKS_MAX];
+        size_t n_links;
+} CopyCtx;
+
+static void copy_links_done(CopyCtx *ctx) {
+        for (size_t i = 0; i < ctx->n_links; i++) {
+                safe_close(ctx->links[i].dir_fd);
+                free(ctx->links[i].name);
+        }
+        ctx->n_links = 0;
+}
+
+static bool link_known(CopyCtx *ctx, const struct stat *st, int dst, const char *name, int *ret) {
+        for (size_t i = 0; i < ctx->n_links; i++) {
+                CopyLink *l = &ctx->links[i];
+
+                if (l->dev != st->st_dev || l->ino != st->st_ino)
+                        continue;
+                *ret = linkat(l->dir_fd, l->name, dst, name, 0) < 0 ? negative_errno() : 0;
+                return true;
+        }
+        return false;
+}
+
+static void link_remember(CopyCtx *ctx, const struct stat *st, int dst, const char *name) {
+        CopyLink *l;
+
+        if (ctx->n_links >= LINKS_MAX)
+                return;
+        l = &ctx->links[ctx->n_links];
+        l->dir_fd = fcntl(dst, F_DUPFD_CLOEXEC, 3);
+        l->name = strdup(name);
+        if (l->dir_fd < 0 || !l->name) {
+                safe_close(l->dir_fd);
+                free(l->name);
+                return;
+        }
+        l->dev = st->st_dev;
+        l->ino = st->st_ino;
+        ctx->n_links++;
+}
+
+static int copy_tree(CopyCtx *ctx, int src, int dst, unsigned depth, const char *rel);
+
+static int copy_entry(CopyCtx *ctx, int src, int dst, const char *name, unsigned depth, const char *rel) {
+        bool preserve_owner = ctx->preserve_owner;
         _cleanup_free_ char *path = NULL;
         struct stat st, dst_st;
         bool exists;
@@ -311,7 +367,7 @@ static int copy_entry(int src, int dst, const char *name, bool preserve_owner, u
                         goto fail_errno;
                 /* Owner-writable while we fill it; the real mode is applied afterwards. */
                 (void) fchmod(dfd, 0700);
-                r = copy_tree(sfd, dfd, preserve_owner, depth + 1, why, why_size, path);
+                r = copy_tree(ctx, sfd, dfd, depth + 1, path);
                 if (r < 0)
                         return r;
                 r = copy_meta(dst, name, dfd, &st, preserve_owner);
@@ -326,8 +382,13 @@ static int copy_entry(int src, int dst, const char *name, bool preserve_owner, u
                         goto fail;
         }
 
-        if (S_ISREG(st.st_mode))
+        if (S_ISREG(st.st_mode) && st.st_nlink > 1 && link_known(ctx, &st, dst, name, &r))
+                ; /* linked to the copy of an earlier name of the same file */
+        else if (S_ISREG(st.st_mode)) {
                 r = copy_file(src, dst, name, &st, preserve_owner);
+                if (r >= 0 && st.st_nlink > 1)
+                        link_remember(ctx, &st, dst, name);
+        }
         else if (S_ISLNK(st.st_mode)) {
                 char target[PATH_MAX + 1];
                 ssize_t n = readlinkat(src, name, target, PATH_MAX);
@@ -352,13 +413,12 @@ static int copy_entry(int src, int dst, const char *name, bool preserve_owner, u
 fail_errno:
         r = negative_errno();
 fail:
-        if (!why[0])
-                snprintf(why, why_size, "copying \"%s\": %s", path, strerror(-r));
+        if (!ctx->why[0])
+                snprintf(ctx->why, ctx->why_size, "copying \"%s\": %s", path, strerror(-r));
         return r;
 }
 
-static int copy_tree(int src, int dst, bool preserve_owner, unsigned depth, char *why, size_t why_size,
-                     const char *rel) {
+static int copy_tree(CopyCtx *ctx, int src, int dst, unsigned depth, const char *rel) {
         struct dirent *de;
         DIR *d;
         int fd, r = 0;
@@ -376,7 +436,7 @@ static int copy_tree(int src, int dst, bool preserve_owner, unsigned depth, char
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                r = copy_entry(dirfd(d), dst, de->d_name, preserve_owner, depth, why, why_size, rel);
+                r = copy_entry(ctx, dirfd(d), dst, de->d_name, depth, rel);
                 if (r < 0)
                         break;
         }
@@ -415,7 +475,14 @@ static int assemble_copy(char *const *lowers, size_t n, int state_fd, const Root
                         snprintf(why, why_size, "cannot open layer %s: %s", lowers[i], strerror(-r));
                         return r;
                 }
-                r = copy_tree(lower_fd, root_fd, preserve_owner, 0, why, why_size, "");
+                CopyCtx *ctx = calloc(1, sizeof *ctx);
+
+                if (!ctx)
+                        return -ENOMEM;
+                *ctx = (CopyCtx) { .preserve_owner = preserve_owner, .why = why, .why_size = why_size };
+                r = copy_tree(ctx, lower_fd, root_fd, 0, "");
+                copy_links_done(ctx);
+                free(ctx);
                 if (r < 0) {
                         _cleanup_free_ char *prefix = NULL;
 
