@@ -404,7 +404,8 @@ START_TEST(test_mutated_layers) {
                 } else
                         ok++;
                 /* tmp holds only what the test made: dest and the blob. */
-                ck_assert_msg(test_count_entries(tmp, made_here) == 0, "mutation %u wrote outside the layer", i);
+                ck_assert_msg(test_count_entries(tmp, made_here) == 0, "mutation %u wrote outside the layer",
+                              i);
         }
         ck_assert_uint_gt(refused, 0);
         ck_assert_uint_gt(ok, 0);
