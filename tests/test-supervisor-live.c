@@ -9,11 +9,16 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -367,6 +372,98 @@ START_TEST(test_handoff_hostile_policy) {
 }
 END_TEST
 
+/* ---- connect: the checked address is the one connected to ---- */
+
+typedef struct ConnectTest {
+        int port;
+        char unix_ok[108], unix_denied[108];
+} ConnectTest;
+
+static void workload_connect(void *arg) {
+        ConnectTest *t = arg;
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t) t->port) };
+        struct sockaddr_un un = { .sun_family = AF_UNIX };
+        int s;
+
+        /* Loopback: allowed by connect-local, performed by the supervisor on our socket. */
+        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        W_ASSERT(s >= 0);
+        W_ASSERT(connect(s, (struct sockaddr *) &in, sizeof in) == 0);
+        W_ASSERT(write(s, "ping", 4) == 4);
+        close(s);
+
+        /* Non-blocking: the same, with the kernel's own EINPROGRESS semantics. */
+        s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        W_ASSERT(s >= 0);
+        W_ASSERT(connect(s, (struct sockaddr *) &in, sizeof in) == 0 || errno == EINPROGRESS);
+        close(s);
+
+        /* Anything else: the default, EPERM, and no packet leaves. */
+        in.sin_addr.s_addr = htonl(0x0a000001);
+        s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        errno = 0;
+        W_ASSERT(connect(s, (struct sockaddr *) &in, sizeof in) < 0 && errno == EPERM);
+        close(s);
+
+        /* A unix socket under /tmp, by a relative path from our cwd. */
+        snprintf(un.sun_path, sizeof un.sun_path, "%s", strrchr(t->unix_ok, '/') + 1);
+        W_ASSERT(chdir(t->unix_ok) == 0 || (errno == ENOTDIR));
+        {
+                char dir[108];
+                snprintf(dir, sizeof dir, "%s", t->unix_ok);
+                *strrchr(dir, '/') = 0;
+                W_ASSERT(chdir(dir) == 0);
+        }
+        s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        W_ASSERT(s >= 0);
+        W_ASSERT(connect(s, (struct sockaddr *) &un, sizeof un) == 0);
+        close(s);
+
+        /* One elsewhere: denied, whether or not it exists. */
+        snprintf(un.sun_path, sizeof un.sun_path, "%s", t->unix_denied);
+        s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        errno = 0;
+        W_ASSERT(connect(s, (struct sockaddr *) &un, sizeof un) < 0 && errno == EPERM);
+        close(s);
+}
+
+START_TEST(test_connect) {
+        Harness h = {};
+        ConnectTest t = {};
+        struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_un un = { .sun_family = AF_UNIX };
+        socklen_t len = sizeof in;
+        int l, u, c;
+        char buf[8] = {};
+
+        l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(l, 0);
+        ck_assert_int_eq(bind(l, (struct sockaddr *) &in, sizeof in), 0);
+        ck_assert_int_eq(listen(l, 8), 0);
+        ck_assert_int_eq(getsockname(l, (struct sockaddr *) &in, &len), 0);
+        t.port = ntohs(in.sin_port);
+
+        snprintf(t.unix_ok, sizeof t.unix_ok, "%s/sock", scratch);
+        snprintf(un.sun_path, sizeof un.sun_path, "%s", t.unix_ok);
+        u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_eq(bind(u, (struct sockaddr *) &un, sizeof un), 0);
+        ck_assert_int_eq(listen(u, 8), 0);
+        snprintf(t.unix_denied, sizeof t.unix_denied, "/var/lib/forgeone-test-%d.sock", getpid());
+
+        start(&h, default_policy(), -1, workload_connect, &t);
+        c = accept(l, NULL, NULL);
+        ck_assert_int_ge(c, 0);
+        ck_assert_int_eq(read(c, buf, 4), 4);
+        ck_assert_str_eq(buf, "ping");
+        close(c);
+        ck_assert_workload_ok(finish(&h));
+        ck_assert_ptr_nonnull(find_event(&h, "connect", NULL));
+        close(l);
+        close(u);
+}
+END_TEST
+
 /* ---- the default policy: reads, secrets, writes, symlinks ---- */
 
 static void workload_files(void *arg) {
@@ -654,7 +751,12 @@ START_TEST(test_killed_mid_syscall) {
                 usleep(10000);
         }
         ck_assert_int_eq(kill(h.child, SIGKILL), 0);
-        /* Let the worker's open complete now that the target is gone: its fd must not leak. */
+        /* Wait until it is really gone (the pidfd turns readable), then let the worker's open complete:
+         * the fd it got has nowhere to go and must not leak. */
+        {
+                struct pollfd pfd = { .fd = h.pidfd, .events = POLLIN };
+                ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+        }
         w = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         status = finish(&h);
         if (w >= 0)
@@ -945,6 +1047,7 @@ int main(void) {
         tcase_add_test(tc, test_supervisor_dies);
         tcase_add_test(tc, test_reload);
         tcase_add_test(tc, test_exec_rules);
+        tcase_add_test(tc, test_connect);
         tcase_add_test(tc, test_handoff_hostile_policy);
         suite_add_tcase(s, tc);
 
