@@ -98,6 +98,30 @@ START_TEST(test_group_members_known) {
 }
 END_TEST
 
+/* Every x86_64 syscall belongs to a group, except the few a policy should name (and condition) itself. */
+START_TEST(test_groups_cover_x86_64) {
+        static const char *const ungrouped[] = { "ioctl", "personality", "userfaultfd", NULL };
+        _cleanup_strv_free_ char **all = NULL;
+        const SyscallGroup *g;
+
+        for (size_t i = 0; (g = syscall_group_by_index(i)); i++)
+                ck_assert_int_eq(syscall_expand(g->name, &all), 0);
+        for (int nr = 0; nr < 1024; nr++) {
+                const char *name = syscall_name(AUDIT_ARCH_X86_64, nr);
+                bool listed = false;
+
+                if (!name)
+                        continue;
+                for (const char *const *u = ungrouped; *u; u++)
+                        listed = listed || streq(*u, name);
+                if (!listed)
+                        ck_assert_msg(strv_has(all, name), "x86_64 syscall %s is in no group", name);
+                else
+                        ck_assert_msg(!strv_has(all, name), "%s is meant to be named explicitly", name);
+        }
+}
+END_TEST
+
 START_TEST(test_expand) {
         _cleanup_strv_free_ char **open = NULL, **fs = NULL, **one = NULL, **none = NULL;
         const SyscallGroup *g;
@@ -350,6 +374,7 @@ static Suite *syscall_table_suite(void) {
 
         tcase_add_test(tc, test_groups_sorted_and_unique);
         tcase_add_test(tc, test_group_members_known);
+        tcase_add_test(tc, test_groups_cover_x86_64);
         tcase_add_test(tc, test_expand);
         tcase_add_test(tc, test_info_table);
         tcase_add_test(tc, test_path_and_sockaddr);
