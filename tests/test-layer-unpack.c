@@ -697,6 +697,22 @@ START_TEST(test_auto_falls_back_to_copy) {
 }
 END_TEST
 
+START_TEST(test_cache_dir_must_be_private) {
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_free_ char *cache = NULL;
+        ImageError err = {};
+
+        ck_assert_int_ge(asprintf(&cache, "%s/shared-cache", tmp), 0);
+        ck_assert_int_eq(mkdir(cache, 0777), 0);
+        ck_assert_int_eq(chmod(cache, 0777), 0);
+        ck_assert_int_eq(layer_cache_open(cache, &c, &err), -EPERM);
+        ck_assert_msg(strstr(err.message, "not be writable by group or others"), "%s", err.message);
+        ck_assert_int_eq(chmod(cache, 0755), 0);
+        image_error_clear(&err);
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+}
+END_TEST
+
 static void count_progress(OciProgressPhase phase, const char *digest, uint64_t done, uint64_t total,
                            void *userdata) {
         unsigned *calls = userdata;
@@ -857,6 +873,7 @@ static Suite *layer_unpack_suite(void) {
         tcase_add_test(tc, test_cache_reuse);
         tcase_add_test(tc, test_cache_concurrent);
         tcase_add_test(tc, test_stale_temp_removed);
+        tcase_add_test(tc, test_cache_dir_must_be_private);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -27,7 +27,8 @@
 
 typedef struct LayerCache LayerCache;
 
-/* Opens (creating, mode 0700) the cache directory; dir NULL means the default. */
+/* Opens (creating, mode 0700) the cache directory; dir NULL means the default. Refused (-EPERM) unless
+ * the directory belongs to the caller and is not writable by group or others. */
 int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err);
 LayerCache *layer_cache_free(LayerCache *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LayerCache *, layer_cache_free);

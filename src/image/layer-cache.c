@@ -26,6 +26,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
 int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
         _cleanup_free_ LayerCache *c = NULL;
+        struct stat st;
         int r;
 
         dir = dir ?: LAYER_CACHE_DEFAULT_DIR;
@@ -39,6 +40,20 @@ int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
         c->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (c->dir_fd < 0)
                 return image_error_set(err, negative_errno(), "cannot open layer cache %s: %m", dir);
+        /* Entries are trusted on sight (see layer-cache.h), so nobody else may be able to plant one. */
+        if (fstat(c->dir_fd, &st) < 0) {
+                r = image_error_set(err, negative_errno(), "cannot stat layer cache %s: %m", dir);
+                safe_close(c->dir_fd);
+                return r;
+        }
+        if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
+                safe_close(c->dir_fd);
+                return image_error_set(err, -EPERM,
+                                       "layer cache %s is owned by uid %u with mode %04o: it must belong to uid %u "
+                                       "and not be writable by group or others",
+                                       dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777),
+                                       (unsigned) geteuid());
+        }
         c->dir = strdup(dir);
         if (!c->dir) {
                 safe_close(c->dir_fd);
