@@ -20,7 +20,10 @@
 #include "forgeone/cgroup.h"
 #include "forgeone/container.h"
 
-static char tmp[] = "/tmp/test-container-live-XXXXXX";
+/* base: made by main(), cleaned by main() after the suite even when a test failed (a failed test's
+ * forked process skips its teardown); tmp: one directory per test under it. */
+static char base[] = "/tmp/test-container-live-XXXXXX";
+static char tmp[128];
 static char image_ref[600], state_dir[600], storage_dir[600], cache_dir[600];
 static CgroupLayout layout;
 
@@ -39,6 +42,7 @@ static void run_cmd(const char *fmt, ...) {
 
 static void setup(void) {
         ck_assert_int_eq(cgroup_detect_layout(NULL, &layout), 0);
+        snprintf(tmp, sizeof tmp, "%s/t-XXXXXX", base);
         ck_assert_ptr_nonnull(mkdtemp(tmp));
         snprintf(image_ref, sizeof image_ref, "%s/img:latest", tmp);
         snprintf(state_dir, sizeof state_dir, "%s/state", tmp);
@@ -60,17 +64,25 @@ static void setup(void) {
                 tmp);
 }
 
+/* Kills and removes whatever containers under dir left: thaw first, a v1-frozen task cannot die. */
+static void cleanup_dir(const char *dir) {
+        char cmd[4096];
+
+        snprintf(cmd, sizeof cmd,
+                 "for d in %s/state/containers/*/ %s/*/state/containers/*/; do [ -d \"$d\" ] || continue; "
+                 "id=$(basename $d); for c in /sys/fs/cgroup/unified/forgeone/$id /sys/fs/cgroup/forgeone/$id; do "
+                 "[ -d $c ] && echo 1 > $c/cgroup.kill; done 2>/dev/null; "
+                 "[ -d /sys/fs/cgroup/freezer/forgeone/$id ] && echo THAWED > /sys/fs/cgroup/freezer/forgeone/$id/freezer.state; "
+                 "sleep 0.2; for h in unified memory pids cpu cpuacct freezer; do rmdir /sys/fs/cgroup/$h/forgeone/$id; done; "
+                 "rmdir /sys/fs/cgroup/forgeone/$id; done 2>/dev/null; "
+                 "for m in $(grep -o ' %s/[^ ]*' /proc/self/mountinfo | sort -r); do umount -l $m; done 2>/dev/null; "
+                 "rm -rf %s",
+                 dir, dir, dir, dir);
+        (void) system(cmd);
+}
+
 static void teardown(void) {
-        if (tmp[sizeof tmp - 7] == 'X')
-                return; /* skipped before mkdtemp */
-        /* Owners kill their containers on exit; make sure nothing of ours is left running. */
-        run_cmd("for d in %s/state/containers/*/; do [ -d \"$d\" ] || continue; "
-                "id=$(basename $d); for h in unified memory pids cpu cpuacct freezer; do "
-                "c=/sys/fs/cgroup/$h/forgeone/$id; [ -d $c ] || c=/sys/fs/cgroup/forgeone/$id; "
-                "[ -d $c ] && { echo 1 > $c/cgroup.kill 2>/dev/null; echo THAWED > $c/freezer.state 2>/dev/null; "
-                "sleep 0.1; rmdir $c 2>/dev/null; }; done; done; true",
-                tmp);
-        run_cmd("umount -R %s/storage/*/rootfs 2>/dev/null; rm -rf %s", tmp, tmp);
+        cleanup_dir(tmp);
 }
 
 static bool waiting_allowed;
@@ -556,5 +568,9 @@ int main(void) {
                 FO_TEST_SKIP("needs umoci and busybox-static to build the test image");
         if (cgroup_detect_layout(NULL, &l) < 0)
                 FO_TEST_SKIP("no cgroup v2 or hybrid cgroup layout on this host");
-        return fo_test_run(suite());
+        if (!mkdtemp(base))
+                FO_TEST_SKIP("cannot create a directory under /tmp");
+        int r = fo_test_run(suite());
+        cleanup_dir(base);
+        return r;
 }

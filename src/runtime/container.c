@@ -901,7 +901,11 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 r = container_store_lock(store, run.id, &l);
                 if (r >= 0) {
                         l->record->pid = pid;
-                        r = container_lock_transition(l, CONTAINER_RUNNING, NULL, -1, 0);
+                        /* A stop that came in during creation stands: its caller kills after the timeout. */
+                        if (l->record->state == CONTAINER_STOPPING)
+                                r = container_lock_save(l);
+                        else
+                                r = container_lock_transition(l, CONTAINER_RUNNING, NULL, -1, 0);
                 }
                 if (r < 0)
                         notice(&run, CONTAINER_NOTICE_WARNING, "cannot record the running state");
