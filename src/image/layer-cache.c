@@ -49,8 +49,8 @@ int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
         if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
                 safe_close(c->dir_fd);
                 return image_error_set(err, -EPERM,
-                                       "layer cache %s is owned by uid %u with mode %04o: it must belong to uid %u "
-                                       "and not be writable by group or others",
+                                       "layer cache %s is owned by uid %u with mode %04o: it must belong to "
+                                       "uid %u and not be writable by group or others",
                                        dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777),
                                        (unsigned) geteuid());
         }
