@@ -631,6 +631,69 @@ START_TEST(test_no_arches_means_native) {
 }
 END_TEST
 
+START_TEST(test_filter_size) {
+        /* 4,000 ioctl requests on given fds as argument clauses make a program longer than the kernel takes: those calls go
+         * to the supervisor instead, and the rest stays in the kernel. */
+        _cleanup_free_ char *resources = NULL, *rules = NULL;
+        size_t rs = 0, ls = 0;
+        FILE *fr = open_memstream(&resources, &rs), *fl = open_memstream(&rules, &ls);
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+
+        ck_assert_ptr_nonnull(fr);
+        ck_assert_ptr_nonnull(fl);
+        for (int i = 0; i < 4000; i++) {
+                fprintf(fr, "'req%d': {'type': 'args', 'args': [{'index': 1, 'op': 'eq', 'value': %d},"
+                            " {'index': 0, 'op': 'eq', 'value': %d}]},", i, 0x1000 + i, i % 50);
+                fprintf(fl, "{'id': 'req%d', 'syscalls': ['ioctl'], 'resource': 'req%d', 'action': 'allow'},", i, i);
+        }
+        fprintf(fr, "'fd0': {'type': 'args', 'args': [{'index': 0, 'op': 'eq', 'value': 0}]}");
+        fprintf(fl, "{'id': 'fd0', 'syscalls': ['fcntl'], 'resource': 'fd0', 'action': 'allow'},"
+                    "{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}");
+        ck_assert_int_eq(fclose(fr), 0);
+        ck_assert_int_eq(fclose(fl), 0);
+
+        _cleanup_(policy_freep) Policy *p =
+                test_policy_loadf(TEST_POLICY_HEAD "'resources': {%s}, 'rules': [%s]}", resources, rules);
+
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+        ck_assert_uint_le(f->n_insns, BPF_MAXINSNS);
+        assert_compiled(f, "ioctl", POLICY_KERNEL_NOTIFY, 0, "filter size");
+        assert_compiled(f, "fcntl", POLICY_KERNEL_NOTIFY, 0, "filter size");
+        assert_compiled(f, "getpid", POLICY_KERNEL_ALLOW, 0, NULL);
+        ck_assert_uint_eq(run_native(f, "ioctl", 1, 0x1005), SECCOMP_RET_USER_NOTIF);
+        ck_assert_uint_eq(run_native(f, "getpid", 0, 0), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                          RET_ERRNO(EPERM));
+}
+END_TEST
+
+START_TEST(test_foreign_only) {
+        /* A policy for i386 binaries only: native calls are the foreign ABI now. */
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+        const char *text = TEST_POLICY_HEAD "'architectures': ['x86'],"
+                           "'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}";
+        PolicyQuery q;
+
+        if (seccomp_arch_native() != AUDIT_ARCH_X86_64)
+                return; /* the test names x86 explicitly */
+        p = test_policy_load(text);
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+        ck_assert_uint_eq(run(f, AUDIT_ARCH_X86_64, syscall_resolve_arch("getpid", AUDIT_ARCH_X86_64), 0, 0),
+                          SECCOMP_RET_KILL_PROCESS);
+        ck_assert_uint_eq(run(f, AUDIT_ARCH_I386, syscall_resolve_arch("getpid", AUDIT_ARCH_I386), 0, 0),
+                          SECCOMP_RET_ALLOW);
+
+        ck_assert_int_eq(policy_graph_new(test_policy_load(text), &g), 0);
+        q = test_query(g, NULL, 50, "getpid");
+        ck_assert_int_eq(test_eval(g, &q).reason, POLICY_REASON_BAD_ARCH);
+        q.arch = AUDIT_ARCH_I386;
+        q.nr = syscall_resolve_arch("getpid", AUDIT_ARCH_I386);
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_ALLOW, 0, "pid");
+}
+END_TEST
+
 static const char *const shipped[] = { "policies/default.json", "policies/strict.json", "policies/web-service.json" };
 
 static Policy *load_shipped(const char *rel) {
@@ -749,6 +812,8 @@ static Suite *policy_compile_suite(void) {
         tcase_add_test(tc, test_filter_run);
         tcase_add_test(tc, test_random_args_agree);
         tcase_add_test(tc, test_no_arches_means_native);
+        tcase_add_test(tc, test_filter_size);
+        tcase_add_test(tc, test_foreign_only);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("shipped");

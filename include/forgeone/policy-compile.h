@@ -58,7 +58,9 @@ typedef struct PolicyFilter {
 } PolicyFilter;
 
 /* identity: an index, POLICY_IDENTITY_ANY (a workload matching no identity)
- * or POLICY_COMPILE_ALL_IDENTITIES. */
+ * or POLICY_COMPILE_ALL_IDENTITIES. A program longer than the kernel takes
+ * (BPF_MAXINSNS) is compiled again with argument-conditional syscalls sent
+ * to the supervisor (why "filter size"); -E2BIG if it is still too long. */
 int policy_compile(const Policy *p, int identity, PolicyFilter **ret);
 PolicyFilter *policy_filter_free(PolicyFilter *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PolicyFilter *, policy_filter_free);

@@ -548,7 +548,7 @@ static void plan_for_identities(const Policy *p, const NamePair *pairs, size_t n
         }
 }
 
-int policy_compile(const Policy *p, int identity, PolicyFilter **ret) {
+static int compile_once(const Policy *p, int identity, bool compact, PolicyFilter **ret) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
         _cleanup_free_ NamePair *pairs = NULL;
@@ -637,6 +637,12 @@ int policy_compile(const Policy *p, int identity, PolicyFilter **ret) {
                                 pairs[w++] = pairs[k];
 
                 plan_for_identities(p, pairs + i, w - i, identity, buf, buf2, &plan);
+                if (compact && plan.conditional) {
+                        /* Argument clauses are what makes a program long: the supervisor decides those calls. */
+                        plan.action = POLICY_KERNEL_NOTIFY;
+                        plan.conditional = false;
+                        plan.why = "filter size";
+                }
                 nr = seccomp_syscall_resolve_name(pairs[i].name);
                 if (nr == __NR_SCMP_ERROR)
                         r = 0; /* no number on any architecture libseccomp knows: nothing can call it */
@@ -670,6 +676,28 @@ int policy_compile(const Policy *p, int identity, PolicyFilter **ret) {
         if (r < 0)
                 return r;
 
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+int policy_compile(const Policy *p, int identity, PolicyFilter **ret) {
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = compile_once(p, identity, false, &f);
+        if (r < 0)
+                return r;
+        if (f->n_insns > BPF_MAXINSNS) {
+                /* The kernel refuses longer programs. */
+                f = policy_filter_free(f);
+                r = compile_once(p, identity, true, &f);
+                if (r < 0)
+                        return r;
+                if (f->n_insns > BPF_MAXINSNS)
+                        return -E2BIG;
+        }
         *ret = TAKE_PTR(f);
         return 0;
 }
