@@ -17,6 +17,14 @@
  * a layer (the first 256 linked inodes of each); the top layer's root decides
  * the mode of "/".
  *
+ * Opaque directories: in the initial user namespace the overlay reads
+ * trusted.overlay.opaque; inside a user namespace it is mounted "userxattr"
+ * and reads user.overlay.opaque. Cache entries record which they carry
+ * (layer.json, found as LOWER/../layer.json); a layer that cannot be shown
+ * correctly where we are is refused with -EPERM, never shown wrongly.
+ * Lowers that are not cache entries (e.g. id-mapped mounts of them) are
+ * taken as they are.
+ *
  * The mount is made in the caller's mount namespace; the runtime creates the
  * container's namespaces afterwards and pivot_root()s into STATE/rootfs.
  * rootfs_teardown() needs only STATE, so "stop" from another process works
