@@ -395,6 +395,36 @@ START_TEST(test_digest_parse) {
 }
 END_TEST
 
+START_TEST(test_sha512_manifest) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_free_ char *p = NULL, *dir = NULL, *blob = NULL;
+        char d[OCI_DIGEST_STRING_MAX], size[32];
+        ImageError err = {};
+        TestBuf b;
+
+        simple_layout(NULL);
+        p = test_blob_path(layout, manifest_digest);
+        b = test_read_file(p);
+        ck_assert_int_eq(oci_digest_buffer(OCI_DIGEST_SHA512, b.data, b.size, d), 0);
+        ck_assert_int_ge(asprintf(&dir, "%s/blobs/sha512", layout), 0);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        ck_assert_int_ge(asprintf(&blob, "%s/%s", dir, d + 7), 0);
+        test_write_file(blob, b.data, b.size);
+        snprintf(size, sizeof size, "%zu", b.size);
+        write_index_with(d, size);
+
+        ASSERT_OK(oci_image_open(layout, &image, &err));
+        ck_assert_str_eq(image->manifest.digest, d);
+        oci_image_free(TAKE_PTR(image));
+
+        /* Verified like sha256 ones. */
+        flip_byte(blob, 7);
+        ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err),
+                          "manifest blob: digest mismatch: expected sha512:");
+        free(b.data);
+}
+END_TEST
+
 START_TEST(test_missing_blob) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *p = NULL;
@@ -602,6 +632,7 @@ static Suite *oci_image_suite(void) {
         tcase_add_test(tc, test_descriptor_wrong_size);
         tcase_add_test(tc, test_bad_digest_strings);
         tcase_add_test(tc, test_missing_blob);
+        tcase_add_test(tc, test_sha512_manifest);
         tcase_add_test(tc, test_symlinked_blob);
         tcase_add_test(tc, test_diff_id_mismatch);
         tcase_add_test(tc, test_compression_mismatch);
