@@ -3,6 +3,7 @@
 #include <linux/audit.h>
 #include <netinet/in.h>
 #include <seccomp.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -932,6 +933,78 @@ START_TEST(test_man_page_examples) {
 }
 END_TEST
 
+/* Fixture files: every tests/policies/bad/X.json gives exactly the diagnostics in X.expected
+ * ("LINE:COLUMN: MESSAGE" lines), every tests/policies/good/X.json loads. */
+static char *read_text(const char *path) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return NULL;
+        if (getdelim(&text, &size, 0, f) < 0) {
+                free(text);
+                text = strdup("");
+        }
+        fclose(f);
+        return text;
+}
+
+START_TEST(test_fixture_files) {
+        static const char *const dirs[] = { "tests/policies/bad", "tests/policies/good" };
+        size_t n_bad = 0, n_good = 0;
+
+        FOREACH_ELEMENT(dir, dirs) {
+                _cleanup_free_ char *base = strdup(fo_test_source_path(*dir));
+                bool bad = strstr(*dir, "/bad") != NULL;
+                DIR *d = opendir(base);
+                struct dirent *de;
+
+                ck_assert_msg(d, "cannot open %s", base);
+                while ((de = readdir(d))) {
+                        _cleanup_(policy_freep) Policy *p = NULL;
+                        _cleanup_free_ char *path = NULL, *expected_path = NULL, *expected = NULL, *got = NULL;
+                        PolicyDiagnostics diag = {};
+                        size_t len = strlen(de->d_name), got_size = 0;
+                        FILE *out;
+                        int r;
+
+                        if (len < 6 || !streq(de->d_name + len - 5, ".json"))
+                                continue;
+                        ck_assert_int_ge(asprintf(&path, "%s/%s", base, de->d_name), 0);
+                        r = policy_load_file(path, &p, &diag);
+                        if (!bad) {
+                                dump(&diag);
+                                ck_assert_msg(r == 0, "%s does not load: %d", de->d_name, r);
+                                n_good++;
+                                continue;
+                        }
+
+                        ck_assert_msg(r == -EINVAL, "%s: %d", de->d_name, r);
+                        ck_assert_int_ge(asprintf(&expected_path, "%s/%.*s.expected", base, (int) len - 5,
+                                                  de->d_name), 0);
+                        expected = read_text(expected_path);
+                        ck_assert_msg(expected, "%s has no .expected file", de->d_name);
+                        out = open_memstream(&got, &got_size);
+                        ck_assert_ptr_nonnull(out);
+                        for (size_t i = 0; i < diag.n_errors; i++) {
+                                ck_assert_str_eq(diag.errors[i].file, path);
+                                fprintf(out, "%u:%u: %s\n", diag.errors[i].line, diag.errors[i].column,
+                                        diag.errors[i].message);
+                        }
+                        ck_assert_int_eq(fclose(out), 0);
+                        ck_assert_msg(streq(got, expected), "%s: diagnostics differ.\ngot:\n%s\nexpected:\n%s",
+                                      de->d_name, got, expected);
+                        policy_diagnostics_done(&diag);
+                        n_bad++;
+                }
+                closedir(d);
+        }
+        ck_assert_uint_ge(n_bad, 4);
+        ck_assert_uint_ge(n_good, 1);
+}
+END_TEST
+
 static Suite *policy_parse_suite(void) {
         Suite *s = suite_create("policy-parse");
         TCase *tc;
@@ -940,6 +1013,7 @@ static Suite *policy_parse_suite(void) {
         tcase_add_loop_test(tc, test_bad_policies, 0, (int) ELEMENTSOF(bad_cases));
         tcase_add_test(tc, test_all_errors_in_file_order);
         tcase_add_test(tc, test_nul_byte_and_missing_file);
+        tcase_add_test(tc, test_fixture_files);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("model");
