@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# forgeonectl run --local --image and the container verbs (ps, inspect, pause,
+# resume, quarantine, release, stop) through the real binary, the control
+# verbs run as separate processes while "run" owns the container, as from
+# another shell. Root, umoci and busybox-static needed. Prints TAP.
+set -uo pipefail
+
+src=${FORGEONE_SOURCE_ROOT:?}
+ctl=${FORGEONE_BUILD_ROOT:?}/src/cli/forgeonectl
+
+if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
+for p in umoci busybox; do
+  command -v $p >/dev/null || { echo "1..0 # SKIP needs $p"; exit 77; }
+done
+[ -x "$ctl" ] || { echo "1..0 # SKIP $ctl not built"; exit 77; }
+
+tmp=$(mktemp -d /tmp/test-container-cli-XXXXXX)
+export FORGEONE_STATE_DIR=$tmp/state
+owner=
+cleanup() {
+  [ -n "$owner" ] && kill -KILL "$owner" 2>/dev/null
+  # a v1-frozen container survives its owner's SIGKILL until thawed: ps reaps it
+  "$ctl" ps >/dev/null 2>&1
+  wait 2>/dev/null
+  for m in $(grep -o " $tmp/[^ ]*" /proc/self/mountinfo | sort -r); do umount -l "$m"; done 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+expect() { local d=$1; shift; if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "command: $*" "output: $out"; fi; }
+json() { "$ctl" inspect --json "$1" | jq -r "$2"; }
+
+# --- a busybox image
+(cd "$tmp" && umoci init --layout img >/dev/null && umoci new --image img:latest >/dev/null &&
+ umoci unpack --image img:latest bundle >/dev/null 2>&1 && mkdir -p bundle/rootfs/bin bundle/rootfs/etc &&
+ cp "$(command -v busybox)" bundle/rootfs/bin/busybox &&
+ for a in sh echo sleep hostname cat ls; do ln -s busybox bundle/rootfs/bin/$a; done &&
+ echo 'root:x:0:0:root:/root:/bin/sh' > bundle/rootfs/etc/passwd &&
+ umoci repack --image img:latest bundle >/dev/null && rm -rf bundle) || { echo "1..0 # SKIP umoci failed"; exit 77; }
+
+cg() { # controller file
+  local id=$1 ctrl=$2 file=$3
+  if [ -d /sys/fs/cgroup/unified ]; then cat /sys/fs/cgroup/$ctrl/forgeone/$id/$file
+  else cat /sys/fs/cgroup/forgeone/$id/$file; fi
+}
+frozen() {
+  local id=$1
+  if [ -d /sys/fs/cgroup/unified ]; then [ "$(cat /sys/fs/cgroup/freezer/forgeone/$id/freezer.state)" = FROZEN ]
+  else grep -q "frozen 1" /sys/fs/cgroup/forgeone/$id/cgroup.events; fi
+}
+
+# --- a one-shot container: output, exit status, record
+out=$("$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name once \
+      -- /bin/sh -c 'echo pid=$$ host=$(hostname); exit 7' 2>&1); rc=$?
+if [ $rc -eq 7 ] && grep -q "pid=1 host=once" <<<"$out"; then ok "run --image: pid 1, own hostname, exit status passed through"
+else not_ok "run --image: pid 1, own hostname, exit status passed through" "rc=$rc" "$out"; fi
+if [ "$(json once .state)" = stopped ] && [ "$(json once .exit_code)" = 7 ]; then ok "inspect --json: stopped, exit 7"
+else not_ok "inspect --json: stopped, exit 7" "$("$ctl" inspect --json once)"; fi
+if "$ctl" ps | grep -q once; then not_ok "ps hides exited containers"; else ok "ps hides exited containers"; fi
+expect "ps --all shows them" sh -c "'$ctl' ps --all | grep -q 'once .*stopped (exit 7)'"
+
+# --- a long-running container controlled from other processes
+"$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name svc \
+    --memory 96M --pids 64 --cpus 0.25 --priority low -- /bin/sh -c 'while true; do sleep 0.1; done' \
+    >"$tmp/svc.out" 2>&1 &
+owner=$!
+for i in $(seq 100); do [ "$(json svc .state 2>/dev/null)" = running ] && break; sleep 0.1; done
+id=$(json svc .id); pid=$(json svc .pid)
+if [ "$(json svc .state)" = running ] && [ -d /proc/$pid ]; then ok "ps/inspect see the running container"
+else not_ok "ps/inspect see the running container" "$("$ctl" ps --all 2>&1)"; fi
+expect "ps lists it by name" sh -c "'$ctl' ps | grep -q '^$id svc .*running'"
+
+if [ -d /sys/fs/cgroup/unified ]; then
+  lim="$(cg $id memory memory.limit_in_bytes) $(cg $id pids pids.max) $(cg $id cpu cpu.cfs_quota_us) $(cg $id cpu cpu.shares)"
+  want="100663296 64 25000 409"
+else
+  lim="$(cg $id . memory.max) $(cg $id . pids.max) $(cg $id . cpu.max) $(cg $id . cpu.weight)"
+  want="100663296 64 25000 100000 40"
+fi
+[ "$lim" = "$want" ] && ok "limits in the cgroup files ($lim)" || not_ok "limits in the cgroup files" "got $lim" "want $want"
+
+expect "pause" "$ctl" pause svc
+frozen $id && ok "paused: the freezer reports frozen" || not_ok "paused: the freezer reports frozen"
+st=$(awk '/^State:/ {print $2}' /proc/$pid/status)
+[ "$st" != R ] && ok "paused: init is not running (State $st)" || not_ok "paused: init is not running (State $st)"
+out=$("$ctl" pause svc 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "already paused" <<<"$out" && ok "pause again is refused with the reason" || not_ok "pause again is refused" "$out"
+expect "resume" "$ctl" resume svc
+frozen $id && not_ok "resumed: thawed" || ok "resumed: thawed"
+
+expect "quarantine --reason" "$ctl" quarantine --reason "suspicious egress" svc
+[ "$(json svc .state)" = quarantined ] && [ "$(json svc .reason)" = "suspicious egress" ] &&
+  ok "quarantined with its reason, still inspectable" || not_ok "quarantined with its reason" "$("$ctl" inspect svc)"
+frozen $id && [ -d /proc/$pid ] && ok "quarantined: frozen, not killed" || not_ok "quarantined: frozen, not killed"
+out=$("$ctl" resume svc 2>&1)
+[ $? -eq 1 ] && grep -q release <<<"$out" && ok "resume refuses a quarantine" || not_ok "resume refuses a quarantine" "$out"
+out=$("$ctl" quarantine svc 2>&1)
+[ $? -eq 1 ] && grep -q -- "--reason" <<<"$out" && ok "quarantine without --reason is refused" || not_ok "quarantine needs --reason" "$out"
+expect "release" "$ctl" release svc
+[ "$(json svc .state)" = running ] && ! frozen $id && ok "released: running, thawed" || not_ok "released"
+
+expect "stop --timeout 0.5" "$ctl" stop --timeout 0.5 svc
+wait $owner; rc=$?; owner=
+[ $rc -eq 137 ] && ok "owner exits 128+KILL (sh as pid 1 ignores SIGTERM)" || not_ok "owner exit status" "rc=$rc" "$(cat "$tmp/svc.out")"
+[ "$(json svc .state)" = stopped ] && ok "stopped" || not_ok "stopped" "$("$ctl" inspect svc)"
+[ ! -d /sys/fs/cgroup/unified/forgeone/$id ] && [ ! -d /sys/fs/cgroup/memory/forgeone/$id ] &&
+  [ ! -d /sys/fs/cgroup/forgeone/$id ] && ok "cgroups removed" || not_ok "cgroups removed"
+transitions=$("$ctl" inspect --json svc | jq -r '[.transitions[].to] | join(",")')
+[ "$transitions" = "running,paused,running,quarantined,running,stopping,stopped" ] &&
+  ok "every transition recorded" || not_ok "every transition recorded" "$transitions"
+[ "$(grep -c "\"id\":\"$id\"" "$FORGEONE_STATE_DIR/events.jsonl")" = 7 ] && ok "events.jsonl has them" ||
+  not_ok "events.jsonl has them" "$(cat "$FORGEONE_STATE_DIR/events.jsonl")"
+
+out=$("$ctl" stop svc 2>&1)
+[ $? -eq 1 ] && grep -q "already exited" <<<"$out" && ok "control of an exited container is refused" || not_ok "control of an exited container" "$out"
+out=$("$ctl" pause nosuch 2>&1)
+[ $? -eq 1 ] && grep -q 'no container with id or name "nosuch"' <<<"$out" && ok "unknown container" || not_ok "unknown container" "$out"
+
+# --- bad options say what is wrong
+out=$("$ctl" run --local --image "$tmp/img:latest" --policy "$src/policies/default.json" --memory lots -- true 2>&1)
+[ $? -eq 1 ] && grep -q 'Invalid --memory "lots"' <<<"$out" && ok "bad --memory" || not_ok "bad --memory" "$out"
+out=$("$ctl" run --local --image "$tmp/img:latest" --policy "$src/policies/default.json" --priority urgent -- true 2>&1)
+[ $? -eq 1 ] && grep -q 'Invalid --priority "urgent"' <<<"$out" && ok "bad --priority" || not_ok "bad --priority" "$out"
+out=$("$ctl" run --local --image "$tmp/nope:latest" --policy "$src/policies/default.json" -- true 2>&1)
+[ $? -eq 1 ] && grep -q "nope" <<<"$out" && ok "missing image" || not_ok "missing image" "$out"
+
+echo "1..$n"
+[ $failed -eq 0 ]
