@@ -103,6 +103,8 @@ static int read_small_file(const char *path, char *buf, size_t size) {
 
         if (fd < 0)
                 return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
+        /* procfs hands out a whole seq_file record set per read when the buffer is large enough: one
+         * read that does not fill the buffer is all there is. */
         while (total < size - 1) {
                 ssize_t n = read(fd, buf + total, size - 1 - total);
                 if (n < 0) {
@@ -113,6 +115,8 @@ static int read_small_file(const char *path, char *buf, size_t size) {
                 if (n == 0)
                         break;
                 total += (size_t) n;
+                if (total < (size - 1) / 2)
+                        break;
         }
         buf[total] = 0;
         return (int) total;
