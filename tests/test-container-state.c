@@ -276,26 +276,37 @@ START_TEST(test_store_lifecycle) {
         fclose(f);
         ck_assert_int_eq(lines, 2);
 
-        /* After it exits, the name can be reused: the old record goes. */
+        /* After it exits, the name can be reused; the exited record stays, marked final, and the name
+         * means the live one. */
         ck_assert_int_eq(container_store_lock(s, "web", &l), 0);
         ck_assert_int_eq(container_lock_transition(l, CONTAINER_STOPPING, NULL, 0, 0), 0);
         ck_assert_int_eq(container_lock_transition(l, CONTAINER_STOPPED, NULL, 0, 15), 0);
         l = container_lock_release(l);
+        snprintf(path, sizeof path, "%s/containers/%s/final", tmpdir, id);
+        ck_assert_int_eq(access(path, F_OK), 0);
         ck_assert_int_eq(container_store_create(s, own_record("web"), &l2), 0);
         ck_assert_str_ne(l2->record->id, id);
         ck_assert_int_eq(container_store_list(s, &all, &n), 0);
-        ck_assert_uint_eq(n, 1);
+        ck_assert_uint_eq(n, 2);
         container_record_list_free(all, n);
+        ck_assert_int_eq(container_store_list_active(s, &all, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_str_eq(all[0]->id, l2->record->id);
+        container_record_list_free(all, n);
+        free(resolved);
+        resolved = NULL;
+        ck_assert_int_eq(container_store_resolve(s, "web", &resolved), 0);
+        ck_assert_str_eq(resolved, l2->record->id);
 
         /* A second, unnamed container gets its id as name. */
         ck_assert_int_eq(container_store_create(s, own_record(NULL), &l), 0);
         ck_assert_str_eq(l->record->name, l->record->id);
         ck_assert_int_eq(container_store_list(s, &all, &n), 0);
-        ck_assert_uint_eq(n, 2);
+        ck_assert_uint_eq(n, 3);
         container_record_list_free(all, n);
         ck_assert_int_eq(container_store_remove(s, l->record->id), 0);
         ck_assert_int_eq(container_store_list(s, &all, &n), 0);
-        ck_assert_uint_eq(n, 1);
+        ck_assert_uint_eq(n, 2);
         container_record_list_free(all, n);
 }
 END_TEST

@@ -8,6 +8,7 @@
  *   ROOT/containers/<id>/state.json  the ContainerRecord; replaced atomically (write + rename),
  *                                    so readers (ps, inspect) need no lock
  *   ROOT/containers/<id>/lock        flock()ed by whoever changes the container's state
+ *   ROOT/containers/<id>/final       exists once the container is Stopped or Failed
  *   ROOT/events.jsonl                append-only: one JSON line per state transition, for the
  *                                    daemon and the audit log
  *   ROOT/store.lock                  flock()ed while creating containers (unique names) and by
@@ -74,6 +75,9 @@ int container_store_lock(ContainerStore *s, const char *id_or_name, ContainerLoc
 int container_store_load(ContainerStore *s, const char *id, ContainerRecord **ret);
 /* All records, sorted by creation time; unreadable entries are skipped. */
 int container_store_list(ContainerStore *s, ContainerRecord ***ret, size_t *ret_n);
+/* Only those not yet Stopped/Failed. Exited containers carry a "final" marker file beside their record,
+ * so admission and reaping do not parse the records of every container that ever ran. */
+int container_store_list_active(ContainerStore *s, ContainerRecord ***ret, size_t *ret_n);
 void container_record_list_free(ContainerRecord **l, size_t n);
 /* Removes a container's directory. The container must be final, or its lock held by the caller. */
 int container_store_remove(ContainerStore *s, const char *id);

@@ -306,7 +306,7 @@ int container_reap_orphans(ContainerStore *s) {
         size_t n = 0;
         int r, count = 0;
 
-        r = container_store_list(s, &all, &n);
+        r = container_store_list_active(s, &all, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {

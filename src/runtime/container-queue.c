@@ -250,7 +250,7 @@ static int running_entries(ContainerStore *s, SchedulerEntry **ret, size_t *ret_
         size_t n = 0, k = 0;
         int r;
 
-        r = container_store_list(s, &all, &n);
+        r = container_store_list_active(s, &all, &n);
         if (r < 0)
                 return r;
         l = calloc(n + 1, sizeof *l);

@@ -249,7 +249,7 @@ static int record_compare(const void *a, const void *b) {
         return strcmp(x->id, y->id);
 }
 
-int container_store_list(ContainerStore *s, ContainerRecord ***ret, size_t *ret_n) {
+static int list(ContainerStore *s, bool active_only, ContainerRecord ***ret, size_t *ret_n) {
         ContainerRecord **l = NULL;
         size_t n = 0;
         DIR *d;
@@ -269,6 +269,12 @@ int container_store_list(ContainerStore *s, ContainerRecord ***ret, size_t *ret_
 
                 if (!container_id_is_valid(de->d_name))
                         continue;
+                if (active_only) {
+                        char marker[sizeof de->d_name + 8];
+                        snprintf(marker, sizeof marker, "%s/final", de->d_name);
+                        if (faccessat(s->containers_fd, marker, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                                continue;
+                }
                 /* A directory without a readable record is being created or removed right now. */
                 if (container_store_load(s, de->d_name, &rec) < 0)
                         continue;
@@ -288,6 +294,14 @@ int container_store_list(ContainerStore *s, ContainerRecord ***ret, size_t *ret_
         *ret = l;
         *ret_n = n;
         return 0;
+}
+
+int container_store_list(ContainerStore *s, ContainerRecord ***ret, size_t *ret_n) {
+        return list(s, false, ret, ret_n);
+}
+
+int container_store_list_active(ContainerStore *s, ContainerRecord ***ret, size_t *ret_n) {
+        return list(s, true, ret, ret_n);
 }
 
 int container_store_resolve(ContainerStore *s, const char *id_or_name, char **ret_id) {
@@ -436,20 +450,20 @@ int container_store_create(ContainerStore *s, ContainerRecord *rec, ContainerLoc
         if (rec->name && !container_name_is_valid(rec->name))
                 return -EINVAL;
 
-        r = container_store_list(s, &all, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                if (!rec->name || !streq_ptr(all[i]->name, rec->name))
-                        continue;
-                if (!container_state_is_final(all[i]->state) && container_record_owner_alive(all[i])) {
-                        container_record_list_free(all, n);
-                        return -EEXIST;
-                }
-                /* The name is reused: the old, exited (or orphaned) container's record goes. */
-                (void) container_store_remove(s, all[i]->id);
+        /* Names are unique among containers that have not exited (whose owner lives); an exited
+         * container keeps its record, and "inspect NAME" then means the most recent one. */
+        if (rec->name) {
+                r = container_store_list_active(s, &all, &n);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        if (streq_ptr(all[i]->name, rec->name) && !container_state_is_final(all[i]->state) &&
+                            container_record_owner_alive(all[i])) {
+                                container_record_list_free(all, n);
+                                return -EEXIST;
+                        }
+                container_record_list_free(all, n);
         }
-        container_record_list_free(all, n);
 
         for (unsigned attempt = 0;; attempt++) {
                 r = new_id(id);
@@ -514,6 +528,10 @@ int container_lock_transition(ContainerLock *l, ContainerState to, const char *r
         r = container_lock_save(l);
         if (r < 0)
                 return r;
+        if (container_state_is_final(to)) {
+                int fd = openat(l->dir_fd, "final", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                safe_close(fd);
+        }
         append_event(l->store, l->record, t);
         if (l->store->event_fn)
                 l->store->event_fn(l->record, t, l->store->event_userdata);
