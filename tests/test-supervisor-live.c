@@ -29,6 +29,7 @@
 #include "forgeone/policy.h"
 #include "forgeone/seccomp-notify.h"
 #include "forgeone/supervisor.h"
+#include "../src/supervisor/supervisor-internal.h"
 #include "test-util.h"
 
 /* ---- workload-side assertions: print and exit, the parent checks the status ---- */
@@ -461,6 +462,42 @@ START_TEST(test_connect) {
         ck_assert_ptr_nonnull(find_event(&h, "connect", NULL));
         close(l);
         close(u);
+}
+END_TEST
+
+/* ---- stopping the loop while the workload lives on ---- */
+
+static void workload_sleep(void *arg) {
+        int fd = open("/etc/passwd", O_RDONLY);
+        W_ASSERT(fd >= 0);
+        sleep(60);
+}
+
+START_TEST(test_stop) {
+        Harness h = {};
+        void *ret;
+        int status;
+
+        start(&h, default_policy(), -1, workload_sleep, NULL);
+        usleep(200000);
+        /* The loop is blocked in RECV with nothing to receive: stop must still get it out. */
+        for (int i = 0; i < 20; i++) {
+                supervisor_stop(h.sup);
+                ck_assert_int_eq(pthread_join(h.thread, &ret), 0);
+                ck_assert_int_eq((int) (intptr_t) ret, 0);
+                if (i < 19) { /* and again, racing the flag check, on a fresh loop */
+                        h.sup->stop = 0;
+                        ck_assert_int_eq(pthread_create(&h.thread, NULL, run_thread, &h), 0);
+                        if (i % 2)
+                                usleep(1000);
+                }
+        }
+        ck_assert_int_eq(kill(h.child, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(h.child, &status, 0), h.child);
+        supervisor_free(h.sup);
+        policy_graph_unref(h.graph);
+        policy_filter_free(h.filter);
+        close(h.pidfd);
 }
 END_TEST
 
@@ -1048,6 +1085,7 @@ int main(void) {
         tcase_add_test(tc, test_reload);
         tcase_add_test(tc, test_exec_rules);
         tcase_add_test(tc, test_connect);
+        tcase_add_test(tc, test_stop);
         tcase_add_test(tc, test_handoff_hostile_policy);
         suite_add_tcase(s, tc);
 

@@ -43,8 +43,9 @@
  * Threads: supervisor_run() blocks in SECCOMP_IOCTL_NOTIF_RECV on the
  * calling thread (measured faster than poll() + RECV); it returns after
  * supervisor_stop(), which interrupts it with SUPERVISOR_WAKE_SIGNAL (a
- * no-op handler for it is installed once, without SA_RESTART), or when the
- * listener reports that no task uses the filter any more. Blocking
+ * no-op handler for it is installed once, without SA_RESTART), or by
+ * itself once no task uses the filter any more (Linux 6.6+ ends a
+ * blocking RECV then; older kernels need supervisor_stop()). Blocking
  * emulations (a connect(), an open() of a FIFO or device) run on a short
  * lived thread so one slow call never stalls the others.
  */
@@ -156,5 +157,6 @@ int supervisor_process_one(Supervisor *s);
 /* Loops on supervisor_process_one() on the calling thread until supervisor_stop() or until no task
  * uses the filter. Returns 0 then, or a negative errno. */
 int supervisor_run(Supervisor *s);
-/* From any thread or a signal handler: makes supervisor_run() return. */
+/* From another thread: makes supervisor_run() return, and waits (at most 5 s) until it has, so that
+ * a pthread_join() of the loop thread afterwards does not hang. Not for signal handlers. */
 void supervisor_stop(Supervisor *s);

@@ -893,6 +893,13 @@ int supervisor_run(Supervisor *s) {
 
 void supervisor_stop(Supervisor *s) {
         s->stop = 1;
-        if (__atomic_load_n(&s->running, __ATOMIC_ACQUIRE))
+        if (!__atomic_load_n(&s->running, __ATOMIC_ACQUIRE) ||
+            pthread_equal(__atomic_load_n(&s->run_thread, __ATOMIC_ACQUIRE), pthread_self()))
+                return;
+        /* A signal that lands between the loop's check of the flag and its next RECV is lost: repeat
+         * until the loop has noticed (bounded, in case it is stuck in a callback). */
+        for (unsigned i = 0; i < 5000 && __atomic_load_n(&s->running, __ATOMIC_ACQUIRE); i++) {
                 (void) pthread_kill(s->run_thread, SUPERVISOR_WAKE_SIGNAL);
+                (void) usleep(1000);
+        }
 }
