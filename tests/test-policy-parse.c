@@ -409,6 +409,7 @@ START_TEST(test_defaults_filled) {
         ck_assert_int_eq(p->rules[0].errno_value, EPERM);
         ck_assert_int_eq(p->rules[0].min_trust, -1);
         ck_assert_uint_eq(p->rules[0].n_resources, 0);
+        ck_assert_ptr_null(p->rules[0].description);
         ck_assert_uint_eq(p->rules[0].line, 2);
         ck_assert_uint_eq(p->rules[0].column, 14);
         ck_assert_int_eq(policy_identity_trust(p, POLICY_IDENTITY_ANY), 100);
@@ -726,11 +727,14 @@ START_TEST(test_shipped_policy_semantics) {
                         quarantine = (int) i;
         ck_assert_int_ge(quarantine, 0);
         ck_assert_int_eq(p->rules[quarantine].verdict, POLICY_VERDICT_QUARANTINE);
+        ck_assert(strstr(p->rules[quarantine].description, "compromised"));
+        ck_assert(strstr(p->resources[shadow].description, "Password hashes"));
         ck_assert_str_eq(p->rules[quarantine].syscalls[0], "chroot");
         policy_free(TAKE_PTR(p));
 
         ck_assert_int_eq(policy_load_file(fo_test_source_path("policies/web-service.json"), &p, &d), 0);
         ck_assert_int_eq(policy_identity_by_name(p, "web"), 0);
+        ck_assert_ptr_nonnull(p->identities[0].description);
         ck_assert_int_eq(policy_identity_trust(p, 1), 70);
 }
 END_TEST

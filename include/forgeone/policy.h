@@ -119,6 +119,8 @@ typedef struct PolicyResource {
         /* POLICY_RESOURCE_ARGS: all conditions must hold */
         PolicyArgCond *args;
         size_t n_args;
+
+        char *description; /* the file's "description", or NULL */
 } PolicyResource;
 
 #define POLICY_IDENTITY_ANY (-1) /* "*": rules for every workload; a workload matching no identity */
@@ -130,6 +132,7 @@ typedef struct PolicyIdentity {
         char **match_labels; /* strv of "key=value", all must be present; NULL = any */
         int trust_initial;  /* -1: the policy's trust.initial */
         unsigned line, column;
+        char *description;  /* or NULL */
 } PolicyIdentity;
 
 typedef struct PolicyRule {
@@ -142,6 +145,7 @@ typedef struct PolicyRule {
         int errno_value; /* DENY and QUARANTINE: errno the call fails with */
         int min_trust;   /* -1: no requirement */
         unsigned line, column;
+        char *description; /* or NULL */
 } PolicyRule;
 
 typedef struct PolicyTrust {

@@ -158,6 +158,7 @@ static void resource_done(PolicyResource *r) {
                 free(r->endpoints[i].unix_path);
         free(r->endpoints);
         free(r->args);
+        free(r->description);
 }
 
 static void identity_done(PolicyIdentity *i) {
@@ -165,12 +166,14 @@ static void identity_done(PolicyIdentity *i) {
         free(i->match_name);
         free(i->match_digest);
         strv_free(i->match_labels);
+        free(i->description);
 }
 
 static void rule_done(PolicyRule *r) {
         free(r->id);
         strv_free(r->syscalls);
         free(r->resources);
+        free(r->description);
 }
 
 Policy *policy_free(Policy *p) {

@@ -807,8 +807,12 @@ static void parse_identities(Ctx *c, json_object *o) {
                                 pop(c);
                         }
                         if (json_object_object_get_ex(def, "description", &v)) {
+                                const char *d;
+
                                 push_key(c, "description");
-                                (void) get_string(c, v);
+                                d = get_string(c, v);
+                                if (d && !(id->description = strdup(d)))
+                                        c->oom = true;
                                 pop(c);
                         }
                 }
@@ -1289,8 +1293,12 @@ static void parse_resources(Ctx *c, json_object *o) {
                 }
 
                 if (json_object_object_get_ex(def, "description", &v)) {
+                        const char *d;
+
                         push_key(c, "description");
-                        (void) get_string(c, v);
+                        d = get_string(c, v);
+                        if (d && !(r->description = strdup(d)))
+                                c->oom = true;
                         pop(c);
                 }
 
@@ -1706,8 +1714,12 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
         }
 
         if (json_object_object_get_ex(o, "description", &v)) {
+                const char *d;
+
                 push_key(c, "description");
-                (void) get_string(c, v);
+                d = get_string(c, v);
+                if (d && !(rule->description = strdup(d)))
+                        c->oom = true;
                 pop(c);
         }
 
