@@ -19,9 +19,9 @@
 #include "forgeone/syscall-table.h"
 
 /* A policy header with a deny/EPERM default and a trust block; callers add the rest. */
-#define TEST_POLICY_HEAD                                                                                   \
-        "{'version': 1, 'name': 'test', 'default': {'action': 'deny', 'errno': 'EPERM'},"                  \
-        " 'trust': {'initial': 50, 'maximum': 100, 'deny_penalty': 10, 'quarantine_below': 20,"            \
+#define TEST_POLICY_HEAD                                                                                    \
+        "{'version': 1, 'name': 'test', 'default': {'action': 'deny', 'errno': 'EPERM'},"                   \
+        " 'trust': {'initial': 50, 'maximum': 100, 'deny_penalty': 10, 'quarantine_below': 20,"             \
         " 'recovery_per_minute': 5},"
 
 /* Loads JSON in which ' stands for "; fails the test with every diagnostic when it does not parse. */
@@ -70,7 +70,8 @@ static inline PolicyGraph *test_graph(const char *single_quoted) {
 }
 
 /* A query for a syscall by name on the native architecture. */
-static inline PolicyQuery test_query(const PolicyGraph *g, const char *identity, int trust, const char *syscall) {
+static inline PolicyQuery test_query(const PolicyGraph *g, const char *identity, int trust,
+                                     const char *syscall) {
         PolicyQuery q = {
                 .identity = POLICY_IDENTITY_ANY,
                 .trust = trust,
@@ -103,12 +104,12 @@ static inline PolicyDecision test_eval_path(const PolicyGraph *g, const char *id
         return test_eval(g, &q);
 }
 
-#define assert_decision(d, verdict_, errno_, rule_)                                                        \
-        do {                                                                                               \
-                PolicyDecision _d = (d);                                                                   \
-                ck_assert_msg(_d.verdict == (verdict_) && _d.errno_value == (errno_) &&                    \
-                                      streq(_d.rule_id, (rule_)),                                          \
-                              "expected %s/%d/%s, got %s/%d/%s", policy_verdict_to_string(verdict_),       \
-                              (int) (errno_), (rule_), policy_verdict_to_string(_d.verdict),               \
-                              _d.errno_value, _d.rule_id);                                                 \
+#define assert_decision(d, verdict_, errno_, rule_)                                                         \
+        do {                                                                                                \
+                PolicyDecision _d = (d);                                                                    \
+                ck_assert_msg(_d.verdict == (verdict_) && _d.errno_value == (errno_) &&                     \
+                                      streq(_d.rule_id, (rule_)),                                           \
+                              "expected %s/%d/%s, got %s/%d/%s", policy_verdict_to_string(verdict_),        \
+                              (int) (errno_), (rule_), policy_verdict_to_string(_d.verdict),                \
+                              _d.errno_value, _d.rule_id);                                                  \
         } while (0)

@@ -32,8 +32,8 @@ static const PolicyCompiledSyscall *find(const PolicyFilter *f, const char *name
         return NULL;
 }
 
-static void assert_compiled(const PolicyFilter *f, const char *name, PolicyKernelAction action, int errno_value,
-                            const char *why) {
+static void assert_compiled(const PolicyFilter *f, const char *name, PolicyKernelAction action,
+                            int errno_value, const char *why) {
         const PolicyCompiledSyscall *s = find(f, name);
 
         ck_assert_msg(s, "%s is not in the filter's list", name);
@@ -43,7 +43,8 @@ static void assert_compiled(const PolicyFilter *f, const char *name, PolicyKerne
         if (action == POLICY_KERNEL_ERRNO)
                 ck_assert_int_eq(s->errno_value, errno_value);
         if (why)
-                ck_assert_msg(streq_ptr(s->why, why), "%s: expected why '%s', got '%s'", name, why, strempty(s->why));
+                ck_assert_msg(streq_ptr(s->why, why), "%s: expected why '%s', got '%s'", name, why,
+                              strempty(s->why));
 }
 
 static uint32_t run(const PolicyFilter *f, uint32_t arch, int nr, uint64_t a0, uint64_t a1) {
@@ -66,8 +67,16 @@ static uint32_t run_native(const PolicyFilter *f, const char *name, uint64_t a0,
  * graph takes over. */
 static void assert_kernel_agrees_with_graph(const PolicyFilter *f, Policy *copy, int identity) {
         static const uint64_t samples[][2] = {
-                { 0, 0 }, { 1, 8 }, { 1, 0 }, { 2, 8 }, { AF_UNIX, SOCK_STREAM }, { AF_INET, SOCK_DGRAM },
-                { CLONE_NEWUSER, 0 }, { CLONE_NEWNS | CLONE_NEWUSER, 0 }, { 0, O_WRONLY | O_CREAT }, { 0x5412, 0x5412 },
+                { 0, 0 },
+                { 1, 8 },
+                { 1, 0 },
+                { 2, 8 },
+                { AF_UNIX, SOCK_STREAM },
+                { AF_INET, SOCK_DGRAM },
+                { CLONE_NEWUSER, 0 },
+                { CLONE_NEWNS | CLONE_NEWUSER, 0 },
+                { 0, O_WRONLY | O_CREAT },
+                { 0x5412, 0x5412 },
                 { UINT64_MAX, UINT64_MAX },
         };
         PolicyGraph *g = NULL;
@@ -103,33 +112,37 @@ static void assert_kernel_agrees_with_graph(const PolicyFilter *f, Policy *copy,
                                 PolicyDecision d = test_eval(g, &q);
 
                                 if (action == SECCOMP_RET_ALLOW)
-                                        ck_assert_msg(d.verdict == POLICY_VERDICT_ALLOW,
-                                                      "%s(%#llx, %#llx) identity %d: kernel allows, graph says %s by %s",
-                                                      s->name, (unsigned long long) (*a)[0],
-                                                      (unsigned long long) (*a)[1], id,
-                                                      policy_verdict_to_string(d.verdict), d.rule_id);
+                                        ck_assert_msg(
+                                                d.verdict == POLICY_VERDICT_ALLOW,
+                                                "%s(%#llx, %#llx) identity %d: kernel allows, graph says %s "
+                                                "by %s",
+                                                s->name, (unsigned long long) (*a)[0],
+                                                (unsigned long long) (*a)[1], id,
+                                                policy_verdict_to_string(d.verdict), d.rule_id);
                                 else
-                                        ck_assert_msg(d.verdict == POLICY_VERDICT_DENY &&
-                                                              (uint32_t) d.errno_value == (ret & SECCOMP_RET_DATA),
-                                                      "%s(%#llx, %#llx) identity %d: kernel errno %u, graph says %s/%d "
-                                                      "by %s",
-                                                      s->name, (unsigned long long) (*a)[0],
-                                                      (unsigned long long) (*a)[1], id, ret & SECCOMP_RET_DATA,
-                                                      policy_verdict_to_string(d.verdict), d.errno_value, d.rule_id);
+                                        ck_assert_msg(
+                                                d.verdict == POLICY_VERDICT_DENY &&
+                                                        (uint32_t) d.errno_value == (ret & SECCOMP_RET_DATA),
+                                                "%s(%#llx, %#llx) identity %d: kernel errno %u, "
+                                                "graph says %s/%d by %s",
+                                                s->name, (unsigned long long) (*a)[0],
+                                                (unsigned long long) (*a)[1], id, ret & SECCOMP_RET_DATA,
+                                                policy_verdict_to_string(d.verdict), d.errno_value,
+                                                d.rule_id);
                         }
                 }
         }
         policy_graph_unref(g);
 }
 
-static const char split_policy[] =
-        TEST_POLICY_HEAD
+static const char split_policy[] = TEST_POLICY_HEAD
         "'identities': {'web': {'match': {'name': 'web'}}},"
         "'resources': {"
         "  'etc': {'type': 'path', 'paths': ['/etc/**'], 'access': ['read']},"
         "  'tmp': {'type': 'path', 'paths': ['/tmp/**'], 'access': ['create']},"
         "  'tmp-delete': {'type': 'path', 'paths': ['/tmp/**'], 'access': ['delete']},"
-        "  'dns': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '10.0.0.53/32', 'port': 53}]},"
+        "  'dns': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '10.0.0.53/32',"
+        "          'port': 53}]},"
         "  'unix-sock': {'type': 'args', 'args': [{'index': 0, 'op': 'eq', 'value': 'AF_UNIX'}]},"
         "  'inet-dgram': {'type': 'args', 'args': [{'index': 0, 'op': 'eq', 'value': 'AF_INET'},"
         "                 {'index': 1, 'op': 'eq', 'value': 'SOCK_DGRAM'}]},"
@@ -152,7 +165,8 @@ static const char split_policy[] =
         "  {'id': 'no-unlink', 'syscalls': ['unlinkat'], 'action': 'deny', 'errno': 'EROFS'},"
         "  {'id': 'no-tmp-unlink', 'syscalls': ['unlinkat'], 'resource': 'tmp-delete', 'action': 'deny',"
         "   'errno': 'EACCES'},"
-        "  {'id': 'sockets', 'syscalls': ['socket'], 'resources': ['unix-sock', 'inet-dgram'], 'action': 'allow'},"
+        "  {'id': 'sockets', 'syscalls': ['socket'], 'resources': ['unix-sock', 'inet-dgram'],"
+        "   'action': 'allow'},"
         "  {'id': 'no-userns', 'syscalls': ['unshare'], 'resources': ['userns', 'mntns'], 'action': 'deny',"
         "   'errno': 'EACCES'},"
         "  {'id': 'clone', 'syscalls': ['clone'], 'action': 'allow'},"
@@ -265,7 +279,8 @@ START_TEST(test_arches) {
         _cleanup_(policy_freep) Policy *native = test_policy_load(
                 TEST_POLICY_HEAD "'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
-        uint32_t foreign = seccomp_arch_native() == AUDIT_ARCH_AARCH64 ? AUDIT_ARCH_X86_64 : AUDIT_ARCH_AARCH64;
+        uint32_t foreign =
+                seccomp_arch_native() == AUDIT_ARCH_AARCH64 ? AUDIT_ARCH_X86_64 : AUDIT_ARCH_AARCH64;
 
         ck_assert_int_eq(policy_compile(native, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
         ck_assert_uint_eq(f->n_arches, 1);
@@ -285,9 +300,11 @@ START_TEST(test_arches) {
         f = policy_filter_free(f);
 
         _cleanup_(policy_freep) Policy *multi = test_policy_load(
-                TEST_POLICY_HEAD "'architectures': ['x86_64', 'x86'],"
+                TEST_POLICY_HEAD
+                "'architectures': ['x86_64', 'x86'],"
                 "'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'},"
-                "          {'id': 'sock', 'syscalls': ['socketcall'], 'action': 'deny', 'errno': 'ENOSYS'}]}");
+                "          {'id': 'sock', 'syscalls': ['socketcall'], 'action': 'deny',"
+                " 'errno': 'ENOSYS'}]}");
 
         ck_assert_int_eq(policy_compile(multi, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
         ck_assert_uint_eq(f->n_arches, 2);
@@ -308,7 +325,8 @@ END_TEST
 static const struct {
         const char *rules;
         PolicyKernelAction action;
-        uint32_t listener, filter, other; /* SET_MODE_FILTER+NEW_LISTENER, SET_MODE_FILTER, GET_ACTION_AVAIL */
+        uint32_t listener, filter,
+                other; /* SET_MODE_FILTER+NEW_LISTENER, SET_MODE_FILTER, GET_ACTION_AVAIL */
 } seccomp_cases[] = {
         { "", POLICY_KERNEL_ERRNO, RET_ERRNO(EPERM), RET_ERRNO(ENOSYS), RET_ERRNO(ENOSYS) },
         { "{'id': 's', 'syscalls': ['seccomp'], 'action': 'allow'}", POLICY_KERNEL_ALLOW, RET_ERRNO(EPERM),
@@ -317,21 +335,23 @@ static const struct {
           RET_ERRNO(EPERM), RET_ERRNO(EACCES), RET_ERRNO(EACCES) },
         { "{'id': 's', 'syscalls': ['seccomp'], 'action': 'deny', 'errno': 'EPERM'}", POLICY_KERNEL_ERRNO,
           RET_ERRNO(EPERM), RET_ERRNO(EPERM), RET_ERRNO(EPERM) },
-        { "{'id': 's', 'syscalls': ['seccomp'], 'action': 'quarantine'}", POLICY_KERNEL_NOTIFY, RET_ERRNO(EPERM),
-          SECCOMP_RET_USER_NOTIF, SECCOMP_RET_USER_NOTIF },
-        /* allow clauses would overlap the builtin deny clause: the supervisor decides the rest */
-        { "{'id': 's', 'syscalls': ['seccomp'], 'resource': 'op-filter', 'action': 'allow'}", POLICY_KERNEL_NOTIFY,
+        { "{'id': 's', 'syscalls': ['seccomp'], 'action': 'quarantine'}", POLICY_KERNEL_NOTIFY,
           RET_ERRNO(EPERM), SECCOMP_RET_USER_NOTIF, SECCOMP_RET_USER_NOTIF },
+        /* allow clauses would overlap the builtin deny clause: the supervisor decides the rest */
+        { "{'id': 's', 'syscalls': ['seccomp'], 'resource': 'op-filter', 'action': 'allow'}",
+          POLICY_KERNEL_NOTIFY, RET_ERRNO(EPERM), SECCOMP_RET_USER_NOTIF, SECCOMP_RET_USER_NOTIF },
         /* deny clauses with EPERM: the builtin is one more clause */
-        { "{'id': 's', 'syscalls': ['seccomp'], 'resource': 'op-avail', 'action': 'deny'}", POLICY_KERNEL_ERRNO,
-          RET_ERRNO(EPERM), RET_ERRNO(ENOSYS), RET_ERRNO(EPERM) },
+        { "{'id': 's', 'syscalls': ['seccomp'], 'resource': 'op-avail', 'action': 'deny'}",
+          POLICY_KERNEL_ERRNO, RET_ERRNO(EPERM), RET_ERRNO(ENOSYS), RET_ERRNO(EPERM) },
 };
 
 START_TEST(test_builtin_listener_denial) {
         Policy *p = test_policy_loadf(
                 "{'version': 1, 'default': {'action': 'deny', 'errno': 'ENOSYS'},"
-                " 'resources': {'op-filter': {'type': 'args', 'args': [{'index': 0, 'op': 'eq', 'value': 1}]},"
-                "               'op-avail': {'type': 'args', 'args': [{'index': 0, 'op': 'eq', 'value': 2}]}},"
+                " 'resources': {'op-filter': {'type': 'args', 'args': [{'index': 0, 'op': 'eq',"
+                " 'value': 1}]},"
+                "               'op-avail': {'type': 'args', 'args': [{'index': 0, 'op': 'eq',"
+                " 'value': 2}]}},"
                 " 'rules': [%s]}",
                 seccomp_cases[_i].rules);
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
@@ -346,15 +366,17 @@ START_TEST(test_builtin_listener_denial) {
         ck_assert_msg(s->action == seccomp_cases[_i].action, "case %d: %s", _i,
                       policy_kernel_action_to_string(s->action));
         ck_assert_str_eq(s->rule_id, streq(seccomp_cases[_i].rules, "") ? "builtin" : "s");
-        ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
-                          seccomp_cases[_i].listener);
+        ck_assert_uint_eq(
+                run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                seccomp_cases[_i].listener);
         ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER,
                                      SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC),
                           seccomp_cases[_i].listener);
         ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC),
                           seccomp_cases[_i].filter);
-        ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_GET_ACTION_AVAIL, SECCOMP_FILTER_FLAG_NEW_LISTENER),
-                          seccomp_cases[_i].other);
+        ck_assert_uint_eq(
+                run_native(f, "seccomp", SECCOMP_GET_ACTION_AVAIL, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                seccomp_cases[_i].other);
 
         /* user space applies the same builtin, whatever reaches it */
         ck_assert_int_eq(policy_graph_new(p, &g), 0);
@@ -371,7 +393,8 @@ START_TEST(test_real_load) {
         _cleanup_(policy_freep) Policy *p = test_policy_load(
                 "{'version': 1, 'default': {'action': 'deny', 'errno': 'EACCES'},"
                 " 'rules': [{'id': 'basics', 'syscalls': ['@default'], 'action': 'allow'},"
-                "           {'id': 'no-ppid', 'syscalls': ['getppid'], 'action': 'deny', 'errno': 'ENOTSUP'},"
+                "           {'id': 'no-ppid', 'syscalls': ['getppid'], 'action': 'deny',"
+                " 'errno': 'ENOTSUP'},"
                 "           {'id': 'seccomp', 'syscalls': ['seccomp'], 'action': 'allow'}]}");
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
         pid_t pid;
@@ -402,7 +425,8 @@ START_TEST(test_real_load) {
                 if (syscall(SYS_uname, &u) != -1 || errno != EACCES)
                         _exit(6);
                 /* the policy allows seccomp, the builtin still refuses a listener */
-                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &second) != -1 ||
+                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                            &second) != -1 ||
                     errno != EPERM)
                         _exit(7);
                 /* ... and lets the rest through */
@@ -413,23 +437,25 @@ START_TEST(test_real_load) {
                 _exit(0);
         }
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert_msg(WIFEXITED(status), "child died with signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        ck_assert_msg(WIFEXITED(status), "child died with signal %d",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
         ck_assert_msg(WEXITSTATUS(status) == 0, "child failed at step %d", WEXITSTATUS(status));
 }
 END_TEST
 
 START_TEST(test_quarantine_default) {
-        _cleanup_(policy_freep) Policy *p = test_policy_load(
-                "{'version': 1, 'default': {'action': 'quarantine', 'errno': 'EPERM'},"
-                " 'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
+        _cleanup_(policy_freep) Policy *p =
+                test_policy_load("{'version': 1, 'default': {'action': 'quarantine', 'errno': 'EPERM'},"
+                                 " 'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
 
         ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
         ck_assert_int_eq(f->default_action, POLICY_KERNEL_NOTIFY);
         ck_assert_uint_eq(run_native(f, "getpid", 0, 0), SECCOMP_RET_ALLOW);
         ck_assert_uint_eq(run_native(f, "uname", 0, 0), SECCOMP_RET_USER_NOTIF);
-        ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
-                          RET_ERRNO(EPERM));
+        ck_assert_uint_eq(
+                run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, 0), SECCOMP_RET_USER_NOTIF);
 }
 END_TEST
@@ -460,7 +486,6 @@ START_TEST(test_filter_run) {
         ck_assert_uint_eq(policy_filter_run(NULL, NULL), SECCOMP_RET_KILL_PROCESS);
 }
 END_TEST
-
 
 /* ---- random argument policies: the compiler's clauses against the graph ---- */
 
@@ -499,7 +524,8 @@ static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
                 char name[16];
 
                 snprintf(name, sizeof name, "id%u", i);
-                p->identities[p->n_identities++] = (PolicyIdentity) { .name = xstrdup(name), .trust_initial = -1 };
+                p->identities[p->n_identities++] =
+                        (PolicyIdentity) { .name = xstrdup(name), .trust_initial = -1 };
         }
         for (unsigned i = 0; i < n_rules; i++) {
                 PolicyRule *r = &p->rules[p->n_rules++];
@@ -511,7 +537,9 @@ static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
                         .id = xstrdup(id),
                         .identity = n_identities > 0 && rng() % 3 == 0 ? (int) (rng() % n_identities)
                                                                        : POLICY_IDENTITY_ANY,
-                        .verdict = v < 5 ? POLICY_VERDICT_ALLOW : v < 9 ? POLICY_VERDICT_DENY : POLICY_VERDICT_QUARANTINE,
+                        .verdict = v < 5   ? POLICY_VERDICT_ALLOW
+                                   : v < 9 ? POLICY_VERDICT_DENY
+                                           : POLICY_VERDICT_QUARANTINE,
                         .errno_value = rng() % 2 ? EACCES : EPERM,
                         .min_trust = rng() % 8 == 0 ? 40 : -1,
                 };
@@ -554,7 +582,42 @@ static Policy *policy_clone_random(uint64_t seed, unsigned n_identities, unsigne
         return random_policy(n_identities, n_rules);
 }
 
+/* One call on the grid: the kernel's answer against the graph's for every identity the filter serves.
+ * Returns whether the kernel decided alone. */
+static bool check_call(const PolicyFilter *f, const PolicyGraph *g, int filter_id, unsigned n_identities,
+                       const char *name, uint64_t a0, uint64_t a1, uint64_t seed) {
+        uint32_t ret = run_native(f, name, a0, a1), action = ret & SECCOMP_RET_ACTION_FULL;
+        int first = filter_id == POLICY_COMPILE_ALL_IDENTITIES ? POLICY_IDENTITY_ANY : filter_id;
+        int last = filter_id == POLICY_COMPILE_ALL_IDENTITIES ? (int) n_identities - 1 : filter_id;
+
+        if (action == SECCOMP_RET_USER_NOTIF)
+                return false;
+        for (int who = first; who <= last; who++) {
+                PolicyQuery q = test_query(g, NULL, 50, name);
+                PolicyDecision d;
+                bool same;
+
+                q.identity = who;
+                q.args[0] = a0;
+                q.args[1] = a1;
+                d = test_eval(g, &q);
+                if (action == SECCOMP_RET_ALLOW)
+                        same = d.verdict == POLICY_VERDICT_ALLOW;
+                else
+                        same = d.verdict == POLICY_VERDICT_DENY &&
+                               (uint32_t) d.errno_value == (ret & SECCOMP_RET_DATA);
+                ck_assert_msg(same,
+                              "seed %#llx filter %d identity %d: %s(%llu, %llu): "
+                              "kernel %#x, graph %s/%d by %s",
+                              (unsigned long long) seed, filter_id, who, name, (unsigned long long) a0,
+                              (unsigned long long) a1, ret, policy_verdict_to_string(d.verdict),
+                              d.errno_value, d.rule_id);
+        }
+        return true;
+}
+
 START_TEST(test_random_args_agree) {
+        static const char *const names[] = { "getpid", "getppid", "gettid" };
         unsigned kernel_decided = 0, notified = 0;
 
         for (unsigned round = 0; round < 300; round++) {
@@ -568,43 +631,13 @@ START_TEST(test_random_args_agree) {
                         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
 
                         ck_assert_int_eq(policy_compile(p, id, &f), 0);
-                        for (const char *const *name = (const char *const[]) { "getpid", "getppid", "gettid", NULL };
-                             *name; name++)
+                        FOREACH_ELEMENT(name, names)
                                 for (uint64_t a0 = 0; a0 < 5; a0++)
                                         for (uint64_t a1 = 0; a1 < 5; a1++) {
-                                                uint32_t ret = run_native(f, *name, a0, a1);
-                                                uint32_t action = ret & SECCOMP_RET_ACTION_FULL;
-                                                int first = id == POLICY_COMPILE_ALL_IDENTITIES ? POLICY_IDENTITY_ANY
-                                                                                                : id;
-                                                int last = id == POLICY_COMPILE_ALL_IDENTITIES ? (int) n_identities - 1
-                                                                                               : id;
-
-                                                if (action == SECCOMP_RET_USER_NOTIF) {
+                                                if (check_call(f, g, id, n_identities, *name, a0, a1, seed))
+                                                        kernel_decided++;
+                                                else
                                                         notified++;
-                                                        continue;
-                                                }
-                                                kernel_decided++;
-                                                for (int who = first; who <= last; who++) {
-                                                        PolicyQuery q = test_query(g, NULL, 50, *name);
-                                                        PolicyDecision d;
-
-                                                        q.identity = who;
-                                                        q.args[0] = a0;
-                                                        q.args[1] = a1;
-                                                        d = test_eval(g, &q);
-                                                        ck_assert_msg(
-                                                                action == SECCOMP_RET_ALLOW
-                                                                        ? d.verdict == POLICY_VERDICT_ALLOW
-                                                                        : d.verdict == POLICY_VERDICT_DENY &&
-                                                                                  (uint32_t) d.errno_value ==
-                                                                                          (ret & SECCOMP_RET_DATA),
-                                                                "seed %#llx filter %d identity %d: %s(%llu, %llu): kernel "
-                                                                "%#x, graph %s/%d by %s",
-                                                                (unsigned long long) seed, id, who, *name,
-                                                                (unsigned long long) a0, (unsigned long long) a1, ret,
-                                                                policy_verdict_to_string(d.verdict), d.errno_value,
-                                                                d.rule_id);
-                                                }
                                         }
                 }
         }
@@ -632,8 +665,8 @@ START_TEST(test_no_arches_means_native) {
 END_TEST
 
 START_TEST(test_filter_size) {
-        /* 4,000 ioctl requests on given fds as argument clauses make a program longer than the kernel takes: those calls go
-         * to the supervisor instead, and the rest stays in the kernel. */
+        /* 4,000 ioctl requests on given fds as argument clauses make a program longer than the kernel takes:
+         * those calls go to the supervisor instead, and the rest stays in the kernel. */
         _cleanup_free_ char *resources = NULL, *rules = NULL;
         size_t rs = 0, ls = 0;
         FILE *fr = open_memstream(&resources, &rs), *fl = open_memstream(&rules, &ls);
@@ -642,9 +675,13 @@ START_TEST(test_filter_size) {
         ck_assert_ptr_nonnull(fr);
         ck_assert_ptr_nonnull(fl);
         for (int i = 0; i < 4000; i++) {
-                fprintf(fr, "'req%d': {'type': 'args', 'args': [{'index': 1, 'op': 'eq', 'value': %d},"
-                            " {'index': 0, 'op': 'eq', 'value': %d}]},", i, 0x1000 + i, i % 50);
-                fprintf(fl, "{'id': 'req%d', 'syscalls': ['ioctl'], 'resource': 'req%d', 'action': 'allow'},", i, i);
+                fprintf(fr,
+                        "'req%d': {'type': 'args', 'args': [{'index': 1, 'op': 'eq', 'value': %d},"
+                        " {'index': 0, 'op': 'eq', 'value': %d}]},",
+                        i, 0x1000 + i, i % 50);
+                fprintf(fl,
+                        "{'id': 'req%d', 'syscalls': ['ioctl'], 'resource': 'req%d', 'action': 'allow'},", i,
+                        i);
         }
         fprintf(fr, "'fd0': {'type': 'args', 'args': [{'index': 0, 'op': 'eq', 'value': 0}]}");
         fprintf(fl, "{'id': 'fd0', 'syscalls': ['fcntl'], 'resource': 'fd0', 'action': 'allow'},"
@@ -662,8 +699,9 @@ START_TEST(test_filter_size) {
         assert_compiled(f, "getpid", POLICY_KERNEL_ALLOW, 0, NULL);
         ck_assert_uint_eq(run_native(f, "ioctl", 1, 0x1005), SECCOMP_RET_USER_NOTIF);
         ck_assert_uint_eq(run_native(f, "getpid", 0, 0), SECCOMP_RET_ALLOW);
-        ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
-                          RET_ERRNO(EPERM));
+        ck_assert_uint_eq(
+                run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                RET_ERRNO(EPERM));
 }
 END_TEST
 
@@ -672,8 +710,9 @@ START_TEST(test_foreign_only) {
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
-        const char *text = TEST_POLICY_HEAD "'architectures': ['x86'],"
-                           "'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}";
+        const char *text =
+                TEST_POLICY_HEAD "'architectures': ['x86'],"
+                                 "'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}";
         PolicyQuery q;
 
         if (seccomp_arch_native() != AUDIT_ARCH_X86_64)
@@ -694,7 +733,8 @@ START_TEST(test_foreign_only) {
 }
 END_TEST
 
-static const char *const shipped[] = { "policies/default.json", "policies/strict.json", "policies/web-service.json" };
+static const char *const shipped[] = { "policies/default.json", "policies/strict.json",
+                                       "policies/web-service.json" };
 
 static Policy *load_shipped(const char *rel) {
         PolicyDiagnostics diag = {};
@@ -713,7 +753,8 @@ START_TEST(test_shipped_agree) {
         /* For every shipped policy and every filter it can be compiled to: what the kernel decides alone is
          * what the graph decides; foreign ABIs die; the builtin holds. */
         _cleanup_(policy_freep) Policy *p = load_shipped(shipped[_i]);
-        uint32_t foreign = seccomp_arch_native() == AUDIT_ARCH_AARCH64 ? AUDIT_ARCH_X86_64 : AUDIT_ARCH_AARCH64;
+        uint32_t foreign =
+                seccomp_arch_native() == AUDIT_ARCH_AARCH64 ? AUDIT_ARCH_X86_64 : AUDIT_ARCH_AARCH64;
 
         for (int id = POLICY_COMPILE_ALL_IDENTITIES; id < (int) p->n_identities; id++) {
                 _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
@@ -723,9 +764,11 @@ START_TEST(test_shipped_agree) {
                 ck_assert_int_eq(f->default_action, POLICY_KERNEL_ERRNO);
                 ck_assert_uint_eq(run(f, foreign, 1, 0, 0), SECCOMP_RET_KILL_PROCESS);
                 if (seccomp_arch_native() == AUDIT_ARCH_X86_64)
-                        ck_assert_uint_eq(run(f, AUDIT_ARCH_X86_64, 0x40000000 | 39, 0, 0), SECCOMP_RET_KILL_PROCESS);
-                ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
-                                  RET_ERRNO(EPERM));
+                        ck_assert_uint_eq(run(f, AUDIT_ARCH_X86_64, 0x40000000 | 39, 0, 0),
+                                          SECCOMP_RET_KILL_PROCESS);
+                ck_assert_uint_eq(
+                        run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                        RET_ERRNO(EPERM));
                 for (size_t i = 1; i < f->n_syscalls; i++)
                         ck_assert_int_lt(strcmp(f->syscalls[i - 1].name, f->syscalls[i].name), 0);
                 assert_kernel_agrees_with_graph(f, load_shipped(shipped[_i]), id);
@@ -754,7 +797,8 @@ START_TEST(test_default_policy_split) {
         ck_assert_uint_eq(run_native(f, "init_module", 0, 0), RET_ERRNO(EPERM));
         /* fork and threads stay in the kernel, a new user namespace falls to the default */
         ck_assert_uint_eq(run_native(f, "clone", SIGCHLD, 0), SECCOMP_RET_ALLOW);
-        ck_assert_uint_eq(run_native(f, "clone", CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, 0), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, 0),
+                          SECCOMP_RET_ALLOW);
         ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWUSER | SIGCHLD, 0), RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "socket", AF_UNIX, SOCK_STREAM), SECCOMP_RET_ALLOW);
 }

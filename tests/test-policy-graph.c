@@ -55,9 +55,9 @@ START_TEST(test_verdict_pairs) {
 END_TEST
 
 START_TEST(test_default) {
-        _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
-                "{'version': 1, 'default': {'action': 'deny', 'errno': 'ENOSYS'},"
-                " 'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g =
+                test_graph("{'version': 1, 'default': {'action': 'deny', 'errno': 'ENOSYS'},"
+                           " 'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
         PolicyQuery q = test_query(g, NULL, 0, "getppid");
         PolicyDecision d = test_eval(g, &q);
 
@@ -89,7 +89,8 @@ START_TEST(test_named_identity_beats_any) {
                 "'rules': [{'id': 'any-deny', 'syscalls': ['getpid'], 'action': 'deny', 'errno': 'EACCES'},"
                 "          {'id': 'web-deny', 'identity': 'web', 'syscalls': ['getpid'], 'action': 'deny',"
                 "           'errno': 'ENOENT'},"
-                "          {'id': 'web-allow', 'identity': 'web', 'syscalls': ['getppid'], 'action': 'allow'},"
+                "          {'id': 'web-allow', 'identity': 'web', 'syscalls': ['getppid'],"
+                " 'action': 'allow'},"
                 "          {'id': 'any-allow', 'syscalls': ['getppid'], 'action': 'allow'}]}");
         PolicyQuery q;
 
@@ -121,9 +122,11 @@ START_TEST(test_verdict_beats_specificity) {
                 TEST_POLICY_HEAD
                 "'identities': {'web': {'match': {'name': 'web'}}},"
                 "'resources': {'shadow': {'type': 'path', 'paths': ['/etc/shadow'], 'access': ['read']}},"
-                "'rules': [{'id': 'web-shadow', 'identity': 'web', 'syscalls': ['openat'], 'resource': 'shadow',"
+                "'rules': [{'id': 'web-shadow', 'identity': 'web', 'syscalls': ['openat'],"
+                " 'resource': 'shadow',"
                 "           'action': 'allow'},"
-                "          {'id': 'no-open', 'syscalls': ['openat'], 'action': 'deny', 'errno': 'EACCES'}]}");
+                "          {'id': 'no-open', 'syscalls': ['openat'], 'action': 'deny',"
+                " 'errno': 'EACCES'}]}");
 
         assert_decision(test_eval_path(g, "web", "openat", "/etc/shadow", R), POLICY_VERDICT_DENY, EACCES,
                         "no-open");
@@ -141,8 +144,10 @@ START_TEST(test_path_specificity) {
                 "  'shadow2': {'type': 'path', 'paths': ['/etc/shadow'], 'access': ['all']}},"
                 "'rules': ["
                 "  {'id': 'broad', 'syscalls': ['openat'], 'resource': 'etc', 'action': 'deny'},"
-                "  {'id': 'ssh', 'syscalls': ['openat'], 'resource': 'ssh', 'action': 'deny', 'errno': 'EIO'},"
-                "  {'id': 'conf', 'syscalls': ['openat'], 'resource': 'conf', 'action': 'deny', 'errno': 'ENOENT'},"
+                "  {'id': 'ssh', 'syscalls': ['openat'], 'resource': 'ssh', 'action': 'deny',"
+                " 'errno': 'EIO'},"
+                "  {'id': 'conf', 'syscalls': ['openat'], 'resource': 'conf', 'action': 'deny',"
+                " 'errno': 'ENOENT'},"
                 "  {'id': 'shadow', 'syscalls': ['openat'], 'resource': 'shadow', 'action': 'deny',"
                 "   'errno': 'EACCES'},"
                 "  {'id': 'shadow-again', 'syscalls': ['openat'], 'resource': 'shadow2', 'action': 'deny',"
@@ -156,13 +161,14 @@ START_TEST(test_path_specificity) {
         ck_assert_str_eq(d.resource->name, "shadow");
         ck_assert(d.used_memory);
         /* longer literal prefix beats shorter */
-        assert_decision(test_eval_path(g, NULL, "openat", "/etc/ssh/sshd_config", R), POLICY_VERDICT_DENY, EIO,
-                        "ssh");
+        assert_decision(test_eval_path(g, NULL, "openat", "/etc/ssh/sshd_config", R), POLICY_VERDICT_DENY,
+                        EIO, "ssh");
         // "/etc/*.conf" (prefix "/etc/") ties with "/etc/**" on literal prefix length: file order decides
         assert_decision(test_eval_path(g, NULL, "openat", "/etc/resolv.conf", R), POLICY_VERDICT_DENY, EPERM,
                         "broad");
         /* any resource beats none */
-        assert_decision(test_eval_path(g, NULL, "openat", "/etc/passwd", R), POLICY_VERDICT_DENY, EPERM, "broad");
+        assert_decision(test_eval_path(g, NULL, "openat", "/etc/passwd", R), POLICY_VERDICT_DENY, EPERM,
+                        "broad");
         d = test_eval_path(g, NULL, "openat", "/srv/x", R);
         assert_decision(d, POLICY_VERDICT_DENY, ENOSPC, "bare");
         ck_assert_ptr_null(d.resource);
@@ -176,7 +182,8 @@ START_TEST(test_path_globs) {
                 "  'exact': {'type': 'path', 'paths': ['/etc/hostname'], 'access': ['read']},"
                 "  'star': {'type': 'path', 'paths': ['/etc/*.conf'], 'access': ['read']},"
                 "  'quest': {'type': 'path', 'paths': ['/dev/tty?'], 'access': ['read']},"
-                "  'set': {'type': 'path', 'paths': ['/dev/sd[a-c]', '/dev/nvme[!1]n1'], 'access': ['read']},"
+                "  'set': {'type': 'path', 'paths': ['/dev/sd[a-c]', '/dev/nvme[!1]n1'],"
+                " 'access': ['read']},"
                 "  'tree': {'type': 'path', 'paths': ['/usr/**'], 'access': ['read']},"
                 "  'mid': {'type': 'path', 'paths': ['/home/*/.cache/**'], 'access': ['read']},"
                 "  'esc': {'type': 'path', 'paths': ['/srv/lit\\\\*'], 'access': ['read']}},"
@@ -195,8 +202,8 @@ START_TEST(test_path_globs) {
                 { "/etc/hostname2", "default" },
                 { "/etc/hostnam", "default" },
                 { "/etc/resolv.conf", "star" },
-                { "/etc/.conf", "star" },         /* '*' matches the empty string and a leading dot */
-                { "/etc/a/b.conf", "default" },   /* '*' never crosses '/' */
+                { "/etc/.conf", "star" },       /* '*' matches the empty string and a leading dot */
+                { "/etc/a/b.conf", "default" }, /* '*' never crosses '/' */
                 { "/etc/resolv.conf.bak", "default" },
                 { "/dev/tty1", "quest" },
                 { "/dev/tty", "default" },
@@ -206,27 +213,28 @@ START_TEST(test_path_globs) {
                 { "/dev/sdd", "default" },
                 { "/dev/nvme0n1", "set" },
                 { "/dev/nvme1n1", "default" },
-                { "/usr", "tree" },               /* "**" includes the directory itself */
+                { "/usr", "tree" }, /* "**" includes the directory itself */
                 { "/usr/bin/env", "tree" },
                 { "/usr/lib/x86_64-linux-gnu/libc.so.6", "tree" },
-                { "/usr/", "tree" },              /* trailing and repeated slashes do not matter */
+                { "/usr/", "tree" }, /* trailing and repeated slashes do not matter */
                 { "//usr//bin", "tree" },
-                { "/usrlocal", "default" },       /* prefix boundaries are component boundaries */
+                { "/usrlocal", "default" },          /* prefix boundaries are component boundaries */
                 { "/usr/../etc/shadow", "default" }, /* not normalised: matches no path resource */
                 { "/usr/./bin", "default" },
-                { "usr/bin", "default" },         /* relative */
+                { "usr/bin", "default" }, /* relative */
                 { "/home/alice/.cache/x/y", "mid" },
                 { "/home/alice/.cache", "mid" },
-                { "/home/.cache/x", "default" },  /* '*' needs one component */
+                { "/home/.cache/x", "default" }, /* '*' needs one component */
                 { "/home/a/b/.cache/x", "default" },
-                { "/srv/lit*", "esc" },           /* "\*" is a literal star */
+                { "/srv/lit*", "esc" }, /* "\*" is a literal star */
                 { "/srv/litx", "default" },
         };
 
         FOREACH_ELEMENT(c, cases) {
                 PolicyDecision d = test_eval_path(g, NULL, "openat", c->path, R);
 
-                ck_assert_msg(streq(d.rule_id, c->rule), "%s: expected %s, got %s", c->path, c->rule, d.rule_id);
+                ck_assert_msg(streq(d.rule_id, c->rule), "%s: expected %s, got %s", c->path, c->rule,
+                              d.rule_id);
                 ck_assert(d.used_memory);
         }
 
@@ -259,9 +267,12 @@ START_TEST(test_access_modes) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
                 TEST_POLICY_HEAD
                 "'resources': {'data': {'type': 'path', 'paths': ['/data/**'], 'access': ['read', 'stat']},"
-                "              'logs': {'type': 'path', 'paths': ['/data/logs/**'], 'access': ['write', 'create']}},"
-                "'rules': [{'id': 'read-data', 'syscalls': ['openat'], 'resource': 'data', 'action': 'allow'},"
-                "          {'id': 'no-log-write', 'syscalls': ['openat'], 'resource': 'logs', 'action': 'deny',"
+                "              'logs': {'type': 'path', 'paths': ['/data/logs/**'], 'access': ['write', "
+                "'create']}},"
+                "'rules': [{'id': 'read-data', 'syscalls': ['openat'], 'resource': 'data',"
+                " 'action': 'allow'},"
+                "          {'id': 'no-log-write', 'syscalls': ['openat'], 'resource': 'logs',"
+                " 'action': 'deny',"
                 "           'errno': 'EROFS'}]}");
 
         /* allow: the request must be a subset of what the resource grants */
@@ -269,13 +280,15 @@ START_TEST(test_access_modes) {
         ck_assert_str_eq(test_eval_path(g, NULL, "openat", "/data/a", R | POLICY_ACCESS_STAT).rule_id,
                          "read-data");
         ck_assert_str_eq(test_eval_path(g, NULL, "openat", "/data/a", R | W).rule_id, "default");
-        ck_assert_str_eq(test_eval_path(g, NULL, "openat", "/data/a", POLICY_ACCESS_EXEC).rule_id, "default");
+        ck_assert_str_eq(test_eval_path(g, NULL, "openat", "/data/a", POLICY_ACCESS_EXEC).rule_id,
+                         "default");
         /* deny: any overlap with what the resource forbids */
         assert_decision(test_eval_path(g, NULL, "openat", "/data/logs/x", R | W), POLICY_VERDICT_DENY, EROFS,
                         "no-log-write");
         assert_decision(test_eval_path(g, NULL, "openat", "/data/logs/x", POLICY_ACCESS_CREATE),
                         POLICY_VERDICT_DENY, EROFS, "no-log-write");
-        assert_decision(test_eval_path(g, NULL, "openat", "/data/logs/x", R), POLICY_VERDICT_ALLOW, 0, "read-data");
+        assert_decision(test_eval_path(g, NULL, "openat", "/data/logs/x", R), POLICY_VERDICT_ALLOW, 0,
+                        "read-data");
 }
 END_TEST
 
@@ -304,7 +317,8 @@ START_TEST(test_network) {
                 "          'ports': '8000-8099', 'protocol': 'tcp'}]},"
                 "  'v6': {'type': 'network', 'endpoints': [{'family': 'inet6', 'address': '2001:db8::/32',"
                 "         'port': 443}]},"
-                "  'v6host': {'type': 'network', 'endpoints': [{'family': 'inet6', 'address': '2001:db8::1/128'}]},"
+                "  'v6host': {'type': 'network', 'endpoints': [{'family': 'inet6',"
+                " 'address': '2001:db8::1/128'}]},"
                 "  'any4': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '0.0.0.0/0',"
                 "           'port': 443}]},"
                 "  'sock': {'type': 'network', 'endpoints': [{'family': 'unix', 'path': '/run/app/*.sock'},"
@@ -387,13 +401,16 @@ START_TEST(test_network_specificity) {
                 TEST_POLICY_HEAD
                 "'resources': {"
                 "  'wide': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '10.0.0.0/8'}]},"
-                "  'narrow': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '10.1.0.0/16'}]},"
+                "  'narrow': {'type': 'network', 'endpoints': [{'family': 'inet',"
+                " 'address': '10.1.0.0/16'}]},"
                 "  'port': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '10.1.0.0/16',"
                 "           'port': 22}]}},"
                 "'rules': ["
                 "  {'id': 'wide', 'syscalls': ['connect'], 'resource': 'wide', 'action': 'deny'},"
-                "  {'id': 'narrow', 'syscalls': ['connect'], 'resource': 'narrow', 'action': 'deny', 'errno': 'EIO'},"
-                "  {'id': 'port', 'syscalls': ['connect'], 'resource': 'port', 'action': 'deny', 'errno': 'EBUSY'}]}");
+                "  {'id': 'narrow', 'syscalls': ['connect'], 'resource': 'narrow', 'action': 'deny', "
+                "'errno': 'EIO'},"
+                "  {'id': 'port', 'syscalls': ['connect'], 'resource': 'port', 'action': 'deny',"
+                " 'errno': 'EBUSY'}]}");
         PolicySockaddr sa;
 
         sa = inet(AF_INET, "10.2.0.1", 22, IPPROTO_TCP);
@@ -405,7 +422,8 @@ START_TEST(test_network_specificity) {
 }
 END_TEST
 
-static PolicyDecision eval_args(const PolicyGraph *g, const char *syscall, uint64_t a0, uint64_t a1, uint64_t a2) {
+static PolicyDecision eval_args(const PolicyGraph *g, const char *syscall, uint64_t a0, uint64_t a1,
+                                uint64_t a2) {
         PolicyQuery q = test_query(g, NULL, 50, syscall);
 
         q.args[0] = a0;
@@ -443,15 +461,21 @@ START_TEST(test_args_ops) {
                 uint64_t a0, a1, a2;
                 const char *rule;
         } cases[] = {
-                { "getpid", 7, 0, 0, "eq" },       { "getpid", 8, 0, 0, "default" },
+                { "getpid", 7, 0, 0, "eq" },
+                { "getpid", 8, 0, 0, "default" },
                 { "getpid", 7 | (1ULL << 32), 0, 0, "default" }, /* all 64 bits count */
-                { "getppid", 8, 0, 0, "ne" },      { "getppid", 7, 0, 0, "default" },
-                { "getuid", 6, 0, 0, "lt" },       { "getuid", 7, 0, 0, "default" },
+                { "getppid", 8, 0, 0, "ne" },
+                { "getppid", 7, 0, 0, "default" },
+                { "getuid", 6, 0, 0, "lt" },
+                { "getuid", 7, 0, 0, "default" },
                 { "getuid", UINT64_MAX, 0, 0, "default" }, /* comparisons are unsigned */
-                { "getgid", 7, 0, 0, "le" },       { "getgid", 8, 0, 0, "default" },
-                { "geteuid", 8, 0, 0, "gt" },      { "geteuid", 7, 0, 0, "default" },
+                { "getgid", 7, 0, 0, "le" },
+                { "getgid", 8, 0, 0, "default" },
+                { "geteuid", 8, 0, 0, "gt" },
+                { "geteuid", 7, 0, 0, "default" },
                 { "geteuid", UINT64_MAX, 0, 0, "gt" },
-                { "getegid", 7, 0, 0, "ge" },      { "getegid", 6, 0, 0, "default" },
+                { "getegid", 7, 0, 0, "ge" },
+                { "getegid", 6, 0, 0, "default" },
                 { "gettid", 0, O_WRONLY, 0, "masked" },
                 { "gettid", 0, O_WRONLY | O_CREAT | O_TRUNC, 0, "masked" },
                 { "gettid", 0, O_RDWR, 0, "default" },
@@ -464,9 +488,9 @@ START_TEST(test_args_ops) {
         FOREACH_ELEMENT(c, cases) {
                 PolicyDecision d = eval_args(g, c->syscall, c->a0, c->a1, c->a2);
 
-                ck_assert_msg(streq(d.rule_id, c->rule), "%s(%#llx, %#llx, %#llx): expected %s, got %s", c->syscall,
-                              (unsigned long long) c->a0, (unsigned long long) c->a1, (unsigned long long) c->a2,
-                              c->rule, d.rule_id);
+                ck_assert_msg(streq(d.rule_id, c->rule), "%s(%#llx, %#llx, %#llx): expected %s, got %s",
+                              c->syscall, (unsigned long long) c->a0, (unsigned long long) c->a1,
+                              (unsigned long long) c->a2, c->rule, d.rule_id);
                 ck_assert(!d.used_memory);
         }
 }
@@ -484,7 +508,9 @@ START_TEST(test_args_specificity) {
         for (int i = 0; i < 300; i++) {
                 fprintf(fr, "'ioc%d': {'type': 'args', 'args': [{'index': 1, 'op': 'eq', 'value': %d}]},", i,
                         0x5400 + i);
-                fprintf(fl, "{'id': 'ioc%d', 'syscalls': ['ioctl'], 'resource': 'ioc%d', 'action': 'allow'},", i, i);
+                fprintf(fl,
+                        "{'id': 'ioc%d', 'syscalls': ['ioctl'], 'resource': 'ioc%d', 'action': 'allow'},", i,
+                        i);
         }
         fprintf(fr, "'tiocsti': {'type': 'args', 'args': [{'index': 1, 'op': 'eq', 'value': 'TIOCSTI'},"
                     "            {'index': 0, 'op': 'lt', 'value': 3}]},"
@@ -496,7 +522,8 @@ START_TEST(test_args_specificity) {
         ck_assert_int_eq(fclose(fr), 0);
         ck_assert_int_eq(fclose(fl), 0);
 
-        Policy *p = test_policy_loadf(TEST_POLICY_HEAD "'resources': {%s}, 'rules': [%s]}", resources, rules);
+        Policy *p =
+                test_policy_loadf(TEST_POLICY_HEAD "'resources': {%s}, 'rules': [%s]}", resources, rules);
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
 
         ck_assert_int_eq(policy_graph_new(p, &g), 0);
@@ -523,8 +550,10 @@ START_TEST(test_trust) {
                 "           'min_trust': 50},"
                 "          {'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow', 'min_trust': 80},"
                 "          {'id': 'pid-low', 'syscalls': ['getpid'], 'action': 'allow', 'min_trust': 10},"
-                "          {'id': 'ppid-trusted', 'syscalls': ['getppid'], 'action': 'allow', 'min_trust': 90},"
-                "          {'id': 'ppid-deny', 'syscalls': ['getppid'], 'action': 'deny', 'errno': 'EACCES'}]}");
+                "          {'id': 'ppid-trusted', 'syscalls': ['getppid'], 'action': 'allow',"
+                " 'min_trust': 90},"
+                "          {'id': 'ppid-deny', 'syscalls': ['getppid'], 'action': 'deny',"
+                " 'errno': 'EACCES'}]}");
         PolicyQuery q;
         PolicyDecision d;
         char buf[512];
@@ -541,9 +570,10 @@ START_TEST(test_trust) {
         assert_decision(d, POLICY_VERDICT_DENY, EPERM, "default");
         ck_assert_ptr_nonnull(d.trust_blocked);
         ck_assert_str_eq(d.trust_blocked->id, "etc-read");
-        ck_assert_str_eq(policy_decision_explain(g, &q, &d, buf, sizeof buf),
-                         "deny (EPERM) by default: no rule for openat matched /etc/hosts [read]; rule etc-read needs "
-                         "trust >= 50, workload has 30");
+        ck_assert_str_eq(
+                policy_decision_explain(g, &q, &d, buf, sizeof buf),
+                "deny (EPERM) by default: no rule for openat matched /etc/hosts [read]; rule etc-read needs "
+                "trust >= 50, workload has 30");
 
         /* the rule that would have matched is reported only where the rest matched too */
         q.path = "/srv/x";
@@ -618,7 +648,8 @@ START_TEST(test_bad_arch_and_unknown) {
         d = test_eval(g, &q);
         assert_decision(d, POLICY_VERDICT_DENY, ENOSYS, "bad-arch");
         ck_assert_int_eq(d.reason, POLICY_REASON_BAD_ARCH);
-        ck_assert_ptr_nonnull(strstr(policy_decision_explain(g, &q, &d, buf, sizeof buf), "kills the process"));
+        ck_assert_ptr_nonnull(
+                strstr(policy_decision_explain(g, &q, &d, buf, sizeof buf), "kills the process"));
         ck_assert_uint_eq(policy_graph_needs(g, q.arch, q.nr), 0);
 
         if (seccomp_arch_native() == AUDIT_ARCH_X86_64) {
@@ -646,7 +677,7 @@ START_TEST(test_x32_policy) {
 
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
                 TEST_POLICY_HEAD "'architectures': ['x86_64', 'x32', 'x86'],"
-                "'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
+                                 "'rules': [{'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
         PolicyQuery q = test_query(g, NULL, 50, "getpid");
 
         q.nr = syscall_resolve_arch("getpid", SCMP_ARCH_X32);
@@ -660,8 +691,9 @@ START_TEST(test_x32_policy) {
 END_TEST
 
 START_TEST(test_builtin_listener) {
-        _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
-                TEST_POLICY_HEAD "'rules': [{'id': 'seccomp', 'syscalls': ['seccomp'], 'action': 'allow'}]}");
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g =
+                test_graph(TEST_POLICY_HEAD
+                           "'rules': [{'id': 'seccomp', 'syscalls': ['seccomp'], 'action': 'allow'}]}");
         PolicyQuery q = test_query(g, NULL, 50, "seccomp");
         PolicyDecision d;
         char buf[512];
@@ -686,15 +718,18 @@ END_TEST
 START_TEST(test_explain) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
                 TEST_POLICY_HEAD
-                "'resources': {'shadow': {'type': 'path', 'paths': ['/etc/shadow'], 'access': ['read', 'write']},"
+                "'resources': {'shadow': {'type': 'path', 'paths': ['/etc/shadow'], 'access': ['read', "
+                "'write']},"
                 "              'dns': {'type': 'network', 'endpoints': [{'family': 'inet',"
                 "                      'address': '10.0.0.0/8', 'port': 53}]},"
                 "              'userns': {'type': 'args', 'args': [{'index': 0, 'op': 'masked_eq',"
                 "                         'mask': 'CLONE_NEWUSER', 'value': 'CLONE_NEWUSER'}]}},"
-                "'rules': [{'id': 'no-shadow', 'syscalls': ['openat'], 'resource': 'shadow', 'action': 'deny',"
+                "'rules': [{'id': 'no-shadow', 'syscalls': ['openat'], 'resource': 'shadow',"
+                " 'action': 'deny',"
                 "           'errno': 'EACCES'},"
                 "          {'id': 'dns', 'syscalls': ['connect'], 'resource': 'dns', 'action': 'allow'},"
-                "          {'id': 'no-userns', 'syscalls': ['unshare'], 'resource': 'userns', 'action': 'deny'},"
+                "          {'id': 'no-userns', 'syscalls': ['unshare'], 'resource': 'userns',"
+                " 'action': 'deny'},"
                 "          {'id': 'pid', 'syscalls': ['getpid'], 'action': 'allow'}]}");
         PolicySockaddr sa = inet(AF_INET, "10.0.0.1", 53, IPPROTO_UDP);
         PolicyQuery q;
@@ -717,8 +752,9 @@ START_TEST(test_explain) {
         /* workload-controlled bytes never reach the line raw */
         q.path = "/srv/evil\n\033[2J";
         d = test_eval(g, &q);
-        ck_assert_str_eq(policy_decision_explain(g, &q, &d, buf, sizeof buf),
-                         "deny (EPERM) by default: no rule for openat matched /srv/evil\\x0a\\x1b[2J [write]");
+        ck_assert_str_eq(
+                policy_decision_explain(g, &q, &d, buf, sizeof buf),
+                "deny (EPERM) by default: no rule for openat matched /srv/evil\\x0a\\x1b[2J [write]");
 
         q = test_query(g, NULL, 50, "connect");
         q.addr = &sa;
@@ -751,15 +787,18 @@ START_TEST(test_many_rules) {
         fr = open_memstream(&resources, &rs);
         fl = open_memstream(&rules, &ls);
         for (int i = 0; i < 3000; i++) {
-                fprintf(fr, "%s'r%d': {'type': 'path', 'paths': ['/srv/app%d/**', '/opt/t%d/f*.txt'], "
-                            "'access': ['all']}", i ? "," : "", i, i, i);
-                fprintf(fl, "%s{'id': 'r%d', 'syscalls': ['%s'], 'resource': 'r%d', 'action': '%s'}", i ? "," : "",
-                        i, syscalls[i % 4], i, i % 3 == 0 ? "deny" : "allow");
+                fprintf(fr,
+                        "%s'r%d': {'type': 'path', 'paths': ['/srv/app%d/**', '/opt/t%d/f*.txt'], "
+                        "'access': ['all']}",
+                        i ? "," : "", i, i, i);
+                fprintf(fl, "%s{'id': 'r%d', 'syscalls': ['%s'], 'resource': 'r%d', 'action': '%s'}",
+                        i ? "," : "", i, syscalls[i % 4], i, i % 3 == 0 ? "deny" : "allow");
         }
         ck_assert_int_eq(fclose(fr), 0);
         ck_assert_int_eq(fclose(fl), 0);
 
-        Policy *p = test_policy_loadf(TEST_POLICY_HEAD "'resources': {%s}, 'rules': [%s]}", resources, rules);
+        Policy *p =
+                test_policy_loadf(TEST_POLICY_HEAD "'resources': {%s}, 'rules': [%s]}", resources, rules);
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
 
         ck_assert_int_eq(policy_graph_new(p, &g), 0);
@@ -802,8 +841,7 @@ static void *eval_thread(void *userdata) {
                 };
                 PolicyDecision d;
 
-                if (policy_graph_eval(a->g, &q, &d) < 0 ||
-                    !streq(d.rule_id, i % 2 ? "no-shadow" : "etc"))
+                if (policy_graph_eval(a->g, &q, &d) < 0 || !streq(d.rule_id, i % 2 ? "no-shadow" : "etc"))
                         a->failures++;
         }
         policy_graph_unref(a->g);
@@ -816,7 +854,8 @@ START_TEST(test_threads_and_refs) {
                 "'resources': {'etc': {'type': 'path', 'paths': ['/etc/**'], 'access': ['read']},"
                 "              'shadow': {'type': 'path', 'paths': ['/etc/shadow'], 'access': ['read']}},"
                 "'rules': [{'id': 'etc', 'syscalls': ['openat'], 'resource': 'etc', 'action': 'allow'},"
-                "          {'id': 'no-shadow', 'syscalls': ['openat'], 'resource': 'shadow', 'action': 'deny'}]}");
+                "          {'id': 'no-shadow', 'syscalls': ['openat'], 'resource': 'shadow',"
+                " 'action': 'deny'}]}");
         ThreadArg args[4];
         pthread_t t[4];
 
@@ -839,21 +878,41 @@ START_TEST(test_glob_match) {
                 const char *pattern, *s;
                 bool match;
         } cases[] = {
-                { "abc", "abc", true },      { "abc", "abd", false },    { "a*", "a", true },
-                { "*c", "abc", true },       { "a*c", "abxyzc", true },  { "a*c", "abxyzd", false },
-                { "*a*b*", "xaxxbx", true }, { "*a*b*", "xbxxax", false }, { "a?c", "abc", true },
-                { "a?c", "ac", false },      { "[abc]", "b", true },     { "[abc]", "d", false },
-                { "[a-c]x", "bx", true },    { "[!a-c]", "b", false },   { "[^a-c]", "d", true },
-                { "[]]", "]", true },        { "[!]]", "a", true },      { "\\*", "*", true },
-                { "\\*", "a", false },       { "[[:digit:]]x", "7x", true }, { "[[:digit:]]x", "ax", false },
-                { "[[:upper:][:digit:]]", "Q", true }, { "[", "[", true }, { "a[b", "a[b", true },
-                { "**", "anything", true },  { "", "", true },           { "", "a", false },
-                { "*", "", true },           { "?", "", false },         { "a\\", "a\\", true },
+                { "abc", "abc", true },
+                { "abc", "abd", false },
+                { "a*", "a", true },
+                { "*c", "abc", true },
+                { "a*c", "abxyzc", true },
+                { "a*c", "abxyzd", false },
+                { "*a*b*", "xaxxbx", true },
+                { "*a*b*", "xbxxax", false },
+                { "a?c", "abc", true },
+                { "a?c", "ac", false },
+                { "[abc]", "b", true },
+                { "[abc]", "d", false },
+                { "[a-c]x", "bx", true },
+                { "[!a-c]", "b", false },
+                { "[^a-c]", "d", true },
+                { "[]]", "]", true },
+                { "[!]]", "a", true },
+                { "\\*", "*", true },
+                { "\\*", "a", false },
+                { "[[:digit:]]x", "7x", true },
+                { "[[:digit:]]x", "ax", false },
+                { "[[:upper:][:digit:]]", "Q", true },
+                { "[", "[", true },
+                { "a[b", "a[b", true },
+                { "**", "anything", true },
+                { "", "", true },
+                { "", "a", false },
+                { "*", "", true },
+                { "?", "", false },
+                { "a\\", "a\\", true },
         };
 
         FOREACH_ELEMENT(c, cases)
-                ck_assert_msg(glob_match(c->pattern, c->s, strlen(c->s)) == c->match, "'%s' on '%s'", c->pattern,
-                              c->s);
+                ck_assert_msg(glob_match(c->pattern, c->s, strlen(c->s)) == c->match, "'%s' on '%s'",
+                              c->pattern, c->s);
         /* length-delimited: the matcher never reads past n */
         ck_assert(glob_match("ab", "abc", 2));
         ck_assert(!glob_match("abc", "abc", 2));
@@ -868,7 +927,6 @@ START_TEST(test_glob_match) {
         ck_assert(!path_is_normalized(NULL));
 }
 END_TEST
-
 
 /* ---- random path policies against a brute-force matcher built on fnmatch(3) ---- */
 
@@ -940,7 +998,9 @@ START_TEST(test_random_paths) {
 
                         snprintf(name, sizeof name, "r%u", i);
                         *res = (PolicyResource) {
-                                .name = strdup(name), .type = POLICY_RESOURCE_PATH, .access = accesses[rng() % 3],
+                                .name = strdup(name),
+                                .type = POLICY_RESOURCE_PATH,
+                                .access = accesses[rng() % 3],
                         };
                         res->paths = calloc(3, sizeof(char *));
                         res->paths[0] = random_pattern();
@@ -982,21 +1042,22 @@ START_TEST(test_random_paths) {
 
                                 for (char **pat = res->paths; *pat; pat++)
                                         m = m || reference_match(*pat, path);
-                                if (m && (permit ? (access & ~res->access) == 0 : (access & res->access) != 0) &&
+                                if (m &&
+                                    (permit ? (access & ~res->access) == 0 : (access & res->access) != 0) &&
                                     (best < 0 || (int) r->verdict > best))
                                         best = (int) r->verdict;
                         }
 
                         d = test_eval_path(g, NULL, "openat", path, access);
                         if (best < 0)
-                                ck_assert_msg(d.reason == POLICY_REASON_DEFAULT, "round %u: %s matched %s", round, path,
-                                              d.rule_id);
+                                ck_assert_msg(d.reason == POLICY_REASON_DEFAULT, "round %u: %s matched %s",
+                                              round, path, d.rule_id);
                         else {
                                 matched++;
                                 ck_assert_msg(d.reason == POLICY_REASON_RULE && (int) d.verdict == best,
                                               "round %u: %s: expected %s, got %s by %s", round, path,
-                                              policy_verdict_to_string(best), policy_verdict_to_string(d.verdict),
-                                              d.rule_id);
+                                              policy_verdict_to_string(best),
+                                              policy_verdict_to_string(d.verdict), d.rule_id);
                                 /* the deciding rule really matches */
                                 bool m = false;
                                 for (char **pat = d.resource->paths; *pat; pat++)
@@ -1016,16 +1077,19 @@ static const char dot_policy[] =
         "               'db': {'match': {'name': 'db'}}},"
         "'resources': {"
         "  'etc': {'type': 'path', 'paths': ['/etc/**', '/usr/share/**'], 'access': ['read', 'stat']},"
-        "  'dns': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '10.0.0.53/32', 'port': 53,"
+        "  'dns': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '10.0.0.53/32',"
+        " 'port': 53,"
         "          'protocol': 'udp'}, {'family': 'unix', 'path': '/run/nscd/socket'}]},"
         "  'userns': {'type': 'args', 'args': [{'index': 0, 'op': 'masked_eq', 'mask': 'CLONE_NEWUSER',"
         "             'value': 'CLONE_NEWUSER'}]},"
         "  'unused': {'type': 'path', 'paths': ['/nowhere'], 'access': ['read']}},"
         "'rules': ["
-        "  {'id': 'etc-read', 'identity': 'web', 'syscalls': ['@file-open'], 'resource': 'etc', 'action': 'allow',"
+        "  {'id': 'etc-read', 'identity': 'web', 'syscalls': ['@file-open'], 'resource': 'etc',"
+        " 'action': 'allow',"
         "   'min_trust': 50},"
         "  {'id': 'dns', 'identity': 'db', 'syscalls': ['connect'], 'resource': 'dns', 'action': 'emulate'},"
-        "  {'id': 'no-userns', 'syscalls': ['unshare'], 'resource': 'userns', 'action': 'deny', 'errno': 'EACCES'},"
+        "  {'id': 'no-userns', 'syscalls': ['unshare'], 'resource': 'userns', 'action': 'deny',"
+        " 'errno': 'EACCES'},"
         "  {'id': 'mounts', 'syscalls': ['@mount'], 'action': 'quarantine'}]}";
 
 static char *dot_of(const Policy *p, int identity) {
@@ -1069,10 +1133,13 @@ START_TEST(test_dot_structure) {
         /* identities -> rules -> resources, coloured by verdict */
         ck_assert_ptr_nonnull(strstr(all, "\"identity:*\" -> \"rule:2\""));
         ck_assert_ptr_nonnull(strstr(all, "\"rule:0\" -> \"resource:0\""));
-        ck_assert_ptr_nonnull(strstr(all, "fillcolor=\"#c8e6c9\", color=\"#2e7d32\", label=\"etc-read\\nallow\\n"));
-        ck_assert_ptr_nonnull(strstr(all, "fillcolor=\"#bbdefb\", color=\"#1565c0\", label=\"dns\\nemulate"));
+        ck_assert_ptr_nonnull(
+                strstr(all, "fillcolor=\"#c8e6c9\", color=\"#2e7d32\", label=\"etc-read\\nallow\\n"));
+        ck_assert_ptr_nonnull(
+                strstr(all, "fillcolor=\"#bbdefb\", color=\"#1565c0\", label=\"dns\\nemulate"));
         ck_assert_ptr_nonnull(strstr(all, "label=\"no-userns\\ndeny (EACCES)\\nunshare\""));
-        ck_assert_ptr_nonnull(strstr(all, "fillcolor=\"#ffcdd2\", color=\"#c62828\", label=\"mounts\\nquarantine (EPERM)"));
+        ck_assert_ptr_nonnull(strstr(
+                all, "fillcolor=\"#ffcdd2\", color=\"#c62828\", label=\"mounts\\nquarantine (EPERM)"));
         ck_assert_ptr_nonnull(strstr(all, "\\nmin_trust 50\""));
         ck_assert_ptr_nonnull(strstr(all, " more")); /* @mount abbreviated */
         ck_assert_ptr_nonnull(strstr(all, "/etc/**\\n/usr/share/**\\n[read,stat]"));

@@ -96,7 +96,9 @@ START_TEST(test_denial_restarts_the_minute) {
 END_TEST
 
 START_TEST(test_no_recovery) {
-        const PolicyTrust none = { .initial = 40, .maximum = 100, .deny_penalty = 40, .quarantine_below = 1 };
+        const PolicyTrust none = {
+                .initial = 40, .maximum = 100, .deny_penalty = 40, .quarantine_below = 1
+        };
         TrustScore t;
 
         trust_score_init(&t, &none, none.initial, T0);

@@ -85,7 +85,8 @@ int entry_table_build(EntryTableItem *items, size_t n_items, EntryTable **ret) {
                 }
                 for (s = key_hash(&items[i].key) & t->mask; t->slots[s].count > 0; s = (s + 1) & t->mask)
                         ;
-                t->slots[s] = (Slot) { .key = items[i].key, .start = (uint32_t) i, .count = (uint32_t) (j - i) };
+                t->slots[s] =
+                        (Slot) { .key = items[i].key, .start = (uint32_t) i, .count = (uint32_t) (j - i) };
                 i = j;
         }
 

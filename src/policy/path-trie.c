@@ -17,13 +17,13 @@ typedef struct LiteralSlot {
 
 /* Hot fields first: a lookup step reads the first line of a node and, on a hash hit, the child's. */
 struct TrieNode {
-        uint64_t max_key;    /* highest key in this subtree: prune what cannot win */
-        LiteralSlot *slots;  /* literal children; NULL when none */
+        uint64_t max_key;   /* highest key in this subtree: prune what cannot win */
+        LiteralSlot *slots; /* literal children; NULL when none */
         size_t slot_mask;
-        TrieNode **globs;    /* glob children ("*.conf", "sd[a-z]") */
+        TrieNode **globs; /* glob children ("*.conf", "sd[a-z]") */
         size_t n_globs;
-        TrieNode *starstar;  /* "**": the rest of the pattern after zero or more components */
-        Entry *entries;      /* patterns ending here, highest key first once finalized */
+        TrieNode *starstar; /* "**": the rest of the pattern after zero or more components */
+        Entry *entries;     /* patterns ending here, highest key first once finalized */
         size_t n_entries;
 
         size_t n_literals, allocated_globs, allocated_entries;
@@ -290,7 +290,8 @@ static inline TrieNode *literal_find(const TrieNode *n, const char *s, size_t le
 
                 if (!slot->child)
                         return NULL;
-                if (slot->hash == hash && slot->child->len == len && memcmp(slot->child->component, s, len) == 0)
+                if (slot->hash == hash && slot->child->len == len &&
+                    memcmp(slot->child->component, s, len) == 0)
                         return slot->child;
         }
 }

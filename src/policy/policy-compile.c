@@ -51,10 +51,10 @@ PolicyFilter *policy_filter_free(PolicyFilter *f) {
 typedef struct Plan {
         PolicyKernelAction action;
         int errno_value;
-        bool conditional;         /* ALLOW/ERRNO only when argument clauses hold, else the default */
-        const PolicyRule *rule;   /* deciding rule; NULL for the default */
-        const char *why;          /* NOTIFY */
-        const uint32_t *rules;    /* the applicable rules (indices), for conditional plans */
+        bool conditional;       /* ALLOW/ERRNO only when argument clauses hold, else the default */
+        const PolicyRule *rule; /* deciding rule; NULL for the default */
+        const char *why;        /* NOTIFY */
+        const uint32_t *rules;  /* the applicable rules (indices), for conditional plans */
         size_t n_rules;
 } Plan;
 
@@ -200,7 +200,8 @@ static void plan_for(const Policy *p, const NamePair *pairs, size_t n_pairs, int
                                 const PolicyRule *r = &p->rules[buf[i]];
                                 unsigned rank;
 
-                                if (r->verdict == POLICY_VERDICT_DENY && r->errno_value != uncond_top->errno_value) {
+                                if (r->verdict == POLICY_VERDICT_DENY &&
+                                    r->errno_value != uncond_top->errno_value) {
                                         ret->action = POLICY_KERNEL_NOTIFY;
                                         ret->why = rule_why(p, r, &rank) ?: "arguments";
                                         ret->rule = r;
@@ -304,8 +305,8 @@ static enum scmp_compare scmp_op(PolicyArgOp op) {
         }
 }
 
-static int emit_clauses(scmp_filter_ctx ctx, uint32_t default_action, const Policy *p, const Plan *plan, int nr,
-                        bool with_builtin) {
+static int emit_clauses(scmp_filter_ctx ctx, uint32_t default_action, const Policy *p, const Plan *plan,
+                        int nr, bool with_builtin) {
         uint32_t action = scmp_action(plan->action, plan->errno_value);
         int r;
 
@@ -365,7 +366,8 @@ static int ctx_new(const Policy *p, uint32_t default_action, scmp_filter_ctx *re
         r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
         if (r < 0)
                 return r;
-        /* The workload loads the filter itself after no_new_privs; the supervisor never calls seccomp_load(). */
+        /* The workload loads the filter itself after no_new_privs; the supervisor never calls
+         * seccomp_load(). */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r < 0)
                 return r;
@@ -415,7 +417,8 @@ static int emit_seccomp(scmp_filter_ctx ctx, const Policy *p, uint32_t default_a
         const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
         const struct scmp_arg_cmp builtin[2] = {
                 SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
-                SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                        SECCOMP_FILTER_FLAG_NEW_LISTENER),
         };
         const struct scmp_arg_cmp other_op[1] = { SCMP_A0(SCMP_CMP_NE, SECCOMP_SET_MODE_FILTER) };
         const struct scmp_arg_cmp no_listener[1] = {
@@ -503,7 +506,8 @@ static int compiled_syscall_compare(const void *a, const void *b) {
         return strcmp(((const PolicyCompiledSyscall *) a)->name, ((const PolicyCompiledSyscall *) b)->name);
 }
 
-static int compiled_add(PolicyFilter *f, const char *name, int nr, const Plan *plan, const char *fallback_id) {
+static int compiled_add(PolicyFilter *f, const char *name, int nr, const Plan *plan,
+                        const char *fallback_id) {
         PolicyCompiledSyscall *s = &f->syscalls[f->n_syscalls];
 
         *s = (PolicyCompiledSyscall) {
@@ -529,8 +533,8 @@ static void plan_for_identities(const Policy *p, const NamePair *pairs, size_t n
                                 uint32_t *buf, uint32_t *buf2, Plan *ret) {
         Plan other;
 
-        plan_for(p, pairs, n_pairs, identity == POLICY_COMPILE_ALL_IDENTITIES ? POLICY_IDENTITY_ANY : identity,
-                 buf, ret);
+        plan_for(p, pairs, n_pairs,
+                 identity == POLICY_COMPILE_ALL_IDENTITIES ? POLICY_IDENTITY_ANY : identity, buf, ret);
         if (identity != POLICY_COMPILE_ALL_IDENTITIES)
                 return;
         for (size_t i = 0; i < p->n_identities; i++) {
@@ -638,7 +642,8 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
 
                 plan_for_identities(p, pairs + i, w - i, identity, buf, buf2, &plan);
                 if (compact && plan.conditional) {
-                        /* Argument clauses are what makes a program long: the supervisor decides those calls. */
+                        /* Argument clauses are what makes a program long: the supervisor decides those
+                         * calls. */
                         plan.action = POLICY_KERNEL_NOTIFY;
                         plan.conditional = false;
                         plan.why = "filter size";

@@ -199,8 +199,8 @@ static void resource_label(Label *l, const PolicyResource *res) {
 
                         label_newline(l);
                         if (c->op == POLICY_ARG_MASKED_EQ)
-                                label_printf(l, "arg%u & 0x%llx == 0x%llx", c->index, (unsigned long long) c->mask,
-                                             (unsigned long long) c->value);
+                                label_printf(l, "arg%u & 0x%llx == 0x%llx", c->index,
+                                             (unsigned long long) c->mask, (unsigned long long) c->value);
                         else
                                 label_printf(l, "arg%u %s 0x%llx", c->index, policy_arg_op_to_string(c->op),
                                              (unsigned long long) c->value);
@@ -245,7 +245,8 @@ int policy_to_dot(const Policy *p, int identity, FILE *out) {
         if (p->default_verdict == POLICY_VERDICT_DENY || p->default_verdict == POLICY_VERDICT_QUARANTINE)
                 errno_text(&l, p->default_errno);
         fprintf(out, "digraph policy {\n");
-        fprintf(out, "  graph [rankdir=LR, labelloc=t, fontname=\"Helvetica\", label=\"%s\"];\n", l.text ?: "");
+        fprintf(out, "  graph [rankdir=LR, labelloc=t, fontname=\"Helvetica\", label=\"%s\"];\n",
+                l.text ?: "");
         fprintf(out, "  node [fontname=\"Helvetica\", fontsize=10];\n");
         fprintf(out, "  edge [color=\"#616161\", fontname=\"Helvetica\", fontsize=9];\n");
         oom = oom || l.oom;
@@ -286,7 +287,8 @@ int policy_to_dot(const Policy *p, int identity, FILE *out) {
                 rule_label(&l, r);
                 oom = oom || l.oom;
                 snprintf(id, sizeof id, "rule:%zu", i);
-                snprintf(attrs, sizeof attrs, "shape=box, style=\"rounded,filled\", fillcolor=\"%s\", color=\"%s\"",
+                snprintf(attrs, sizeof attrs,
+                         "shape=box, style=\"rounded,filled\", fillcolor=\"%s\", color=\"%s\"",
                          verdict_colour[r->verdict].fill, verdict_colour[r->verdict].line);
                 emit_node(out, id, attrs, &l);
 
@@ -298,8 +300,8 @@ int policy_to_dot(const Policy *p, int identity, FILE *out) {
                         if (r->resources[j] < 0 || (size_t) r->resources[j] >= p->n_resources)
                                 return -EINVAL;
                         resource_used[r->resources[j]] = true;
-                        fprintf(out, "  \"rule:%zu\" -> \"resource:%d\" [color=\"%s\"];\n", i, r->resources[j],
-                                verdict_colour[r->verdict].line);
+                        fprintf(out, "  \"rule:%zu\" -> \"resource:%d\" [color=\"%s\"];\n", i,
+                                r->resources[j], verdict_colour[r->verdict].line);
                 }
         }
 

@@ -24,11 +24,12 @@
 typedef struct Entry {
         uint64_t key;
         const PolicyRule *rule;
-        const PolicyResource *resource;         /* NULL: the rule has no object */
-        const PolicyNetEndpoint *endpoint;      /* network entries only */
+        const PolicyResource *resource;    /* NULL: the rule has no object */
+        const PolicyNetEndpoint *endpoint; /* network entries only */
 } Entry;
 
-static inline uint64_t entry_key(const PolicyRule *rule, size_t rule_index, bool has_resource, unsigned spec) {
+static inline uint64_t entry_key(const PolicyRule *rule, size_t rule_index, bool has_resource,
+                                 unsigned spec) {
         return (uint64_t) rule->verdict << 62 | (uint64_t) (rule->identity >= 0) << 61 |
                (uint64_t) has_resource << 60 | (uint64_t) MIN(spec, ENTRY_KEY_SPEC_MAX) << 40 |
                (uint64_t) (UINT32_MAX - (uint32_t) rule_index);
@@ -72,4 +73,5 @@ static inline bool entry_access_matches(const Entry *e, unsigned access) {
 
 /* Appends to a growable array; *allocated counts elements. */
 int array_grow(void **array, size_t *allocated, size_t need, size_t elem_size);
-#define ARRAY_GROW(array, allocated, need) array_grow((void **) &(array), &(allocated), (need), sizeof(*(array)))
+#define ARRAY_GROW(array, allocated, need)                                                                  \
+        array_grow((void **) &(array), &(allocated), (need), sizeof(*(array)))

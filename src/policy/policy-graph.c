@@ -242,7 +242,7 @@ static int bucket_add_args(Bucket *b, const Entry *base, const PolicyRule *rule,
 
         for (size_t i = 0; i < res->n_args; i++)
                 if (res->args[i].op == POLICY_ARG_EQ) {
-                        /* policy_arg_cond_test() compares "eq" on all 64 bits, so the value is an exact key. */
+                        /* policy_arg_cond_test() compares "eq" on all 64 bits: the value is an exact key */
                         r = ARRAY_GROW(b->args_eq_items, b->allocated_args_eq_items, b->n_args_eq_items + 1);
                         if (r < 0)
                                 return r;
@@ -548,8 +548,8 @@ int policy_graph_new(Policy *policy, PolicyGraph **ret) {
         for (size_t a = 0; a < MAX(policy->n_arches, (size_t) 1); a++) {
                 ArchIndex *ai = &g->arches[g->n_arches];
 
-                r = arch_index_build(ai, policy->n_arches > 0 ? policy->arches[a] : seccomp_arch_native(), groups,
-                                     n_groups, group_names);
+                r = arch_index_build(ai, policy->n_arches > 0 ? policy->arches[a] : seccomp_arch_native(),
+                                     groups, n_groups, group_names);
                 if (r < 0)
                         goto fail;
                 g->n_arches++;
@@ -671,8 +671,8 @@ static void net_match(const Bucket *b, EvalState *s) {
                 if (!b->net)
                         break;
                 net_match_family(b, NET_V6, sa->addr, s);
-                /* ::ffff:a.b.c.d reaches the IPv4 host a.b.c.d: the IPv4 rules must see it too, or an AF_INET6
-                 * socket would walk around every IPv4 deny rule. */
+                /* ::ffff:a.b.c.d reaches the IPv4 host a.b.c.d: the IPv4 rules must see it too, or an
+                 * AF_INET6 socket would walk around every IPv4 deny rule. */
                 if (addr_is_v4_mapped(sa->addr)) {
                         uint8_t v4[16] = {};
 
@@ -730,7 +730,8 @@ int policy_graph_eval(const PolicyGraph *g, const PolicyQuery *q, PolicyDecision
         if (!g || !q || !ret)
                 return -EINVAL;
         p = g->policy;
-        if (q->identity < POLICY_IDENTITY_ANY || (q->identity >= 0 && (size_t) q->identity >= p->n_identities))
+        if (q->identity < POLICY_IDENTITY_ANY ||
+            (q->identity >= 0 && (size_t) q->identity >= p->n_identities))
                 return -EINVAL;
 
         d = (PolicyDecision) {
@@ -770,7 +771,8 @@ int policy_graph_eval(const PolicyGraph *g, const PolicyQuery *q, PolicyDecision
 
         if (slot->cls) {
                 EvalState s = { .query = q };
-                /* A path we cannot match safely ("..", relative) matches no path resource, like an unreadable one. */
+                /* A path we cannot match safely ("..", relative) matches no path resource, like an
+                 * unreadable one. */
                 bool path_ok = q->path && path_is_normalized(q->path);
 
                 bucket_match(slot->cls->buckets[0], &s, path_ok, &d.used_memory);
@@ -849,10 +851,12 @@ static const char *arch_to_string(uint32_t arch) {
                 uint32_t arch;
                 const char *name;
         } table[] = {
-                { SCMP_ARCH_X86_64, "x86_64" },   { SCMP_ARCH_X86, "x86" },         { SCMP_ARCH_X32, "x32" },
-                { SCMP_ARCH_AARCH64, "aarch64" }, { SCMP_ARCH_ARM, "arm" },         { SCMP_ARCH_RISCV64, "riscv64" },
-                { SCMP_ARCH_PPC64LE, "ppc64le" }, { SCMP_ARCH_PPC64, "ppc64" },     { SCMP_ARCH_S390X, "s390x" },
-                { SCMP_ARCH_S390, "s390" },       { SCMP_ARCH_MIPS, "mips" },       { SCMP_ARCH_MIPSEL, "mipsel" },
+                { SCMP_ARCH_X86_64, "x86_64" },   { SCMP_ARCH_X86, "x86" },
+                { SCMP_ARCH_X32, "x32" },         { SCMP_ARCH_AARCH64, "aarch64" },
+                { SCMP_ARCH_ARM, "arm" },         { SCMP_ARCH_RISCV64, "riscv64" },
+                { SCMP_ARCH_PPC64LE, "ppc64le" }, { SCMP_ARCH_PPC64, "ppc64" },
+                { SCMP_ARCH_S390X, "s390x" },     { SCMP_ARCH_S390, "s390" },
+                { SCMP_ARCH_MIPS, "mips" },       { SCMP_ARCH_MIPSEL, "mipsel" },
                 { SCMP_ARCH_MIPS64, "mips64" },   { SCMP_ARCH_MIPSEL64, "mipsel64" },
         };
 
@@ -971,19 +975,22 @@ char *policy_decision_explain(const PolicyGraph *g, const PolicyQuery *q, const 
         case POLICY_REASON_BAD_ARCH: {
                 const char *arch = arch_to_string(q->arch);
 
-                out_printf(&o, " by bad-arch: architecture %s (0x%08x) is not in the policy; the kernel filter "
-                           "kills the process", arch ?: "unknown", q->arch);
+                out_printf(&o,
+                           " by bad-arch: architecture %s (0x%08x) is not in the policy; the kernel filter "
+                           "kills the process",
+                           arch ?: "unknown", q->arch);
                 break;
         }
         case POLICY_REASON_UNKNOWN_SYSCALL: {
                 const char *arch = arch_to_string(q->arch);
 
-                out_printf(&o, " by default: syscall %d is unknown on %s", q->nr, arch ?: "this architecture");
+                out_printf(&o, " by default: syscall %d is unknown on %s", q->nr,
+                           arch ?: "this architecture");
                 break;
         }
         case POLICY_REASON_BUILTIN:
                 out_printf(&o, " by builtin: seccomp(SECCOMP_SET_MODE_FILTER) with "
-                           "SECCOMP_FILTER_FLAG_NEW_LISTENER is never allowed");
+                               "SECCOMP_FILTER_FLAG_NEW_LISTENER is never allowed");
                 break;
         default:
                 break;

@@ -41,7 +41,8 @@ static void recover(TrustScore *t, const PolicyTrust *cfg, uint64_t now_usec) {
         if (minutes >= (uint64_t) (maximum - t->score) / (uint64_t) cfg->recovery_per_minute + 1)
                 t->score = maximum;
         else
-                t->score = clamp_score((int64_t) t->score + (int64_t) minutes * cfg->recovery_per_minute, maximum);
+                t->score = clamp_score((int64_t) t->score + (int64_t) minutes * cfg->recovery_per_minute,
+                                       maximum);
         if (t->score >= maximum)
                 t->residual_usec = 0;
 }
