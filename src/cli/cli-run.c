@@ -374,6 +374,7 @@ static void help(void) {
                "  --quiet            print denials and quarantines only, not allowed calls\n"
                "  --json             print decisions as JSON lines\n"
                "  -h, --help         show this help\n\n"
+               "When COMMAND exits, whatever it left running is stopped too.\n\n"
                "One line per decision on stderr, e.g.\n"
                "  forgeone: deny openat \"/etc/shadow\" [read] -> EACCES (rule deny-secrets)\n\n"
                "Exit status: the command's; 128+N if signal N killed it; %d if it was quarantined;\n"
@@ -560,7 +561,7 @@ int verb_run(int argc, char *argv[]) {
                 goto kill_child;
         }
         if (ctx.cgroup) {
-                r = cgroup_attach(ctx.cgroup, ctx.child);
+                r = cgroup_attach(ctx.cgroup, ctx.child, false);
                 if (r < 0) {
                         log_debug_errno(r, "Failed to move the workload into its cgroup, killing by process "
                                            "tree instead: %m");

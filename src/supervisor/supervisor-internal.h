@@ -123,8 +123,8 @@ typedef struct Call {
         int sock_fd;          /* connect: the target's socket, taken with pidfd_getfd */
 
         TargetCreds *creds;   /* read on demand */
-        uint64_t ptr_addrs[2];
-        size_t ptr_lens[2];
+        uint64_t ptr_addrs[3]; /* what was read from its memory: paths, msghdr, address */
+        size_t ptr_lens[3];
         size_t n_ptrs;
 } Call;
 

@@ -550,9 +550,17 @@ static int decode_addr(Call *c) {
                 unsigned vlen = c->info->addr_form == SYSCALL_ADDR_MMSGHDR ? (unsigned) c->args[sa + 1] : 1;
                 size_t stride = c->info->addr_form == SYSCALL_ADDR_MMSGHDR ? sizeof(struct mmsghdr) : sizeof mh;
 
+                /* Beyond 64 messages we would not look at every destination: refuse. */
+                if (vlen > 64)
+                        return -EPERM;
                 r = target_read(c->tid, c->args[sa], &mh, sizeof mh);
                 if (r < 0)
                         return r;
+                /* The headers say where the address is: they must not change either. */
+                if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
+                        c->ptr_addrs[c->n_ptrs] = c->args[sa];
+                        c->ptr_lens[c->n_ptrs++] = stride * MAX(MIN(vlen, 64u), 1u);
+                }
                 ptr = (uint64_t) (uintptr_t) mh.msg_name;
                 len = mh.msg_namelen;
                 /* Every message of a sendmmsg must go where the first goes, or the decision would not
@@ -793,8 +801,6 @@ int supervisor_process_one(Supervisor *s) {
                 /* Allowed on what memory said, and not emulable: the kernel will read that memory
                  * again. Only safe when nothing else can change it in between (see man page). */
                 r = call_creds(&c);
-                if (r >= 0 && c.creds->foreign_userns)
-                        r = 0;
                 if (r >= 0 && target_memory_stable(c.tid, s->cgroup_fd, c.ptr_addrs, c.ptr_lens, c.n_ptrs)) {
                         ev.action = SUPERVISOR_ACTION_CONTINUE;
                         break;
