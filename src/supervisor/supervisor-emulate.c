@@ -88,8 +88,8 @@ static int open_checked(Supervisor *s, const char *path, uint64_t flags, mode_t 
 
 /* Opens path for the workload, under its credentials. A /proc/PID/fd/N magic link of the workload
  * itself is reopened the way the kernel would: the file it has open, with permissions checked anew. */
-static int open_as(Supervisor *s, const char *path, bool magic, const TargetCreds *creds, uint64_t flags,
-                   mode_t mode, uint64_t resolve) {
+static int open_as(Supervisor *s, uint64_t id, const char *path, bool magic, const TargetCreds *creds,
+                   uint64_t flags, mode_t mode, uint64_t resolve) {
         _cleanup_close_ int file = -EBADF;
         CredsSaved saved;
         int fd, r;
@@ -105,7 +105,7 @@ static int open_as(Supervisor *s, const char *path, bool magic, const TargetCred
                  * supervisor has it over everything. */
                 if (pid != creds->ns_tgid && pid != creds->ns_tid)
                         return -EACCES;
-                pidfd = pidfd_open_raw(creds->tgid, 0);
+                pidfd = target_pidfd(creds->tgid, s->listener, id);
                 if (pidfd < 0)
                         return pidfd;
                 file = pidfd_getfd_raw(pidfd, tfd);
@@ -189,7 +189,7 @@ static void *open_worker(void *arg) {
         EmulateResult res = {};
         int fd, r;
 
-        fd = open_as(s, j->path, j->magic, &j->creds, j->flags, j->mode, 0);
+        fd = open_as(s, j->ev.id, j->path, j->magic, &j->creds, j->flags, j->mode, 0);
 
         if (fd < 0)
                 res.error = -fd;
@@ -288,7 +288,7 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
 
         /* O_NONBLOCK keeps this thread from hanging in the open of a FIFO or device; regular files and
          * directories then get the workload's own flags back, anything else is redone on a worker. */
-        fd = open_as(s, c->path, c->magic, c->creds, flags | O_NONBLOCK, mode,
+        fd = open_as(s, c->id, c->path, c->magic, c->creds, flags | O_NONBLOCK, mode,
                      c->open_resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS));
         if (fd == -ENXIO && !(flags & O_NONBLOCK))
                 goto worker; /* a FIFO without a reader yet: the workload's open waits for one */
@@ -338,7 +338,7 @@ static int object_fd(Call *c, bool nofollow, int *ret) {
                         fd = open(p, O_PATH | O_CLOEXEC);
                         fd = fd < 0 ? -errno : fd;
                 } else {
-                        pidfd = pidfd_open_raw(c->creds->tgid, 0);
+                        pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
                         if (pidfd < 0)
                                 return pidfd;
                         fd = pidfd_getfd_raw(pidfd, target);
@@ -355,6 +355,16 @@ static int object_fd(Call *c, bool nofollow, int *ret) {
                 return fd;
         *ret = fd;
         return 0;
+}
+
+/* Results written into the target only while it still waits for us: its tid cannot have been
+ * recycled for another process then. */
+static int checked_write(Call *c, uint64_t addr, const void *buf, size_t len) {
+        int r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+
+        if (r < 0)
+                return r;
+        return target_write(c->tid, addr, buf, len);
 }
 
 static bool call_nofollow(const Call *c) {
@@ -391,14 +401,14 @@ static int emulate_stat(Call *c, EmulateKind kind, EmulateResult *res) {
                         if (statx(fd, "", AT_EMPTY_PATH | sync, mask, &stx) < 0)
                                 r = -errno;
                         else
-                                r = target_write(c->tid, c->args[buf], &stx, sizeof stx);
+                                r = checked_write(c, c->args[buf], &stx, sizeof stx);
                 } else {
                         struct stat st;
 
                         if (syscall(SYS_newfstatat, fd, "", &st, AT_EMPTY_PATH) < 0)
                                 r = -errno;
                         else
-                                r = target_write(c->tid, c->args[buf], &st, sizeof st);
+                                r = checked_write(c, c->args[buf], &st, sizeof st);
                 }
         }
         creds_leave(&saved);
@@ -462,7 +472,7 @@ static int emulate_readlink(Call *c, EmulateResult *res) {
         creds_leave(&saved);
         if (r >= 0) {
                 n = MIN((uint64_t) n, size);
-                r = target_write(c->tid, c->args[b], buf, (size_t) n);
+                r = checked_write(c, c->args[b], buf, (size_t) n);
         }
         res->error = r < 0 ? -r : 0;
         res->value = r < 0 ? 0 : n;

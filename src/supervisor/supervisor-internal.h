@@ -25,6 +25,9 @@ int target_read(pid_t tid, uint64_t addr, void *buf, size_t len);
 /* A NUL-terminated string of at most size-1 bytes: its length, -EFAULT, -ENAMETOOLONG. */
 int target_read_string(pid_t tid, uint64_t addr, char *buf, size_t size);
 int target_write(pid_t tid, uint64_t addr, const void *buf, size_t len);
+/* A pidfd of the target's process, checked to be the one that waits for notification id (so that a
+ * recycled pid can never hand us someone else's fds). */
+int target_pidfd(pid_t tgid, int listener, uint64_t id);
 
 #define TARGET_MAX_GROUPS 256
 

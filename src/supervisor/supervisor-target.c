@@ -61,6 +61,20 @@ int target_write(pid_t tid, uint64_t addr, const void *buf, size_t len) {
         return (size_t) n == len ? 0 : -EFAULT;
 }
 
+int target_pidfd(pid_t tgid, int listener, uint64_t id) {
+        int pidfd = pidfd_open_raw(tgid, 0), r;
+
+        if (pidfd < 0)
+                return pidfd == -ESRCH ? -ENOENT : pidfd;
+        /* Still waiting for our answer after the pidfd was made: it is the same process. */
+        r = seccomp_notif_id_valid_raw(listener, id);
+        if (r < 0) {
+                safe_close(pidfd);
+                return r;
+        }
+        return pidfd;
+}
+
 int target_read_string(pid_t tid, uint64_t addr, char *buf, size_t size) {
         struct iovec local[1], remote[2];
         size_t ps = page_size(), first, total = 0;

@@ -580,7 +580,7 @@ static int decode_addr(Call *c) {
         }
 
         if (fdi >= 0 && c->creds) {
-                int pidfd = pidfd_open_raw(c->creds->tgid, 0);
+                int pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
                 if (pidfd >= 0) {
                         c->sock_fd = pidfd_getfd_raw(pidfd, (int) c->args[fdi]);
                         safe_close(pidfd);
@@ -715,6 +715,10 @@ int supervisor_process_one(Supervisor *s) {
                         r = decode_paths(&c);
                 if (r >= 0 && (needs & POLICY_NEED_ADDR))
                         r = decode_addr(&c);
+                /* Everything read from /proc and its memory was about this very task only if it still
+                 * waits for us now (a dead task's pid could have been recycled in between). */
+                if (r >= 0)
+                        r = seccomp_notif_id_valid_raw(s->listener, c.id);
                 if (r < 0) {
                         /* The call cannot be evaluated: fail it the way the kernel would have
                          * (EFAULT, ENAMETOOLONG, ELOOP, ...) or, for our own limits, with EPERM. */
@@ -755,6 +759,8 @@ int supervisor_process_one(Supervisor *s) {
                                         r = decode_paths(&c);
                                 if (r >= 0 && syscall_has_sockaddr(c.name) && !c.have_addr)
                                         r = decode_addr(&c);
+                                if (r >= 0)
+                                        r = seccomp_notif_id_valid_raw(s->listener, c.id);
                                 if (r < 0) {
                                         ev.action = SUPERVISOR_ACTION_DENY;
                                         ev.error = r == -ENOMEM || r == -EIO ? EPERM : -r;
