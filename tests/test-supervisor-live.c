@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -66,8 +67,7 @@ typedef struct Harness {
         pthread_mutex_t lock;
         Recorded events[MAX_EVENTS];
         unsigned n_events, n_total, n_gone, n_quarantine;
-        useconds_t decision_delay; /* slows the reporting of emulated opens of delay_path */
-        char delay_path[256];
+        uid_t run_as; /* the workload drops to this uid/gid before the filter (0: stays root) */
 } Harness;
 
 static char scratch[] = "/tmp/fo-super-XXXXXX";
@@ -141,6 +141,11 @@ static void start(Harness *h, const char *policy_path, int root_fd, void (*workl
         h->child = fork();
         ck_assert_int_ge(h->child, 0);
         if (h->child == 0) {
+                if (h->run_as != 0) {
+                        gid_t g = (gid_t) h->run_as;
+                        if (setgroups(1, &g) < 0 || setresgid(g, g, g) < 0 || setresuid(h->run_as, h->run_as, h->run_as) < 0)
+                                _exit(4);
+                }
                 int l = supervisor_child_install(h->filter, ho);
                 if (l < 0) {
                         dprintf(STDERR_FILENO, "workload: install failed: %s\n", strerror(-l));
@@ -462,6 +467,50 @@ START_TEST(test_connect) {
         ck_assert_ptr_nonnull(find_event(&h, "connect", NULL));
         close(l);
         close(u);
+}
+END_TEST
+
+/* ---- emulated calls run with the workload's credentials, not the supervisor's ---- */
+
+static void workload_unprivileged(void *arg) {
+        char p[512];
+        struct stat st;
+        int fd;
+
+        /* Root's private file in scratch space: the policy allows reading scratch, the file system
+         * does not allow us. */
+        snprintf(p, sizeof p, "%s/root-only", (const char *) arg);
+        errno = 0;
+        W_ASSERT(open(p, O_RDONLY) < 0 && errno == EACCES);
+        /* A file we create is ours, with our umask applied. */
+        umask(077);
+        snprintf(p, sizeof p, "%s/open-dir/mine", (const char *) arg);
+        fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        W_ASSERT(fd >= 0);
+        W_ASSERT(fstat(fd, &st) == 0);
+        W_ASSERT(st.st_uid == 65534 && (st.st_mode & 0777) == 0600);
+        close(fd);
+        /* World-readable files still open. */
+        fd = open("/etc/passwd", O_RDONLY);
+        W_ASSERT(fd >= 0);
+        close(fd);
+}
+
+START_TEST(test_credentials) {
+        Harness h = { .run_as = 65534 };
+        char p[512];
+        int fd;
+
+        snprintf(p, sizeof p, "%s/root-only", scratch);
+        fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        ck_assert_int_eq(chmod(scratch, 0755), 0);
+        snprintf(p, sizeof p, "%s/open-dir", scratch);
+        ck_assert_int_eq(mkdir(p, 0777), 0);
+        ck_assert_int_eq(chmod(p, 0777), 0);
+        start(&h, default_policy(), -1, workload_unprivileged, scratch);
+        ck_assert_workload_ok(finish(&h));
 }
 END_TEST
 
@@ -1086,6 +1135,7 @@ int main(void) {
         tcase_add_test(tc, test_exec_rules);
         tcase_add_test(tc, test_connect);
         tcase_add_test(tc, test_stop);
+        tcase_add_test(tc, test_credentials);
         tcase_add_test(tc, test_handoff_hostile_policy);
         suite_add_tcase(s, tc);
 
