@@ -46,12 +46,12 @@ typedef struct Dirs {
         char image[600], state[600], storage[600], cache[600], policy[600];
 } Dirs;
 
-/* One container_run() of /bin/true in a fresh process; ret_exec: monotonic time of the exec. */
-static int run_once(const Dirs *d, uint64_t *ret_exec) {
+/* One container_run() of /bin/true in a fresh process; ret_timing: when each step was done. */
+static int run_once(const Dirs *d, uint64_t ret_timing[static _CONTAINER_STEP_MAX]) {
+        uint64_t timing[_CONTAINER_STEP_MAX] = {};
         int p[2];
         pid_t pid;
         int status;
-        uint64_t exec_at = 0;
 
         if (pipe(p) < 0)
                 return -errno;
@@ -80,16 +80,16 @@ static int run_once(const Dirs *d, uint64_t *ret_exec) {
                         fprintf(stderr, "container_run: %s\n", err.message);
                         _exit(3);
                 }
-                (void) write(p[1], &res.exec_usec, sizeof res.exec_usec);
+                (void) write(p[1], res.timing, sizeof res.timing);
                 _exit(container_result_exit_status(&res));
         }
         close(p[1]);
-        if (read(p[0], &exec_at, sizeof exec_at) != sizeof exec_at)
-                exec_at = 0;
+        if (read(p[0], timing, sizeof timing) != sizeof timing)
+                memset(timing, 0, sizeof timing);
         close(p[0]);
         if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return -EIO;
-        *ret_exec = exec_at;
+        memcpy(ret_timing, timing, sizeof timing);
         return 0;
 }
 
@@ -116,7 +116,7 @@ static int bwrap_once(const char *root) {
 
 int main(int argc, char *argv[]) {
         unsigned n = argc > 1 ? (unsigned) atoi(argv[1]) : 30;
-        uint64_t *ours_exec, *ours_total, *bw;
+        uint64_t *ours_exec, *ours_total, *bw, *steps[_CONTAINER_STEP_MAX] = {};
         char cmd[4096], layer[1024] = "";
         const char *src = getenv("FORGEONE_SOURCE_ROOT") ?: ".";
         Dirs d;
@@ -154,10 +154,13 @@ int main(int argc, char *argv[]) {
         bw = calloc(n, sizeof *bw);
         if (!ours_exec || !ours_total || !bw)
                 return 1;
+        for (int k = 0; k < _CONTAINER_STEP_MAX; k++)
+                if (!(steps[k] = calloc(n, sizeof(uint64_t))))
+                        return 1;
 
         /* Warm up: unpack the layer into the cache once; find it for bwrap. */
-        uint64_t exec_at;
-        if (run_once(&d, &exec_at) < 0) {
+        uint64_t timing[_CONTAINER_STEP_MAX];
+        if (run_once(&d, timing) < 0) {
                 fprintf(stderr, "bench-container-start: the warm-up container failed\n");
                 return 1;
         }
@@ -177,12 +180,17 @@ int main(int argc, char *argv[]) {
         /* Interleaved, so both see the same machine state. */
         for (unsigned i = 0; i < n; i++) {
                 uint64_t t0 = now_usec();
-                if (run_once(&d, &exec_at) < 0) {
+                if (run_once(&d, timing) < 0) {
                         fprintf(stderr, "bench-container-start: run %u failed\n", i);
                         return 1;
                 }
                 ours_total[i] = now_usec() - t0;
-                ours_exec[i] = exec_at > t0 ? exec_at - t0 : 0;
+                ours_exec[i] = timing[CONTAINER_STEP_EXEC] > t0 ? timing[CONTAINER_STEP_EXEC] - t0 : 0;
+                /* Step k: time since the previous step (BEGIN: since the fork, incl. loading the policy). */
+                for (int k = 0; k < _CONTAINER_STEP_MAX; k++) {
+                        uint64_t prev = k == 0 ? t0 : timing[k - 1];
+                        steps[k][i] = timing[k] > prev ? timing[k] - prev : 0;
+                }
 
                 t0 = now_usec();
                 if (bwrap_once(layer) < 0)
@@ -197,6 +205,11 @@ int main(int argc, char *argv[]) {
                me / 1000.0, (double) me / (double) mb);
         printf("  forgeone total (with teardown):            %8.2f ms   ratio %.2fx\n", mt / 1000.0,
                (double) mt / (double) mb);
+
+        printf("  forgeone steps (median ms):");
+        for (int k = 0; k < _CONTAINER_STEP_MAX; k++)
+                printf(" %s %.2f", container_step_to_string(k), median(steps[k], n) / 1000.0);
+        printf("\n");
 
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
         (void) system(cmd);

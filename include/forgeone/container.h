@@ -118,13 +118,28 @@ typedef struct ContainerConfig {
         void *userdata;          /* for progress, notice and decision */
 } ContainerConfig;
 
+typedef enum ContainerStep {
+        CONTAINER_STEP_BEGIN,    /* container_run() called */
+        CONTAINER_STEP_IMAGE,    /* image opened and verified, layers in the cache */
+        CONTAINER_STEP_ADMITTED, /* scheduler admitted, record created */
+        CONTAINER_STEP_CGROUP,   /* cgroup created with its limits, policy compiled */
+        CONTAINER_STEP_CLONED,   /* init cloned into its namespaces */
+        CONTAINER_STEP_ROOTFS,   /* id maps, id-mapped layers, overlay root, cgroup v1 attach */
+        CONTAINER_STEP_HANDOFF,  /* init set up and installed its filter; the listener is ours */
+        CONTAINER_STEP_EXEC,     /* the supervisor runs and init has exec'd the workload */
+        _CONTAINER_STEP_MAX,
+        _CONTAINER_STEP_INVALID = -EINVAL,
+} ContainerStep;
+
+const char *container_step_to_string(ContainerStep s) _const_;
+
 typedef struct ContainerResult {
         char id[13];
         ContainerState state;  /* final: Stopped or Failed */
         int exit_code;         /* -1 when killed by a signal */
         int exit_signal;
-        uint64_t start_usec;   /* CLOCK_MONOTONIC: clone() .. execve() of the workload */
-        uint64_t exec_usec;
+        /* CLOCK_MONOTONIC when each step of the start was done, for benchmarks (0: not reached). */
+        uint64_t timing[_CONTAINER_STEP_MAX];
 } ContainerResult;
 
 /* policy: taken over. Returns 0 once the container has run (see ret for how it ended), or a negative

@@ -67,6 +67,22 @@ static uint64_t mono_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+const char *container_step_to_string(ContainerStep s) {
+        static const char *const names[_CONTAINER_STEP_MAX] = {
+                [CONTAINER_STEP_BEGIN] = "begin",
+                [CONTAINER_STEP_IMAGE] = "image",
+                [CONTAINER_STEP_ADMITTED] = "admitted",
+                [CONTAINER_STEP_CGROUP] = "cgroup",
+                [CONTAINER_STEP_CLONED] = "cloned",
+                [CONTAINER_STEP_ROOTFS] = "rootfs",
+                [CONTAINER_STEP_HANDOFF] = "handoff",
+                [CONTAINER_STEP_EXEC] = "exec",
+        };
+        if (s < 0 || s >= _CONTAINER_STEP_MAX)
+                return NULL;
+        return names[s];
+}
+
 int container_result_exit_status(const ContainerResult *r) {
         if (r->state == CONTAINER_FAILED)
                 return r->exit_signal > 0 ? 128 + r->exit_signal : 1;
@@ -553,7 +569,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         LaunchArgs la;
         LaunchReport rep;
         siginfo_t si;
-        uint64_t t_clone, t_exec;
+        uint64_t timing[_CONTAINER_STEP_MAX] = { [CONTAINER_STEP_BEGIN] = mono_usec() };
         uid_t base = c->uid_base ?: CONTAINER_DEFAULT_UID_BASE;
         uint32_t count = c->uid_count ?: CONTAINER_DEFAULT_UID_COUNT;
         int identity, trust, r, listener = -EBADF;
@@ -590,6 +606,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 return container_error_set(err, -EINVAL,
                                            "image %s has no entrypoint or cmd; give a command after \"--\"", c->image);
 
+        timing[CONTAINER_STEP_IMAGE] = mono_usec();
         /* 2. Policy identity and trust of this workload; the kernel filter and the graph are built on a
          * thread while admission and the cgroup are prepared (joined before we unshare or clone). */
         PolicyWorkload w = { .name = c->name, .image_digest = image->manifest.digest, .labels = c->labels };
@@ -655,6 +672,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         memcpy(run.id, lock->record->id, sizeof run.id);
         notice(&run, CONTAINER_NOTICE_ADMITTED, run.id);
 
+        timing[CONTAINER_STEP_ADMITTED] = mono_usec();
         /* From here on, a failure records Failed and cleans up. */
         r = cgroup_detect_layout(c->cgroup_root, &layout);
         if (r < 0) {
@@ -711,6 +729,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         filter = TAKE_PTR(compile.filter);
         graph = TAKE_PTR(compile.graph);
 
+        timing[CONTAINER_STEP_CGROUP] = mono_usec();
         /* Nobody else may hold the container's lock across the clone: the child would inherit it. */
         char hostname[64];
         snprintf(hostname, sizeof hostname, "%s", lock->record->hostname);
@@ -769,7 +788,6 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 .exit_signal = SIGCHLD,
                 .cgroup = (uint64_t) cg_fd,
         };
-        t_clone = mono_usec();
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
         if (pid < 0) {
                 r = negative_errno();
@@ -782,6 +800,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         }
         sync_child = safe_close(sync_child);
 
+        timing[CONTAINER_STEP_CLONED] = mono_usec();
         /* 5. Parent side of the setup, while init waits. */
         r = write_id_maps(pid, base, count);
         if (r < 0) {
@@ -836,6 +855,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 goto fail_child;
         }
 
+        timing[CONTAINER_STEP_ROOTFS] = mono_usec();
         /* Signals to us stop the container from now on (handled in wait_for_exit()). */
         sigemptyset(&block);
         sigaddset(&block, SIGINT);
@@ -859,6 +879,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 r = k == (ssize_t) sizeof rep ? -rep.error : r;
                 goto fail_child;
         }
+        timing[CONTAINER_STEP_HANDOFF] = mono_usec();
         SupervisorConfig sc = {
                 .identity = identity,
                 .root_fd = -1,
@@ -890,7 +911,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         do
                 k = recv(sync_parent, &rep, sizeof rep, 0);
         while (k < 0 && errno == EINTR);
-        t_exec = mono_usec();
+        timing[CONTAINER_STEP_EXEC] = mono_usec();
         if (k == (ssize_t) sizeof rep) {
                 r = container_error_set(err, -rep.error, "container: %s", rep.message);
                 goto fail_child;
@@ -932,8 +953,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 if (ret) {
                         *ret = (ContainerResult) { .state = CONTAINER_STOPPED, .exit_code = -1 };
                         memcpy(ret->id, run.id, sizeof ret->id);
-                        ret->start_usec = t_clone;
-                        ret->exec_usec = t_exec;
+                        memcpy(ret->timing, timing, sizeof timing);
                         if (container_store_load(store, run.id, &fin) >= 0) {
                                 ret->state = fin->state;
                                 ret->exit_code = fin->exit_code;
