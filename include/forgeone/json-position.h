@@ -22,7 +22,8 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_
 
 /* Line and column of an offset of the scanned text, in O(log lines): the
  * text given to json_positions_scan() must still exist. */
-void json_positions_line_column(const JsonPositions *p, size_t offset, unsigned *ret_line, unsigned *ret_column);
+void json_positions_line_column(const JsonPositions *p, size_t offset, unsigned *ret_line,
+                                unsigned *ret_column);
 JsonPositions *json_positions_free(JsonPositions *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JsonPositions *, json_positions_free);
 

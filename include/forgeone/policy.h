@@ -187,7 +187,8 @@ typedef struct PolicyDiagnostics {
 void policy_diagnostics_done(PolicyDiagnostics *d);
 
 int policy_load_file(const char *path, Policy **ret, PolicyDiagnostics *diag);
-int policy_load_string(const char *text, size_t len, const char *name, Policy **ret, PolicyDiagnostics *diag);
+int policy_load_string(const char *text, size_t len, const char *name, Policy **ret,
+                       PolicyDiagnostics *diag);
 
 Policy *policy_free(Policy *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Policy *, policy_free);

@@ -200,8 +200,8 @@ static int scan_string(Scanner *s, char **ret) {
                                 return -EINVAL;
                         s->pos += 4;
                         if (cp >= 0xd800 && cp < 0xdc00 && s->pos + 6 <= s->len && s->text[s->pos] == '\\' &&
-                            s->text[s->pos + 1] == 'u' && hex4(s->text + s->pos + 2, &lo) >= 0 && lo >= 0xdc00 &&
-                            lo < 0xe000) {
+                            s->text[s->pos + 1] == 'u' && hex4(s->text + s->pos + 2, &lo) >= 0 &&
+                            lo >= 0xdc00 && lo < 0xe000) {
                                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                                 s->pos += 6;
                         }
@@ -511,7 +511,8 @@ const char *json_positions_duplicate(const JsonPositions *p, size_t i, size_t *r
         return p->dups[i].pointer;
 }
 
-void json_positions_line_column(const JsonPositions *p, size_t offset, unsigned *ret_line, unsigned *ret_column) {
+void json_positions_line_column(const JsonPositions *p, size_t offset, unsigned *ret_line,
+                                unsigned *ret_column) {
         size_t lo = 0, hi, line;
         unsigned column = 1;
 

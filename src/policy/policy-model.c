@@ -251,7 +251,8 @@ int policy_identity_resolve(const Policy *p, const PolicyWorkload *w) {
 int policy_identity_trust(const Policy *p, int identity) {
         if (!p)
                 return 0;
-        if (identity >= 0 && (size_t) identity < p->n_identities && p->identities[identity].trust_initial >= 0)
+        if (identity >= 0 && (size_t) identity < p->n_identities &&
+            p->identities[identity].trust_initial >= 0)
                 return p->identities[identity].trust_initial;
         return p->trust.initial;
 }

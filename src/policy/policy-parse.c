@@ -428,8 +428,8 @@ static int parse_errno_value(Ctx *c, json_object *o, int *ret) {
                 int e = policy_errno_from_string(s);
 
                 if (e < 0) {
-                        err(c, "unknown errno name \"%s\" (use a name such as \"EPERM\" or \"EACCES\", or a number)",
-                            s);
+                        err(c, "unknown errno name \"%s\" (use a name such as \"EPERM\" or \"EACCES\", "
+                            "or a number)", s);
                         return -EINVAL;
                 }
                 *ret = e;
@@ -527,10 +527,12 @@ static void parse_default(Ctx *c, json_object *o) {
                         if (v == POLICY_VERDICT_DENY || v == POLICY_VERDICT_QUARANTINE)
                                 c->p->default_verdict = v;
                         else if (v >= 0)
-                                err(c, "default action \"%s\" is not allowed: a policy is zero trust, its default is "
-                                    "\"deny\" or \"quarantine\"; allow what is needed with rules", s);
+                                err(c, "default action \"%s\" is not allowed: a policy is zero trust, its "
+                                    "default is \"deny\" or \"quarantine\"; allow what is needed with rules",
+                                    s);
                         else
-                                err(c, "unknown default action \"%s\" (expected \"deny\" or \"quarantine\")", s);
+                                err(c, "unknown default action \"%s\" (expected \"deny\" or "
+                                    "\"quarantine\")", s);
                 }
                 pop(c);
         }
@@ -654,8 +656,8 @@ static void parse_trust(Ctx *c, json_object *o) {
         }
         if (t->quarantine_below > t->initial) {
                 push_key(c, have_q ? "quarantine_below" : "initial");
-                err(c, "quarantine_below %d is above the initial trust %d: every workload would start quarantined",
-                    t->quarantine_below, t->initial);
+                err(c, "quarantine_below %d is above the initial trust %d: every workload would start "
+                    "quarantined", t->quarantine_below, t->initial);
                 pop(c);
         }
         if (json_object_object_get_ex(o, "deny_penalty", &v) && t->deny_penalty > t->maximum) {
@@ -709,7 +711,8 @@ static void parse_identity_match(Ctx *c, json_object *o, PolicyIdentity *id) {
                 push_key(c, "image_digest");
                 s = get_string(c, v);
                 if (s && !digest_valid(s))
-                        err(c, "\"%s\" is not an image digest: expected \"sha256:\" and 64 lowercase hex digits", s);
+                        err(c, "\"%s\" is not an image digest: expected \"sha256:\" and 64 lowercase "
+                            "hex digits", s);
                 else if (s && !(id->match_digest = strdup(s)))
                         c->oom = true;
                 pop(c);
@@ -729,7 +732,8 @@ static void parse_identity_match(Ctx *c, json_object *o, PolicyIdentity *id) {
 
                                 push_key(c, lkey);
                                 if (!*lkey || strchr(lkey, '='))
-                                        err_key(c, "label key \"%s\" must be non-empty and contain no \"=\"", lkey);
+                                        err_key(c, "label key \"%s\" must be non-empty and contain no "
+                                                "\"=\"", lkey);
                                 s = get_string(c, lval);
                                 if (s && *lkey && !strchr(lkey, '=')) {
                                         if (asprintf(&kv, "%s=%s", lkey, s) < 0 ||
@@ -743,8 +747,8 @@ static void parse_identity_match(Ctx *c, json_object *o, PolicyIdentity *id) {
         }
 
         if (!any)
-                err(c, "names no criterion: give \"name\", \"labels\" or \"image_digest\" (the identity \"*\" "
-                    "already stands for every workload)");
+                err(c, "names no criterion: give \"name\", \"labels\" or \"image_digest\" (the "
+                    "identity \"*\" already stands for every workload)");
 }
 
 static void parse_identities(Ctx *c, json_object *o) {
@@ -780,8 +784,8 @@ static void parse_identities(Ctx *c, json_object *o) {
                 if (streq(name, "*"))
                         err_key(c, "\"*\" is reserved for \"any workload\" and cannot be defined");
                 else if (!name_valid(name))
-                        err_key(c, "identity name \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -", name,
-                                POLICY_NAME_MAX);
+                        err_key(c, "identity name \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -",
+                                name, POLICY_NAME_MAX);
 
                 if (expect(c, def, json_type_object)) {
                         check_keys(c, def, keys, "an identity");
@@ -798,9 +802,9 @@ static void parse_identities(Ctx *c, json_object *o) {
                                 push_key(c, "trust");
                                 if (get_int_range(c, v, 0, c->p->trust.maximum, &x)) {
                                         if (x < c->p->trust.quarantine_below)
-                                                err(c, "initial trust %" PRId64 " is below trust.quarantine_below "
-                                                    "(%d): the workload would start quarantined",
-                                                    x, c->p->trust.quarantine_below);
+                                                err(c, "initial trust %" PRId64 " is below "
+                                                    "trust.quarantine_below (%d): the workload would start "
+                                                    "quarantined", x, c->p->trust.quarantine_below);
                                         else
                                                 id->trust_initial = (int) x;
                                 }
@@ -851,7 +855,8 @@ static void parse_path_resource(Ctx *c, json_object *def, PolicyResource *r) {
         }
 
         if (!json_object_object_get_ex(def, "access", &v))
-                err(c, "missing required key \"access\" (read, write, create, delete, exec, stat, attr or all)");
+                err(c, "missing required key \"access\" (read, write, create, delete, exec, stat, attr "
+                    "or all)");
         else {
                 push_key(c, "access");
                 if (expect(c, v, json_type_array)) {
@@ -861,7 +866,8 @@ static void parse_path_resource(Ctx *c, json_object *def, PolicyResource *r) {
                                 err(c, "is empty: name the access modes this resource covers");
                         for (size_t i = 0; i < n; i++) {
                                 static const char *const names[] = {
-                                        "read", "write", "create", "delete", "exec", "stat", "attr", "all", NULL,
+                                        "read", "write", "create", "delete", "exec", "stat", "attr", "all",
+                                        NULL,
                                 };
                                 const char *s;
 
@@ -872,7 +878,8 @@ static void parse_path_resource(Ctx *c, json_object *def, PolicyResource *r) {
                                                                     policy_access_from_string(s);
 
                                         if (bit < 0) {
-                                                _cleanup_free_ char *hint = did_you_mean(suggest_from(s, names));
+                                                _cleanup_free_ char *hint =
+                                                        did_you_mean(suggest_from(s, names));
 
                                                 err(c, "unknown access mode \"%s\"%s", s, strempty(hint));
                                         } else
@@ -950,7 +957,8 @@ static void parse_address(Ctx *c, const char *s, PolicyNetEndpoint *ep) {
         /* Host bits beyond the prefix are almost always a typo for another network. */
         for (unsigned b = prefix; b < bits; b++)
                 if (ep->addr[b / 8] & (0x80u >> (b % 8))) {
-                        err(c, "\"%s\" has bits set beyond the /%u prefix (host part of the address)", s, prefix);
+                        err(c, "\"%s\" has bits set beyond the /%u prefix (host part of the address)", s,
+                            prefix);
                         return;
                 }
         ep->prefixlen = prefix;
@@ -959,7 +967,9 @@ static void parse_address(Ctx *c, const char *s, PolicyNetEndpoint *ep) {
 static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
         static const char *const inet_keys[] = { "family", "address", "port", "ports", "protocol", NULL };
         static const char *const unix_keys[] = { "family", "path", NULL };
-        static const char *const all_keys[] = { "family", "address", "port", "ports", "protocol", "path", NULL };
+        static const char *const all_keys[] = {
+                "family", "address", "port", "ports", "protocol", "path", NULL,
+        };
         json_object *v;
         const char *fam = NULL;
 
@@ -982,7 +992,8 @@ static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
                 else if (streq(fam, "unix"))
                         ep->family = AF_UNIX;
                 else
-                        err(c, "unknown address family \"%s\" (expected \"inet\", \"inet6\" or \"unix\")", fam);
+                        err(c, "unknown address family \"%s\" (expected \"inet\", \"inet6\" or "
+                            "\"unix\")", fam);
         }
         pop(c);
         if (ep->family == 0) {
@@ -1001,8 +1012,8 @@ static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
                 }
                 check_keys(c, o, all_keys, "a network endpoint");
                 if (!json_object_object_get_ex(o, "path", &v)) {
-                        err(c, "missing required key \"path\" (socket path pattern, or \"@name\" for an abstract "
-                            "socket)");
+                        err(c, "missing required key \"path\" (socket path pattern, or \"@name\" for an "
+                            "abstract socket)");
                         return;
                 }
                 push_key(c, "path");
@@ -1068,7 +1079,8 @@ static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
                                 if (r == -ERANGE)
                                         err(c, "port range \"%s\" is outside 0..65535", s);
                                 else if (r == -EDOM)
-                                        err(c, "port range \"%s\" is empty: the first port is above the last", s);
+                                        err(c, "port range \"%s\" is empty: the first port is above the "
+                                            "last", s);
                                 else if (r < 0)
                                         err(c, "\"%s\" is not a port range (expected \"LOW-HIGH\", e.g. "
                                             "\"1024-65535\")", s);
@@ -1132,8 +1144,8 @@ static bool parse_arg_value(Ctx *c, json_object *o, uint64_t *ret) {
                         if (bad && *bad)
                                 err(c, "\"%s\" is neither a number nor a constant name (in \"%s\")", bad, s);
                         else
-                                err(c, "\"%s\" is not a value: expected a number, a constant such as \"O_WRONLY\", "
-                                    "or names joined by \"|\"", s);
+                                err(c, "\"%s\" is not a value: expected a number, a constant such as "
+                                    "\"O_WRONLY\", or names joined by \"|\"", s);
                         return false;
                 }
                 return true;
@@ -1205,8 +1217,8 @@ static void parse_arg_cond(Ctx *c, json_object *o, PolicyArgCond *a) {
 
         if (have_mask && have_value && (a->value & ~a->mask)) {
                 push_key(c, "value");
-                err(c, "value 0x%" PRIx64 " has bits outside the mask 0x%" PRIx64 ": the condition can never hold",
-                    a->value, a->mask);
+                err(c, "value 0x%" PRIx64 " has bits outside the mask 0x%" PRIx64 ": the condition can "
+                    "never hold", a->value, a->mask);
                 pop(c);
         }
 }
@@ -1249,8 +1261,8 @@ static void parse_resources(Ctx *c, json_object *o) {
                                 json_positions_line_column(c->pos, off, &r->line, &r->column);
                 }
                 if (!name_valid(name))
-                        err_key(c, "resource name \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -", name,
-                                POLICY_NAME_MAX);
+                        err_key(c, "resource name \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -",
+                                name, POLICY_NAME_MAX);
 
                 if (!expect(c, def, json_type_object)) {
                         pop(c);
@@ -1270,8 +1282,8 @@ static void parse_resources(Ctx *c, json_object *o) {
                         if (s) {
                                 r->type = policy_resource_type_from_string(s);
                                 if (r->type < 0)
-                                        err(c, "unknown resource type \"%s\" (expected \"path\", \"network\" or "
-                                            "\"args\")", s);
+                                        err(c, "unknown resource type \"%s\" (expected \"path\", "
+                                            "\"network\" or \"args\")", s);
                         }
                 }
                 pop(c);
@@ -1284,7 +1296,8 @@ static void parse_resources(Ctx *c, json_object *o) {
                 json_object_object_foreach(def, key, val) {
                         (void) val;
                         if (streq(key, "type") || streq(key, "description") ||
-                            !strv_contains_const(all_keys, key) || strv_contains_const(type_keys[r->type], key))
+                            !strv_contains_const(all_keys, key) ||
+                            strv_contains_const(type_keys[r->type], key))
                                 continue;
                         push_key(c, key);
                         err_key(c, "\"%s\" is not valid for a resource of type \"%s\"", key,
@@ -1384,13 +1397,25 @@ static const char *arch_label(uint32_t a) {
                 uint32_t arch;
                 const char *name;
         } table[] = {
-                { SCMP_ARCH_X86_64, "x86_64" }, { SCMP_ARCH_X86, "x86" },         { SCMP_ARCH_X32, "x32" },
-                { SCMP_ARCH_AARCH64, "aarch64" }, { SCMP_ARCH_ARM, "arm" },       { SCMP_ARCH_RISCV64, "riscv64" },
-                { SCMP_ARCH_PPC64LE, "ppc64le" }, { SCMP_ARCH_PPC64, "ppc64" },   { SCMP_ARCH_PPC, "ppc" },
-                { SCMP_ARCH_S390X, "s390x" },   { SCMP_ARCH_S390, "s390" },       { SCMP_ARCH_MIPS, "mips" },
-                { SCMP_ARCH_MIPSEL, "mipsel" }, { SCMP_ARCH_MIPS64, "mips64" },   { SCMP_ARCH_MIPSEL64, "mipsel64" },
-                { SCMP_ARCH_MIPS64N32, "mips64n32" }, { SCMP_ARCH_MIPSEL64N32, "mipsel64n32" },
-                { SCMP_ARCH_PARISC, "parisc" }, { SCMP_ARCH_PARISC64, "parisc64" },
+                { SCMP_ARCH_X86_64, "x86_64" },
+                { SCMP_ARCH_X86, "x86" },
+                { SCMP_ARCH_X32, "x32" },
+                { SCMP_ARCH_AARCH64, "aarch64" },
+                { SCMP_ARCH_ARM, "arm" },
+                { SCMP_ARCH_RISCV64, "riscv64" },
+                { SCMP_ARCH_PPC64LE, "ppc64le" },
+                { SCMP_ARCH_PPC64, "ppc64" },
+                { SCMP_ARCH_PPC, "ppc" },
+                { SCMP_ARCH_S390X, "s390x" },
+                { SCMP_ARCH_S390, "s390" },
+                { SCMP_ARCH_MIPS, "mips" },
+                { SCMP_ARCH_MIPSEL, "mipsel" },
+                { SCMP_ARCH_MIPS64, "mips64" },
+                { SCMP_ARCH_MIPSEL64, "mipsel64" },
+                { SCMP_ARCH_MIPS64N32, "mips64n32" },
+                { SCMP_ARCH_MIPSEL64N32, "mipsel64n32" },
+                { SCMP_ARCH_PARISC, "parisc" },
+                { SCMP_ARCH_PARISC64, "parisc64" },
         };
 
         FOREACH_ELEMENT(t, table)
@@ -1523,11 +1548,15 @@ _printf_(3, 4) static void err_syscall(Ctx *c, size_t origin, const char *fmt, .
         pop(c);
 }
 
+static bool verdict_denies(PolicyVerdict v) {
+        return v == POLICY_VERDICT_DENY || v == POLICY_VERDICT_QUARANTINE;
+}
+
 static bool rule_can_match(const PolicyRule *rule, const char *syscall, unsigned access) {
         const SyscallInfo *info = syscall_info_lookup(syscall);
         unsigned possible = syscall_possible_access(syscall);
 
-        if (rule->verdict == POLICY_VERDICT_DENY || rule->verdict == POLICY_VERDICT_QUARANTINE)
+        if (verdict_denies(rule->verdict))
                 return (possible & access) != 0; /* deny matches when the request intersects */
         if (possible != (info->access | info->access2)) /* open flags: read, write or O_PATH alone */
                 return (access & (POLICY_ACCESS_READ | POLICY_ACCESS_WRITE | POLICY_ACCESS_STAT)) != 0;
@@ -1539,7 +1568,8 @@ static bool rule_can_match(const PolicyRule *rule, const char *syscall, unsigned
  * an error; so is a group none of whose members can match. A group that
  * matches partly is fine: "@file-open" on a read-only resource simply never
  * allows creat. */
-static void check_rule_access(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n, unsigned access) {
+static void check_rule_access(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n,
+                              unsigned access) {
         for (size_t i = 0; i < n; i++) {
                 char want[96], have[96];
                 bool explicit_never = !list[i].from_group && !rule_can_match(rule, list[i].name, access);
@@ -1549,7 +1579,8 @@ static void check_rule_access(Ctx *c, const PolicyRule *rule, const Expanded *li
                         continue;
                 if (list[i].from_group) {
                         for (size_t j = 0; j < n && group_never; j++)
-                                if (list[j].origin == list[i].origin && rule_can_match(rule, list[j].name, access))
+                                if (list[j].origin == list[i].origin &&
+                                    rule_can_match(rule, list[j].name, access))
                                         group_never = false;
                         /* Report a group once: at its first member in the sorted list. */
                         for (size_t j = 0; j < i && group_never; j++)
@@ -1562,12 +1593,14 @@ static void check_rule_access(Ctx *c, const PolicyRule *rule, const Expanded *li
                 policy_access_to_string(access, have, sizeof have);
                 if (explicit_never)
                         err_syscall(c, list[i].origin,
-                                    "%s rule can never match syscall \"%s\": it requests %s, the rule's resources "
-                                    "cover only %s", policy_verdict_to_string(rule->verdict), list[i].name, want, have);
+                                    "%s rule can never match syscall \"%s\": it requests %s, the rule's "
+                                    "resources cover only %s", policy_verdict_to_string(rule->verdict),
+                                    list[i].name, want, have);
                 else
                         err_syscall(c, list[i].origin,
-                                    "%s rule can never match any syscall of this group: the rule's resources cover "
-                                    "only %s", policy_verdict_to_string(rule->verdict), have);
+                                    "%s rule can never match any syscall of this group: the rule's "
+                                    "resources cover only %s", policy_verdict_to_string(rule->verdict),
+                                    have);
                 return;
         }
 }
@@ -1575,7 +1608,8 @@ static void check_rule_access(Ctx *c, const PolicyRule *rule, const Expanded *li
 /* A rule's resources must fit its syscalls, or the rule silently never
  * matches some of them (and an allow rule that never matches is a deny the
  * author did not intend; a deny rule that never matches is worse). */
-static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n, const char *res_key) {
+static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n,
+                               const char *res_key) {
         const Policy *p = c->p;
         PolicyResourceType type = _POLICY_RESOURCE_TYPE_INVALID;
         unsigned access = 0;
@@ -1587,8 +1621,9 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
 
                         if (!info || !info->emulable) {
                                 err_syscall(c, list[i].origin,
-                                            "syscall \"%s\" cannot be emulated (the supervisor performs only the "
-                                            "open, stat, access, readlink and connect families)", list[i].name);
+                                            "syscall \"%s\" cannot be emulated (the supervisor performs "
+                                            "only the open, stat, access, readlink and connect families)",
+                                            list[i].name);
                                 return;
                         }
                 }
@@ -1602,9 +1637,10 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
                         return; /* already reported where it is defined */
                 if (type >= 0 && r->type != type) {
                         push_key(c, res_key);
-                        err(c, "resources \"%s\" (%s) and \"%s\" (%s) are of different types; a rule's resources "
-                            "must all be path, all network or all args resources", first_name,
-                            policy_resource_type_to_string(type), r->name, policy_resource_type_to_string(r->type));
+                        err(c, "resources \"%s\" (%s) and \"%s\" (%s) are of different types; a rule's "
+                            "resources must all be path, all network or all args resources", first_name,
+                            policy_resource_type_to_string(type), r->name,
+                            policy_resource_type_to_string(r->type));
                         pop(c);
                         return;
                 }
@@ -1614,7 +1650,8 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
         }
 
         if (type == POLICY_RESOURCE_PATH || type == POLICY_RESOURCE_NETWORK) {
-                bool (*takes)(const char *) = type == POLICY_RESOURCE_PATH ? syscall_has_path : syscall_has_sockaddr;
+                bool (*takes)(const char *) =
+                        type == POLICY_RESOURCE_PATH ? syscall_has_path : syscall_has_sockaddr;
                 const char *what = type == POLICY_RESOURCE_PATH ? "a path" : "a socket address";
                 size_t bad = SIZE_MAX, n_bad = 0;
 
@@ -1633,9 +1670,9 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
                 }
                 if (bad != SIZE_MAX) {
                         err_syscall(c, list[bad].origin,
-                                    "syscall \"%s\" takes no %s, but the rule's resource \"%s\" is a %s resource "
-                                    "(%zu of the rule's syscalls take none; put them in a rule without this "
-                                    "resource)", list[bad].name, what + 2, first_name,
+                                    "syscall \"%s\" takes no %s, but the rule's resource \"%s\" is a %s "
+                                    "resource (%zu of the rule's syscalls take none; put them in a rule "
+                                    "without this resource)", list[bad].name, what + 2, first_name,
                                     policy_resource_type_to_string(type), n_bad);
                         return;
                 }
@@ -1756,8 +1793,9 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                 if (s) {
                         rule->verdict = policy_verdict_from_string(s);
                         if (rule->verdict < 0) {
-                                static const char *const verdicts[] = { "allow", "deny", "emulate", "quarantine",
-                                                                        NULL };
+                                static const char *const verdicts[] = {
+                                        "allow", "deny", "emulate", "quarantine", NULL,
+                                };
                                 _cleanup_free_ char *hint = did_you_mean(suggest_from(s, verdicts));
 
                                 err(c, "unknown action \"%s\"%s", s, strempty(hint));
@@ -1769,12 +1807,12 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
 
         if (json_object_object_get_ex(o, "errno", &v)) {
                 push_key(c, "errno");
-                if (verdict_ok && rule->verdict != POLICY_VERDICT_DENY && rule->verdict != POLICY_VERDICT_QUARANTINE)
+                if (verdict_ok && !verdict_denies(rule->verdict))
                         err_key(c, "\"errno\" is only valid for \"deny\" and \"quarantine\" rules");
                 else
                         (void) parse_errno_value(c, v, &rule->errno_value);
                 pop(c);
-        } else if (verdict_ok && (rule->verdict == POLICY_VERDICT_DENY || rule->verdict == POLICY_VERDICT_QUARANTINE))
+        } else if (verdict_ok && verdict_denies(rule->verdict))
                 rule->errno_value = EPERM;
 
         if (json_object_object_get_ex(o, "min_trust", &v)) {
@@ -1783,9 +1821,9 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                 push_key(c, "min_trust");
                 /* On a deny rule, a trust requirement would stop the denial once trust drops:
                  * misbehaving would be rewarded. */
-                if (verdict_ok && (rule->verdict == POLICY_VERDICT_DENY || rule->verdict == POLICY_VERDICT_QUARANTINE))
-                        err_key(c, "\"min_trust\" is only valid for \"allow\" and \"emulate\" rules: on a %s rule it "
-                                "would stop applying when the workload's trust drops",
+                if (verdict_ok && verdict_denies(rule->verdict))
+                        err_key(c, "\"min_trust\" is only valid for \"allow\" and \"emulate\" rules: on a "
+                                "%s rule it would stop applying when the workload's trust drops",
                                 policy_verdict_to_string(rule->verdict));
                 else if (get_int_range(c, v, 0, c->p->trust.maximum, &x))
                         rule->min_trust = (int) x;
@@ -1851,7 +1889,8 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                         size_t n = json_object_array_length(res_multi);
 
                         if (n == 0) {
-                                err(c, "is empty: leave \"resources\" out for a rule that matches every call");
+                                err(c, "is empty: leave \"resources\" out for a rule that matches every "
+                                    "call");
                                 resources_ok = false;
                         }
                         rule->resources = calloc(MAX(n, (size_t) 1), sizeof(int));
@@ -1862,7 +1901,8 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                                 bool dup = false;
 
                                 push_index(c, i);
-                                idx = parse_rule_resource_name(c, rc, json_object_array_get_idx(res_multi, i));
+                                idx = parse_rule_resource_name(c, rc,
+                                                               json_object_array_get_idx(res_multi, i));
                                 if (idx < 0)
                                         resources_ok = false;
                                 else {
@@ -1978,7 +2018,8 @@ static void parse_document(Ctx *c, json_object *root) {
         check_keys(c, root, keys, "the policy");
 
         if (!json_object_object_get_ex(root, "version", &v))
-                err(c, "missing required key \"version\" (this is format version %d)", POLICY_FORMAT_VERSION);
+                err(c, "missing required key \"version\" (this is format version %d)",
+                    POLICY_FORMAT_VERSION);
         else {
                 int64_t x;
 
@@ -1986,8 +2027,8 @@ static void parse_document(Ctx *c, json_object *root) {
                 if (expect(c, v, json_type_int)) {
                         x = json_object_get_int64(v);
                         if (x != POLICY_FORMAT_VERSION)
-                                err(c, "unsupported format version %" PRId64 " (this ForgeOne reads version %d)", x,
-                                    POLICY_FORMAT_VERSION);
+                                err(c, "unsupported format version %" PRId64 " (this ForgeOne reads "
+                                    "version %d)", x, POLICY_FORMAT_VERSION);
                 }
                 pop(c);
         }
@@ -2017,7 +2058,8 @@ static void parse_document(Ctx *c, json_object *root) {
         }
 
         if (!json_object_object_get_ex(root, "default", &v))
-                err(c, "missing required key \"default\" (e.g. { \"action\": \"deny\", \"errno\": \"EPERM\" })");
+                err(c, "missing required key \"default\" (e.g. { \"action\": \"deny\", \"errno\": "
+                    "\"EPERM\" })");
         else {
                 push_key(c, "default");
                 parse_default(c, v);
@@ -2136,7 +2178,8 @@ static bool document_ends_before(const char *text, size_t end) {
         return o && json_tokener_get_error(tok) == json_tokener_success;
 }
 
-int policy_load_string(const char *text, size_t len, const char *name, Policy **ret, PolicyDiagnostics *diag) {
+int policy_load_string(const char *text, size_t len, const char *name, Policy **ret,
+                       PolicyDiagnostics *diag) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;
         _cleanup_(json_positions_freep) JsonPositions *pos = NULL;
@@ -2177,8 +2220,9 @@ int policy_load_string(const char *text, size_t len, const char *name, Policy **
 
                 json_offset_to_line_column(text, len, end, &line, &column);
                 r = diag_addf(diag, file, line, column, "JSON syntax error: %s",
-                              document_ends_before(text, end) ? "unexpected text after the end of the document" :
-                                                                 json_tokener_error_desc(jerr));
+                              document_ends_before(text, end) ?
+                                      "unexpected text after the end of the document" :
+                                      json_tokener_error_desc(jerr));
                 return r < 0 ? r : -EINVAL;
         }
         {
@@ -2205,8 +2249,8 @@ int policy_load_string(const char *text, size_t len, const char *name, Policy **
                 if (r < 0) {
                         json_offset_to_line_column(text, len, bad, &line, &column);
                         r = diag_addf(diag, file, line, column,
-                                      "JSON syntax error: not standard JSON here (strings and keys take double "
-                                      "quotes)");
+                                      "JSON syntax error: not standard JSON here (strings and keys take "
+                                      "double quotes)");
                         return r < 0 ? r : -EINVAL;
                 }
         }
@@ -2250,8 +2294,8 @@ int policy_load_string(const char *text, size_t len, const char *name, Policy **
                 if (!ptr)
                         break;
                 where = display_from_pointer(ptr);
-                if (!where || asprintf(&m, "%s: duplicate key (JSON keeps only the last one; remove or merge the "
-                                       "other)", where) < 0) {
+                if (!where || asprintf(&m, "%s: duplicate key (JSON keeps only the last one; remove or "
+                                       "merge the other)", where) < 0) {
                         c.oom = true;
                         break;
                 }

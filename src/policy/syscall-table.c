@@ -42,7 +42,10 @@
 #define A_ATTR   POLICY_ACCESS_ATTR
 
 #define S(n, a0, a1, a2, a3, a4, a5, acc, acc2, emu)                                                       \
-        { .name = n, .args = { a0, a1, a2, a3, a4, a5 }, .access = (acc), .access2 = (acc2), .emulable = (emu) }
+        {                                                                                                  \
+                .name = n, .args = { a0, a1, a2, a3, a4, a5 }, .access = (acc), .access2 = (acc2),         \
+                .emulable = (emu),                                                                         \
+        }
 #define NET(n, a0, a1, a2, a3, a4, a5, emu, form)                                                          \
         { .name = n, .args = { a0, a1, a2, a3, a4, a5 }, .emulable = (emu), .addr_form = (form) }
 
@@ -228,7 +231,8 @@ static int group_cmp(const void *key, const void *elem) {
 const SyscallGroup *syscall_group_lookup(const char *name) {
         if (!name)
                 return NULL;
-        return bsearch(name, syscall_groups, ELEMENTSOF(syscall_groups), sizeof(syscall_groups[0]), group_cmp);
+        return bsearch(name, syscall_groups, ELEMENTSOF(syscall_groups), sizeof(syscall_groups[0]),
+                       group_cmp);
 }
 
 const SyscallGroup *syscall_group_by_index(size_t i) {
