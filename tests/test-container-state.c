@@ -350,6 +350,8 @@ START_TEST(test_store_lock_excludes) {
                 ContainerLock *cl = NULL;
                 close(p[0]);
                 close(l->lock_fd); /* our inherited copy of the parent's lock */
+                if (container_store_trylock(s, "locked", &cl) != -EWOULDBLOCK)
+                        _exit(4);
                 /* Blocks until the parent releases, then sees the parent's transition. */
                 if (container_store_lock(s, "locked", &cl) < 0)
                         _exit(2);

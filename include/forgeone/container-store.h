@@ -71,6 +71,8 @@ int container_store_create(ContainerStore *s, ContainerRecord *r, ContainerLock 
 int container_store_resolve(ContainerStore *s, const char *id_or_name, char **ret_id);
 /* Resolves and locks (blocking). */
 int container_store_lock(ContainerStore *s, const char *id_or_name, ContainerLock **ret);
+/* The same, but -EWOULDBLOCK instead of waiting for another holder. */
+int container_store_trylock(ContainerStore *s, const char *id_or_name, ContainerLock **ret);
 /* Reads a record without the lock (state.json is replaced atomically). */
 int container_store_load(ContainerStore *s, const char *id, ContainerRecord **ret);
 /* All records, sorted by creation time; unreadable entries are skipped. */

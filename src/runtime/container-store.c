@@ -106,16 +106,20 @@ void container_store_set_event_callback(ContainerStore *s, ContainerEventFn fn, 
         s->event_userdata = userdata;
 }
 
-static int lock_file_at(int dirfd, const char *name) {
+static int lock_file_at_full(int dirfd, const char *name, bool block) {
         _cleanup_close_ int fd = -EBADF;
 
         fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return negative_errno();
-        while (flock(fd, LOCK_EX) < 0)
+        while (flock(fd, LOCK_EX | (block ? 0 : LOCK_NB)) < 0)
                 if (errno != EINTR)
                         return negative_errno();
         return TAKE_FD(fd);
+}
+
+static int lock_file_at(int dirfd, const char *name) {
+        return lock_file_at_full(dirfd, name, true);
 }
 
 int container_store_lock_global(ContainerStore *s) {
@@ -314,6 +318,15 @@ int container_store_resolve(ContainerStore *s, const char *id_or_name, char **re
 
         if (!id_or_name || !*id_or_name)
                 return -EINVAL;
+        /* A full id needs no listing: the owner locks its container this way on every transition. */
+        if (container_id_is_valid(id_or_name) &&
+            faccessat(s->containers_fd, id_or_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                id = strdup(id_or_name);
+                if (!id)
+                        return -ENOMEM;
+                *ret_id = id;
+                return 0;
+        }
         r = container_store_list(s, &l, &n);
         if (r < 0)
                 return r;
@@ -350,7 +363,7 @@ int container_store_resolve(ContainerStore *s, const char *id_or_name, char **re
         return 0;
 }
 
-static int lock_dir(ContainerStore *s, const char *id, ContainerLock **ret) {
+static int lock_dir_full(ContainerStore *s, const char *id, bool block, ContainerLock **ret) {
         ContainerLock *l;
         int r;
 
@@ -364,7 +377,7 @@ static int lock_dir(ContainerStore *s, const char *id, ContainerLock **ret) {
                 r = negative_errno();
                 goto fail;
         }
-        r = lock_file_at(l->dir_fd, "lock");
+        r = lock_file_at_full(l->dir_fd, "lock", block);
         if (r < 0)
                 goto fail;
         l->lock_fd = r;
@@ -375,7 +388,11 @@ fail:
         return r;
 }
 
-int container_store_lock(ContainerStore *s, const char *id_or_name, ContainerLock **ret) {
+static int lock_dir(ContainerStore *s, const char *id, ContainerLock **ret) {
+        return lock_dir_full(s, id, true, ret);
+}
+
+static int store_lock(ContainerStore *s, const char *id_or_name, bool block, ContainerLock **ret) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
         _cleanup_free_ char *id = NULL;
         int r;
@@ -383,7 +400,7 @@ int container_store_lock(ContainerStore *s, const char *id_or_name, ContainerLoc
         r = container_store_resolve(s, id_or_name, &id);
         if (r < 0)
                 return r;
-        r = lock_dir(s, id, &l);
+        r = lock_dir_full(s, id, block, &l);
         if (r < 0)
                 return r;
         r = load_record_at(l->dir_fd, &l->record);
@@ -391,6 +408,14 @@ int container_store_lock(ContainerStore *s, const char *id_or_name, ContainerLoc
                 return r == -ENOENT ? -ESTALE : r; /* removed while we waited for the lock */
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+int container_store_lock(ContainerStore *s, const char *id_or_name, ContainerLock **ret) {
+        return store_lock(s, id_or_name, true, ret);
+}
+
+int container_store_trylock(ContainerStore *s, const char *id_or_name, ContainerLock **ret) {
+        return store_lock(s, id_or_name, false, ret);
 }
 
 static int remove_tree_at(int parent_fd, const char *name) {

@@ -310,8 +310,9 @@ static void follow_trust(Run *run, int trust) {
         if (now - run->record_trust_usec >= 1000000u) {
                 _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
 
-                run->record_trust_usec = now;
-                if (container_store_lock(run->store, run->id, &l) >= 0) {
+                /* Never wait here: a pause holding the lock may be waiting for a task that waits for us. */
+                if (container_store_trylock(run->store, run->id, &l) >= 0) {
+                        run->record_trust_usec = now;
                         l->record->trust = run->trust;
                         l->record->cpu_weight = run->weight;
                         (void) container_lock_save(l);
@@ -485,6 +486,9 @@ static int record_end(Run *run, const siginfo_t *si) {
         r = container_store_lock(run->store, run->id, &l);
         if (r < 0)
                 return r;
+        /* The trust the workload ended with (the record follows it at most once a second). */
+        l->record->trust = run->trust;
+        l->record->cpu_weight = run->weight;
         if (oom)
                 return container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
         if (run->quarantine_failed)
