@@ -389,6 +389,9 @@ START_TEST(test_network) {
         sa = (PolicySockaddr) { .family = AF_UNIX, .unix_path = NULL };
         assert_decision(eval_addr(g, &sa), POLICY_VERDICT_DENY, EPERM, "default");
 
+        ck_assert_uint_eq(policy_graph_needs(g, seccomp_arch_native(), syscall_resolve_native("connect")),
+                          POLICY_NEED_ADDR);
+
         /* an address the decoder could not read matches no network resource */
         d = eval_addr(g, NULL);
         assert_decision(d, POLICY_VERDICT_DENY, EPERM, "default");
@@ -666,6 +669,10 @@ START_TEST(test_bad_arch_and_unknown) {
         d = test_eval(g, &q);
         assert_decision(d, POLICY_VERDICT_DENY, EPERM, "unknown-syscall");
         ck_assert_int_eq(d.reason, POLICY_REASON_UNKNOWN_SYSCALL);
+        ck_assert_str_eq(policy_decision_explain(g, &q, &d, buf, sizeof buf),
+                         seccomp_arch_native() == AUDIT_ARCH_X86_64
+                                 ? "deny (EPERM) by default: syscall 4000 is unknown on x86_64"
+                                 : "deny (EPERM) by default: syscall 4000 is unknown on aarch64");
         q.nr = -1;
         ck_assert_int_eq(test_eval(g, &q).reason, POLICY_REASON_UNKNOWN_SYSCALL);
 }
@@ -870,6 +877,19 @@ START_TEST(test_threads_and_refs) {
                 ck_assert_int_eq(args[i].failures, 0);
         }
         ck_assert_ptr_null(policy_graph_unref(NULL));
+}
+END_TEST
+
+START_TEST(test_reason_names) {
+        ck_assert_str_eq(policy_reason_to_string(POLICY_REASON_RULE), "rule");
+        ck_assert_str_eq(policy_reason_to_string(POLICY_REASON_DEFAULT), "default");
+        ck_assert_str_eq(policy_reason_to_string(POLICY_REASON_BAD_ARCH), "bad-arch");
+        ck_assert_str_eq(policy_reason_to_string(POLICY_REASON_UNKNOWN_SYSCALL), "unknown-syscall");
+        ck_assert_str_eq(policy_reason_to_string(POLICY_REASON_BUILTIN), "builtin");
+        ck_assert_ptr_null(policy_reason_to_string(_POLICY_REASON_MAX));
+        ck_assert_ptr_null(policy_reason_to_string(_POLICY_REASON_INVALID));
+        ck_assert_ptr_null(policy_graph_policy(NULL));
+        ck_assert_uint_eq(policy_graph_needs(NULL, 0, 0), 0);
 }
 END_TEST
 
@@ -1224,6 +1244,7 @@ static Suite *policy_graph_suite(void) {
         tcase_add_test(tc, test_explain);
         tcase_add_test(tc, test_many_rules);
         tcase_add_test(tc, test_threads_and_refs);
+        tcase_add_test(tc, test_reason_names);
         tcase_add_test(tc, test_glob_match);
         tcase_add_test(tc, test_random_paths);
         suite_add_tcase(s, tc);

@@ -60,7 +60,7 @@ int entry_table_build(EntryTableItem *items, size_t n_items, EntryTable **ret) {
         if (n_items >= UINT32_MAX)
                 return -E2BIG;
 
-        qsort(items, n_items, sizeof(EntryTableItem), item_compare);
+        qsort_safe(items, n_items, sizeof(EntryTableItem), item_compare);
         for (size_t i = 0; i < n_items; i++)
                 if (i == 0 || key_compare(&items[i - 1].key, &items[i].key) != 0)
                         n_keys++;

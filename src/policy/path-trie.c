@@ -405,7 +405,7 @@ static uint64_t node_finalize(TrieNode *n) {
         uint64_t m = 0;
 
         if (n->n_entries > 0) {
-                qsort(n->entries, n->n_entries, sizeof(Entry), entry_compare_desc);
+                qsort_safe(n->entries, n->n_entries, sizeof(Entry), entry_compare_desc);
                 m = n->entries[0].key;
         }
         for (size_t i = 0; n->slots && i <= n->slot_mask; i++)

@@ -329,9 +329,9 @@ static int u8_desc(const void *a, const void *b) {
 static int bucket_finalize(Bucket *b) {
         int r;
 
-        qsort(b->uncond, b->n_uncond, sizeof(Entry), entry_compare_desc);
-        qsort(b->args, b->n_args, sizeof(Entry), entry_compare_desc);
-        qsort(b->unix_abstract, b->n_unix_abstract, sizeof(Entry), entry_compare_desc);
+        qsort_safe(b->uncond, b->n_uncond, sizeof(Entry), entry_compare_desc);
+        qsort_safe(b->args, b->n_args, sizeof(Entry), entry_compare_desc);
+        qsort_safe(b->unix_abstract, b->n_unix_abstract, sizeof(Entry), entry_compare_desc);
         if (b->paths)
                 path_trie_finalize(b->paths);
         if (b->unix_paths)
@@ -353,7 +353,7 @@ static int bucket_finalize(Bucket *b) {
         free(b->net_items);
         b->net_items = NULL;
         for (size_t f = 0; f < _NET_FAMILY_MAX; f++)
-                qsort(b->net_lens[f], b->n_net_lens[f], 1, u8_desc);
+                qsort_safe(b->net_lens[f], b->n_net_lens[f], 1, u8_desc);
         return 0;
 }
 
@@ -498,7 +498,7 @@ int policy_graph_new(Policy *policy, PolicyGraph **ret) {
                                 return r;
                         pairs[n_pairs++] = (NamePair) { .name = *s, .rule = (uint32_t) i };
                 }
-        qsort(pairs, n_pairs, sizeof(NamePair), name_pair_compare);
+        qsort_safe(pairs, n_pairs, sizeof(NamePair), name_pair_compare);
 
         groups = calloc(MAX(n_pairs, (size_t) 1), sizeof(NameGroup));
         order = calloc(MAX(n_pairs, (size_t) 1), sizeof(NameGroup *));
@@ -521,7 +521,7 @@ int policy_graph_new(Policy *policy, PolicyGraph **ret) {
                 n_groups++;
                 i = j;
         }
-        qsort(order, n_groups, sizeof(NameGroup *), name_group_compare_rules);
+        qsort_safe(order, n_groups, sizeof(NameGroup *), name_group_compare_rules);
 
         g = calloc(1, sizeof(PolicyGraph));
         if (!g)
