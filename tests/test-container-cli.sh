@@ -121,6 +121,30 @@ out=$("$ctl" stop svc 2>&1)
 out=$("$ctl" pause nosuch 2>&1)
 [ $? -eq 1 ] && grep -q 'no container with id or name "nosuch"' <<<"$out" && ok "unknown container" || not_ok "unknown container" "$out"
 
+# --- admission queue: a low-priority request that came first waits behind a high-priority one
+echo '{ "memory": "100M", "pids": 1000 }' > "$tmp/budget.json"
+q() { "$ctl" run --local --quiet --budget "$tmp/budget.json" --image "$tmp/img:latest" \
+        --policy "$src/policies/default.json" "$@"; }
+q --name holder --memory 64M -- /bin/sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1 &
+holder=$!
+for i in $(seq 100); do [ "$(json holder .state 2>/dev/null)" = running ] && break; sleep 0.1; done
+q --name low --memory 64M --priority low -- /bin/true >/dev/null 2>&1 &
+lowpid=$!
+sleep 0.5
+q --name high --memory 64M --priority high -- /bin/true >/dev/null 2>&1 &
+highpid=$!
+for i in $(seq 100); do [ "$("$ctl" ps --json | jq '[.[] | select(.state == "queued")] | length')" = 2 ] && break; sleep 0.1; done
+order=$("$ctl" ps --json | jq -r '[.[] | select(.state == "queued") | .name] | join(",")')
+[ "$order" = "high,low" ] && ok "ps shows the queue in priority order" || not_ok "ps shows the queue in priority order" "$order"
+out=$(q --name nowait --memory 64M --no-wait -- /bin/true 2>&1)
+[ $? -eq 1 ] && grep -q "does not fit the host budget now" <<<"$out" && ok "--no-wait refuses with the reason" ||
+  not_ok "--no-wait refuses with the reason" "$out"
+"$ctl" stop --timeout 0.2 holder >/dev/null 2>&1
+wait $holder $lowpid $highpid
+t_high=$(json high .created_usec); t_low=$(json low .created_usec)
+[ -n "$t_high" ] && [ -n "$t_low" ] && [ "$t_high" -lt "$t_low" ] && ok "the high-priority request started first" ||
+  not_ok "the high-priority request started first" "high=$t_high low=$t_low"
+
 # --- bad options say what is wrong
 out=$("$ctl" run --local --image "$tmp/img:latest" --policy "$src/policies/default.json" --memory lots -- true 2>&1)
 [ $? -eq 1 ] && grep -q 'Invalid --memory "lots"' <<<"$out" && ok "bad --memory" || not_ok "bad --memory" "$out"

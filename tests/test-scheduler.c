@@ -217,6 +217,7 @@ START_TEST(test_budget_partial) {
         write_budget("{ \"pids\": 100 }");
         ck_assert_int_eq(container_budget_load(budget_path, &b, NULL), 0);
         ck_assert_uint_eq(b.pids, 100);
+        ck_assert_uint_eq(b.default_pids, 12); /* follows the smaller budget */
         unlink(budget_path);
         write_budget("{}");
         ck_assert_int_eq(container_budget_load(budget_path, &d, NULL), 0);

@@ -35,3 +35,19 @@ typedef void (*ContainerQueueWaitFn)(unsigned shortage, const char *text, void *
  */
 int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, ContainerRecord *rec, bool no_wait,
                           ContainerQueueWaitFn on_wait, void *userdata, ContainerLock **ret, char **ret_error);
+
+/* A request waiting for admission, as `ps` shows it. */
+typedef struct ContainerQueued {
+        pid_t owner_pid;
+        char *name;  /* NULL when none was given */
+        char *image;
+        SchedulerPriority priority;
+        int trust;
+        uint64_t seq;
+        uint64_t memory_bytes;
+        uint64_t pids;
+} ContainerQueued;
+
+/* The waiting requests in queue order (first = next to start when it fits). */
+int container_queue_list(ContainerStore *s, ContainerQueued **ret, size_t *ret_n);
+void container_queued_free(ContainerQueued *l, size_t n);

@@ -7,12 +7,14 @@
  * Exit status: 0 success, 1 failure (with the reason on stderr).
  */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "cli-verbs.h"
+#include "forgeone/container-queue.h"
 #include "forgeone/container.h"
 #include "forgeone/log.h"
 
@@ -48,7 +50,8 @@ static void format_bytes(uint64_t b, char buf[static 24]) {
 
 static int help_ps(void) {
         printf("Usage: forgeonectl ps [--all] [--json]\n\n"
-               "List containers: those that run, and with --all also those that have exited.\n");
+               "List containers: those that run, and with --all also those that have exited; then the\n"
+               "requests waiting for admission, in queue order (PID: their forgeonectl).\n");
         return 0;
 }
 
@@ -61,8 +64,9 @@ int verb_ps(int argc, char *argv[]) {
         };
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         ContainerRecord **l = NULL;
+        ContainerQueued *q = NULL;
         bool all = false, json = false;
-        size_t n = 0;
+        size_t n = 0, nq = 0;
         int c, r;
 
         optind = 0;
@@ -92,6 +96,9 @@ int verb_ps(int argc, char *argv[]) {
                 log_error_errno(r, "Failed to list containers in %s: %m", container_store_root(s));
                 return 1;
         }
+        /* Requests waiting for admission have no container yet; shown after the containers. */
+        if (container_queue_list(s, &q, &nq) < 0)
+                nq = 0;
 
         if (json) {
                 bool first = true;
@@ -103,6 +110,25 @@ int verb_ps(int argc, char *argv[]) {
                         if (container_record_to_json(l[i], false, &text) < 0)
                                 continue;
                         printf("%s\n%s", first ? "" : ",", text);
+                        first = false;
+                }
+                for (size_t i = 0; i < nq; i++) {
+                        json_object *o = json_object_new_object();
+                        if (!o)
+                                continue;
+                        json_object_object_add(o, "state", json_object_new_string("queued"));
+                        json_object_object_add(o, "position", json_object_new_int((int) i + 1));
+                        json_object_object_add(o, "name", q[i].name ? json_object_new_string(q[i].name) : NULL);
+                        json_object_object_add(o, "image", q[i].image ? json_object_new_string(q[i].image) : NULL);
+                        json_object_object_add(o, "owner_pid", json_object_new_int(q[i].owner_pid));
+                        json_object_object_add(o, "priority",
+                                               json_object_new_string(strempty(scheduler_priority_to_string(q[i].priority))));
+                        json_object_object_add(o, "trust", json_object_new_int(q[i].trust));
+                        json_object_object_add(o, "memory_bytes", json_object_new_uint64(q[i].memory_bytes));
+                        json_object_object_add(o, "pids", json_object_new_uint64(q[i].pids));
+                        printf("%s\n%s", first ? "" : ",",
+                               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                        json_object_put(o);
                         first = false;
                 }
                 printf("%s]\n", first ? "" : "\n");
@@ -121,8 +147,18 @@ int verb_ps(int argc, char *argv[]) {
                                strempty(status), (int) l[i]->pid, strempty(scheduler_priority_to_string(l[i]->priority)),
                                l[i]->cpu_weight, mem, strempty(l[i]->image));
                 }
+                for (size_t i = 0; i < nq; i++) {
+                        char mem[24], state[48];
+
+                        format_bytes(q[i].memory_bytes, mem);
+                        snprintf(state, sizeof state, "queued (position %zu)", i + 1);
+                        printf("%-12s %-20s %-32s %-8d %-10s %6s %6s %s\n", "-", q[i].name ?: "-", state,
+                               (int) q[i].owner_pid, strempty(scheduler_priority_to_string(q[i].priority)), "-", mem,
+                               strempty(q[i].image));
+                }
         }
         container_record_list_free(l, n);
+        container_queued_free(q, nq);
         return 0;
 }
 

@@ -114,6 +114,10 @@ int container_budget_load(const char *path, SchedulerBudget *ret, char **ret_err
         r = budget_value(o, "memory", true, &b.memory_bytes, ret_error);
         if (r >= 0)
                 r = budget_value(o, "pids", false, &b.pids, ret_error);
+        /* Defaults not given follow the budget given (an eighth of it at most), so a budget smaller
+         * than the host's never refuses a container that asked for nothing. */
+        b.default_memory_bytes = MIN((uint64_t) 512 << 20, b.memory_bytes / 8);
+        b.default_pids = MIN((uint64_t) 1024, b.pids / 8);
         if (r >= 0)
                 r = budget_value(o, "default_memory", true, &b.default_memory_bytes, ret_error);
         if (r >= 0)
@@ -136,6 +140,7 @@ int container_budget_load(const char *path, SchedulerBudget *ret, char **ret_err
 typedef struct QueueEntry {
         char *file;
         char *id; /* "<pid>-<start>" */
+        char *name, *image;
         pid_t pid;
         uint64_t start;
         SchedulerEntry e;
@@ -145,6 +150,8 @@ static void queue_entries_free(QueueEntry *l, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 free(l[i].file);
                 free(l[i].id);
+                free(l[i].name);
+                free(l[i].image);
         }
         free(l);
 }
@@ -178,7 +185,9 @@ static int read_queue(const char *dir, QueueEntry **ret, size_t *ret_n) {
                 uint64_t start;
                 int pid;
 
-                if (!strstr(de->d_name, ".json") || sscanf(de->d_name, "%d-%" SCNu64, &pid, &q.start) != 2)
+                size_t len = strlen(de->d_name);
+                if (len < 6 || !streq(de->d_name + len - 5, ".json") ||
+                    sscanf(de->d_name, "%d-%" SCNu64, &pid, &q.start) != 2)
                         continue;
                 if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
                         break;
@@ -194,7 +203,11 @@ static int read_queue(const char *dir, QueueEntry **ret, size_t *ret_n) {
                         continue;
                 q.pid = pid;
                 if (json_object_object_get_ex(o, "priority", &v))
-                        q.e.priority = json_object_get_int(v);
+                        q.e.priority = MIN(MAX(json_object_get_int(v), 0), _SCHEDULER_PRIORITY_MAX - 1);
+                if (json_object_object_get_ex(o, "name", &v) && json_object_is_type(v, json_type_string))
+                        q.name = strdup(json_object_get_string(v));
+                if (json_object_object_get_ex(o, "image", &v) && json_object_is_type(v, json_type_string))
+                        q.image = strdup(json_object_get_string(v));
                 if (json_object_object_get_ex(o, "trust", &v))
                         q.e.trust = json_object_get_int(v);
                 if (json_object_object_get_ex(o, "seq", &v))
@@ -212,6 +225,8 @@ static int read_queue(const char *dir, QueueEntry **ret, size_t *ret_n) {
                 if (!nl || !q.id) {
                         free(q.file);
                         free(q.id);
+                        free(q.name);
+                        free(q.image);
                         break;
                 }
                 l = nl;
@@ -224,17 +239,31 @@ static int read_queue(const char *dir, QueueEntry **ret, size_t *ret_n) {
         return 0;
 }
 
-static int write_queue_entry(const char *path, const SchedulerEntry *e) {
+static int write_queue_entry(const char *path, const SchedulerEntry *e, const ContainerRecord *rec) {
         _cleanup_free_ char *tmp = NULL;
+        json_object *o = json_object_new_object();
         FILE *f;
 
-        if (asprintf(&tmp, "%s.tmp", path) < 0)
+        if (!o || asprintf(&tmp, "%s.tmp", path) < 0) {
+                json_object_put(o);
                 return -ENOMEM;
+        }
+        json_object_object_add(o, "priority", json_object_new_int((int) e->priority));
+        json_object_object_add(o, "trust", json_object_new_int(e->trust));
+        json_object_object_add(o, "seq", json_object_new_uint64(e->seq));
+        json_object_object_add(o, "memory", json_object_new_uint64(e->memory_bytes));
+        json_object_object_add(o, "pids", json_object_new_uint64(e->pids));
+        if (rec->name)
+                json_object_object_add(o, "name", json_object_new_string(rec->name));
+        if (rec->image)
+                json_object_object_add(o, "image", json_object_new_string(rec->image));
         f = fopen(tmp, "we");
-        if (!f)
+        if (!f) {
+                json_object_put(o);
                 return negative_errno();
-        fprintf(f, "{\"priority\":%d,\"trust\":%d,\"seq\":%" PRIu64 ",\"memory\":%" PRIu64 ",\"pids\":%" PRIu64 "}\n",
-                (int) e->priority, e->trust, e->seq, e->memory_bytes, e->pids);
+        }
+        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
         if (fclose(f) != 0 || rename(tmp, path) < 0) {
                 int r = negative_errno();
                 (void) unlink(tmp);
@@ -397,7 +426,7 @@ int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, Container
                 }
                 /* Our entry is written only once we wait: an admission at the first try costs no queue I/O. */
                 if (!queued) {
-                        r = write_queue_entry(qpath, &self);
+                        r = write_queue_entry(qpath, &self, rec);
                         if (r < 0)
                                 return r;
                         queued = true;
@@ -410,4 +439,58 @@ int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, Container
                 (void) unlink(qpath);
                 return r;
         }
+}
+
+static int queued_compare(const void *a, const void *b) {
+        const ContainerQueued *x = a, *y = b;
+        SchedulerEntry ex = { .priority = x->priority, .trust = x->trust, .seq = x->seq },
+                       ey = { .priority = y->priority, .trust = y->trust, .seq = y->seq };
+
+        return scheduler_entry_compare(&ex, &ey);
+}
+
+int container_queue_list(ContainerStore *s, ContainerQueued **ret, size_t *ret_n) {
+        _cleanup_free_ char *qdir = NULL;
+        QueueEntry *q = NULL;
+        ContainerQueued *l;
+        size_t n = 0;
+        int r;
+
+        r = queue_dir(s, &qdir);
+        if (r < 0)
+                return r;
+        r = read_queue(qdir, &q, &n);
+        if (r < 0)
+                return r;
+        l = calloc(n + 1, sizeof *l);
+        if (!l) {
+                queue_entries_free(q, n);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                l[i] = (ContainerQueued) {
+                        .owner_pid = q[i].pid,
+                        .name = TAKE_PTR(q[i].name),
+                        .image = TAKE_PTR(q[i].image),
+                        .priority = q[i].e.priority,
+                        .trust = q[i].e.trust,
+                        .seq = q[i].e.seq,
+                        .memory_bytes = q[i].e.memory_bytes,
+                        .pids = q[i].e.pids,
+                };
+        }
+        queue_entries_free(q, n);
+        if (n > 1)
+                qsort(l, n, sizeof *l, queued_compare);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+void container_queued_free(ContainerQueued *l, size_t n) {
+        for (size_t i = 0; l && i < n; i++) {
+                free(l[i].name);
+                free(l[i].image);
+        }
+        free(l);
 }
