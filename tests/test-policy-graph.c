@@ -317,6 +317,8 @@ START_TEST(test_network) {
                 "          'ports': '8000-8099', 'protocol': 'tcp'}]},"
                 "  'v6': {'type': 'network', 'endpoints': [{'family': 'inet6', 'address': '2001:db8::/32',"
                 "         'port': 443}]},"
+                "  'v6all': {'type': 'network', 'endpoints': [{'family': 'inet6', 'address': '::/0',"
+                "            'port': 8443}]},"
                 "  'v6host': {'type': 'network', 'endpoints': [{'family': 'inet6',"
                 " 'address': '2001:db8::1/128'}]},"
                 "  'any4': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '0.0.0.0/0',"
@@ -329,6 +331,7 @@ START_TEST(test_network) {
                 "   'errno': 'ENETUNREACH'},"
                 "  {'id': 'web', 'syscalls': ['connect'], 'resource': 'web', 'action': 'allow'},"
                 "  {'id': 'v6', 'syscalls': ['connect'], 'resource': 'v6', 'action': 'allow'},"
+                "  {'id': 'v6all', 'syscalls': ['connect'], 'resource': 'v6all', 'action': 'allow'},"
                 "  {'id': 'v6host', 'syscalls': ['connect'], 'resource': 'v6host', 'action': 'deny'},"
                 "  {'id': 'https', 'syscalls': ['connect'], 'resource': 'any4', 'action': 'allow'},"
                 "  {'id': 'sock', 'syscalls': ['connect'], 'resource': 'sock', 'action': 'allow'}]}");
@@ -376,6 +379,13 @@ START_TEST(test_network) {
         /* ::ffff:10.1.2.3 reaches an IPv4 host in 10/8: the IPv4 deny applies */
         sa = inet(AF_INET6, "::ffff:10.1.2.3", 443, IPPROTO_TCP);
         assert_decision(eval_addr(g, &sa), POLICY_VERDICT_DENY, ENETUNREACH, "no-lan");
+        /* ... and it is that IPv4 address, nothing else: IPv4 rules allow it, IPv6 rules never match it */
+        sa = inet(AF_INET6, "::ffff:203.0.113.9", 443, IPPROTO_TCP);
+        assert_decision(eval_addr(g, &sa), POLICY_VERDICT_ALLOW, 0, "https");
+        sa = inet(AF_INET6, "::ffff:192.0.2.1", 8443, IPPROTO_TCP);
+        assert_decision(eval_addr(g, &sa), POLICY_VERDICT_DENY, EPERM, "default");
+        sa = inet(AF_INET6, "2001:db9::1", 8443, IPPROTO_TCP);
+        assert_decision(eval_addr(g, &sa), POLICY_VERDICT_ALLOW, 0, "v6all");
 
         /* unix sockets: path globs and abstract names */
         sa = (PolicySockaddr) { .family = AF_UNIX, .unix_path = "/run/app/db.sock" };

@@ -40,7 +40,8 @@ static inline uint64_t entry_key(const PolicyRule *rule, size_t rule_index, bool
 int entry_compare_desc(const void *a, const void *b);
 
 /* qsort() whose array may be NULL when empty (glibc declares it nonnull). */
-static inline void qsort_safe(void *base, size_t n, size_t size, int (*compare)(const void *, const void *)) {
+static inline void qsort_safe(void *base, size_t n, size_t size,
+                              int (*compare)(const void *, const void *)) {
         if (n > 1)
                 qsort(base, n, size, compare);
 }

@@ -670,15 +670,15 @@ static void net_match(const Bucket *b, EvalState *s) {
         case AF_INET6:
                 if (!b->net)
                         break;
-                net_match_family(b, NET_V6, sa->addr, s);
-                /* ::ffff:a.b.c.d reaches the IPv4 host a.b.c.d: the IPv4 rules must see it too, or an
-                 * AF_INET6 socket would walk around every IPv4 deny rule. */
                 if (addr_is_v4_mapped(sa->addr)) {
+                        /* ::ffff:a.b.c.d reaches the IPv4 host a.b.c.d: it is matched as that address, or an
+                         * AF_INET6 socket would walk around every IPv4 rule. */
                         uint8_t v4[16] = {};
 
                         memcpy(v4, sa->addr + 12, 4);
                         net_match_family(b, NET_V4, v4, s);
-                }
+                } else
+                        net_match_family(b, NET_V6, sa->addr, s);
                 break;
         case AF_UNIX:
                 if (!sa->unix_path)
