@@ -18,6 +18,7 @@ if [ ! -x "$ctl" ]; then
 fi
 
 tmp=$(mktemp -d /tmp/fo-run-XXXXXX)
+cgroups_before=$(ls -d /sys/fs/cgroup/unified/forgeone/run-* /sys/fs/cgroup/forgeone/run-* 2>/dev/null | sort)
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
@@ -83,7 +84,7 @@ check "--policy is required" '[ $? = 1 ] || grep -q "needs --policy" "$tmp/err"'
 check "--help documents the exit statuses" 'grep -q "quarantined" "$tmp/out"'
 
 # 11: nothing left behind.
-check "no cgroup left behind" '! ls -d /sys/fs/cgroup/unified/forgeone/run-* /sys/fs/cgroup/forgeone/run-* 2>/dev/null | grep -q .'
+check "no cgroup left behind" '[ "$(ls -d /sys/fs/cgroup/unified/forgeone/run-* /sys/fs/cgroup/forgeone/run-* 2>/dev/null | sort)" = "$cgroups_before" ]'
 
 echo "1..$n"
 exit $failed

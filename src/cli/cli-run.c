@@ -338,6 +338,33 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
         stop_workload(ctx);
 }
 
+/* A forgeonectl that was killed (SIGKILL, a crash) could not remove its cgroup: remove the empty ones
+ * whose forgeonectl is gone. */
+static void remove_stale_cgroups(CgroupLayout layout) {
+        static const char *const parents[] = { "/sys/fs/cgroup/unified/" CGROUP_PARENT, "/sys/fs/cgroup/" CGROUP_PARENT };
+        FOREACH_ELEMENT(parent, parents) {
+                _cleanup_(closedirp) DIR *d = opendir(*parent);
+                struct dirent *de;
+
+                if (!d)
+                        continue;
+                while ((de = readdir(d))) {
+                        _cleanup_(cgroup_freep) Cgroup *c = NULL;
+                        char *end;
+                        long pid;
+
+                        if (strncmp(de->d_name, "run-", 4) != 0)
+                                continue;
+                        pid = strtol(de->d_name + 4, &end, 10);
+                        if (*end || pid <= 0 || pid == getpid() || kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+                                continue;
+                        if (cgroup_new(NULL, layout, de->d_name, &c) >= 0 && cgroup_is_empty(c) > 0)
+                                (void) cgroup_remove(c);
+                }
+                break;
+        }
+}
+
 /* ---- launch ---- */
 
 static void *supervise(void *arg) {
@@ -495,9 +522,11 @@ int verb_run(int argc, char *argv[]) {
                 char id[64];
 
                 snprintf(id, sizeof id, "run-%d", getpid());
-                if (cgroup_detect_layout(NULL, &layout) >= 0 && cgroup_new(NULL, layout, id, &ctx.cgroup) >= 0 &&
-                    cgroup_create(ctx.cgroup) < 0)
-                        ctx.cgroup = cgroup_free(ctx.cgroup);
+                if (cgroup_detect_layout(NULL, &layout) >= 0) {
+                        remove_stale_cgroups(layout);
+                        if (cgroup_new(NULL, layout, id, &ctx.cgroup) >= 0 && cgroup_create(ctx.cgroup) < 0)
+                                ctx.cgroup = cgroup_free(ctx.cgroup);
+                }
                 if (ctx.cgroup) {
                         _cleanup_free_ char *p = NULL;
                         if (cgroup_controller_path(ctx.cgroup, "unified", &p) >= 0)
