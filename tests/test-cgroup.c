@@ -203,6 +203,7 @@ START_TEST(test_unified_files) {
         ck_assert_str_eq(get("cgroup.subtree_control"), "+cpu");
 
         put("forgeone/c0ffee000002/memory.max", "");
+        put("forgeone/c0ffee000002/memory.oom.group", "0");
         put("forgeone/c0ffee000002/pids.max", "");
         put("forgeone/c0ffee000002/cpu.max", "");
         put("forgeone/c0ffee000002/cpu.weight", "");
@@ -210,6 +211,7 @@ START_TEST(test_unified_files) {
         ck_assert_int_eq(cgroup_apply_limits(c, &lim, NULL), 0);
         ck_assert_str_eq(get("forgeone/c0ffee000002/memory.max"), "1073741824");
         ck_assert_str_eq(get("forgeone/c0ffee000002/pids.max"), "64");
+        ck_assert_str_eq(get("forgeone/c0ffee000002/memory.oom.group"), "1");
         ck_assert_str_eq(get("forgeone/c0ffee000002/cpu.max"), "150000 100000");
         ck_assert_str_eq(get("forgeone/c0ffee000002/cpu.weight"), "250");
         ck_assert_int_eq(cgroup_set_cpu_weight(c, 40), 0);

@@ -323,6 +323,10 @@ int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file
                         r = apply_one(mem, "memory.swap.max", "0", true, ret_failed_file);
                         if (r < 0)
                                 return r;
+                        /* An OOM kill takes the whole container, not one arbitrary process of it. */
+                        r = apply_one(mem, "memory.oom.group", "1", true, ret_failed_file);
+                        if (r < 0)
+                                return r;
                 }
                 if (l->pids > 0) {
                         snprintf(buf, sizeof buf, "%" PRIu64, l->pids);
