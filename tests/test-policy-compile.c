@@ -176,6 +176,8 @@ static const char split_policy[] = TEST_POLICY_HEAD
         "  {'id': 'range', 'syscalls': ['personality'], 'resource': 'range', 'action': 'allow'},"
         "  {'id': 'web-uname', 'identity': 'web', 'syscalls': ['uname'], 'action': 'allow'},"
         "  {'id': 'web-time', 'identity': 'web', 'syscalls': ['time'], 'action': 'deny'},"
+        "  {'id': 'cwd-first', 'syscalls': ['getcwd'], 'action': 'deny', 'errno': 'ENOENT'},"
+        "  {'id': 'cwd-second', 'syscalls': ['getcwd'], 'action': 'deny', 'errno': 'EIO'},"
         "  {'id': 'any-time', 'syscalls': ['time'], 'action': 'deny'}"
         "]}";
 
@@ -214,6 +216,9 @@ START_TEST(test_split) {
         assert_compiled(f, "personality", POLICY_KERNEL_NOTIFY, 0, "arguments");
         /* only "web" may: the filter for every identity cannot decide */
         assert_compiled(f, "uname", POLICY_KERNEL_NOTIFY, 0, "differs per identity");
+        /* two unconditional denies: the first in the file explains every call, its errno is the kernel's */
+        assert_compiled(f, "getcwd", POLICY_KERNEL_ERRNO, ENOENT, NULL);
+        ck_assert_str_eq(find(f, "getcwd")->rule_id, "cwd-first");
         /* identical kernel actions for every identity: decided in the kernel */
         assert_compiled(f, "time", POLICY_KERNEL_ERRNO, EPERM, NULL);
 

@@ -195,13 +195,17 @@ static void plan_for(const Policy *p, const NamePair *pairs, size_t n_pairs, int
                         ret->action = POLICY_KERNEL_ALLOW;
                         return;
                 case POLICY_VERDICT_DENY:
-                        /* ... but a more specific deny explains its calls, and its errno is theirs. */
+                        /* ... but a more specific deny explains the calls it matches, and its errno is
+                         * theirs: one with an object, or one that only some trust scores enable. Other
+                         * unconditional denies are less specific than uncond_top and never explain. */
                         for (size_t i = 0; i < n; i++) {
                                 const PolicyRule *r = &p->rules[buf[i]];
                                 unsigned rank;
 
                                 if (r->verdict == POLICY_VERDICT_DENY &&
-                                    r->errno_value != uncond_top->errno_value) {
+                                    r->errno_value != uncond_top->errno_value &&
+                                    (r->n_resources > 0 ||
+                                     (r->min_trust >= 0 && rule_more_specific(r, uncond_top)))) {
                                         ret->action = POLICY_KERNEL_NOTIFY;
                                         ret->why = rule_why(p, r, &rank) ?: "arguments";
                                         ret->rule = r;
