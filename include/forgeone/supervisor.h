@@ -33,12 +33,23 @@
  * the child's O_CLOEXEC copy, the last one, and every trapped call would
  * then fail with ENOSYS).
  *
- * Deciding: see supervisor_new() and the verdict handling in
- * src/supervisor/supervisor.c. Emulated calls are done by the supervisor
- * under the workload's fsuid/fsgid/groups/umask and effective
- * capabilities (per-thread credentials of the supervising thread); memory
- * is read with process_vm_readv and every read is followed by
- * SECCOMP_IOCTL_NOTIF_ID_VALID before its contents are used.
+ * Deciding: memory (paths, sockaddrs, open_how) is read with
+ * process_vm_readv and used only after SECCOMP_IOCTL_NOTIF_ID_VALID says
+ * the target still waits; paths are resolved inside the workload's root
+ * (path-resolve.h). Verdicts: deny replies with the errno (and costs
+ * trust; below the policy's threshold the workload is quarantined);
+ * quarantine calls on_quarantine before replying, so the workload never
+ * runs past that call; allow continues in the kernel only when the
+ * decision used registers alone, and is otherwise emulated: open, openat,
+ * openat2, creat (fd injected with ADDFD + SEND), stat/lstat/newfstatat/
+ * statx, access/faccessat/faccessat2, readlink/readlinkat (results written
+ * back) and connect (socket taken with pidfd_getfd) are performed by the
+ * supervisor under the workload's fsuid/fsgid/groups/umask and effective
+ * capabilities (per-thread credentials). Calls that cannot be emulated
+ * (execve, chdir, mkdir, ...) continue only when what was read cannot
+ * change before the kernel reads it again (no other task shares the
+ * memory, the bytes are private anonymous or the running executable's
+ * read-only data), else fail with EPERM.
  *
  * Threads: supervisor_run() blocks in SECCOMP_IOCTL_NOTIF_RECV on the
  * calling thread (measured faster than poll() + RECV); it returns after
