@@ -61,7 +61,7 @@ typedef struct RunContext {
 
 /* ---- output ---- */
 
-static void queue_line(RunContext *ctx, char *text, size_t len) {
+static void queue_line(RunContext *ctx, const char *text, size_t len) {
         Line *l = malloc(sizeof *l + len + 1);
 
         pthread_mutex_lock(&ctx->lock);
@@ -223,7 +223,8 @@ static void print_json(RunContext *ctx, const SupervisorEvent *ev) {
         char acc[128], addr[256], eb[16];
         const char *s;
 
-        json_object_object_add(o, "pid", json_object_new_int(ev->pid));
+        /* pid is only looked up for calls whose arguments were read: null otherwise. */
+        json_object_object_add(o, "pid", ev->pid > 0 ? json_object_new_int(ev->pid) : NULL);
         json_object_object_add(o, "tid", json_object_new_int(ev->tid));
         json_object_object_add(o, "arch", json_object_new_string(arch_name(ev->arch)));
         json_object_object_add(o, "nr", json_object_new_int(ev->nr));
@@ -270,8 +271,13 @@ static void on_decision(const SupervisorEvent *ev, void *userdata) {
                 return;
         if (ctx->json)
                 print_json(ctx, ev);
-        else
+        else {
                 print_human(ctx, ev);
+                if (ev->action == SUPERVISOR_ACTION_QUARANTINE && ctx->quarantined) {
+                        static const char line[] = "forgeone: workload quarantined: stopped\n";
+                        queue_line(ctx, line, sizeof line - 1);
+                }
+        }
 }
 
 /* ---- stopping the workload ---- */
@@ -326,15 +332,12 @@ static void stop_workload(RunContext *ctx) {
         kill_descendants(ctx->child);
 }
 
+/* Called before the quarantining call is answered: the workload never runs past it. The decision
+ * line follows (on_decision). */
 static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
         RunContext *ctx = userdata;
-        char line[256];
-        int n;
 
         ctx->quarantined = true;
-        n = snprintf(line, sizeof line, "forgeone: workload quarantined (rule %s): stopping it\n",
-                     strempty(ev->rule_id));
-        queue_line(ctx, line, (size_t) n);
         stop_workload(ctx);
 }
 
