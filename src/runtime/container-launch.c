@@ -180,13 +180,12 @@ static int lookup_db(const char *file, const char *name, unsigned *ret_id, unsig
                 return -errno;
         while (getline(&line, &n, f) > 0) {
                 char *fields[7] = {};
-                char *p = line, *save = NULL;
+                char *p = line;
                 size_t k = 0;
 
                 line[strcspn(line, "\n")] = 0;
                 for (char *tok = strsep(&p, ":"); tok && k < ELEMENTSOF(fields); tok = strsep(&p, ":"))
                         fields[k++] = tok;
-                (void) save;
                 if (k < 3 || !streq(fields[0], name))
                         continue;
                 *ret_id = (unsigned) strtoul(fields[2], NULL, 10);
@@ -325,7 +324,7 @@ static int last_cap(void) {
         return 40;
 }
 
-static void drop_capabilities(const LaunchArgs *a, int cap_last, bool root) {
+static void drop_capabilities(const LaunchArgs *a, bool root) {
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct d[2] = {};
         uint64_t keep = root ? CONTAINER_DEFAULT_CAPS : 0;
@@ -334,7 +333,6 @@ static void drop_capabilities(const LaunchArgs *a, int cap_last, bool root) {
         d[1].effective = d[1].permitted = d[1].inheritable = (uint32_t) (keep >> 32);
         if (syscall(SYS_capset, &h, d) < 0)
                 fail(a, errno, "capset: %m");
-        (void) cap_last;
 }
 
 static void drop_bounding_set(const LaunchArgs *a, int cap_last) {
@@ -421,7 +419,7 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
                 fail(a, errno, "cannot switch to group %u: %m", (unsigned) gid);
         if (setresuid(uid, uid, uid) < 0)
                 fail(a, errno, "cannot switch to user %u: %m", (unsigned) uid);
-        drop_capabilities(a, cap_last, uid == 0);
+        drop_capabilities(a, uid == 0);
         if (chdir(a->cwd && *a->cwd ? a->cwd : "/") < 0)
                 fail(a, errno, "cannot change to the working directory %s: %m", a->cwd);
         /* Cleared by the uid change above; the workload must not outlive its supervisor. */
