@@ -121,6 +121,16 @@ out=$("$ctl" stop svc 2>&1)
 out=$("$ctl" pause nosuch 2>&1)
 [ $? -eq 1 ] && grep -q 'no container with id or name "nosuch"' <<<"$out" && ok "unknown container" || not_ok "unknown container" "$out"
 
+# --- a workload that handles SIGTERM stops within the timeout with its own status
+"$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name graceful \
+    -- /bin/sh -c 'trap "exit 3" TERM; while true; do sleep 0.1; done' >/dev/null 2>&1 &
+owner=$!
+for i in $(seq 100); do [ "$(json graceful .state 2>/dev/null)" = running ] && break; sleep 0.1; done
+expect "stop (graceful)" "$ctl" stop --timeout 20 graceful
+wait $owner; rc=$?; owner=
+[ $rc -eq 3 ] && [ "$(json graceful .status)" = "stopped (exit 3)" ] && ok "SIGTERM handled: stopped (exit 3) before the timeout" ||
+  not_ok "SIGTERM handled" "rc=$rc" "$(json graceful .status)"
+
 # --- admission queue: a low-priority request that came first waits behind a high-priority one
 echo '{ "memory": "100M", "pids": 1000 }' > "$tmp/budget.json"
 q() { "$ctl" run --local --quiet --budget "$tmp/budget.json" --image "$tmp/img:latest" \
