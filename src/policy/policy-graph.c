@@ -702,7 +702,8 @@ static void net_match(const Bucket *b, EvalState *s) {
         }
 }
 
-static void bucket_match(const Bucket *b, EvalState *s, bool path_ok, bool *used_memory) {
+/* path_ok: -1 not checked yet, then whether the query's path can be matched safely. */
+static void bucket_match(const Bucket *b, EvalState *s, int *path_ok, bool *used_memory) {
         if (!b)
                 return;
         if (b->has_memory)
@@ -710,8 +711,14 @@ static void bucket_match(const Bucket *b, EvalState *s, bool path_ok, bool *used
         sorted_consider(b->uncond, b->n_uncond, s);
         if (b->n_args > 0 || b->args_eq)
                 args_match(b, s);
-        if (b->paths && path_ok)
-                path_trie_match(b->paths, s->query->path, s);
+        if (b->paths && s->query->path) {
+                /* A path we cannot match safely ("..", relative) matches no path resource, like an
+                 * unreadable one. */
+                if (*path_ok < 0)
+                        *path_ok = path_is_normalized(s->query->path);
+                if (*path_ok)
+                        path_trie_match(b->paths, s->query->path, s);
+        }
         if (s->query->addr)
                 net_match(b, s);
 }
@@ -771,13 +778,11 @@ int policy_graph_eval(const PolicyGraph *g, const PolicyQuery *q, PolicyDecision
 
         if (slot->cls) {
                 EvalState s = { .query = q };
-                /* A path we cannot match safely ("..", relative) matches no path resource, like an
-                 * unreadable one. */
-                bool path_ok = q->path && path_is_normalized(q->path);
+                int path_ok = -1;
 
-                bucket_match(slot->cls->buckets[0], &s, path_ok, &d.used_memory);
+                bucket_match(slot->cls->buckets[0], &s, &path_ok, &d.used_memory);
                 if (q->identity >= 0)
-                        bucket_match(slot->cls->buckets[q->identity + 1], &s, path_ok, &d.used_memory);
+                        bucket_match(slot->cls->buckets[q->identity + 1], &s, &path_ok, &d.used_memory);
 
                 if (s.best) {
                         const PolicyRule *rule = s.best->rule;
