@@ -131,6 +131,18 @@ wait $owner; rc=$?; owner=
 [ $rc -eq 3 ] && [ "$(json graceful .status)" = "stopped (exit 3)" ] && ok "SIGTERM handled: stopped (exit 3) before the timeout" ||
   not_ok "SIGTERM handled" "rc=$rc" "$(json graceful .status)"
 
+# --- SIGINT (Ctrl-C) or SIGTERM to the owning forgeonectl stops its container the same way
+"$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name interrupted \
+    --stop-timeout 0.3 -- /bin/sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1 &
+owner=$!
+for i in $(seq 100); do [ "$(json interrupted .state 2>/dev/null)" = running ] && break; sleep 0.1; done
+iid=$(json interrupted .id)
+kill -INT $owner
+wait $owner; rc=$?; owner=
+[ $rc -eq 137 ] && [ "$(json interrupted .state)" = stopped ] && [ ! -d /sys/fs/cgroup/unified/forgeone/$iid ] &&
+  [ ! -d /sys/fs/cgroup/forgeone/$iid ] && ok "SIGINT to the owner stops the container and cleans up" ||
+  not_ok "SIGINT to the owner stops the container" "rc=$rc" "$("$ctl" inspect interrupted 2>&1)"
+
 # --- admission queue: a low-priority request that came first waits behind a high-priority one
 echo '{ "memory": "100M", "pids": 1000 }' > "$tmp/budget.json"
 q() { "$ctl" run --local --quiet --budget "$tmp/budget.json" --image "$tmp/img:latest" \
