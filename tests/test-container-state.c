@@ -9,6 +9,7 @@
 
 #include "forgeone/container-state.h"
 #include "forgeone/container-store.h"
+#include "forgeone/container.h"
 
 START_TEST(test_state_names) {
         for (int s = 0; s < _CONTAINER_STATE_MAX; s++)
@@ -188,6 +189,36 @@ START_TEST(test_names_ids) {
         ck_assert(container_id_is_valid("0123456789ab"));
         ck_assert(!container_id_is_valid("0123456789AB"));
         ck_assert(!container_id_is_valid("0123456789a"));
+}
+END_TEST
+
+START_TEST(test_run_helpers) {
+        ContainerResult r = { .state = CONTAINER_STOPPED, .exit_code = 7 };
+        ContainerError err = {};
+
+        ck_assert_int_eq(container_network_from_string("none"), CONTAINER_NETWORK_NONE);
+        ck_assert_int_eq(container_network_from_string("host"), CONTAINER_NETWORK_HOST);
+        ck_assert_int_eq(container_network_from_string("bridge"), -EINVAL);
+        ck_assert_str_eq(container_network_to_string(CONTAINER_NETWORK_HOST), "host");
+
+        /* Exit status for the CLI: the workload's, 128 + signal, 1 for Failed without a signal. */
+        ck_assert_int_eq(container_result_exit_status(&r), 7);
+        r = (ContainerResult) { .state = CONTAINER_STOPPED, .exit_code = -1, .exit_signal = 15 };
+        ck_assert_int_eq(container_result_exit_status(&r), 143);
+        r = (ContainerResult) { .state = CONTAINER_FAILED, .exit_code = -1, .exit_signal = 9 };
+        ck_assert_int_eq(container_result_exit_status(&r), 137);
+        r = (ContainerResult) { .state = CONTAINER_FAILED, .exit_code = 0 };
+        ck_assert_int_eq(container_result_exit_status(&r), 1);
+
+        for (int i = 0; i < _CONTAINER_STEP_MAX; i++)
+                ck_assert_ptr_nonnull(container_step_to_string(i));
+        ck_assert_ptr_null(container_step_to_string(_CONTAINER_STEP_MAX));
+
+        /* The first message wins: the innermost cause is kept as it travels up. */
+        ck_assert_int_eq(container_error_set(&err, -ENOENT, "inner %d", 1), -ENOENT);
+        ck_assert_int_eq(container_error_set(&err, -EIO, "outer"), -EIO);
+        ck_assert_str_eq(err.message, "inner 1");
+        ck_assert_int_eq(container_error_set(NULL, -EPERM, "nowhere"), -EPERM);
 }
 END_TEST
 
@@ -384,6 +415,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_json_roundtrip);
         tcase_add_test(tc, test_json_invalid);
         tcase_add_test(tc, test_names_ids);
+        tcase_add_test(tc, test_run_helpers);
         suite_add_tcase(s, tc);
 
         tcase_add_checked_fixture(ts, store_setup, store_teardown);
