@@ -23,6 +23,10 @@
  * transitions, and on exit records Stopped(exit status) or Failed(reason)
  * (Failed "oom" when the memory cgroup OOM-killed init), removes the cgroup
  * and the root filesystem. SIGINT/SIGTERM to the owner stop the container.
+ * It takes over the calling process for the container's lifetime: a private
+ * mount namespace (so it must be called while single-threaded), SIGINT and
+ * SIGTERM blocked and read from a signalfd; one container per process (a
+ * daemon forks an owner per container).
  *
  * The control functions may be called from any process (see
  * container-store.h for the model): they lock the container, check the
