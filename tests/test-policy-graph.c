@@ -1111,7 +1111,7 @@ static const char dot_policy[] =
         " 'port': 53,"
         "          'protocol': 'udp'}, {'family': 'unix', 'path': '/run/nscd/socket'}]},"
         "  'userns': {'type': 'args', 'args': [{'index': 0, 'op': 'masked_eq', 'mask': 'CLONE_NEWUSER',"
-        "             'value': 'CLONE_NEWUSER'}]},"
+        "             'value': 'CLONE_NEWUSER'}, {'index': 1, 'op': 'ge', 'value': 16}]},"
         "  'unused': {'type': 'path', 'paths': ['/nowhere'], 'access': ['read']}},"
         "'rules': ["
         "  {'id': 'etc-read', 'identity': 'web', 'syscalls': ['@file-open'], 'resource': 'etc',"
@@ -1174,7 +1174,7 @@ START_TEST(test_dot_structure) {
         ck_assert_ptr_nonnull(strstr(all, " more")); /* @mount abbreviated */
         ck_assert_ptr_nonnull(strstr(all, "/etc/**\\n/usr/share/**\\n[read,stat]"));
         ck_assert_ptr_nonnull(strstr(all, "10.0.0.53/32 port 53 udp\\nunix:/run/nscd/socket"));
-        ck_assert_ptr_nonnull(strstr(all, "arg0 & 0x10000000 == 0x10000000"));
+        ck_assert_ptr_nonnull(strstr(all, "arg0 & 0x10000000 == 0x10000000\\narg1 >= 0x10\""));
         ck_assert_ptr_nonnull(strstr(all, "\\nlabel tier=front\\n"));
         ck_assert_ptr_nonnull(strstr(all, "trust 70"));
         ck_assert_ptr_null(strstr(all, "nowhere")); /* resources no shown rule uses are left out */

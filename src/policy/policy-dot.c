@@ -162,6 +162,15 @@ static void endpoint_text(Label *l, const PolicyNetEndpoint *ep) {
                 label_text(l, " udp");
 }
 
+static const char *arg_op_symbol(PolicyArgOp op) {
+        static const char *const symbols[_POLICY_ARG_OP_MAX] = {
+                [POLICY_ARG_EQ] = "==", [POLICY_ARG_NE] = "!=", [POLICY_ARG_LT] = "<",
+                [POLICY_ARG_LE] = "<=", [POLICY_ARG_GT] = ">",  [POLICY_ARG_GE] = ">=",
+        };
+
+        return op >= 0 && op < _POLICY_ARG_OP_MAX && symbols[op] ? symbols[op] : "?";
+}
+
 static void resource_label(Label *l, const PolicyResource *res) {
         char access[128];
         size_t n = 0;
@@ -202,7 +211,7 @@ static void resource_label(Label *l, const PolicyResource *res) {
                                 label_printf(l, "arg%u & 0x%llx == 0x%llx", c->index,
                                              (unsigned long long) c->mask, (unsigned long long) c->value);
                         else
-                                label_printf(l, "arg%u %s 0x%llx", c->index, policy_arg_op_to_string(c->op),
+                                label_printf(l, "arg%u %s 0x%llx", c->index, arg_op_symbol(c->op),
                                              (unsigned long long) c->value);
                 }
                 break;
