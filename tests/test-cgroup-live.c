@@ -46,15 +46,24 @@ static char proc_state(pid_t pid) {
 }
 
 static pid_t spin_child(void) {
-        pid_t pid = fork();
+        int p[2];
+        char c;
+        pid_t pid;
 
+        ck_assert_int_eq(pipe(p), 0);
+        pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-                /* Check's handler would take the whole test's process group down with it. */
+                /* Check's SIGTERM handler would take the whole test's process group down with it. */
                 signal(SIGTERM, SIG_DFL);
+                (void) write(p[1], "r", 1);
                 for (;;)
                         __asm__ __volatile__("" ::: "memory"); /* busy: 'R' unless frozen */
         }
+        /* Signal it only once the handler is reset. */
+        ck_assert_int_eq(read(p[0], &c, 1), 1);
+        close(p[0]);
+        close(p[1]);
         return pid;
 }
 
