@@ -34,6 +34,30 @@ check "script runs, stdout untouched, exit status passed through" \
         '[ "$(rc)" = 7 ] && [ "$(cat "$tmp/out")" = "$(printf "hello\nlines")" ]'
 check "allowed opens are reported" 'grep -q "forgeone: allow openat \"/etc/passwd\" \[read\] -> ok (rule read-files)" "$tmp/err"'
 
+# 1b: a real script gives the same output as without ForgeOne.
+cat >"$tmp/script.sh" <<'SCRIPT'
+#!/bin/sh
+set -e
+work=$(mktemp -d /tmp/fo-script-XXXXXX)
+cd "$work"
+for i in 3 1 2; do echo "line $i" >>data.txt; done
+sort data.txt | sed 's/line/LINE/' | awk '{ print NR ": " $0 }' >sorted.txt
+cat <<END >>sorted.txt
+here-doc $(wc -l <data.txt)
+END
+( cd / && ls -d etc usr ) >>sorted.txt
+grep -c LINE sorted.txt
+head -n 2 /etc/passwd | cut -d: -f1 | tr a-z A-Z >>sorted.txt
+mkdir sub && mv data.txt sub/ && ls sub
+cat sorted.txt
+cd / && rm -rf "$work"
+SCRIPT
+chmod +x "$tmp/script.sh"
+"$tmp/script.sh" >"$tmp/expected" 2>&1
+run -- "$tmp/script.sh"
+check "a shell script with pipes, redirections, subshells and coreutils behaves as without ForgeOne" \
+        '[ "$(rc)" = 0 ] && cmp -s "$tmp/out" "$tmp/expected"'
+
 # 2: secrets.
 run -- cat /etc/shadow
 check "reading /etc/shadow is denied with EACCES by deny-secrets" \

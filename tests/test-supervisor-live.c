@@ -567,6 +567,33 @@ static void workload_files(void *arg) {
         W_ASSERT(fcntl(fd, F_GETFD) == 0);
         close(fd);
 
+        /* O_PATH, and flags open(2) ignores, as without ForgeOne. */
+        fd = open("/etc", O_PATH | O_DIRECTORY | O_NONBLOCK | O_RDONLY);
+        W_ASSERT(fd >= 0);
+        W_ASSERT((fcntl(fd, F_GETFL) & O_PATH) == O_PATH);
+        close(fd);
+        fd = (int) syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY | O_CLOEXEC | (1 << 30));
+        W_ASSERT(fd >= 0);
+        close(fd);
+
+        /* Reopening an fd through /proc/self/fd is judged by the file it is: /etc/passwd may be read,
+         * not written, however it is named. */
+        fd = open("/etc/passwd", O_RDONLY);
+        W_ASSERT(fd >= 0);
+        snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+        int fd2 = open(p, O_RDONLY);
+        W_ASSERT(fd2 >= 0);
+        close(fd2);
+        errno = 0;
+        W_ASSERT(open(p, O_WRONLY | O_APPEND) < 0 && errno == EPERM);
+        snprintf(p, sizeof p, "/proc/%d/fd/%d", getpid(), fd);
+        errno = 0;
+        W_ASSERT(open(p, O_RDWR) < 0 && errno == EPERM);
+        close(fd);
+        /* Another process's fds are not ours to reopen. */
+        errno = 0;
+        W_ASSERT(open("/proc/1/fd/0", O_RDONLY) < 0 && errno == EACCES);
+
         /* Secrets: EACCES from rule deny-secrets, by every spelling. */
         errno = 0;
         W_ASSERT(open("/etc/shadow", O_RDONLY) < 0 && errno == EACCES);

@@ -28,6 +28,12 @@
 #define NATIVE_AUDIT_ARCH 0
 #endif
 
+/* The flags open(2) knows (the kernel's VALID_OPEN_FLAGS). */
+#define OPEN_FLAGS_VALID                                                                                    \
+        ((uint64_t) (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |     \
+                     FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC |      \
+                     O_SYNC | O_PATH | __O_TMPFILE))
+
 typedef enum EmulateKind {
         EMULATE_OPEN,
         EMULATE_STAT,
@@ -86,41 +92,20 @@ static int open_checked(Supervisor *s, const char *path, uint64_t flags, mode_t 
         return openat2_raw(s->root_fd, path, &how);
 }
 
-/* Opens path for the workload, under its credentials. A /proc/PID/fd/N magic link of the workload
- * itself is reopened the way the kernel would: the file it has open, with permissions checked anew. */
-static int open_as(Supervisor *s, uint64_t id, const char *path, bool magic, const TargetCreds *creds,
-                   uint64_t flags, mode_t mode, uint64_t resolve) {
-        _cleanup_close_ int file = -EBADF;
+/* Opens path for the workload, under its credentials; or, for a /proc/PID/fd/N of the workload itself,
+ * reopens the file it has open (magic_file), as the kernel would, with permissions checked anew. */
+static int open_as(Supervisor *s, const char *path, int magic_file, const TargetCreds *creds, uint64_t flags,
+                   mode_t mode, uint64_t resolve) {
         CredsSaved saved;
         int fd, r;
-
-        if (magic) {
-                pid_t pid;
-                int tfd, pidfd;
-
-                r = path_parse_proc_fd(path, &pid, &tfd);
-                if (r < 0)
-                        return -ENOENT;
-                /* Only its own fds: the kernel would check ptrace access to another process, and the
-                 * supervisor has it over everything. */
-                if (pid != creds->ns_tgid && pid != creds->ns_tid)
-                        return -EACCES;
-                pidfd = target_pidfd(creds->tgid, s->listener, id);
-                if (pidfd < 0)
-                        return pidfd;
-                file = pidfd_getfd_raw(pidfd, tfd);
-                safe_close(pidfd);
-                if (file < 0)
-                        return file == -EBADF ? -ENOENT : file;
-        }
 
         r = creds_enter(creds, false, &saved);
         if (r < 0)
                 return r;
-        if (magic) {
+        if (magic_file >= 0) {
                 char p[64];
 
-                snprintf(p, sizeof p, "/proc/self/fd/%d", file);
+                snprintf(p, sizeof p, "/proc/self/fd/%d", magic_file);
                 fd = open(p, (int) (flags & ~(uint64_t) (O_CREAT | O_EXCL | __O_TMPFILE)) | O_CLOEXEC);
                 fd = fd < 0 ? -errno : fd;
         } else
@@ -135,7 +120,7 @@ typedef struct Job {
         Supervisor *s;
         SupervisorEvent ev; /* prototype of the report; path copied below */
         char *path;
-        bool magic;
+        int magic_file;
         TargetCreds creds;
         bool use_creds;
         EmulateKind kind;
@@ -155,6 +140,7 @@ static void job_free(Job *j) {
         free(j->path);
         safe_close(j->sock_fd);
         safe_close(j->path_fd);
+        safe_close(j->magic_file);
         free(j);
 }
 
@@ -189,7 +175,7 @@ static void *open_worker(void *arg) {
         EmulateResult res = {};
         int fd, r;
 
-        fd = open_as(s, j->ev.id, j->path, j->magic, &j->creds, j->flags, j->mode, 0);
+        fd = open_as(s, j->path, j->magic_file, &j->creds, j->flags, j->mode, 0);
 
         if (fd < 0)
                 res.error = -fd;
@@ -248,12 +234,19 @@ static int job_new(Call *c, const SupervisorEvent *proto, EmulateKind kind, Job 
         j->ev.path = j->ev.path2 = NULL;
         j->ev.addr = NULL;
         j->kind = kind;
-        j->sock_fd = j->path_fd = -EBADF;
-        j->magic = c->magic;
+        j->sock_fd = j->path_fd = j->magic_file = -EBADF;
+        if (c->magic_file >= 0) {
+                j->magic_file = fcntl(c->magic_file, F_DUPFD_CLOEXEC, 3);
+                if (j->magic_file < 0) {
+                        int r = -errno;
+                        job_free(j);
+                        return r;
+                }
+        }
         if (c->path) {
                 j->path = strdup(c->path);
                 if (!j->path) {
-                        free(j);
+                        job_free(j);
                         return -ENOMEM;
                 }
         }
@@ -286,9 +279,19 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
                 return 0;
         }
 
+        /* open() and openat() ignore flags they do not know and, with O_PATH, all but three; the
+         * openat2() we emulate them with refuses such combinations, so pass on only what the kernel
+         * would have honoured. openat2()'s own callers get its strictness. */
+        if (!streq(c->name, "openat2")) {
+                flags &= OPEN_FLAGS_VALID;
+                if (flags & O_PATH)
+                        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        }
+
         /* O_NONBLOCK keeps this thread from hanging in the open of a FIFO or device; regular files and
-         * directories then get the workload's own flags back, anything else is redone on a worker. */
-        fd = open_as(s, c->id, c->path, c->magic, c->creds, flags | O_NONBLOCK, mode,
+         * directories then get the workload's own flags back, anything else is redone on a worker.
+         * O_PATH opens nothing that could block. */
+        fd = open_as(s, c->path, c->magic ? c->magic_file : -EBADF, c->creds, (flags & O_PATH) ? flags : flags | O_NONBLOCK, mode,
                      c->open_resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS));
         if (fd == -ENXIO && !(flags & O_NONBLOCK))
                 goto worker; /* a FIFO without a reader yet: the workload's open waits for one */
@@ -328,6 +331,14 @@ worker:;
 static int object_fd(Call *c, bool nofollow, int *ret) {
         int fd;
 
+        if (c->magic && c->magic_file >= 0) {
+                /* /proc/PID/fd/N of the workload: the file it has open. */
+                fd = fcntl(c->magic_file, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return -errno;
+                *ret = fd;
+                return 0;
+        }
         if (c->empty_path) {
                 int dfd = arg_index(c->info, SYSCALL_ARG_DIRFD);
                 int pidfd, target = dfd >= 0 ? (int) c->args[dfd] : AT_FDCWD;

@@ -115,7 +115,8 @@ typedef struct Call {
         unsigned access, access2;
         uint64_t open_flags, open_mode, open_resolve;
         bool empty_path;      /* AT_EMPTY_PATH with "": the object is the dirfd itself */
-        bool magic;           /* path is /proc/PID/fd/N of the workload: reopen that file */
+        bool magic;           /* a /proc/PID/fd/N of the workload: reopen magic_file */
+        int magic_file;       /* that file, taken from the workload; path is its real path if it has one */
         bool exists;          /* the last component of path was there when resolved */
 
         bool have_addr;

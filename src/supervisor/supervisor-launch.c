@@ -148,8 +148,12 @@ int supervisor_handoff_receive(SupervisorHandoff *h, int pidfd, uint64_t timeout
                         sched_yield();
                         continue;
                 }
-                if (poll(&p, 1, 1) > 0 && (p.revents & (POLLIN | POLLHUP)))
+                if (poll(&p, 1, 1) > 0 && (p.revents & (POLLIN | POLLHUP))) {
+                        /* It may have published a failure just before exiting. */
+                        if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == HANDOFF_FAILED)
+                                return -(h->error ?: EIO);
                         return -ESRCH;
+                }
         }
 
         fd = pidfd_getfd_raw(pidfd, h->listener);

@@ -279,6 +279,7 @@ void call_done(Call *c) {
         free(c->path2);
         free(c->creds);
         c->sock_fd = safe_close(c->sock_fd);
+        c->magic_file = safe_close(c->magic_file);
 }
 
 /* ---- decoding ---- */
@@ -337,6 +338,49 @@ static bool last_nofollow(const Call *c, bool second) {
         return af >= 0 && (c->args[af] & AT_SYMLINK_NOFOLLOW);
 }
 
+/* /proc/PID/fd/N of the workload: reopening it reaches whatever file that fd is, so take that file now
+ * (later the number could name another) and let the policy judge its real path, with the access now
+ * asked for. Files without a path (pipes, sockets) are judged by the /proc name. */
+static int take_magic_file(Call *c, char **path) {
+        char proc[64], target[PATH_MAX + 1];
+        _cleanup_free_ char *inside = NULL;
+        pid_t pid;
+        int fd, pidfd, r;
+        ssize_t n;
+
+        if (path_parse_proc_fd(*path, &pid, &fd) < 0 || !c->creds)
+                return -ENOENT;
+        if (pid != c->creds->ns_tgid && pid != c->creds->ns_tid) {
+                /* Another process's fd: the kernel would want ptrace rights, which we do not grant. */
+                c->lookup_error = EACCES;
+                return 0;
+        }
+        pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
+        if (pidfd < 0)
+                return pidfd;
+        c->magic_file = pidfd_getfd_raw(pidfd, fd);
+        safe_close(pidfd);
+        if (c->magic_file < 0) {
+                r = c->magic_file;
+                c->magic_file = -EBADF;
+                if (r != -EBADF)
+                        return r;
+                c->lookup_error = ENOENT;
+                return 0;
+        }
+        c->magic = true;
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", c->magic_file);
+        n = readlink(proc, target, sizeof target - 1);
+        if (n <= 0)
+                return 0;
+        target[n] = 0;
+        if (target[0] != '/' || path_strip_root(c->s->root_path, target, &inside) < 0)
+                return 0; /* pipe:[..], socket:[..], or outside the root: the /proc name it is */
+        free(*path);
+        *path = TAKE_PTR(inside);
+        return 0;
+}
+
 static int decode_path(Call *c, bool second) {
         SyscallArg pk = second ? SYSCALL_ARG_PATH2 : SYSCALL_ARG_PATH;
         SyscallArg dk = second ? SYSCALL_ARG_DIRFD2 : SYSCALL_ARG_DIRFD;
@@ -389,8 +433,11 @@ static int decode_path(Call *c, bool second) {
                                  last_nofollow(c, second) ? PATH_RESOLVE_NOFOLLOW : 0, &resolved, &rflags);
         if (r < 0)
                 return r;
-        if (!second && (rflags & PATH_RESOLVE_RESULT_MAGIC))
-                c->magic = true;
+        if (!second && (rflags & PATH_RESOLVE_RESULT_MAGIC)) {
+                r = take_magic_file(c, &resolved);
+                if (r < 0)
+                        return r;
+        }
         if (!second && (rflags & (PATH_RESOLVE_RESULT_EXISTS | PATH_RESOLVE_RESULT_MAGIC)))
                 c->exists = true;
         if (second) {
@@ -648,6 +695,11 @@ static int eval_call(PolicyGraph *g, Call *c, int trust, PolicyDecision *ret) {
         return 0;
 }
 
+static bool call_is_open(const Call *c) {
+        return c->name && (streq(c->name, "open") || streq(c->name, "openat") || streq(c->name, "openat2") ||
+                           streq(c->name, "creat"));
+}
+
 static bool call_is_exec(const Call *c) {
         return c->name && (streq(c->name, "execve") || streq(c->name, "execveat"));
 }
@@ -658,7 +710,7 @@ int supervisor_process_one(Supervisor *s) {
         PolicyGraph *g;
         PolicyDecision d = {};
         SupervisorEvent ev = {};
-        Call c = { .s = s, .sock_fd = -EBADF };
+        Call c = { .s = s, .sock_fd = -EBADF, .magic_file = -EBADF };
         unsigned needs;
         int trust, r;
         bool quarantine_now = false, penalize = false, quarantined;
@@ -750,24 +802,26 @@ int supervisor_process_one(Supervisor *s) {
                         ev.action = SUPERVISOR_ACTION_CONTINUE;
                         break;
                 }
-                if (emulate_supported(c.name)) {
+                if (emulate_supported(c.name) && !c.decoded && c.info) {
+                        r = call_creds(&c);
+                        if (r >= 0)
+                                r = decode_paths(&c);
+                        if (r >= 0 && syscall_has_sockaddr(c.name) && !c.have_addr)
+                                r = decode_addr(&c);
+                        if (r >= 0)
+                                r = seccomp_notif_id_valid_raw(s->listener, c.id);
+                        if (r < 0) {
+                                ev.action = SUPERVISOR_ACTION_DENY;
+                                ev.error = r == -ENOMEM || r == -EIO ? EPERM : -r;
+                                ev.reason = "arguments could not be decoded";
+                                break;
+                        }
+                }
+                /* The kernel's ADDFD cannot install O_PATH files: such opens are handled like the
+                 * calls that cannot be emulated, below. */
+                if (emulate_supported(c.name) && !(call_is_open(&c) && (c.open_flags & O_PATH))) {
                         EmulateResult er;
 
-                        if (!c.decoded && c.info) {
-                                r = call_creds(&c);
-                                if (r >= 0)
-                                        r = decode_paths(&c);
-                                if (r >= 0 && syscall_has_sockaddr(c.name) && !c.have_addr)
-                                        r = decode_addr(&c);
-                                if (r >= 0)
-                                        r = seccomp_notif_id_valid_raw(s->listener, c.id);
-                                if (r < 0) {
-                                        ev.action = SUPERVISOR_ACTION_DENY;
-                                        ev.error = r == -ENOMEM || r == -EIO ? EPERM : -r;
-                                        ev.reason = "arguments could not be decoded";
-                                        break;
-                                }
-                        }
                         r = call_creds(&c);
                         if (r < 0) {
                                 ev.action = SUPERVISOR_ACTION_DENY;
