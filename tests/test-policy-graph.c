@@ -1119,7 +1119,7 @@ static const char dot_policy[] =
         "   'min_trust': 50},"
         "  {'id': 'dns', 'identity': 'db', 'syscalls': ['connect'], 'resource': 'dns', 'action': 'emulate'},"
         "  {'id': 'no-userns', 'syscalls': ['unshare'], 'resource': 'userns', 'action': 'deny',"
-        " 'errno': 'EACCES'},"
+        " 'errno': 'EACCES', 'description': 'no \\\"new\\\" user namespaces'},"
         "  {'id': 'mounts', 'syscalls': ['@mount'], 'action': 'quarantine'}]}";
 
 static char *dot_of(const Policy *p, int identity) {
@@ -1178,6 +1178,9 @@ START_TEST(test_dot_structure) {
         ck_assert_ptr_nonnull(strstr(all, "\\nlabel tier=front\\n"));
         ck_assert_ptr_nonnull(strstr(all, "trust 70"));
         ck_assert_ptr_null(strstr(all, "nowhere")); /* resources no shown rule uses are left out */
+        /* descriptions become tooltips, escaped like labels */
+        ck_assert_ptr_nonnull(strstr(all, "label=\"no-userns\\ndeny (EACCES)\\nunshare\", "
+                                          "tooltip=\"no \\\"new\\\" user namespaces\"];"));
 
         /* one identity: its rules and "*" rules only */
         ck_assert_ptr_nonnull(strstr(web, "etc-read"));

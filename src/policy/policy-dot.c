@@ -220,10 +220,22 @@ static void resource_label(Label *l, const PolicyResource *res) {
         }
 }
 
-static void emit_node(FILE *out, const char *id, const char *attrs, Label *l) {
-        fprintf(out, "  \"%s\" [%s, label=\"%s\"];\n", id, attrs, l->text ?: "");
+/* tooltip: the element's description, shown when hovering over it in the SVG; NULL for none. */
+static bool emit_node(FILE *out, const char *id, const char *attrs, Label *l, const char *tooltip) {
+        Label t = {};
+        bool oom;
+
+        if (tooltip)
+                label_text(&t, tooltip);
+        oom = l->oom || t.oom;
+        fprintf(out, "  \"%s\" [%s, label=\"%s\"", id, attrs, l->text ?: "");
+        if (t.text)
+                fprintf(out, ", tooltip=\"%s\"", t.text);
+        fprintf(out, "];\n");
         free(l->text);
+        free(t.text);
         *l = (Label) {};
+        return !oom;
 }
 
 int policy_to_dot(const Policy *p, int identity, FILE *out) {
@@ -266,14 +278,16 @@ int policy_to_dot(const Policy *p, int identity, FILE *out) {
         label_text(&l, "*");
         label_newline(&l);
         label_text(&l, "any workload");
-        emit_node(out, "identity:*", "shape=ellipse, style=filled, fillcolor=\"#eeeeee\"", &l);
+        oom = !emit_node(out, "identity:*", "shape=ellipse, style=filled, fillcolor=\"#eeeeee\"", &l,
+                         "rules for every workload, and for workloads no identity matches") || oom;
         for (size_t i = 0; i < p->n_identities; i++) {
                 if (identity != POLICY_COMPILE_ALL_IDENTITIES && (int) i != identity)
                         continue;
                 identity_label(&l, p, (int) i);
                 oom = oom || l.oom;
                 snprintf(id, sizeof id, "identity:%zu", i);
-                emit_node(out, id, "shape=ellipse, style=filled, fillcolor=\"#eeeeee\"", &l);
+                oom = !emit_node(out, id, "shape=ellipse, style=filled, fillcolor=\"#eeeeee\"", &l,
+                                 p->identities[i].description) || oom;
         }
 
         /* The default catches what no rule matches, for every subject shown. */
@@ -285,7 +299,7 @@ int policy_to_dot(const Policy *p, int identity, FILE *out) {
         oom = oom || l.oom;
         snprintf(attrs, sizeof attrs, "shape=octagon, style=filled, fillcolor=\"%s\", color=\"%s\"",
                  verdict_colour[p->default_verdict].fill, verdict_colour[p->default_verdict].line);
-        emit_node(out, "default", attrs, &l);
+        oom = !emit_node(out, "default", attrs, &l, "what no rule matches") || oom;
 
         /* Edges: subject -> rule -> objects */
         for (size_t i = 0; i < p->n_rules; i++) {
@@ -299,7 +313,7 @@ int policy_to_dot(const Policy *p, int identity, FILE *out) {
                 snprintf(attrs, sizeof attrs,
                          "shape=box, style=\"rounded,filled\", fillcolor=\"%s\", color=\"%s\"",
                          verdict_colour[r->verdict].fill, verdict_colour[r->verdict].line);
-                emit_node(out, id, attrs, &l);
+                oom = !emit_node(out, id, attrs, &l, r->description) || oom;
 
                 if (r->identity == POLICY_IDENTITY_ANY)
                         fprintf(out, "  \"identity:*\" -> \"rule:%zu\";\n", i);
@@ -322,11 +336,12 @@ int policy_to_dot(const Policy *p, int identity, FILE *out) {
                 resource_label(&l, res);
                 oom = oom || l.oom;
                 snprintf(id, sizeof id, "resource:%zu", i);
-                emit_node(out, id,
-                          res->type == POLICY_RESOURCE_PATH      ? "shape=folder"
-                          : res->type == POLICY_RESOURCE_NETWORK ? "shape=component"
-                                                                 : "shape=note",
-                          &l);
+                oom = !emit_node(out, id,
+                                 res->type == POLICY_RESOURCE_PATH      ? "shape=folder"
+                                 : res->type == POLICY_RESOURCE_NETWORK ? "shape=component"
+                                                                        : "shape=note",
+                                 &l, res->description) ||
+                      oom;
         }
 
         fprintf(out, "  \"identity:*\" -> \"default\" [style=dashed, label=\"no rule matched\"];\n");
