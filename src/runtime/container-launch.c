@@ -356,6 +356,11 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
         char **env;
         sigset_t all;
 
+        /* Handlers inherited from the owner (its test harness, its libraries) must not run in init
+         * before exec: a SIGTERM from "stop" during creation would run the owner's code here. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
         /* The parent writes the id maps, assembles the rootfs and joins us to the cgroup meanwhile. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         do
