@@ -282,6 +282,17 @@ static int list(ContainerStore *s, bool active_only, ContainerRecord ***ret, siz
                 /* A directory without a readable record is being created or removed right now. */
                 if (container_store_load(s, de->d_name, &rec) < 0)
                         continue;
+                if (container_state_is_final(rec->state)) {
+                        char marker[sizeof de->d_name + 8];
+                        /* A final record without its marker (written before markers existed, or the owner
+                         * died between the two writes): mark it, so later listings skip it cheaply. */
+                        snprintf(marker, sizeof marker, "%s/final", de->d_name);
+                        safe_close(openat(s->containers_fd, marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+                        if (active_only) {
+                                container_record_free(rec);
+                                continue;
+                        }
+                }
                 nl = realloc(l, (n + 1) * sizeof *l);
                 if (!nl) {
                         container_record_free(rec);
