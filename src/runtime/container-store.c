@@ -58,9 +58,12 @@ int container_store_open(const char *root, ContainerStore **ret) {
         if (root[0] != '/')
                 return -EINVAL;
 
-        r = mkdir_parents(root, 0755);
-        if (r < 0)
-                return r;
+        /* Usually there already: create the path only when it is not. */
+        if (access(root, F_OK) < 0) {
+                r = mkdir_parents(root, 0755);
+                if (r < 0)
+                        return r;
+        }
 
         s = calloc(1, sizeof *s);
         if (!s)
