@@ -87,6 +87,9 @@ struct Supervisor {
         PolicyTrust trust_cfg;
         TrustScore trust;
         bool quarantined;
+        /* Owned by the thread in supervisor_process_one(): its reference to the current graph. */
+        PolicyGraph *loop_graph;
+        uint64_t loop_generation;
 
         pthread_cond_t workers_done;
         unsigned n_workers;

@@ -145,6 +145,7 @@ Supervisor *supervisor_free(Supervisor *s) {
         safe_close(s->cgroup_fd);
         free(s->root_path);
         policy_graph_unref(s->graph);
+        policy_graph_unref(s->loop_graph);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->workers_done);
         free(s);
@@ -158,7 +159,8 @@ uint64_t supervisor_set_graph(Supervisor *s, PolicyGraph *graph) {
         pthread_mutex_lock(&s->lock);
         old = s->graph;
         s->graph = policy_graph_ref(graph);
-        gen = ++s->generation;
+        gen = s->generation + 1;
+        __atomic_store_n(&s->generation, gen, __ATOMIC_RELEASE);
         {
                 /* Keep the score, but follow the new policy's limits. */
                 int score = s->trust.score;
@@ -734,14 +736,30 @@ int supervisor_process_one(Supervisor *s) {
         c.nr = req->data.nr;
         memcpy(c.args, req->data.args, sizeof c.args);
         c.name = syscall_name(c.arch, c.nr);
-        c.info = c.name ? syscall_info_lookup(c.name) : NULL;
 
-        pthread_mutex_lock(&s->lock);
-        g = policy_graph_ref(s->graph);
-        ev.generation = s->generation;
-        trust = trust_score_current(&s->trust, &s->trust_cfg, now_usec());
-        quarantined = s->quarantined;
-        pthread_mutex_unlock(&s->lock);
+        /* The graph this notification is decided on: the loop keeps a reference to the current
+         * generation and only takes the lock when a reload published a new one. A reload during this
+         * call does not change g. */
+        if (__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) != s->loop_generation || !s->loop_graph) {
+                pthread_mutex_lock(&s->lock);
+                policy_graph_unref(s->loop_graph);
+                s->loop_graph = policy_graph_ref(s->graph);
+                s->loop_generation = s->generation;
+                pthread_mutex_unlock(&s->lock);
+        }
+        g = s->loop_graph;
+        ev.generation = s->loop_generation;
+        needs = policy_graph_needs(g, c.arch, c.nr);
+        c.info = c.name && (needs & (POLICY_NEED_PATH | POLICY_NEED_ADDR) || emulate_supported(c.name))
+                         ? syscall_info_lookup(c.name)
+                         : NULL;
+        quarantined = __atomic_load_n(&s->quarantined, __ATOMIC_ACQUIRE);
+        if (needs & POLICY_NEED_TRUST) {
+                pthread_mutex_lock(&s->lock);
+                trust = trust_score_current(&s->trust, &s->trust_cfg, now_usec());
+                pthread_mutex_unlock(&s->lock);
+        } else
+                trust = __atomic_load_n(&s->trust.score, __ATOMIC_RELAXED);
 
         ev.id = c.id;
         ev.tid = c.tid;
@@ -760,7 +778,6 @@ int supervisor_process_one(Supervisor *s) {
                 goto reply;
         }
 
-        needs = policy_graph_needs(g, c.arch, c.nr);
         if (c.info && (needs & (POLICY_NEED_PATH | POLICY_NEED_ADDR))) {
                 r = call_creds(&c);
                 if (r >= 0 && (needs & POLICY_NEED_PATH))
@@ -902,7 +919,7 @@ reply:
                 if (quarantine_now && s->quarantined)
                         quarantine_now = false; /* already being stopped */
                 if (quarantine_now)
-                        s->quarantined = true;
+                        __atomic_store_n(&s->quarantined, true, __ATOMIC_RELEASE);
                 pthread_mutex_unlock(&s->lock);
         }
         ev.trust = trust;
@@ -936,9 +953,6 @@ emit:
 
 finish:
         call_done(&c);
-        pthread_mutex_lock(&s->lock);
-        policy_graph_unref(g);
-        pthread_mutex_unlock(&s->lock);
         return 0;
 }
 
