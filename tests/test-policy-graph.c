@@ -245,6 +245,26 @@ START_TEST(test_path_globs) {
 }
 END_TEST
 
+START_TEST(test_deep_path) {
+        /* A workload controls how deep its paths go: matching must not recurse once per component. */
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
+                TEST_POLICY_HEAD
+                "'resources': {'deep': {'type': 'path', 'paths': ['/d/**'], 'access': ['read']},"
+                "              'leaf': {'type': 'path', 'paths': ['/d/*/x'], 'access': ['read']}},"
+                "'rules': [{'id': 'deep', 'syscalls': ['openat'], 'resource': 'deep', 'action': 'allow'},"
+                "          {'id': 'leaf', 'syscalls': ['openat'], 'resource': 'leaf', 'action': 'deny'}]}");
+        size_t n = 1 << 20;
+        _cleanup_free_ char *path = malloc(n + 3);
+
+        ck_assert_ptr_nonnull(path);
+        strcpy(path, "/d");
+        for (size_t i = 2; i + 2 <= n; i += 2)
+                memcpy(path + i, "/d", 3);
+        ck_assert_str_eq(test_eval_path(g, NULL, "openat", path, R).rule_id, "deep");
+        ck_assert_str_eq(test_eval_path(g, NULL, "openat", "/d/y/x", R).rule_id, "leaf");
+}
+END_TEST
+
 START_TEST(test_etc_boundary) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
                 TEST_POLICY_HEAD
@@ -1244,6 +1264,7 @@ static Suite *policy_graph_suite(void) {
         tcase_add_test(tc, test_path_specificity);
         tcase_add_test(tc, test_path_globs);
         tcase_add_test(tc, test_etc_boundary);
+        tcase_add_test(tc, test_deep_path);
         tcase_add_test(tc, test_access_modes);
         tcase_add_test(tc, test_network);
         tcase_add_test(tc, test_network_specificity);

@@ -468,30 +468,36 @@ static void starstar_match(const TrieNode *ss, const char *p, EvalState *s) {
         }
 }
 
+/* Walks literal children iteratively and recurses only into glob and "**" children, so the stack depth
+ * is bounded by the patterns (policy), not by the number of components of the path (workload). */
 static void node_match(const TrieNode *n, const char *p, EvalState *s) {
-        const TrieNode *c;
-        const char *end;
-        uint64_t hash;
-        size_t len;
+        for (;;) {
+                const TrieNode *c;
+                const char *end;
+                uint64_t hash;
+                size_t len;
 
-        if (n->max_key <= s->best_key)
-                return;
-        while (*p == '/')
-                p++;
-        if (n->starstar)
-                starstar_match(n->starstar, p, s);
-        if (!*p) {
-                entries_consider(n, s);
-                return;
+                if (n->max_key <= s->best_key)
+                        return;
+                while (*p == '/')
+                        p++;
+                if (n->starstar)
+                        starstar_match(n->starstar, p, s);
+                if (!*p) {
+                        entries_consider(n, s);
+                        return;
+                }
+                end = component_scan(p, &hash);
+                len = (size_t) (end - p);
+                for (size_t i = 0; i < n->n_globs; i++)
+                        if (glob_match(n->globs[i]->component, p, len))
+                                node_match(n->globs[i], end, s);
+                c = literal_find(n, p, len, hash);
+                if (!c)
+                        return;
+                n = c;
+                p = end;
         }
-        end = component_scan(p, &hash);
-        len = (size_t) (end - p);
-        c = literal_find(n, p, len, hash);
-        if (c)
-                node_match(c, end, s);
-        for (size_t i = 0; i < n->n_globs; i++)
-                if (glob_match(n->globs[i]->component, p, len))
-                        node_match(n->globs[i], end, s);
 }
 
 void path_trie_match(const PathTrie *t, const char *path, EvalState *s) {
