@@ -549,6 +549,34 @@ static int wait_for_exit(Run *run, int pidfd, siginfo_t *ret) {
         }
 }
 
+/* Whether choosing the policy identity needs the image digest. */
+static bool policy_needs_digest(const Policy *p) {
+        for (size_t i = 0; i < p->n_identities; i++)
+                if (p->identities[i].match_digest)
+                        return true;
+        return false;
+}
+
+/* Resolves the workload's identity and trust, then builds the kernel filter and the graph on a thread
+ * (joined before we unshare or clone). Takes the policy. */
+static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig *c, const char *digest,
+                         int *ret_identity, int *ret_trust, int *ret_trust_max, char **ret_path) {
+        PolicyWorkload w = { .name = c->name, .image_digest = digest, .labels = c->labels };
+        Policy *p = *policy;
+
+        if (p->path && !(*ret_path = strdup(p->path)))
+                return -ENOMEM;
+        *ret_identity = policy_identity_resolve(p, &w);
+        *ret_trust = policy_identity_trust(p, *ret_identity);
+        *ret_trust_max = p->trust.maximum;
+        job->identity = *ret_identity;
+        job->policy = TAKE_PTR(*policy);
+        job->started = pthread_create(&job->thread, NULL, compile_job, job) == 0;
+        if (!job->started)
+                compile_job(job);
+        return 0;
+}
+
 int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult *ret, ContainerError *err) {
         _cleanup_(policy_freep) Policy *policy = policy_arg;
         _cleanup_(oci_image_freep) OciImage *image = NULL;
@@ -576,7 +604,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         uint64_t timing[_CONTAINER_STEP_MAX] = { [CONTAINER_STEP_BEGIN] = mono_usec() };
         uid_t base = c->uid_base ?: CONTAINER_DEFAULT_UID_BASE;
         uint32_t count = c->uid_count ?: CONTAINER_DEFAULT_UID_COUNT;
-        int identity, trust, r, listener = -EBADF;
+        int identity = POLICY_IDENTITY_ANY, trust = -1, trust_max = -1, r, listener = -EBADF;
         pid_t pid;
         ssize_t k;
         sigset_t block;
@@ -593,10 +621,24 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         if (c->network < 0 || c->network >= _CONTAINER_NETWORK_MAX)
                 return container_error_set(err, -EINVAL, "invalid network mode");
 
+        /* The policy compile is the longest step of a start: begin it as early as the identity is
+         * known. Without identities that match on the image digest, that is before the image is read. */
+        if (!policy_needs_digest(policy)) {
+                r = start_compile(&compile, &policy, c, NULL, &identity, &trust, &trust_max, &policy_path_copy);
+                if (r < 0)
+                        return r;
+        }
+
         /* 1. The image: verified as it is read, layers unpacked once into the cache. */
         r = oci_image_open(c->image, &image, &ierr);
         if (r < 0)
                 return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
+        if (policy) {
+                r = start_compile(&compile, &policy, c, image->manifest.digest, &identity, &trust, &trust_max,
+                                  &policy_path_copy);
+                if (r < 0)
+                        return r;
+        }
         r = layer_cache_open(c->layer_cache_dir, &cache, &ierr);
         if (r < 0)
                 return container_error_set(err, r, "layer cache: %s", ierr.message[0] ? ierr.message : strerror(-r));
@@ -611,20 +653,6 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                                            "image %s has no entrypoint or cmd; give a command after \"--\"", c->image);
 
         timing[CONTAINER_STEP_IMAGE] = mono_usec();
-        /* 2. Policy identity and trust of this workload; the kernel filter and the graph are built on a
-         * thread while admission and the cgroup are prepared (joined before we unshare or clone). */
-        PolicyWorkload w = { .name = c->name, .image_digest = image->manifest.digest, .labels = c->labels };
-        identity = policy_identity_resolve(policy, &w);
-        trust = policy_identity_trust(policy, identity);
-        int trust_max = policy->trust.maximum;
-        if (policy->path && !(policy_path_copy = strdup(policy->path)))
-                return -ENOMEM;
-        compile.identity = identity;
-        compile.policy = TAKE_PTR(policy);
-        compile.started = pthread_create(&compile.thread, NULL, compile_job, &compile) == 0;
-        if (!compile.started)
-                compile_job(&compile);
-
         /* 3. Admission. */
         r = container_budget_load(c->budget_file, &budget, &budget_error);
         if (r < 0)
