@@ -288,6 +288,85 @@ static const char *exec_policy(void) {
         return p;
 }
 
+/* policies/default.json with metadata calls judged by path too (stat, access, readlink): they are then
+ * emulated, with results written into the workload's buffers. */
+static const char *stat_policy(void) {
+        static char p[4096];
+        json_object *o, *rules, *nrules;
+
+        o = json_object_from_file(default_policy());
+        ck_assert_ptr_nonnull(o);
+        ck_assert(json_object_object_get_ex(o, "rules", &rules));
+        nrules = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(rules); i++) {
+                json_object *r = json_object_array_get_idx(rules, i), *id;
+                if (json_object_object_get_ex(r, "id", &id) && streq(json_object_get_string(id), "metadata"))
+                        continue;
+                json_object_array_add(nrules, json_object_get(r));
+        }
+        json_object_array_add(nrules, json_tokener_parse(
+                "{ \"id\": \"stat-files\", \"syscalls\": [\"@file-stat\"], \"resource\": \"everything\", \"action\": \"allow\" }"));
+        json_object_array_add(nrules, json_tokener_parse(
+                "{ \"id\": \"stat-scratch\", \"syscalls\": [\"@file-stat\"], \"resource\": \"scratch\", \"action\": \"allow\" }"));
+        json_object_array_add(nrules, json_tokener_parse(
+                "{ \"id\": \"no-stat-secrets\", \"syscalls\": [\"@file-stat\"], \"resource\": \"secrets\", \"action\": \"deny\", \"errno\": \"EACCES\" }"));
+        json_object_object_add(o, "rules", nrules);
+        snprintf(p, sizeof p, "%s/stat-policy.json", scratch);
+        ck_assert_int_eq(json_object_to_file_ext(p, o, JSON_C_TO_STRING_PRETTY), 0);
+        json_object_put(o);
+        return p;
+}
+
+typedef struct StatTest {
+        char link[256];
+        struct stat passwd;
+} StatTest;
+
+static void workload_stat(void *arg) {
+        StatTest *t = arg;
+        struct stat st;
+        struct statx stx;
+        char buf[256] = {};
+        int fd;
+
+        W_ASSERT(stat("/etc/passwd", &st) == 0);
+        W_ASSERT(st.st_ino == t->passwd.st_ino && st.st_size == t->passwd.st_size && st.st_mode == t->passwd.st_mode);
+        W_ASSERT(lstat(t->link, &st) == 0 && S_ISLNK(st.st_mode));
+        W_ASSERT(stat(t->link, &st) == 0 && st.st_ino == t->passwd.st_ino);
+        W_ASSERT(statx(AT_FDCWD, "/etc/passwd", 0, STATX_INO | STATX_SIZE, &stx) == 0);
+        W_ASSERT(stx.stx_ino == t->passwd.st_ino && stx.stx_size == (uint64_t) t->passwd.st_size);
+        /* fstat() is newfstatat(fd, "", AT_EMPTY_PATH): judged by the file the fd is. */
+        fd = open("/etc/passwd", O_RDONLY);
+        W_ASSERT(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == t->passwd.st_ino);
+        close(fd);
+        W_ASSERT(readlink(t->link, buf, sizeof buf) == (ssize_t) strlen("/etc/passwd"));
+        W_ASSERT(strncmp(buf, "/etc/passwd", 11) == 0);
+        W_ASSERT(access("/etc/passwd", R_OK) == 0);
+        errno = 0;
+        W_ASSERT(access("/nonexistent", F_OK) < 0 && errno == ENOENT);
+        errno = 0;
+        W_ASSERT(stat("/etc/shadow", &st) < 0 && errno == EACCES);
+        errno = 0;
+        W_ASSERT(stat("/etc/passwd", (struct stat *) 8) < 0 && errno == EFAULT);
+}
+
+START_TEST(test_stat_emulated) {
+        Harness h = {};
+        StatTest *t = calloc(1, sizeof *t);
+        const Recorded *e;
+
+        ck_assert_int_eq(stat("/etc/passwd", &t->passwd), 0);
+        snprintf(t->link, sizeof t->link, "%s/passwd-link", scratch);
+        ck_assert_int_eq(symlink("/etc/passwd", t->link), 0);
+        start(&h, stat_policy(), -1, workload_stat, t);
+        ck_assert_workload_ok(finish(&h));
+        e = find_event(&h, "newfstatat", "/etc/passwd");
+        ck_assert_ptr_nonnull(e);
+        ck_assert_int_eq(e->action, SUPERVISOR_ACTION_EMULATE);
+        free(t);
+}
+END_TEST
+
 /* ---- exec with a path rule: checked, continued only when race-free ---- */
 
 static void *idle_thread(void *arg) {
@@ -1163,6 +1242,7 @@ int main(void) {
         tcase_add_test(tc, test_connect);
         tcase_add_test(tc, test_stop);
         tcase_add_test(tc, test_credentials);
+        tcase_add_test(tc, test_stat_emulated);
         tcase_add_test(tc, test_handoff_hostile_policy);
         suite_add_tcase(s, tc);
 
