@@ -199,6 +199,7 @@ static Policy *make_policy(size_t n_rules) {
 typedef struct Query {
         PolicyQuery q;
         PolicySockaddr sa;
+        char path[128];
 } Query;
 
 static int nr_of(const char *name) {
@@ -211,82 +212,117 @@ static int nr_of(const char *name) {
         return nr;
 }
 
-/* The fixed mix: hits on rules 0..9 (present in every policy) and misses, over identities and "*". */
-static size_t make_queries(Query *qs) {
-        static const struct {
-                const char *syscall, *path;
-        } paths[] = {
-                { "openat", "/srv/d0/www/index.html" },              /* rule 0 */
-                { "mkdirat", "/data/t1/app.log" },                   /* rule 1, glob */
-                { "newfstatat", "/etc/app2.conf" },                  /* rule 2, exact */
-                { "openat", "/srv/d3/a/b/c/d/e" },                   /* rule 3 */
-                { "readlinkat", "/data/t4/archive/2024/01/x" },      /* rule 4 */
-                { "openat", "/srv/nowhere/x" },                      /* miss under a busy directory */
-                { "openat", "/usr/lib/x86_64-linux-gnu/libc.so.6" }, /* miss, deep */
-                { "execve", "/usr/bin/env" },                        /* miss */
-                { "unlinkat", "/data/t1/app.txt" },                  /* glob miss */
-                { "newfstatat", "/etc/app999999.conf" },             /* literal miss in a large directory */
+static PolicyQuery plain_query(int identity, const char *syscall) {
+        return (PolicyQuery) {
+                .identity = identity,
+                .trust = 50,
+                .arch = seccomp_arch_native(),
+                .nr = nr_of(syscall),
         };
+}
+
+typedef enum Variant {
+        VARIANT_HIT,       /* the rule decides the call */
+        VARIANT_OTHER_HIT, /* another object the rule covers: deeper path, other host, other fd */
+        VARIANT_MISS,      /* the object changed just enough that the rule no longer matches */
+} Variant;
+
+/* A call to rule r's first syscall with an object derived from its resource, made by identity. */
+static void query_for_rule(const PolicyRule *r, const PolicyResource *res, int identity, Variant v,
+                           Query *x) {
+        bool miss = v == VARIANT_MISS, other = v == VARIANT_OTHER_HIT;
+
+        *x = (Query) { .q = plain_query(identity, r->syscalls[0]) };
+        if (!res)
+                return;
+
+        switch (res->type) {
+        case POLICY_RESOURCE_PATH: {
+                size_t n = 0;
+
+                /* a "**" component becomes "a/b/c", a "*" inside one becomes "x" */
+                for (const char *c = res->paths[0]; *c && n + 8 < sizeof x->path; c++) {
+                        if (c[0] == '*' && c[1] == '*') {
+                                n += (size_t) snprintf(x->path + n, sizeof x->path - n,
+                                                       other ? "a/b/c/d/e" : "a/b/c");
+                                c++;
+                        } else if (c[0] == '*')
+                                x->path[n++] = other ? 'y' : 'x';
+                        else
+                                x->path[n++] = *c;
+                        /* a miss differs in the second component: a sibling in a busy directory */
+                        if (miss && c[1] == '/' && memchr(x->path + 1, '/', n - 1) == NULL)
+                                x->path[n++] = 'z';
+                }
+                x->path[n] = '\0';
+                x->q.path = x->path;
+                x->q.access = POLICY_ACCESS_READ;
+                break;
+        }
+        case POLICY_RESOURCE_ARGS:
+                x->q.args[0] = other ? 2 : 1;
+                x->q.args[1] = res->args[0].value + (miss ? 0x100000 : 0);
+                break;
+        case POLICY_RESOURCE_NETWORK: {
+                const PolicyNetEndpoint *ep = &res->endpoints[0];
+
+                x->sa = (PolicySockaddr) {
+                        .family = ep->family,
+                        .port = ep->port_min,
+                        .protocol = ep->protocol ?: IPPROTO_TCP,
+                };
+                memcpy(x->sa.addr, ep->addr, sizeof x->sa.addr);
+                x->sa.addr[ep->family == AF_INET ? 3 : 15] = other ? 78 : 77; /* a host inside the prefix */
+                if (miss)
+                        x->sa.addr[ep->prefixlen / 8 - 1] ^= 1; /* the neighbouring network */
+                x->q.addr = &x->sa;
+                break;
+        }
+        default:
+                break;
+        }
+}
+
+/* The fixed mix, derived from rules 0..9, which every generated policy has: for each, two calls it decides,
+ * the call by a workload no identity matches, and a near miss; plus, for every identity, a deep path no
+ * rule covers, a literal miss in a large directory and a syscall no rule names. */
+static size_t make_queries(Query *qs, size_t size) {
+        _cleanup_(policy_freep) Policy *p = make_policy(10);
         size_t n = 0;
 
-        for (int id = POLICY_IDENTITY_ANY; id < N_IDENTITIES; id++) {
-                FOREACH_ELEMENT(pq, paths)
-                        qs[n++].q = (PolicyQuery) {
-                                .identity = id,
-                                .trust = 50,
-                                .arch = seccomp_arch_native(),
-                                .nr = nr_of(pq->syscall),
-                                .path = pq->path,
-                                .access = POLICY_ACCESS_READ,
-                        };
-                /* arguments: hit rule 6 (ioctl/fcntl, request 0x10006), rule 7, a miss */
-                for (uint64_t req = 0x10006; req <= 0x10008; req++)
-                        qs[n++].q = (PolicyQuery) {
-                                .identity = id,
-                                .trust = 50,
-                                .arch = seccomp_arch_native(),
-                                .nr = nr_of("ioctl"),
-                                .args = { 1, req },
-                        };
-                qs[n++].q = (PolicyQuery) {
-                        .identity = id,
-                        .trust = 50,
-                        .arch = seccomp_arch_native(),
-                        .nr = nr_of("fcntl"),
-                        .args = { 5, 0x10007 },
-                };
-                /* networks: rule 8 (10.0.8.0/24 port 1008 tcp), a near miss, IPv6 */
-                for (int k = 0; k < 3; k++) {
-                        Query *x = &qs[n++];
+        for (size_t k = 0; k < p->n_rules; k++) {
+                const PolicyRule *r = &p->rules[k];
+                const PolicyResource *res = r->n_resources > 0 ? &p->resources[r->resources[0]] : NULL;
+                int id = r->identity >= 0 ? r->identity : (int) (k % N_IDENTITIES);
 
-                        x->sa = (PolicySockaddr) { .family = k < 2 ? AF_INET : AF_INET6,
-                                                  .port = 1008,
-                                                  .protocol = IPPROTO_TCP };
-                        if (k == 0)
-                                inet_pton(AF_INET, "10.0.8.77", x->sa.addr);
-                        else if (k == 1)
-                                inet_pton(AF_INET, "10.0.9.77", x->sa.addr);
-                        else
-                                inet_pton(AF_INET6, "2001:db8:0:9::1", x->sa.addr);
-                        x->q = (PolicyQuery) {
-                                .identity = id,
-                                .trust = 50,
-                                .arch = seccomp_arch_native(),
-                                .nr = nr_of("connect"),
-                        };
-                }
-                /* plain syscalls: a rule-decided one and one only the default decides */
-                qs[n++].q = (PolicyQuery) { .identity = id,
-                                           .trust = 50,
-                                           .arch = seccomp_arch_native(),
-                                           .nr = nr_of(plain_syscalls[9 % ELEMENTSOF(plain_syscalls)]) };
-                qs[n++].q = (PolicyQuery) {
-                        .identity = id, .trust = 50, .arch = seccomp_arch_native(), .nr = nr_of("getcwd")
-                };
+                if (n + 4 > size)
+                        break;
+                query_for_rule(r, res, id, VARIANT_HIT, &qs[n++]);
+                query_for_rule(r, res, r->identity >= 0 ? id : (id + 1) % N_IDENTITIES, VARIANT_OTHER_HIT,
+                               &qs[n++]);
+                if (r->identity >= 0)
+                        query_for_rule(r, res, POLICY_IDENTITY_ANY, VARIANT_HIT, &qs[n++]);
+                if (res)
+                        query_for_rule(r, res, id, VARIANT_MISS, &qs[n++]);
         }
-        for (size_t i = 0; i < n; i++)
-                if (qs[i].sa.family != 0)
+        for (int id = POLICY_IDENTITY_ANY; id < N_IDENTITIES && n + 3 <= size; id++) {
+                qs[n].q = plain_query(id, "openat");
+                snprintf(qs[n].path, sizeof qs[n].path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+                qs[n].q.path = qs[n].path;
+                qs[n++].q.access = POLICY_ACCESS_READ;
+                qs[n].q = plain_query(id, "newfstatat");
+                snprintf(qs[n].path, sizeof qs[n].path, "/etc/app999999.conf");
+                qs[n].q.path = qs[n].path;
+                qs[n++].q.access = POLICY_ACCESS_READ;
+                qs[n++].q = plain_query(id, "getcwd");
+        }
+        /* Query is copied into the array after its address was taken: point every query at its own copy. */
+        for (size_t i = 0; i < n; i++) {
+                if (qs[i].q.path)
+                        qs[i].q.path = qs[i].path;
+                if (qs[i].q.addr)
                         qs[i].q.addr = &qs[i].sa;
+        }
         return n;
 }
 
@@ -356,8 +392,8 @@ static uint64_t measure(const PolicyGraph *g, const Query *qs, size_t n_queries,
 
 int main(void) {
         static const size_t sizes[] = { 10, 1000, 10000 };
-        Query qs[256] = {};
-        size_t n_queries = make_queries(qs);
+        static Query qs[128];
+        size_t n_queries = make_queries(qs, ELEMENTSOF(qs));
         Result results[ELEMENTSOF(sizes)] = {};
         uint64_t iterations = 1;
         int r = EXIT_FAILURE;
