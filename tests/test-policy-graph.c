@@ -910,6 +910,51 @@ START_TEST(test_threads_and_refs) {
 }
 END_TEST
 
+START_TEST(test_hand_built) {
+        /* A policy built in code, not parsed: no architectures (the native one), a syscall named twice by
+         * one rule, an args resource without conditions (always holds), an address family no rule knows. */
+        Policy *p = calloc(1, sizeof(Policy));
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+        PolicySockaddr packet = { .family = AF_PACKET };
+        PolicyQuery q;
+
+        ck_assert_ptr_nonnull(p);
+        p->default_verdict = POLICY_VERDICT_DENY;
+        p->default_errno = ENOSYS;
+        p->resources = calloc(1, sizeof(PolicyResource));
+        p->rules = calloc(2, sizeof(PolicyRule));
+        ck_assert(p->resources && p->rules);
+        p->resources[p->n_resources++] = (PolicyResource) {
+                .name = strdup("always"),
+                .type = POLICY_RESOURCE_ARGS,
+        };
+        p->rules[p->n_rules++] = (PolicyRule) {
+                .id = strdup("twice"), .identity = POLICY_IDENTITY_ANY, .verdict = POLICY_VERDICT_ALLOW,
+                .min_trust = -1, .syscalls = calloc(3, sizeof(char *)),
+        };
+        p->rules[0].syscalls[0] = strdup("getpid");
+        p->rules[0].syscalls[1] = strdup("getpid");
+        p->rules[p->n_rules++] = (PolicyRule) {
+                .id = strdup("args"), .identity = POLICY_IDENTITY_ANY, .verdict = POLICY_VERDICT_DENY,
+                .errno_value = EACCES, .min_trust = -1, .syscalls = calloc(3, sizeof(char *)),
+                .resources = calloc(1, sizeof(int)), .n_resources = 1,
+        };
+        p->rules[1].syscalls[0] = strdup("getppid");
+        p->rules[1].syscalls[1] = strdup("connect");
+        ck_assert_int_eq(policy_graph_new(p, &g), 0);
+
+        q = test_query(g, NULL, 0, "getpid");
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_ALLOW, 0, "twice");
+        q = test_query(g, NULL, 0, "getppid");
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_DENY, EACCES, "args");
+        q = test_query(g, NULL, 0, "connect");
+        q.addr = &packet;
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_DENY, EACCES, "args");
+        q = test_query(g, NULL, 0, "uname");
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_DENY, ENOSYS, "default");
+}
+END_TEST
+
 START_TEST(test_reason_names) {
         ck_assert_str_eq(policy_reason_to_string(POLICY_REASON_RULE), "rule");
         ck_assert_str_eq(policy_reason_to_string(POLICY_REASON_DEFAULT), "default");
@@ -1279,6 +1324,7 @@ static Suite *policy_graph_suite(void) {
         tcase_add_test(tc, test_many_rules);
         tcase_add_test(tc, test_threads_and_refs);
         tcase_add_test(tc, test_reason_names);
+        tcase_add_test(tc, test_hand_built);
         tcase_add_test(tc, test_glob_match);
         tcase_add_test(tc, test_random_paths);
         suite_add_tcase(s, tc);
