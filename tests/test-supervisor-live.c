@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <grp.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -70,7 +71,9 @@ typedef struct Harness {
         uid_t run_as; /* the workload drops to this uid/gid before the filter (0: stays root) */
 } Harness;
 
-static char scratch[] = "/tmp/fo-super-XXXXXX";
+/* Each test's scratch directory lives in one per run, removed by main() even when a test died. */
+static char run_dir[] = "/tmp/fo-super-XXXXXX";
+static char scratch[sizeof run_dir + 16];
 
 static void on_decision(const SupervisorEvent *ev, void *userdata) {
         Harness *h = userdata;
@@ -141,6 +144,8 @@ static void start(Harness *h, const char *policy_path, int root_fd, void (*workl
         h->child = fork();
         ck_assert_int_ge(h->child, 0);
         if (h->child == 0) {
+                /* A test that fails half-way must not leave its workload behind. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 if (h->run_as != 0) {
                         gid_t g = (gid_t) h->run_as;
                         if (setgroups(1, &g) < 0 || setresgid(g, g, g) < 0 || setresuid(h->run_as, h->run_as, h->run_as) < 0)
@@ -224,6 +229,7 @@ static const char *default_policy_no_penalty(void) {
 
 static void setup(void) {
         require_live();
+        snprintf(scratch, sizeof scratch, "%s/t-XXXXXX", run_dir);
         ck_assert_ptr_nonnull(mkdtemp(scratch));
 }
 
@@ -584,6 +590,7 @@ START_TEST(test_credentials) {
         fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
         ck_assert_int_ge(fd, 0);
         close(fd);
+        ck_assert_int_eq(chmod(run_dir, 0755), 0);
         ck_assert_int_eq(chmod(scratch, 0755), 0);
         snprintf(p, sizeof p, "%s/open-dir", scratch);
         ck_assert_int_eq(mkdir(p, 0777), 0);
@@ -1249,5 +1256,14 @@ int main(void) {
         /* Skip the whole program (exit 77) rather than fail each test when the machine cannot run it. */
         if (geteuid() != 0)
                 FO_TEST_SKIP("needs root (pidfd_getfd, process_vm_readv of other processes)");
-        return fo_test_run(s);
+        if (!mkdtemp(run_dir)) {
+                printf("Bail out! cannot create %s: %s\n", run_dir, strerror(errno));
+                return EXIT_FAILURE;
+        }
+        int r = fo_test_run(s);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", run_dir);
+        if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", run_dir);
+        return r;
 }
