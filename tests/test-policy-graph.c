@@ -1070,6 +1070,27 @@ static bool reference_match(const char *pattern, const char *path) {
         return np == nq;
 }
 
+START_TEST(test_glob_vs_fnmatch) {
+        /* The byte-wise matcher agrees with fnmatch(3) in the C locale on random patterns and names. */
+        static const char *const atoms[] = { "a", "b", ".", "*", "?", "[ab]", "[!a]", "[^b]", "[a-b]", "\\*",
+                                             "[[:alpha:]]", "[]a]" };
+        static const char names[] = "ab.*]";
+
+        for (unsigned i = 0; i < 20000; i++) {
+                char pattern[64] = "", name[16] = "";
+                unsigned np = 1 + (unsigned) (rng() % 5), nn = (unsigned) (rng() % 7);
+
+                for (unsigned k = 0; k < np; k++)
+                        strcat(pattern, atoms[rng() % ELEMENTSOF(atoms)]);
+                for (unsigned k = 0; k < nn; k++)
+                        name[k] = names[rng() % (sizeof names - 1)];
+                ck_assert_msg(glob_match(pattern, name, strlen(name)) == (fnmatch(pattern, name, 0) == 0),
+                              "'%s' on '%s': glob_match %d, fnmatch %d", pattern, name,
+                              glob_match(pattern, name, strlen(name)), fnmatch(pattern, name, 0) == 0);
+        }
+}
+END_TEST
+
 START_TEST(test_random_paths) {
         static const unsigned accesses[] = { POLICY_ACCESS_READ, POLICY_ACCESS_WRITE,
                                              POLICY_ACCESS_READ | POLICY_ACCESS_WRITE };
@@ -1327,6 +1348,7 @@ static Suite *policy_graph_suite(void) {
         tcase_add_test(tc, test_hand_built);
         tcase_add_test(tc, test_glob_match);
         tcase_add_test(tc, test_random_paths);
+        tcase_add_test(tc, test_glob_vs_fnmatch);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("dot");
