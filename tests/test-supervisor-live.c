@@ -695,6 +695,19 @@ static void workload_files(void *arg) {
         struct open_how how = { .flags = O_RDONLY };
         errno = 0;
         W_ASSERT(syscall(SYS_openat2, dfd, "shadow", &how, sizeof how) < 0 && errno == EACCES);
+        /* openat2's own RESOLVE_NO_SYMLINKS is honoured. */
+        how.resolve = RESOLVE_NO_SYMLINKS;
+        fd = (int) syscall(SYS_openat2, dfd, "passwd", &how, sizeof how);
+        W_ASSERT(fd >= 0);
+        close(fd);
+        snprintf(p, sizeof p, "%s/link-to-passwd", (const char *) arg);
+        W_ASSERT(symlink("/etc/passwd", p) == 0);
+        errno = 0;
+        W_ASSERT(syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how) < 0 && errno == ELOOP);
+        how.resolve = 0;
+        fd = (int) syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how);
+        W_ASSERT(fd >= 0);
+        close(fd);
         close(dfd);
 
         /* Writes: scratch space yes (with the umask applied), /etc no. */

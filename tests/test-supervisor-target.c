@@ -185,7 +185,7 @@ START_TEST(test_proc_self) {
         ck_assert_int_eq(chdir("/etc"), 0);
         ck_assert_int_eq(path_resolve_in_root(root, &task, NULL, "/proc/self/cwd/passwd", 0, &c, &flags), 0);
         ck_assert_str_eq(c, "/etc/passwd");
-        ck_assert_uint_eq(flags, PATH_RESOLVE_RESULT_EXISTS);
+        ck_assert_uint_eq(flags, PATH_RESOLVE_RESULT_EXISTS | PATH_RESOLVE_RESULT_SYMLINK);
         close(fd);
         close(root);
 }

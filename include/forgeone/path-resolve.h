@@ -44,6 +44,7 @@ typedef struct PathResolveTask {
 typedef enum PathResolveResultFlags {
         PATH_RESOLVE_RESULT_MAGIC = 1u << 0,  /* the result is a /proc/PID[/task/TID]/fd/N magic link */
         PATH_RESOLVE_RESULT_EXISTS = 1u << 1, /* the last component was seen to exist (not a symlink) */
+        PATH_RESOLVE_RESULT_SYMLINK = 1u << 2, /* a symlink was followed on the way */
 } PathResolveResultFlags;
 
 /* base: absolute path inside the root of the directory relative paths start from (NULL: "/").

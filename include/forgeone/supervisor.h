@@ -147,6 +147,8 @@ typedef struct Supervisor Supervisor;
 
 /* Takes ownership of listener (closed on error too); takes a reference on graph. */
 int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *config, Supervisor **ret);
+/* Only once supervisor_run() has returned. Waits for emulations still running on worker threads
+ * (interrupting blocked ones). Closing the listener makes the workload's trapped calls fail (ENOSYS). */
 Supervisor *supervisor_free(Supervisor *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Supervisor *, supervisor_free);
 

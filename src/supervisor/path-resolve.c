@@ -307,6 +307,7 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                                 r = -ENAMETOOLONG;
                                 goto fail;
                         }
+                        result_flags |= PATH_RESOLVE_RESULT_SYMLINK;
                         if (++n_links > PATH_RESOLVE_MAX_SYMLINKS) {
                                 r = -ELOOP;
                                 goto fail;

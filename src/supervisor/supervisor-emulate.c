@@ -269,12 +269,15 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
 
         /* RESOLVE_* flags of the workload's own openat2 change what the path means (BENEATH, IN_ROOT
          * relative to its dirfd); they are not emulated, so refuse rather than guess. */
-        if (c->open_resolve & ~(uint64_t) (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | RESOLVE_CACHED)) {
+        if (c->open_resolve &
+            ~(uint64_t) (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_CACHED)) {
                 res->error = EPERM;
-                res->reason = "openat2 RESOLVE_ flags other than NO_MAGICLINKS/NO_XDEV/CACHED are not emulated";
+                res->reason = "openat2 RESOLVE_BENEATH and RESOLVE_IN_ROOT are not emulated";
                 return 0;
         }
-        if (c->magic && (c->open_resolve & RESOLVE_NO_MAGICLINKS)) {
+        /* The path was resolved already: what the workload forbade it is checked here. */
+        if ((c->magic && (c->open_resolve & (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS))) ||
+            (c->followed && (c->open_resolve & RESOLVE_NO_SYMLINKS))) {
                 res->error = ELOOP;
                 return 0;
         }

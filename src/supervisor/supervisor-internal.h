@@ -121,6 +121,7 @@ typedef struct Call {
         bool magic;           /* a /proc/PID/fd/N of the workload: reopen magic_file */
         int magic_file;       /* that file, taken from the workload; path is its real path if it has one */
         bool exists;          /* the last component of path was there when resolved */
+        bool followed;        /* resolving path followed a symlink */
 
         bool have_addr;
         struct sockaddr_storage raw_addr;

@@ -442,6 +442,8 @@ static int decode_path(Call *c, bool second) {
         }
         if (!second && (rflags & (PATH_RESOLVE_RESULT_EXISTS | PATH_RESOLVE_RESULT_MAGIC)))
                 c->exists = true;
+        if (!second && (rflags & (PATH_RESOLVE_RESULT_SYMLINK | PATH_RESOLVE_RESULT_MAGIC)))
+                c->followed = true;
         if (second) {
                 c->path2 = TAKE_PTR(resolved);
                 c->lookup_error2 = r;
