@@ -97,6 +97,9 @@ expect "quarantine --reason" "$ctl" quarantine --reason "suspicious egress" svc
 [ "$(json svc .state)" = quarantined ] && [ "$(json svc .reason)" = "suspicious egress" ] &&
   ok "quarantined with its reason, still inspectable" || not_ok "quarantined with its reason" "$("$ctl" inspect svc)"
 frozen $id && [ -d /proc/$pid ] && ok "quarantined: frozen, not killed" || not_ok "quarantined: frozen, not killed"
+live=$("$ctl" inspect --json svc | jq -c '[.live.frozen, (.live.pids >= 1), (.live.memory_bytes > 0)]')
+[ "$live" = "[true,true,true]" ] && ok "inspect shows the live cgroup view (frozen, pids, memory)" ||
+  not_ok "inspect shows the live cgroup view" "$live"
 out=$("$ctl" resume svc 2>&1)
 [ $? -eq 1 ] && grep -q release <<<"$out" && ok "resume refuses a quarantine" || not_ok "resume refuses a quarantine" "$out"
 out=$("$ctl" quarantine svc 2>&1)
@@ -108,6 +111,7 @@ expect "stop --timeout 0.5" "$ctl" stop --timeout 0.5 svc
 wait $owner; rc=$?; owner=
 [ $rc -eq 137 ] && ok "owner exits 128+KILL (sh as pid 1 ignores SIGTERM)" || not_ok "owner exit status" "rc=$rc" "$(cat "$tmp/svc.out")"
 [ "$(json svc .state)" = stopped ] && ok "stopped" || not_ok "stopped" "$("$ctl" inspect svc)"
+[ "$(json svc .live)" = null ] && ok "no live view once exited" || not_ok "no live view once exited"
 [ ! -d /sys/fs/cgroup/unified/forgeone/$id ] && [ ! -d /sys/fs/cgroup/memory/forgeone/$id ] &&
   [ ! -d /sys/fs/cgroup/forgeone/$id ] && ok "cgroups removed" || not_ok "cgroups removed"
 transitions=$("$ctl" inspect --json svc | jq -r '[.transitions[].to] | join(",")')

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli-verbs.h"
+#include "forgeone/cgroup.h"
 #include "forgeone/container-queue.h"
 #include "forgeone/container.h"
 #include "forgeone/log.h"
@@ -162,6 +163,33 @@ int verb_ps(int argc, char *argv[]) {
         return 0;
 }
 
+/* What the kernel says about a container that has not exited: frozen, memory and pids in use, OOM
+ * kills. Read from its cgroup, so a quarantined container can be looked at without touching it. */
+typedef struct LiveStats {
+        int frozen; /* < 0: unknown */
+        int64_t memory_bytes, pids, oom_kills; /* < 0: unknown */
+} LiveStats;
+
+static bool live_stats(const ContainerRecord *r, LiveStats *ret) {
+        _cleanup_(cgroup_freep) Cgroup *c = NULL;
+        _cleanup_free_ char *mem = NULL, *pids = NULL;
+        CgroupLayout layout = cgroup_layout_from_string(r->cgroup_layout);
+        uint64_t ooms;
+
+        *ret = (LiveStats) { .frozen = -1, .memory_bytes = -1, .pids = -1, .oom_kills = -1 };
+        if (container_state_is_final(r->state) || layout < 0 || cgroup_new(r->cgroup_root, layout, r->id, &c) < 0)
+                return false;
+        ret->frozen = cgroup_is_frozen(c);
+        if (cgroup_read_attribute(c, "memory", layout == CGROUP_LAYOUT_UNIFIED ? "memory.current" : "memory.usage_in_bytes",
+                                  &mem) >= 0)
+                ret->memory_bytes = strtoll(mem, NULL, 10);
+        if (cgroup_read_attribute(c, "pids", "pids.current", &pids) >= 0)
+                ret->pids = strtoll(pids, NULL, 10);
+        if (cgroup_oom_kills(c, &ooms) >= 0)
+                ret->oom_kills = (int64_t) ooms;
+        return true;
+}
+
 static void print_record(const ContainerRecord *r) {
         _cleanup_free_ char *status = NULL;
         char t[32], mem[24];
@@ -192,6 +220,11 @@ static void print_record(const ContainerRecord *r) {
                 printf("%" PRIu64 ".%03" PRIu64, r->cpu_millis / 1000, r->cpu_millis % 1000);
         printf("\nCgroup:     %s/%s (%s)\n", strempty(r->cgroup_root), strempty(r->cgroup), strempty(r->cgroup_layout));
         printf("Storage:    %s\n", strempty(r->rootfs));
+        LiveStats live;
+        if (live_stats(r, &live))
+                printf("Now:        %s, memory %" PRIi64 " bytes, %" PRIi64 " pids, %" PRIi64 " OOM kills\n",
+                       live.frozen > 0 ? "frozen" : live.frozen == 0 ? "not frozen" : "freezer unknown",
+                       live.memory_bytes, live.pids, live.oom_kills);
         format_time(r->created_usec, t);
         printf("Created:    %s\n", t);
         printf("Transitions:\n");
@@ -251,9 +284,25 @@ int verb_inspect(int argc, char *argv[]) {
         }
         if (json) {
                 _cleanup_free_ char *text = NULL;
-                if (container_record_to_json(rec, true, &text) < 0)
+                json_object *o;
+                LiveStats live;
+
+                if (container_record_to_json(rec, false, &text) < 0 || !(o = json_tokener_parse(text)))
                         return log_oom(), 1;
-                puts(text);
+                /* "live": what the cgroup says now; null once the container has exited. */
+                if (live_stats(rec, &live)) {
+                        json_object *l = json_object_new_object();
+                        json_object_object_add(l, "frozen", live.frozen < 0 ? NULL : json_object_new_boolean(live.frozen));
+                        json_object_object_add(l, "memory_bytes",
+                                               live.memory_bytes < 0 ? NULL : json_object_new_int64(live.memory_bytes));
+                        json_object_object_add(l, "pids", live.pids < 0 ? NULL : json_object_new_int64(live.pids));
+                        json_object_object_add(l, "oom_kills", live.oom_kills < 0 ? NULL : json_object_new_int64(live.oom_kills));
+                        json_object_object_add(o, "live", l);
+                } else
+                        json_object_object_add(o, "live", NULL);
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
         } else
                 print_record(rec);
         return 0;
