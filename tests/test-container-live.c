@@ -540,6 +540,52 @@ START_TEST(test_image_config_and_privileges) {
 }
 END_TEST
 
+static int refuse_image(const OciImage *image, void *userdata, ImageError *err) {
+        return image_error_set(err, -EPERM, "image %s is not signed by the trust anchor (test verifier)",
+                               image->manifest.digest);
+}
+
+START_TEST(test_verifier_refuses) {
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        char *cmd[] = { (char *) "/bin/true", NULL };
+        ContainerConfig c = {
+                .image = image_ref,
+                .name = "unsigned",
+                .command = cmd,
+                .state_dir = state_dir,
+                .storage_dir = storage_dir,
+                .layer_cache_dir = cache_dir,
+                .verify = refuse_image,
+        };
+        ContainerError err = {};
+        Policy *p = NULL;
+        ContainerRecord **l = NULL;
+        size_t n = 9;
+
+        /* In a child: container_run() takes over its process. */
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                        _exit(2);
+                int r = container_run(&c, p, NULL, &err);
+                _exit(r == -EPERM && strstr(err.message, "not signed by the trust anchor") ? 0 : 1);
+        }
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        /* Refused before admission: no record, nothing unpacked. */
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        ck_assert_int_eq(container_store_list(s, &l, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        container_record_list_free(l, n);
+        char layers[700];
+        snprintf(layers, sizeof layers, "test -z \"$(ls -A %s 2>/dev/null | grep -v '^[.]')\"", cache_dir);
+        ck_assert_int_eq(system(layers), 0);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("container-live");
         TCase *tc = tcase_create("live");
@@ -555,6 +601,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_queue_waits);
         tcase_add_test(tc, test_owner_killed);
         tcase_add_test(tc, test_image_config_and_privileges);
+        tcase_add_test(tc, test_verifier_refuses);
         suite_add_tcase(s, tc);
         return s;
 }

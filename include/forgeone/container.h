@@ -116,6 +116,10 @@ typedef struct ContainerConfig {
         const char *cgroup_root; /* NULL: /sys/fs/cgroup */
         const char *budget_file; /* NULL: $FORGEONE_BUDGET or CONTAINER_DEFAULT_BUDGET_FILE if present */
 
+        /* Trust seam: called with the opened image before a layer byte is read (layer-cache.h); NULL
+         * until the trust module provides the TPM-anchored verifier. */
+        OciImageVerifyFn verify;
+        void *verify_userdata;
         OciProgressFn progress;  /* unpacking/verification progress; may be NULL */
         ContainerNoticeFn notice;
         ContainerDecisionFn decision; /* every mediated decision; may be NULL */

@@ -642,7 +642,8 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         r = layer_cache_open(c->layer_cache_dir, &cache, &ierr);
         if (r < 0)
                 return container_error_set(err, r, "layer cache: %s", ierr.message[0] ? ierr.message : strerror(-r));
-        r = layer_cache_unpack_image(cache, image, NULL, NULL, 0, c->progress, c->userdata, &lowers, &ierr);
+        r = layer_cache_unpack_image(cache, image, c->verify, c->verify_userdata, 0, c->progress, c->userdata, &lowers,
+                                     &ierr);
         if (r < 0)
                 return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
         r = build_argv(c, &image->config, &argv);
