@@ -752,9 +752,8 @@ int supervisor_process_one(Supervisor *s) {
         g = s->loop_graph;
         ev.generation = s->loop_generation;
         needs = policy_graph_needs(g, c.arch, c.nr);
-        c.info = c.name && (needs & (POLICY_NEED_PATH | POLICY_NEED_ADDR) || emulate_supported(c.name))
-                         ? syscall_info_lookup(c.name)
-                         : NULL;
+        /* Argument descriptions are only needed to decode, here or for an emulation below. */
+        c.info = c.name && (needs & (POLICY_NEED_PATH | POLICY_NEED_ADDR)) ? syscall_info_lookup(c.name) : NULL;
         quarantined = __atomic_load_n(&s->quarantined, __ATOMIC_ACQUIRE);
         if (needs & POLICY_NEED_TRUST) {
                 pthread_mutex_lock(&s->lock);
@@ -821,6 +820,8 @@ int supervisor_process_one(Supervisor *s) {
                         ev.action = SUPERVISOR_ACTION_CONTINUE;
                         break;
                 }
+                if (!c.info && c.name)
+                        c.info = syscall_info_lookup(c.name);
                 if (emulate_supported(c.name) && !c.decoded && c.info) {
                         r = call_creds(&c);
                         if (r >= 0)
