@@ -168,12 +168,32 @@ static void loopback_up(const LaunchArgs *a) {
                 fail(a, errno, "cannot bring up lo: %m");
 }
 
+/* The image's own files: a FIFO or device there must not hang or surprise init. Regular files only. */
+static FILE *open_image_file(const char *path) {
+        struct stat st;
+        FILE *f;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                errno = EBADFD;
+                return NULL;
+        }
+        f = fdopen(fd, "r");
+        if (!f)
+                close(fd);
+        return f;
+}
+
 /* Looks a name up in the container's /etc/passwd or /etc/group (after pivot_root, so paths are the
  * container's). Parsed by hand: NSS would load modules from the image into this process. */
 static int lookup_db(const char *file, const char *name, unsigned *ret_id, unsigned *ret_gid, char **ret_home) {
         _cleanup_free_ char *line = NULL;
         size_t n = 0;
-        FILE *f = fopen(file, "re");
+        FILE *f = open_image_file(file);
         int r = -ENOENT;
 
         if (!f)
@@ -225,7 +245,7 @@ static void resolve_user(const LaunchArgs *a, uid_t *ret_uid, gid_t *ret_gid, ch
         else if (all_digits(spec)) {
                 uid = (unsigned) strtoul(spec, NULL, 10);
                 /* A numeric user takes its group from passwd when it has an entry there. */
-                FILE *f = fopen("/etc/passwd", "re");
+                FILE *f = open_image_file("/etc/passwd");
                 if (f) {
                         _cleanup_free_ char *line = NULL;
                         size_t n = 0;
