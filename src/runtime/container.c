@@ -501,9 +501,13 @@ static int record_end(Run *run, const siginfo_t *si) {
 
 static int enter_private_mount_namespace(ContainerError *err) {
         /* Our mounts (layers, overlay) stay out of the host's namespace and vanish with us. */
-        if (unshare(CLONE_NEWNS) < 0)
-                return container_error_set(err, negative_errno(),
-                                           "cannot create a private mount namespace (is the process multi-threaded?): %m");
+        if (unshare(CLONE_NEWNS) < 0) {
+                int r = negative_errno();
+                return container_error_set(err, r, "cannot create a private mount namespace: %s",
+                                           r == -EPERM ? "running containers needs root (CAP_SYS_ADMIN)"
+                                           : r == -EINVAL ? "the process is multi-threaded"
+                                                          : strerror(-r));
+        }
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return container_error_set(err, negative_errno(), "cannot make / a slave mount: %m");
         return 0;
