@@ -8,6 +8,7 @@
 #include "test-util.h"
 
 #include "forgeone/container-state.h"
+#include "forgeone/container-queue.h"
 #include "forgeone/container-store.h"
 #include "forgeone/container.h"
 
@@ -403,6 +404,84 @@ START_TEST(test_store_lock_excludes) {
 }
 END_TEST
 
+static ContainerRecord *request(const char *name, uint64_t memory, SchedulerPriority prio) {
+        ContainerRecord *r = own_record(name);
+
+        r->memory_bytes = memory;
+        r->pids = 10;
+        r->priority = prio;
+        r->trust = 50;
+        r->image = strdup("img:latest");
+        return r;
+}
+
+START_TEST(test_queue_admission) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_lock_releasep) ContainerLock *a = NULL, *b = NULL;
+        _cleanup_free_ char *e1 = NULL, *e2 = NULL;
+        SchedulerBudget budget = { .memory_bytes = 100, .pids = 100 };
+        ContainerRecord *rec;
+        ContainerQueued *q = NULL;
+        size_t nq = 0;
+        int status;
+        pid_t pid;
+
+        ck_assert_int_eq(container_store_open(tmpdir, &s), 0);
+        ck_assert_int_eq(container_queue_admit(s, &budget, request("a", 60, SCHEDULER_PRIORITY_NORMAL), true, NULL,
+                                               NULL, &a, NULL), 0);
+        ck_assert_int_eq(a->record->state, CONTAINER_CREATING);
+        ck_assert_uint_gt(a->record->seq, 0);
+        a = container_lock_release(a);
+
+        /* Does not fit now: refused at once with --no-wait, with the numbers. */
+        rec = request("b", 60, SCHEDULER_PRIORITY_NORMAL);
+        ck_assert_int_eq(container_queue_admit(s, &budget, rec, true, NULL, NULL, &b, &e1), -EXFULL);
+        container_record_free(rec);
+        ck_assert_ptr_nonnull(strstr(e1, "does not fit the host budget now"));
+        ck_assert_ptr_nonnull(strstr(e1, "memory"));
+        /* Can never fit. */
+        rec = request("c", 200, SCHEDULER_PRIORITY_CRITICAL);
+        ck_assert_int_eq(container_queue_admit(s, &budget, rec, false, NULL, NULL, &b, &e2), -E2BIG);
+        container_record_free(rec);
+        ck_assert_ptr_nonnull(strstr(e2, "exceeds the whole host budget"));
+
+        /* A waiter queues (visible to ps) until "a" exits. */
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                ContainerLock *l = NULL;
+                ContainerRecord *w = request("waiter", 60, SCHEDULER_PRIORITY_HIGH);
+                w->owner_pid = getpid();
+                if (container_process_start_time(getpid(), &w->owner_start) < 0)
+                        _exit(3);
+                _exit(container_queue_admit(s, &budget, w, false, NULL, NULL, &l, NULL) == 0 ? 0 : 1);
+        }
+        for (int i = 0; i < 300 && nq == 0; i++) {
+                container_queued_free(q, nq);
+                q = NULL;
+                nq = 0;
+                ck_assert_int_eq(container_queue_list(s, &q, &nq), 0);
+                if (nq == 0)
+                        usleep(10000);
+        }
+        ck_assert_uint_eq(nq, 1);
+        ck_assert_str_eq(q[0].name, "waiter");
+        ck_assert_int_eq(q[0].owner_pid, pid);
+        ck_assert_int_eq(q[0].priority, SCHEDULER_PRIORITY_HIGH);
+        container_queued_free(q, nq);
+        ck_assert_int_eq(waitpid(pid, &status, WNOHANG), 0);
+
+        ck_assert_int_eq(container_store_lock(s, "a", &a), 0);
+        ck_assert_int_eq(container_lock_transition(a, CONTAINER_FAILED, "test", -1, 0), 0);
+        a = container_lock_release(a);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ck_assert_int_eq(container_queue_list(s, &q, &nq), 0);
+        ck_assert_uint_eq(nq, 0);
+        container_queued_free(q, nq);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("container-state");
         TCase *tc = tcase_create("record");
@@ -422,6 +501,7 @@ static Suite *suite(void) {
         tcase_add_test(ts, test_store_lifecycle);
         tcase_add_test(ts, test_store_owner_liveness);
         tcase_add_test(ts, test_store_lock_excludes);
+        tcase_add_test(ts, test_queue_admission);
         suite_add_tcase(s, ts);
         return s;
 }
