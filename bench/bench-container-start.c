@@ -42,6 +42,19 @@ static uint64_t median(uint64_t *v, size_t n) {
 
 static char tmp[] = "/tmp/bench-container-start-XXXXXX";
 
+/* On every exit, failures included: unmount what a failed run left under tmp, then remove it. */
+static void cleanup(void) {
+        char cmd[512];
+
+        if (tmp[sizeof tmp - 2] == 'X')
+                return;
+        snprintf(cmd, sizeof cmd,
+                 "for m in $(grep -o ' %s/[^ ]*' /proc/self/mountinfo | sort -r); do umount -l $m; done 2>/dev/null; "
+                 "rm -rf %s",
+                 tmp, tmp);
+        (void) system(cmd);
+}
+
 typedef struct Dirs {
         char image[600], state[600], storage[600], cache[600], policy[600];
 } Dirs;
@@ -130,6 +143,7 @@ int main(int argc, char *argv[]) {
                 n = 3;
         if (!mkdtemp(tmp))
                 return 1;
+        atexit(cleanup);
         snprintf(d.image, sizeof d.image, "%s/img:latest", tmp);
         snprintf(d.state, sizeof d.state, "%s/state", tmp);
         snprintf(d.storage, sizeof d.storage, "%s/storage", tmp);
@@ -211,7 +225,5 @@ int main(int argc, char *argv[]) {
                 printf(" %s %.2f", container_step_to_string(k), median(steps[k], n) / 1000.0);
         printf("\n");
 
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-        (void) system(cmd);
         return 0;
 }

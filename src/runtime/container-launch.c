@@ -455,6 +455,11 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
+        /* Tell the parent the setup is done, so it waits for the listener from now on (a message, not a
+         * poll: the install itself takes microseconds). The last unmediated syscall. */
+        if (send(a->sync_fd, "r", 1, MSG_NOSIGNAL) != 1)
+                _exit(LAUNCH_EXIT_SETUP);
+
         /* Last: from here on every syscall is mediated, including the execve(). */
         r = supervisor_child_install(a->filter, a->handoff);
         if (r < 0)

@@ -5,8 +5,9 @@
  * Internal to the runtime: what the cloned init needs to set itself up
  * (container-launch.c) and how it reports a failure to the parent
  * (container.c). The child waits for one byte on sync_fd before it starts,
- * and sends one LaunchReport if a step fails; a successful execve() closes
- * its end (O_CLOEXEC), which the parent sees as EOF.
+ * and sends one LaunchReport if a step fails; once set up it sends one byte
+ * ("r") right before installing the seccomp listener; a successful execve()
+ * closes its end (O_CLOEXEC), which the parent sees as EOF.
  */
 
 #include <sys/types.h>

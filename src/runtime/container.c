@@ -904,7 +904,23 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 goto fail_child;
         }
 
-        /* 6. The child installs the listener last; take it and start deciding. */
+        /* 6. The child sets itself up, says so, installs the listener last; take it and start deciding. */
+        {
+                char ready;
+                do
+                        k = recv(sync_parent, &rep, sizeof rep, 0);
+                while (k < 0 && errno == EINTR);
+                if (k == (ssize_t) sizeof rep) {
+                        r = container_error_set(err, -rep.error, "container setup failed: %s", rep.message);
+                        goto fail_child;
+                }
+                if (k != 1) {
+                        r = container_error_set(err, -ESRCH, "the container's init died during setup");
+                        goto fail_child;
+                }
+                ready = *(char *) &rep;
+                (void) ready;
+        }
         r = supervisor_handoff_receive(handoff, pidfd, 0, &listener);
         if (r < 0) {
                 k = recv(sync_parent, &rep, sizeof rep, MSG_DONTWAIT);
