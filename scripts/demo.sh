@@ -19,7 +19,8 @@ trap 'rm -rf "$workdir"' EXIT
 echo
 echo "== a shell workload under policies/default.json"
 set +e
-build/src/cli/forgeonectl run --local --policy policies/default.json -- /bin/sh -c "
+# LC_ALL=C keeps the C library from opening a dozen locale files in every process.
+LC_ALL=C build/src/cli/forgeonectl run --local --policy policies/default.json -- /bin/sh -c "
   echo 'workload: hello from a mediated shell'
   echo 'workload: uname says:' \$(uname -sr)
   echo data > $workdir/scratch && echo 'workload: wrote $workdir/scratch'
@@ -30,5 +31,13 @@ build/src/cli/forgeonectl run --local --policy policies/default.json -- /bin/sh 
 "
 status=$?
 set -e
+echo "== workload exit status: $status"
+
 echo
+echo "== a workload that tries to mount is quarantined (exit status 123)"
+set +e
+LC_ALL=C build/src/cli/forgeonectl run --local --quiet --policy policies/default.json -- \
+  /bin/sh -c 'echo "workload: about to mount"; mount -t tmpfs none /mnt; echo "workload: never printed"'
+status=$?
+set -e
 echo "== workload exit status: $status"
