@@ -489,7 +489,8 @@ static int record_end(Run *run, const siginfo_t *si) {
         /* The trust the workload ended with (the record follows it at most once a second). */
         l->record->trust = run->trust;
         l->record->cpu_weight = run->weight;
-        if (oom)
+        /* A SIGKILL from a stop is the stop's, even if some process was OOM-killed earlier. */
+        if (oom && l->record->state != CONTAINER_STOPPING)
                 return container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
         if (run->quarantine_failed)
                 return container_lock_transition(l, CONTAINER_FAILED, "quarantine could not freeze it; killed",
