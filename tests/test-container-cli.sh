@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # forgeonectl run --local --image and the container verbs (ps, inspect, pause,
-# resume, quarantine, release, stop) through the real binary, the control
+# resume, quarantine, release, stop, rm, prune) through the real binary, the control
 # verbs run as separate processes while "run" owns the container, as from
 # another shell. Root, umoci and busybox-static needed. Prints TAP.
 set -uo pipefail
@@ -170,6 +170,44 @@ wait $holder $lowpid $highpid
 t_high=$(json high .created_usec); t_low=$(json low .created_usec)
 [ -n "$t_high" ] && [ -n "$t_low" ] && [ "$t_high" -lt "$t_low" ] && ok "the high-priority request started first" ||
   not_ok "the high-priority request started first" "high=$t_high low=$t_low"
+
+# --- rm and prune: ended containers go with everything they own; running ones only with --force
+"$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name victim \
+    -- /bin/sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1 &
+owner=$!
+for i in $(seq 100); do [ "$(json victim .state 2>/dev/null)" = running ] && break; sleep 0.1; done
+vid=$(json victim .id); vstorage=$(json victim .rootfs)
+out=$("$ctl" rm victim 2>&1)
+[ $? -eq 1 ] && grep -q "is running: stop it first, or use 'rm --force'" <<<"$out" && [ "$(json victim .state)" = running ] &&
+  ok "rm refuses a running container and leaves it running" || not_ok "rm refuses a running container" "$out"
+"$ctl" pause victim >/dev/null 2>&1
+out=$("$ctl" rm --force --timeout 0.3 victim 2>&1); rc=$?
+wait $owner; orc=$?; owner=
+[ $rc -eq 0 ] && grep -q "^$vid *victim *stopped" <<<"$out" && [ $orc -eq 137 ] && ok "rm --force stops a paused container, then removes it" ||
+  not_ok "rm --force stops, then removes" "rc=$rc owner=$orc" "$out"
+[ ! -e "$FORGEONE_STATE_DIR/containers/$vid" ] && [ ! -e "$vstorage" ] && [ ! -d /sys/fs/cgroup/unified/forgeone/$vid ] &&
+  [ ! -d /sys/fs/cgroup/memory/forgeone/$vid ] && [ ! -d /sys/fs/cgroup/forgeone/$vid ] &&
+  ok "its state dir, storage and cgroups are gone" || not_ok "its state dir, storage and cgroups are gone" "$(ls -R "$FORGEONE_STATE_DIR/containers/$vid" "$vstorage" 2>&1)"
+last=$(grep "\"id\":\"$vid\"" "$FORGEONE_STATE_DIR/events.jsonl" | tail -1 | jq -c '[.event, .state, .reason]')
+[ "$last" = '["removed","stopped","rm --force"]' ] && ok "events.jsonl records the removal" || not_ok "events.jsonl records the removal" "$last"
+out=$("$ctl" rm "$vid" 2>&1)
+[ $? -eq 0 ] && grep -q "already removed" <<<"$out" && ok "rm again is a no-op" || not_ok "rm again is a no-op" "$out"
+out=$("$ctl" rm nosuch 2>&1)
+[ $? -eq 1 ] && grep -q 'no container with id or name "nosuch"' <<<"$out" && ok "rm of an unknown name fails" || not_ok "rm of an unknown name" "$out"
+
+oid=$(json once .id)
+expect "rm an exited container by name" "$ctl" rm once
+"$ctl" inspect once >/dev/null 2>&1 && not_ok "rm: inspect no longer finds it" || ok "rm: inspect no longer finds it"
+ended=$("$ctl" ps --all --json | jq -r '[.[] | select(.state == "stopped" or .state == "failed") | .id] | sort | join(",")')
+pruned=$("$ctl" prune --json | jq -r '[.[].id] | sort | join(",")')
+[ -n "$ended" ] && [ "$pruned" = "$ended" ] && ok "prune --json removes and lists every exited container" ||
+  not_ok "prune --json removes every exited container" "ended=$ended" "pruned=$pruned"
+[ "$("$ctl" ps --all --json | jq length)" = 0 ] && [ -z "$(ls "$FORGEONE_STATE_DIR/containers")" ] &&
+  ok "nothing is left in the state directory" || not_ok "nothing is left" "$(ls "$FORGEONE_STATE_DIR/containers")"
+[ "$(grep -c '"event":"removed"' "$FORGEONE_STATE_DIR/events.jsonl")" = $(( $(tr -cd , <<<"$ended" | wc -c) + 3 )) ] &&
+  ok "one removed event per container" || not_ok "one removed event per container" "$(grep removed "$FORGEONE_STATE_DIR/events.jsonl")"
+out=$("$ctl" prune)
+[ "$out" = "Removed 0 exited containers." ] && ok "prune with nothing to do" || not_ok "prune with nothing to do" "$out"
 
 # --- bad options say what is wrong
 out=$("$ctl" run --local --image "$tmp/img:latest" --policy "$src/policies/default.json" --memory lots -- true 2>&1)

@@ -482,6 +482,140 @@ START_TEST(test_queue_admission) {
 }
 END_TEST
 
+static void make_path(const char *storage, const char *rel, bool dir) {
+        char path[512];
+
+        snprintf(path, sizeof path, "%s/%s%s", tmpdir, storage, rel);
+        if (dir)
+                ck_assert_int_eq(mkdir(path, 0755), 0);
+        else {
+                int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                ck_assert_int_ge(fd, 0);
+                close(fd);
+        }
+}
+
+static char *last_line(const char *path) {
+        char line[2048], *last = NULL;
+        FILE *f = fopen(path, "re");
+
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof line, f)) {
+                free(last);
+                last = strdup(line);
+        }
+        fclose(f);
+        ck_assert_ptr_nonnull(last);
+        return last;
+}
+
+/* A container in state "to" owned by this process; its storage, when given, has an upper with a file
+ * and a staged layer directory, as a crashed owner leaves them. */
+static char *make_container(ContainerStore *s, const char *name, ContainerState to, const char *storage) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        ContainerRecord *rec = own_record(name);
+        char path[512];
+
+        if (storage) {
+                snprintf(path, sizeof path, "%s/%s", tmpdir, storage);
+                rec->rootfs = strdup(path);
+                make_path(storage, "", true);
+                make_path(storage, "/upper", true);
+                make_path(storage, "/upper/written", false);
+                make_path(storage, "/work", true);
+                make_path(storage, "/lower", true);
+                make_path(storage, "/lower/0", true);
+                make_path(storage, "/lower/0/layer.json", false);
+        }
+        ck_assert_int_eq(container_store_create(s, rec, &l), 0);
+        ck_assert_int_eq(container_lock_transition(l, CONTAINER_RUNNING, NULL, -1, 0), 0);
+        if (to != CONTAINER_RUNNING)
+                ck_assert_int_eq(container_lock_transition(l, to, to == CONTAINER_FAILED ? "oom" : NULL, 0, 0), 0);
+        return strdup(l->record->id);
+}
+
+START_TEST(test_removal_json) {
+        _cleanup_(container_record_freep) ContainerRecord *r = container_record_new();
+        _cleanup_free_ char *text = NULL;
+
+        r->id = strdup("0123456789ab");
+        r->name = strdup("web");
+        r->state = CONTAINER_FAILED;
+        ck_assert_int_eq(container_removal_to_json(r, "prune", 1700000000123456ull, &text), 0);
+        ck_assert_str_eq(text, "{\"event\":\"removed\",\"state\":\"failed\",\"reason\":\"prune\","
+                               "\"realtime_usec\":1700000000123456,\"time\":\"2023-11-14T22:13:20.123456Z\","
+                               "\"id\":\"0123456789ab\",\"name\":\"web\"}");
+}
+END_TEST
+
+START_TEST(test_store_remove_prune) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
+        _cleanup_free_ char *live = NULL, *done = NULL, *failed = NULL, *line = NULL;
+        ContainerRecord **removed = NULL;
+        ContainerError err = {};
+        size_t n = 0;
+        char path[512];
+
+        ck_assert_int_eq(container_store_open(tmpdir, &s), 0);
+        live = make_container(s, "live", CONTAINER_RUNNING, NULL);
+        done = make_container(s, "done", CONTAINER_STOPPED, "storage-done");
+        failed = make_container(s, "failed", CONTAINER_FAILED, "storage-failed");
+
+        /* A container that has not exited is refused, and untouched. */
+        ck_assert_int_eq(container_remove(s, "live", false, 0, &rec, &err), -EBUSY);
+        ck_assert_ptr_nonnull(strstr(err.message, "is running: stop it first, or use 'rm --force'"));
+        ck_assert_ptr_null(rec);
+        snprintf(path, sizeof path, "%s/containers/%s/state.json", tmpdir, live);
+        ck_assert_int_eq(access(path, F_OK), 0);
+        ck_assert_int_eq(container_store_lock(s, "live", &l), 0);
+        ck_assert_int_eq(container_lock_remove(l, "rm"), -EBUSY);
+        l = container_lock_release(l);
+
+        /* An exited one goes with its storage, and the removal is an event. */
+        ck_assert_int_eq(container_remove(s, "done", false, 0, &rec, &err), 1);
+        ck_assert_str_eq(rec->id, done);
+        ck_assert_int_eq(rec->state, CONTAINER_STOPPED);
+        snprintf(path, sizeof path, "%s/containers/%s", tmpdir, done);
+        ck_assert_int_eq(access(path, F_OK), -1);
+        snprintf(path, sizeof path, "%s/storage-done", tmpdir);
+        ck_assert_int_eq(access(path, F_OK), -1);
+        snprintf(path, sizeof path, "%s/events.jsonl", tmpdir);
+        line = last_line(path);
+        ck_assert_ptr_nonnull(strstr(line, "\"event\":\"removed\",\"state\":\"stopped\",\"reason\":\"rm\""));
+        ck_assert_ptr_nonnull(strstr(line, done));
+
+        /* Idempotent: its full id again is nothing to do; an unknown name is an error. */
+        rec = container_record_free(rec);
+        ck_assert_int_eq(container_remove(s, done, false, 0, &rec, NULL), 0);
+        ck_assert_ptr_null(rec);
+        err = (ContainerError) {};
+        ck_assert_int_eq(container_remove(s, "nosuch", false, 0, &rec, &err), -ENOENT);
+        ck_assert_str_eq(err.message, "no container with id or name \"nosuch\"");
+
+        /* prune takes every exited container and nothing else. */
+        ck_assert_int_eq(container_prune(s, &removed, &n, NULL), 1);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_str_eq(removed[0]->id, failed);
+        ck_assert_str_eq(removed[0]->reason, "oom");
+        container_record_list_free(removed, n);
+        snprintf(path, sizeof path, "%s/storage-failed", tmpdir);
+        ck_assert_int_eq(access(path, F_OK), -1);
+        free(line);
+        snprintf(path, sizeof path, "%s/events.jsonl", tmpdir);
+        line = last_line(path);
+        ck_assert_ptr_nonnull(strstr(line, "\"state\":\"failed\",\"reason\":\"prune\""));
+        ck_assert_int_eq(container_prune(s, &removed, &n, NULL), 0);
+        ck_assert_uint_eq(n, 0);
+        container_record_list_free(removed, n);
+        ck_assert_int_eq(container_store_list(s, &removed, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_str_eq(removed[0]->id, live);
+        container_record_list_free(removed, n);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("container-state");
         TCase *tc = tcase_create("record");
@@ -495,6 +629,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_json_invalid);
         tcase_add_test(tc, test_names_ids);
         tcase_add_test(tc, test_run_helpers);
+        tcase_add_test(tc, test_removal_json);
         suite_add_tcase(s, tc);
 
         tcase_add_checked_fixture(ts, store_setup, store_teardown);
@@ -502,6 +637,7 @@ static Suite *suite(void) {
         tcase_add_test(ts, test_store_owner_liveness);
         tcase_add_test(ts, test_store_lock_excludes);
         tcase_add_test(ts, test_queue_admission);
+        tcase_add_test(ts, test_store_remove_prune);
         suite_add_tcase(s, ts);
         return s;
 }

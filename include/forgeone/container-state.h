@@ -115,6 +115,10 @@ int container_record_from_json(const char *text, ContainerRecord **ret);
 /* One line of the events file for transition t of record r (compact JSON, no newline). */
 int container_transition_to_json(const ContainerRecord *r, const ContainerTransition *t, char **ret);
 
+/* The events.jsonl line recording that r's record was removed (forgeonectl rm/prune): "event": "removed",
+ * the state it ended in, reason, time, id and name (compact JSON, no newline). */
+int container_removal_to_json(const ContainerRecord *r, const char *reason, uint64_t realtime_usec, char **ret);
+
 /* Validates a container name: 1..63 of [A-Za-z0-9_.-], starting with an alphanumeric. */
 bool container_name_is_valid(const char *name) _pure_;
 /* 12 lowercase hex digits. */

@@ -84,6 +84,11 @@ void container_record_list_free(ContainerRecord **l, size_t n);
 /* Removes a container's directory. The container must be final, or its lock held by the caller. */
 int container_store_remove(ContainerStore *s, const char *id);
 
+/* Removes a final container's directory while its lock is held, and appends a "removed" line with
+ * reason to events.jsonl. -EBUSY unless Stopped/Failed. Whoever waited for the lock then finds the
+ * record gone (-ESTALE). l stays to be released by the caller. */
+int container_lock_remove(ContainerLock *l, const char *reason);
+
 /* Writes the (modified) record. */
 int container_lock_save(ContainerLock *l);
 /* Checks and applies a transition, saves, appends the event and calls the callback. */

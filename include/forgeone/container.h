@@ -174,6 +174,21 @@ int container_release(ContainerStore *s, const char *id_or_name, ContainerError 
  * cgroup.kill; returns when the cgroup is empty. The owner records Stopped. */
 int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_usec, ContainerError *err);
 
+/*
+ * Removes an ended (Stopped/Failed) container: first what it left behind (processes and directories
+ * in its cgroup, its storage), then its record, and appends a "removed" event. Under its lock; the
+ * record stays when a leftover cannot be removed, so a retry finds it. A container that has not ended
+ * is refused (-EBUSY) unless force: then it is stopped like container_stop() and removed once its owner
+ * recorded the end. Returns 1 when removed (ret_removed, optional: the record as it was), 0 when there
+ * was nothing to remove (a full id without a record, or removed concurrently).
+ */
+int container_remove(ContainerStore *s, const char *id_or_name, bool force, uint64_t timeout_usec,
+                     ContainerRecord **ret_removed, ContainerError *err);
+/* Removes every ended container as container_remove() does. Returns how many; ret_removed (optional)
+ * gets their records, to be freed with container_record_list_free(). On a failure the others are
+ * still removed and the first error is returned (with ret_removed set all the same). */
+int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *ret_n, ContainerError *err);
+
 /* Containers not final whose owner died: kills what is left, removes cgroup and root filesystem,
  * records Failed("owner exited"). Returns how many were reaped. */
 int container_reap_orphans(ContainerStore *s);

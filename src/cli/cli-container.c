@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * forgeonectl ps | inspect | pause | resume | stop | quarantine | release:
+ * forgeonectl ps | inspect | pause | resume | stop | quarantine | release | rm | prune:
  * container control from any shell while `forgeonectl run --local --image`
  * owns the container. They act on the state directory (/run/forgeone, or
  * $FORGEONE_STATE_DIR) and the container's cgroup; see container-store.h.
@@ -308,6 +308,16 @@ int verb_inspect(int argc, char *argv[]) {
         return 0;
 }
 
+static int parse_timeout(const char *arg, uint64_t *ret) {
+        char *end;
+        double v = strtod(arg, &end);
+
+        if (*end || end == arg || !(v >= 0 && v <= 86400))
+                return -EINVAL;
+        *ret = (uint64_t) (v * 1e6);
+        return 0;
+}
+
 typedef enum Control {
         CONTROL_PAUSE,
         CONTROL_RESUME,
@@ -341,16 +351,12 @@ static int control(int argc, char *argv[], Control what) {
         optind = 0;
         while ((c = getopt_long(argc, argv, "t:r:h", options, NULL)) >= 0)
                 switch (c) {
-                case 't': {
-                        char *end;
-                        double v = strtod(optarg, &end);
-                        if (what != CONTROL_STOP || *end || end == optarg || v < 0 || v > 86400) {
+                case 't':
+                        if (what != CONTROL_STOP || parse_timeout(optarg, &timeout) < 0) {
                                 log_error("Invalid --timeout \"%s\": seconds between 0 and 86400 (stop only).", optarg);
                                 return 1;
                         }
-                        timeout = (uint64_t) (v * 1e6);
                         break;
-                }
                 case 'r':
                         if (what != CONTROL_QUARANTINE) {
                                 log_error("--reason applies to quarantine only.");
@@ -421,4 +427,134 @@ int verb_quarantine(int argc, char *argv[]) {
 
 int verb_release(int argc, char *argv[]) {
         return control(argc, argv, CONTROL_RELEASE);
+}
+
+static void print_removed(const ContainerRecord *rec) {
+        _cleanup_free_ char *status = NULL;
+
+        (void) container_record_status_string(rec, &status);
+        printf("%-12s %-20s %s\n", rec->id, strempty(rec->name), strempty(status));
+}
+
+int verb_rm(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "force", no_argument, NULL, 'f' },
+                { "timeout", required_argument, NULL, 't' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        uint64_t timeout = CONTAINER_DEFAULT_STOP_TIMEOUT_USEC;
+        bool force = false;
+        int c, r, ret = 0;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "ft:h", options, NULL)) >= 0)
+                switch (c) {
+                case 'f':
+                        force = true;
+                        break;
+                case 't':
+                        if (parse_timeout(optarg, &timeout) < 0) {
+                                log_error("Invalid --timeout \"%s\": seconds between 0 and 86400.", optarg);
+                                return 1;
+                        }
+                        break;
+                case 'h':
+                        printf("Usage: forgeonectl rm [--force [--timeout SECONDS]] ID|NAME...\n\n"
+                               "Remove the records of containers that have exited, and whatever they left behind\n"
+                               "(cgroup, storage). A container that runs, is paused or quarantined is refused\n"
+                               "unless --force: it is then stopped first (SIGTERM, then killed after the\n"
+                               "timeout, default 10). Prints each removed container.\n");
+                        return 0;
+                default:
+                        return 1;
+                }
+        if (optind >= argc) {
+                log_error("rm takes one or more container ids or names; see 'forgeonectl rm --help'.");
+                return 1;
+        }
+        r = open_store(&s);
+        if (r < 0)
+                return 1;
+        for (int i = optind; i < argc; i++) {
+                _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
+                ContainerError err = {};
+
+                r = container_remove(s, argv[i], force, timeout, &rec, &err);
+                if (r < 0) {
+                        if (err.message[0])
+                                log_error("%s", err.message);
+                        else
+                                log_error_errno(r, "Failed to remove container %s: %m", argv[i]);
+                        ret = 1;
+                } else if (r == 0)
+                        printf("%-12s already removed\n", argv[i]);
+                else
+                        print_removed(rec);
+        }
+        return ret;
+}
+
+int verb_prune(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        ContainerRecord **l = NULL;
+        ContainerError err = {};
+        bool json = false;
+        size_t n = 0;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        printf("Usage: forgeonectl prune [--json]\n\n"
+                               "Remove every container that has exited (stopped or failed): its record and\n"
+                               "whatever it left behind. Prints what was removed (--json: their records).\n");
+                        return 0;
+                default:
+                        return 1;
+                }
+        if (optind < argc) {
+                log_error("prune takes no arguments; see 'forgeonectl prune --help'.");
+                return 1;
+        }
+        r = open_store(&s);
+        if (r < 0)
+                return 1;
+        r = container_prune(s, &l, &n, &err);
+        if (json) {
+                printf("[");
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *text = NULL;
+                        if (container_record_to_json(l[i], false, &text) < 0) {
+                                log_oom();
+                                r = -ENOMEM;
+                                continue;
+                        }
+                        printf("%s\n%s", i == 0 ? "" : ",", text);
+                }
+                printf("%s]\n", n == 0 ? "" : "\n");
+        } else {
+                for (size_t i = 0; i < n; i++)
+                        print_removed(l[i]);
+                printf("Removed %zu exited container%s.\n", n, n == 1 ? "" : "s");
+        }
+        container_record_list_free(l, n);
+        if (r < 0) {
+                if (err.message[0])
+                        log_error("%s", err.message);
+                else
+                        log_error_errno(r, "Failed to remove exited containers: %m");
+                return 1;
+        }
+        return 0;
 }

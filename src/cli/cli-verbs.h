@@ -21,6 +21,8 @@ int verb_resume(int argc, char *argv[]);
 int verb_stop(int argc, char *argv[]);
 int verb_quarantine(int argc, char *argv[]);
 int verb_release(int argc, char *argv[]);
+int verb_rm(int argc, char *argv[]);
+int verb_prune(int argc, char *argv[]);
 
 /* cli-run-image.c: "run --local --image DIR[:TAG] ...": verb_run() hands the whole argv over (argv[0] is
  * "run") when --image is among the options. */

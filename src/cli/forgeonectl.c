@@ -26,6 +26,8 @@ static const Verb verbs[] = {
         { "stop", verb_stop, "stop a container (SIGTERM, then kill after a timeout)" },
         { "quarantine", verb_quarantine, "freeze a container and mark it quarantined" },
         { "release", verb_release, "thaw a quarantined container back to running" },
+        { "rm", verb_rm, "remove exited containers (--force: stop them first)" },
+        { "prune", verb_prune, "remove every exited container" },
 };
 
 static void help(void) {

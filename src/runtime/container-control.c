@@ -46,16 +46,20 @@ ContainerNetwork container_network_from_string(const char *s) {
         return _CONTAINER_NETWORK_INVALID;
 }
 
-static int lock_container(ContainerStore *s, const char *id_or_name, ContainerLock **ret, ContainerError *err) {
-        int r = container_store_lock(s, id_or_name, ret);
-
+static int lock_error(const char *id_or_name, int r, ContainerError *err) {
         if (r == -ENOENT)
                 return container_error_set(err, r, "no container with id or name \"%s\"", id_or_name);
         if (r == -ENOTUNIQ)
                 return container_error_set(err, r, "\"%s\" is the prefix of several container ids", id_or_name);
         if (r < 0)
                 return container_error_set(err, r, "cannot lock container \"%s\": %s", id_or_name, strerror(-r));
-        return 0;
+        return r;
+}
+
+static int lock_container(ContainerStore *s, const char *id_or_name, ContainerLock **ret, ContainerError *err) {
+        int r = container_store_lock(s, id_or_name, ret);
+
+        return r < 0 ? lock_error(id_or_name, r, err) : 0;
 }
 
 static int check(ContainerLock *l, ContainerState to, ContainerError *err) {
@@ -273,13 +277,18 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
  * Never recursive: a mount point still attached somewhere must not lead a delete into the shared
  * layer cache, so each known entry is unmounted (detached) and then rmdir()ed or unlink()ed.
  */
-static void remove_storage(const char *storage) {
+static int remove_storage(const char *storage, ContainerError *err) {
         _cleanup_free_ char *lower = NULL;
+        ImageError ierr = {};
         DIR *d;
+        int r;
 
-        (void) rootfs_teardown(storage, NULL);
+        r = rootfs_teardown(storage, &ierr);
+        if (r < 0)
+                return container_error_set(err, r, "cannot remove the root filesystem in %s: %s", storage,
+                                           ierr.message[0] ? ierr.message : strerror(-r));
         if (asprintf(&lower, "%s/lower", storage) < 0)
-                return;
+                return -ENOMEM;
         d = opendir(lower);
         if (d) {
                 struct dirent *de;
@@ -298,7 +307,10 @@ static void remove_storage(const char *storage) {
                 closedir(d);
         }
         (void) rmdir(lower);
-        (void) rmdir(storage);
+        if (rmdir(storage) < 0 && errno != ENOENT)
+                return container_error_set(err, negative_errno(), "cannot remove the storage directory %s: %m",
+                                           storage);
+        return 0;
 }
 
 int container_reap_orphans(ContainerStore *s) {
@@ -325,10 +337,179 @@ int container_reap_orphans(ContainerStore *s) {
                         (void) cgroup_remove(c);
                 }
                 if (l->record->rootfs)
-                        remove_storage(l->record->rootfs);
+                        (void) remove_storage(l->record->rootfs, NULL);
                 if (container_lock_transition(l, CONTAINER_FAILED, "owner exited", -1, 0) >= 0)
                         count++;
         }
         container_record_list_free(all, n);
         return count;
+}
+
+/* What an ended container may have left behind when its owner died or failed half-way: processes and
+ * directories in its cgroup, its storage. The record stays until these are gone, so a retry finds them. */
+static int remove_leftovers(const ContainerRecord *rec, ContainerError *err) {
+        int r;
+
+        if (rec->cgroup_layout && rec->cgroup) {
+                _cleanup_(cgroup_freep) Cgroup *c = NULL;
+
+                r = record_cgroup(rec, &c, err);
+                if (r < 0)
+                        return r;
+                if (cgroup_is_empty(c) == 0) {
+                        r = cgroup_kill_all(c, 5u * 1000000u);
+                        if (r < 0)
+                                return container_error_set(err, r, "container %s: cannot kill the processes left in %s/%s: %s",
+                                                           rec->id, cgroup_get_root(c), cgroup_get_relative(c),
+                                                           strerror(-r));
+                }
+                r = cgroup_remove(c);
+                if (r < 0)
+                        return container_error_set(err, r, "container %s: cannot remove cgroup %s/%s: %s", rec->id,
+                                                   cgroup_get_root(c), cgroup_get_relative(c), strerror(-r));
+        }
+        if (rec->rootfs) {
+                r = remove_storage(rec->rootfs, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int remove_locked(ContainerLock *l, const char *reason, ContainerRecord **ret_removed, ContainerError *err) {
+        int r;
+
+        r = remove_leftovers(l->record, err);
+        if (r < 0)
+                return r;
+        r = container_lock_remove(l, reason);
+        if (r < 0)
+                return container_error_set(err, r, "container %s: cannot remove its record in %s/containers/%s: %s",
+                                           l->record->id, container_store_root(l->store), l->record->id,
+                                           strerror(-r));
+        if (ret_removed)
+                *ret_removed = TAKE_PTR(l->record);
+        return 0;
+}
+
+/* Waits until the owner has recorded the end of a container being stopped; an owner that dies meanwhile
+ * is reaped (Failed "owner exited"). */
+static int wait_final(ContainerStore *s, const char *id, uint64_t timeout_usec, ContainerError *err) {
+        uint64_t deadline = mono_usec() + timeout_usec;
+
+        for (;;) {
+                _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
+                int r = container_store_load(s, id, &rec);
+
+                if (r == -ENOENT)
+                        return 0; /* removed by someone else meanwhile */
+                if (r < 0)
+                        return container_error_set(err, r, "container %s: cannot read its record: %s", id,
+                                                   strerror(-r));
+                if (container_state_is_final(rec->state))
+                        return 0;
+                if (!container_record_owner_alive(rec))
+                        (void) container_reap_orphans(s);
+                else if (mono_usec() >= deadline)
+                        return container_error_set(err, -ETIMEDOUT,
+                                                   "container %s is still %s: its owner (forgeonectl pid %d) has not "
+                                                   "recorded its end",
+                                                   id, container_state_to_string(rec->state), (int) rec->owner_pid);
+                struct timespec ts = { .tv_nsec = 20 * 1000000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
+int container_remove(ContainerStore *s, const char *id_or_name, bool force, uint64_t timeout_usec,
+                     ContainerRecord **ret_removed, ContainerError *err) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = container_store_lock(s, id_or_name, &l);
+        /* Removed by a concurrent rm while we waited for the lock, or by an earlier one: nothing to do. */
+        if (r == -ESTALE || (r == -ENOENT && container_id_is_valid(id_or_name)))
+                return 0;
+        if (r < 0)
+                return lock_error(id_or_name, r, err);
+        if (!container_state_is_final(l->record->state)) {
+                if (!force)
+                        return container_error_set(err, -EBUSY,
+                                                   "container %s (%s) is %s: stop it first, or use 'rm --force'",
+                                                   l->record->id, strempty(l->record->name),
+                                                   container_state_to_string(l->record->state));
+                id = strdup(l->record->id);
+                if (!id)
+                        return -ENOMEM;
+                /* The owner needs the lock to record the end. */
+                l = container_lock_release(l);
+                r = container_stop(s, id, timeout_usec, err);
+                /* Already stopping (-EBUSY), ended meanwhile (-EINVAL), owner gone (-ESRCH, reaped below):
+                 * what counts is that it ends. */
+                if (r < 0 && r != -EBUSY && r != -EINVAL && r != -ESRCH)
+                        return r;
+                if (err)
+                        err->message[0] = 0;
+                r = wait_final(s, id, 10u * 1000000u, err);
+                if (r < 0)
+                        return r;
+                r = container_store_lock(s, id, &l);
+                if (r == -ESTALE || r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return container_error_set(err, r, "cannot lock container %s: %s", id, strerror(-r));
+                if (!container_state_is_final(l->record->state))
+                        return container_error_set(err, -EBUSY, "container %s became %s again", id,
+                                                   container_state_to_string(l->record->state));
+        }
+        r = remove_locked(l, force ? "rm --force" : "rm", ret_removed, err);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
+int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *ret_n, ContainerError *err) {
+        ContainerRecord **all = NULL, **removed = NULL;
+        size_t n = 0, n_removed = 0;
+        int r, first_error = 0;
+
+        r = container_store_list(s, &all, &n);
+        if (r < 0)
+                return container_error_set(err, r, "cannot list the containers in %s: %s", container_store_root(s),
+                                           strerror(-r));
+        removed = calloc(n + 1, sizeof *removed);
+        if (!removed) {
+                container_record_list_free(all, n);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+                ContainerRecord *rec = NULL;
+
+                if (!container_state_is_final(all[i]->state))
+                        continue;
+                r = container_store_lock(s, all[i]->id, &l);
+                if (r == -ESTALE || r == -ENOENT)
+                        continue; /* removed concurrently */
+                if (r < 0) {
+                        r = container_error_set(err, r, "cannot lock container %s: %s", all[i]->id, strerror(-r));
+                        if (first_error == 0)
+                                first_error = r;
+                        continue;
+                }
+                r = remove_locked(l, "prune", &rec, err);
+                if (r < 0) {
+                        if (first_error == 0)
+                                first_error = r;
+                        continue;
+                }
+                removed[n_removed++] = rec;
+        }
+        container_record_list_free(all, n);
+        if (ret_removed) {
+                *ret_removed = removed;
+                *ret_n = n_removed;
+        } else
+                container_record_list_free(removed, n_removed);
+        return first_error < 0 ? first_error : (int) n_removed;
 }

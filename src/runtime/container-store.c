@@ -539,21 +539,41 @@ int container_store_create(ContainerStore *s, ContainerRecord *rec, ContainerLoc
         return 0;
 }
 
-static void append_event(ContainerStore *s, const ContainerRecord *rec, const ContainerTransition *t) {
-        _cleanup_free_ char *line = NULL;
+/* line: taken over. */
+static void append_event_line(ContainerStore *s, char *line) {
+        _cleanup_free_ char *l = line;
         _cleanup_close_ int fd = -EBADF;
         size_t n;
 
-        if (container_transition_to_json(rec, t, &line) < 0)
-                return;
         fd = openat(s->root_fd, "events.jsonl", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return;
         /* One write() per line: O_APPEND keeps concurrent writers' lines whole. */
-        n = strlen(line);
-        line[n] = '\n';
-        (void) write(fd, line, n + 1);
-        line[n] = 0;
+        n = strlen(l);
+        l[n] = '\n';
+        (void) write(fd, l, n + 1);
+        l[n] = 0;
+}
+
+static void append_event(ContainerStore *s, const ContainerRecord *rec, const ContainerTransition *t) {
+        char *line = NULL;
+
+        if (container_transition_to_json(rec, t, &line) >= 0)
+                append_event_line(s, line);
+}
+
+int container_lock_remove(ContainerLock *l, const char *reason) {
+        char *line = NULL;
+        int r;
+
+        if (!container_state_is_final(l->record->state))
+                return -EBUSY;
+        r = container_store_remove(l->store, l->record->id);
+        if (r < 0)
+                return r;
+        if (container_removal_to_json(l->record, reason, container_now_usec(), &line) >= 0)
+                append_event_line(l->store, line);
+        return 0;
 }
 
 int container_lock_transition(ContainerLock *l, ContainerState to, const char *reason, int exit_code,
