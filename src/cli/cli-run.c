@@ -29,6 +29,7 @@
 
 #include "cli-verbs.h"
 #include "forgeone/cgroup.h"
+#include "forgeone/filter-cache.h"
 #include "forgeone/log.h"
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
@@ -507,7 +508,7 @@ int verb_run(int argc, char *argv[]) {
                 identity = policy_identity_resolve(policy, &w);
         }
 
-        r = policy_compile(policy, identity, &filter);
+        r = filter_cache_compile(NULL, policy, identity, &filter);
         if (r < 0) {
                 log_error_errno(r, "Failed to compile policy %s into a seccomp filter: %m", policy_path);
                 return 1;

@@ -7,8 +7,12 @@
 
 #include "forgeone/json-position.h"
 
+/* Every value in file order. Pointers live in one arena (no allocation per value) and a hash table
+ * finds the last value of a pointer: loading a policy scans every file once, so the scan, not the
+ * lookups, is what costs. */
 typedef struct JsonPosEntry {
-        char *pointer;
+        size_t pointer; /* offset of the NUL-terminated pointer in the arena */
+        uint64_t hash;
         size_t key_offset;
         size_t value_offset;
 } JsonPosEntry;
@@ -19,8 +23,12 @@ typedef struct JsonDup {
 } JsonDup;
 
 struct JsonPositions {
-        JsonPosEntry *entries; /* sorted by (pointer, value_offset) after the scan */
+        JsonPosEntry *entries; /* file order (increasing value_offset) */
         size_t n_entries, n_alloc;
+        char *arena;
+        size_t arena_size, arena_alloc;
+        size_t *slots; /* open addressing, power of two: entry index + 1 of a pointer's last value; 0 free */
+        size_t n_slots;
         JsonDup *dups; /* file order */
         size_t n_dups;
         const char *text;
@@ -33,6 +41,9 @@ typedef struct Scanner {
         const char *text;
         size_t len, pos;
         JsonPositions *out;
+        char *path; /* the current value's pointer */
+        size_t path_len, path_alloc;
+        char *key; /* decoded member name: no allocation per key */
 } Scanner;
 
 #define MAX_DEPTH 256
@@ -40,15 +51,76 @@ typedef struct Scanner {
 JsonPositions *json_positions_free(JsonPositions *p) {
         if (!p)
                 return NULL;
-        for (size_t i = 0; i < p->n_entries; i++)
-                free(p->entries[i].pointer);
         free(p->entries);
+        free(p->arena);
+        free(p->slots);
         for (size_t i = 0; i < p->n_dups; i++)
                 free(p->dups[i].pointer);
         free(p->dups);
         free(p->line_starts);
         free(p);
         return NULL;
+}
+
+static uint64_t pointer_hash(const char *s) {
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * 1099511628211ULL;
+        return h;
+}
+
+static const char *entry_pointer(const JsonPositions *p, const JsonPosEntry *e) {
+        return p->arena + e->pointer;
+}
+
+static bool grow(void **data, size_t *alloc, size_t need, size_t elem, size_t min) {
+        size_t na;
+        void *nd;
+
+        if (need <= *alloc)
+                return true;
+        na = MAX(MAX(*alloc * 2, need), min);
+        nd = realloc(*data, na * elem);
+        if (!nd)
+                return false;
+        *data = nd;
+        *alloc = na;
+        return true;
+}
+
+/* Appends one reference token to the scanner's current pointer; returns the old length to restore. */
+static int path_push(Scanner *s, const char *token, bool escape, size_t *ret_saved) {
+        size_t n = strlen(token), extra = 0;
+        char *o;
+
+        if (escape)
+                for (const char *k = token; *k; k++)
+                        if (*k == '~' || *k == '/')
+                                extra++;
+        if (!grow((void **) &s->path, &s->path_alloc, s->path_len + 1 + n + extra + 1, 1, 256))
+                return -ENOMEM;
+        *ret_saved = s->path_len;
+        o = s->path + s->path_len;
+        *o++ = '/';
+        for (const char *k = token; *k; k++) {
+                if (escape && *k == '~') {
+                        *o++ = '~';
+                        *o++ = '0';
+                } else if (escape && *k == '/') {
+                        *o++ = '~';
+                        *o++ = '1';
+                } else
+                        *o++ = *k;
+        }
+        *o = 0;
+        s->path_len = (size_t) (o - s->path);
+        return 0;
+}
+
+static void path_pop(Scanner *s, size_t saved) {
+        s->path_len = saved;
+        s->path[saved] = 0;
 }
 
 char *json_pointer_append_key(const char *base, const char *key) {
@@ -86,30 +158,29 @@ char *json_pointer_append_index(const char *base, size_t index) {
         return s;
 }
 
-static int add_entry(Scanner *s, char *pointer, size_t key_offset, size_t value_offset) {
+static int add_entry(Scanner *s, size_t key_offset, size_t value_offset) {
         JsonPositions *p = s->out;
+        size_t n = s->path_len + 1;
 
-        if (p->n_entries == p->n_alloc) {
-                size_t na = MAX(p->n_alloc * 2, (size_t) 64);
-                JsonPosEntry *ne = realloc(p->entries, na * sizeof(JsonPosEntry));
-
-                if (!ne) {
-                        free(pointer);
-                        return -ENOMEM;
-                }
-                p->entries = ne;
-                p->n_alloc = na;
-        }
+        if (!grow((void **) &p->entries, &p->n_alloc, p->n_entries + 1, sizeof(JsonPosEntry), 64) ||
+            !grow((void **) &p->arena, &p->arena_alloc, p->arena_size + n, 1, 4096))
+                return -ENOMEM;
+        memcpy(p->arena + p->arena_size, s->path, n);
         p->entries[p->n_entries++] = (JsonPosEntry) {
-                .pointer = pointer,
+                .pointer = p->arena_size,
                 .key_offset = key_offset,
                 .value_offset = value_offset,
         };
+        p->arena_size += n;
         return 0;
 }
 
+static bool is_ws(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static void skip_ws(Scanner *s) {
-        while (s->pos < s->len && strchr(" \t\r\n", s->text[s->pos]) && s->text[s->pos])
+        while (s->pos < s->len && is_ws(s->text[s->pos]))
                 s->pos++;
 }
 
@@ -156,31 +227,23 @@ static size_t utf8_put(char *o, unsigned cp) {
         return 4;
 }
 
-/* At the opening quote. With ret, returns the decoded string (as json-c decodes it). */
-static int scan_string(Scanner *s, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t start, o = 0;
+/* At the opening quote. With decode, leaves the decoded string (as json-c decodes it) in s->key, which
+ * holds the longest string of the text: decoding never makes a string longer than its escaped form. */
+static int scan_string(Scanner *s, bool decode) {
+        char *buf = decode ? s->key : NULL;
+        size_t o = 0;
 
         if (s->pos >= s->len || s->text[s->pos] != '"')
                 return -EINVAL;
-        start = ++s->pos;
-
-        /* Decoding never makes a string longer than its escaped form. */
-        if (ret) {
-                buf = malloc(s->len - start + 1);
-                if (!buf)
-                        return -ENOMEM;
-        }
+        s->pos++;
 
         while (s->pos < s->len) {
                 char c = s->text[s->pos];
 
                 if (c == '"') {
                         s->pos++;
-                        if (ret) {
+                        if (buf)
                                 buf[o] = 0;
-                                *ret = TAKE_PTR(buf);
-                        }
                         return 0;
                 }
                 if (c != '\\') {
@@ -220,9 +283,9 @@ static int scan_string(Scanner *s, char **ret) {
         return -EINVAL;
 }
 
-static int scan_value(Scanner *s, const char *pointer, size_t key_offset, unsigned depth);
+static int scan_value(Scanner *s, size_t key_offset, unsigned depth);
 
-static int scan_object(Scanner *s, const char *pointer, unsigned depth) {
+static int scan_object(Scanner *s, unsigned depth) {
         s->pos++; /* '{' */
         skip_ws(s);
         if (s->pos < s->len && s->text[s->pos] == '}') {
@@ -230,25 +293,25 @@ static int scan_object(Scanner *s, const char *pointer, unsigned depth) {
                 return 0;
         }
         for (;;) {
-                _cleanup_free_ char *key = NULL, *child = NULL;
-                size_t key_offset;
+                size_t key_offset, saved;
                 int r;
 
                 skip_ws(s);
                 key_offset = s->pos;
-                r = scan_string(s, &key);
+                r = scan_string(s, true);
                 if (r < 0)
                         return r;
                 skip_ws(s);
                 if (s->pos >= s->len || s->text[s->pos] != ':')
                         return -EINVAL;
                 s->pos++;
-                child = json_pointer_append_key(pointer, key);
-                if (!child)
-                        return -ENOMEM;
-                r = scan_value(s, child, key_offset, depth + 1);
+                r = path_push(s, s->key, true, &saved);
                 if (r < 0)
                         return r;
+                r = scan_value(s, key_offset, depth + 1);
+                if (r < 0)
+                        return r;
+                path_pop(s, saved);
                 skip_ws(s);
                 if (s->pos >= s->len)
                         return -EINVAL;
@@ -264,7 +327,7 @@ static int scan_object(Scanner *s, const char *pointer, unsigned depth) {
         }
 }
 
-static int scan_array(Scanner *s, const char *pointer, unsigned depth) {
+static int scan_array(Scanner *s, unsigned depth) {
         s->pos++; /* '[' */
         skip_ws(s);
         if (s->pos < s->len && s->text[s->pos] == ']') {
@@ -272,15 +335,21 @@ static int scan_array(Scanner *s, const char *pointer, unsigned depth) {
                 return 0;
         }
         for (size_t i = 0;; i++) {
-                _cleanup_free_ char *child = json_pointer_append_index(pointer, i);
+                char index[24], *d = index + sizeof index - 1;
+                size_t saved;
                 int r;
 
-                if (!child)
-                        return -ENOMEM;
-                skip_ws(s);
-                r = scan_value(s, child, SIZE_MAX, depth + 1);
+                *d = 0;
+                for (size_t v = i; d == index + sizeof index - 1 || v > 0; v /= 10)
+                        *--d = (char) ('0' + v % 10);
+                r = path_push(s, d, false, &saved);
                 if (r < 0)
                         return r;
+                skip_ws(s);
+                r = scan_value(s, SIZE_MAX, depth + 1);
+                if (r < 0)
+                        return r;
+                path_pop(s, saved);
                 skip_ws(s);
                 if (s->pos >= s->len)
                         return -EINVAL;
@@ -296,9 +365,8 @@ static int scan_array(Scanner *s, const char *pointer, unsigned depth) {
         }
 }
 
-static int scan_value(Scanner *s, const char *pointer, size_t key_offset, unsigned depth) {
+static int scan_value(Scanner *s, size_t key_offset, unsigned depth) {
         size_t value_offset;
-        char *copy;
         int r;
 
         if (depth > MAX_DEPTH)
@@ -308,20 +376,17 @@ static int scan_value(Scanner *s, const char *pointer, size_t key_offset, unsign
                 return -EINVAL;
         value_offset = s->pos;
 
-        copy = strdup(pointer);
-        if (!copy)
-                return -ENOMEM;
-        r = add_entry(s, copy, key_offset == SIZE_MAX ? value_offset : key_offset, value_offset);
+        r = add_entry(s, key_offset == SIZE_MAX ? value_offset : key_offset, value_offset);
         if (r < 0)
                 return r;
 
         switch (s->text[s->pos]) {
         case '{':
-                return scan_object(s, pointer, depth);
+                return scan_object(s, depth);
         case '[':
-                return scan_array(s, pointer, depth);
+                return scan_array(s, depth);
         case '"':
-                return scan_string(s, NULL);
+                return scan_string(s, false);
         default: {
                 /* Numbers and the three literals; json-c has checked the details,
                  * but also takes extensions (single quotes, NaN) we refuse here. */
@@ -347,32 +412,27 @@ static int scan_value(Scanner *s, const char *pointer, size_t key_offset, unsign
         }
 }
 
-static int entry_cmp(const void *a, const void *b) {
-        const JsonPosEntry *x = a, *y = b;
-        int c = strcmp(x->pointer, y->pointer);
-
-        if (c != 0)
-                return c;
-        return x->value_offset < y->value_offset ? -1 : x->value_offset > y->value_offset;
-}
-
 static int dup_cmp_offset(const void *a, const void *b) {
         const JsonDup *x = a, *y = b;
 
         return x->key_offset < y->key_offset ? -1 : x->key_offset > y->key_offset;
 }
 
+static int dup_cmp_pointer_sort(const void *a, const void *b) {
+        return strcmp(((const JsonDup *) a)->pointer, ((const JsonDup *) b)->pointer);
+}
+
 static int dup_cmp_pointer(const void *key, const void *elem) {
         return strcmp(key, ((const JsonDup *) elem)->pointer);
 }
 
-/* dups is sorted by pointer (it is collected from the sorted entries). */
-static bool pointer_in_dups(const JsonDup *dups, size_t n, const char *pointer) {
-        return bsearch(pointer, dups, n, sizeof(JsonDup), dup_cmp_pointer) != NULL;
+/* sorted: the repeated pointers, sorted by pointer. */
+static bool pointer_in_dups(const JsonDup *sorted, size_t n, const char *pointer) {
+        return bsearch(pointer, sorted, n, sizeof(JsonDup), dup_cmp_pointer) != NULL;
 }
 
 /* A member of an object that is itself a repeated member is not a separate mistake. */
-static bool ancestor_duplicated(const JsonDup *dups, size_t n, const char *pointer) {
+static bool ancestor_duplicated(const JsonDup *sorted, size_t n, const char *pointer) {
         _cleanup_free_ char *copy = strdup(pointer);
         char *slash;
 
@@ -380,68 +440,95 @@ static bool ancestor_duplicated(const JsonDup *dups, size_t n, const char *point
                 return false;
         while ((slash = strrchr(copy, '/'))) {
                 *slash = 0;
-                if (pointer_in_dups(dups, n, copy))
+                if (pointer_in_dups(sorted, n, copy))
                         return true;
         }
         return false;
 }
 
-static int collect_duplicates(JsonPositions *p) {
+static void dups_free(JsonDup *d, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(d[i].pointer);
+        free(d);
+}
+
+/* Indexes every pointer's last value; a pointer seen before is a repeated key somewhere on its path. Only
+ * the topmost repeated members are reported, each occurrence after the first, in file order. */
+static int index_entries(JsonPositions *p) {
         JsonDup *all = NULL;
-        size_t n_all = 0;
+        size_t n_all = 0, n_all_alloc = 0, mask;
 
-        for (size_t i = 1; i < p->n_entries; i++) {
-                JsonDup *na;
+        p->n_slots = 64;
+        while (p->n_slots < 2 * p->n_entries)
+                p->n_slots *= 2;
+        p->slots = calloc(p->n_slots, sizeof(size_t));
+        if (!p->slots)
+                return -ENOMEM;
+        mask = p->n_slots - 1;
 
-                if (!streq(p->entries[i - 1].pointer, p->entries[i].pointer))
-                        continue;
-                na = realloc(all, (n_all + 1) * sizeof(JsonDup));
-                if (!na)
-                        goto oom;
-                all = na;
-                all[n_all].pointer = strdup(p->entries[i].pointer);
-                if (!all[n_all].pointer)
-                        goto oom;
-                all[n_all++].key_offset = p->entries[i].key_offset;
+        for (size_t i = 0; i < p->n_entries; i++) {
+                JsonPosEntry *e = &p->entries[i];
+                const char *ptr = entry_pointer(p, e);
+                size_t h;
+
+                e->hash = pointer_hash(ptr);
+                for (h = e->hash & mask; p->slots[h] != 0; h = (h + 1) & mask) {
+                        const JsonPosEntry *o = &p->entries[p->slots[h] - 1];
+
+                        if (o->hash == e->hash && streq(entry_pointer(p, o), ptr))
+                                break;
+                }
+                if (p->slots[h] != 0) {
+                        if (!grow((void **) &all, &n_all_alloc, n_all + 1, sizeof(JsonDup), 8))
+                                goto oom;
+                        all[n_all].pointer = strdup(ptr);
+                        if (!all[n_all].pointer)
+                                goto oom;
+                        all[n_all++].key_offset = e->key_offset;
+                }
+                p->slots[h] = i + 1; /* the last value wins: the one json-c keeps */
         }
+        if (n_all == 0)
+                return 0;
 
-        /* Keep only the topmost repeated members. */
-        p->dups = calloc(MAX(n_all, (size_t) 1), sizeof(JsonDup));
+        qsort(all, n_all, sizeof(JsonDup), dup_cmp_pointer_sort);
+        p->dups = calloc(n_all, sizeof(JsonDup));
         if (!p->dups)
                 goto oom;
         for (size_t i = 0; i < n_all; i++)
-                if (!ancestor_duplicated(all, n_all, all[i].pointer))
-                        p->dups[p->n_dups++] = (JsonDup) { .pointer = strdup(all[i].pointer),
-                                                           .key_offset = all[i].key_offset };
-        for (size_t i = 0; i < n_all; i++)
-                free(all[i].pointer);
-        free(all);
-        for (size_t i = 0; i < p->n_dups; i++)
-                if (!p->dups[i].pointer)
-                        return -ENOMEM;
+                if (!ancestor_duplicated(all, n_all, all[i].pointer)) {
+                        p->dups[p->n_dups] = (JsonDup) { .pointer = strdup(all[i].pointer),
+                                                         .key_offset = all[i].key_offset };
+                        if (!p->dups[p->n_dups++].pointer)
+                                goto oom;
+                }
+        dups_free(all, n_all);
         qsort(p->dups, p->n_dups, sizeof(JsonDup), dup_cmp_offset);
         return 0;
 
 oom:
-        for (size_t i = 0; i < n_all; i++)
-                free(all[i].pointer);
-        free(all);
+        dups_free(all, n_all);
         return -ENOMEM;
 }
 
 int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_t *error_offset) {
         _cleanup_(json_positions_freep) JsonPositions *p = NULL;
+        _cleanup_free_ char *path = NULL, *key = NULL;
+        size_t k = 1;
         Scanner s;
         int r;
 
         if (!text || !ret)
                 return -EINVAL;
         p = calloc(1, sizeof(JsonPositions));
-        if (!p)
+        key = malloc(len + 1);
+        path = calloc(1, 256);
+        if (!p || !key || !path)
                 return -ENOMEM;
-        s = (Scanner) { .text = text, .len = len, .out = p };
+        s = (Scanner) { .text = text, .len = len, .out = p, .path = path, .path_alloc = 256, .key = key };
 
-        r = scan_value(&s, "", SIZE_MAX, 0);
+        r = scan_value(&s, SIZE_MAX, 0);
+        path = s.path; /* path_push() may have moved it */
         if (r >= 0) {
                 skip_ws(&s);
                 if (s.pos != s.len)
@@ -453,8 +540,7 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_
                 return r;
         }
 
-        qsort(p->entries, p->n_entries, sizeof(JsonPosEntry), entry_cmp);
-        r = collect_duplicates(p);
+        r = index_entries(p);
         if (r < 0)
                 return r;
 
@@ -467,9 +553,9 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_
         if (!p->line_starts)
                 return -ENOMEM;
         p->line_starts[0] = 0;
-        for (size_t i = 0, k = 1; i < len; i++)
-                if (text[i] == '\n')
-                        p->line_starts[k++] = i + 1;
+        for (const char *nl = text; (nl = memchr(nl, '\n', len - (size_t) (nl - text))); nl++) {
+                p->line_starts[k++] = (size_t) (nl - text) + 1;
+        }
 
         *ret = TAKE_PTR(p);
         return 0;
@@ -477,29 +563,28 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_
 
 int json_positions_lookup(const JsonPositions *p, const char *pointer, size_t *ret_value_offset,
                           size_t *ret_key_offset) {
-        size_t lo = 0, hi, found = SIZE_MAX;
+        const JsonPosEntry *found = NULL;
+        uint64_t hash;
+        size_t mask;
 
-        if (!p || !pointer)
+        if (!p || !pointer || p->n_slots == 0)
                 return -ENOENT;
-        hi = p->n_entries;
-        /* The last entry with this pointer: the occurrence json-c keeps. */
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(p->entries[mid].pointer, pointer);
+        hash = pointer_hash(pointer);
+        mask = p->n_slots - 1;
+        for (size_t h = hash & mask; p->slots[h] != 0; h = (h + 1) & mask) {
+                const JsonPosEntry *e = &p->entries[p->slots[h] - 1];
 
-                if (c <= 0) {
-                        if (c == 0)
-                                found = mid;
-                        lo = mid + 1;
-                } else
-                        hi = mid;
+                if (e->hash == hash && streq(entry_pointer(p, e), pointer)) {
+                        found = e;
+                        break;
+                }
         }
-        if (found == SIZE_MAX)
+        if (!found)
                 return -ENOENT;
         if (ret_value_offset)
-                *ret_value_offset = p->entries[found].value_offset;
+                *ret_value_offset = found->value_offset;
         if (ret_key_offset)
-                *ret_key_offset = p->entries[found].key_offset;
+                *ret_key_offset = found->key_offset;
         return 0;
 }
 

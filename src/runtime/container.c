@@ -23,6 +23,7 @@
 #include "forgeone/cgroup.h"
 #include "forgeone/container-queue.h"
 #include "forgeone/container.h"
+#include "forgeone/filter-cache.h"
 #include "forgeone/layer-cache.h"
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
@@ -251,7 +252,8 @@ typedef struct CompileJob {
 static void *compile_job(void *userdata) {
         CompileJob *j = userdata;
 
-        j->result = policy_compile(j->policy, j->identity, &j->filter);
+        /* The compile is a pure function of the policy: a start with an unchanged policy reads it back. */
+        j->result = filter_cache_compile(NULL, j->policy, j->identity, &j->filter);
         if (j->result >= 0)
                 j->result = policy_graph_new(TAKE_PTR(j->policy), &j->graph);
         return NULL;

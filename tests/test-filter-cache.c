@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The compiled-filter cache: a hit is byte-identical to a fresh compile; a key changes with whatever the
+ * compiler reads; damaged, foreign or unsafe entries are never used and the caller still gets a filter. */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "forgeone/filter-cache.h"
+#include "test-util.h"
+
+static char dir[] = "/tmp/test-filter-cache-XXXXXX";
+
+static void setup(void) {
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void) {
+        char cmd[128];
+
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        (void) system(cmd);
+}
+
+static Policy *load(const char *rel) {
+        PolicyDiagnostics d = {};
+        Policy *p = NULL;
+        int r = policy_load_file(fo_test_source_path(rel), &p, &d);
+
+        ck_assert_msg(r >= 0, "%s: %s", rel, d.n_errors ? d.errors[0].message : strerror(-r));
+        policy_diagnostics_done(&d);
+        return p;
+}
+
+static void assert_same_filter(const PolicyFilter *a, const PolicyFilter *b) {
+        ck_assert_uint_eq(a->n_insns, b->n_insns);
+        ck_assert(memcmp(a->insns, b->insns, a->n_insns * sizeof(struct sock_filter)) == 0);
+        ck_assert_int_eq(a->default_action, b->default_action);
+        ck_assert_int_eq(a->default_errno, b->default_errno);
+        ck_assert_uint_eq(a->n_arches, b->n_arches);
+        ck_assert(memcmp(a->arches, b->arches, a->n_arches * sizeof(uint32_t)) == 0);
+        ck_assert_uint_eq(a->n_syscalls, b->n_syscalls);
+        for (size_t i = 0; i < a->n_syscalls; i++) {
+                const PolicyCompiledSyscall *x = &a->syscalls[i], *y = &b->syscalls[i];
+
+                ck_assert_str_eq(x->name, y->name);
+                ck_assert_int_eq(x->nr, y->nr);
+                ck_assert_int_eq(x->action, y->action);
+                ck_assert_int_eq(x->errno_value, y->errno_value);
+                ck_assert_int_eq(x->conditional, y->conditional);
+                ck_assert_str_eq(x->rule_id, y->rule_id);
+                ck_assert(streq_ptr(x->why, y->why));
+        }
+}
+
+static void entry_path(const uint8_t key[static FILTER_CACHE_KEY_SIZE], char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s/", dir);
+
+        for (size_t i = 0; i < FILTER_CACHE_KEY_SIZE; i++)
+                n += snprintf(buf + n, size - (size_t) n, "%02x", key[i]);
+}
+
+static void check_round_trip(const char *rel, int identity) {
+        _cleanup_(policy_freep) Policy *p = load(rel);
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *cached = NULL, *via = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE];
+
+        ck_assert_int_ge(policy_compile(p, identity, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, identity, key), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &cached), -ENOENT);
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        ck_assert_int_ge(filter_cache_load(dir, key, &cached), 0);
+        assert_same_filter(fresh, cached);
+        ck_assert_int_ge(filter_cache_compile(dir, p, identity, &via), 0);
+        assert_same_filter(fresh, via);
+}
+
+START_TEST(test_hit_is_identical) {
+        check_round_trip("policies/default.json", POLICY_IDENTITY_ANY);
+        check_round_trip("policies/default.json", POLICY_COMPILE_ALL_IDENTITIES);
+}
+END_TEST
+
+START_TEST(test_compile_stores_then_hits) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *a = NULL, *b = NULL, *fresh = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE];
+        char path[512];
+        struct stat st1, st2;
+
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        entry_path(key, path, sizeof path);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &a), 0);
+        ck_assert_int_eq(stat(path, &st1), 0);
+        ck_assert_uint_eq(st1.st_mode & 0777, 0600);
+        /* The second call reads the entry: it is not written again. */
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &b), 0);
+        ck_assert_int_eq(stat(path, &st2), 0);
+        ck_assert_uint_eq(st1.st_ino, st2.st_ino);
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        assert_same_filter(fresh, a);
+        assert_same_filter(fresh, b);
+}
+END_TEST
+
+START_TEST(test_key_follows_the_policy) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_freep) Policy *q = load("policies/default.json");
+        uint8_t k1[FILTER_CACHE_KEY_SIZE], k2[FILTER_CACHE_KEY_SIZE], k3[FILTER_CACHE_KEY_SIZE];
+        char *saved;
+
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, k1), 0);
+        ck_assert_int_ge(filter_cache_key(q, POLICY_IDENTITY_ANY, k2), 0);
+        ck_assert(memcmp(k1, k2, sizeof k1) == 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_COMPILE_ALL_IDENTITIES, k3), 0);
+        ck_assert(memcmp(k1, k3, sizeof k1) != 0);
+
+        ck_assert_uint_gt(q->n_rules, 0);
+        q->rules[0].errno_value++;
+        ck_assert_int_ge(filter_cache_key(q, POLICY_IDENTITY_ANY, k2), 0);
+        ck_assert(memcmp(k1, k2, sizeof k1) != 0);
+        q->rules[0].errno_value--;
+
+        ck_assert_ptr_nonnull(q->rules[0].syscalls);
+        ck_assert_ptr_nonnull(q->rules[0].syscalls[0]);
+        saved = q->rules[0].syscalls[0];
+        q->rules[0].syscalls[0] = (char *) "getpid";
+        ck_assert_int_ge(filter_cache_key(q, POLICY_IDENTITY_ANY, k2), 0);
+        q->rules[0].syscalls[0] = saved;
+        ck_assert(memcmp(k1, k2, sizeof k1) != 0 || streq(saved, "getpid"));
+
+        q->default_errno++;
+        ck_assert_int_ge(filter_cache_key(q, POLICY_IDENTITY_ANY, k2), 0);
+        ck_assert(memcmp(k1, k2, sizeof k1) != 0);
+}
+END_TEST
+
+static void write_file(const char *path, const void *data, size_t n) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, data, n), (ssize_t) n);
+        close(fd);
+}
+
+static size_t read_file(const char *path, uint8_t *buf, size_t size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        ck_assert_int_ge(fd, 0);
+        n = read(fd, buf, size);
+        ck_assert_int_gt(n, 0);
+        ck_assert_uint_lt((size_t) n, size);
+        close(fd);
+        return (size_t) n;
+}
+
+START_TEST(test_damaged_entry_is_ignored) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL, *again = NULL;
+        static uint8_t buf[1 << 20];
+        uint8_t key[FILTER_CACHE_KEY_SIZE];
+        char path[512];
+        size_t n;
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        entry_path(key, path, sizeof path);
+        n = read_file(path, buf, sizeof buf);
+
+        /* One flipped bit anywhere: in the program, in a name, in the checksum itself. */
+        for (size_t at = 0; at < n; at += n / 7 + 1) {
+                buf[at] ^= 0x10;
+                write_file(path, buf, n);
+                ck_assert_int_eq(filter_cache_load(dir, key, &got), -EBADMSG);
+                buf[at] ^= 0x10;
+        }
+        /* Cut short. */
+        write_file(path, buf, n - 5);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EBADMSG);
+        write_file(path, buf, 3);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EBADMSG);
+
+        /* filter_cache_compile() compiles instead, and repairs the entry. */
+        buf[n / 2] ^= 1;
+        write_file(path, buf, n);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &got), 0);
+        assert_same_filter(fresh, got);
+        ck_assert_int_ge(filter_cache_load(dir, key, &again), 0);
+        assert_same_filter(fresh, again);
+}
+END_TEST
+
+START_TEST(test_foreign_entry_is_ignored) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *any = NULL, *all = NULL, *got = NULL;
+        uint8_t k_any[FILTER_CACHE_KEY_SIZE], k_all[FILTER_CACHE_KEY_SIZE];
+        static uint8_t buf[1 << 20];
+        char p_any[512], p_all[512];
+        size_t n;
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &any), 0);
+        ck_assert_int_ge(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &all), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, k_any), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_COMPILE_ALL_IDENTITIES, k_all), 0);
+        ck_assert_int_ge(filter_cache_store(dir, k_all, all), 0);
+        entry_path(k_any, p_any, sizeof p_any);
+        entry_path(k_all, p_all, sizeof p_all);
+
+        /* A valid entry under another key's name (copied, renamed by mistake) is not this key's. */
+        n = read_file(p_all, buf, sizeof buf);
+        write_file(p_any, buf, n);
+        ck_assert_int_eq(filter_cache_load(dir, k_any, &got), -EBADMSG);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &got), 0);
+        assert_same_filter(any, got);
+}
+END_TEST
+
+START_TEST(test_unsafe_directory_is_not_used) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE];
+        char path[512], link[600];
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+
+        /* Others may write the directory: neither read nor written, but the compile still works. */
+        ck_assert_int_eq(chmod(dir, 0770), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EPERM);
+        ck_assert_int_eq(filter_cache_store(dir, key, fresh), -EPERM);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &got), 0);
+        assert_same_filter(fresh, got);
+        got = policy_filter_free(got);
+        ck_assert_int_eq(chmod(dir, 0700), 0);
+
+        /* An entry others may write. */
+        entry_path(key, path, sizeof path);
+        ck_assert_int_eq(chmod(path, 0622), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EPERM);
+        ck_assert_int_eq(chmod(path, 0600), 0);
+        ck_assert_int_ge(filter_cache_load(dir, key, &got), 0);
+        got = policy_filter_free(got);
+
+        /* The directory given through a symlink is not followed. */
+        snprintf(link, sizeof link, "%s/link", dir);
+        ck_assert_int_eq(symlink(dir, link), 0);
+        ck_assert_int_lt(filter_cache_load(link, key, &got), 0);
+        ck_assert_ptr_null(got);
+}
+END_TEST
+
+START_TEST(test_store_creates_the_directory) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *got = NULL;
+        char sub[512];
+        struct stat st;
+
+        snprintf(sub, sizeof sub, "%s/a/filters", dir);
+        ck_assert_int_ge(filter_cache_compile(sub, p, POLICY_IDENTITY_ANY, &got), 0);
+        ck_assert_int_eq(stat(sub, &st), 0);
+        ck_assert(S_ISDIR(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 0777, 0700);
+}
+END_TEST
+
+static Suite *filter_cache_suite(void) {
+        Suite *s = suite_create("filter-cache");
+        TCase *tc = tcase_create("core");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_hit_is_identical);
+        tcase_add_test(tc, test_compile_stores_then_hits);
+        tcase_add_test(tc, test_key_follows_the_policy);
+        tcase_add_test(tc, test_damaged_entry_is_ignored);
+        tcase_add_test(tc, test_foreign_entry_is_ignored);
+        tcase_add_test(tc, test_unsafe_directory_is_not_used);
+        tcase_add_test(tc, test_store_creates_the_directory);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        return fo_test_run(filter_cache_suite());
+}
