@@ -440,6 +440,30 @@ START_TEST(test_policy_quarantine) {
 }
 END_TEST
 
+/* The owner learns of a quarantine from the supervisor thread while it sleeps in poll(): it must check the
+ * freeze then, not at its next event. Otherwise a later Ctrl-C (stop: thaw, SIGTERM) found the deadline
+ * long past and the cgroup thawed, and recorded "quarantine could not freeze it" for a container that
+ * had been frozen all along. */
+START_TEST(test_quarantine_then_owner_stopped) {
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        _cleanup_(container_record_freep) ContainerRecord *q = NULL, *r = NULL;
+        Owner o;
+
+        start(&o, "q2", "mount -t tmpfs none /tmp; while true; do sleep 0.1; done", 0, 0, 0, NULL);
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        q = wait_state(s, "q2", CONTAINER_QUARANTINED);
+        for (int i = 0; i < 500 && !is_frozen(q); i++)
+                sleep_ms(10);
+        ck_assert(is_frozen(q));
+
+        sleep_ms(6000); /* past the owner's 5 s freeze deadline */
+        ck_assert_int_eq(kill(o.pid, SIGTERM), 0);
+        r = wait_state(s, "q2", CONTAINER_STOPPED);
+        ck_assert_msg(!r->reason || !strstr(r->reason, "could not freeze"), "reason: %s", r->reason);
+        (void) finish(&o);
+}
+END_TEST
+
 START_TEST(test_queue_waits) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         _cleanup_(container_record_freep) ContainerRecord *r = NULL;
@@ -598,6 +622,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_admission);
         tcase_add_test(tc, test_exec_failure);
         tcase_add_test(tc, test_policy_quarantine);
+        tcase_add_test(tc, test_quarantine_then_owner_stopped);
         tcase_add_test(tc, test_queue_waits);
         tcase_add_test(tc, test_owner_killed);
         tcase_add_test(tc, test_image_config_and_privileges);

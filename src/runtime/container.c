@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,7 +24,6 @@
 #include "forgeone/cgroup.h"
 #include "forgeone/container-queue.h"
 #include "forgeone/container.h"
-#include "forgeone/filter-cache.h"
 #include "forgeone/layer-cache.h"
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
@@ -107,6 +107,9 @@ typedef struct Run {
          * then, or kill it. 0: nothing pending. */
         _Atomic uint64_t quarantine_deadline;
         _Atomic bool quarantine_failed;
+        /* eventfd the quarantine callback writes so the owner's loop, blocked in poll(), checks the
+         * freeze in time rather than at the container's next event. */
+        int wake_fd;
         /* Trust -> cpu weight, adjusted as the supervisor's trust score moves (supervisor thread). */
         SchedulerPriority priority;
         int trust, trust_max;
@@ -252,8 +255,7 @@ typedef struct CompileJob {
 static void *compile_job(void *userdata) {
         CompileJob *j = userdata;
 
-        /* The compile is a pure function of the policy: a start with an unchanged policy reads it back. */
-        j->result = filter_cache_compile(NULL, j->policy, j->identity, &j->filter);
+        j->result = policy_compile(j->policy, j->identity, &j->filter);
         if (j->result >= 0)
                 j->result = policy_graph_new(TAKE_PTR(j->policy), &j->graph);
         return NULL;
@@ -354,6 +356,8 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
                 return;
         }
         run->quarantine_deadline = mono_usec() + QUARANTINE_FREEZE_TIMEOUT_USEC;
+        if (run->wake_fd >= 0)
+                (void) eventfd_write(run->wake_fd, 1);
 }
 
 static void store_event(const ContainerRecord *r, const ContainerTransition *t, void *userdata) {
@@ -467,6 +471,7 @@ static void run_done(Run *run) {
         run->cgroup = cgroup_free(run->cgroup);
         strv_free(run->staged);
         free(run->storage);
+        run->wake_fd = safe_close(run->wake_fd);
 }
 
 /* The final state after init exited with si. */
@@ -526,15 +531,22 @@ static int wait_for_exit(Run *run, int pidfd, siginfo_t *ret) {
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
         for (;;) {
-                struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+                struct pollfd p[3] = { { .fd = pidfd, .events = POLLIN },
+                                       { .fd = run->wake_fd, .events = POLLIN },
+                                       { .fd = sfd, .events = POLLIN } };
 
                 check_quarantine(run);
-                if (poll(p, sfd >= 0 ? 2 : 1, run->quarantine_deadline ? 20 : -1) < 0) {
+                /* A negative fd is ignored by poll(), so a missing signalfd or eventfd costs nothing. */
+                if (poll(p, ELEMENTSOF(p), run->quarantine_deadline ? 20 : -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
                 }
-                if (sfd >= 0 && (p[1].revents & POLLIN)) {
+                if (p[1].revents & POLLIN) {
+                        eventfd_t v;
+                        (void) eventfd_read(run->wake_fd, &v);
+                }
+                if (p[2].revents & POLLIN) {
                         struct signalfd_siginfo ssi;
                         ContainerError err = {};
                         uint64_t t = run->config->stop_timeout_usec ?: CONTAINER_DEFAULT_STOP_TIMEOUT_USEC;
@@ -600,7 +612,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         _cleanup_close_ int pidfd = -EBADF, userns_fd = -EBADF, sync_parent = -EBADF, sync_child = -EBADF,
                             root_fd = -EBADF, cg_fd = -EBADF;
         _cleanup_(compile_job_done) CompileJob compile = {};
-        Run run = { .config = c, .supervisor_result = 0 };
+        Run run = { .config = c, .supervisor_result = 0, .wake_fd = -EBADF };
         ImageError ierr = {};
         SchedulerBudget budget;
         CgroupLayout layout;
@@ -936,6 +948,12 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 goto fail_child;
         }
         timing[CONTAINER_STEP_HANDOFF] = mono_usec();
+        run.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (run.wake_fd < 0) {
+                r = negative_errno();
+                container_error_set(err, r, "cannot create an eventfd: %s", strerror(-r));
+                goto fail_child;
+        }
         SupervisorConfig sc = {
                 .identity = identity,
                 .root_fd = -1,
