@@ -475,7 +475,9 @@ static void run_done(Run *run) {
 }
 
 /* The final state after init exited with si. */
-static int record_end(Run *run, const siginfo_t *si) {
+/* ret (optional): state and exit status as recorded, taken under the lock: once it is released,
+ * "forgeonectl rm --force" may remove the record at any moment. */
+static int record_end(Run *run, const siginfo_t *si, ContainerResult *ret) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
         uint64_t ooms = 0;
         int code = -1, sig = 0, r;
@@ -498,13 +500,20 @@ static int record_end(Run *run, const siginfo_t *si) {
         l->record->cpu_weight = run->weight;
         /* A SIGKILL from a stop is the stop's, even if some process was OOM-killed earlier. */
         if (oom && l->record->state != CONTAINER_STOPPING)
-                return container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
-        if (run->quarantine_failed)
-                return container_lock_transition(l, CONTAINER_FAILED, "quarantine could not freeze it; killed",
-                                                 code, sig);
-        if (l->record->state == CONTAINER_CREATING)
-                return container_lock_transition(l, CONTAINER_FAILED, "init exited during setup", code, sig);
-        return container_lock_transition(l, CONTAINER_STOPPED, NULL, code, sig);
+                r = container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
+        else if (run->quarantine_failed)
+                r = container_lock_transition(l, CONTAINER_FAILED, "quarantine could not freeze it; killed", code,
+                                              sig);
+        else if (l->record->state == CONTAINER_CREATING)
+                r = container_lock_transition(l, CONTAINER_FAILED, "init exited during setup", code, sig);
+        else
+                r = container_lock_transition(l, CONTAINER_STOPPED, NULL, code, sig);
+        if (r >= 0 && ret) {
+                ret->state = l->record->state;
+                ret->exit_code = l->record->exit_code;
+                ret->exit_signal = l->record->exit_signal;
+        }
+        return r;
 }
 
 static int enter_private_mount_namespace(ContainerError *err) {
@@ -1019,20 +1028,22 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 (void) pthread_join(run.thread, NULL);
                 run.thread_started = false;
         }
-        (void) record_end(&run, &si);
-        (void) sigprocmask(SIG_UNBLOCK, &block, NULL);
-
         {
+                ContainerResult end = { .state = CONTAINER_STOPPED, .exit_code = -1 };
                 _cleanup_(container_record_freep) ContainerRecord *fin = NULL;
+
+                r = record_end(&run, &si, &end);
+                (void) sigprocmask(SIG_UNBLOCK, &block, NULL);
+                /* Not recorded by us (e.g. the record was already final): what the record says. */
+                if (r < 0 && container_store_load(store, run.id, &fin) >= 0) {
+                        end.state = fin->state;
+                        end.exit_code = fin->exit_code;
+                        end.exit_signal = fin->exit_signal;
+                }
                 if (ret) {
-                        *ret = (ContainerResult) { .state = CONTAINER_STOPPED, .exit_code = -1 };
+                        *ret = end;
                         memcpy(ret->id, run.id, sizeof ret->id);
                         memcpy(ret->timing, timing, sizeof timing);
-                        if (container_store_load(store, run.id, &fin) >= 0) {
-                                ret->state = fin->state;
-                                ret->exit_code = fin->exit_code;
-                                ret->exit_signal = fin->exit_signal;
-                        }
                 }
         }
         run_done(&run);
