@@ -262,8 +262,8 @@ static const BadCase bad_cases[] = {
           HDR "  'rules': [],\n  'trust': { 'initial': NaN }\n}\n",
           5, 25, "not standard JSON here" },
         { "emulating what cannot be emulated",
-          HDR "  'rules': [\n    { 'id': 'a', 'syscalls': ['openat', 'mkdir'], 'action': 'emulate' }\n  ]\n}\n",
-          5, 41, "rules[0].syscalls[1]: syscall \"mkdir\" cannot be emulated" },
+          HDR "  'rules': [\n    { 'id': 'a', 'syscalls': ['openat', 'chdir'], 'action': 'emulate' }\n  ]\n}\n",
+          5, 41, "rules[0].syscalls[1]: syscall \"chdir\" cannot be emulated" },
         { "deny rule that can never match",
           HDR "  'resources': { 'bin': { 'type': 'path', 'paths': ['/usr/bin/*'], 'access': ['exec'] } },\n"
           "  'rules': [\n    { 'id': 'a', 'syscalls': ['@file-open'], 'resource': 'bin', 'action': 'deny' }\n  ]\n}\n",

@@ -199,7 +199,8 @@ START_TEST(test_path_and_sockaddr) {
                 "mount", "umount2", "pivot_root", "swapon", "swapoff", "acct", "move_mount", "open_tree",
         };
         static const char *const with_addr[] = { "connect", "bind", "sendto", "sendmsg", "sendmmsg" };
-        static const char *const emulable[] = { "open", "openat", "openat2", "creat", "connect" };
+        static const char *const emulable[] = { "open", "openat", "openat2", "creat", "connect", "unlinkat",
+                                                "renameat2", "linkat", "symlinkat", "fchmodat", "utimensat" };
 
         FOREACH_ELEMENT(n, with_path) {
                 ck_assert_msg(syscall_has_path(*n), "%s should take a path", *n);
@@ -212,7 +213,8 @@ START_TEST(test_path_and_sockaddr) {
         FOREACH_ELEMENT(n, emulable)
                 ck_assert_msg(syscall_info_lookup(*n)->emulable, "%s should be emulable", *n);
         ck_assert(!syscall_info_lookup("execve")->emulable);
-        ck_assert(!syscall_info_lookup("unlink")->emulable);
+        ck_assert(!syscall_info_lookup("chdir")->emulable);
+        ck_assert(!syscall_info_lookup("mount")->emulable);
         ck_assert(!syscall_has_path("getpid") && !syscall_has_sockaddr("getpid"));
         ck_assert(!syscall_has_path("fstat"));
 

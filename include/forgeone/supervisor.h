@@ -43,13 +43,41 @@
  * decision used registers alone, and is otherwise emulated: open, openat,
  * openat2, creat (fd injected with ADDFD + SEND), stat/lstat/newfstatat/
  * statx, access/faccessat/faccessat2, readlink/readlinkat (results written
- * back) and connect (socket taken with pidfd_getfd) are performed by the
+ * back), connect (socket taken with pidfd_getfd), the directory entry
+ * calls and the attribute calls by path (below) are performed by the
  * supervisor under the workload's fsuid/fsgid/groups/umask and effective
  * capabilities (per-thread credentials). Calls that cannot be emulated
- * (execve, chdir, mkdir, ...) continue only when what was read cannot
+ * (execve, chdir, mount, ...) continue only when what was read cannot
  * change before the kernel reads it again (no other task shares the
  * memory, the bytes are private anonymous or the running executable's
  * read-only data), else fail with EPERM.
+ *
+ * What the path emulations guarantee: the object acted on is the one the
+ * policy judged, whatever the workload (or anyone) changes in between.
+ *  - Entry calls (mkdir/mkdirat, mknod/mknodat, unlink/unlinkat, rmdir,
+ *    rename/renameat/renameat2 with its flags, link/linkat, symlink/
+ *    symlinkat): the parent of the checked path is opened with
+ *    openat2(root, parent, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+ *    RESOLVE_NO_MAGICLINKS, O_PATH | O_DIRECTORY) and the *at call is made
+ *    on (that fd, last name as given): a symlink swapped into the parent
+ *    path after the check fails the call (ELOOP), and the kernel does not
+ *    follow the last name of these calls. ".", ".." and "/" as the entry
+ *    fail as the kernel fails them; device nodes are refused (EPERM).
+ *    A symlink's text is data: stored as read once, never resolved.
+ *  - Object calls (chmod/fchmodat/fchmodat2, chown/lchown/fchownat,
+ *    truncate, utime/utimes/utimensat/futimesat, setxattr/lsetxattr/
+ *    removexattr/lremovexattr) and a hard link's source: the checked path
+ *    is opened O_PATH (O_NOFOLLOW where the call does not follow) by the
+ *    same resolver and the call is made on that fd (AT_EMPTY_PATH, or our
+ *    /proc/self/fd link to it); truncate reopens it for writing only once
+ *    it is a regular file. Times, xattr names and values are read once
+ *    and the call is made with our copy. utimensat(fd, NULL) (futimens)
+ *    is judged by the path of the file open as fd and done on that file.
+ *  - Not guaranteed: an entry emulation acts on the directory that is at
+ *    the checked path when it is opened; a directory renamed there in
+ *    between by an allowed rename is that directory (the policy is about
+ *    paths). Default ACLs apply as for the workload (its umask is set on
+ *    our thread for the creating calls).
  *
  * Threads: supervisor_run() blocks in SECCOMP_IOCTL_NOTIF_RECV on the
  * calling thread (measured faster than poll() + RECV); it returns after

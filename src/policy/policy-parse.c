@@ -1378,10 +1378,15 @@ static void parse_resources(Ctx *c, json_object *o) {
 /* ---- rules --------------------------------------------------------------- */
 
 typedef struct Expanded {
-        char *name;
+        const char *name; /* static (a group member) or the rule's own string in the document */
         size_t origin; /* index in the rule's "syscalls" array that brought it in */
         bool from_group;
 } Expanded;
+
+typedef struct ExpandedList {
+        Expanded *items;
+        size_t n, alloc;
+} ExpandedList;
 
 static int expanded_cmp(const void *a, const void *b) {
         const Expanded *x = a, *y = b;
@@ -1447,71 +1452,91 @@ static char *arches_label(const Policy *p) {
         return buf;
 }
 
-/* Expands one element of "syscalls"; appends to *list (taking the names). */
-static void expand_syscall_entry(Ctx *c, const char *s, size_t origin, Expanded **list, size_t *n) {
-        char **names = NULL;
-        size_t added = 0;
+static bool expanded_push(Ctx *c, ExpandedList *l, const char *name, size_t origin, bool from_group) {
+        if (l->n == l->alloc) {
+                size_t na = MAX(l->alloc * 2, (size_t) 64);
+                Expanded *ni = realloc(l->items, na * sizeof(Expanded));
+
+                if (!ni) {
+                        c->oom = true;
+                        return false;
+                }
+                l->items = ni;
+                l->alloc = na;
+        }
+        l->items[l->n++] = (Expanded) { .name = name, .origin = origin, .from_group = from_group };
+        return true;
+}
+
+/* The members of a group, straight from the static table (as syscall_expand() walks it, without copying
+ * a name): with valid architectures one lookup per member on the policy's architectures, which also
+ * proves libseccomp knows it; a member only a foreign ABI has is not part of this policy. */
+static int expand_group(Ctx *c, const SyscallGroup *g, size_t origin, ExpandedList *l, unsigned depth) {
+        if (depth > 8) /* groups nest two levels deep; more is a cycle in the table */
+                return -ELOOP;
+        for (const char *const *m = g->members; *m; m++) {
+                if ((*m)[0] == '@') {
+                        const SyscallGroup *sub = syscall_group_lookup(*m);
+                        int r;
+
+                        if (!sub)
+                                return -ENOENT;
+                        r = expand_group(c, sub, origin, l, depth + 1);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (c->arches_valid ? !on_policy_arches(c->p, *m) : !syscall_known(*m))
+                        continue;
+                if (!expanded_push(c, l, *m, origin, true))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Expands one element of "syscalls" (s stays owned by the document) and appends to *l. */
+static void expand_syscall_entry(Ctx *c, const char *s, size_t origin, ExpandedList *l) {
+        size_t before = l->n;
         int r;
 
         if (s[0] == '@') {
-                r = syscall_expand(s, &names);
-                if (r == -ENOENT) {
+                const SyscallGroup *g = syscall_group_lookup(s);
+
+                if (!g) {
                         _cleanup_free_ char *hint = did_you_mean(syscall_group_suggest(s));
 
-                        strv_free(names);
                         err(c, "unknown syscall group \"%s\"%s", s, strempty(hint));
                         return;
                 }
-        } else {
-                if (!syscall_known(s)) {
-                        _cleanup_free_ char *hint = did_you_mean(syscall_suggest(s));
-
-                        err(c, "unknown syscall \"%s\"%s", s, strempty(hint));
+                r = expand_group(c, g, origin, l, 1);
+                if (r < 0) {
+                        l->n = before;
+                        if (r != -ENOMEM)
+                                err(c, "cannot expand \"%s\": %s", s, strerror(-r));
                         return;
                 }
-                if (c->arches_valid && !on_policy_arches(c->p, s)) {
+                if (l->n == before && !c->oom) {
                         _cleanup_free_ char *label = arches_label(c->p);
 
-                        err(c, "syscall \"%s\" does not exist on %s (add the architecture that has it to "
-                            "\"architectures\")", s, strempty(label));
-                        return;
+                        err(c, "group \"%s\" has no syscall that exists on %s", s, strempty(label));
                 }
-                r = syscall_expand(s, &names);
-        }
-        if (r < 0) {
-                strv_free(names);
-                if (r == -ENOMEM)
-                        c->oom = true;
-                else
-                        err(c, "cannot expand \"%s\": %s", s, strerror(-r));
                 return;
         }
 
-        for (char **k = names; k && *k; k++) {
-                Expanded *nl;
+        if (!syscall_known(s)) {
+                _cleanup_free_ char *hint = did_you_mean(syscall_suggest(s));
 
-                /* A group member only a foreign ABI has is not part of this policy. */
-                if ((c->arches_valid && !on_policy_arches(c->p, *k)) || c->oom) {
-                        free(*k);
-                        continue;
-                }
-                nl = realloc(*list, (*n + 1) * sizeof(Expanded));
-                if (!nl) {
-                        c->oom = true;
-                        free(*k);
-                        continue;
-                }
-                *list = nl;
-                (*list)[(*n)++] = (Expanded) { .name = *k, .origin = origin, .from_group = s[0] == '@' };
-                added++;
+                err(c, "unknown syscall \"%s\"%s", s, strempty(hint));
+                return;
         }
-        free(names); /* the strings now belong to *list */
-
-        if (added == 0 && s[0] == '@' && !c->oom) {
+        if (c->arches_valid && !on_policy_arches(c->p, s)) {
                 _cleanup_free_ char *label = arches_label(c->p);
 
-                err(c, "group \"%s\" has no syscall that exists on %s", s, strempty(label));
+                err(c, "syscall \"%s\" does not exist on %s (add the architecture that has it to "
+                    "\"architectures\")", s, strempty(label));
+                return;
         }
+        (void) expanded_push(c, l, s, origin, false);
 }
 
 typedef struct NameIndex {
@@ -1622,7 +1647,8 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
                         if (!info || !info->emulable) {
                                 err_syscall(c, list[i].origin,
                                             "syscall \"%s\" cannot be emulated (the supervisor performs "
-                                            "only the open, stat, access, readlink and connect families)",
+                                            "only the open, stat, access, readlink, connect, directory "
+                                            "entry and path attribute families)",
                                             list[i].name);
                                 return;
                         }
@@ -1709,8 +1735,9 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                 "min_trust", NULL,
         };
         json_object *v, *res_single = NULL, *res_multi = NULL;
-        Expanded *list = NULL;
-        size_t n_list = 0;
+        ExpandedList expanded = {};
+        Expanded *list;
+        size_t n_list;
         bool syscalls_ok = false, verdict_ok = false, resources_ok = true;
 
         *rule = (PolicyRule) {
@@ -1844,13 +1871,13 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
                         }
                         for (size_t i = 0; i < n; i++) {
                                 const char *s;
-                                size_t before = n_list;
+                                size_t before = expanded.n;
 
                                 push_index(c, i);
                                 s = get_nonempty_string(c, json_object_array_get_idx(v, i));
                                 if (s)
-                                        expand_syscall_entry(c, s, i, &list, &n_list);
-                                if (!s || (n_list == before && s[0] != '@'))
+                                        expand_syscall_entry(c, s, i, &expanded);
+                                if (!s || (expanded.n == before && s[0] != '@'))
                                         syscalls_ok = false;
                                 pop(c);
                         }
@@ -1921,15 +1948,15 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
         }
 
         /* Sorted, unique syscall names. */
+        list = expanded.items;
+        n_list = expanded.n;
         if (n_list > 0) {
                 size_t k = 0;
 
                 qsort(list, n_list, sizeof(Expanded), expanded_cmp);
                 for (size_t i = 0; i < n_list; i++) {
-                        if (k > 0 && streq(list[k - 1].name, list[i].name)) {
-                                free(list[i].name);
+                        if (k > 0 && streq(list[k - 1].name, list[i].name))
                                 continue;
-                        }
                         list[k++] = list[i];
                 }
                 n_list = k;
@@ -1949,8 +1976,6 @@ static void parse_rule(Ctx *c, const RuleCtx *rc, json_object *o, PolicyRule *ru
         if (syscalls_ok && verdict_ok && resources_ok && n_list > 0)
                 check_rule_objects(c, rule, list, n_list, res_single ? "resource" : "resources");
 
-        for (size_t i = 0; i < n_list; i++)
-                free(list[i].name);
         free(list);
 }
 

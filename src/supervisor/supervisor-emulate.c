@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "forgeone/path-resolve.h"
@@ -41,17 +43,29 @@ typedef enum EmulateKind {
         EMULATE_ACCESS,
         EMULATE_READLINK,
         EMULATE_CONNECT,
+        EMULATE_ENTRY,  /* creates, removes or renames a directory entry: done on (parent fd, name) */
+        EMULATE_OBJECT, /* changes the object a path names: done on an O_PATH fd of it */
 } EmulateKind;
 
 static const struct {
         const char *name;
         EmulateKind kind;
 } emulated[] = {
-        { "access", EMULATE_ACCESS },       { "connect", EMULATE_CONNECT },   { "creat", EMULATE_OPEN },
-        { "faccessat", EMULATE_ACCESS },    { "faccessat2", EMULATE_ACCESS }, { "lstat", EMULATE_STAT },
-        { "newfstatat", EMULATE_STAT },     { "open", EMULATE_OPEN },         { "openat", EMULATE_OPEN },
-        { "openat2", EMULATE_OPEN },        { "readlink", EMULATE_READLINK }, { "readlinkat", EMULATE_READLINK },
-        { "stat", EMULATE_STAT },           { "statx", EMULATE_STATX },
+        { "access", EMULATE_ACCESS }, { "chmod", EMULATE_OBJECT }, { "chown", EMULATE_OBJECT },
+        { "connect", EMULATE_CONNECT }, { "creat", EMULATE_OPEN }, { "faccessat", EMULATE_ACCESS },
+        { "faccessat2", EMULATE_ACCESS }, { "fchmodat", EMULATE_OBJECT }, { "fchmodat2", EMULATE_OBJECT },
+        { "fchownat", EMULATE_OBJECT }, { "futimesat", EMULATE_OBJECT }, { "lchown", EMULATE_OBJECT },
+        { "link", EMULATE_ENTRY }, { "linkat", EMULATE_ENTRY }, { "lremovexattr", EMULATE_OBJECT },
+        { "lsetxattr", EMULATE_OBJECT }, { "lstat", EMULATE_STAT }, { "mkdir", EMULATE_ENTRY },
+        { "mkdirat", EMULATE_ENTRY }, { "mknod", EMULATE_ENTRY }, { "mknodat", EMULATE_ENTRY },
+        { "newfstatat", EMULATE_STAT }, { "open", EMULATE_OPEN }, { "openat", EMULATE_OPEN },
+        { "openat2", EMULATE_OPEN }, { "readlink", EMULATE_READLINK }, { "readlinkat", EMULATE_READLINK },
+        { "removexattr", EMULATE_OBJECT }, { "rename", EMULATE_ENTRY }, { "renameat", EMULATE_ENTRY },
+        { "renameat2", EMULATE_ENTRY }, { "rmdir", EMULATE_ENTRY }, { "setxattr", EMULATE_OBJECT },
+        { "stat", EMULATE_STAT }, { "statx", EMULATE_STATX }, { "symlink", EMULATE_ENTRY },
+        { "symlinkat", EMULATE_ENTRY }, { "truncate", EMULATE_OBJECT }, { "unlink", EMULATE_ENTRY },
+        { "unlinkat", EMULATE_ENTRY }, { "utime", EMULATE_OBJECT }, { "utimensat", EMULATE_OBJECT },
+        { "utimes", EMULATE_OBJECT },
 };
 
 static int emulate_kind(const char *name) {
@@ -382,10 +396,16 @@ static int checked_write(Call *c, uint64_t addr, const void *buf, size_t len) {
 }
 
 static bool call_nofollow(const Call *c) {
+        static const char *const l_calls[] = {
+                "lstat", "readlink", "readlinkat", "lchown", "lsetxattr", "lremovexattr", "link",
+        };
         int af = arg_index(c->info, SYSCALL_ARG_AT_FLAGS);
 
-        if (streq(c->name, "lstat") || streq(c->name, "readlink") || streq(c->name, "readlinkat"))
-                return true;
+        FOREACH_ELEMENT(n, l_calls)
+                if (streq(c->name, *n))
+                        return true;
+        if (streq(c->name, "linkat"))
+                return !(c->args[af] & AT_SYMLINK_FOLLOW);
         return af >= 0 && (c->args[af] & AT_SYMLINK_NOFOLLOW);
 }
 
@@ -554,6 +574,346 @@ static int emulate_connect(Call *c, const SupervisorEvent *proto, EmulateResult 
         return 0;
 }
 
+/* ---- directory entries: mkdir, mknod, unlink, rmdir, rename, link, symlink ---- */
+
+/* The directory the entry lives in, opened on the checked path with no symlink followed (one swapped
+ * in since the check fails the call with ELOOP), and the entry's name in it, with the trailing slash
+ * the workload gave. The *at call on (fd, name) then cannot reach anywhere else: the kernel does not
+ * follow the last component of these calls, and a name holds no "/" but that trailing one. */
+static int entry_open(Call *c, bool second, int *ret_fd, char *ret_name, size_t size) {
+        const char *path = second ? c->path2 : c->path, *last;
+        _cleanup_free_ char *parent = NULL;
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd, r;
+
+        if (!path)
+                return -EINVAL;
+        last = path_last_component(path);
+        if (!last[0] || strchr(last, '/'))
+                return -EINVAL;
+        if (strlen(last) > NAME_MAX)
+                return -ENAMETOOLONG;
+        r = path_parent(path, &parent);
+        if (r < 0)
+                return r;
+        fd = openat2_raw(c->s->root_fd, parent, &how);
+        if (fd < 0)
+                return fd;
+        snprintf(ret_name, size, "%s%s", last, c->trailing_slash[second] ? "/" : "");
+        *ret_fd = fd;
+        return 0;
+}
+
+static bool is_rename(const char *name) {
+        return streq(name, "rename") || streq(name, "renameat") || streq(name, "renameat2");
+}
+
+/* What the kernel answers when the entry named is ".", ".." or "/": these calls never act on them. */
+static int entry_kind_error(const Call *c, bool second, uint64_t flags) {
+        PathLastKind k = c->last_kind[second];
+
+        if (k == PATH_LAST_NORMAL)
+                return 0;
+        if (is_rename(c->name))
+                return second && (flags & RENAME_NOREPLACE) ? EEXIST : EBUSY;
+        if (streq(c->name, "rmdir") || (streq(c->name, "unlinkat") && (flags & AT_REMOVEDIR)))
+                return k == PATH_LAST_DOT ? EINVAL : k == PATH_LAST_DOTDOT ? ENOTEMPTY : EBUSY;
+        if (streq(c->name, "unlink") || streq(c->name, "unlinkat"))
+                return EISDIR;
+        return EEXIST; /* mkdir, mknod, symlink, the new name of a link */
+}
+
+static int emulate_entry(Call *c, EmulateResult *res) {
+        _cleanup_close_ int dfd = -EBADF, dfd2 = -EBADF, src = -EBADF;
+        char name[NAME_MAX + 2], name2[NAME_MAX + 2], target[PATH_MAX], proc[64];
+        const char *n = c->name;
+        bool link = streq(n, "link") || streq(n, "linkat"), two = link || is_rename(n);
+        int pi = arg_index(c->info, SYSCALL_ARG_PATH), r, e;
+        uint64_t flags = 0;
+        mode_t mode = 0;
+        CredsSaved saved;
+
+        /* Flags are checked first, as the kernel does. */
+        if (streq(n, "unlinkat")) {
+                flags = c->args[2];
+                if (flags & ~(uint64_t) AT_REMOVEDIR)
+                        return res->error = EINVAL, 0;
+        } else if (streq(n, "renameat2")) {
+                flags = c->args[4];
+                if ((flags & ~(uint64_t) (RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) ||
+                    ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT))))
+                        return res->error = EINVAL, 0;
+        } else if (streq(n, "linkat")) {
+                flags = c->args[4];
+                if (flags & ~(uint64_t) (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+                        return res->error = EINVAL, 0;
+        }
+        if (two && !c->path2)
+                return -EINVAL;
+        if (two && c->lookup_error2)
+                return res->error = c->lookup_error2, 0;
+        if (c->magic && !link) {
+                /* The names in /proc/PID/fd are not the files: procfs creates and removes none. */
+                res->error = EPERM;
+                res->reason = "entries of /proc/PID/fd cannot be created, removed or renamed";
+                return 0;
+        }
+        e = link ? 0 : entry_kind_error(c, false, flags);
+        if (!e && two)
+                e = entry_kind_error(c, true, flags);
+        if (e)
+                return res->error = e, 0;
+
+        if (streq(n, "mkdir") || streq(n, "mkdirat") || streq(n, "mknod") || streq(n, "mknodat"))
+                mode = (mode_t) c->args[pi + 1];
+        if ((streq(n, "mknod") || streq(n, "mknodat")) && (S_ISCHR(mode) || S_ISBLK(mode))) {
+                res->error = EPERM;
+                res->reason = "device nodes are not created on a workload's behalf";
+                return 0;
+        }
+        if (streq(n, "symlink") || streq(n, "symlinkat")) {
+                /* The link's text is data, stored as read; what it names is checked when it is used. */
+                r = target_read_string(c->tid, c->args[0], target, sizeof target);
+                if (r >= 0)
+                        r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+                if (r < 0)
+                        return res->error = r == -ENOMEM ? EPERM : -r, 0;
+        }
+
+        r = creds_enter(c->creds, false, &saved);
+        if (r < 0)
+                return res->error = -r, 0;
+        /* This thread's umask (its own fs_struct, see creds_enter) is the workload's for the creating
+         * calls, so that a default ACL of the directory overrides it as it would for the workload. */
+        umask(c->creds->umask & 0777);
+        r = link ? 0 : entry_open(c, false, &dfd, name, sizeof name);
+        if (r >= 0 && two)
+                r = entry_open(c, true, &dfd2, name2, sizeof name2);
+        if (r >= 0) {
+                if (streq(n, "mkdir") || streq(n, "mkdirat"))
+                        r = mkdirat(dfd, name, mode);
+                else if (streq(n, "mknod") || streq(n, "mknodat"))
+                        r = mknodat(dfd, name, mode, 0);
+                else if (streq(n, "unlink"))
+                        r = unlinkat(dfd, name, 0);
+                else if (streq(n, "rmdir"))
+                        r = unlinkat(dfd, name, AT_REMOVEDIR);
+                else if (streq(n, "unlinkat"))
+                        r = unlinkat(dfd, name, (int) flags);
+                else if (is_rename(n))
+                        r = (int) syscall(SYS_renameat2, dfd, name, dfd2, name2, (unsigned) flags);
+                else if (streq(n, "symlink") || streq(n, "symlinkat"))
+                        r = symlinkat(target, dfd, name);
+                else if (link && c->empty_path && !c->magic) {
+                        /* linkat(fd, "", AT_EMPTY_PATH): the kernel's own rule (CAP_DAC_READ_SEARCH,
+                         * under the workload's capabilities) decides. */
+                        r = object_fd(c, true, &src);
+                        if (r >= 0)
+                                r = linkat(src, "", dfd2, name2, AT_EMPTY_PATH);
+                } else if (link) {
+                        /* The source is the checked object, held open: linked through our /proc fd link,
+                         * which names exactly it (a symlink itself when not followed). */
+                        r = object_fd(c, call_nofollow(c), &src);
+                        if (r >= 0) {
+                                snprintf(proc, sizeof proc, "/proc/self/fd/%d", src);
+                                r = linkat(AT_FDCWD, proc, dfd2, name2, AT_SYMLINK_FOLLOW);
+                        }
+                } else
+                        r = -EOPNOTSUPP;
+                if (r == -1)
+                        r = -errno;
+        }
+        umask(0);
+        creds_leave(&saved);
+        res->error = r < 0 ? -r : 0;
+        return 0;
+}
+
+/* ---- objects: mode, owner, size, times, extended attributes ---- */
+
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452
+#endif
+#ifndef __NR_setxattrat
+#define __NR_setxattrat 463
+#endif
+#ifndef __NR_removexattrat
+#define __NR_removexattrat 466
+#endif
+#define XATTR_NAME_MAX_ 255
+#define XATTR_SIZE_MAX_ 65536
+
+struct xattr_args_ {
+        uint64_t value;
+        uint32_t size;
+        uint32_t flags;
+};
+
+/* Times as utimensat(2) takes them, read from the workload's utime/utimes/futimesat/utimensat
+ * argument; *ret_null when it passed NULL (now). */
+static int read_times(Call *c, uint64_t addr, struct timespec ts[2], bool *ret_null) {
+        int r;
+
+        *ret_null = addr == 0;
+        if (addr == 0)
+                return 0;
+        if (streq(c->name, "utime")) {
+                int64_t t[2];
+                r = target_read(c->tid, addr, t, sizeof t);
+                if (r < 0)
+                        return r;
+                ts[0] = (struct timespec) { .tv_sec = t[0] };
+                ts[1] = (struct timespec) { .tv_sec = t[1] };
+        } else if (streq(c->name, "utimes") || streq(c->name, "futimesat")) {
+                struct timeval tv[2];
+                r = target_read(c->tid, addr, tv, sizeof tv);
+                if (r < 0)
+                        return r;
+                for (int i = 0; i < 2; i++) {
+                        if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+                                return -EINVAL;
+                        ts[i].tv_sec = tv[i].tv_sec;
+                        ts[i].tv_nsec = tv[i].tv_usec * 1000;
+                }
+        } else {
+                r = target_read(c->tid, addr, ts, 2 * sizeof(struct timespec));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool object_is_symlink(int fd) {
+        struct stat st;
+
+        return fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+static int emulate_object(Call *c, EmulateResult *res) {
+        _cleanup_close_ int fd = -EBADF, wfd = -EBADF;
+        _cleanup_free_ char *value = NULL;
+        char xname[XATTR_NAME_MAX_ + 1], proc[64];
+        const char *n = c->name;
+        int pi = arg_index(c->info, SYSCALL_ARG_PATH), af = arg_index(c->info, SYSCALL_ARG_AT_FLAGS), r;
+        uint64_t flags = af >= 0 ? c->args[af] : 0, vsize = 0;
+        struct timespec ts[2] = {};
+        bool xset = strstr(n, "setxattr"), xremove = strstr(n, "removexattr"), now = false;
+        bool utimes = strstr(n, "utime") != NULL;
+        CredsSaved saved;
+
+        if ((streq(n, "fchmodat2") || streq(n, "fchownat") || streq(n, "utimensat")) &&
+            (flags & ~(uint64_t) (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+                return res->error = EINVAL, 0;
+        if (c->null_path && (flags & AT_SYMLINK_NOFOLLOW))
+                return res->error = EINVAL, 0;
+        if (streq(n, "truncate") && (int64_t) c->args[pi + 1] < 0)
+                return res->error = EINVAL, 0;
+
+        /* The data the call carries is read once, here; the call is done with our copy. */
+        if (utimes) {
+                r = read_times(c, c->args[pi + 1], ts, &now);
+                if (r < 0)
+                        return res->error = -r, 0;
+        }
+        if (xset || xremove) {
+                r = target_read_string(c->tid, c->args[pi + 1], xname, sizeof xname);
+                if (r == 0 || r == -ENAMETOOLONG)
+                        return res->error = ERANGE, 0;
+                if (r < 0)
+                        return res->error = -r, 0;
+        }
+        if (xset) {
+                vsize = c->args[pi + 3];
+                if (vsize > XATTR_SIZE_MAX_)
+                        return res->error = E2BIG, 0;
+                value = malloc(MAX(vsize, 1u));
+                if (!value)
+                        return -ENOMEM;
+                r = target_read(c->tid, c->args[pi + 2], value, (size_t) vsize);
+                if (r < 0)
+                        return res->error = -r, 0;
+        }
+        r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+        if (r < 0)
+                return res->error = -r, 0;
+
+        r = creds_enter(c->creds, false, &saved);
+        if (r < 0)
+                return res->error = -r, 0;
+        /* The object, held open: what was checked is what is changed (a symlink swapped in since
+         * fails the open with ELOOP). */
+        r = object_fd(c, call_nofollow(c), &fd);
+        if (r >= 0) {
+                snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+                if (strstr(n, "chmod")) {
+                        mode_t mode = (mode_t) c->args[pi + 1];
+
+                        r = (int) syscall(__NR_fchmodat2, fd, "", mode, AT_EMPTY_PATH);
+                        if (r < 0 && errno == ENOSYS) /* before Linux 6.6 */
+                                r = object_is_symlink(fd) ? (errno = EOPNOTSUPP, -1) : chmod(proc, mode);
+                } else if (strstr(n, "chown"))
+                        r = fchownat(fd, "", (uid_t) c->args[pi + 1], (gid_t) c->args[pi + 2],
+                                     AT_EMPTY_PATH);
+                else if (streq(n, "truncate")) {
+                        struct stat st;
+
+                        /* Opened for writing only once known to be a regular file: opening a device or
+                         * FIFO has effects truncate(2) never has. */
+                        if (fstat(fd, &st) < 0)
+                                r = -1;
+                        else if (S_ISDIR(st.st_mode))
+                                r = (errno = EISDIR, -1);
+                        else if (!S_ISREG(st.st_mode))
+                                r = (errno = EINVAL, -1);
+                        else {
+                                wfd = open(proc, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                                r = wfd < 0 ? -1 : ftruncate(wfd, (off_t) c->args[pi + 1]);
+                        }
+                } else if (utimes && c->null_path)
+                        r = (int) syscall(SYS_utimensat, fd, NULL, now ? NULL : ts, (int) flags);
+                else if (utimes)
+                        r = utimensat(fd, "", now ? NULL : ts, AT_EMPTY_PATH);
+                else if ((xset || xremove) && !object_is_symlink(fd)) {
+                        /* The xattr calls want a file, not an O_PATH fd: our /proc link of the object
+                         * names exactly it. */
+                        r = xset ? setxattr(proc, xname, value, (size_t) vsize, (int) c->args[pi + 4])
+                                 : removexattr(proc, xname);
+                } else if (xset || xremove) {
+                        /* A symlink itself (lsetxattr): no fd of it can carry the call, so it is made on
+                         * its name in the checked parent directory, not followed (Linux 6.13+). */
+                        _cleanup_close_ int pfd = -EBADF;
+                        char lname[NAME_MAX + 2];
+                        struct xattr_args_ a = {
+                                .value = (uint64_t) (uintptr_t) value,
+                                .size = (uint32_t) vsize,
+                                .flags = (uint32_t) c->args[pi + 4],
+                        };
+
+                        r = c->empty_path || c->magic ? (errno = EPERM, -1)
+                                                      : entry_open(c, false, &pfd, lname, sizeof lname);
+                        if (r < 0 && r != -1)
+                                r = (errno = -r, -1);
+                        else if (r >= 0 && xset)
+                                r = (int) syscall(__NR_setxattrat, pfd, lname, AT_SYMLINK_NOFOLLOW, xname,
+                                                  &a, sizeof a);
+                        else if (r >= 0)
+                                r = (int) syscall(__NR_removexattrat, pfd, lname, AT_SYMLINK_NOFOLLOW,
+                                                  xname);
+                        if (r < 0 && errno == ENOSYS)
+                                errno = EPERM;
+                } else
+                        r = (errno = EOPNOTSUPP, -1);
+                if (r < 0)
+                        r = -errno;
+        }
+        creds_leave(&saved);
+        res->error = r < 0 ? -r : 0;
+        return 0;
+}
+
 int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret) {
         int kind = emulate_kind(c->name);
 
@@ -586,6 +946,10 @@ int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret) {
                 return emulate_readlink(c, ret);
         case EMULATE_CONNECT:
                 return emulate_connect(c, proto, ret);
+        case EMULATE_ENTRY:
+                return emulate_entry(c, ret);
+        case EMULATE_OBJECT:
+                return emulate_object(c, ret);
         }
         return -EOPNOTSUPP;
 }

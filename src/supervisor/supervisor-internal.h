@@ -101,6 +101,17 @@ struct Supervisor {
         pthread_t run_thread;
 };
 
+typedef enum PathLastKind {
+        PATH_LAST_NORMAL,
+        PATH_LAST_DOT,
+        PATH_LAST_DOTDOT,
+        PATH_LAST_ROOT,
+} PathLastKind;
+
+/* Does this path argument of the call name a directory entry to create, remove or rename (rather than
+ * an object to look at or change)? second: PATH2. */
+bool call_path_is_entry(const char *name, bool second) _pure_;
+
 /* A trapped call being decided. */
 typedef struct Call {
         Supervisor *s;
@@ -122,6 +133,12 @@ typedef struct Call {
         int magic_file;       /* that file, taken from the workload; path is its real path if it has one */
         bool exists;          /* the last component of path was there when resolved */
         bool followed;        /* resolving path followed a symlink */
+        bool null_path;       /* utimensat/futimesat with a NULL path: the call acts on the dirfd's file */
+        /* Entry calls (mkdir, unlink, rename, ...): how the path as given ended, per path. The kernel
+         * refuses ".", ".." and "/" as the entry to create or remove, and a trailing slash is handed
+         * on to it with the name. */
+        PathLastKind last_kind[2];
+        bool trailing_slash[2];
 
         bool have_addr;
         struct sockaddr_storage raw_addr;

@@ -316,6 +316,20 @@ static bool name_in(const char *name, const char *const *list) {
         return false;
 }
 
+bool call_path_is_entry(const char *name, bool second) {
+        static const char *const first_entry[] = {
+                "mkdir", "mkdirat", "mknod", "mknodat", "unlink", "unlinkat", "rmdir", "rename", "renameat",
+                "renameat2", "symlink", "symlinkat", NULL,
+        };
+
+        if (!name)
+                return false;
+        if (second) /* rename targets and new link names; PATH2 of other calls (pivot_root, ...) is not */
+                return streq(name, "rename") || streq(name, "renameat") || streq(name, "renameat2") ||
+                       streq(name, "link") || streq(name, "linkat");
+        return name_in(name, first_entry);
+}
+
 /* Does the call act on a symlink itself rather than on what it points to? */
 static bool last_nofollow(const Call *c, bool second) {
         static const char *const never_follow[] = {
@@ -393,6 +407,17 @@ static int decode_path(Call *c, bool second) {
 
         if (pi < 0)
                 return 0;
+        dirfd = di >= 0 ? (int) c->args[di] : AT_FDCWD;
+        if (!second && c->args[pi] == 0 && dirfd != AT_FDCWD &&
+            (streq(c->name, "utimensat") || streq(c->name, "futimesat"))) {
+                /* futimens(3) is utimensat(fd, NULL, ...): the file open as fd, judged by its path. */
+                c->null_path = c->empty_path = true;
+                r = target_fd_path(c->tid, dirfd, c->s->root_path, &resolved);
+                if (r < 0)
+                        return r == -EXDEV ? -EPERM : r;
+                c->path = TAKE_PTR(resolved);
+                return 0;
+        }
         n = target_read_string(c->tid, c->args[pi], buf, sizeof buf);
         if (n < 0)
                 return n;
@@ -404,7 +429,6 @@ static int decode_path(Call *c, bool second) {
                 c->ptr_lens[c->n_ptrs++] = (size_t) n + 1;
         }
 
-        dirfd = di >= 0 ? (int) c->args[di] : AT_FDCWD;
         if (n == 0) {
                 /* "" names the dirfd itself with AT_EMPTY_PATH, and nothing (ENOENT) otherwise. */
                 if (second || af < 0 || !(c->args[af] & AT_EMPTY_PATH))
@@ -418,6 +442,22 @@ static int decode_path(Call *c, bool second) {
                 return 0;
         }
 
+        if (call_path_is_entry(c->name, second)) {
+                /* The entry is the last name as given: "d/" is entry "d" (the slash goes to the kernel
+                 * with it), "d/.." is no entry at all (the kernel refuses it), never d's parent. */
+                const char *last;
+
+                while (n > 1 && buf[n - 1] == '/') {
+                        buf[--n] = 0;
+                        c->trailing_slash[second] = true;
+                }
+                last = strrchr(buf, '/');
+                last = last ? last + 1 : buf;
+                c->last_kind[second] = streq(buf, "/")  ? PATH_LAST_ROOT
+                                       : streq(last, ".")  ? PATH_LAST_DOT
+                                       : streq(last, "..") ? PATH_LAST_DOTDOT
+                                                           : PATH_LAST_NORMAL;
+        }
         if (buf[0] != '/') {
                 r = target_base_path(c->tid, dirfd, c->s->root_path, &base);
                 if (r == -EXDEV)
@@ -496,6 +536,9 @@ static int decode_paths(Call *c) {
         }
         if (fi >= 0 || hi >= 0 || streq(c->name, "creat"))
                 c->access = syscall_open_flags_to_access(c->open_flags);
+        /* An exchange moves each entry over the other: both are removed and created. */
+        if (streq(c->name, "renameat2") && (c->args[4] & RENAME_EXCHANGE))
+                c->access = c->access2 = POLICY_ACCESS_DELETE | POLICY_ACCESS_CREATE;
 
         r = decode_path(c, false);
         if (r < 0)
