@@ -229,7 +229,7 @@ int main(int argc, char **argv) {
                         fd = open(blob, O_RDONLY | O_CLOEXEC);
                         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         t0 = now_usec();
-                        r = layer_unpack(fd, &d, OCI_COMPRESSION_GZIP, diff_id, dfd, 0, NULL, NULL, NULL,
+                        r = layer_unpack(fd, &d, OCI_COMPRESSION_GZIP, diff_id, dfd, 0, NULL, NULL, NULL, NULL,
                                          &err);
                         t_ours[i] = now_usec() - t0;
                         close(fd);

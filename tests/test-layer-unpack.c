@@ -47,7 +47,8 @@ static void teardown(void) {
         free(dest);
 }
 
-static int unpack_buf(const TestBuf *tar, LayerUnpackFlags flags, LayerUnpackStats *stats, ImageError *err) {
+static int unpack_buf_limited(const TestBuf *tar, LayerUnpackFlags flags, const LayerUnpackLimits *limits,
+                              LayerUnpackStats *stats, ImageError *err) {
         _cleanup_free_ char *blob = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
 
@@ -57,7 +58,11 @@ static int unpack_buf(const TestBuf *tar, LayerUnpackFlags flags, LayerUnpackSta
         dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_ge(dfd, 0);
-        return layer_unpack(fd, NULL, OCI_COMPRESSION_NONE, NULL, dfd, flags, NULL, NULL, stats, err);
+        return layer_unpack(fd, NULL, OCI_COMPRESSION_NONE, NULL, dfd, flags, limits, NULL, NULL, stats, err);
+}
+
+static int unpack_buf(const TestBuf *tar, LayerUnpackFlags flags, LayerUnpackStats *stats, ImageError *err) {
+        return unpack_buf_limited(tar, flags, NULL, stats, err);
 }
 
 static char *path_in(const char *base, const char *rel) {
@@ -488,6 +493,190 @@ static void cache_expect_refused(TestTar *t, const char *needle) {
         free(l.tar.data);
 }
 
+/* n files of size bytes each ("f0", "f1", ...), filled with 'x'. */
+static TestTar *tar_of_files(size_t n, size_t size) {
+        _cleanup_free_ char *data = malloc(size + 1);
+        TestTar *t = test_tar_new();
+
+        ck_assert_ptr_nonnull(data);
+        memset(data, 'x', size);
+        data[size] = 0;
+        for (size_t i = 0; i < n; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "f%zu", i);
+                test_tar_file(t, name, data);
+        }
+        return t;
+}
+
+START_TEST(test_limits_defaults) {
+        LayerUnpackLimits l = layer_unpack_limits_resolve(NULL);
+
+        ck_assert_uint_eq(l.max_layer_bytes, 16ULL << 30);
+        ck_assert_uint_eq(l.max_image_bytes, 64ULL << 30);
+        ck_assert_uint_eq(l.max_entries, 1000000);
+        l = layer_unpack_limits_resolve(&(LayerUnpackLimits) { .max_entries = 7 });
+        ck_assert_uint_eq(l.max_layer_bytes, LAYER_UNPACK_DEFAULT_MAX_LAYER_BYTES);
+        ck_assert_uint_eq(l.max_image_bytes, LAYER_UNPACK_DEFAULT_MAX_IMAGE_BYTES);
+        ck_assert_uint_eq(l.max_entries, 7);
+}
+END_TEST
+
+START_TEST(test_limit_layer_bytes) {
+        /* 64 small files: no header claims much, the stream itself passes 16 KiB. */
+        TestBuf tar = test_tar_finish(tar_of_files(64, 1000));
+        LayerUnpackLimits limits = { .max_layer_bytes = 16 << 10 };
+        ImageError err = {};
+
+        ck_assert_int_eq(unpack_buf_limited(&tar, 0, &limits, NULL, &err), -EFBIG);
+        ck_assert_str_eq(err.message, "layer: uncompressed layer exceeds the limit of 16 KiB per layer");
+        /* Nothing was decompressed beyond the limit: at most one read buffer. */
+        ck_assert_int_lt(test_count_entries(dest, NULL), 64);
+
+        /* The same layer under a limit it fits is unpacked whole. */
+        test_rm_rf(dest);
+        ck_assert_int_eq(mkdir(dest, 0755), 0);
+        err = (ImageError) {};
+        limits.max_layer_bytes = tar.size;
+        ck_assert_msg(unpack_buf_limited(&tar, 0, &limits, NULL, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(test_count_entries(dest, NULL), 64);
+        free(tar.data);
+}
+END_TEST
+
+START_TEST(test_limit_declared_size) {
+        /* A header that claims more than the budget is refused before its data is written, even though
+         * the stream read so far is within the limit. */
+        TestTar *t = tar_of_files(1, 100);
+        _cleanup_free_ char *big = malloc((2 << 20) + 1);
+        LayerUnpackLimits limits = { .max_layer_bytes = 1 << 20 };
+        ImageError err = {};
+        TestBuf tar;
+
+        ck_assert_ptr_nonnull(big);
+        memset(big, 'y', 2 << 20);
+        big[2 << 20] = 0;
+        test_tar_file(t, "big", big);
+        tar = test_tar_finish(t);
+        ck_assert_int_eq(unpack_buf_limited(&tar, 0, &limits, NULL, &err), -EFBIG);
+        ck_assert_str_eq(err.message, "layer: entry \"big\" declares 2097152 bytes: the layer would exceed the limit "
+                                      "of 1 MiB per layer");
+        ck_assert(!test_exists(path_in(dest, "big")));
+        free(tar.data);
+}
+END_TEST
+
+START_TEST(test_limit_entries) {
+        TestBuf tar = test_tar_finish(tar_of_files(11, 1));
+        LayerUnpackLimits limits = { .max_entries = 10 };
+        LayerUnpackStats stats;
+        ImageError err = {};
+
+        ck_assert_int_eq(unpack_buf_limited(&tar, 0, &limits, NULL, &err), -E2BIG);
+        ck_assert_str_eq(err.message, "layer: layer has more than 10 entries, the limit per layer");
+        ck_assert(!test_exists(path_in(dest, "f10")));
+
+        /* Exactly at the limit is fine. */
+        test_rm_rf(dest);
+        ck_assert_int_eq(mkdir(dest, 0755), 0);
+        err = (ImageError) {};
+        limits.max_entries = 11;
+        ck_assert_msg(unpack_buf_limited(&tar, 0, &limits, &stats, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(stats.entries, 11);
+        free(tar.data);
+}
+END_TEST
+
+/* A gzip bomb in small: 8 MiB of zeros compress to a few KiB; the limits hold through the cache, name
+ * the layer, and leave nothing behind. */
+START_TEST(test_limit_cache_bomb) {
+        _cleanup_free_ char *zeros = calloc(1, (8 << 20) + 1), *cache = NULL, *layout = NULL;
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        TestLayer l;
+        TestTar *t;
+        ImageError err = {};
+
+        ck_assert_ptr_nonnull(zeros);
+        memset(zeros, '0', 8 << 20);
+        t = test_tar_new();
+        test_tar_file(t, "small", "s");
+        test_tar_file(t, "bomb", zeros);
+        l = (TestLayer) { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+        layout = make_layout(&l, 1);
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+        ASSERT_OK(oci_image_open_dir(layout, "t", &image, &err));
+        ck_assert_uint_lt(image->layers[0].blob.size, 64 << 10);
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_layer_bytes = 4 << 20 });
+        ck_assert_uint_eq(layer_cache_get_limits(c)->max_entries, LAYER_UNPACK_DEFAULT_MAX_ENTRIES);
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
+        ck_assert_msg(strstr(err.message, "layer 0: sha256:") && strstr(err.message, "the limit of 4 MiB per layer"),
+                      "%s", err.message);
+        ck_assert_ptr_null(lowers);
+        ck_assert_int_eq(test_count_entries(cache, (const char *const[]) { ".lock", NULL }), 0);
+
+        /* Under the defaults it is an ordinary layer. */
+        layer_cache_set_limits(c, NULL);
+        err = (ImageError) {};
+        ck_assert_msg(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err) == 1, "%s",
+                      err.message);
+        free(l.tar.data);
+}
+END_TEST
+
+START_TEST(test_limit_image_bytes) {
+        _cleanup_(oci_image_freep) OciImage *image = NULL;
+        _cleanup_(layer_cache_freep) LayerCache *c = NULL;
+        _cleanup_free_ char *cache = NULL, *layout = NULL, *first = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        TestLayer l[2];
+        ImageError err = {};
+        const char *hex;
+
+        /* Two layers of ~40 KiB each (tar streams); 64 KiB per image holds one, not both. */
+        l[0] = (TestLayer) { .tar = test_tar_finish(tar_of_files(1, 40 << 10)), .compression = OCI_COMPRESSION_GZIP };
+        l[1] = (TestLayer) { .tar = test_tar_finish(tar_of_files(2, 20 << 10)), .compression = OCI_COMPRESSION_NONE };
+        ck_assert_uint_lt(l[0].tar.size, 64 << 10);
+        ck_assert_uint_lt(l[1].tar.size, 64 << 10);
+        layout = make_layout(l, 2);
+        ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
+        ASSERT_OK(oci_image_open_dir(layout, "t", &image, &err));
+        ASSERT_OK(layer_cache_open(cache, &c, &err));
+        layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 64 << 10 });
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
+        ck_assert_msg(strstr(err.message, "layer 1 (sha256:") &&
+                              strstr(err.message, "the image's layers exceed the limit of 64 KiB per image"),
+                      "%s", err.message);
+        ck_assert_ptr_null(lowers);
+        /* Layer 0 fitted and stays cached (it is valid on its own); layer 1 left nothing. */
+        ASSERT_OK(oci_digest_parse(image->layers[0].diff_id, &hex, &err));
+        ck_assert_int_ge(asprintf(&first, "%s/%s", cache, hex), 0);
+        ck_assert(test_exists(first));
+        ck_assert_int_eq(test_count_entries(cache, (const char *const[]) { ".lock", hex, NULL }), 0);
+
+        /* A warm cache counts the cached layer too: the same refusal. */
+        err = (ImageError) {};
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
+        ck_assert_msg(strstr(err.message, "per image"), "%s", err.message);
+
+        /* Reversed: layer 0 cached, a limit below its size refuses it on the hit. */
+        layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 16 << 10 });
+        err = (ImageError) {};
+        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
+        ck_assert_msg(strstr(err.message, "layer 0 (sha256:") && strstr(err.message, "16 KiB per image"), "%s",
+                      err.message);
+
+        layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 128 << 10 });
+        err = (ImageError) {};
+        ck_assert_msg(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err) == 1, "%s",
+                      err.message);
+        free(l[0].tar.data);
+        free(l[1].tar.data);
+}
+END_TEST
+
 START_TEST(test_cache_refusals_leave_nothing) {
         TestTar *t;
 
@@ -862,12 +1051,18 @@ static Suite *layer_unpack_suite(void) {
         tcase_add_test(tc, test_empty_layers);
         tcase_add_test(tc, test_mutated_layers);
         tcase_add_test(tc, test_whiteout_representation);
+        tcase_add_test(tc, test_limits_defaults);
+        tcase_add_test(tc, test_limit_layer_bytes);
+        tcase_add_test(tc, test_limit_declared_size);
+        tcase_add_test(tc, test_limit_entries);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("cache");
         tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_cache_refusals_leave_nothing);
+        tcase_add_test(tc, test_limit_cache_bomb);
+        tcase_add_test(tc, test_limit_image_bytes);
         tcase_add_test(tc, test_whiteouts_merged_copy);
         tcase_add_test(tc, test_auto_falls_back_to_copy);
         tcase_add_test(tc, test_cache_reuse);

@@ -41,6 +41,7 @@
 
 #include "forgeone/container-state.h"
 #include "forgeone/container-store.h"
+#include "forgeone/layer-unpack.h"
 #include "forgeone/oci-image.h"
 #include "forgeone/policy.h"
 #include "forgeone/scheduler.h"
@@ -115,6 +116,7 @@ typedef struct ContainerConfig {
         const char *layer_cache_dir; /* NULL: the layer cache's default */
         const char *cgroup_root; /* NULL: /sys/fs/cgroup */
         const char *budget_file; /* NULL: $FORGEONE_BUDGET or CONTAINER_DEFAULT_BUDGET_FILE if present */
+        LayerUnpackLimits unpack_limits; /* decompression-bomb limits for the image's layers; 0: default */
 
         /* Trust seam: called with the opened image before a layer byte is read (layer-cache.h); NULL
          * until the trust module provides the TPM-anchored verifier. */

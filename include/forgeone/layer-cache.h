@@ -35,6 +35,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LayerCache *, layer_cache_free);
 
 const char *layer_cache_dir(const LayerCache *c);
 
+/* Decompression-bomb limits for the layers this cache unpacks (layer-unpack.h); NULL or 0 fields: the
+ * defaults, which a new cache has. max_image_bytes caps the sum over an image's layers in
+ * layer_cache_unpack_image(), counting the layers found in the cache with the size recorded when they
+ * were unpacked (so a warm cache accepts exactly what a cold one does). */
+void layer_cache_set_limits(LayerCache *c, const LayerUnpackLimits *limits);
+const LayerUnpackLimits *layer_cache_get_limits(const LayerCache *c) _pure_;
+
 /* Ensures layer i of image is in the cache. ret_path (optional): its rootfs dir. ret_hit: reused. */
 int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
                        OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit,

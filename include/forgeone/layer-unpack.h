@@ -39,6 +39,28 @@ typedef enum LayerUnpackFlags {
         LAYER_UNPACK_ALLOW_DEVICES = 1u << 0,
 } LayerUnpackFlags;
 
+/*
+ * Decompression-bomb limits: a small compressed blob may expand to an unbounded tar stream, or to
+ * millions of tiny files. The uncompressed tar stream of a layer and the number of its entries are
+ * counted as they are read, and the unpack stops at once when a limit is passed (-EFBIG for bytes,
+ * -E2BIG for entries), with a message naming the layer and the limit; a file whose header alone
+ * declares more than the bytes left is refused before a byte of it is written. The per-image limit
+ * is applied by the layer cache (layer-cache.h) to the sum over the image's layers. 0 in a field
+ * means its default.
+ */
+#define LAYER_UNPACK_DEFAULT_MAX_LAYER_BYTES (16ULL << 30)
+#define LAYER_UNPACK_DEFAULT_MAX_IMAGE_BYTES (64ULL << 30)
+#define LAYER_UNPACK_DEFAULT_MAX_ENTRIES 1000000ULL
+
+typedef struct LayerUnpackLimits {
+        uint64_t max_layer_bytes; /* uncompressed tar stream of one layer */
+        uint64_t max_image_bytes; /* uncompressed tar streams of all layers of one image together */
+        uint64_t max_entries;     /* tar entries of one layer */
+} LayerUnpackLimits;
+
+/* Copies limits (NULL: none given) with every 0 replaced by its default. */
+LayerUnpackLimits layer_unpack_limits_resolve(const LayerUnpackLimits *limits) _pure_;
+
 typedef struct LayerUnpackStats {
         uint64_t entries;
         uint64_t bytes; /* uncompressed tar stream length */
@@ -52,8 +74,10 @@ typedef struct LayerUnpackStats {
 /*
  * blob_fd: the layer blob, read from its current offset. blob may be NULL to skip the compressed
  * check (then compression must be given); diff_id may be NULL to skip the uncompressed check.
- * dest_fd: an empty directory. "what" names the layer in messages (e.g. its digest).
+ * dest_fd: an empty directory. Messages name the layer by its blob digest. limits: NULL for the
+ * defaults; max_image_bytes is not used here. On failure dest_fd holds what was written so far: the
+ * caller removes it (layer-cache.c does).
  */
 int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compression, const char *diff_id,
-                 int dest_fd, LayerUnpackFlags flags, OciProgressFn progress, void *userdata,
-                 LayerUnpackStats *ret_stats, ImageError *err);
+                 int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits, OciProgressFn progress,
+                 void *userdata, LayerUnpackStats *ret_stats, ImageError *err);

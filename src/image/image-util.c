@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -139,4 +140,20 @@ int image_write_file_at(int dir_fd, const char *name, const char *data, size_t s
         if (fsync(fd) < 0)
                 return negative_errno();
         return 0;
+}
+
+const char *image_format_size(uint64_t bytes, char buf[static 32]) {
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+        const char *unit = NULL;
+        uint64_t v = bytes;
+
+        for (size_t i = 0; i < ELEMENTSOF(units) && v >= 1024 && v % 1024 == 0; i++) {
+                v /= 1024;
+                unit = units[i];
+        }
+        if (unit)
+                snprintf(buf, 32, "%" PRIu64 " %s", v, unit);
+        else
+                snprintf(buf, 32, "%" PRIu64 " bytes", bytes);
+        return buf;
 }

@@ -7,6 +7,7 @@
  * run over trees whose contents came from untrusted images.
  */
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Removes dir_fd/name recursively. Makes read-only directories writable first (so an unprivileged
@@ -18,3 +19,6 @@ int image_mkdir_p(const char *path, mode_t mode);
 
 /* Writes a whole file atomically enough for our use: create, write, fsync. */
 int image_write_file_at(int dir_fd, const char *name, const char *data, size_t size, mode_t mode);
+
+/* "16 GiB" for a whole number of KiB/MiB/GiB/TiB, else "N bytes"; for messages about size limits. */
+const char *image_format_size(uint64_t bytes, char buf[static 32]);

@@ -20,6 +20,7 @@
 struct LayerCache {
         char *dir;
         int dir_fd;
+        LayerUnpackLimits limits; /* resolved: no zeros */
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -54,6 +55,7 @@ int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
                                        dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777),
                                        (unsigned) geteuid());
         }
+        c->limits = layer_unpack_limits_resolve(NULL);
         c->dir = strdup(dir);
         if (!c->dir) {
                 safe_close(c->dir_fd);
@@ -74,6 +76,39 @@ LayerCache *layer_cache_free(LayerCache *c) {
 
 const char *layer_cache_dir(const LayerCache *c) {
         return c->dir;
+}
+
+void layer_cache_set_limits(LayerCache *c, const LayerUnpackLimits *limits) {
+        c->limits = layer_unpack_limits_resolve(limits);
+}
+
+const LayerUnpackLimits *layer_cache_get_limits(const LayerCache *c) {
+        return &c->limits;
+}
+
+/* The uncompressed size recorded when an entry was made; 0 when unknown (an entry made before the
+ * size was recorded counts as nothing rather than failing an image that was accepted then). */
+static uint64_t entry_tar_bytes(LayerCache *c, const char *name) {
+        _cleanup_(json_object_putp) json_object *j = NULL;
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        char buf[16384];
+        json_object *v;
+        ssize_t n;
+
+        dfd = openat(c->dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return 0;
+        fd = openat(dfd, META_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = 0;
+        j = json_tokener_parse(buf);
+        if (!j || !json_object_object_get_ex(j, "tar_bytes", &v) || !json_object_is_type(v, json_type_int))
+                return 0;
+        return (uint64_t) MAX(json_object_get_int64(v), 0);
 }
 
 /* An entry is complete once renamed into place; layer.json is written before the rename. */
@@ -149,7 +184,9 @@ static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st) {
 }
 
 static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const char *name,
-                         LayerUnpackFlags flags, OciProgressFn progress, void *userdata, ImageError *err) {
+                         LayerUnpackFlags flags, uint64_t max_bytes, OciProgressFn progress, void *userdata,
+                         uint64_t *ret_bytes, ImageError *err) {
+        LayerUnpackLimits limits = c->limits;
         const OciLayer *l = &image->layers[i];
         _cleanup_close_ int tmp_fd = -EBADF, root_fd = -EBADF, blob_fd = -EBADF;
         _cleanup_free_ char *tmp_path = NULL;
@@ -181,8 +218,9 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
                 goto fail;
         }
 
-        r = layer_unpack(blob_fd, &l->blob, l->compression, l->diff_id, root_fd, flags, progress, userdata,
-                         &stats, err);
+        limits.max_layer_bytes = max_bytes;
+        r = layer_unpack(blob_fd, &l->blob, l->compression, l->diff_id, root_fd, flags, &limits, progress,
+                         userdata, &stats, err);
         if (r < 0)
                 goto fail;
 
@@ -203,6 +241,7 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
                 goto fail;
         }
         (void) fsync(c->dir_fd);
+        *ret_bytes = stats.bytes;
         return 0;
 
 fail:
@@ -210,11 +249,16 @@ fail:
         return r;
 }
 
-int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
-                       OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit,
-                       ImageError *err) {
+/* image_bytes: what the image's layers below this one hold; the image limit caps this layer at what is
+ * left of it. ret_bytes: the layer's uncompressed size. */
+static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags, uint64_t image_bytes,
+                  OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit, uint64_t *ret_bytes,
+                  ImageError *err) {
         _cleanup_close_ int lock_fd = -EBADF;
         _cleanup_free_ char *path = NULL;
+        uint64_t left = c->limits.max_image_bytes - MIN(image_bytes, c->limits.max_image_bytes), bytes = 0;
+        uint64_t max_bytes = MIN(c->limits.max_layer_bytes, left);
+        char limit[32], below[32];
         const char *hex;
         bool hit = true;
         int r;
@@ -244,11 +288,33 @@ int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpa
                                                                "entry %s/%s: %s",
                                                                c->dir, hex, strerror(-r));
                         }
-                        r = unpack_locked(c, image, i, hex, flags, progress, userdata, err);
+                        r = unpack_locked(c, image, i, hex, flags, max_bytes, progress, userdata, &bytes, err);
+                        if (r == -EFBIG && max_bytes < c->limits.max_layer_bytes) {
+                                /* The image's limit, not the layer's, was reached: say so. */
+                                image_error_clear(err);
+                                return image_error_set(err, r,
+                                                       "layer %zu (%s): the image's layers exceed the limit of "
+                                                       "%s per image (%s in the layers below it)",
+                                                       i, image->layers[i].blob.digest,
+                                                       image_format_size(c->limits.max_image_bytes, limit),
+                                                       image_format_size(image_bytes, below));
+                        }
                         if (r < 0)
                                 return image_error_prefix(err, r, "layer %zu: ", i);
                         hit = false;
                 }
+        }
+        if (hit) {
+                /* Checked when it was unpacked, perhaps for another image: it still counts for this one. */
+                bytes = entry_tar_bytes(c, hex);
+                if (bytes > left)
+                        return image_error_set(err, -EFBIG,
+                                               "layer %zu (%s): the image's layers exceed the limit of %s per "
+                                               "image (%s in the layers below it, %s in this one)",
+                                               i, image->layers[i].blob.digest,
+                                               image_format_size(c->limits.max_image_bytes, limit),
+                                               image_format_size(image_bytes, below),
+                                               image_format_size(bytes, (char[32]) {}));
         }
 
         if (ret_path && asprintf(&path, "%s/%s/rootfs", c->dir, hex) < 0)
@@ -257,13 +323,22 @@ int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpa
                 *ret_path = TAKE_PTR(path);
         if (ret_hit)
                 *ret_hit = hit;
+        if (ret_bytes)
+                *ret_bytes = bytes;
         return 0;
+}
+
+int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
+                       OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit,
+                       ImageError *err) {
+        return ensure(c, image, i, flags, 0, progress, userdata, ret_path, ret_hit, NULL, err);
 }
 
 int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerifyFn verify,
                              void *verify_userdata, LayerUnpackFlags flags, OciProgressFn progress,
                              void *userdata, char ***ret_lowers, ImageError *err) {
         _cleanup_strv_free_ char **lowers = NULL;
+        uint64_t image_bytes = 0;
         int r, unpacked = 0;
 
         if (verify) {
@@ -277,12 +352,14 @@ int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerif
         if (!lowers)
                 return -ENOMEM;
         for (size_t i = 0; i < image->n_layers; i++) {
+                uint64_t bytes = 0;
                 bool hit = false;
 
-                r = layer_cache_ensure(c, image, i, flags, progress, userdata, &lowers[i], &hit, err);
+                r = ensure(c, image, i, flags, image_bytes, progress, userdata, &lowers[i], &hit, &bytes, err);
                 if (r < 0)
                         return r;
                 unpacked += !hit;
+                image_bytes += bytes;
         }
 
         if (ret_lowers)

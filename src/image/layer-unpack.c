@@ -13,6 +13,7 @@
 
 #include "forgeone/layer-unpack.h"
 #include "forgeone/oci-digest.h"
+#include "image-util.h"
 
 #define BUF_SIZE (128u * 1024)
 #define PROGRESS_STEP (256u * 1024)
@@ -41,6 +42,8 @@ typedef struct Unpack {
         uint64_t blob_bytes;
         size_t synthetic_left; /* zero bytes still to supply after the end of the tar stream */
         uint64_t data_end;     /* where the furthest file data ends in the tar stream */
+        LayerUnpackLimits limits;
+        int limit_error;       /* -EFBIG/-E2BIG once a limit was passed: nothing more is decompressed */
         int io_error;
         uint64_t last_progress;
         OciProgressFn progress;
@@ -68,6 +71,18 @@ static void unpack_done(Unpack *u) {
         for (size_t i = 0; i < u->n_fixups; i++)
                 free(u->fixups[i].path);
         free(u->fixups);
+}
+
+LayerUnpackLimits layer_unpack_limits_resolve(const LayerUnpackLimits *limits) {
+        LayerUnpackLimits l = limits ? *limits : (LayerUnpackLimits) {};
+
+        if (l.max_layer_bytes == 0)
+                l.max_layer_bytes = LAYER_UNPACK_DEFAULT_MAX_LAYER_BYTES;
+        if (l.max_image_bytes == 0)
+                l.max_image_bytes = LAYER_UNPACK_DEFAULT_MAX_IMAGE_BYTES;
+        if (l.max_entries == 0)
+                l.max_entries = LAYER_UNPACK_DEFAULT_MAX_ENTRIES;
+        return l;
 }
 
 /* ---- reading: blob fd -> (hash) -> decompress -> (hash) -> tar ---- */
@@ -121,6 +136,15 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
                         return -1;
                 }
                 if (n > 0) {
+                        if ((uint64_t) n > u->limits.max_layer_bytes - u->stats.bytes) {
+                                char limit[32];
+                                u->limit_error = image_error_set(
+                                        u->err, -EFBIG, "%s: uncompressed layer exceeds the limit of %s per layer",
+                                        u->blob ? u->blob->digest : "layer",
+                                        image_format_size(u->limits.max_layer_bytes, limit));
+                                archive_set_error(a, EFBIG, "uncompressed layer exceeds the limit");
+                                return -1;
+                        }
                         if (u->diff_hasher && oci_hasher_update(u->diff_hasher, u->tar_buf, n) < 0) {
                                 archive_set_error(a, EIO, "hashing failed");
                                 return -1;
@@ -153,7 +177,9 @@ static int drain(Unpack *u) {
         const void *p;
         bool inner_ok = true;
 
-        while (!u->inner_eof)
+        /* Past a limit the rest is not decompressed (that is what the limit is for); the compressed blob,
+         * bounded by its verified size, is still hashed below. */
+        while (!u->inner_eof && !u->limit_error)
                 if (tar_read_cb(u->outer, u, &p) < 0) {
                         inner_ok = false;
                         break;
@@ -712,13 +738,14 @@ static int fix_implicit_dirs(int dir_fd, unsigned depth) {
 }
 
 int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compression, const char *diff_id,
-                 int dest_fd, LayerUnpackFlags flags, OciProgressFn progress, void *userdata,
-                 LayerUnpackStats *ret_stats, ImageError *err) {
+                 int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits, OciProgressFn progress,
+                 void *userdata, LayerUnpackStats *ret_stats, ImageError *err) {
         _cleanup_(unpack_done) Unpack u = {
                 .blob_fd = blob_fd,
                 .blob = blob,
                 .root_fd = dest_fd,
                 .flags = flags,
+                .limits = layer_unpack_limits_resolve(limits),
                 .as_root = geteuid() == 0,
                 .progress = progress,
                 .userdata = userdata,
@@ -805,19 +832,50 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+                        if (u.limit_error) {
+                                r = u.limit_error;
+                                goto check_digest;
+                        }
                         r = image_error_set(err, -EBADMSG,
                                             "%s: corrupt tar stream after %" PRIu64 " entries: %s", what,
                                             u.stats.entries, archive_error_string(u.outer) ?: "unknown");
                         goto check_digest;
                 }
                 u.stats.entries++;
+                if (u.stats.entries > u.limits.max_entries) {
+                        r = image_error_set(err, -E2BIG,
+                                            "%s: layer has more than %" PRIu64
+                                            " entries, the limit per layer",
+                                            what, u.limits.max_entries);
+                        u.limit_error = r;
+                        goto check_digest;
+                }
+                /* A header whose data would end past the limit is refused before any of it is written (the
+                 * stream count would stop it later, after writing up to the limit). The tar reader's
+                 * position is where the data starts. */
+                if (archive_entry_size(e) > 0 &&
+                    (uint64_t) archive_entry_size(e) >
+                            u.limits.max_layer_bytes -
+                                    MIN((uint64_t) archive_filter_bytes(u.outer, 0), u.limits.max_layer_bytes)) {
+                        char limit[32];
+                        r = image_error_set(err, -EFBIG,
+                                            "%s: entry \"%s\" declares %" PRIi64
+                                            " bytes: the layer would exceed the limit of %s per layer",
+                                            what, archive_entry_pathname(e) ?: "?", (int64_t) archive_entry_size(e),
+                                            image_format_size(u.limits.max_layer_bytes, limit));
+                        u.limit_error = r;
+                        goto check_digest;
+                }
                 if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
                     archive_entry_sparse_count(e) == 0 && archive_entry_size(e) > 0)
                         u.data_end = MAX(u.data_end, (uint64_t) archive_filter_bytes(u.outer, 0) +
                                                              (uint64_t) archive_entry_size(e));
                 r = extract_entry(&u, e);
                 if (r < 0) {
-                        image_error_prefix(err, r, "%s: ", what);
+                        if (u.limit_error)
+                                r = u.limit_error; /* the message names the layer already */
+                        else
+                                image_error_prefix(err, r, "%s: ", what);
                         goto check_digest;
                 }
         }
@@ -832,6 +890,8 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
         r = 0;
 
 check_digest:
+        if (r < 0 && u.limit_error)
+                r = u.limit_error;
         /* Even when extraction failed, a tampered blob is the better explanation: report it instead. */
         r2 = drain(&u);
         if (r >= 0 && r2 < 0)

@@ -670,6 +670,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         r = layer_cache_open(c->layer_cache_dir, &cache, &ierr);
         if (r < 0)
                 return container_error_set(err, r, "layer cache: %s", ierr.message[0] ? ierr.message : strerror(-r));
+        layer_cache_set_limits(cache, &c->unpack_limits);
         r = layer_cache_unpack_image(cache, image, c->verify, c->verify_userdata, 0, c->progress, c->userdata, &lowers,
                                      &ierr);
         if (r < 0)
