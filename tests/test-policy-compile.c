@@ -790,6 +790,13 @@ START_TEST(test_default_policy_split) {
         assert_compiled(f, "getpid", POLICY_KERNEL_ALLOW, 0, NULL);
         assert_compiled(f, "openat", POLICY_KERNEL_NOTIFY, 0, "path resource");
         assert_compiled(f, "connect", POLICY_KERNEL_NOTIFY, 0, "network resource");
+        /* changing entries and attributes by path: only in scratch space and the workspace, decided and
+         * done by the supervisor; on open files (fchmod, fchown) still in the kernel */
+        assert_compiled(f, "unlinkat", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        assert_compiled(f, "renameat2", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        assert_compiled(f, "fchmodat", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        assert_compiled(f, "truncate", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        assert_compiled(f, "fchmod", POLICY_KERNEL_ALLOW, 0, NULL);
         assert_compiled(f, "init_module", POLICY_KERNEL_ERRNO, EPERM, NULL);
         assert_compiled(f, "ptrace", POLICY_KERNEL_ERRNO, EPERM, NULL);
         assert_compiled(f, "clone", POLICY_KERNEL_ALLOW, 0, NULL);

@@ -70,6 +70,51 @@ check "writing outside allowed paths is denied and creates nothing" \
 run -- sh -c "echo x > $tmp/allowed && cat $tmp/allowed"
 check "writing scratch space works" '[ "$(rc)" = 0 ] && [ "$(cat "$tmp/out")" = x ]'
 
+# 3b: creating, removing, renaming and changing files by path: emulated in scratch space, denied elsewhere.
+cat >"$tmp/files.sh" <<'SCRIPT'
+#!/bin/bash
+set -e
+umask 022
+work=$(mktemp -d /tmp/fo-files-XXXXXX)
+cd "$work"
+mkdir -p a/b/c/ && echo hi >a/b/c/f && cp -a a a2 && mv a2 a3 && ln -s a3 l && ln a/b/c/f hard
+chmod 640 hard && touch -d 2020-01-02 hard && install -m 751 hard inst && truncate -s 2 inst
+sed -i s/hi/ho/ a/b/c/f && cat a/b/c/f
+tar -cf t.tar a && mkdir ex && tar -C ex -xf t.tar && find ex | sort
+mkfifo p && [ -p p ] && rm p
+if command -v gcc >/dev/null; then printf 'int main(void){return 3;}\n' >m.c && gcc -o m m.c && { ./m || echo "cc $?"; }; fi
+if [ -x /usr/bin/python3 ]; then
+        /usr/bin/python3 -c 'import tempfile, os
+with tempfile.NamedTemporaryFile(dir=".") as f: f.write(b"x")
+d = tempfile.mkdtemp(dir="."); os.rmdir(d); print("python ok")'
+fi
+if command -v git >/dev/null; then
+        # root's own ~/.gitconfig is a secret under default.json: a home of its own
+        export HOME=$work GIT_CONFIG_NOSYSTEM=1
+        git init -q g && cd g && echo x >f && git add f && git -c user.email=a@b -c user.name=n commit -q -m one
+        git log --format=%s && cd ..
+fi
+stat -c '%n %a %s %h' hard inst a3/b/c/f l | sort
+stat -c '%n %Y' hard
+readlink l
+cd / && rm -rf "$work"
+SCRIPT
+chmod +x "$tmp/files.sh"
+"$tmp/files.sh" >"$tmp/expected" 2>&1
+run --quiet -- "$tmp/files.sh"
+check "mkdir -p, cp -a, mv, ln, chmod, touch, install, truncate, sed -i, tar, mkfifo, cc, python tempfile, git in /tmp behave as without ForgeOne" \
+        '[ "$(rc)" = 0 ] && cmp -s "$tmp/out" "$tmp/expected"'
+victim=$(mktemp -d /var/lib/fo-run-XXXXXX)
+trap 'rm -rf "$tmp" "$victim"' EXIT
+echo keep >"$victim/file"
+chmod 644 "$victim/file"
+before=$(stat -c '%i %a %s %h %Y %U' "$victim/file")
+run -- sh -c "rm -f $victim/file; mv $victim/file $tmp/moved; chmod 777 $victim/file; truncate -s0 $victim/file;
+        ln -s /tmp $victim/link; ln $victim/file $tmp/hard; mkdir $victim/dir; touch -d 2001-01-01 $victim/file;
+        chown 1 $victim/file; echo done"
+check "rm, mv, chmod, truncate, ln, mkdir, touch, chown outside allowed paths are denied and change nothing" \
+        '[ "$(cat "$tmp/out")" = done ] && grep -q "deny unlinkat \"$victim/file\" \[delete\] -> EPERM (rule default)" "$tmp/err" && [ "$(stat -c "%i %a %s %h %Y %U" "$victim/file")" = "$before" ] && [ "$(cat "$victim/file")" = keep ] && [ "$(ls "$victim")" = file ] && [ ! -e "$tmp/moved" ] && [ ! -e "$tmp/hard" ]'
+
 # 4: a symlink in an allowed tree pointing at a secret.
 ln -s /etc/shadow "$tmp/innocent"
 run -- cat "$tmp/innocent"

@@ -23,7 +23,10 @@
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "forgeone/policy-compile.h"
@@ -918,6 +921,458 @@ START_TEST(test_race) {
 }
 END_TEST
 
+/* ---- directory entries and attributes by path: emulated in scratch space, denied elsewhere ---- */
+
+/* A directory outside scratch space and the workspace, with a file the workload must not touch; one per
+ * test inside one per run, which main() removes even when a test died. */
+static char outside_run[] = "/var/lib/fo-emul-XXXXXX";
+static char outside[sizeof outside_run + 16];
+
+typedef struct Victim {
+        struct stat st;
+        char content[64];
+} Victim;
+
+static void outside_create(void) {
+        char p[512];
+        int fd;
+
+        snprintf(outside, sizeof outside, "%s/t-XXXXXX", outside_run);
+        ck_assert_ptr_nonnull(mkdtemp(outside));
+        ck_assert_int_eq(chmod(outside, 0755), 0);
+        snprintf(p, sizeof p, "%s/victim", outside);
+        fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "victim\n", 7), 7);
+        close(fd);
+}
+
+static void outside_remove(void) {
+        char cmd[128];
+
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", outside);
+        (void) system(cmd);
+}
+
+static void victim_read(Victim *v) {
+        char p[512];
+        int fd;
+
+        snprintf(p, sizeof p, "%s/victim", outside);
+        ck_assert_int_eq(lstat(p, &v->st), 0);
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        memset(v->content, 0, sizeof v->content);
+        ck_assert_int_ge(read(fd, v->content, sizeof v->content - 1), 0);
+        close(fd);
+}
+
+/* The victim is still there, the same inode, with the same name, mode, owner, size, times, links. */
+static void ck_assert_victim_unchanged(const Victim *before) {
+        Victim now;
+
+        victim_read(&now);
+        ck_assert_uint_eq(now.st.st_ino, before->st.st_ino);
+        ck_assert_uint_eq(now.st.st_mode, before->st.st_mode);
+        ck_assert_uint_eq(now.st.st_uid, before->st.st_uid);
+        ck_assert_uint_eq(now.st.st_gid, before->st.st_gid);
+        ck_assert_uint_eq(now.st.st_nlink, before->st.st_nlink);
+        ck_assert_int_eq(now.st.st_size, before->st.st_size);
+        ck_assert_int_eq(now.st.st_mtim.tv_sec, before->st.st_mtim.tv_sec);
+        ck_assert_int_eq(now.st.st_mtim.tv_nsec, before->st.st_mtim.tv_nsec);
+        ck_assert_str_eq(now.content, before->content);
+}
+
+#define W_DENIED(call) W_ASSERT((errno = 0, (call) < 0 && errno == EPERM))
+
+static void workload_entries(void *arg) {
+        const char *s = arg;
+        char v[512], o[512], p[512], q[512], buf[256];
+        struct timespec ts[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1234567890, .tv_nsec = 5000 } };
+        struct stat st, st2;
+        int fd, dfd;
+
+        /* Outside scratch space: every way of changing the victim or its directory is refused. */
+        snprintf(v, sizeof v, "%s/victim", outside);
+        snprintf(p, sizeof p, "%s/moved", s);
+        W_DENIED(unlink(v));
+        W_DENIED(unlinkat(AT_FDCWD, v, 0));
+        W_DENIED(rename(v, p));
+        W_DENIED(syscall(SYS_renameat2, AT_FDCWD, v, AT_FDCWD, p, RENAME_NOREPLACE));
+        snprintf(q, sizeof q, "%s/other", s);
+        fd = open(q, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        W_ASSERT(fd >= 0);
+        close(fd);
+        W_DENIED(rename(q, v));                                               /* replacing it */
+        W_DENIED(syscall(SYS_renameat2, AT_FDCWD, q, AT_FDCWD, v, RENAME_EXCHANGE));
+        W_DENIED(chmod(v, 0777));
+        W_DENIED(fchmodat(AT_FDCWD, v, 0777, 0));
+        W_DENIED(chown(v, 1, 1));
+        W_DENIED(lchown(v, 1, 1));
+        W_DENIED(truncate(v, 0));
+        W_DENIED(utimensat(AT_FDCWD, v, ts, 0));
+        W_DENIED(utimes(v, NULL));
+        W_DENIED(setxattr(v, "user.forgeone", "x", 1, 0));
+        W_DENIED(removexattr(v, "user.forgeone"));
+        snprintf(p, sizeof p, "%s/hardlink", s);
+        W_DENIED(link(v, p));                                                  /* a second name to write */
+        snprintf(o, sizeof o, "%s/new", outside);
+        W_DENIED(link(q, o));
+        W_DENIED(symlink("/tmp", o));
+        W_DENIED(mkdir(o, 0755));
+        W_DENIED(mknod(o, S_IFIFO | 0644, 0));
+        W_DENIED(rmdir(outside));
+        dfd = open(outside, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        W_ASSERT(dfd >= 0);
+        W_DENIED(unlinkat(dfd, "victim", 0));
+        W_DENIED(renameat(dfd, "victim", dfd, "renamed"));
+        W_DENIED(fchownat(dfd, "victim", 1, 1, AT_SYMLINK_NOFOLLOW));
+        close(dfd);
+        /* ... and through a symlink in scratch space pointing at it: judged by what it reaches. */
+        snprintf(p, sizeof p, "%s/to-outside", s);
+        W_ASSERT(symlink(outside, p) == 0);
+        snprintf(p, sizeof p, "%s/to-outside/victim", s);
+        W_DENIED(unlink(p));
+        W_DENIED(chmod(p, 0777));
+
+        /* In scratch space: done, with the workload's umask, owner and link text. */
+        umask(027);
+        snprintf(p, sizeof p, "%s/dir", s);
+        W_ASSERT(mkdir(p, 0777) == 0);
+        W_ASSERT(stat(p, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750);
+        snprintf(p, sizeof p, "%s/dir2/", s); /* a trailing slash names the directory to create */
+        W_ASSERT(mkdir(p, 0700) == 0);
+        errno = 0;
+        W_ASSERT(mkdir(p, 0700) < 0 && errno == EEXIST);
+        snprintf(p, sizeof p, "%s/dir/..", s);
+        errno = 0;
+        W_ASSERT(rmdir(p) < 0 && errno == ENOTEMPTY); /* never dir's parent */
+        snprintf(p, sizeof p, "%s/dir/.", s);
+        errno = 0;
+        W_ASSERT(rmdir(p) < 0 && errno == EINVAL);
+        snprintf(p, sizeof p, "%s/fifo", s);
+        W_ASSERT(mknod(p, S_IFIFO | 0666, 0) == 0);
+        W_ASSERT(lstat(p, &st) == 0 && S_ISFIFO(st.st_mode) && (st.st_mode & 0777) == 0640);
+        snprintf(p, sizeof p, "%s/null", s);
+        W_DENIED(mknod(p, S_IFCHR | 0666, makedev(1, 3)));
+        W_ASSERT(lstat(p, &st) < 0 && errno == ENOENT);
+
+        snprintf(p, sizeof p, "%s/file", s);
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        W_ASSERT(fd >= 0);
+        W_ASSERT(write(fd, "0123456789", 10) == 10);
+        W_ASSERT(chmod(p, 0604) == 0);
+        W_ASSERT(stat(p, &st) == 0 && (st.st_mode & 07777) == 0604);
+        W_ASSERT(syscall(SYS_fchmodat, AT_FDCWD, p, 0640) == 0);
+        W_ASSERT(chown(p, 1234, 4321) == 0);
+        W_ASSERT(stat(p, &st) == 0 && st.st_uid == 1234 && st.st_gid == 4321);
+        W_ASSERT(truncate(p, 4) == 0);
+        W_ASSERT(stat(p, &st) == 0 && st.st_size == 4);
+        W_ASSERT(utimensat(AT_FDCWD, p, ts, 0) == 0);
+        W_ASSERT(stat(p, &st) == 0 && st.st_mtim.tv_sec == 1234567890 && st.st_mtim.tv_nsec == 5000 &&
+                 st.st_atim.tv_sec == 1000000000);
+        W_ASSERT(futimens(fd, NULL) == 0); /* utimensat(fd, NULL, ...): the open file */
+        W_ASSERT(stat(p, &st) == 0 && st.st_mtim.tv_sec > 1234567890);
+        struct timeval tv[2] = { { .tv_sec = 7 }, { .tv_sec = 8, .tv_usec = 9 } };
+        W_ASSERT(utimes(p, tv) == 0);
+        W_ASSERT(stat(p, &st) == 0 && st.st_mtim.tv_sec == 8 && st.st_mtim.tv_nsec == 9000);
+        tv[1].tv_usec = 1000000;
+        errno = 0;
+        W_ASSERT(utimes(p, tv) < 0 && errno == EINVAL);
+        close(fd);
+        if (setxattr(p, "user.forgeone", "value", 5, XATTR_CREATE) == 0) {
+                W_ASSERT(getxattr(p, "user.forgeone", buf, sizeof buf) == 5 && memcmp(buf, "value", 5) == 0);
+                errno = 0;
+                W_ASSERT(setxattr(p, "user.forgeone", "v", 1, XATTR_CREATE) < 0 && errno == EEXIST);
+                W_ASSERT(removexattr(p, "user.forgeone") == 0);
+                errno = 0;
+                W_ASSERT(getxattr(p, "user.forgeone", buf, sizeof buf) < 0 && errno == ENODATA);
+        } else
+                W_ASSERT(errno == EOPNOTSUPP); /* a file system without user xattrs */
+
+        /* Links: the text of a symlink is stored as given; hard links share the inode. */
+        snprintf(q, sizeof q, "%s/sym", s);
+        W_ASSERT(symlink("../not/resolved/..//x", q) == 0);
+        ssize_t n = readlink(q, buf, sizeof buf);
+        W_ASSERT(n == 21 && memcmp(buf, "../not/resolved/..//x", 21) == 0);
+        W_ASSERT(lchown(q, 55, 66) == 0); /* the link itself, not what it names */
+        W_ASSERT(lstat(q, &st) == 0 && st.st_uid == 55);
+        W_ASSERT(stat(p, &st) == 0 && st.st_uid == 1234);
+        errno = 0;
+        W_ASSERT(chown(q, 1, 1) < 0 && errno == ENOENT); /* followed: nothing there */
+        snprintf(o, sizeof o, "%s/hard", s);
+        W_ASSERT(link(p, o) == 0);
+        W_ASSERT(stat(p, &st) == 0 && stat(o, &st2) == 0 && st.st_ino == st2.st_ino && st.st_nlink == 2);
+        snprintf(buf, sizeof buf, "%s/hard-sym", s);
+        W_ASSERT(linkat(AT_FDCWD, q, AT_FDCWD, buf, 0) == 0); /* a hard link to the symlink itself */
+        W_ASSERT(lstat(buf, &st2) == 0 && S_ISLNK(st2.st_mode));
+        W_ASSERT(unlink(buf) == 0);
+
+        /* Renames, with renameat2's flags. */
+        errno = 0;
+        W_ASSERT(syscall(SYS_renameat2, AT_FDCWD, o, AT_FDCWD, q, RENAME_NOREPLACE) < 0 && errno == EEXIST);
+        W_ASSERT(syscall(SYS_renameat2, AT_FDCWD, o, AT_FDCWD, q, RENAME_EXCHANGE) == 0);
+        W_ASSERT(lstat(o, &st2) == 0 && S_ISLNK(st2.st_mode));
+        W_ASSERT(lstat(q, &st2) == 0 && st2.st_ino == st.st_ino);
+        snprintf(buf, sizeof buf, "%s/dir/renamed", s);
+        W_ASSERT(rename(q, buf) == 0);
+        W_ASSERT(lstat(buf, &st2) == 0 && st2.st_ino == st.st_ino);
+        errno = 0;
+        W_ASSERT(syscall(SYS_renameat2, AT_FDCWD, o, AT_FDCWD, buf, 1u << 7) < 0 && errno == EINVAL);
+
+        /* Removal. */
+        snprintf(q, sizeof q, "%s/dir", s);
+        errno = 0;
+        W_ASSERT(rmdir(q) < 0 && errno == ENOTEMPTY);
+        errno = 0;
+        W_ASSERT(unlink(q) < 0 && errno == EISDIR);
+        W_ASSERT(unlink(buf) == 0);
+        W_ASSERT(unlinkat(AT_FDCWD, q, AT_REMOVEDIR) == 0);
+        W_ASSERT(lstat(q, &st) < 0 && errno == ENOENT);
+        errno = 0;
+        W_ASSERT(unlink(q) < 0 && errno == ENOENT);
+        W_ASSERT(unlink(o) == 0 && unlink(p) == 0);
+}
+
+START_TEST(test_entries_default) {
+        Harness h = {};
+        const Recorded *e;
+        Victim before;
+        char p[512];
+
+        outside_create();
+        victim_read(&before);
+        start(&h, default_policy_no_penalty(), -1, workload_entries, scratch);
+        ck_assert_workload_ok(finish(&h));
+        ck_assert_victim_unchanged(&before);
+        snprintf(p, sizeof p, "%s/new", outside);
+        ck_assert_int_eq(access(p, F_OK), -1);
+
+        snprintf(p, sizeof p, "%s/victim", outside);
+        e = find_event(&h, "unlink", p);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_int_eq(e->action, SUPERVISOR_ACTION_DENY);
+        ck_assert_str_eq(e->rule, "default");
+        snprintf(p, sizeof p, "%s/dir", scratch);
+        e = find_event(&h, "mkdir", p);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_int_eq(e->action, SUPERVISOR_ACTION_EMULATE);
+        ck_assert_str_eq(e->rule, "directories");
+        ck_assert_int_eq(e->error, 0);
+        outside_remove();
+}
+END_TEST
+
+/* The same calls as an unprivileged user: the file system's own permissions still apply. */
+static void workload_entries_user(void *arg) {
+        const char *s = arg;
+        char p[512];
+        struct stat st;
+
+        snprintf(p, sizeof p, "%s/root-owned", s);
+        W_ASSERT(lstat(p, &st) == 0 && st.st_uid == 0);
+        errno = 0;
+        W_ASSERT(chmod(p, 0666) < 0 && errno == EPERM);
+        errno = 0;
+        W_ASSERT(chown(p, 65534, 65534) < 0 && errno == EPERM);
+        errno = 0;
+        W_ASSERT(truncate(p, 0) < 0 && errno == EACCES);
+        snprintf(p, sizeof p, "%s/closed/sub", s);
+        errno = 0;
+        W_ASSERT(mkdir(p, 0755) < 0 && errno == EACCES);
+        snprintf(p, sizeof p, "%s/open/mine", s);
+        W_ASSERT(mkdir(p, 0755) == 0);
+        W_ASSERT(lstat(p, &st) == 0 && st.st_uid == 65534 && st.st_gid == 65534);
+        W_ASSERT(rmdir(p) == 0);
+}
+
+START_TEST(test_entries_credentials) {
+        Harness h = { .run_as = 65534 };
+        char p[512];
+
+        snprintf(p, sizeof p, "%s/root-owned", scratch);
+        ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+        snprintf(p, sizeof p, "%s/closed", scratch);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        snprintf(p, sizeof p, "%s/open", scratch);
+        ck_assert_int_eq(mkdir(p, 0777), 0);
+        ck_assert_int_eq(chmod(p, 0777), 0);
+        ck_assert_int_eq(chmod(scratch, 0755), 0);
+        start(&h, default_policy(), -1, workload_entries_user, scratch);
+        ck_assert_workload_ok(finish(&h));
+        snprintf(p, sizeof p, "%s/root-owned", scratch);
+        struct stat st;
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);
+}
+END_TEST
+
+/* ---- the race: a path flipped under a rename ---- */
+
+#define ENTRY_RACE_ATTEMPTS 20000
+
+static void *entry_flipper(void *arg) {
+        Race *r = arg;
+        char denied[256];
+
+        snprintf(denied, sizeof denied, "%s/victim", outside);
+        while (!r->stop) {
+                strcpy(r->buf, denied);
+                strcpy(r->buf, r->allowed);
+        }
+        return NULL;
+}
+
+static void workload_entry_race(void *arg) {
+        Race *r = arg;
+        char dst[300];
+        struct stat st;
+        pthread_t t;
+        unsigned renamed = 0, refused = 0;
+        int fd;
+
+        snprintf(dst, sizeof dst, "%s.moved", r->allowed);
+        strcpy(r->buf, r->allowed);
+        W_ASSERT(pthread_create(&t, NULL, entry_flipper, r) == 0);
+        for (unsigned i = 0; i < ENTRY_RACE_ATTEMPTS; i++) {
+                if (syscall(SYS_renameat2, AT_FDCWD, r->buf, AT_FDCWD, dst, 0) < 0) {
+                        /* Denied as the victim, or a torn read of the buffer (ENOENT). */
+                        W_ASSERT(errno == EPERM || errno == ENOENT);
+                        refused++;
+                        continue;
+                }
+                /* What was moved is the allowed file: it holds no "victim". */
+                fd = open(dst, O_RDONLY | O_CLOEXEC);
+                W_ASSERT(fd >= 0);
+                W_ASSERT(fstat(fd, &st) == 0 && st.st_size == 0);
+                close(fd);
+                W_ASSERT(rename(dst, r->allowed) == 0);
+                renamed++;
+        }
+        r->stop = 1;
+        pthread_join(t, NULL);
+        dprintf(STDERR_FILENO, "entry race: %u renamed the allowed file, %u refused, victim never\n",
+                renamed, refused);
+        W_ASSERT(renamed > 0);
+}
+
+START_TEST(test_entry_race) {
+        Harness h = {};
+        Race *r = calloc(1, sizeof *r);
+        Victim before;
+
+        outside_create();
+        victim_read(&before);
+        snprintf(r->allowed, sizeof r->allowed, "%s/allowed-file", scratch);
+        ck_assert_int_eq(close(open(r->allowed, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)), 0);
+        start(&h, default_policy_no_penalty(), -1, workload_entry_race, r);
+        ck_assert_workload_ok(finish(&h));
+        ck_assert_uint_ge(h.n_total, ENTRY_RACE_ATTEMPTS);
+        ck_assert_victim_unchanged(&before);
+        free(r);
+        outside_remove();
+}
+END_TEST
+
+/* ---- a directory swapped for a symlink to outside, by someone the filter does not see ---- */
+
+#define SWAP_ATTEMPTS 20000
+
+typedef struct Swap {
+        char dir[512], alt[512];
+        volatile int stop;
+        unsigned swaps;
+} Swap;
+
+/* The test process itself (not under the filter) exchanges dir, a real directory, with alt, a symlink to
+ * the outside directory, as fast as it can: between the supervisor's check of a path through dir and
+ * its call, dir may have become the symlink. */
+static void *swapper(void *arg) {
+        Swap *w = arg;
+
+        while (!w->stop)
+                if (syscall(SYS_renameat2, AT_FDCWD, w->dir, AT_FDCWD, w->alt, RENAME_EXCHANGE) == 0)
+                        w->swaps++;
+        return NULL;
+}
+
+static void workload_swap(void *arg) {
+        const char *s = arg;
+        char p[512], moved[512];
+        unsigned done = 0, refused = 0, eloop = 0;
+        int fd;
+
+        snprintf(p, sizeof p, "%s/dir/victim", s);
+        snprintf(moved, sizeof moved, "%s/moved", s);
+        for (unsigned i = 0; i < SWAP_ATTEMPTS; i++) {
+                int r;
+
+                switch (i % 4) {
+                case 0:
+                        r = unlink(p);
+                        break;
+                case 1:
+                        r = rename(p, moved);
+                        if (r == 0)
+                                W_ASSERT(unlink(moved) == 0);
+                        break;
+                case 2:
+                        r = chmod(p, 0600);
+                        break;
+                default:
+                        r = truncate(p, 0);
+                        break;
+                }
+                if (r < 0) {
+                        /* Outside (EPERM), the symlink swapped in after the check (ELOOP), or while
+                         * the path was being resolved (ENOTDIR: seen as a directory, then opened as
+                         * one and found a symlink), or the file moved away in between (ENOENT). */
+                        W_ASSERT(errno == EPERM || errno == ELOOP || errno == ENOTDIR || errno == ENOENT);
+                        if (errno == ELOOP)
+                                eloop++;
+                        refused++;
+                } else
+                        done++;
+                /* Put a file back into whichever directory dir is now (through the symlink: refused). */
+                fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (fd >= 0)
+                        close(fd);
+        }
+        dprintf(STDERR_FILENO,
+                "swap: %u done in scratch space, %u refused (%u with ELOOP: swapped after the check), "
+                "the outside victim never\n",
+                done, refused, eloop);
+}
+
+START_TEST(test_entry_symlink_swap) {
+        Harness h = {};
+        Swap *w = calloc(1, sizeof *w);
+        pthread_t t;
+        Victim before;
+        char p[600];
+
+        outside_create();
+        victim_read(&before);
+        snprintf(w->dir, sizeof w->dir, "%s/dir", scratch);
+        snprintf(w->alt, sizeof w->alt, "%s/alt", scratch);
+        ck_assert_int_eq(mkdir(w->dir, 0755), 0);
+        ck_assert_int_eq(symlink(outside, w->alt), 0);
+        snprintf(p, sizeof p, "%s/victim", w->dir);
+        ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+
+        start(&h, default_policy_no_penalty(), -1, workload_swap, scratch);
+        ck_assert_int_eq(pthread_create(&t, NULL, swapper, w), 0);
+        ck_assert_workload_ok(finish(&h));
+        w->stop = 1;
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
+        fprintf(stderr, "swap: %u exchanges\n", w->swaps);
+        ck_assert_uint_gt(w->swaps, 0);
+        ck_assert_victim_unchanged(&before);
+        free(w);
+        outside_remove();
+}
+END_TEST
+
 /* ---- killed in the middle of a trapped call ---- */
 
 static void workload_fifo(void *arg) {
@@ -1264,6 +1719,10 @@ int main(void) {
         tcase_add_test(tc, test_credentials);
         tcase_add_test(tc, test_stat_emulated);
         tcase_add_test(tc, test_handoff_hostile_policy);
+        tcase_add_test(tc, test_entries_default);
+        tcase_add_test(tc, test_entries_credentials);
+        tcase_add_test(tc, test_entry_race);
+        tcase_add_test(tc, test_entry_symlink_swap);
         suite_add_tcase(s, tc);
 
         /* Skip the whole program (exit 77) rather than fail each test when the machine cannot run it. */
@@ -1273,10 +1732,17 @@ int main(void) {
                 printf("Bail out! cannot create %s: %s\n", run_dir, strerror(errno));
                 return EXIT_FAILURE;
         }
+        if (!mkdtemp(outside_run) || chmod(outside_run, 0755) < 0) {
+                printf("Bail out! cannot create %s: %s\n", outside_run, strerror(errno));
+                return EXIT_FAILURE;
+        }
         int r = fo_test_run(s);
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", run_dir);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", run_dir);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", outside_run);
+        if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", outside_run);
         return r;
 }
