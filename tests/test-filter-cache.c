@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "forgeone/filter-cache.h"
+#include "forgeone/sha256.h"
 #include "test-util.h"
 
 static char dir[] = "/tmp/test-filter-cache-XXXXXX";
@@ -269,6 +272,60 @@ START_TEST(test_store_creates_the_directory) {
 }
 END_TEST
 
+static void hex(const uint8_t d[static SHA256_DIGEST_SIZE], char out[static 2 * SHA256_DIGEST_SIZE + 1]) {
+        for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++)
+                sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* The entries' checksum and the key: FIPS 180-4 vectors, then OpenSSL on every length around the block
+ * and padding boundaries, fed in pieces of every size. */
+START_TEST(test_sha256) {
+        static const struct {
+                const char *in, *out;
+        } vectors[] = {
+                { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+                { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+                { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+        };
+        static uint8_t data[300];
+        uint8_t d[SHA256_DIGEST_SIZE], o[SHA256_DIGEST_SIZE];
+        char h[2 * SHA256_DIGEST_SIZE + 1];
+        Sha256 s;
+
+        FOREACH_ELEMENT(v, vectors) {
+                sha256_buffer(v->in, strlen(v->in), d);
+                hex(d, h);
+                ck_assert_str_eq(h, v->out);
+        }
+        sha256_init(&s);
+        for (int i = 0; i < 1000000; i += 1000) {
+                char a[1000];
+
+                memset(a, 'a', sizeof a);
+                sha256_update(&s, a, sizeof a);
+        }
+        sha256_final(&s, d);
+        hex(d, h);
+        ck_assert_str_eq(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (uint8_t) (i * 131 + 7);
+        for (size_t n = 0; n < sizeof data; n++) {
+                unsigned len = 0;
+
+                ck_assert_int_eq(EVP_Digest(data, n, o, &len, EVP_sha256(), NULL), 1);
+                for (size_t piece = 1; piece <= 65; piece += 16) {
+                        sha256_init(&s);
+                        for (size_t at = 0; at < n; at += piece)
+                                sha256_update(&s, data + at, MIN(piece, n - at));
+                        sha256_final(&s, d);
+                        ck_assert_msg(memcmp(d, o, sizeof d) == 0, "length %zu, pieces of %zu", n, piece);
+                }
+        }
+}
+END_TEST
+
 static Suite *filter_cache_suite(void) {
         Suite *s = suite_create("filter-cache");
         TCase *tc = tcase_create("core");
@@ -281,6 +338,9 @@ static Suite *filter_cache_suite(void) {
         tcase_add_test(tc, test_foreign_entry_is_ignored);
         tcase_add_test(tc, test_unsafe_directory_is_not_used);
         tcase_add_test(tc, test_store_creates_the_directory);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("sha256");
+        tcase_add_test(tc, test_sha256);
         suite_add_tcase(s, tc);
         return s;
 }

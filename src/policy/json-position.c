@@ -11,10 +11,10 @@
  * finds the last value of a pointer: loading a policy scans every file once, so the scan, not the
  * lookups, is what costs. */
 typedef struct JsonPosEntry {
-        size_t pointer; /* offset of the NUL-terminated pointer in the arena */
-        uint64_t hash;
-        size_t key_offset;
-        size_t value_offset;
+        uint32_t pointer; /* offset of the NUL-terminated pointer in the arena */
+        uint32_t hash;
+        uint32_t key_offset;
+        uint32_t value_offset;
 } JsonPosEntry;
 
 typedef struct JsonDup {
@@ -27,7 +27,7 @@ struct JsonPositions {
         size_t n_entries, n_alloc;
         char *arena;
         size_t arena_size, arena_alloc;
-        size_t *slots; /* open addressing, power of two: entry index + 1 of a pointer's last value; 0 free */
+        uint32_t *slots; /* open addressing, power of two: entry index + 1 of a pointer's last value; 0 free */
         size_t n_slots;
         JsonDup *dups; /* file order */
         size_t n_dups;
@@ -62,11 +62,11 @@ JsonPositions *json_positions_free(JsonPositions *p) {
         return NULL;
 }
 
-static uint64_t pointer_hash(const char *s) {
-        uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+static uint32_t pointer_hash(const char *s) {
+        uint32_t h = 2166136261u; /* FNV-1a */
 
         for (; *s; s++)
-                h = (h ^ (uint8_t) *s) * 1099511628211ULL;
+                h = (h ^ (uint8_t) *s) * 16777619u;
         return h;
 }
 
@@ -165,11 +165,13 @@ static int add_entry(Scanner *s, size_t key_offset, size_t value_offset) {
         if (!grow((void **) &p->entries, &p->n_alloc, p->n_entries + 1, sizeof(JsonPosEntry), 64) ||
             !grow((void **) &p->arena, &p->arena_alloc, p->arena_size + n, 1, 4096))
                 return -ENOMEM;
+        if (p->arena_size + n > UINT32_MAX)
+                return -EFBIG;
         memcpy(p->arena + p->arena_size, s->path, n);
         p->entries[p->n_entries++] = (JsonPosEntry) {
-                .pointer = p->arena_size,
-                .key_offset = key_offset,
-                .value_offset = value_offset,
+                .pointer = (uint32_t) p->arena_size,
+                .key_offset = (uint32_t) key_offset,
+                .value_offset = (uint32_t) value_offset,
         };
         p->arena_size += n;
         return 0;
@@ -456,20 +458,21 @@ static void dups_free(JsonDup *d, size_t n) {
  * the topmost repeated members are reported, each occurrence after the first, in file order. */
 static int index_entries(JsonPositions *p) {
         JsonDup *all = NULL;
-        size_t n_all = 0, n_all_alloc = 0, mask;
+        size_t n_all = 0, n_all_alloc = 0;
+        uint32_t mask;
 
         p->n_slots = 64;
         while (p->n_slots < 2 * p->n_entries)
                 p->n_slots *= 2;
-        p->slots = calloc(p->n_slots, sizeof(size_t));
+        p->slots = calloc(p->n_slots, sizeof(uint32_t));
         if (!p->slots)
                 return -ENOMEM;
-        mask = p->n_slots - 1;
+        mask = (uint32_t) p->n_slots - 1;
 
         for (size_t i = 0; i < p->n_entries; i++) {
                 JsonPosEntry *e = &p->entries[i];
                 const char *ptr = entry_pointer(p, e);
-                size_t h;
+                uint32_t h;
 
                 e->hash = pointer_hash(ptr);
                 for (h = e->hash & mask; p->slots[h] != 0; h = (h + 1) & mask) {
@@ -486,7 +489,7 @@ static int index_entries(JsonPositions *p) {
                                 goto oom;
                         all[n_all++].key_offset = e->key_offset;
                 }
-                p->slots[h] = i + 1; /* the last value wins: the one json-c keeps */
+                p->slots[h] = (uint32_t) i + 1; /* the last value wins: the one json-c keeps */
         }
         if (n_all == 0)
                 return 0;
@@ -520,10 +523,22 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_
 
         if (!text || !ret)
                 return -EINVAL;
+        if (len >= UINT32_MAX) /* offsets are 32 bits: entries stay small, for fewer pages to touch */
+                return -EFBIG;
         p = calloc(1, sizeof(JsonPositions));
         key = malloc(len + 1);
         path = calloc(1, 256);
         if (!p || !key || !path)
+                return -ENOMEM;
+        /* Every value but the first follows one of these: sized once, the arrays are never copied to a
+         * larger place as they fill (pages of a first allocation are touched only as far as used). */
+        for (size_t i = 0; i < len; i++)
+                p->n_alloc += text[i] == ':' || text[i] == ',' || text[i] == '[';
+        p->n_alloc++;
+        p->entries = malloc(p->n_alloc * sizeof(JsonPosEntry));
+        p->arena_alloc = MAX(MIN(2 * len, (size_t) 16 << 20), (size_t) 4096);
+        p->arena = malloc(p->arena_alloc);
+        if (!p->entries || !p->arena)
                 return -ENOMEM;
         s = (Scanner) { .text = text, .len = len, .out = p, .path = path, .path_alloc = 256, .key = key };
 
@@ -564,14 +579,13 @@ int json_positions_scan(const char *text, size_t len, JsonPositions **ret, size_
 int json_positions_lookup(const JsonPositions *p, const char *pointer, size_t *ret_value_offset,
                           size_t *ret_key_offset) {
         const JsonPosEntry *found = NULL;
-        uint64_t hash;
-        size_t mask;
+        uint32_t hash, mask;
 
         if (!p || !pointer || p->n_slots == 0)
                 return -ENOENT;
         hash = pointer_hash(pointer);
-        mask = p->n_slots - 1;
-        for (size_t h = hash & mask; p->slots[h] != 0; h = (h + 1) & mask) {
+        mask = (uint32_t) p->n_slots - 1;
+        for (uint32_t h = hash & mask; p->slots[h] != 0; h = (h + 1) & mask) {
                 const JsonPosEntry *e = &p->entries[p->slots[h] - 1];
 
                 if (e->hash == hash && streq(entry_pointer(p, e), pointer)) {

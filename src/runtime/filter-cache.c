@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "forgeone/filter-cache.h"
+#include "forgeone/sha256.h"
 
 #include "runtime/policy-compile-source-hash.h"
 
@@ -26,32 +26,27 @@ static const char *const whys[] = {
 
 /* ---- the key ---------------------------------------------------------------- */
 
-static void md_u64(EVP_MD_CTX *md, uint64_t v) {
-        (void) EVP_DigestUpdate(md, &v, sizeof v);
+static void md_u64(Sha256 *md, uint64_t v) {
+        sha256_update(md, &v, sizeof v);
 }
 
-static void md_str(EVP_MD_CTX *md, const char *s) {
+static void md_str(Sha256 *md, const char *s) {
         size_t n = s ? strlen(s) : SIZE_MAX;
 
         /* Length first, so no two sequences of strings hash the same bytes; NULL differs from "". */
         md_u64(md, n);
         if (s)
-                (void) EVP_DigestUpdate(md, s, n);
+                sha256_update(md, s, n);
 }
 
 int filter_cache_key(const Policy *p, int identity, uint8_t ret_key[static FILTER_CACHE_KEY_SIZE]) {
         const struct scmp_version *v = seccomp_version();
-        EVP_MD_CTX *md;
-        unsigned len = 0;
-        int r = -EIO;
+        Sha256 ctx, *md = &ctx;
 
         if (!p || !ret_key)
                 return -EINVAL;
-        md = EVP_MD_CTX_new();
-        if (!md)
-                return -ENOMEM;
-        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-                goto finish;
+        /* Not OpenSSL: a process's first EVP digest loads providers and configuration, a few ms. */
+        sha256_init(md);
 
         md_str(md, "forgeone filter cache 1");
         md_str(md, PACKAGE_VERSION);
@@ -103,11 +98,8 @@ int filter_cache_key(const Policy *p, int identity, uint8_t ret_key[static FILTE
                         md_str(md, *s);
         }
 
-        if (EVP_DigestFinal_ex(md, ret_key, &len) == 1 && len == FILTER_CACHE_KEY_SIZE)
-                r = 0;
-finish:
-        EVP_MD_CTX_free(md);
-        return r;
+        sha256_final(md, ret_key);
+        return 0;
 }
 
 /* ---- the entry format -------------------------------------------------------- */
@@ -156,17 +148,8 @@ static int why_index(const char *why) {
         return -EOPNOTSUPP;
 }
 
-static int sha256(const void *p, size_t n, uint8_t ret[static 32]) {
-        unsigned len = 0;
-
-        if (EVP_Digest(p, n, ret, &len, EVP_sha256(), NULL) != 1 || len != 32)
-                return -EIO;
-        return 0;
-}
-
 static int entry_serialize(const uint8_t key[static FILTER_CACHE_KEY_SIZE], const PolicyFilter *f, Buf *b) {
-        uint8_t sum[32];
-        int r;
+        uint8_t sum[SHA256_DIGEST_SIZE];
 
         buf_put(b, ENTRY_MAGIC, strlen(ENTRY_MAGIC));
         buf_put(b, key, FILTER_CACHE_KEY_SIZE);
@@ -197,9 +180,7 @@ static int entry_serialize(const uint8_t key[static FILTER_CACHE_KEY_SIZE], cons
         }
         if (b->oom)
                 return -ENOMEM;
-        r = sha256(b->data, b->size, sum);
-        if (r < 0)
-                return r;
+        sha256_buffer(b->data, b->size, sum);
         buf_put(b, sum, sizeof sum);
         return b->oom ? -ENOMEM : 0;
 }
@@ -256,16 +237,13 @@ static int entry_parse(const uint8_t *data, size_t size, const uint8_t key[stati
                        PolicyFilter **ret) {
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
         size_t magic = strlen(ENTRY_MAGIC);
-        uint8_t sum[32];
+        uint8_t sum[SHA256_DIGEST_SIZE];
         Reader rd;
         uint32_t n;
-        int r;
 
         if (size < magic + FILTER_CACHE_KEY_SIZE + sizeof sum || memcmp(data, ENTRY_MAGIC, magic) != 0)
                 return -EBADMSG;
-        r = sha256(data, size - sizeof sum, sum);
-        if (r < 0)
-                return r;
+        sha256_buffer(data, size - sizeof sum, sum);
         if (memcmp(sum, data + size - sizeof sum, sizeof sum) != 0 ||
             memcmp(data + magic, key, FILTER_CACHE_KEY_SIZE) != 0)
                 return -EBADMSG;
