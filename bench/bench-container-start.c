@@ -22,23 +22,9 @@
 #include <unistd.h>
 
 #include "forgeone/container.h"
+#include "forgeone/time-util.h"
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, size_t n) {
-        qsort(v, n, sizeof *v, cmp_u64);
-        return n ? v[n / 2] : 0;
-}
+#include "bench-util.h"
 
 static char tmp[] = "/tmp/bench-container-start-XXXXXX";
 
@@ -193,12 +179,12 @@ int main(int argc, char *argv[]) {
 
         /* Interleaved, so both see the same machine state. */
         for (unsigned i = 0; i < n; i++) {
-                uint64_t t0 = now_usec();
+                uint64_t t0 = time_now_usec(CLOCK_MONOTONIC);
                 if (run_once(&d, timing) < 0) {
                         fprintf(stderr, "bench-container-start: run %u failed\n", i);
                         return 1;
                 }
-                ours_total[i] = now_usec() - t0;
+                ours_total[i] = time_now_usec(CLOCK_MONOTONIC) - t0;
                 ours_exec[i] = timing[CONTAINER_STEP_EXEC] > t0 ? timing[CONTAINER_STEP_EXEC] - t0 : 0;
                 /* Step k: time since the previous step (BEGIN: since the fork, incl. loading the policy). */
                 for (int k = 0; k < _CONTAINER_STEP_MAX; k++) {
@@ -206,13 +192,14 @@ int main(int argc, char *argv[]) {
                         steps[k][i] = timing[k] > prev ? timing[k] - prev : 0;
                 }
 
-                t0 = now_usec();
+                t0 = time_now_usec(CLOCK_MONOTONIC);
                 if (bwrap_once(layer) < 0)
                         return 1;
-                bw[i] = now_usec() - t0;
+                bw[i] = time_now_usec(CLOCK_MONOTONIC) - t0;
         }
 
-        uint64_t me = median(ours_exec, n), mt = median(ours_total, n), mb = median(bw, n);
+        uint64_t me = bench_median_u64(ours_exec, n), mt = bench_median_u64(ours_total, n),
+                 mb = bench_median_u64(bw, n);
         printf("bench-container-start: %u iterations, medians\n", n);
         printf("  bwrap (same namespaces, same rootfs), total: %8.2f ms\n", mb / 1000.0);
         printf("  forgeone start->exec of /bin/true:         %8.2f ms   ratio %.2fx (target <= 1.5x)\n",
@@ -222,7 +209,7 @@ int main(int argc, char *argv[]) {
 
         printf("  forgeone steps (median ms):");
         for (int k = 0; k < _CONTAINER_STEP_MAX; k++)
-                printf(" %s %.2f", container_step_to_string(k), median(steps[k], n) / 1000.0);
+                printf(" %s %.2f", container_step_to_string(k), bench_median_u64(steps[k], n) / 1000.0);
         printf("\n");
 
         return 0;

@@ -23,6 +23,9 @@
 #include "forgeone/layer-cache.h"
 #include "forgeone/layer-unpack.h"
 #include "forgeone/oci-digest.h"
+#include "forgeone/time-util.h"
+
+#include "bench-util.h"
 
 typedef struct Buf {
         char *data;
@@ -43,23 +46,6 @@ static void buf_append(Buf *b, const void *p, size_t n) {
 static la_ssize_t write_cb(struct archive *a, void *userdata, const void *p, size_t n) {
         buf_append(userdata, p, n);
         return n;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-        return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, size_t n) {
-        qsort(v, n, sizeof *v, cmp_u64);
-        return n ? v[n / 2] : 0;
 }
 
 static void entry(struct archive *a, const char *path, mode_t type, const char *data, size_t n,
@@ -219,19 +205,19 @@ int main(int argc, char **argv) {
                         if (mkdir(dir, 0755) < 0)
                                 abort();
                         if (!ours) {
-                                t0 = now_usec();
+                                t0 = time_now_usec(CLOCK_MONOTONIC);
                                 r = run_tar(blob, dir);
-                                t_tar[i] = now_usec() - t0;
+                                t_tar[i] = time_now_usec(CLOCK_MONOTONIC) - t0;
                                 if (r != 0)
                                         fprintf(stderr, "tar failed (%d)\n", r);
                                 continue;
                         }
                         fd = open(blob, O_RDONLY | O_CLOEXEC);
                         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        t0 = now_usec();
+                        t0 = time_now_usec(CLOCK_MONOTONIC);
                         r = layer_unpack(fd, &d, OCI_COMPRESSION_GZIP, diff_id, dfd, 0, NULL, NULL, NULL, NULL,
                                          &err);
-                        t_ours[i] = now_usec() - t0;
+                        t_ours[i] = time_now_usec(CLOCK_MONOTONIC) - t0;
                         close(fd);
                         close(dfd);
                         if (r < 0)
@@ -300,18 +286,18 @@ int main(int argc, char **argv) {
                 } else {
                         oci_image_free(image);
                         image = NULL;
-                        t0 = now_usec();
+                        t0 = time_now_usec(CLOCK_MONOTONIC);
                         if (oci_image_open(ref, &image, &err) < 0 ||
                             layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, NULL, &err) != 0)
                                 r = -1;
-                        t_hit = now_usec() - t0;
+                        t_hit = time_now_usec(CLOCK_MONOTONIC) - t0;
                 }
                 oci_image_free(image);
                 layer_cache_free(c);
         }
 
         if (r == 0) {
-                uint64_t mt = median(t_tar, iterations), mo = median(t_ours, iterations);
+                uint64_t mt = bench_median_u64(t_tar, iterations), mo = bench_median_u64(t_ours, iterations);
 
                 printf("tar -xzf (no verification)          median %8.2f ms\n", mt / 1000.0);
                 printf("layer_unpack (digest+diff_id, safe)  median %8.2f ms   ratio %.2fx tar\n",

@@ -105,26 +105,6 @@ int image_rm_rf_at(int dir_fd, const char *name) {
         return 0;
 }
 
-int image_mkdir_p(const char *path, mode_t mode) {
-        char buf[PATH_MAX];
-        size_t len = strlen(path);
-
-        if (len == 0 || len >= sizeof buf)
-                return -EINVAL;
-        memcpy(buf, path, len + 1);
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = 0;
-                if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *p = '/';
-        }
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
 int image_write_file_at(int dir_fd, const char *name, const char *data, size_t size, mode_t mode) {
         _cleanup_close_ int fd = -EBADF;
 

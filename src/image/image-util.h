@@ -14,9 +14,6 @@
  * caller can remove what it unpacked); refuses (-EBUSY) to descend into another file system. */
 int image_rm_rf_at(int dir_fd, const char *name);
 
-/* Like mkdir -p with `mode` for the directories it creates. */
-int image_mkdir_p(const char *path, mode_t mode);
-
 /* Writes a whole file atomically enough for our use: create, write, fsync. */
 int image_write_file_at(int dir_fd, const char *name, const char *data, size_t size, mode_t mode);
 

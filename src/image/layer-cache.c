@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "forgeone/fs-util.h"
 #include "forgeone/layer-cache.h"
 #include "forgeone/oci-digest.h"
 #include "image-util.h"
@@ -31,7 +32,7 @@ int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
         int r;
 
         dir = dir ?: LAYER_CACHE_DEFAULT_DIR;
-        r = image_mkdir_p(dir, 0700);
+        r = mkdir_p(dir, 0700);
         if (r < 0)
                 return image_error_set(err, r, "cannot create layer cache %s: %s", dir, strerror(-r));
 

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
+#include "forgeone/fs-util.h"
 #include "forgeone/rootfs.h"
 #include "image-util.h"
 
@@ -553,7 +554,7 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         if (opts->mode < 0 || opts->mode >= _ROOTFS_MODE_MAX)
                 return -EINVAL;
 
-        r = image_mkdir_p(state_dir, 0700);
+        r = mkdir_p(state_dir, 0700);
         if (r < 0)
                 return image_error_set(err, r, "cannot create state directory %s: %s", state_dir,
                                        strerror(-r));

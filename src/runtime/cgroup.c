@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "forgeone/cgroup.h"
+#include "forgeone/fs-util.h"
+#include "forgeone/time-util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -155,39 +157,14 @@ static int write_file(const char *dir, const char *file, const char *value) {
 
 static int read_file(const char *dir, const char *file, char **ret) {
         _cleanup_free_ char *p = NULL, *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t n = 0, cap = 0;
+        size_t n;
+        int r;
 
         if (asprintf(&p, "%s/%s", dir, file) < 0)
                 return -ENOMEM;
-        fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return negative_errno();
-        for (;;) {
-                ssize_t k;
-                if (cap - n < 1024) {
-                        char *nb;
-                        cap = cap ? cap * 2 : 4096;
-                        if (cap > (4u << 20))
-                                return -EFBIG;
-                        nb = realloc(buf, cap + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                k = read(fd, buf + n, cap - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (!buf && !(buf = strdup("")))
-                return -ENOMEM;
-        buf[n] = 0;
+        r = read_full_file_at(AT_FDCWD, p, 4u << 20, &buf, &n);
+        if (r < 0)
+                return r;
         while (n > 0 && buf[n - 1] == '\n')
                 buf[--n] = 0;
         *ret = TAKE_PTR(buf);
@@ -436,20 +413,6 @@ int cgroup_attach(Cgroup *c, pid_t pid, bool skip_unified) {
         return 0;
 }
 
-static void sleep_usec(uint64_t usec) {
-        struct timespec ts = { .tv_sec = (time_t) (usec / 1000000), .tv_nsec = (long) (usec % 1000000) * 1000 };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-static uint64_t now_mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 int cgroup_is_frozen(Cgroup *c) {
         _cleanup_free_ char *dir = NULL, *text = NULL;
         uint64_t v;
@@ -496,18 +459,18 @@ int cgroup_set_frozen(Cgroup *c, bool frozen, uint64_t timeout_usec) {
                 return r;
 
         /* Freezing completes asynchronously (v2 "frozen 1" in cgroup.events; v1 FREEZING -> FROZEN). */
-        deadline = now_mono_usec() + timeout_usec;
+        deadline = time_now_usec(CLOCK_MONOTONIC) + timeout_usec;
         for (uint64_t delay = 100;; delay = MIN(delay * 2, (uint64_t) 10000)) {
                 r = cgroup_is_frozen(c);
                 if (r < 0)
                         return r;
                 if (r == frozen)
                         return 0;
-                if (now_mono_usec() >= deadline)
+                if (time_now_usec(CLOCK_MONOTONIC) >= deadline)
                         return -ETIMEDOUT;
                 if (c->layout == CGROUP_LAYOUT_HYBRID && frozen) /* v1 retries the freeze on write */
                         (void) write_file(dir, "freezer.state", "FROZEN");
-                sleep_usec(delay);
+                time_sleep_usec(delay);
         }
 }
 
@@ -575,7 +538,7 @@ int cgroup_is_empty(Cgroup *c) {
 
 int cgroup_kill_all(Cgroup *c, uint64_t timeout_usec) {
         _cleanup_free_ char *dir = NULL;
-        uint64_t deadline = now_mono_usec() + timeout_usec;
+        uint64_t deadline = time_now_usec(CLOCK_MONOTONIC) + timeout_usec;
         bool have_kill;
         int r;
 
@@ -596,9 +559,9 @@ int cgroup_kill_all(Cgroup *c, uint64_t timeout_usec) {
                 r = cgroup_is_empty(c);
                 if (r != 0)
                         return r < 0 ? r : 0;
-                if (now_mono_usec() >= deadline)
+                if (time_now_usec(CLOCK_MONOTONIC) >= deadline)
                         return -ETIMEDOUT;
-                sleep_usec(delay);
+                time_sleep_usec(delay);
         }
 }
 
@@ -622,7 +585,7 @@ static int rmdir_retry(const char *path) {
                         return 0;
                 if (errno != EBUSY || i >= 50)
                         return negative_errno();
-                sleep_usec(2000); /* exiting tasks leave the cgroup asynchronously */
+                time_sleep_usec(2000); /* exiting tasks leave the cgroup asynchronously */
         }
 }
 

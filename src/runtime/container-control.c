@@ -14,6 +14,7 @@
 #include "forgeone/cgroup.h"
 #include "forgeone/container.h"
 #include "forgeone/rootfs.h"
+#include "forgeone/time-util.h"
 
 #define FREEZE_TIMEOUT_USEC (5u * 1000000u)
 
@@ -218,13 +219,6 @@ int container_release(ContainerStore *s, const char *id_or_name, ContainerError 
         return record(l, CONTAINER_RUNNING, "released", err);
 }
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_usec, ContainerError *err) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
         _cleanup_(cgroup_freep) Cgroup *c = NULL;
@@ -254,20 +248,19 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
         /* The owner needs the lock to record Stopped. */
         l = container_lock_release(l);
 
-        deadline = mono_usec() + timeout_usec;
+        deadline = time_now_usec(CLOCK_MONOTONIC) + timeout_usec;
         for (;;) {
                 r = cgroup_is_empty(c);
                 if (r != 0)
                         break;
-                if (mono_usec() >= deadline) {
+                if (time_now_usec(CLOCK_MONOTONIC) >= deadline) {
                         r = cgroup_kill_all(c, 5u * 1000000u);
                         if (r < 0)
                                 return container_error_set(err, r, "container %s: processes left after SIGKILL in %s/%s: %s",
                                                            id, cgroup_get_root(c), cgroup_get_relative(c), strerror(-r));
                         break;
                 }
-                struct timespec ts = { .tv_nsec = 20 * 1000000 };
-                nanosleep(&ts, NULL);
+                time_sleep_usec(20000);
         }
         return 0;
 }
@@ -395,7 +388,7 @@ static int remove_locked(ContainerLock *l, const char *reason, ContainerRecord *
 /* Waits until the owner has recorded the end of a container being stopped; an owner that dies meanwhile
  * is reaped (Failed "owner exited"). */
 static int wait_final(ContainerStore *s, const char *id, uint64_t timeout_usec, ContainerError *err) {
-        uint64_t deadline = mono_usec() + timeout_usec;
+        uint64_t deadline = time_now_usec(CLOCK_MONOTONIC) + timeout_usec;
 
         for (;;) {
                 _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
@@ -410,13 +403,12 @@ static int wait_final(ContainerStore *s, const char *id, uint64_t timeout_usec, 
                         return 0;
                 if (!container_record_owner_alive(rec))
                         (void) container_reap_orphans(s);
-                else if (mono_usec() >= deadline)
+                else if (time_now_usec(CLOCK_MONOTONIC) >= deadline)
                         return container_error_set(err, -ETIMEDOUT,
                                                    "container %s is still %s: its owner (forgeonectl pid %d) has not "
                                                    "recorded its end",
                                                    id, container_state_to_string(rec->state), (int) rec->owner_pid);
-                struct timespec ts = { .tv_nsec = 20 * 1000000 };
-                nanosleep(&ts, NULL);
+                time_sleep_usec(20000);
         }
 }
 

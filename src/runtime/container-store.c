@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "forgeone/container-store.h"
+#include "forgeone/fs-util.h"
+#include "forgeone/time-util.h"
 
 struct ContainerStore {
         char *root;
@@ -19,32 +21,11 @@ struct ContainerStore {
 };
 
 uint64_t container_now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+        return time_now_usec(CLOCK_REALTIME);
 }
 
 static int mkdir_if_missing(int dirfd, const char *name, mode_t mode) {
         if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
-static int mkdir_parents(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
                 return negative_errno();
         return 0;
 }
@@ -60,7 +41,7 @@ int container_store_open(const char *root, ContainerStore **ret) {
 
         /* Usually there already: create the path only when it is not. */
         if (access(root, F_OK) < 0) {
-                r = mkdir_parents(root, 0755);
+                r = mkdir_p(root, 0755);
                 if (r < 0)
                         return r;
         }
@@ -140,53 +121,16 @@ ContainerLock *container_lock_release(ContainerLock *l) {
 }
 
 static int read_all_at(int dirfd, const char *name, char **ret) {
-        _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t n = 0, cap = 0;
+        size_t n;
+        int r;
 
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return negative_errno();
-        for (;;) {
-                ssize_t k;
-                if (cap - n < 4096) {
-                        char *nb;
-                        if (cap > (16u << 20))
-                                return -EFBIG;
-                        cap = cap ? cap * 2 : 8192;
-                        nb = realloc(buf, cap + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                k = read(fd, buf + n, cap - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (!buf)
-                return -ENODATA;
-        buf[n] = 0;
+        r = read_full_file_at(dirfd, name, 16u << 20, &buf, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return -ENODATA; /* being written right now */
         *ret = TAKE_PTR(buf);
-        return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += k;
-                n -= (size_t) k;
-        }
         return 0;
 }
 

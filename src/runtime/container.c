@@ -24,11 +24,14 @@
 #include "forgeone/cgroup.h"
 #include "forgeone/container-queue.h"
 #include "forgeone/container.h"
+#include "forgeone/filter-cache.h"
+#include "forgeone/fs-util.h"
 #include "forgeone/layer-cache.h"
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
 #include "forgeone/rootfs.h"
 #include "forgeone/supervisor.h"
+#include "forgeone/time-util.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -60,13 +63,6 @@ struct fo_clone_args {
 struct fo_mount_attr {
         uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
-
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 const char *container_step_to_string(ContainerStep s) {
         static const char *const names[_CONTAINER_STEP_MAX] = {
@@ -154,24 +150,6 @@ static int write_id_maps(pid_t pid, uid_t base, uint32_t count) {
         return write_at(pid, "gid_map", map);
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
 /*
  * Mounts each cached layer at STORAGE/<id>/lower/<i>/rootfs, id-mapped into the container's user
  * namespace: files owned by uid 0 in the cache are owned by container root, without chown-ing the
@@ -255,7 +233,8 @@ typedef struct CompileJob {
 static void *compile_job(void *userdata) {
         CompileJob *j = userdata;
 
-        j->result = policy_compile(j->policy, j->identity, &j->filter);
+        /* The compile is a pure function of the policy: a start with an unchanged policy reads it back. */
+        j->result = filter_cache_compile(NULL, j->policy, j->identity, &j->filter);
         if (j->result >= 0)
                 j->result = policy_graph_new(TAKE_PTR(j->policy), &j->graph);
         return NULL;
@@ -310,7 +289,7 @@ static void follow_trust(Run *run, int trust) {
         if (w != run->weight && cgroup_set_cpu_weight(run->cgroup, w) >= 0)
                 run->weight = w;
 
-        now = mono_usec();
+        now = time_now_usec(CLOCK_MONOTONIC);
         if (now - run->record_trust_usec >= 1000000u) {
                 _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
 
@@ -355,7 +334,7 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
                         (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
                 return;
         }
-        run->quarantine_deadline = mono_usec() + QUARANTINE_FREEZE_TIMEOUT_USEC;
+        run->quarantine_deadline = time_now_usec(CLOCK_MONOTONIC) + QUARANTINE_FREEZE_TIMEOUT_USEC;
         if (run->wake_fd >= 0)
                 (void) eventfd_write(run->wake_fd, 1);
 }
@@ -383,7 +362,7 @@ static void check_quarantine(Run *run) {
                 run->quarantine_deadline = 0;
                 return;
         }
-        if (mono_usec() < deadline)
+        if (time_now_usec(CLOCK_MONOTONIC) < deadline)
                 return;
         run->quarantine_deadline = 0;
         run->quarantine_failed = true;
@@ -629,7 +608,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         LaunchArgs la;
         LaunchReport rep;
         siginfo_t si;
-        uint64_t timing[_CONTAINER_STEP_MAX] = { [CONTAINER_STEP_BEGIN] = mono_usec() };
+        uint64_t timing[_CONTAINER_STEP_MAX] = { [CONTAINER_STEP_BEGIN] = time_now_usec(CLOCK_MONOTONIC) };
         uid_t base = c->uid_base ?: CONTAINER_DEFAULT_UID_BASE;
         uint32_t count = c->uid_count ?: CONTAINER_DEFAULT_UID_COUNT;
         int identity = POLICY_IDENTITY_ANY, trust = -1, trust_max = -1, r, listener = -EBADF;
@@ -682,7 +661,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 return container_error_set(err, -EINVAL,
                                            "image %s has no entrypoint or cmd; give a command after \"--\"", c->image);
 
-        timing[CONTAINER_STEP_IMAGE] = mono_usec();
+        timing[CONTAINER_STEP_IMAGE] = time_now_usec(CLOCK_MONOTONIC);
         /* 3. Admission. */
         r = container_budget_load(c->budget_file, &budget, &budget_error);
         if (r < 0)
@@ -734,7 +713,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         memcpy(run.id, lock->record->id, sizeof run.id);
         notice(&run, CONTAINER_NOTICE_ADMITTED, run.id);
 
-        timing[CONTAINER_STEP_ADMITTED] = mono_usec();
+        timing[CONTAINER_STEP_ADMITTED] = time_now_usec(CLOCK_MONOTONIC);
         /* From here on, a failure records Failed and cleans up. */
         r = cgroup_detect_layout(c->cgroup_root, &layout);
         if (r < 0) {
@@ -791,7 +770,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         filter = TAKE_PTR(compile.filter);
         graph = TAKE_PTR(compile.graph);
 
-        timing[CONTAINER_STEP_CGROUP] = mono_usec();
+        timing[CONTAINER_STEP_CGROUP] = time_now_usec(CLOCK_MONOTONIC);
         /* Nobody else may hold the container's lock across the clone: the child would inherit it. */
         char hostname[64];
         snprintf(hostname, sizeof hostname, "%s", lock->record->hostname);
@@ -862,7 +841,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         }
         sync_child = safe_close(sync_child);
 
-        timing[CONTAINER_STEP_CLONED] = mono_usec();
+        timing[CONTAINER_STEP_CLONED] = time_now_usec(CLOCK_MONOTONIC);
         /* 5. Parent side of the setup, while init waits. */
         r = write_id_maps(pid, base, count);
         if (r < 0) {
@@ -917,7 +896,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 goto fail_child;
         }
 
-        timing[CONTAINER_STEP_ROOTFS] = mono_usec();
+        timing[CONTAINER_STEP_ROOTFS] = time_now_usec(CLOCK_MONOTONIC);
         /* Signals to us stop the container from now on (handled in wait_for_exit()). */
         sigemptyset(&block);
         sigaddset(&block, SIGINT);
@@ -957,7 +936,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 r = k == (ssize_t) sizeof rep ? -rep.error : r;
                 goto fail_child;
         }
-        timing[CONTAINER_STEP_HANDOFF] = mono_usec();
+        timing[CONTAINER_STEP_HANDOFF] = time_now_usec(CLOCK_MONOTONIC);
         run.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (run.wake_fd < 0) {
                 r = negative_errno();
@@ -995,7 +974,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         do
                 k = recv(sync_parent, &rep, sizeof rep, 0);
         while (k < 0 && errno == EINTR);
-        timing[CONTAINER_STEP_EXEC] = mono_usec();
+        timing[CONTAINER_STEP_EXEC] = time_now_usec(CLOCK_MONOTONIC);
         if (k == (ssize_t) sizeof rep) {
                 r = container_error_set(err, -rep.error, "container: %s", rep.message);
                 goto fail_child;

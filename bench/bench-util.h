@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * What the benchmarks share: the median of a set of samples (each benchmark
+ * reports medians against a baseline measured in the same run). Times come
+ * from time_now_usec(CLOCK_MONOTONIC) (forgeone/time-util.h).
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+
+static inline int bench_cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* Sorts v in place; 0 for no samples. */
+static inline uint64_t bench_median_u64(uint64_t *v, size_t n) {
+        qsort(v, n, sizeof *v, bench_cmp_u64);
+        return n ? v[n / 2] : 0;
+}
