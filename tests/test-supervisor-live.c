@@ -1207,6 +1207,64 @@ START_TEST(test_entries_credentials) {
 }
 END_TEST
 
+/* In a root of its own: entries are made inside it, whatever ".." and symlinks say. */
+static void workload_entries_root(void *arg) {
+        const char *tag = arg;
+        char p[512], q[512];
+        struct stat st;
+
+        /* /tmp/up -> ../../../../.. : still the root, so this is the root's /tmp. */
+        snprintf(p, sizeof p, "/tmp/up/tmp/%s", tag);
+        W_ASSERT(mkdir(p, 0755) == 0);
+        snprintf(p, sizeof p, "/tmp/up/tmp/%s/file", tag);
+        W_ASSERT(close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == 0);
+        snprintf(p, sizeof p, "/../../tmp/%s/file", tag);
+        snprintf(q, sizeof q, "/tmp/%s-renamed", tag);
+        W_ASSERT(rename(p, q) == 0);
+        W_ASSERT(chmod(q, 0600) == 0);
+        W_ASSERT(lstat(q, &st) < 0 && errno == ENOENT); /* we look at the host: it is not there */
+        /* The root's /etc is not scratch space: denied, through the escaping link too. */
+        W_DENIED(unlink("/tmp/up/etc/passwd"));
+        W_DENIED(unlink("/tmp/esc/passwd"));
+        W_DENIED(chmod("/tmp/esc/passwd", 0777));
+}
+
+START_TEST(test_entries_in_root) {
+        Harness h = {};
+        char p[600], cmd[1200], tag[32];
+        struct stat st;
+        int root_fd;
+
+        snprintf(tag, sizeof tag, "fo-root-%d", getpid());
+        snprintf(cmd, sizeof cmd,
+                 "set -e; cd '%s'; mkdir -p root/etc root/tmp; echo inside > root/etc/passwd; "
+                 "ln -s ../../../../.. root/tmp/up; ln -s /../../etc root/tmp/esc",
+                 scratch);
+        ck_assert_int_eq(system(cmd), 0);
+        snprintf(p, sizeof p, "%s/root", scratch);
+        root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(root_fd, 0);
+
+        start(&h, default_policy(), root_fd, workload_entries_root, tag);
+        ck_assert_workload_ok(finish(&h));
+        close(root_fd);
+
+        /* Everything happened inside the root, nothing on the host. */
+        snprintf(p, sizeof p, "%s/root/tmp/%s", scratch, tag);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert(S_ISDIR(st.st_mode));
+        snprintf(p, sizeof p, "/tmp/%s", tag);
+        ck_assert_int_eq(lstat(p, &st), -1);
+        snprintf(p, sizeof p, "%s/root/tmp/%s-renamed", scratch, tag);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        snprintf(p, sizeof p, "%s/root/etc/passwd", scratch);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);
+        ck_assert_ptr_nonnull(find_event(&h, "unlink", "/etc/passwd"));
+}
+END_TEST
+
 /* ---- the race: a path flipped under a rename ---- */
 
 #define ENTRY_RACE_ATTEMPTS 20000
@@ -1721,6 +1779,7 @@ int main(void) {
         tcase_add_test(tc, test_handoff_hostile_policy);
         tcase_add_test(tc, test_entries_default);
         tcase_add_test(tc, test_entries_credentials);
+        tcase_add_test(tc, test_entries_in_root);
         tcase_add_test(tc, test_entry_race);
         tcase_add_test(tc, test_entry_symlink_swap);
         suite_add_tcase(s, tc);
