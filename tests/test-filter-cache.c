@@ -326,6 +326,27 @@ START_TEST(test_sha256) {
 }
 END_TEST
 
+/* A temporary file a crashed writer left (same thread id, reused) does not stop the store, and goes. */
+START_TEST(test_stale_temporary_file) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE];
+        char path[512], tmp[600];
+        const char *name;
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        entry_path(key, path, sizeof path);
+        name = strrchr(path, '/') + 1;
+        snprintf(tmp, sizeof tmp, "%s/.%s.%d.tmp", dir, name, (int) gettid());
+        write_file(tmp, "junk", 4);
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        ck_assert_int_ne(access(tmp, F_OK), 0);
+        ck_assert_int_ge(filter_cache_load(dir, key, &got), 0);
+        assert_same_filter(fresh, got);
+}
+END_TEST
+
 static Suite *filter_cache_suite(void) {
         Suite *s = suite_create("filter-cache");
         TCase *tc = tcase_create("core");
@@ -338,6 +359,7 @@ static Suite *filter_cache_suite(void) {
         tcase_add_test(tc, test_foreign_entry_is_ignored);
         tcase_add_test(tc, test_unsafe_directory_is_not_used);
         tcase_add_test(tc, test_store_creates_the_directory);
+        tcase_add_test(tc, test_stale_temporary_file);
         suite_add_tcase(s, tc);
         tc = tcase_create("sha256");
         tcase_add_test(tc, test_sha256);

@@ -424,8 +424,11 @@ int filter_cache_store(const char *dir, const uint8_t key[static FILTER_CACHE_KE
         if (r < 0)
                 return r;
         key_to_name(key, name);
-        snprintf(tmp, sizeof tmp, ".%s.%d.tmp", name, (int) getpid());
+        /* Named by the thread: no live thread shares it, so one left by a crash can go. */
+        snprintf(tmp, sizeof tmp, ".%s.%d.tmp", name, (int) gettid());
         fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST && unlinkat(dfd, tmp, 0) >= 0)
+                fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         while (done < b.size) {
