@@ -49,6 +49,25 @@ static void format_bytes(uint64_t b, char buf[static 24]) {
                 snprintf(buf, 24, "%" PRIu64, b);
 }
 
+/* A JSON array printed as it goes: "[", one element per line, "]". */
+static void json_array_item(bool *first, const char *text) {
+        printf("%s\n%s", *first ? "" : ",", text);
+        *first = false;
+}
+
+static void json_array_end(bool first) {
+        printf("%s]\n", first ? "" : "\n");
+}
+
+/* The library's message when it gave one, else what was attempted; returns 1, the exit status. */
+static int log_container_error(int r, const ContainerError *err, const char *verb, const char *what) {
+        if (err->message[0])
+                log_error("%s", err->message);
+        else
+                log_error_errno(r, "Failed to %s %s: %m", verb, what);
+        return 1;
+}
+
 static int help_ps(void) {
         printf("Usage: forgeonectl ps [--all] [--json]\n\n"
                "List containers: those that run, and with --all also those that have exited; then the\n"
@@ -110,8 +129,7 @@ int verb_ps(int argc, char *argv[]) {
                                 continue;
                         if (container_record_to_json(l[i], false, &text) < 0)
                                 continue;
-                        printf("%s\n%s", first ? "" : ",", text);
-                        first = false;
+                        json_array_item(&first, text);
                 }
                 for (size_t i = 0; i < nq; i++) {
                         json_object *o = json_object_new_object();
@@ -127,12 +145,11 @@ int verb_ps(int argc, char *argv[]) {
                         json_object_object_add(o, "trust", json_object_new_int(q[i].trust));
                         json_object_object_add(o, "memory_bytes", json_object_new_uint64(q[i].memory_bytes));
                         json_object_object_add(o, "pids", json_object_new_uint64(q[i].pids));
-                        printf("%s\n%s", first ? "" : ",",
-                               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+                        json_array_item(&first, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
                         json_object_put(o);
-                        first = false;
                 }
-                printf("%s]\n", first ? "" : "\n");
+                json_array_end(first);
         } else {
                 printf("%-12s %-20s %-32s %-8s %-10s %6s %6s %s\n", "ID", "NAME", "STATE", "PID", "PRIORITY",
                        "WEIGHT", "MEMORY", "IMAGE");
@@ -399,13 +416,8 @@ static int control(int argc, char *argv[], Control what) {
                 r = container_release(s, argv[optind], &err);
                 break;
         }
-        if (r < 0) {
-                if (err.message[0])
-                        log_error("%s", err.message);
-                else
-                        log_error_errno(r, "Failed to %s %s: %m", argv[0], argv[optind]);
-                return 1;
-        }
+        if (r < 0)
+                return log_container_error(r, &err, argv[0], argv[optind]);
         return 0;
 }
 
@@ -482,13 +494,9 @@ int verb_rm(int argc, char *argv[]) {
                 ContainerError err = {};
 
                 r = container_remove(s, argv[i], force, timeout, &rec, &err);
-                if (r < 0) {
-                        if (err.message[0])
-                                log_error("%s", err.message);
-                        else
-                                log_error_errno(r, "Failed to remove container %s: %m", argv[i]);
-                        ret = 1;
-                } else if (r == 0)
+                if (r < 0)
+                        ret = log_container_error(r, &err, "remove container", argv[i]);
+                else if (r == 0)
                         printf("%-12s already removed\n", argv[i]);
                 else
                         print_removed(rec);
@@ -532,6 +540,7 @@ int verb_prune(int argc, char *argv[]) {
                 return 1;
         r = container_prune(s, &l, &n, &err);
         if (json) {
+                bool first = true;
                 printf("[");
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_free_ char *text = NULL;
@@ -540,21 +549,16 @@ int verb_prune(int argc, char *argv[]) {
                                 r = -ENOMEM;
                                 continue;
                         }
-                        printf("%s\n%s", i == 0 ? "" : ",", text);
+                        json_array_item(&first, text);
                 }
-                printf("%s]\n", n == 0 ? "" : "\n");
+                json_array_end(first);
         } else {
                 for (size_t i = 0; i < n; i++)
                         print_removed(l[i]);
                 printf("Removed %zu exited container%s.\n", n, n == 1 ? "" : "s");
         }
         container_record_list_free(l, n);
-        if (r < 0) {
-                if (err.message[0])
-                        log_error("%s", err.message);
-                else
-                        log_error_errno(r, "Failed to remove exited containers: %m");
-                return 1;
-        }
+        if (r < 0)
+                return log_container_error(r, &err, "remove", "exited containers");
         return 0;
 }

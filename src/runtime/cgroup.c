@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -279,9 +281,28 @@ static int apply_one(const char *dir, const char *file, const char *value, bool 
         return r;
 }
 
+/* One limit file to write; optional ones may be missing on this host (no swap accounting, ...). */
+typedef struct LimitWrite {
+        const char *dir, *file;
+        char value[48];
+        bool optional;
+} LimitWrite;
+
+static void _printf_(6, 7) limit_write(LimitWrite *w, size_t *n, const char *dir, const char *file, bool optional,
+                                        const char *format, ...) {
+        va_list ap;
+
+        w[*n] = (LimitWrite) { .dir = dir, .file = file, .optional = optional };
+        va_start(ap, format);
+        vsnprintf(w[*n].value, sizeof w[*n].value, format, ap);
+        va_end(ap);
+        (*n)++;
+}
+
 int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file) {
         _cleanup_free_ char *mem = NULL, *pids = NULL, *cpu = NULL;
-        char buf[48];
+        LimitWrite w[8];
+        size_t n = 0;
         int r;
 
         if (ret_failed_file)
@@ -292,72 +313,43 @@ int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file
 
         if (c->layout == CGROUP_LAYOUT_UNIFIED) {
                 if (l->memory_bytes > 0) {
-                        snprintf(buf, sizeof buf, "%" PRIu64, l->memory_bytes);
-                        r = apply_one(mem, "memory.max", buf, false, ret_failed_file);
-                        if (r < 0)
-                                return r;
+                        limit_write(w, &n, mem, "memory.max", false, "%" PRIu64, l->memory_bytes);
                         /* No swap: the limit is what the container gets; absent without swap accounting. */
-                        r = apply_one(mem, "memory.swap.max", "0", true, ret_failed_file);
-                        if (r < 0)
-                                return r;
+                        limit_write(w, &n, mem, "memory.swap.max", true, "0");
                         /* An OOM kill takes the whole container, not one arbitrary process of it. */
-                        r = apply_one(mem, "memory.oom.group", "1", true, ret_failed_file);
-                        if (r < 0)
-                                return r;
+                        limit_write(w, &n, mem, "memory.oom.group", true, "1");
                 }
-                if (l->pids > 0) {
-                        snprintf(buf, sizeof buf, "%" PRIu64, l->pids);
-                        r = apply_one(pids, "pids.max", buf, false, ret_failed_file);
-                        if (r < 0)
-                                return r;
-                }
+                if (l->pids > 0)
+                        limit_write(w, &n, pids, "pids.max", false, "%" PRIu64, l->pids);
                 if (l->cpu_millis > 0) {
-                        cgroup_format_cpu_max(l->cpu_millis, buf);
-                        r = apply_one(cpu, "cpu.max", buf, false, ret_failed_file);
-                        if (r < 0)
-                                return r;
+                        char cpu_max[48];
+                        cgroup_format_cpu_max(l->cpu_millis, cpu_max);
+                        limit_write(w, &n, cpu, "cpu.max", false, "%s", cpu_max);
                 }
-                if (l->cpu_weight > 0) {
-                        snprintf(buf, sizeof buf, "%u", MIN(MAX(l->cpu_weight, 1u), 10000u));
-                        r = apply_one(cpu, "cpu.weight", buf, false, ret_failed_file);
-                        if (r < 0)
-                                return r;
+                if (l->cpu_weight > 0)
+                        limit_write(w, &n, cpu, "cpu.weight", false, "%u", MIN(MAX(l->cpu_weight, 1u), 10000u));
+        } else {
+                if (l->memory_bytes > 0) {
+                        /* limit_in_bytes first: memsw must never be below it. */
+                        limit_write(w, &n, mem, "memory.limit_in_bytes", false, "%" PRIu64, l->memory_bytes);
+                        limit_write(w, &n, mem, "memory.memsw.limit_in_bytes", true, "%" PRIu64, l->memory_bytes);
+                        limit_write(w, &n, mem, "memory.swappiness", true, "0");
                 }
-                return 0;
+                if (l->pids > 0)
+                        limit_write(w, &n, pids, "pids.max", false, "%" PRIu64, l->pids);
+                if (l->cpu_millis > 0) {
+                        limit_write(w, &n, cpu, "cpu.cfs_period_us", false, "%u", CGROUP_CPU_PERIOD_USEC);
+                        limit_write(w, &n, cpu, "cpu.cfs_quota_us", false, "%" PRIu64,
+                                    l->cpu_millis * CGROUP_CPU_PERIOD_USEC / 1000u);
+                }
+                if (l->cpu_weight > 0)
+                        limit_write(w, &n, cpu, "cpu.shares", false, "%u",
+                                    (unsigned) MIN(MAX((uint64_t) l->cpu_weight * 1024u / 100u, 2u), 262144u));
         }
 
-        if (l->memory_bytes > 0) {
-                snprintf(buf, sizeof buf, "%" PRIu64, l->memory_bytes);
-                /* limit_in_bytes first: memsw must never be below it. */
-                r = apply_one(mem, "memory.limit_in_bytes", buf, false, ret_failed_file);
-                if (r < 0)
-                        return r;
-                r = apply_one(mem, "memory.memsw.limit_in_bytes", buf, true, ret_failed_file);
-                if (r < 0)
-                        return r;
-                r = apply_one(mem, "memory.swappiness", "0", true, ret_failed_file);
-                if (r < 0)
-                        return r;
-        }
-        if (l->pids > 0) {
-                snprintf(buf, sizeof buf, "%" PRIu64, l->pids);
-                r = apply_one(pids, "pids.max", buf, false, ret_failed_file);
-                if (r < 0)
-                        return r;
-        }
-        if (l->cpu_millis > 0) {
-                snprintf(buf, sizeof buf, "%u", CGROUP_CPU_PERIOD_USEC);
-                r = apply_one(cpu, "cpu.cfs_period_us", buf, false, ret_failed_file);
-                if (r < 0)
-                        return r;
-                snprintf(buf, sizeof buf, "%" PRIu64, l->cpu_millis * CGROUP_CPU_PERIOD_USEC / 1000u);
-                r = apply_one(cpu, "cpu.cfs_quota_us", buf, false, ret_failed_file);
-                if (r < 0)
-                        return r;
-        }
-        if (l->cpu_weight > 0) {
-                snprintf(buf, sizeof buf, "%u", (unsigned) MIN(MAX((uint64_t) l->cpu_weight * 1024u / 100u, 2u), 262144u));
-                r = apply_one(cpu, "cpu.shares", buf, false, ret_failed_file);
+        assert(n <= ELEMENTSOF(w));
+        for (size_t i = 0; i < n; i++) {
+                r = apply_one(w[i].dir, w[i].file, w[i].value, w[i].optional, ret_failed_file);
                 if (r < 0)
                         return r;
         }

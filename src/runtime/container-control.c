@@ -111,10 +111,6 @@ static int freeze_with_timeout(ContainerLock *l, bool frozen, uint64_t timeout_u
         return 0;
 }
 
-static int freeze(ContainerLock *l, bool frozen, ContainerError *err) {
-        return freeze_with_timeout(l, frozen, FREEZE_TIMEOUT_USEC, err);
-}
-
 static int record(ContainerLock *l, ContainerState to, const char *reason, ContainerError *err) {
         int r = container_lock_transition(l, to, reason, -1, 0);
 
@@ -122,6 +118,23 @@ static int record(ContainerLock *l, ContainerState to, const char *reason, Conta
                 return container_error_set(err, r, "container %s: cannot record state %s: %s", l->record->id,
                                            container_state_to_string(to), strerror(-r));
         return 0;
+}
+
+/* What pause, resume, quarantine and release share once their own preconditions hold: check the
+ * transition, freeze or thaw (a paused container is frozen already), record. */
+static int freeze_transition(ContainerLock *l, ContainerState to, bool frozen, uint64_t timeout_usec,
+                             const char *reason, ContainerError *err) {
+        int r;
+
+        r = check(l, to, err);
+        if (r < 0)
+                return r;
+        if (!(frozen && l->record->state == CONTAINER_PAUSED)) {
+                r = freeze_with_timeout(l, frozen, timeout_usec, err);
+                if (r < 0)
+                        return r;
+        }
+        return record(l, to, reason, err);
 }
 
 int container_pause(ContainerStore *s, const char *id_or_name, ContainerError *err) {
@@ -135,13 +148,7 @@ int container_pause(ContainerStore *s, const char *id_or_name, ContainerError *e
                 return container_error_set(err, -EBUSY,
                                            "container %s is quarantined (already frozen): release it instead",
                                            l->record->id);
-        r = check(l, CONTAINER_PAUSED, err);
-        if (r < 0)
-                return r;
-        r = freeze(l, true, err);
-        if (r < 0)
-                return r;
-        return record(l, CONTAINER_PAUSED, "pause requested", err);
+        return freeze_transition(l, CONTAINER_PAUSED, true, FREEZE_TIMEOUT_USEC, "pause requested", err);
 }
 
 int container_resume(ContainerStore *s, const char *id_or_name, ContainerError *err) {
@@ -160,13 +167,7 @@ int container_resume(ContainerStore *s, const char *id_or_name, ContainerError *
             l->record->state != CONTAINER_STOPPING && l->record->state != CONTAINER_CREATING)
                 return container_error_set(err, -EBUSY, "container %s is %s, not paused", l->record->id,
                                            container_state_to_string(l->record->state));
-        r = check(l, CONTAINER_RUNNING, err);
-        if (r < 0)
-                return r;
-        r = freeze(l, false, err);
-        if (r < 0)
-                return r;
-        return record(l, CONTAINER_RUNNING, "resume requested", err);
+        return freeze_transition(l, CONTAINER_RUNNING, false, FREEZE_TIMEOUT_USEC, "resume requested", err);
 }
 
 static int quarantine(ContainerStore *s, const char *id_or_name, const char *reason, uint64_t timeout_usec,
@@ -179,15 +180,7 @@ static int quarantine(ContainerStore *s, const char *id_or_name, const char *rea
         r = lock_container(s, id_or_name, &l, err);
         if (r < 0)
                 return r;
-        r = check(l, CONTAINER_QUARANTINED, err);
-        if (r < 0)
-                return r;
-        if (l->record->state != CONTAINER_PAUSED) {
-                r = freeze_with_timeout(l, true, timeout_usec, err);
-                if (r < 0)
-                        return r;
-        }
-        return record(l, CONTAINER_QUARANTINED, reason, err);
+        return freeze_transition(l, CONTAINER_QUARANTINED, true, timeout_usec, reason, err);
 }
 
 int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ContainerError *err) {
@@ -210,13 +203,7 @@ int container_release(ContainerStore *s, const char *id_or_name, ContainerError 
                 return container_error_set(err, container_state_is_final(l->record->state) ? -EINVAL : -EBUSY,
                                            "container %s is %s, not quarantined", l->record->id,
                                            container_state_to_string(l->record->state));
-        r = check(l, CONTAINER_RUNNING, err);
-        if (r < 0)
-                return r;
-        r = freeze(l, false, err);
-        if (r < 0)
-                return r;
-        return record(l, CONTAINER_RUNNING, "released", err);
+        return freeze_transition(l, CONTAINER_RUNNING, false, FREEZE_TIMEOUT_USEC, "released", err);
 }
 
 int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_usec, ContainerError *err) {
