@@ -1265,6 +1265,67 @@ START_TEST(test_entries_in_root) {
 }
 END_TEST
 
+/* Secrets inside the workspace (~/.ssh): not replaced, removed, linked to or changed. */
+static char home_run[] = "/home/fo-emul-XXXXXX";
+
+static void workload_secret_changes(void *arg) {
+        const char *s = arg;
+        char key[512], ak[512], p[512];
+        int fd;
+
+        snprintf(key, sizeof key, "%s/.ssh/id_ed25519", home_run);
+        snprintf(ak, sizeof ak, "%s/.ssh/authorized_keys", home_run);
+        snprintf(p, sizeof p, "%s/key-copy", s);
+        errno = 0;
+        W_ASSERT(link(key, p) < 0 && errno == EACCES); /* a second name to read it by */
+        errno = 0;
+        W_ASSERT(open(key, O_RDONLY) < 0 && errno == EACCES);
+        snprintf(p, sizeof p, "%s/mykey", s);
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        W_ASSERT(fd >= 0);
+        close(fd);
+        errno = 0;
+        W_ASSERT(rename(p, ak) < 0 && errno == EACCES); /* replacing authorized_keys */
+        errno = 0;
+        W_ASSERT(unlink(key) < 0 && errno == EACCES);
+        errno = 0;
+        W_ASSERT(chmod(key, 0644) < 0 && errno == EACCES);
+        /* The rest of the home directory is workspace. */
+        snprintf(p, sizeof p, "%s/notes", home_run);
+        W_ASSERT(mkdir(p, 0755) == 0 && rmdir(p) == 0);
+}
+
+START_TEST(test_secret_changes) {
+        Harness h = {};
+        char p[600];
+        struct stat before, after;
+
+        snprintf(p, sizeof p, "%s/.ssh", home_run);
+        ck_assert_int_eq(mkdir(p, 0700), 0);
+        snprintf(p, sizeof p, "%s/.ssh/id_ed25519", home_run);
+        ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), 0);
+        ck_assert_int_eq(stat(p, &before), 0);
+        snprintf(p, sizeof p, "%s/.ssh/authorized_keys", home_run);
+        ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), 0);
+
+        start(&h, default_policy(), -1, workload_secret_changes, scratch);
+        ck_assert_workload_ok(finish(&h));
+        snprintf(p, sizeof p, "%s/.ssh/id_ed25519", home_run);
+        ck_assert_int_eq(stat(p, &after), 0);
+        ck_assert_uint_eq(after.st_ino, before.st_ino);
+        ck_assert_uint_eq(after.st_nlink, 1);
+        ck_assert_uint_eq(after.st_mode, before.st_mode);
+        snprintf(p, sizeof p, "%s/.ssh/authorized_keys", home_run);
+        ck_assert_int_eq(stat(p, &after), 0);
+        ck_assert_int_eq(after.st_size, 0);
+        snprintf(p, sizeof p, "%s/.ssh/id_ed25519", home_run);
+        ck_assert_ptr_nonnull(find_event(&h, "link", p));
+        ck_assert_str_eq(find_event(&h, "link", p)->rule, "deny-secret-changes");
+        snprintf(p, sizeof p, "rm -rf '%s/.ssh'", home_run);
+        ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
 /* ---- the race: a path flipped under a rename ---- */
 
 #define ENTRY_RACE_ATTEMPTS 20000
@@ -1780,6 +1841,7 @@ int main(void) {
         tcase_add_test(tc, test_entries_default);
         tcase_add_test(tc, test_entries_credentials);
         tcase_add_test(tc, test_entries_in_root);
+        tcase_add_test(tc, test_secret_changes);
         tcase_add_test(tc, test_entry_race);
         tcase_add_test(tc, test_entry_symlink_swap);
         suite_add_tcase(s, tc);
@@ -1795,13 +1857,17 @@ int main(void) {
                 printf("Bail out! cannot create %s: %s\n", outside_run, strerror(errno));
                 return EXIT_FAILURE;
         }
+        if (!mkdtemp(home_run)) {
+                printf("Bail out! cannot create %s: %s\n", home_run, strerror(errno));
+                return EXIT_FAILURE;
+        }
         int r = fo_test_run(s);
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", run_dir);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", run_dir);
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", outside_run);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", outside_run, home_run);
         if (system(cmd) != 0)
-                fprintf(stderr, "could not remove %s\n", outside_run);
+                fprintf(stderr, "could not remove %s and %s\n", outside_run, home_run);
         return r;
 }
