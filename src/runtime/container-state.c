@@ -292,6 +292,95 @@ static json_object *transition_object(const ContainerTransition *t) {
         return o;
 }
 
+/* state.json's fields in the order they are written; one table serves writing and reading. */
+typedef enum FieldKind {
+        FIELD_STRING,   /* char * */
+        FIELD_INT,      /* int, pid_t */
+        FIELD_UINT32,   /* uid_t, uint32_t, unsigned */
+        FIELD_UINT64,
+        FIELD_STATE,    /* required */
+        FIELD_STATUS,   /* written for readers of the file, computed, never read back */
+        FIELD_STRV,
+        FIELD_LABELS,   /* "key=value" strv as a JSON object */
+        FIELD_PRIORITY,
+} FieldKind;
+
+typedef struct RecordField {
+        const char *key;
+        FieldKind kind;
+        size_t offset;
+} RecordField;
+
+#define F(key, kind, member) { key, kind, offsetof(ContainerRecord, member) }
+static const RecordField record_fields[] = {
+        F("id", FIELD_STRING, id),
+        F("name", FIELD_STRING, name),
+        F("state", FIELD_STATE, state),
+        F("status", FIELD_STATUS, state),
+        F("reason", FIELD_STRING, reason),
+        F("exit_code", FIELD_INT, exit_code),
+        F("exit_signal", FIELD_INT, exit_signal),
+        F("pid", FIELD_INT, pid),
+        F("owner_pid", FIELD_INT, owner_pid),
+        F("owner_start", FIELD_UINT64, owner_start),
+        F("image", FIELD_STRING, image),
+        F("image_digest", FIELD_STRING, image_digest),
+        F("policy", FIELD_STRING, policy),
+        F("command", FIELD_STRV, command),
+        F("labels", FIELD_LABELS, labels),
+        F("hostname", FIELD_STRING, hostname),
+        F("network", FIELD_STRING, network),
+        F("rootfs", FIELD_STRING, rootfs),
+        F("uid_base", FIELD_UINT32, uid_base),
+        F("uid_count", FIELD_UINT32, uid_count),
+        F("priority", FIELD_PRIORITY, priority),
+        F("trust", FIELD_INT, trust),
+        F("trust_max", FIELD_INT, trust_max),
+        F("memory_bytes", FIELD_UINT64, memory_bytes),
+        F("pids", FIELD_UINT64, pids),
+        F("cpu_millis", FIELD_UINT64, cpu_millis),
+        F("cpu_weight", FIELD_UINT32, cpu_weight),
+        F("cgroup_layout", FIELD_STRING, cgroup_layout),
+        F("cgroup", FIELD_STRING, cgroup),
+        F("cgroup_root", FIELD_STRING, cgroup_root),
+        F("seq", FIELD_UINT64, seq),
+        F("created_usec", FIELD_UINT64, created_usec),
+};
+#undef F
+
+/* The members the table names have these types; a changed type must change its kind too. */
+_Static_assert(sizeof(pid_t) == sizeof(int) && sizeof(uid_t) == sizeof(uint32_t) &&
+                       sizeof(unsigned) == sizeof(uint32_t) && sizeof(ContainerState) == sizeof(int) &&
+                       sizeof(SchedulerPriority) == sizeof(int),
+               "record field kinds");
+
+#define FIELD_PTR(r, f, type) ((type *) ((char *) (r) + (f)->offset))
+#define FIELD_CPTR(r, f, type) ((type const *) ((const char *) (r) + (f)->offset))
+
+static int add_field(json_object *o, const ContainerRecord *r, const RecordField *f, const char *status) {
+        switch (f->kind) {
+        case FIELD_STRING:
+                return add_str(o, f->key, *FIELD_CPTR(r, f, char *));
+        case FIELD_INT:
+                return add(o, f->key, json_object_new_int(*FIELD_CPTR(r, f, int)));
+        case FIELD_UINT32:
+                return add(o, f->key, json_object_new_uint64(*FIELD_CPTR(r, f, uint32_t)));
+        case FIELD_UINT64:
+                return add(o, f->key, json_object_new_uint64(*FIELD_CPTR(r, f, uint64_t)));
+        case FIELD_STATE:
+                return add_str(o, f->key, container_state_to_string(r->state));
+        case FIELD_STATUS:
+                return add_str(o, f->key, status);
+        case FIELD_STRV:
+                return add_strv(o, f->key, *FIELD_CPTR(r, f, char **));
+        case FIELD_LABELS:
+                return add_labels(o, f->key, *FIELD_CPTR(r, f, char **));
+        case FIELD_PRIORITY:
+                return add_str(o, f->key, scheduler_priority_to_string(r->priority));
+        }
+        return -EINVAL;
+}
+
 static json_object *record_object(const ContainerRecord *r) {
         json_object *o = json_object_new_object(), *tr;
         _cleanup_free_ char *status = NULL;
@@ -300,30 +389,9 @@ static json_object *record_object(const ContainerRecord *r) {
                 return NULL;
         if (container_record_status_string(r, &status) < 0)
                 goto fail;
-        if (add_str(o, "id", r->id) < 0 || add_str(o, "name", r->name) < 0 ||
-            add_str(o, "state", container_state_to_string(r->state)) < 0 || add_str(o, "status", status) < 0 ||
-            add_str(o, "reason", r->reason) < 0 || add(o, "exit_code", json_object_new_int(r->exit_code)) < 0 ||
-            add(o, "exit_signal", json_object_new_int(r->exit_signal)) < 0 ||
-            add(o, "pid", json_object_new_int(r->pid)) < 0 ||
-            add(o, "owner_pid", json_object_new_int(r->owner_pid)) < 0 ||
-            add(o, "owner_start", json_object_new_uint64(r->owner_start)) < 0 ||
-            add_str(o, "image", r->image) < 0 || add_str(o, "image_digest", r->image_digest) < 0 ||
-            add_str(o, "policy", r->policy) < 0 || add_strv(o, "command", r->command) < 0 ||
-            add_labels(o, "labels", r->labels) < 0 || add_str(o, "hostname", r->hostname) < 0 ||
-            add_str(o, "network", r->network) < 0 || add_str(o, "rootfs", r->rootfs) < 0 ||
-            add(o, "uid_base", json_object_new_uint64(r->uid_base)) < 0 ||
-            add(o, "uid_count", json_object_new_uint64(r->uid_count)) < 0 ||
-            add_str(o, "priority", scheduler_priority_to_string(r->priority)) < 0 ||
-            add(o, "trust", json_object_new_int(r->trust)) < 0 ||
-            add(o, "trust_max", json_object_new_int(r->trust_max)) < 0 ||
-            add(o, "memory_bytes", json_object_new_uint64(r->memory_bytes)) < 0 ||
-            add(o, "pids", json_object_new_uint64(r->pids)) < 0 ||
-            add(o, "cpu_millis", json_object_new_uint64(r->cpu_millis)) < 0 ||
-            add(o, "cpu_weight", json_object_new_uint64(r->cpu_weight)) < 0 ||
-            add_str(o, "cgroup_layout", r->cgroup_layout) < 0 || add_str(o, "cgroup", r->cgroup) < 0 ||
-            add_str(o, "cgroup_root", r->cgroup_root) < 0 || add(o, "seq", json_object_new_uint64(r->seq)) < 0 ||
-            add(o, "created_usec", json_object_new_uint64(r->created_usec)) < 0)
-                goto fail;
+        for (size_t i = 0; i < ELEMENTSOF(record_fields); i++)
+                if (add_field(o, r, record_fields + i, status) < 0)
+                        goto fail;
 
         tr = json_object_new_array();
         if (add(o, "transitions", tr) < 0)
@@ -507,12 +575,46 @@ static int get_state(json_object *o, const char *key, ContainerState *ret) {
         return 0;
 }
 
+/* Missing keys keep the value r has; prio receives the priority's name, converted by the caller. */
+static int get_field(json_object *o, ContainerRecord *r, const RecordField *f, char **prio) {
+        int64_t i64;
+        uint64_t u64;
+        int k;
+
+        switch (f->kind) {
+        case FIELD_STRING:
+                return get_str(o, f->key, FIELD_PTR(r, f, char *));
+        case FIELD_INT:
+                i64 = *FIELD_PTR(r, f, int);
+                k = get_int(o, f->key, &i64);
+                *FIELD_PTR(r, f, int) = (int) i64;
+                return k;
+        case FIELD_UINT32:
+                u64 = *FIELD_PTR(r, f, uint32_t);
+                k = get_uint(o, f->key, &u64);
+                *FIELD_PTR(r, f, uint32_t) = (uint32_t) u64;
+                return k;
+        case FIELD_UINT64:
+                return get_uint(o, f->key, FIELD_PTR(r, f, uint64_t));
+        case FIELD_STATE:
+                return get_state(o, f->key, &r->state);
+        case FIELD_STATUS:
+                return 0;
+        case FIELD_STRV:
+                return get_strv(o, f->key, FIELD_PTR(r, f, char **));
+        case FIELD_LABELS:
+                return get_labels(o, f->key, FIELD_PTR(r, f, char **));
+        case FIELD_PRIORITY:
+                return get_str(o, f->key, prio);
+        }
+        return -EINVAL;
+}
+
 int container_record_from_json(const char *text, ContainerRecord **ret) {
         _cleanup_(container_record_freep) ContainerRecord *r = NULL;
         _cleanup_free_ char *prio = NULL;
         json_object *o, *tr;
         int64_t i64;
-        uint64_t u64;
         int k = 0;
 
         o = json_tokener_parse(text);
@@ -526,69 +628,8 @@ int container_record_from_json(const char *text, ContainerRecord **ret) {
                 return -ENOMEM;
         }
 
-#define INT_FIELD(key, field)                                                                              \
-        do {                                                                                               \
-                i64 = r->field;                                                                            \
-                if (k >= 0)                                                                                \
-                        k = get_int(o, key, &i64);                                                         \
-                r->field = (typeof(r->field)) i64;                                                         \
-        } while (0)
-#define UINT_FIELD(key, field)                                                                             \
-        do {                                                                                               \
-                u64 = r->field;                                                                            \
-                if (k >= 0)                                                                                \
-                        k = get_uint(o, key, &u64);                                                        \
-                r->field = (typeof(r->field)) u64;                                                         \
-        } while (0)
-
-        k = get_str(o, "id", &r->id);
-        if (k >= 0)
-                k = get_str(o, "name", &r->name);
-        if (k >= 0)
-                k = get_state(o, "state", &r->state);
-        if (k >= 0)
-                k = get_str(o, "reason", &r->reason);
-        INT_FIELD("exit_code", exit_code);
-        INT_FIELD("exit_signal", exit_signal);
-        INT_FIELD("pid", pid);
-        INT_FIELD("owner_pid", owner_pid);
-        UINT_FIELD("owner_start", owner_start);
-        if (k >= 0)
-                k = get_str(o, "image", &r->image);
-        if (k >= 0)
-                k = get_str(o, "image_digest", &r->image_digest);
-        if (k >= 0)
-                k = get_str(o, "policy", &r->policy);
-        if (k >= 0)
-                k = get_strv(o, "command", &r->command);
-        if (k >= 0)
-                k = get_labels(o, "labels", &r->labels);
-        if (k >= 0)
-                k = get_str(o, "hostname", &r->hostname);
-        if (k >= 0)
-                k = get_str(o, "network", &r->network);
-        if (k >= 0)
-                k = get_str(o, "rootfs", &r->rootfs);
-        UINT_FIELD("uid_base", uid_base);
-        UINT_FIELD("uid_count", uid_count);
-        if (k >= 0)
-                k = get_str(o, "priority", &prio);
-        INT_FIELD("trust", trust);
-        INT_FIELD("trust_max", trust_max);
-        UINT_FIELD("memory_bytes", memory_bytes);
-        UINT_FIELD("pids", pids);
-        UINT_FIELD("cpu_millis", cpu_millis);
-        UINT_FIELD("cpu_weight", cpu_weight);
-        if (k >= 0)
-                k = get_str(o, "cgroup_layout", &r->cgroup_layout);
-        if (k >= 0)
-                k = get_str(o, "cgroup", &r->cgroup);
-        if (k >= 0)
-                k = get_str(o, "cgroup_root", &r->cgroup_root);
-        UINT_FIELD("seq", seq);
-        UINT_FIELD("created_usec", created_usec);
-#undef INT_FIELD
-#undef UINT_FIELD
+        for (size_t i = 0; k >= 0 && i < ELEMENTSOF(record_fields); i++)
+                k = get_field(o, r, record_fields + i, &prio);
 
         if (k >= 0 && prio) {
                 r->priority = scheduler_priority_from_string(prio);
