@@ -347,6 +347,49 @@ START_TEST(test_stale_temporary_file) {
 }
 END_TEST
 
+static size_t count_entries(void) {
+        char cmd[256];
+        FILE *f;
+        size_t n = 0;
+
+        snprintf(cmd, sizeof cmd, "ls %s | grep -c '^[0-9a-f]\\{64\\}$'", dir);
+        f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fscanf(f, "%zu", &n), 1);
+        pclose(f);
+        return n;
+}
+
+/* Bounded: the entry written longest ago goes when a store goes past the limit. */
+START_TEST(test_pruned_to_the_limit) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE] = {}, old[FILTER_CACHE_KEY_SIZE];
+        const struct timespec ancient[2] = { { .tv_sec = 1 }, { .tv_sec = 1 } };
+        char path[512];
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        for (unsigned i = 0; i < FILTER_CACHE_MAX_ENTRIES; i++) {
+                key[0] = (uint8_t) i;
+                key[1] = (uint8_t) (i >> 8);
+                ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        }
+        ck_assert_uint_eq(count_entries(), FILTER_CACHE_MAX_ENTRIES);
+
+        memset(old, 0, sizeof old);
+        old[0] = 5;
+        entry_path(old, path, sizeof path);
+        ck_assert_int_eq(utimensat(AT_FDCWD, path, ancient, 0), 0);
+        key[0] = 0xff;
+        key[1] = 0xff;
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        ck_assert_uint_eq(count_entries(), FILTER_CACHE_MAX_ENTRIES);
+        ck_assert_int_ne(access(path, F_OK), 0);
+        ck_assert_int_ge(filter_cache_load(dir, key, &got), 0);
+        assert_same_filter(fresh, got);
+}
+END_TEST
+
 static Suite *filter_cache_suite(void) {
         Suite *s = suite_create("filter-cache");
         TCase *tc = tcase_create("core");
@@ -360,6 +403,7 @@ static Suite *filter_cache_suite(void) {
         tcase_add_test(tc, test_unsafe_directory_is_not_used);
         tcase_add_test(tc, test_store_creates_the_directory);
         tcase_add_test(tc, test_stale_temporary_file);
+        tcase_add_test(tc, test_pruned_to_the_limit);
         suite_add_tcase(s, tc);
         tc = tcase_create("sha256");
         tcase_add_test(tc, test_sha256);

@@ -20,6 +20,7 @@
 
 #define FILTER_CACHE_DEFAULT_DIR "/var/cache/forgeone/filters"
 #define FILTER_CACHE_KEY_SIZE    32
+#define FILTER_CACHE_MAX_ENTRIES 256 /* a store beyond this removes the oldest written */
 
 /* The key of (p, identity) on this machine and library. */
 int filter_cache_key(const Policy *p, int identity, uint8_t ret_key[static FILTER_CACHE_KEY_SIZE]);
@@ -28,7 +29,8 @@ int filter_cache_key(const Policy *p, int identity, uint8_t ret_key[static FILTE
  * someone else or others may write it; -EBADMSG: a damaged entry or one for another key. */
 int filter_cache_load(const char *dir, const uint8_t key[static FILTER_CACHE_KEY_SIZE], PolicyFilter **ret);
 
-/* Creates dir (0700) when missing; refuses (-EPERM) one others may write. */
+/* Creates dir (0700) when missing; refuses (-EPERM) one others may write. Keeps at most
+ * FILTER_CACHE_MAX_ENTRIES entries. */
 int filter_cache_store(const char *dir, const uint8_t key[static FILTER_CACHE_KEY_SIZE], const PolicyFilter *f);
 
 /* policy_compile() through the cache in dir (NULL: the default): a valid entry is returned as is,

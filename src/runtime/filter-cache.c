@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
@@ -406,6 +407,75 @@ int filter_cache_load(const char *dir, const uint8_t key[static FILTER_CACHE_KEY
         return entry_parse(data, done, key, ret);
 }
 
+typedef struct Aged {
+        char name[2 * FILTER_CACHE_KEY_SIZE + 1];
+        struct timespec mtime;
+} Aged;
+
+static int aged_cmp(const void *a, const void *b) {
+        const Aged *x = a, *y = b;
+
+        if (x->mtime.tv_sec != y->mtime.tv_sec)
+                return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+        if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+                return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+static bool is_entry_name(const char *s) {
+        size_t n = 0;
+
+        for (; s[n]; n++)
+                if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+                        return false;
+        return n == 2 * FILTER_CACHE_KEY_SIZE;
+}
+
+/* Keeps the directory bounded (every policy change adds entries): beyond max, the oldest written go. */
+static int prune(int dfd, size_t max) {
+        _cleanup_free_ Aged *all = NULL;
+        size_t n = 0, n_alloc = 0;
+        struct dirent *de;
+        DIR *d;
+        int fd;
+
+        fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (!is_entry_name(de->d_name) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode))
+                        continue;
+                if (n == n_alloc) {
+                        size_t na = MAX(n_alloc * 2, (size_t) 64);
+                        Aged *nl = realloc(all, na * sizeof(Aged));
+
+                        if (!nl) {
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        all = nl;
+                        n_alloc = na;
+                }
+                memcpy(all[n].name, de->d_name, sizeof all[n].name);
+                all[n++].mtime = st.st_mtim;
+        }
+        closedir(d);
+        if (n <= max)
+                return 0;
+        qsort(all, n, sizeof(Aged), aged_cmp);
+        for (size_t i = 0; i < n - max; i++)
+                (void) unlinkat(dfd, all[i].name, 0);
+        return 0;
+}
+
 int filter_cache_store(const char *dir, const uint8_t key[static FILTER_CACHE_KEY_SIZE], const PolicyFilter *f) {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         _cleanup_free_ uint8_t *data = NULL;
@@ -448,6 +518,7 @@ int filter_cache_store(const char *dir, const uint8_t key[static FILTER_CACHE_KE
                 r = negative_errno();
                 goto fail;
         }
+        (void) prune(dfd, FILTER_CACHE_MAX_ENTRIES);
         return 0;
 fail:
         (void) unlinkat(dfd, tmp, 0);
