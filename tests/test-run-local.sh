@@ -76,6 +76,7 @@ cat >"$tmp/files.sh" <<'SCRIPT'
 set -e
 umask 022
 work=$(mktemp -d /tmp/fo-files-XXXXXX)
+trap 'cd / && rm -rf "$work"' EXIT
 cd "$work"
 mkdir -p a/b/c/ && echo hi >a/b/c/f && cp -a a a2 && mv a2 a3 && ln -s a3 l && ln a/b/c/f hard
 chmod 640 hard && touch -d 2020-01-02 hard && install -m 751 hard inst && truncate -s 2 inst
@@ -97,7 +98,6 @@ fi
 stat -c '%n %a %s %h' hard inst a3/b/c/f l | sort
 stat -c '%n %Y' hard
 readlink l
-cd / && rm -rf "$work"
 SCRIPT
 chmod +x "$tmp/files.sh"
 "$tmp/files.sh" >"$tmp/expected" 2>&1
