@@ -257,6 +257,17 @@ static double median(double *v, int n) {
         return v[n / 2];
 }
 
+/* p: taken over. */
+static int compile_policy(Policy *p, PolicyFilter **ret_f, PolicyGraph **ret_g) {
+        int r = policy_compile(p, POLICY_IDENTITY_ANY, ret_f);
+
+        if (r < 0) {
+                policy_free(p);
+                return r;
+        }
+        return policy_graph_new(p, ret_g);
+}
+
 static int load_policy_text(const char *text, const char *name, PolicyFilter **ret_f, PolicyGraph **ret_g) {
         PolicyDiagnostics diag = {};
         Policy *p = NULL;
@@ -270,12 +281,7 @@ static int load_policy_text(const char *text, const char *name, PolicyFilter **r
                 policy_diagnostics_done(&diag);
                 return r;
         }
-        r = policy_compile(p, POLICY_IDENTITY_ANY, ret_f);
-        if (r < 0) {
-                policy_free(p);
-                return r;
-        }
-        return policy_graph_new(p, ret_g);
+        return compile_policy(p, ret_f, ret_g);
 }
 
 static int load_policy_file(const char *path, PolicyFilter **ret_f, PolicyGraph **ret_g) {
@@ -287,12 +293,7 @@ static int load_policy_file(const char *path, PolicyFilter **ret_f, PolicyGraph 
         policy_diagnostics_done(&diag);
         if (r < 0)
                 return r;
-        r = policy_compile(p, POLICY_IDENTITY_ANY, ret_f);
-        if (r < 0) {
-                policy_free(p);
-                return r;
-        }
-        return policy_graph_new(p, ret_g);
+        return compile_policy(p, ret_f, ret_g);
 }
 
 int main(int argc, char *argv[]) {

@@ -474,26 +474,29 @@ static int get_str(json_object *o, const char *key, char **ret) {
         return 0;
 }
 
+/* 1 and the value if key holds an integer, 0 if it is missing, -EBADMSG for another type. */
+static int get_number(json_object *o, const char *key, json_object **ret) {
+        if (!json_object_object_get_ex(o, key, ret))
+                return 0;
+        return json_object_is_type(*ret, json_type_int) ? 1 : -EBADMSG;
+}
+
 static int get_int(json_object *o, const char *key, int64_t *ret) {
         json_object *v;
+        int k = get_number(o, key, &v);
 
-        if (!json_object_object_get_ex(o, key, &v))
-                return 0;
-        if (!json_object_is_type(v, json_type_int))
-                return -EBADMSG;
-        *ret = json_object_get_int64(v);
-        return 0;
+        if (k > 0)
+                *ret = json_object_get_int64(v);
+        return MIN(k, 0);
 }
 
 static int get_uint(json_object *o, const char *key, uint64_t *ret) {
         json_object *v;
+        int k = get_number(o, key, &v);
 
-        if (!json_object_object_get_ex(o, key, &v))
-                return 0;
-        if (!json_object_is_type(v, json_type_int))
-                return -EBADMSG;
-        *ret = json_object_get_uint64(v);
-        return 0;
+        if (k > 0)
+                *ret = json_object_get_uint64(v);
+        return MIN(k, 0);
 }
 
 static int strv_push(char ***l, size_t *n, char *s) {
