@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "forgeone/filter-cache.h"
+#include "forgeone/fs-util.h"
 #include "forgeone/sha256.h"
 
 #include "runtime/policy-compile-source-hash.h"
@@ -330,20 +331,9 @@ static int open_dir(const char *dir, bool create, int *ret) {
 
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT && create) {
-                _cleanup_free_ char *copy = strdup(dir);
-
-                if (!copy)
-                        return -ENOMEM;
-                /* mkdir -p, 0700 for what we create. */
-                for (char *s = copy + 1; *s; s++)
-                        if (*s == '/') {
-                                *s = 0;
-                                if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-                                        return negative_errno();
-                                *s = '/';
-                        }
-                if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-                        return negative_errno();
+                r = mkdir_p(dir, 0700);
+                if (r < 0)
+                        return r;
                 fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (fd < 0)
@@ -481,7 +471,6 @@ int filter_cache_store(const char *dir, const uint8_t key[static FILTER_CACHE_KE
         _cleanup_free_ uint8_t *data = NULL;
         char name[2 * FILTER_CACHE_KEY_SIZE + 1], tmp[sizeof name + 32];
         Buf b = {};
-        size_t done = 0;
         int r;
 
         if (!key || !f)
@@ -501,17 +490,9 @@ int filter_cache_store(const char *dir, const uint8_t key[static FILTER_CACHE_KE
                 fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
-        while (done < b.size) {
-                ssize_t k = write(fd, data + done, b.size - done);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = negative_errno();
-                        goto fail;
-                }
-                done += (size_t) k;
-        }
+        r = write_all(fd, data, b.size);
+        if (r < 0)
+                goto fail;
         /* A reader sees the old entry, none, or all of this one: never a part (and a torn write after a
          * crash fails its checksum). */
         if (renameat(dfd, tmp, dfd, name) < 0) {
