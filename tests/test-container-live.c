@@ -610,6 +610,60 @@ START_TEST(test_verifier_refuses) {
 }
 END_TEST
 
+START_TEST(test_unpack_limits) {
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+        _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        char *cmd[] = { (char *) "/bin/true", NULL };
+        ContainerConfig c = {
+                .image = image_ref,
+                .name = "bomb",
+                .command = cmd,
+                .state_dir = state_dir,
+                .storage_dir = storage_dir,
+                .layer_cache_dir = cache_dir,
+                /* The test image's layer has a handful of entries: one is a limit it cannot meet. */
+                .unpack_limits = { .max_entries = 1 },
+        };
+        ContainerError err = {};
+        Policy *p = NULL;
+        ContainerRecord **l = NULL;
+        size_t n = 9;
+        int pipefd[2];
+
+        ck_assert_int_eq(pipe(pipefd), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                close(pipefd[0]);
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                        _exit(2);
+                int r = container_run(&c, p, NULL, &err);
+                (void) !write(pipefd[1], err.message, strlen(err.message));
+                _exit(r == -E2BIG ? 0 : 1);
+        }
+        close(pipefd[1]);
+        char msg[CONTAINER_ERROR_MAX + 1] = {};
+        size_t got = 0;
+        for (ssize_t k; got < sizeof msg - 1 && (k = read(pipefd[0], msg + got, sizeof msg - 1 - got)) > 0;)
+                got += (size_t) k;
+        close(pipefd[0]);
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", msg);
+        ck_assert_msg(strstr(msg, "layer 0: sha256:") && strstr(msg, "more than 1 entries, the limit per layer"), "%s",
+                      msg);
+        /* Refused while unpacking, before admission: no record, nothing left in the cache. */
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        ck_assert_int_eq(container_store_list(s, &l, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        container_record_list_free(l, n);
+        char layers[700];
+        /* Only the cache's lock file: no entry, no temporary directory. */
+        snprintf(layers, sizeof layers, "test -z \"$(ls -A %s 2>/dev/null | grep -v '^[.]lock$')\"", cache_dir);
+        ck_assert_int_eq(system(layers), 0);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("container-live");
         TCase *tc = tcase_create("live");
@@ -627,6 +681,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_owner_killed);
         tcase_add_test(tc, test_image_config_and_privileges);
         tcase_add_test(tc, test_verifier_refuses);
+        tcase_add_test(tc, test_unpack_limits);
         suite_add_tcase(s, tc);
         return s;
 }
