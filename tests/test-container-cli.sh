@@ -195,6 +195,14 @@ out=$("$ctl" rm "$vid" 2>&1)
 out=$("$ctl" rm nosuch 2>&1)
 [ $? -eq 1 ] && grep -q 'no container with id or name "nosuch"' <<<"$out" && ok "rm of an unknown name fails" || not_ok "rm of an unknown name" "$out"
 
+for c in gone1 gone2; do
+  "$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name $c -- /bin/true >/dev/null 2>&1
+done
+out=$("$ctl" rm gone1 nosuch gone2 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q 'no container with id or name "nosuch"' <<<"$out" && grep -q " gone1 " <<<"$out" &&
+  grep -q " gone2 " <<<"$out" && ! "$ctl" inspect gone1 >/dev/null 2>&1 && ! "$ctl" inspect gone2 >/dev/null 2>&1 &&
+  ok "rm of several: the others are removed, the unknown one fails the exit status" || not_ok "rm of several" "rc=$rc" "$out"
+
 oid=$(json once .id)
 expect "rm an exited container by name" "$ctl" rm once
 "$ctl" inspect once >/dev/null 2>&1 && not_ok "rm: inspect no longer finds it" || ok "rm: inspect no longer finds it"
@@ -204,7 +212,8 @@ pruned=$("$ctl" prune --json | jq -r '[.[].id] | sort | join(",")')
   not_ok "prune --json removes every exited container" "ended=$ended" "pruned=$pruned"
 [ "$("$ctl" ps --all --json | jq length)" = 0 ] && [ -z "$(ls "$FORGEONE_STATE_DIR/containers")" ] &&
   ok "nothing is left in the state directory" || not_ok "nothing is left" "$(ls "$FORGEONE_STATE_DIR/containers")"
-[ "$(grep -c '"event":"removed"' "$FORGEONE_STATE_DIR/events.jsonl")" = $(( $(tr -cd , <<<"$ended" | wc -c) + 3 )) ] &&
+# the pruned ones, and victim, gone1, gone2, once removed by rm
+[ "$(grep -c '"event":"removed"' "$FORGEONE_STATE_DIR/events.jsonl")" = $(( $(tr -cd , <<<"$ended" | wc -c) + 1 + 4 )) ] &&
   ok "one removed event per container" || not_ok "one removed event per container" "$(grep removed "$FORGEONE_STATE_DIR/events.jsonl")"
 out=$("$ctl" prune)
 [ "$out" = "Removed 0 exited containers." ] && ok "prune with nothing to do" || not_ok "prune with nothing to do" "$out"
