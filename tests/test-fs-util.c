@@ -93,6 +93,39 @@ START_TEST(test_mkdir_p) {
 }
 END_TEST
 
+START_TEST(test_opendir_at) {
+        _cleanup_close_ int dfd = open(tmpdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        struct dirent *de;
+        DIR *d;
+        int seen;
+
+        ck_assert_int_ge(dfd, 0);
+        ck_assert_int_eq(mkdirat(dfd, "sub", 0755), 0);
+        write_bytes(dfd, "sub/x", 1);
+        ck_assert_int_eq(symlinkat("sub", dfd, "link"), 0);
+
+        /* dir_fd itself, twice: each stream starts at the beginning and dir_fd stays usable. */
+        for (int round = 0; round < 2; round++) {
+                ck_assert_int_eq(opendir_at(dfd, NULL, &d), 0);
+                seen = 0;
+                while ((de = readdir(d)))
+                        seen += streq(de->d_name, "sub") || streq(de->d_name, "link");
+                closedir(d);
+                ck_assert_int_eq(seen, 2);
+        }
+        ck_assert_int_eq(opendir_at(dfd, "sub", &d), 0);
+        seen = 0;
+        while ((de = readdir(d)))
+                seen += streq(de->d_name, "x");
+        closedir(d);
+        ck_assert_int_eq(seen, 1);
+        /* Not through a symlink, not a file, not what is missing. */
+        ck_assert_int_lt(opendir_at(dfd, "link", &d), 0);
+        ck_assert_int_eq(opendir_at(dfd, "sub/x", &d), -ENOTDIR);
+        ck_assert_int_eq(opendir_at(dfd, "missing", &d), -ENOENT);
+}
+END_TEST
+
 START_TEST(test_time) {
         uint64_t t0 = time_now_usec(CLOCK_MONOTONIC), t1;
         struct timespec ts;
@@ -115,6 +148,7 @@ static Suite *suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_read_full_file_at);
         tcase_add_test(tc, test_mkdir_p);
+        tcase_add_test(tc, test_opendir_at);
         tcase_add_test(tc, test_time);
         suite_add_tcase(s, tc);
         return s;

@@ -8,6 +8,7 @@
  * they read, never log, and return a negative errno on failure.
  */
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,6 +18,10 @@ int read_full_file_at(int dir_fd, const char *name, size_t max_size, char **ret,
 
 /* write() until all n bytes are written, retrying on EINTR. */
 int write_all(int fd, const void *p, size_t n);
+
+/* A directory stream on dir_fd/name, or (name NULL) on dir_fd itself through a descriptor of its own, so
+ * that dir_fd stays open and its position untouched. A symlink as name is refused (-ENOTDIR/-ELOOP). */
+int opendir_at(int dir_fd, const char *name, DIR **ret);
 
 /* Like mkdir -p: creates path and its missing parents with mode; existing ones are fine. -EINVAL for
  * an empty path. */

@@ -7,24 +7,20 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "forgeone/fs-util.h"
 #include "forgeone/macro.h"
 #include "image-util.h"
 
 static int rm_children(int fd, dev_t dev, unsigned depth) {
         DIR *d;
         struct dirent *de;
-        int dfd, r = 0;
+        int r;
 
         if (depth > 4096)
                 return -ELOOP;
-        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return negative_errno();
-        d = fdopendir(dfd);
-        if (!d) {
-                safe_close(dfd);
-                return negative_errno();
-        }
+        r = opendir_at(fd, NULL, &d);
+        if (r < 0)
+                return r;
 
         while ((errno = 0, de = readdir(d))) {
                 struct stat st;

@@ -135,17 +135,11 @@ static int lock_cache(LayerCache *c, ImageError *err) {
 
 /* Under the lock nobody else is unpacking, so every temp dir belongs to a writer that died. */
 static void remove_stale_temps(LayerCache *c) {
-        int fd = fcntl(c->dir_fd, F_DUPFD_CLOEXEC, 3);
         struct dirent *de;
         DIR *d;
 
-        if (fd < 0)
+        if (opendir_at(c->dir_fd, NULL, &d) < 0)
                 return;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return;
-        }
         while ((de = readdir(d)))
                 if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
                         (void) image_rm_rf_at(c->dir_fd, de->d_name);

@@ -422,18 +422,13 @@ fail:
 static int copy_tree(CopyCtx *ctx, int src, int dst, unsigned depth, const char *rel) {
         struct dirent *de;
         DIR *d;
-        int fd, r = 0;
+        int r;
 
         if (depth > 1024)
                 return -ELOOP;
-        fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        r = opendir_at(src, NULL, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;

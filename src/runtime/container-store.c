@@ -205,16 +205,11 @@ static int list(ContainerStore *s, bool active_only, ContainerRecord ***ret, siz
         size_t n = 0;
         DIR *d;
         struct dirent *de;
-        int fd;
+        int r;
 
-        fd = openat(s->containers_fd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
+        r = opendir_at(s->containers_fd, NULL, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 ContainerRecord *rec = NULL, **nl;
 
@@ -377,18 +372,13 @@ int container_store_trylock(ContainerStore *s, const char *id_or_name, Container
 }
 
 static int remove_tree_at(int parent_fd, const char *name) {
-        _cleanup_close_ int fd = -EBADF;
         DIR *d;
         struct dirent *de;
-        int r = 0;
+        int r;
 
-        fd = openat(parent_fd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        d = fdopendir(fd);
-        if (!d)
-                return -ENOMEM;
-        TAKE_FD(fd);
+        r = opendir_at(parent_fd, name, &d);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;

@@ -51,6 +51,21 @@ int read_full_file_at(int dir_fd, const char *name, size_t max_size, char **ret,
         return 0;
 }
 
+int opendir_at(int dir_fd, const char *name, DIR **ret) {
+        _cleanup_close_ int fd = -EBADF;
+        DIR *d;
+
+        fd = openat(dir_fd, name ?: ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        TAKE_FD(fd);
+        *ret = d;
+        return 0;
+}
+
 int write_all(int fd, const void *p, size_t n) {
         const char *q = p;
 
