@@ -569,9 +569,47 @@ static int refuse_image(const OciImage *image, void *userdata, ImageError *err) 
                                image->manifest.digest);
 }
 
-START_TEST(test_verifier_refuses) {
+/* Runs c in a child (container_run() takes over its process) and expects it refused with expected and a
+ * message containing needle before admission: no record made, nothing left in the layer cache but its
+ * lock file. */
+static void expect_refused_before_admission(const ContainerConfig *c, int expected, const char *needle) {
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
+        ContainerError err = {};
+        Policy *p = NULL;
+        ContainerRecord **l = NULL;
+        size_t n = 9, got = 0;
+        char msg[CONTAINER_ERROR_MAX + 1] = {}, layers[700];
+        int pipefd[2], status;
+
+        ck_assert_int_eq(pipe(pipefd), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                close(pipefd[0]);
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                        _exit(2);
+                int r = container_run(c, p, NULL, &err);
+                (void) !write(pipefd[1], err.message, strlen(err.message));
+                _exit(r == expected ? 0 : 1);
+        }
+        close(pipefd[1]);
+        for (ssize_t k; got < sizeof msg - 1 && (k = read(pipefd[0], msg + got, sizeof msg - 1 - got)) > 0;)
+                got += (size_t) k;
+        close(pipefd[0]);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", msg);
+        ck_assert_msg(strstr(msg, needle), "message \"%s\" lacks \"%s\"", msg, needle);
+
+        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
+        ck_assert_int_eq(container_store_list(s, &l, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        container_record_list_free(l, n);
+        snprintf(layers, sizeof layers, "test -z \"$(ls -A %s 2>/dev/null | grep -v '^[.]lock$')\"", cache_dir);
+        ck_assert_int_eq(system(layers), 0);
+}
+
+START_TEST(test_verifier_refuses) {
         char *cmd[] = { (char *) "/bin/true", NULL };
         ContainerConfig c = {
                 .image = image_ref,
@@ -582,37 +620,13 @@ START_TEST(test_verifier_refuses) {
                 .layer_cache_dir = cache_dir,
                 .verify = refuse_image,
         };
-        ContainerError err = {};
-        Policy *p = NULL;
-        ContainerRecord **l = NULL;
-        size_t n = 9;
 
-        /* In a child: container_run() takes over its process. */
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
-                        _exit(2);
-                int r = container_run(&c, p, NULL, &err);
-                _exit(r == -EPERM && strstr(err.message, "not signed by the trust anchor") ? 0 : 1);
-        }
-        int status;
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        /* Refused before admission: no record, nothing unpacked. */
-        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
-        ck_assert_int_eq(container_store_list(s, &l, &n), 0);
-        ck_assert_uint_eq(n, 0);
-        container_record_list_free(l, n);
-        char layers[700];
-        snprintf(layers, sizeof layers, "test -z \"$(ls -A %s 2>/dev/null | grep -v '^[.]')\"", cache_dir);
-        ck_assert_int_eq(system(layers), 0);
+        /* Refused before a layer is read. */
+        expect_refused_before_admission(&c, -EPERM, "not signed by the trust anchor");
 }
 END_TEST
 
 START_TEST(test_unpack_limits) {
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
-        _cleanup_(container_store_freep) ContainerStore *s = NULL;
         char *cmd[] = { (char *) "/bin/true", NULL };
         ContainerConfig c = {
                 .image = image_ref,
@@ -624,43 +638,9 @@ START_TEST(test_unpack_limits) {
                 /* The test image's layer has a handful of entries: one is a limit it cannot meet. */
                 .unpack_limits = { .max_entries = 1 },
         };
-        ContainerError err = {};
-        Policy *p = NULL;
-        ContainerRecord **l = NULL;
-        size_t n = 9;
-        int pipefd[2];
 
-        ck_assert_int_eq(pipe(pipefd), 0);
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                close(pipefd[0]);
-                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
-                        _exit(2);
-                int r = container_run(&c, p, NULL, &err);
-                (void) !write(pipefd[1], err.message, strlen(err.message));
-                _exit(r == -E2BIG ? 0 : 1);
-        }
-        close(pipefd[1]);
-        char msg[CONTAINER_ERROR_MAX + 1] = {};
-        size_t got = 0;
-        for (ssize_t k; got < sizeof msg - 1 && (k = read(pipefd[0], msg + got, sizeof msg - 1 - got)) > 0;)
-                got += (size_t) k;
-        close(pipefd[0]);
-        int status;
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", msg);
-        ck_assert_msg(strstr(msg, "layer 0: sha256:") && strstr(msg, "more than 1 entries, the limit per layer"), "%s",
-                      msg);
-        /* Refused while unpacking, before admission: no record, nothing left in the cache. */
-        ck_assert_int_eq(container_store_open(state_dir, &s), 0);
-        ck_assert_int_eq(container_store_list(s, &l, &n), 0);
-        ck_assert_uint_eq(n, 0);
-        container_record_list_free(l, n);
-        char layers[700];
-        /* Only the cache's lock file: no entry, no temporary directory. */
-        snprintf(layers, sizeof layers, "test -z \"$(ls -A %s 2>/dev/null | grep -v '^[.]lock$')\"", cache_dir);
-        ck_assert_int_eq(system(layers), 0);
+        expect_refused_before_admission(&c, -E2BIG, "more than 1 entries, the limit per layer");
+        expect_refused_before_admission(&c, -E2BIG, "layer 0: sha256:");
 }
 END_TEST
 
