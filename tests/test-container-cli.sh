@@ -195,6 +195,20 @@ out=$("$ctl" rm "$vid" 2>&1)
 out=$("$ctl" rm nosuch 2>&1)
 [ $? -eq 1 ] && grep -q 'no container with id or name "nosuch"' <<<"$out" && ok "rm of an unknown name fails" || not_ok "rm of an unknown name" "$out"
 
+# a stop under way whose caller went away before its kill: rm --force kills after its own timeout
+"$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name stuck \
+    -- /bin/sh -c 'while true; do sleep 0.1; done' >/dev/null 2>&1 &
+owner=$!
+for i in $(seq 100); do [ "$(json stuck .state 2>/dev/null)" = running ] && break; sleep 0.1; done
+"$ctl" stop --timeout 600 stuck >/dev/null 2>&1 &
+stopper=$!
+for i in $(seq 100); do [ "$(json stuck .state 2>/dev/null)" = stopping ] && break; sleep 0.1; done
+kill -KILL $stopper; wait $stopper 2>/dev/null
+out=$("$ctl" rm --force --timeout 0.3 stuck 2>&1); rc=$?
+wait $owner; owner=
+[ $rc -eq 0 ] && grep -q " stuck .*stopped (signal KILL)" <<<"$out" && ! "$ctl" inspect stuck >/dev/null 2>&1 &&
+  ok "rm --force finishes a stop whose caller went away" || not_ok "rm --force finishes an abandoned stop" "rc=$rc" "$out"
+
 for c in gone1 gone2; do
   "$ctl" run --local --quiet --image "$tmp/img:latest" --policy "$src/policies/default.json" --name $c -- /bin/true >/dev/null 2>&1
 done
@@ -212,8 +226,8 @@ pruned=$("$ctl" prune --json | jq -r '[.[].id] | sort | join(",")')
   not_ok "prune --json removes every exited container" "ended=$ended" "pruned=$pruned"
 [ "$("$ctl" ps --all --json | jq length)" = 0 ] && [ -z "$(ls "$FORGEONE_STATE_DIR/containers")" ] &&
   ok "nothing is left in the state directory" || not_ok "nothing is left" "$(ls "$FORGEONE_STATE_DIR/containers")"
-# the pruned ones, and victim, gone1, gone2, once removed by rm
-[ "$(grep -c '"event":"removed"' "$FORGEONE_STATE_DIR/events.jsonl")" = $(( $(tr -cd , <<<"$ended" | wc -c) + 1 + 4 )) ] &&
+# the pruned ones, and victim, stuck, gone1, gone2, once removed by rm
+[ "$(grep -c '"event":"removed"' "$FORGEONE_STATE_DIR/events.jsonl")" = $(( $(tr -cd , <<<"$ended" | wc -c) + 1 + 5 )) ] &&
   ok "one removed event per container" || not_ok "one removed event per container" "$(grep removed "$FORGEONE_STATE_DIR/events.jsonl")"
 out=$("$ctl" prune)
 [ "$out" = "Removed 0 exited containers." ] && ok "prune with nothing to do" || not_ok "prune with nothing to do" "$out"

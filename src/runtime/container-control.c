@@ -242,7 +242,8 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
                         break;
                 if (time_now_usec(CLOCK_MONOTONIC) >= deadline) {
                         r = cgroup_kill_all(c, 5u * 1000000u);
-                        if (r < 0)
+                        /* Gone meanwhile: the last process exited and the owner removed the cgroup. */
+                        if (r < 0 && r != -ENOENT && r != -ENODEV)
                                 return container_error_set(err, r, "container %s: processes left after SIGKILL in %s/%s: %s",
                                                            id, cgroup_get_root(c), cgroup_get_relative(c), strerror(-r));
                         break;
@@ -399,6 +400,14 @@ static int wait_final(ContainerStore *s, const char *id, uint64_t timeout_usec, 
         }
 }
 
+static void kill_leftovers(ContainerStore *s, const char *id) {
+        _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
+        _cleanup_(cgroup_freep) Cgroup *c = NULL;
+
+        if (container_store_load(s, id, &rec) >= 0 && record_cgroup(rec, &c, NULL) >= 0)
+                (void) cgroup_kill_all(c, 5u * 1000000u);
+}
+
 int container_remove(ContainerStore *s, const char *id_or_name, bool force, uint64_t timeout_usec,
                      ContainerRecord **ret_removed, ContainerError *err) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
@@ -429,6 +438,10 @@ int container_remove(ContainerStore *s, const char *id_or_name, bool force, uint
                         return r;
                 if (err)
                         err->message[0] = 0;
+                /* Someone else's stop is under way, and its caller may have gone before the kill: it gets
+                 * the timeout, then what is left is killed here. */
+                if (r == -EBUSY && wait_final(s, id, timeout_usec, NULL) == -ETIMEDOUT)
+                        kill_leftovers(s, id);
                 r = wait_final(s, id, 10u * 1000000u, err);
                 if (r < 0)
                         return r;
