@@ -530,7 +530,8 @@ static char *make_container(ContainerStore *s, const char *name, ContainerState 
         ck_assert_int_eq(container_store_create(s, rec, &l), 0);
         ck_assert_int_eq(container_lock_transition(l, CONTAINER_RUNNING, NULL, -1, 0), 0);
         if (to != CONTAINER_RUNNING)
-                ck_assert_int_eq(container_lock_transition(l, to, to == CONTAINER_FAILED ? "oom" : NULL, 0, 0), 0);
+                ck_assert_int_eq(container_lock_transition(l, to, to == CONTAINER_FAILED ? "oom" : NULL, 0, 0),
+                                 0);
         return strdup(l->record->id);
 }
 

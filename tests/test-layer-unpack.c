@@ -58,7 +58,8 @@ static int unpack_buf_limited(const TestBuf *tar, LayerUnpackFlags flags, const 
         dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_ge(dfd, 0);
-        return layer_unpack(fd, NULL, OCI_COMPRESSION_NONE, NULL, dfd, flags, limits, NULL, NULL, stats, err);
+        return layer_unpack(fd, NULL, OCI_COMPRESSION_NONE, NULL, dfd, flags, limits, NULL, NULL, stats,
+                            err);
 }
 
 static int unpack_buf(const TestBuf *tar, LayerUnpackFlags flags, LayerUnpackStats *stats, ImageError *err) {
@@ -559,8 +560,8 @@ START_TEST(test_limit_declared_size) {
         test_tar_file(t, "big", big);
         tar = test_tar_finish(t);
         ck_assert_int_eq(unpack_buf_limited(&tar, 0, &limits, NULL, &err), -EFBIG);
-        ck_assert_str_eq(err.message, "layer: entry \"big\" declares 2097152 bytes: the layer would exceed the limit "
-                                      "of 1 MiB per layer");
+        ck_assert_str_eq(err.message, "layer: entry \"big\" declares 2097152 bytes: the layer would exceed "
+                                      "the limit of 1 MiB per layer");
         ck_assert(!test_exists(path_in(dest, "big")));
         free(tar.data);
 }
@@ -589,6 +590,11 @@ END_TEST
 
 /* A gzip bomb in small: 8 MiB of zeros compress to a few KiB; the limits hold through the cache, name
  * the layer, and leave nothing behind. */
+/* Every layer of image into the cache, no verifier, no progress. */
+static int unpack_all(LayerCache *c, const OciImage *image, char ***ret_lowers, ImageError *err) {
+        return layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, ret_lowers, err);
+}
+
 START_TEST(test_limit_cache_bomb) {
         _cleanup_free_ char *zeros = calloc(1, (8 << 20) + 1), *cache = NULL, *layout = NULL;
         _cleanup_(oci_image_freep) OciImage *image = NULL;
@@ -611,8 +617,9 @@ START_TEST(test_limit_cache_bomb) {
         ASSERT_OK(layer_cache_open(cache, &c, &err));
         layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_layer_bytes = 4 << 20 });
         ck_assert_uint_eq(layer_cache_get_limits(c)->max_entries, LAYER_UNPACK_DEFAULT_MAX_ENTRIES);
-        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
-        ck_assert_msg(strstr(err.message, "layer 0: sha256:") && strstr(err.message, "the limit of 4 MiB per layer"),
+        ck_assert_int_eq(unpack_all(c, image, &lowers, &err), -EFBIG);
+        ck_assert_msg(strstr(err.message, "layer 0: sha256:") &&
+                              strstr(err.message, "the limit of 4 MiB per layer"),
                       "%s", err.message);
         ck_assert_ptr_null(lowers);
         ck_assert_int_eq(test_count_entries(cache, (const char *const[]) { ".lock", NULL }), 0);
@@ -620,7 +627,7 @@ START_TEST(test_limit_cache_bomb) {
         /* Under the defaults it is an ordinary layer. */
         layer_cache_set_limits(c, NULL);
         err = (ImageError) {};
-        ck_assert_msg(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err) == 1, "%s",
+        ck_assert_msg(unpack_all(c, image, &lowers, &err) == 1, "%s",
                       err.message);
         free(l.tar.data);
 }
@@ -636,8 +643,8 @@ START_TEST(test_limit_image_bytes) {
         const char *hex;
 
         /* Two layers of ~40 KiB each (tar streams); 64 KiB per image holds one, not both. */
-        l[0] = (TestLayer) { .tar = test_tar_finish(tar_of_files(1, 40 << 10)), .compression = OCI_COMPRESSION_GZIP };
-        l[1] = (TestLayer) { .tar = test_tar_finish(tar_of_files(2, 20 << 10)), .compression = OCI_COMPRESSION_NONE };
+        l[0] = (TestLayer) { test_tar_finish(tar_of_files(1, 40 << 10)), OCI_COMPRESSION_GZIP };
+        l[1] = (TestLayer) { test_tar_finish(tar_of_files(2, 20 << 10)), OCI_COMPRESSION_NONE };
         ck_assert_uint_lt(l[0].tar.size, 64 << 10);
         ck_assert_uint_lt(l[1].tar.size, 64 << 10);
         layout = make_layout(l, 2);
@@ -645,7 +652,7 @@ START_TEST(test_limit_image_bytes) {
         ASSERT_OK(oci_image_open_dir(layout, "t", &image, &err));
         ASSERT_OK(layer_cache_open(cache, &c, &err));
         layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 64 << 10 });
-        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
+        ck_assert_int_eq(unpack_all(c, image, &lowers, &err), -EFBIG);
         ck_assert_msg(strstr(err.message, "layer 1 (sha256:") &&
                               strstr(err.message, "the image's layers exceed the limit of 64 KiB per image"),
                       "%s", err.message);
@@ -658,19 +665,19 @@ START_TEST(test_limit_image_bytes) {
 
         /* A warm cache counts the cached layer too: the same refusal. */
         err = (ImageError) {};
-        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
+        ck_assert_int_eq(unpack_all(c, image, &lowers, &err), -EFBIG);
         ck_assert_msg(strstr(err.message, "per image"), "%s", err.message);
 
         /* Reversed: layer 0 cached, a limit below its size refuses it on the hit. */
         layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 16 << 10 });
         err = (ImageError) {};
-        ck_assert_int_eq(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err), -EFBIG);
-        ck_assert_msg(strstr(err.message, "layer 0 (sha256:") && strstr(err.message, "16 KiB per image"), "%s",
-                      err.message);
+        ck_assert_int_eq(unpack_all(c, image, &lowers, &err), -EFBIG);
+        ck_assert_msg(strstr(err.message, "layer 0 (sha256:") && strstr(err.message, "16 KiB per image"),
+                      "%s", err.message);
 
         layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 128 << 10 });
         err = (ImageError) {};
-        ck_assert_msg(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, &lowers, &err) == 1, "%s",
+        ck_assert_msg(unpack_all(c, image, &lowers, &err) == 1, "%s",
                       err.message);
         free(l[0].tar.data);
         free(l[1].tar.data);

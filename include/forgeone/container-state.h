@@ -117,7 +117,8 @@ int container_transition_to_json(const ContainerRecord *r, const ContainerTransi
 
 /* The events.jsonl line recording that r's record was removed (forgeonectl rm/prune): "event": "removed",
  * the state it ended in, reason, time, id and name (compact JSON, no newline). */
-int container_removal_to_json(const ContainerRecord *r, const char *reason, uint64_t realtime_usec, char **ret);
+int container_removal_to_json(const ContainerRecord *r, const char *reason, uint64_t realtime_usec,
+                              char **ret);
 
 /* Validates a container name: 1..63 of [A-Za-z0-9_.-], starting with an alphanumeric. */
 bool container_name_is_valid(const char *name) _pure_;

@@ -79,5 +79,5 @@ typedef struct LayerUnpackStats {
  * caller removes it (layer-cache.c does).
  */
 int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compression, const char *diff_id,
-                 int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits, OciProgressFn progress,
-                 void *userdata, LayerUnpackStats *ret_stats, ImageError *err);
+                 int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits,
+                 OciProgressFn progress, void *userdata, LayerUnpackStats *ret_stats, ImageError *err);

@@ -145,8 +145,8 @@ int verb_ps(int argc, char *argv[]) {
                         json_object_object_add(o, "trust", json_object_new_int(q[i].trust));
                         json_object_object_add(o, "memory_bytes", json_object_new_uint64(q[i].memory_bytes));
                         json_object_object_add(o, "pids", json_object_new_uint64(q[i].pids));
-                        json_array_item(&first, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+                        const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+                        json_array_item(&first, json_object_to_json_string_ext(o, flags));
                         json_object_put(o);
                 }
                 json_array_end(first);
@@ -474,10 +474,11 @@ int verb_rm(int argc, char *argv[]) {
                         break;
                 case 'h':
                         printf("Usage: forgeonectl rm [--force [--timeout SECONDS]] ID|NAME...\n\n"
-                               "Remove the records of containers that have exited, and whatever they left behind\n"
-                               "(cgroup, storage). A container that runs, is paused or quarantined is refused\n"
-                               "unless --force: it is then stopped first (SIGTERM, then killed after the\n"
-                               "timeout, default 10). Prints each removed container.\n");
+                               "Remove the records of containers that have exited, and whatever they\n"
+                               "left behind (cgroup, storage). A container that runs, is paused or\n"
+                               "quarantined is refused unless --force: it is then stopped first (SIGTERM,\n"
+                               "then killed after the timeout, default 10). Prints each removed\n"
+                               "container.\n");
                         return 0;
                 default:
                         return 1;
@@ -526,7 +527,8 @@ int verb_prune(int argc, char *argv[]) {
                 case 'h':
                         printf("Usage: forgeonectl prune [--json]\n\n"
                                "Remove every container that has exited (stopped or failed): its record and\n"
-                               "whatever it left behind. Prints what was removed (--json: their records).\n");
+                               "whatever it left behind. Prints what was removed (--json: their\n"
+                               "records).\n");
                         return 0;
                 default:
                         return 1;

@@ -246,9 +246,9 @@ fail:
 
 /* image_bytes: what the image's layers below this one hold; the image limit caps this layer at what is
  * left of it. ret_bytes: the layer's uncompressed size. */
-static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags, uint64_t image_bytes,
-                  OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit, uint64_t *ret_bytes,
-                  ImageError *err) {
+static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
+                  uint64_t image_bytes, OciProgressFn progress, void *userdata, char **ret_path,
+                  bool *ret_hit, uint64_t *ret_bytes, ImageError *err) {
         _cleanup_close_ int lock_fd = -EBADF;
         _cleanup_free_ char *path = NULL;
         uint64_t left = c->limits.max_image_bytes - MIN(image_bytes, c->limits.max_image_bytes), bytes = 0;
@@ -283,13 +283,14 @@ static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFla
                                                                "entry %s/%s: %s",
                                                                c->dir, hex, strerror(-r));
                         }
-                        r = unpack_locked(c, image, i, hex, flags, max_bytes, progress, userdata, &bytes, err);
+                        r = unpack_locked(c, image, i, hex, flags, max_bytes, progress, userdata, &bytes,
+                                          err);
                         if (r == -EFBIG && max_bytes < c->limits.max_layer_bytes) {
                                 /* The image's limit, not the layer's, was reached: say so. */
                                 image_error_clear(err);
                                 return image_error_set(err, r,
-                                                       "layer %zu (%s): the image's layers exceed the limit of "
-                                                       "%s per image (%s in the layers below it)",
+                                                       "layer %zu (%s): the image's layers exceed the limit "
+                                                       "of %s per image (%s in the layers below it)",
                                                        i, image->layers[i].blob.digest,
                                                        image_format_size(c->limits.max_image_bytes, limit),
                                                        image_format_size(image_bytes, below));
@@ -304,8 +305,8 @@ static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFla
                 bytes = entry_tar_bytes(c, hex);
                 if (bytes > left)
                         return image_error_set(err, -EFBIG,
-                                               "layer %zu (%s): the image's layers exceed the limit of %s per "
-                                               "image (%s in the layers below it, %s in this one)",
+                                               "layer %zu (%s): the image's layers exceed the limit of %s "
+                                               "per image (%s in the layers below it, %s in this one)",
                                                i, image->layers[i].blob.digest,
                                                image_format_size(c->limits.max_image_bytes, limit),
                                                image_format_size(image_bytes, below),
@@ -350,7 +351,8 @@ int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerif
                 uint64_t bytes = 0;
                 bool hit = false;
 
-                r = ensure(c, image, i, flags, image_bytes, progress, userdata, &lowers[i], &hit, &bytes, err);
+                r = ensure(c, image, i, flags, image_bytes, progress, userdata, &lowers[i], &hit, &bytes,
+                           err);
                 if (r < 0)
                         return r;
                 unpacked += !hit;

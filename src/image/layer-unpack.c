@@ -139,7 +139,8 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
                         if ((uint64_t) n > u->limits.max_layer_bytes - u->stats.bytes) {
                                 char limit[32];
                                 u->limit_error = image_error_set(
-                                        u->err, -EFBIG, "%s: uncompressed layer exceeds the limit of %s per layer",
+                                        u->err, -EFBIG,
+                                        "%s: uncompressed layer exceeds the limit of %s per layer",
                                         u->blob ? u->blob->digest : "layer",
                                         image_format_size(u->limits.max_layer_bytes, limit));
                                 archive_set_error(a, EFBIG, "uncompressed layer exceeds the limit");
@@ -738,8 +739,8 @@ static int fix_implicit_dirs(int dir_fd, unsigned depth) {
 }
 
 int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compression, const char *diff_id,
-                 int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits, OciProgressFn progress,
-                 void *userdata, LayerUnpackStats *ret_stats, ImageError *err) {
+                 int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits,
+                 OciProgressFn progress, void *userdata, LayerUnpackStats *ret_stats, ImageError *err) {
         _cleanup_(unpack_done) Unpack u = {
                 .blob_fd = blob_fd,
                 .blob = blob,
@@ -853,15 +854,15 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 /* A header whose data would end past the limit is refused before any of it is written (the
                  * stream count would stop it later, after writing up to the limit). The tar reader's
                  * position is where the data starts. */
+                uint64_t pos = MIN((uint64_t) archive_filter_bytes(u.outer, 0), u.limits.max_layer_bytes);
                 if (archive_entry_size(e) > 0 &&
-                    (uint64_t) archive_entry_size(e) >
-                            u.limits.max_layer_bytes -
-                                    MIN((uint64_t) archive_filter_bytes(u.outer, 0), u.limits.max_layer_bytes)) {
+                    (uint64_t) archive_entry_size(e) > u.limits.max_layer_bytes - pos) {
                         char limit[32];
                         r = image_error_set(err, -EFBIG,
                                             "%s: entry \"%s\" declares %" PRIi64
                                             " bytes: the layer would exceed the limit of %s per layer",
-                                            what, archive_entry_pathname(e) ?: "?", (int64_t) archive_entry_size(e),
+                                            what, archive_entry_pathname(e) ?: "?",
+                                            (int64_t) archive_entry_size(e),
                                             image_format_size(u.limits.max_layer_bytes, limit));
                         u.limit_error = r;
                         goto check_digest;

@@ -288,8 +288,8 @@ typedef struct LimitWrite {
         bool optional;
 } LimitWrite;
 
-static void _printf_(6, 7) limit_write(LimitWrite *w, size_t *n, const char *dir, const char *file, bool optional,
-                                        const char *format, ...) {
+static void _printf_(6, 7) limit_write(LimitWrite *w, size_t *n, const char *dir, const char *file,
+                                        bool optional, const char *format, ...) {
         va_list ap;
 
         w[*n] = (LimitWrite) { .dir = dir, .file = file, .optional = optional };
@@ -327,12 +327,14 @@ int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file
                         limit_write(w, &n, cpu, "cpu.max", false, "%s", cpu_max);
                 }
                 if (l->cpu_weight > 0)
-                        limit_write(w, &n, cpu, "cpu.weight", false, "%u", MIN(MAX(l->cpu_weight, 1u), 10000u));
+                        limit_write(w, &n, cpu, "cpu.weight", false, "%u",
+                                    MIN(MAX(l->cpu_weight, 1u), 10000u));
         } else {
                 if (l->memory_bytes > 0) {
                         /* limit_in_bytes first: memsw must never be below it. */
                         limit_write(w, &n, mem, "memory.limit_in_bytes", false, "%" PRIu64, l->memory_bytes);
-                        limit_write(w, &n, mem, "memory.memsw.limit_in_bytes", true, "%" PRIu64, l->memory_bytes);
+                        limit_write(w, &n, mem, "memory.memsw.limit_in_bytes", true, "%" PRIu64,
+                                    l->memory_bytes);
                         limit_write(w, &n, mem, "memory.swappiness", true, "0");
                 }
                 if (l->pids > 0)
@@ -344,7 +346,8 @@ int cgroup_apply_limits(Cgroup *c, const CgroupLimits *l, char **ret_failed_file
                 }
                 if (l->cpu_weight > 0)
                         limit_write(w, &n, cpu, "cpu.shares", false, "%u",
-                                    (unsigned) MIN(MAX((uint64_t) l->cpu_weight * 1024u / 100u, 2u), 262144u));
+                                    (unsigned) MIN(MAX((uint64_t) l->cpu_weight * 1024u / 100u, 2u),
+                                                   262144u));
         }
 
         assert(n <= ELEMENTSOF(w));

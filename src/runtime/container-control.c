@@ -57,7 +57,8 @@ static int lock_error(const char *id_or_name, int r, ContainerError *err) {
         return r;
 }
 
-static int lock_container(ContainerStore *s, const char *id_or_name, ContainerLock **ret, ContainerError *err) {
+static int lock_container(ContainerStore *s, const char *id_or_name, ContainerLock **ret,
+                          ContainerError *err) {
         int r = container_store_lock(s, id_or_name, ret);
 
         return r < 0 ? lock_error(id_or_name, r, err) : 0;
@@ -289,8 +290,8 @@ static int remove_storage(const char *storage, ContainerError *err) {
         }
         (void) rmdir(lower);
         if (rmdir(storage) < 0 && errno != ENOENT)
-                return container_error_set(err, negative_errno(), "cannot remove the storage directory %s: %m",
-                                           storage);
+                return container_error_set(err, negative_errno(),
+                                           "cannot remove the storage directory %s: %m", storage);
         return 0;
 }
 
@@ -340,14 +341,17 @@ static int remove_leftovers(const ContainerRecord *rec, ContainerError *err) {
                 if (cgroup_is_empty(c) == 0) {
                         r = cgroup_kill_all(c, 5u * 1000000u);
                         if (r < 0)
-                                return container_error_set(err, r, "container %s: cannot kill the processes left in %s/%s: %s",
-                                                           rec->id, cgroup_get_root(c), cgroup_get_relative(c),
-                                                           strerror(-r));
+                                return container_error_set(err, r,
+                                                           "container %s: cannot kill the processes left in "
+                                                           "%s/%s: %s",
+                                                           rec->id, cgroup_get_root(c),
+                                                           cgroup_get_relative(c), strerror(-r));
                 }
                 r = cgroup_remove(c);
                 if (r < 0)
-                        return container_error_set(err, r, "container %s: cannot remove cgroup %s/%s: %s", rec->id,
-                                                   cgroup_get_root(c), cgroup_get_relative(c), strerror(-r));
+                        return container_error_set(err, r, "container %s: cannot remove cgroup %s/%s: %s",
+                                                   rec->id, cgroup_get_root(c), cgroup_get_relative(c),
+                                                   strerror(-r));
         }
         if (rec->rootfs) {
                 r = remove_storage(rec->rootfs, err);
@@ -357,7 +361,8 @@ static int remove_leftovers(const ContainerRecord *rec, ContainerError *err) {
         return 0;
 }
 
-static int remove_locked(ContainerLock *l, const char *reason, ContainerRecord **ret_removed, ContainerError *err) {
+static int remove_locked(ContainerLock *l, const char *reason, ContainerRecord **ret_removed,
+                         ContainerError *err) {
         int r;
 
         r = remove_leftovers(l->record, err);
@@ -365,7 +370,8 @@ static int remove_locked(ContainerLock *l, const char *reason, ContainerRecord *
                 return r;
         r = container_lock_remove(l, reason);
         if (r < 0)
-                return container_error_set(err, r, "container %s: cannot remove its record in %s/containers/%s: %s",
+                return container_error_set(err, r,
+                                           "container %s: cannot remove its record in %s/containers/%s: %s",
                                            l->record->id, container_store_root(l->store), l->record->id,
                                            strerror(-r));
         if (ret_removed)
@@ -393,9 +399,10 @@ static int wait_final(ContainerStore *s, const char *id, uint64_t timeout_usec, 
                         (void) container_reap_orphans(s);
                 else if (time_now_usec(CLOCK_MONOTONIC) >= deadline)
                         return container_error_set(err, -ETIMEDOUT,
-                                                   "container %s is still %s: its owner (forgeonectl pid %d) has not "
-                                                   "recorded its end",
-                                                   id, container_state_to_string(rec->state), (int) rec->owner_pid);
+                                                   "container %s is still %s: its owner (forgeonectl pid "
+                                                   "%d) has not recorded its end",
+                                                   id, container_state_to_string(rec->state),
+                                                   (int) rec->owner_pid);
                 time_sleep_usec(20000);
         }
 }
@@ -423,7 +430,8 @@ int container_remove(ContainerStore *s, const char *id_or_name, bool force, uint
         if (!container_state_is_final(l->record->state)) {
                 if (!force)
                         return container_error_set(err, -EBUSY,
-                                                   "container %s (%s) is %s: stop it first, or use 'rm --force'",
+                                                   "container %s (%s) is %s: stop it first, or use "
+                                                   "'rm --force'",
                                                    l->record->id, strempty(l->record->name),
                                                    container_state_to_string(l->record->state));
                 id = strdup(l->record->id);
@@ -467,8 +475,8 @@ int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *r
 
         r = container_store_list(s, &all, &n);
         if (r < 0)
-                return container_error_set(err, r, "cannot list the containers in %s: %s", container_store_root(s),
-                                           strerror(-r));
+                return container_error_set(err, r, "cannot list the containers in %s: %s",
+                                           container_store_root(s), strerror(-r));
         removed = calloc(n + 1, sizeof *removed);
         if (!removed) {
                 container_record_list_free(all, n);
@@ -484,7 +492,8 @@ int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *r
                 if (r == -ESTALE || r == -ENOENT)
                         continue; /* removed concurrently */
                 if (r < 0) {
-                        r = container_error_set(err, r, "cannot lock container %s: %s", all[i]->id, strerror(-r));
+                        r = container_error_set(err, r, "cannot lock container %s: %s", all[i]->id,
+                                                strerror(-r));
                         if (first_error == 0)
                                 first_error = r;
                         continue;

@@ -271,7 +271,8 @@ static int add_time(json_object *o, uint64_t realtime_usec) {
                 memset(&tm, 0, sizeof tm);
         snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned) (realtime_usec % 1000000));
-        if (add(o, "realtime_usec", json_object_new_uint64(realtime_usec)) < 0 || add_str(o, "time", buf) < 0)
+        if (add(o, "realtime_usec", json_object_new_uint64(realtime_usec)) < 0 ||
+            add_str(o, "time", buf) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -285,7 +286,8 @@ static json_object *transition_object(const ContainerTransition *t) {
         if (add_str(o, "from", container_state_to_string(t->from)) < 0 ||
             add_str(o, "to", container_state_to_string(t->to)) < 0 || add_str(o, "reason", t->reason) < 0 ||
             add(o, "exit_code", json_object_new_int(t->exit_code)) < 0 ||
-            add(o, "exit_signal", json_object_new_int(t->exit_signal)) < 0 || add_time(o, t->realtime_usec) < 0) {
+            add(o, "exit_signal", json_object_new_int(t->exit_signal)) < 0 ||
+            add_time(o, t->realtime_usec) < 0) {
                 json_object_put(o);
                 return NULL;
         }
@@ -442,14 +444,16 @@ int container_transition_to_json(const ContainerRecord *r, const ContainerTransi
         return to_text(o, JSON_C_TO_STRING_PLAIN, ret);
 }
 
-int container_removal_to_json(const ContainerRecord *r, const char *reason, uint64_t realtime_usec, char **ret) {
+int container_removal_to_json(const ContainerRecord *r, const char *reason, uint64_t realtime_usec,
+                              char **ret) {
         json_object *o = json_object_new_object();
 
         if (!o)
                 return -ENOMEM;
-        if (add_str(o, "event", "removed") < 0 || add_str(o, "state", container_state_to_string(r->state)) < 0 ||
-            add_str(o, "reason", reason) < 0 || add_time(o, realtime_usec) < 0 || add_str(o, "id", r->id) < 0 ||
-            add_str(o, "name", r->name) < 0) {
+        if (add_str(o, "event", "removed") < 0 ||
+            add_str(o, "state", container_state_to_string(r->state)) < 0 ||
+            add_str(o, "reason", reason) < 0 || add_time(o, realtime_usec) < 0 ||
+            add_str(o, "id", r->id) < 0 || add_str(o, "name", r->name) < 0) {
                 json_object_put(o);
                 return -ENOMEM;
         }
