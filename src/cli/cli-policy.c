@@ -161,8 +161,18 @@ static void help_policy(void) {
 }
 
 static int parse_policy_args(int argc, char *argv[], PolicyArgs *a) {
-        enum { ARG_JSON = 0x100, ARG_IDENTITY, ARG_SYSCALL, ARG_PATH, ARG_ACCESS, ARG_ADDR, ARG_ARG, ARG_TRUST,
-               ARG_ARCH, ARG_SVG };
+        enum {
+                ARG_JSON = 0x100,
+                ARG_IDENTITY,
+                ARG_SYSCALL,
+                ARG_PATH,
+                ARG_ACCESS,
+                ARG_ADDR,
+                ARG_ARG,
+                ARG_TRUST,
+                ARG_ARCH,
+                ARG_SVG
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, ARG_JSON },
@@ -231,7 +241,8 @@ static int parse_policy_args(int argc, char *argv[], PolicyArgs *a) {
                         errno = 0;
                         n = eq ? strtoul(optarg, &end, 10) : 0;
                         if (!eq || errno != 0 || end != eq || eq == optarg || n > 5) {
-                                log_error("Invalid --arg '%s': expected N=VALUE with N from 0 to 5.", optarg);
+                                log_error("Invalid --arg '%s': expected N=VALUE with N from 0 to 5.",
+                                          optarg);
                                 return -EINVAL;
                         }
                         if (a->n_set_args >= ELEMENTSOF(a->set_args)) {
@@ -281,11 +292,12 @@ static const char *arch_name(uint32_t audit_arch) {
                 uint32_t arch;
                 const char *name;
         } table[] = {
-                { AUDIT_ARCH_X86_64, "x86_64" }, { AUDIT_ARCH_I386, "x86" },     { AUDIT_ARCH_AARCH64, "aarch64" },
-                { AUDIT_ARCH_ARM, "arm" },       { AUDIT_ARCH_PPC64LE, "ppc64le" }, { AUDIT_ARCH_S390X, "s390x" },
+                { AUDIT_ARCH_X86_64, "x86_64" },   { AUDIT_ARCH_I386, "x86" },
+                { AUDIT_ARCH_AARCH64, "aarch64" }, { AUDIT_ARCH_ARM, "arm" },
+                { AUDIT_ARCH_PPC64LE, "ppc64le" }, { AUDIT_ARCH_S390X, "s390x" },
                 { AUDIT_ARCH_RISCV64, "riscv64" },
         };
-        FOREACH_ELEMENT(t, table)
+        FOREACH_ELEMENT (t, table)
                 if (t->arch == audit_arch)
                         return t->name;
         return "unknown";
@@ -322,13 +334,16 @@ static int policy_compile_verb(const char *path, const PolicyArgs *a) {
                         json_object_array_add(arches, json_object_new_string(arch_name(f->arches[i])));
                 json_object_object_add(o, "architectures", arches);
                 json_object_object_add(o, "bpf_instructions", json_object_new_int64((int64_t) f->n_insns));
-                json_object_object_add(o, "bpf_bytes",
-                                       json_object_new_int64((int64_t) (f->n_insns * sizeof(struct sock_filter))));
-                json_object_object_add(o, "default_action",
-                                       json_object_new_string(policy_kernel_action_to_string(f->default_action)));
+                json_object_object_add(
+                        o, "bpf_bytes",
+                        json_object_new_int64((int64_t) (f->n_insns * sizeof(struct sock_filter))));
+                json_object_object_add(
+                        o, "default_action",
+                        json_object_new_string(policy_kernel_action_to_string(f->default_action)));
                 if (f->default_action == POLICY_KERNEL_ERRNO)
-                        json_object_object_add(o, "default_errno",
-                                               json_object_new_string(policy_errno_to_string(f->default_errno)));
+                        json_object_object_add(
+                                o, "default_errno",
+                                json_object_new_string(policy_errno_to_string(f->default_errno)));
                 for (size_t i = 0; i < f->n_syscalls; i++) {
                         const PolicyCompiledSyscall *s = &f->syscalls[i];
                         json_object *e = json_object_new_object();
@@ -336,13 +351,16 @@ static int policy_compile_verb(const char *path, const PolicyArgs *a) {
                         json_object_object_add(e, "syscall", json_object_new_string(s->name));
                         json_object_object_add(e, "nr", json_object_new_int(s->nr));
                         json_object_object_add(e, "decided_in",
-                                               json_object_new_string(s->action == POLICY_KERNEL_NOTIFY ? "supervisor"
-                                                                                                       : "kernel"));
-                        json_object_object_add(e, "action",
-                                               json_object_new_string(policy_kernel_action_to_string(s->action)));
+                                               json_object_new_string(s->action == POLICY_KERNEL_NOTIFY
+                                                                              ? "supervisor"
+                                                                              : "kernel"));
+                        json_object_object_add(
+                                e, "action",
+                                json_object_new_string(policy_kernel_action_to_string(s->action)));
                         if (s->action == POLICY_KERNEL_ERRNO)
-                                json_object_object_add(e, "errno",
-                                                       json_object_new_string(policy_errno_to_string(s->errno_value)));
+                                json_object_object_add(
+                                        e, "errno",
+                                        json_object_new_string(policy_errno_to_string(s->errno_value)));
                         json_object_object_add(e, "conditional", json_object_new_boolean(s->conditional));
                         if (s->rule_id)
                                 json_object_object_add(e, "rule", json_object_new_string(s->rule_id));
@@ -377,7 +395,8 @@ static int policy_compile_verb(const char *path, const PolicyArgs *a) {
                counts[POLICY_KERNEL_ALLOW] + counts[POLICY_KERNEL_ERRNO] + counts[POLICY_KERNEL_KILL],
                counts[POLICY_KERNEL_ALLOW], counts[POLICY_KERNEL_ERRNO], counts[POLICY_KERNEL_KILL],
                counts[POLICY_KERNEL_NOTIFY]);
-        printf("BPF program: %zu instructions, %zu bytes.\n", f->n_insns, f->n_insns * sizeof(struct sock_filter));
+        printf("BPF program: %zu instructions, %zu bytes.\n", f->n_insns,
+               f->n_insns * sizeof(struct sock_filter));
         return 0;
 }
 
@@ -551,7 +570,8 @@ static int policy_explain(const char *path, const PolicyArgs *a) {
                 }
                 q.path = a->path;
                 if (!syscall_has_path(a->syscall))
-                        log_warning("Syscall '%s' takes no path; --path is ignored by its rules.", a->syscall);
+                        log_warning("Syscall '%s' takes no path; --path is ignored by its rules.",
+                                    a->syscall);
         }
         if (a->access) {
                 if (parse_access_list(a->access, &q.access) < 0) {
@@ -624,11 +644,14 @@ static int policy_explain(const char *path, const PolicyArgs *a) {
                 }
                 if (a->addr)
                         json_object_object_add(o, "addr", json_object_new_string(a->addr));
-                json_object_object_add(o, "verdict", json_object_new_string(policy_verdict_to_string(d.verdict)));
+                json_object_object_add(o, "verdict",
+                                       json_object_new_string(policy_verdict_to_string(d.verdict)));
                 if (d.verdict == POLICY_VERDICT_DENY || d.verdict == POLICY_VERDICT_QUARANTINE)
-                        json_object_object_add(o, "errno", json_object_new_string(policy_errno_to_string(d.errno_value)));
+                        json_object_object_add(
+                                o, "errno", json_object_new_string(policy_errno_to_string(d.errno_value)));
                 json_object_object_add(o, "rule", json_object_new_string(strempty(d.rule_id)));
-                json_object_object_add(o, "reason", json_object_new_string(policy_reason_to_string(d.reason)));
+                json_object_object_add(o, "reason",
+                                       json_object_new_string(policy_reason_to_string(d.reason)));
                 if (d.resource)
                         json_object_object_add(o, "resource", json_object_new_string(d.resource->name));
                 if (d.trust_blocked)

@@ -34,7 +34,7 @@ static void help(void) {
         printf("Usage: forgeonectl [--help] [--version] VERB [ARGS...]\n\n"
                "Mediate a workload's syscalls against a zero-trust policy.\n\n"
                "Verbs:\n");
-        FOREACH_ELEMENT(v, verbs)
+        FOREACH_ELEMENT (v, verbs)
                 printf("  %-12s %s\n", v->name, v->summary);
         printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5).\n");
 }
@@ -55,7 +55,7 @@ int main(int argc, char *argv[]) {
                 return 0;
         }
 
-        FOREACH_ELEMENT(v, verbs)
+        FOREACH_ELEMENT (v, verbs)
                 if (streq(v->name, argv[1]))
                         return v->run(argc - 1, argv + 1);
 

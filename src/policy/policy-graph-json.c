@@ -82,7 +82,8 @@ static json_object *resource_to_json(const PolicyResource *res, size_t i) {
                         json_object *ao = json_object_new_object();
 
                         json_object_object_add(ao, "index", json_object_new_int((int) c->index));
-                        json_object_object_add(ao, "op", json_object_new_string(policy_arg_op_to_string(c->op)));
+                        json_object_object_add(ao, "op",
+                                               json_object_new_string(policy_arg_op_to_string(c->op)));
                         if (c->op == POLICY_ARG_MASKED_EQ)
                                 json_object_object_add(ao, "mask", json_object_new_uint64(c->mask));
                         json_object_object_add(ao, "value", json_object_new_uint64(c->value));
@@ -157,8 +158,10 @@ int policy_to_json_graph(const Policy *p, int identity, json_object **ret) {
         o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string("default"));
         json_object_object_add(o, "kind", json_object_new_string("default"));
-        json_object_object_add(o, "verdict", json_object_new_string(policy_verdict_to_string(p->default_verdict)));
-        json_object_object_add(o, "errno", json_object_new_string(strempty(policy_errno_to_string(p->default_errno))));
+        json_object_object_add(o, "verdict",
+                               json_object_new_string(policy_verdict_to_string(p->default_verdict)));
+        json_object_object_add(o, "errno",
+                               json_object_new_string(strempty(policy_errno_to_string(p->default_errno))));
         json_object_array_add(nodes, o);
         add_edge(edges, "identity:*", "default", "default");
 
@@ -176,10 +179,12 @@ int policy_to_json_graph(const Policy *p, int identity, json_object **ret) {
                 json_object_object_add(o, "id", json_object_new_string(to));
                 json_object_object_add(o, "kind", json_object_new_string("rule"));
                 json_object_object_add(o, "name", json_object_new_string(r->id));
-                json_object_object_add(o, "verdict", json_object_new_string(policy_verdict_to_string(r->verdict)));
+                json_object_object_add(o, "verdict",
+                                       json_object_new_string(policy_verdict_to_string(r->verdict)));
                 if (r->verdict == POLICY_VERDICT_DENY || r->verdict == POLICY_VERDICT_QUARANTINE)
-                        json_object_object_add(o, "errno",
-                                               json_object_new_string(strempty(policy_errno_to_string(r->errno_value))));
+                        json_object_object_add(
+                                o, "errno",
+                                json_object_new_string(strempty(policy_errno_to_string(r->errno_value))));
                 json_object_object_add(o, "syscalls", strv_to_json(r->syscalls));
                 if (r->min_trust >= 0)
                         json_object_object_add(o, "min_trust", json_object_new_int(r->min_trust));
