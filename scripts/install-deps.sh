@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config gcc clang llvm bpftool
-  libseccomp-dev libbpf-dev libssl-dev libjson-c-dev libsystemd-dev libtss2-dev libarchive-dev libcap-dev
+  libseccomp-dev libbpf-dev libssl-dev libjson-c-dev libsystemd-dev libtss2-dev libarchive-dev
   check
   # tools the CLI and tests use
   graphviz jq strace bubblewrap runc umoci busybox-static openssl
