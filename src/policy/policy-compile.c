@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "forgeone/policy-compile.h"
+#include "syscall-rule-pairs.h"
 
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
@@ -57,20 +58,6 @@ typedef struct Plan {
         const uint32_t *rules;  /* the applicable rules (indices), for conditional plans */
         size_t n_rules;
 } Plan;
-
-typedef struct NamePair {
-        const char *name;
-        uint32_t rule;
-} NamePair;
-
-static int name_pair_compare(const void *a, const void *b) {
-        const NamePair *x = a, *y = b;
-        int c = strcmp(x->name, y->name);
-
-        if (c != 0)
-                return c;
-        return x->rule < y->rule ? -1 : x->rule > y->rule;
-}
 
 static void plan_default(const Policy *p, Plan *ret) {
         *ret = (Plan) { .errno_value = p->default_errno };
@@ -561,7 +548,7 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
         _cleanup_free_ NamePair *pairs = NULL;
         _cleanup_free_ uint32_t *buf = NULL, *buf2 = NULL;
-        size_t n_pairs = 0, n_names = 0;
+        size_t n_pairs = 0, n_all_pairs = 0, n_names = 0;
         uint32_t default_action;
         Plan def;
         bool seccomp_done = false;
@@ -583,26 +570,18 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
                         if (rule->resources[j] < 0 || (size_t) rule->resources[j] >= p->n_resources)
                                 return -EINVAL;
                 for (char **s = rule->syscalls; s && *s; s++)
-                        n_pairs++;
+                        n_all_pairs++;
         }
 
         /* Every (syscall, rule) pair, grouped by syscall in name order, rules in file order. */
-        pairs = calloc(MAX(n_pairs, (size_t) 1), sizeof(NamePair));
-        buf = calloc(MAX(n_pairs, (size_t) 1), sizeof(uint32_t));
-        buf2 = calloc(MAX(n_pairs, (size_t) 1), sizeof(uint32_t));
-        if (!pairs || !buf || !buf2)
+        r = syscall_rule_pairs(p, identity, &pairs, &n_pairs);
+        if (r < 0)
+                return r;
+        /* Scratch for one syscall's rules, for this identity or any other (plan_for_identities()). */
+        buf = calloc(MAX(n_all_pairs, (size_t) 1), sizeof(uint32_t));
+        buf2 = calloc(MAX(n_all_pairs, (size_t) 1), sizeof(uint32_t));
+        if (!buf || !buf2)
                 return -ENOMEM;
-        n_pairs = 0;
-        for (size_t i = 0; i < p->n_rules; i++) {
-                const PolicyRule *rule = &p->rules[i];
-
-                if (identity != POLICY_COMPILE_ALL_IDENTITIES && rule->identity != POLICY_IDENTITY_ANY &&
-                    rule->identity != identity)
-                        continue;
-                for (char **s = rule->syscalls; s && *s; s++)
-                        pairs[n_pairs++] = (NamePair) { .name = *s, .rule = (uint32_t) i };
-        }
-        qsort(pairs, n_pairs, sizeof(NamePair), name_pair_compare);
         for (size_t i = 0; i < n_pairs; i++)
                 if (i == 0 || !streq(pairs[i - 1].name, pairs[i].name))
                         n_names++;

@@ -17,6 +17,7 @@
 #include "forgeone/policy-graph.h"
 #include "forgeone/syscall-table.h"
 #include "path-trie.h"
+#include "syscall-rule-pairs.h"
 
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
 #define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
@@ -357,20 +358,6 @@ static int bucket_finalize(Bucket *b) {
         return 0;
 }
 
-typedef struct NamePair {
-        const char *name;
-        uint32_t rule;
-} NamePair;
-
-static int name_pair_compare(const void *a, const void *b) {
-        const NamePair *x = a, *y = b;
-        int c = strcmp(x->name, y->name);
-
-        if (c != 0)
-                return c;
-        return x->rule < y->rule ? -1 : x->rule > y->rule;
-}
-
 typedef struct NameGroup {
         const NamePair *pairs; /* the rules naming this syscall, in file order */
         size_t n_pairs;
@@ -481,7 +468,7 @@ int policy_graph_new(Policy *policy, PolicyGraph **ret) {
         _cleanup_free_ NameGroup *groups = NULL;
         _cleanup_free_ NameGroup **order = NULL;
         _cleanup_free_ NamePair **group_names = NULL;
-        size_t n_pairs = 0, allocated_pairs = 0, n_groups = 0;
+        size_t n_pairs = 0, n_groups = 0;
         PolicyGraph *g;
         int r;
 
@@ -491,14 +478,9 @@ int policy_graph_new(Policy *policy, PolicyGraph **ret) {
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < policy->n_rules; i++)
-                for (char **s = policy->rules[i].syscalls; s && *s; s++) {
-                        r = ARRAY_GROW(pairs, allocated_pairs, n_pairs + 1);
-                        if (r < 0)
-                                return r;
-                        pairs[n_pairs++] = (NamePair) { .name = *s, .rule = (uint32_t) i };
-                }
-        qsort_safe(pairs, n_pairs, sizeof(NamePair), name_pair_compare);
+        r = syscall_rule_pairs(policy, POLICY_COMPILE_ALL_IDENTITIES, &pairs, &n_pairs);
+        if (r < 0)
+                return r;
 
         groups = calloc(MAX(n_pairs, (size_t) 1), sizeof(NameGroup));
         order = calloc(MAX(n_pairs, (size_t) 1), sizeof(NameGroup *));
