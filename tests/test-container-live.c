@@ -449,7 +449,8 @@ START_TEST(test_quarantine_then_owner_stopped) {
         _cleanup_(container_record_freep) ContainerRecord *q = NULL, *r = NULL;
         Owner o;
 
-        start(&o, "q2", "mount -t tmpfs none /tmp; while true; do sleep 0.1; done", 0, 0, 0, NULL);
+        start(&o, "q2", "mount -t tmpfs none /tmp; echo after-mount; while true; do sleep 0.1; done", 0, 0, 0,
+              NULL);
         ck_assert_int_eq(container_store_open(state_dir, &s), 0);
         q = wait_state(s, "q2", CONTAINER_QUARANTINED);
         for (int i = 0; i < 500 && !is_frozen(q); i++)
@@ -460,7 +461,9 @@ START_TEST(test_quarantine_then_owner_stopped) {
         ck_assert_int_eq(kill(o.pid, SIGTERM), 0);
         r = wait_state(s, "q2", CONTAINER_STOPPED);
         ck_assert_msg(!r->reason || !strstr(r->reason, "could not freeze"), "reason: %s", r->reason);
-        (void) finish(&o);
+        /* Stopping a quarantined container kills it: it never ran past the quarantined call. */
+        ck_assert_int_eq(finish(&o), 128 + SIGKILL);
+        ck_assert_msg(!strstr(slurp(o.out), "after-mount"), "output: %s", slurp(o.out));
 }
 END_TEST
 

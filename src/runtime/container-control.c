@@ -212,6 +212,7 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
         _cleanup_(cgroup_freep) Cgroup *c = NULL;
         _cleanup_free_ char *id = NULL;
         uint64_t deadline;
+        bool quarantined;
         int r;
 
         r = lock_container(s, id_or_name, &l, err);
@@ -223,15 +224,19 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
         r = record_cgroup(l->record, &c, err);
         if (r < 0)
                 return r;
-        r = record(l, CONTAINER_STOPPING, "stop requested", err);
+        quarantined = l->record->state == CONTAINER_QUARANTINED;
+        r = record(l, CONTAINER_STOPPING, quarantined ? "stop requested (quarantined: killed)" : "stop requested",
+                   err);
         if (r < 0)
                 return r;
         id = strdup(l->record->id);
         if (!id)
                 return -ENOMEM;
 
-        /* Signal first, then thaw: a frozen task receives the signal as soon as it runs again. */
-        (void) cgroup_signal_all(c, SIGTERM);
+        /* Signal first, then thaw: a frozen task receives the signal as soon as it runs again. A quarantined
+         * workload gets no grace period: with SIGKILL pending it dies before running another instruction,
+         * where SIGTERM would let it run (and its handlers, or a shell's next command) after the thaw. */
+        (void) cgroup_signal_all(c, quarantined ? SIGKILL : SIGTERM);
         (void) cgroup_set_frozen(c, false, FREEZE_TIMEOUT_USEC);
         /* The owner needs the lock to record Stopped. */
         l = container_lock_release(l);
