@@ -36,7 +36,7 @@ static void help(void) {
                "Verbs:\n");
         FOREACH_ELEMENT (v, verbs)
                 printf("  %-12s %s\n", v->name, v->summary);
-        printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5).\n");
+        printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5), forgeone.image(7).\n");
 }
 
 int main(int argc, char *argv[]) {
