@@ -287,6 +287,23 @@ static int scan_string(Scanner *s, bool decode) {
 
 static int scan_value(Scanner *s, size_t key_offset, unsigned depth);
 
+/* After an object member or array element: 1 at ',' (another follows), 0 at the closing character,
+ * -EINVAL at anything else. */
+static int scan_member_end(Scanner *s, char close) {
+        skip_ws(s);
+        if (s->pos >= s->len)
+                return -EINVAL;
+        if (s->text[s->pos] == ',') {
+                s->pos++;
+                return 1;
+        }
+        if (s->text[s->pos] == close) {
+                s->pos++;
+                return 0;
+        }
+        return -EINVAL;
+}
+
 static int scan_object(Scanner *s, unsigned depth) {
         s->pos++; /* '{' */
         skip_ws(s);
@@ -314,18 +331,9 @@ static int scan_object(Scanner *s, unsigned depth) {
                 if (r < 0)
                         return r;
                 path_pop(s, saved);
-                skip_ws(s);
-                if (s->pos >= s->len)
-                        return -EINVAL;
-                if (s->text[s->pos] == ',') {
-                        s->pos++;
-                        continue;
-                }
-                if (s->text[s->pos] == '}') {
-                        s->pos++;
-                        return 0;
-                }
-                return -EINVAL;
+                r = scan_member_end(s, '}');
+                if (r <= 0)
+                        return r;
         }
 }
 
@@ -352,18 +360,9 @@ static int scan_array(Scanner *s, unsigned depth) {
                 if (r < 0)
                         return r;
                 path_pop(s, saved);
-                skip_ws(s);
-                if (s->pos >= s->len)
-                        return -EINVAL;
-                if (s->text[s->pos] == ',') {
-                        s->pos++;
-                        continue;
-                }
-                if (s->text[s->pos] == ']') {
-                        s->pos++;
-                        return 0;
-                }
-                return -EINVAL;
+                r = scan_member_end(s, ']');
+                if (r <= 0)
+                        return r;
         }
 }
 
