@@ -384,7 +384,7 @@ static void *idle_thread(void *arg) {
 }
 
 static int run_exec(const char *path, bool threaded) {
-        char buf[256];
+        char buf[PATH_MAX];
         pid_t pid = fork();
         int status;
 

@@ -617,13 +617,8 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
 
                 while (j < n_pairs && streq(pairs[j].name, pairs[i].name))
                         j++;
-                /* A rule listing a syscall twice still counts once. */
-                size_t w = i + 1;
-                for (size_t k = i + 1; k < j; k++)
-                        if (pairs[k].rule != pairs[w - 1].rule)
-                                pairs[w++] = pairs[k];
 
-                plan_for_identities(p, pairs + i, w - i, identity, buf, buf2, &plan);
+                plan_for_identities(p, pairs + i, j - i, identity, buf, buf2, &plan);
                 if (compact && plan.conditional) {
                         /* Argument clauses are what makes a program long: the supervisor decides those
                          * calls. */

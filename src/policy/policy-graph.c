@@ -492,12 +492,7 @@ int policy_graph_new(Policy *policy, PolicyGraph **ret) {
 
                 while (j < n_pairs && streq(pairs[j].name, pairs[i].name))
                         j++;
-                /* A rule naming a syscall twice counts once. */
-                size_t w = i + 1;
-                for (size_t k = i + 1; k < j; k++)
-                        if (pairs[k].rule != pairs[w - 1].rule)
-                                pairs[w++] = pairs[k];
-                groups[n_groups] = (NameGroup) { .pairs = pairs + i, .n_pairs = w - i };
+                groups[n_groups] = (NameGroup) { .pairs = pairs + i, .n_pairs = j - i };
                 group_names[n_groups] = pairs + i;
                 order[n_groups] = &groups[n_groups];
                 n_groups++;

@@ -37,8 +37,17 @@ int syscall_rule_pairs(const Policy *p, int identity, NamePair **ret, size_t *re
                 if (rule_applies(&p->rules[i], identity))
                         for (char **s = p->rules[i].syscalls; s && *s; s++)
                                 pairs[n++] = (NamePair) { .name = *s, .rule = (uint32_t) i };
-        if (n > 1)
+        if (n > 1) {
+                size_t w = 1;
+
                 qsort(pairs, n, sizeof(NamePair), name_pair_compare);
+                /* A rule naming a syscall twice (directly and through a group) counts once. Sorted by
+                 * (name, rule), the repeats are neighbours. */
+                for (size_t k = 1; k < n; k++)
+                        if (pairs[k].rule != pairs[w - 1].rule || !streq(pairs[k].name, pairs[w - 1].name))
+                                pairs[w++] = pairs[k];
+                n = w;
+        }
 
         *ret = pairs;
         *ret_n = n;

@@ -2,8 +2,8 @@
 #pragma once
 
 /*
- * Every (syscall name, rule) pair of a policy, sorted by name with the rules
- * of one name in file order: the shape both the graph builder and the
+ * Every (syscall name, rule) pair of a policy, once each, sorted by name
+ * with the rules of one name in file order: the shape both the graph builder and the
  * kernel compiler walk, one syscall at a time. Internal to src/policy/.
  */
 
