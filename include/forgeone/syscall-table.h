@@ -10,6 +10,7 @@
  * trapped call. Syscall numbers come from libseccomp's tables.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,34 @@ const SyscallGroup *syscall_group_by_index(size_t i) _const_;
 /* Expand a name or "@group" into *names (strv, appended, unsorted).
  * -ENOENT: unknown group; -EINVAL: unknown syscall for every architecture. */
 int syscall_expand(const char *name_or_group, char ***names);
+
+/* How the kernel reads one argument register of one syscall on one ABI: the
+ * C type of its parameter. A comparison in a policy is made on the value the
+ * kernel sees, so bits above the width never matter (ioctl(fd, TIOCSTI | 1 << 32)
+ * is TIOCSTI to the kernel) and signed arguments compare as signed numbers. */
+typedef enum SyscallArgWidth {
+        SYSCALL_WIDTH_U64, /* unsigned long, size_t, pointers: all 64 bits */
+        SYSCALL_WIDTH_S64, /* long, off_t, loff_t: all 64 bits, signed */
+        SYSCALL_WIDTH_U32, /* unsigned int, u32, uid_t: the low 32 bits */
+        SYSCALL_WIDTH_S32, /* int, pid_t, clockid_t: the low 32 bits, signed */
+        SYSCALL_WIDTH_U16, /* umode_t: the low 16 bits */
+        _SYSCALL_WIDTH_MAX,
+        _SYSCALL_WIDTH_INVALID = -EINVAL,
+} SyscallArgWidth;
+
+const char *syscall_arg_width_to_string(SyscallArgWidth w) _const_; /* "u32", "s64", ... */
+unsigned syscall_arg_width_bits(SyscallArgWidth w) _const_;
+bool syscall_arg_width_signed(SyscallArgWidth w) _const_;
+/* The value the kernel sees in a register: the low bits, zero- or sign-extended to 64 bits. */
+uint64_t syscall_arg_normalize(SyscallArgWidth w, uint64_t raw) _const_;
+
+/* True when ForgeOne knows the argument widths of this AUDIT_ARCH_* (x86_64 and i386). */
+bool syscall_arg_widths_known(uint32_t audit_arch) _const_;
+/* The width of every argument register of a syscall on an ABI. -EOPNOTSUPP: no table for the
+ * architecture; -ENOENT: a name the table does not have. */
+int syscall_arg_widths(uint32_t audit_arch, const char *name, SyscallArgWidth ret[static 6]);
+/* Number of entries of an ABI's table (0 when unknown), for tests and reports. */
+size_t syscall_arg_widths_count(uint32_t audit_arch) _const_;
 
 /* Native syscall number via libseccomp, or -ENOENT if the native
  * architecture has no such syscall. */

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "forgeone/policy.h"
+#include "forgeone/string-table.h"
 #include "forgeone/syscall-table.h"
 
+#include "syscall-arg-widths.h"
 #include "syscall-groups.h"
 
 #ifndef O_PATH
@@ -499,4 +501,90 @@ const char *syscall_group_suggest(const char *name) {
                 }
         }
         return best_d <= suggest_limit(name) ? best : NULL;
+}
+
+/* ---- argument widths ---- */
+
+static const char *const syscall_arg_width_table[_SYSCALL_WIDTH_MAX] = {
+        [SYSCALL_WIDTH_U64] = "u64", [SYSCALL_WIDTH_S64] = "s64", [SYSCALL_WIDTH_U32] = "u32",
+        [SYSCALL_WIDTH_S32] = "s32", [SYSCALL_WIDTH_U16] = "u16",
+};
+
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(syscall_arg_width, SyscallArgWidth)
+
+unsigned syscall_arg_width_bits(SyscallArgWidth w) {
+        switch (w) {
+        case SYSCALL_WIDTH_U32:
+        case SYSCALL_WIDTH_S32:
+                return 32;
+        case SYSCALL_WIDTH_U16:
+                return 16;
+        default:
+                return 64;
+        }
+}
+
+bool syscall_arg_width_signed(SyscallArgWidth w) {
+        return w == SYSCALL_WIDTH_S64 || w == SYSCALL_WIDTH_S32;
+}
+
+uint64_t syscall_arg_normalize(SyscallArgWidth w, uint64_t raw) {
+        switch (w) {
+        case SYSCALL_WIDTH_U32:
+                return (uint32_t) raw;
+        case SYSCALL_WIDTH_S32:
+                return (uint64_t) (int64_t) (int32_t) (uint32_t) raw;
+        case SYSCALL_WIDTH_U16:
+                return (uint16_t) raw;
+        default:
+                return raw;
+        }
+}
+
+static const SyscallArgWidthEntry *width_table(uint32_t audit_arch, size_t *ret_n) {
+        switch (audit_arch) {
+        case SCMP_ARCH_X86_64:
+                *ret_n = syscall_arg_widths_x86_64_n;
+                return syscall_arg_widths_x86_64;
+        case SCMP_ARCH_X86:
+                *ret_n = syscall_arg_widths_i386_n;
+                return syscall_arg_widths_i386;
+        default:
+                *ret_n = 0;
+                return NULL;
+        }
+}
+
+bool syscall_arg_widths_known(uint32_t audit_arch) {
+        size_t n;
+
+        return width_table(audit_arch, &n) != NULL;
+}
+
+size_t syscall_arg_widths_count(uint32_t audit_arch) {
+        size_t n;
+
+        (void) width_table(audit_arch, &n);
+        return n;
+}
+
+static int width_entry_cmp(const void *key, const void *elem) {
+        return strcmp(key, ((const SyscallArgWidthEntry *) elem)->name);
+}
+
+int syscall_arg_widths(uint32_t audit_arch, const char *name, SyscallArgWidth ret[static 6]) {
+        const SyscallArgWidthEntry *table, *e;
+        size_t n;
+
+        table = width_table(audit_arch, &n);
+        if (!table)
+                return -EOPNOTSUPP;
+        if (!name)
+                return -ENOENT;
+        e = bsearch(name, table, n, sizeof(table[0]), width_entry_cmp);
+        if (!e)
+                return -ENOENT;
+        for (size_t i = 0; i < 6; i++)
+                ret[i] = (SyscallArgWidth) e->widths[i];
+        return 0;
 }
