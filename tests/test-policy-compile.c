@@ -9,6 +9,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -232,7 +233,10 @@ START_TEST(test_split) {
         ck_assert_uint_eq(run_native(f, "socket", AF_INET, SOCK_DGRAM), SECCOMP_RET_ALLOW);
         ck_assert_uint_eq(run_native(f, "socket", AF_INET, SOCK_STREAM), RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "socket", AF_INET6, SOCK_DGRAM), RET_ERRNO(EPERM));
-        ck_assert_uint_eq(run_native(f, "socket", AF_UNIX | (1ULL << 32), 0), RET_ERRNO(EPERM));
+        /* The family is an int: the kernel reads the low 32 bits, and so does the filter. */
+        ck_assert_uint_eq(run_native(f, "socket", AF_UNIX | (1ULL << 32), 0), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native(f, "socket", AF_INET | (0xffffULL << 48), SOCK_STREAM),
+                          RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "unshare", CLONE_NEWUSER | CLONE_NEWNET, 0), RET_ERRNO(EACCES));
         ck_assert_uint_eq(run_native(f, "unshare", CLONE_NEWNS, 0), RET_ERRNO(EACCES));
         ck_assert_uint_eq(run_native(f, "unshare", CLONE_NEWNET, 0), RET_ERRNO(EPERM));
@@ -511,9 +515,39 @@ static char *xstrdup(const char *s) {
         return d;
 }
 
-/* Rules over three syscalls with small argument domains, so random calls hit their clauses often. */
-static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
-        static const char *const names[] = { "getpid", "getppid", "gettid" };
+/* Values near the edges of every width: signs, the 16- and 32-bit boundaries, all ones. */
+static uint64_t edge_value(void) {
+        static const uint64_t edges[] = {
+                0,          1,          2,          3,          0x7fff,     0x8000,     0xffff,
+                0x10000,    0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 1ULL << 32, INT64_MAX,
+                1ULL << 63, (uint64_t) -2, UINT64_MAX, 0xffffffff80000000ULL,
+        };
+
+        return rng() % 2 ? rng() % 4 : edges[rng() % ELEMENTSOF(edges)];
+}
+
+/* An argument as a workload passes it: a value the rules care about, with anything in the high bits
+ * (which the kernel does not read for an int). */
+static uint64_t wide_arg(void) {
+        uint64_t v = edge_value(), high;
+
+        switch (rng() % 4) {
+        case 0:
+                return v;
+        case 1:
+                high = UINT64_MAX << 32;
+                break;
+        default:
+                high = rng() << 32;
+                break;
+        }
+        return (v & 0xffffffff) | high;
+}
+
+/* Rules over some syscalls (three with small argument domains unless wide, so random calls hit their
+ * clauses often; with wide, any value near the edges of a width). */
+static Policy *random_policy_of(unsigned n_identities, unsigned n_rules, const char *const *names,
+                                size_t n_names, bool wide) {
         Policy *p = calloc(1, sizeof(Policy));
 
         ck_assert_ptr_nonnull(p);
@@ -550,7 +584,7 @@ static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
                 };
                 r->syscalls = calloc(2, sizeof(char *));
                 ck_assert_ptr_nonnull(r->syscalls);
-                r->syscalls[0] = xstrdup(names[rng() % ELEMENTSOF(names)]);
+                r->syscalls[0] = xstrdup(names[rng() % n_names]);
                 if (rng() % 4 == 0)
                         continue; /* no object */
 
@@ -568,10 +602,10 @@ static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
                         *c = (PolicyArgCond) {
                                 .index = (unsigned) (rng() % 2),
                                 .op = (PolicyArgOp) (rng() % _POLICY_ARG_OP_MAX),
-                                .value = rng() % 4,
+                                .value = wide ? edge_value() : rng() % 4,
                         };
                         if (c->op == POLICY_ARG_MASKED_EQ) {
-                                c->mask = 1 + rng() % 3;
+                                c->mask = wide ? edge_value() | (rng() % 2 ? 0x80000000 : 0) : 1 + rng() % 3;
                                 c->value &= c->mask;
                         }
                 }
@@ -582,6 +616,12 @@ static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
         return p;
 }
 
+static Policy *random_policy(unsigned n_identities, unsigned n_rules) {
+        static const char *const names[] = { "getpid", "getppid", "gettid" };
+
+        return random_policy_of(n_identities, n_rules, names, ELEMENTSOF(names), false);
+}
+
 static Policy *policy_clone_random(uint64_t seed, unsigned n_identities, unsigned n_rules) {
         rng_state = seed;
         return random_policy(n_identities, n_rules);
@@ -589,9 +629,11 @@ static Policy *policy_clone_random(uint64_t seed, unsigned n_identities, unsigne
 
 /* One call on the grid: the kernel's answer against the graph's for every identity the filter serves.
  * Returns whether the kernel decided alone. */
-static bool check_call(const PolicyFilter *f, const PolicyGraph *g, int filter_id, unsigned n_identities,
-                       const char *name, uint64_t a0, uint64_t a1, uint64_t seed) {
-        uint32_t ret = run_native(f, name, a0, a1), action = ret & SECCOMP_RET_ACTION_FULL;
+static bool check_call_arch(const PolicyFilter *f, const PolicyGraph *g, int filter_id,
+                            unsigned n_identities, uint32_t arch, const char *name, uint64_t a0, uint64_t a1,
+                            uint64_t seed) {
+        int nr = syscall_resolve_arch(name, arch);
+        uint32_t ret = run(f, arch, nr, a0, a1), action = ret & SECCOMP_RET_ACTION_FULL;
         int first = filter_id == POLICY_COMPILE_ALL_IDENTITIES ? POLICY_IDENTITY_ANY : filter_id;
         int last = filter_id == POLICY_COMPILE_ALL_IDENTITIES ? (int) n_identities - 1 : filter_id;
 
@@ -603,6 +645,8 @@ static bool check_call(const PolicyFilter *f, const PolicyGraph *g, int filter_i
                 bool same;
 
                 q.identity = who;
+                q.arch = arch;
+                q.nr = nr;
                 q.args[0] = a0;
                 q.args[1] = a1;
                 d = test_eval(g, &q);
@@ -612,13 +656,18 @@ static bool check_call(const PolicyFilter *f, const PolicyGraph *g, int filter_i
                         same = d.verdict == POLICY_VERDICT_DENY &&
                                (uint32_t) d.errno_value == (ret & SECCOMP_RET_DATA);
                 ck_assert_msg(same,
-                              "seed %#llx filter %d identity %d: %s(%llu, %llu): "
+                              "seed %#llx filter %d identity %d arch %#x: %s(%#llx, %#llx): "
                               "kernel %#x, graph %s/%d by %s",
-                              (unsigned long long) seed, filter_id, who, name, (unsigned long long) a0,
+                              (unsigned long long) seed, filter_id, who, arch, name, (unsigned long long) a0,
                               (unsigned long long) a1, ret, policy_verdict_to_string(d.verdict),
                               d.errno_value, d.rule_id);
         }
         return true;
+}
+
+static bool check_call(const PolicyFilter *f, const PolicyGraph *g, int filter_id, unsigned n_identities,
+                       const char *name, uint64_t a0, uint64_t a1, uint64_t seed) {
+        return check_call_arch(f, g, filter_id, n_identities, seccomp_arch_native(), name, a0, a1, seed);
 }
 
 START_TEST(test_random_args_agree) {
@@ -648,6 +697,64 @@ START_TEST(test_random_args_agree) {
         }
         /* both paths were exercised */
         ck_assert_uint_gt(kernel_decided, 1000);
+        ck_assert_uint_gt(notified, 1000);
+}
+END_TEST
+
+/* Every op on arguments of every width, with random high bits: the kernel filter (BPF run here) and the
+ * graph decide alike, on x86_64 and on the i386 ABI, where every register is 32 bits. */
+static const char *const width_names[] = {
+        "socket", /* int, int */
+        "fchmod", /* unsigned int, umode_t */
+        "lseek",  /* unsigned int, off_t */
+        "munmap", /* unsigned long, size_t */
+        "ioctl",  /* unsigned int, unsigned int */
+};
+
+static Policy *policy_clone_wide(uint64_t seed, unsigned n_identities, unsigned n_rules, bool i386) {
+        Policy *p;
+
+        rng_state = seed;
+        p = random_policy_of(n_identities, n_rules, width_names, ELEMENTSOF(width_names), true);
+        if (i386) {
+                p->arches = calloc(2, sizeof(uint32_t));
+                ck_assert_ptr_nonnull(p->arches);
+                p->arches[p->n_arches++] = AUDIT_ARCH_X86_64;
+                p->arches[p->n_arches++] = AUDIT_ARCH_I386;
+        }
+        return p;
+}
+
+START_TEST(test_random_widths_agree) {
+        unsigned kernel_decided = 0, notified = 0;
+        bool i386 = _i == 1;
+
+        if (i386 && seccomp_arch_native() != AUDIT_ARCH_X86_64)
+                return;
+        for (unsigned round = 0; round < 300; round++) {
+                uint64_t seed = 0x5eed0000ULL + round * 104729;
+                unsigned n_identities = round % 2, n_rules = 1 + round % 5;
+                _cleanup_(policy_freep) Policy *p = policy_clone_wide(seed, n_identities, n_rules, i386);
+                _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+                _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+
+                ck_assert_int_eq(policy_graph_new(policy_clone_wide(seed, n_identities, n_rules, i386), &g),
+                                 0);
+                ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+                rng_state = seed ^ 0xa5a5a5a5ULL;
+                FOREACH_ELEMENT(name, width_names)
+                        for (unsigned k = 0; k < 200; k++) {
+                                uint32_t arch = i386 && k % 2 ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64;
+                                uint64_t a0 = wide_arg(), a1 = wide_arg();
+
+                                if (check_call_arch(f, g, POLICY_COMPILE_ALL_IDENTITIES, n_identities, arch,
+                                                    *name, a0, a1, seed))
+                                        kernel_decided++;
+                                else
+                                        notified++;
+                        }
+        }
+        ck_assert_uint_gt(kernel_decided, 10000);
         ck_assert_uint_gt(notified, 1000);
 }
 END_TEST
@@ -781,6 +888,61 @@ START_TEST(test_shipped_agree) {
 }
 END_TEST
 
+/* The two ways around the policy that 64-bit comparisons left open (issue 7, class 1): the kernel reads
+ * ioctl's request and seccomp's operation as unsigned ints, so high bits must not change the answer. The
+ * kernel filter and the graph both see through them. */
+START_TEST(test_shipped_high_bits) { /* default.json and strict.json */
+        _cleanup_(policy_freep) Policy *p = load_shipped(shipped[_i]);
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+        static const uint64_t highs[] = { 0, 1ULL << 32, 0xffffffffULL << 32, 0x8000000000000000ULL };
+
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+        ck_assert_int_eq(policy_graph_new(load_shipped(shipped[_i]), &g), 0);
+        FOREACH_ELEMENT(high, highs) {
+                PolicyQuery q = test_query(g, NULL, 100, "ioctl");
+                uint32_t ret;
+
+                ret = run_native(f, "ioctl", 0, TIOCSTI | *high);
+                ck_assert_msg(ret != SECCOMP_RET_ALLOW, "%s: ioctl(TIOCSTI | %#llx) allowed", shipped[_i],
+                              (unsigned long long) *high);
+                q.args[1] = TIOCSTI | *high;
+                ck_assert_int_ne(test_eval(g, &q).verdict, POLICY_VERDICT_ALLOW);
+
+                ck_assert_uint_eq(run_native(f, "ioctl", 0, TCGETS | *high), SECCOMP_RET_ALLOW);
+                q.args[1] = TCGETS | *high;
+                ck_assert_int_eq(test_eval(g, &q).verdict, POLICY_VERDICT_ALLOW);
+
+                q = test_query(g, NULL, 100, "seccomp");
+                ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER | *high,
+                                             SECCOMP_FILTER_FLAG_NEW_LISTENER),
+                                  RET_ERRNO(EPERM));
+                ck_assert_uint_eq(run_native(f, "seccomp", SECCOMP_SET_MODE_FILTER,
+                                             SECCOMP_FILTER_FLAG_NEW_LISTENER | *high),
+                                  RET_ERRNO(EPERM));
+                q.args[0] = SECCOMP_SET_MODE_FILTER | *high;
+                q.args[1] = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+                ck_assert_str_eq(test_eval(g, &q).rule_id, "builtin");
+        }
+}
+END_TEST
+
+/* A condition whose alternatives do not fit the filter: the supervisor decides, and says why. */
+START_TEST(test_width_too_wide) {
+        _cleanup_(policy_freep) Policy *p = test_policy_load(
+                TEST_POLICY_HEAD
+                "'resources': {'two-ne': {'type': 'args', 'args': [{'index': 0, 'op': 'ne', 'value': 1},"
+                "                                                   {'index': 1, 'op': 'ne', 'value': 2}]}},"
+                "'rules': [{'id': 'sock', 'syscalls': ['socket'], 'resource': 'two-ne',"
+                "           'action': 'allow'}]}");
+        _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+
+        ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
+        assert_compiled(f, "socket", POLICY_KERNEL_NOTIFY, 0, "argument width");
+        ck_assert_uint_eq(run_native(f, "socket", 3, 4), SECCOMP_RET_USER_NOTIF);
+}
+END_TEST
+
 START_TEST(test_default_policy_split) {
         _cleanup_(policy_freep) Policy *p = load_shipped("policies/default.json");
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
@@ -867,6 +1029,8 @@ static Suite *policy_compile_suite(void) {
         tcase_add_test(tc, test_quarantine_default);
         tcase_add_test(tc, test_filter_run);
         tcase_add_test(tc, test_random_args_agree);
+        tcase_add_loop_test(tc, test_random_widths_agree, 0, 2);
+        tcase_add_test(tc, test_width_too_wide);
         tcase_add_test(tc, test_no_arches_means_native);
         tcase_add_test(tc, test_filter_size);
         tcase_add_test(tc, test_foreign_only);
@@ -874,6 +1038,7 @@ static Suite *policy_compile_suite(void) {
 
         tc = tcase_create("shipped");
         tcase_add_loop_test(tc, test_shipped_agree, 0, ELEMENTSOF(shipped));
+        tcase_add_loop_test(tc, test_shipped_high_bits, 0, 2); /* web-service allows every ioctl */
         tcase_add_test(tc, test_default_policy_split);
         tcase_add_test(tc, test_strict_policy_split);
         tcase_add_test(tc, test_web_policy_split);

@@ -784,28 +784,74 @@ START_TEST(test_string_tables) {
 END_TEST
 
 START_TEST(test_arg_conditions) {
+        const SyscallArgWidth U64 = SYSCALL_WIDTH_U64;
         PolicyArgCond c = { .index = 0, .op = POLICY_ARG_EQ, .value = 5 };
 
-        ck_assert(policy_arg_cond_test(&c, 5));
-        ck_assert(!policy_arg_cond_test(&c, 6));
+        ck_assert(policy_arg_cond_test(&c, U64, 5));
+        ck_assert(!policy_arg_cond_test(&c, U64, 6));
         c.op = POLICY_ARG_NE;
-        ck_assert(policy_arg_cond_test(&c, 6) && !policy_arg_cond_test(&c, 5));
+        ck_assert(policy_arg_cond_test(&c, U64, 6) && !policy_arg_cond_test(&c, U64, 5));
         c.op = POLICY_ARG_LT;
-        ck_assert(policy_arg_cond_test(&c, 4) && !policy_arg_cond_test(&c, 5));
+        ck_assert(policy_arg_cond_test(&c, U64, 4) && !policy_arg_cond_test(&c, U64, 5));
         c.op = POLICY_ARG_LE;
-        ck_assert(policy_arg_cond_test(&c, 5) && !policy_arg_cond_test(&c, 6));
+        ck_assert(policy_arg_cond_test(&c, U64, 5) && !policy_arg_cond_test(&c, U64, 6));
         c.op = POLICY_ARG_GT;
-        ck_assert(policy_arg_cond_test(&c, 6) && !policy_arg_cond_test(&c, 5));
-        /* Unsigned, like the kernel filter: -1 is the largest value. */
-        ck_assert(policy_arg_cond_test(&c, (uint64_t) -1));
+        ck_assert(policy_arg_cond_test(&c, U64, 6) && !policy_arg_cond_test(&c, U64, 5));
+        /* An unsigned long: -1 is the largest value. */
+        ck_assert(policy_arg_cond_test(&c, U64, (uint64_t) -1));
         c.op = POLICY_ARG_GE;
-        ck_assert(policy_arg_cond_test(&c, 5) && !policy_arg_cond_test(&c, 4));
+        ck_assert(policy_arg_cond_test(&c, U64, 5) && !policy_arg_cond_test(&c, U64, 4));
         c = (PolicyArgCond) { .op = POLICY_ARG_MASKED_EQ, .mask = 0x10000000, .value = 0x10000000 };
-        ck_assert(policy_arg_cond_test(&c, 0x10000000 | 0x11));
-        ck_assert(!policy_arg_cond_test(&c, 0x11));
+        ck_assert(policy_arg_cond_test(&c, U64, 0x10000000 | 0x11));
+        ck_assert(!policy_arg_cond_test(&c, U64, 0x11));
         c.op = _POLICY_ARG_OP_INVALID;
-        ck_assert(!policy_arg_cond_test(&c, 0));
-        ck_assert(!policy_arg_cond_test(NULL, 0));
+        ck_assert(!policy_arg_cond_test(&c, U64, 0));
+        ck_assert(!policy_arg_cond_test(NULL, U64, 0));
+}
+END_TEST
+
+/* The kernel reads an int or unsigned int argument as the low 32 bits of its register: the bits above
+ * never change the answer, and an int compares as a signed number. */
+START_TEST(test_arg_conditions_width) {
+        const uint64_t high = UINT64_C(0xdeadbeef) << 32;
+        PolicyArgCond c = { .index = 1, .op = POLICY_ARG_NE, .value = 0x5412 /* TIOCSTI */ };
+
+        ck_assert(!policy_arg_cond_test(&c, SYSCALL_WIDTH_U32, 0x5412 | high));
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_U64, 0x5412 | high)); /* an unsigned long differs */
+        c.op = POLICY_ARG_EQ;
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_U32, 0x5412 | high));
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_S32, 0x5412 | high));
+
+        c = (PolicyArgCond) { .op = POLICY_ARG_LT, .value = 0 };
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_S32, 0xffffffff));        /* -1 < 0 */
+        ck_assert(!policy_arg_cond_test(&c, SYSCALL_WIDTH_S32, UINT64_C(1) << 32)); /* 0 */
+        ck_assert(!policy_arg_cond_test(&c, SYSCALL_WIDTH_U32, 0xffffffff));
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_S64, UINT64_MAX));
+        c = (PolicyArgCond) { .op = POLICY_ARG_EQ, .value = (uint64_t) -100 /* AT_FDCWD */ };
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_S32, 0xffffff9c));
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_S32, high | 0xffffff9c));
+        ck_assert(!policy_arg_cond_test(&c, SYSCALL_WIDTH_U32, 0xffffff9c));
+        c = (PolicyArgCond) { .op = POLICY_ARG_MASKED_EQ, .mask = 07000, .value = 04000 };
+        ck_assert(policy_arg_cond_test(&c, SYSCALL_WIDTH_U16, 0x10000 | 04755));
+        ck_assert(!policy_arg_cond_test(&c, SYSCALL_WIDTH_U16, 06755));
+
+        /* What a policy may write for each width. */
+        c = (PolicyArgCond) { .op = POLICY_ARG_EQ, .value = (uint64_t) -1 };
+        ck_assert(policy_arg_cond_fits(&c, SYSCALL_WIDTH_S32));
+        ck_assert(!policy_arg_cond_fits(&c, SYSCALL_WIDTH_U32));
+        ck_assert(policy_arg_cond_fits(&c, SYSCALL_WIDTH_U64));
+        c.value = 0xffffffff;
+        ck_assert(!policy_arg_cond_fits(&c, SYSCALL_WIDTH_S32));
+        ck_assert(policy_arg_cond_fits(&c, SYSCALL_WIDTH_U32));
+        c.value = UINT64_C(1) << 32;
+        ck_assert(!policy_arg_cond_fits(&c, SYSCALL_WIDTH_U32));
+        c.value = 0x10000;
+        ck_assert(!policy_arg_cond_fits(&c, SYSCALL_WIDTH_U16));
+        c = (PolicyArgCond) { .op = POLICY_ARG_MASKED_EQ, .mask = 0xffffffff, .value = 0x80000000 };
+        ck_assert(policy_arg_cond_fits(&c, SYSCALL_WIDTH_S32));
+        c.mask = UINT64_C(1) << 32;
+        c.value = 0;
+        ck_assert(!policy_arg_cond_fits(&c, SYSCALL_WIDTH_S32));
 }
 END_TEST
 
@@ -1040,6 +1086,7 @@ static Suite *policy_parse_suite(void) {
         tcase_add_test(tc, test_identities);
         tcase_add_test(tc, test_string_tables);
         tcase_add_test(tc, test_arg_conditions);
+        tcase_add_test(tc, test_arg_conditions_width);
         tcase_add_test(tc, test_json_positions);
         tcase_add_test(tc, test_many_rules_positions);
         suite_add_tcase(s, tc);

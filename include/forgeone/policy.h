@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "forgeone/macro.h"
+#include "forgeone/syscall-table.h"
 
 #define POLICY_FORMAT_VERSION 1
 
@@ -68,6 +69,8 @@ typedef enum PolicyArgOp {
 const char *policy_arg_op_to_string(PolicyArgOp op) _const_;
 PolicyArgOp policy_arg_op_from_string(const char *s) _pure_;
 
+/* A condition on one argument register. value and mask are the numbers the
+ * policy wrote, as 64-bit two's complement (-1 is all ones). */
 typedef struct PolicyArgCond {
         unsigned index; /* 0..5 */
         PolicyArgOp op;
@@ -75,8 +78,18 @@ typedef struct PolicyArgCond {
         uint64_t value;
 } PolicyArgCond;
 
-/* True when the 64-bit argument satisfies the condition. */
-bool policy_arg_cond_test(const PolicyArgCond *c, uint64_t arg) _pure_;
+/* True when the argument, as the kernel reads a register of width w (see
+ * syscall_arg_widths()), satisfies the condition: the bits above the width
+ * are ignored, eq/ne/lt/le/gt/ge compare the kernel's value with value as
+ * signed numbers for a signed width and as unsigned ones otherwise, and
+ * masked_eq compares (arg & mask) with value on the width's bits. */
+bool policy_arg_cond_test(const PolicyArgCond *c, SyscallArgWidth w, uint64_t arg) _pure_;
+
+/* Whether the condition's numbers are in range for an argument of width w:
+ * for eq..ge the value must be a number of the argument's type (-1 is not
+ * an unsigned int, 4294967295 is not an int); for masked_eq mask and value
+ * are bit patterns of the width (negative only for a signed argument). */
+bool policy_arg_cond_fits(const PolicyArgCond *c, SyscallArgWidth w) _pure_;
 
 /* One network endpoint pattern of a "network" resource. */
 typedef struct PolicyNetEndpoint {

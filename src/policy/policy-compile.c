@@ -275,62 +275,245 @@ static int rule_add(scmp_filter_ctx ctx, uint32_t default_action, uint32_t actio
         return seccomp_rule_add_array(ctx, action, nr, n, cmps);
 }
 
-static enum scmp_compare scmp_op(PolicyArgOp op) {
-        switch (op) {
+/* ---- argument conditions as libseccomp comparisons ----
+ *
+ * The kernel reads an int argument as the low 32 bits of its register, but libseccomp 2.5 compares all 64
+ * bits (SCMP_CMP32 only truncates the datum) and has no comparison that ignores the high word but
+ * SCMP_CMP_MASKED_EQ with a mask below 2^32. So a condition becomes an OR of alternatives, each one
+ * libseccomp comparison, that together hold exactly when policy_arg_cond_test() does:
+ *   eq      one masked_eq on the width's bits
+ *   ne      one masked_eq per bit: some bit differs from the value's
+ *   lt..ge  a range of the width's values; k < c is, for each bit i set in c, "the bits above i are c's
+ *           and bit i is clear" (k > c likewise on c's clear bits); signed arguments flip the sign bit,
+ *           which makes the order of two's complement numbers that of unsigned ones
+ * Conditions on 64-bit unsigned arguments use libseccomp's own comparisons. A resource is an AND of
+ * conditions, so its alternatives are their product; past CLAUSES_MAX for one resource (two "ne" on int
+ * arguments: 32 x 32) the supervisor decides the syscall instead (why "argument width"). */
+
+#define ALTS_MAX    64
+#define CLAUSES_MAX 64
+
+typedef struct Alt {
+        bool any; /* always holds: no comparison */
+        struct scmp_arg_cmp cmp;
+} Alt;
+
+static uint64_t bits_mask(unsigned bits) {
+        return bits >= 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
+}
+
+static Alt alt_masked(unsigned index, uint64_t mask, uint64_t value) {
+        return (Alt) {
+                .cmp = { .arg = index, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = value },
+        };
+}
+
+/* u < c (below) or u > c on the width's bits, u being the argument with the sign bit flipped when flip. */
+static size_t alts_prefix(unsigned index, unsigned bits, uint64_t flip, uint64_t c, bool below, Alt *ret) {
+        uint64_t wm = bits_mask(bits);
+        size_t n = 0;
+
+        for (unsigned i = 0; i < bits; i++) {
+                uint64_t bit = UINT64_C(1) << i, mask = wm & ~(bit - 1), value;
+
+                if (below ? !(c & bit) : (c & bit))
+                        continue;
+                value = below ? (c & mask & ~bit) : ((c & mask) | bit);
+                ret[n++] = alt_masked(index, mask, value ^ (flip & mask));
+        }
+        return n;
+}
+
+/* The alternatives of one condition on an argument of width w: 0 means it never holds. */
+static size_t cond_alternatives(const PolicyArgCond *c, SyscallArgWidth w, Alt ret[static ALTS_MAX]) {
+        unsigned bits = syscall_arg_width_bits(w);
+        bool sgn = syscall_arg_width_signed(w);
+        uint64_t wm = bits_mask(bits), sign = UINT64_C(1) << (bits - 1), flip = sgn ? sign : 0;
+        bool fits = syscall_arg_normalize(w, c->value) == c->value;
+        uint64_t u;
+
+        switch (c->op) {
+        case POLICY_ARG_MASKED_EQ: {
+                uint64_t mask = c->mask & wm, value = c->value & wm;
+
+                if (value & ~mask)
+                        return 0;
+                if (mask == 0)
+                        return ret[0] = (Alt) { .any = true }, 1;
+                ret[0] = alt_masked(c->index, mask, value);
+                return 1;
+        }
         case POLICY_ARG_EQ:
-                return SCMP_CMP_EQ;
+                if (!fits)
+                        return 0;
+                if (bits == 64)
+                        ret[0] = (Alt) { .cmp = SCMP_CMP64(c->index, SCMP_CMP_EQ, c->value) };
+                else
+                        ret[0] = alt_masked(c->index, wm, c->value & wm);
+                return 1;
         case POLICY_ARG_NE:
-                return SCMP_CMP_NE;
+                if (!fits)
+                        return ret[0] = (Alt) { .any = true }, 1;
+                if (bits == 64) {
+                        ret[0] = (Alt) { .cmp = SCMP_CMP64(c->index, SCMP_CMP_NE, c->value) };
+                        return 1;
+                }
+                for (unsigned i = 0; i < bits; i++) {
+                        uint64_t bit = UINT64_C(1) << i;
+
+                        ret[i] = alt_masked(c->index, bit, ~c->value & bit);
+                }
+                return bits;
         case POLICY_ARG_LT:
-                return SCMP_CMP_LT;
         case POLICY_ARG_LE:
-                return SCMP_CMP_LE;
         case POLICY_ARG_GT:
-                return SCMP_CMP_GT;
         case POLICY_ARG_GE:
-                return SCMP_CMP_GE;
-        case POLICY_ARG_MASKED_EQ:
-                return SCMP_CMP_MASKED_EQ;
+                break;
         default:
-                return _SCMP_CMP_MIN;
+                return 0;
+        }
+
+        if (bits == 64 && !sgn) {
+                static const enum scmp_compare ops[] = {
+                        [POLICY_ARG_LT] = SCMP_CMP_LT,
+                        [POLICY_ARG_LE] = SCMP_CMP_LE,
+                        [POLICY_ARG_GT] = SCMP_CMP_GT,
+                        [POLICY_ARG_GE] = SCMP_CMP_GE,
+                };
+
+                ret[0] = (Alt) { .cmp = SCMP_CMP64(c->index, ops[c->op], c->value) };
+                return 1;
+        }
+
+        /* Where the value lies against the argument's range [min, max]: below, inside (u: its place in
+         * the unsigned order of the flipped bits) or above. */
+        int where;
+        if (sgn) {
+                int64_t v = (int64_t) c->value, min = -(int64_t) (sign - 1) - 1, max = (int64_t) (sign - 1);
+
+                where = v < min ? -1 : v > max ? 1 : 0;
+        } else
+                where = c->value > wm ? 1 : 0;
+        u = (c->value & wm) ^ flip;
+
+        switch (c->op) {
+        case POLICY_ARG_LT: /* k < v */
+                if (where < 0 || (where == 0 && u == 0))
+                        return 0;
+                if (where > 0)
+                        return ret[0] = (Alt) { .any = true }, 1;
+                return alts_prefix(c->index, bits, flip, u, true, ret);
+        case POLICY_ARG_LE: /* k < v + 1 */
+                if (where < 0)
+                        return 0;
+                if (where > 0 || u == wm)
+                        return ret[0] = (Alt) { .any = true }, 1;
+                return alts_prefix(c->index, bits, flip, u + 1, true, ret);
+        case POLICY_ARG_GT: /* k > v */
+                if (where > 0 || (where == 0 && u == wm))
+                        return 0;
+                if (where < 0)
+                        return ret[0] = (Alt) { .any = true }, 1;
+                return alts_prefix(c->index, bits, flip, u, false, ret);
+        default: /* GE: k > v - 1 */
+                if (where > 0)
+                        return 0;
+                if (where < 0 || u == 0)
+                        return ret[0] = (Alt) { .any = true }, 1;
+                return alts_prefix(c->index, bits, flip, u - 1, false, ret);
         }
 }
 
-static int emit_clauses(scmp_filter_ctx ctx, uint32_t default_action, const Policy *p, const Plan *plan,
-                        int nr, bool with_builtin) {
-        uint32_t action = scmp_action(plan->action, plan->errno_value);
+/* Adds the conjunction of conds as libseccomp rules (the product of their alternatives); -E2BIG past
+ * CLAUSES_MAX. */
+static int emit_conds(scmp_filter_ctx ctx, uint32_t default_action, uint32_t action, int nr,
+                      const SyscallArgWidth widths[static 6], const PolicyArgCond *conds, size_t n_conds) {
+        Alt alts[6][ALTS_MAX];
+        size_t n_alts[6], pick[6] = {}, total = 1;
         int r;
 
+        if (n_conds > 6)
+                return -EINVAL;
+        for (size_t k = 0; k < n_conds; k++) {
+                if (conds[k].index > 5)
+                        return -EINVAL;
+                n_alts[k] = cond_alternatives(&conds[k], widths[conds[k].index], alts[k]);
+                if (n_alts[k] == 0)
+                        return 0; /* never holds: nothing to add */
+                total *= n_alts[k];
+                if (total > CLAUSES_MAX)
+                        return -E2BIG;
+        }
+        for (size_t i = 0; i < total; i++) {
+                struct scmp_arg_cmp cmps[6];
+                unsigned n = 0;
+
+                for (size_t k = 0; k < n_conds; k++)
+                        if (!alts[k][pick[k]].any)
+                                cmps[n++] = alts[k][pick[k]].cmp;
+                r = rule_add(ctx, default_action, action, nr, n, cmps);
+                if (r < 0)
+                        return r;
+                /* next combination */
+                for (size_t k = 0; k < n_conds; k++) {
+                        if (++pick[k] < n_alts[k])
+                                break;
+                        pick[k] = 0;
+                }
+        }
+        return 0;
+}
+
+/* seccomp(SECCOMP_SET_MODE_FILTER, flags with SECCOMP_FILTER_FLAG_NEW_LISTENER), and its complement in
+ * two disjoint parts: another operation, or the flag clear. op and flags are unsigned ints. */
+static const PolicyArgCond builtin_conds[] = {
+        { .index = 0, .op = POLICY_ARG_EQ, .value = SECCOMP_SET_MODE_FILTER },
+        { .index = 1, .op = POLICY_ARG_MASKED_EQ, .mask = SECCOMP_FILTER_FLAG_NEW_LISTENER,
+          .value = SECCOMP_FILTER_FLAG_NEW_LISTENER },
+};
+static const PolicyArgCond builtin_other_op[] = {
+        { .index = 0, .op = POLICY_ARG_NE, .value = SECCOMP_SET_MODE_FILTER },
+};
+static const PolicyArgCond builtin_no_listener[] = {
+        { .index = 1, .op = POLICY_ARG_MASKED_EQ, .mask = SECCOMP_FILTER_FLAG_NEW_LISTENER, .value = 0 },
+};
+
+/* The widths of a syscall's arguments on an ABI; 64 bits where ForgeOne has no table (the parser refuses
+ * argument conditions there, and the graph does the same). */
+static void widths_for(uint32_t arch, const char *name, SyscallArgWidth ret[static 6]) {
+        if (syscall_arg_widths(arch, name, ret) < 0)
+                for (size_t i = 0; i < 6; i++)
+                        ret[i] = SYSCALL_WIDTH_U64;
+}
+
+/* One architecture's filter under construction (libseccomp adds a rule to every architecture of a filter,
+ * and the widths differ between ABIs: one filter each, merged at the end). */
+typedef struct ArchCtx {
+        scmp_filter_ctx ctx;
+        uint32_t arch;
+} ArchCtx;
+
+static int emit_clauses(scmp_filter_ctx ctx, uint32_t arch, uint32_t default_action, const Policy *p,
+                        const Plan *plan, int nr, const char *name, bool with_builtin) {
+        uint32_t action = scmp_action(plan->action, plan->errno_value);
+        SyscallArgWidth widths[6];
+        int r;
+
+        widths_for(arch, name, widths);
         for (size_t i = 0; i < plan->n_rules; i++) {
                 const PolicyRule *rule = &p->rules[plan->rules[i]];
 
                 for (size_t j = 0; j < rule->n_resources; j++) {
                         const PolicyResource *res = &p->resources[rule->resources[j]];
-                        struct scmp_arg_cmp cmps[6];
 
-                        for (size_t k = 0; k < res->n_args; k++) {
-                                const PolicyArgCond *c = &res->args[k];
-
-                                cmps[k] = (struct scmp_arg_cmp) {
-                                        .arg = c->index,
-                                        .op = scmp_op(c->op),
-                                        .datum_a = c->op == POLICY_ARG_MASKED_EQ ? c->mask : c->value,
-                                        .datum_b = c->op == POLICY_ARG_MASKED_EQ ? c->value : 0,
-                                };
-                        }
-                        r = rule_add(ctx, default_action, action, nr, (unsigned) res->n_args, cmps);
+                        r = emit_conds(ctx, default_action, action, nr, widths, res->args, res->n_args);
                         if (r < 0)
                                 return r;
                 }
         }
         if (with_builtin) {
-                const struct scmp_arg_cmp builtin[2] = {
-                        SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
-                        SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                                SECCOMP_FILTER_FLAG_NEW_LISTENER),
-                };
-
-                r = rule_add(ctx, default_action, action, nr, 2, builtin);
+                r = emit_conds(ctx, default_action, action, nr, widths, builtin_conds,
+                               ELEMENTSOF(builtin_conds));
                 if (r < 0)
                         return r;
         }
@@ -342,10 +525,8 @@ static void seccomp_releasep(scmp_filter_ctx *ctx) {
                 seccomp_release(*ctx);
 }
 
-static int ctx_new(const Policy *p, uint32_t default_action, scmp_filter_ctx *ret) {
+static int ctx_new(uint32_t arch, uint32_t default_action, scmp_filter_ctx *ret) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
-        uint32_t native = seccomp_arch_native();
-        bool has_native = false;
         int r;
 
         ctx = seccomp_init(default_action);
@@ -363,16 +544,10 @@ static int ctx_new(const Policy *p, uint32_t default_action, scmp_filter_ctx *re
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < p->n_arches; i++) {
-                if (p->arches[i] == native) {
-                        has_native = true;
-                        continue;
-                }
-                r = seccomp_arch_add(ctx, p->arches[i]);
+        if (arch != seccomp_arch_native()) {
+                r = seccomp_arch_add(ctx, arch);
                 if (r < 0 && r != -EEXIST)
                         return r;
-        }
-        if (!has_native && p->n_arches > 0) {
                 r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
                 if (r < 0)
                         return r;
@@ -381,53 +556,106 @@ static int ctx_new(const Policy *p, uint32_t default_action, scmp_filter_ctx *re
         return 0;
 }
 
-/* Adds the rules of one syscall; a conditional plan libseccomp turns down becomes NOTIFY. */
-static int emit_plan(scmp_filter_ctx ctx, const Policy *p, uint32_t default_action, Plan *plan, int nr) {
-        if (plan->conditional) {
+/* Whether every architecture's filter takes the plan's clauses: libseccomp has no transactions in 2.5, so
+ * they are tried on scratch filters first and a refusal halfway leaves nothing behind. */
+static int clauses_fit(const ArchCtx *ac, size_t n_ac, uint32_t default_action, const Policy *p,
+                       const Plan *plan, int nr, const char *name, bool with_builtin) {
+        for (size_t a = 0; a < n_ac; a++) {
                 _cleanup_(seccomp_releasep) scmp_filter_ctx trial = NULL;
                 int r;
 
-                /* libseccomp has no transactions in 2.5: try the clauses on a scratch filter first so a
-                 * refusal halfway does not leave half of them in the real one. */
-                r = ctx_new(p, default_action, &trial);
+                r = ctx_new(ac[a].arch, default_action, &trial);
                 if (r < 0)
                         return r;
-                if (emit_clauses(trial, default_action, p, plan, nr, false) >= 0)
-                        return emit_clauses(ctx, default_action, p, plan, nr, false);
+                r = emit_clauses(trial, ac[a].arch, default_action, p, plan, nr, name, with_builtin);
+                if (r < 0)
+                        return r == -ENOMEM ? r : 0;
+        }
+        return 1;
+}
+
+static int emit_all(const ArchCtx *ac, size_t n_ac, uint32_t default_action, const Policy *p,
+                    const Plan *plan, int nr, const char *name, bool with_builtin) {
+        for (size_t a = 0; a < n_ac; a++) {
+                int r = emit_clauses(ac[a].ctx, ac[a].arch, default_action, p, plan, nr, name, with_builtin);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool plan_too_wide(const ArchCtx *ac, size_t n_ac, const Policy *p, const Plan *plan,
+                          const char *name);
+
+/* Adds the rules of one syscall; a conditional plan libseccomp turns down becomes NOTIFY. */
+static int emit_plan(const ArchCtx *ac, size_t n_ac, const Policy *p, uint32_t default_action, Plan *plan,
+                     int nr, const char *name) {
+        if (plan->conditional) {
+                int r = clauses_fit(ac, n_ac, default_action, p, plan, nr, name, false);
+
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return emit_all(ac, n_ac, default_action, p, plan, nr, name, false);
+                plan->why = plan_too_wide(ac, n_ac, p, plan, name) ? "argument width" : "arguments";
                 plan->action = POLICY_KERNEL_NOTIFY;
                 plan->conditional = false;
-                plan->why = "arguments";
         }
-        return rule_add(ctx, default_action, scmp_action(plan->action, plan->errno_value), nr, 0, NULL);
+        for (size_t a = 0; a < n_ac; a++) {
+                int r = rule_add(ac[a].ctx, default_action, scmp_action(plan->action, plan->errno_value), nr,
+                                 0, NULL);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* True when a resource of the plan takes more libseccomp rules than CLAUSES_MAX on some architecture,
+ * compared on the values the kernel reads: why a conditional plan went to the supervisor. */
+static bool plan_too_wide(const ArchCtx *ac, size_t n_ac, const Policy *p, const Plan *plan,
+                          const char *name) {
+        for (size_t a = 0; a < n_ac; a++) {
+                SyscallArgWidth widths[6];
+
+                widths_for(ac[a].arch, name, widths);
+                for (size_t i = 0; i < plan->n_rules; i++) {
+                        const PolicyRule *rule = &p->rules[plan->rules[i]];
+
+                        for (size_t j = 0; j < rule->n_resources; j++) {
+                                const PolicyResource *res = &p->resources[rule->resources[j]];
+                                size_t product = 1;
+                                Alt alts[ALTS_MAX];
+
+                                for (size_t k = 0; k < res->n_args && res->args[k].index <= 5; k++)
+                                        product *= cond_alternatives(&res->args[k],
+                                                                     widths[res->args[k].index], alts);
+                                if (product > CLAUSES_MAX)
+                                        return true;
+                        }
+                }
+        }
+        return false;
 }
 
 /* seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER) fails with EPERM, and every other seccomp call gets what
- * the policy says. The builtin clause and its complement (two clauses: the operation differs, or the flag is
- * clear) are disjoint, so libseccomp's tree decides them exactly. */
-static int emit_seccomp(scmp_filter_ctx ctx, const Policy *p, uint32_t default_action, Plan *plan, int nr) {
+ * the policy says. The builtin clause and its complement are disjoint, so libseccomp's tree decides them
+ * exactly. */
+static int emit_seccomp(const ArchCtx *ac, size_t n_ac, const Policy *p, uint32_t default_action, Plan *plan,
+                        int nr) {
         const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
-        const struct scmp_arg_cmp builtin[2] = {
-                SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
-                SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                        SECCOMP_FILTER_FLAG_NEW_LISTENER),
-        };
-        const struct scmp_arg_cmp other_op[1] = { SCMP_A0(SCMP_CMP_NE, SECCOMP_SET_MODE_FILTER) };
-        const struct scmp_arg_cmp no_listener[1] = {
-                SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0),
-        };
         uint32_t action;
         int r;
 
         if (plan->conditional) {
                 if (plan->action == POLICY_KERNEL_ERRNO && plan->errno_value == EPERM) {
                         /* Same action: the builtin is one more clause of the policy's own. */
-                        _cleanup_(seccomp_releasep) scmp_filter_ctx trial = NULL;
-
-                        r = ctx_new(p, default_action, &trial);
+                        r = clauses_fit(ac, n_ac, default_action, p, plan, nr, "seccomp", true);
                         if (r < 0)
                                 return r;
-                        if (emit_clauses(trial, default_action, p, plan, nr, true) >= 0)
-                                return emit_clauses(ctx, default_action, p, plan, nr, true);
+                        if (r > 0)
+                                return emit_all(ac, n_ac, default_action, p, plan, nr, "seccomp", true);
                 }
                 /* Overlapping clauses of different actions: the supervisor decides, after the builtin. */
                 plan->action = POLICY_KERNEL_NOTIFY;
@@ -436,21 +664,34 @@ static int emit_seccomp(scmp_filter_ctx ctx, const Policy *p, uint32_t default_a
         }
 
         action = scmp_action(plan->action, plan->errno_value);
-        if (action == eperm)
-                return rule_add(ctx, default_action, action, nr, 0, NULL);
+        for (size_t a = 0; a < n_ac; a++) {
+                SyscallArgWidth widths[6];
 
-        r = rule_add(ctx, default_action, eperm, nr, ELEMENTSOF(builtin), builtin);
-        if (r < 0)
-                return r;
-        r = rule_add(ctx, default_action, action, nr, ELEMENTSOF(other_op), other_op);
-        if (r < 0)
-                return r;
-        r = rule_add(ctx, default_action, action, nr, ELEMENTSOF(no_listener), no_listener);
-        if (r < 0)
-                return r;
-        plan->conditional = true;
-        if (!plan->why)
-                plan->why = BUILTIN_WHY;
+                if (action == eperm) {
+                        r = rule_add(ac[a].ctx, default_action, action, nr, 0, NULL);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                widths_for(ac[a].arch, "seccomp", widths);
+                r = emit_conds(ac[a].ctx, default_action, eperm, nr, widths, builtin_conds,
+                               ELEMENTSOF(builtin_conds));
+                if (r < 0)
+                        return r;
+                r = emit_conds(ac[a].ctx, default_action, action, nr, widths, builtin_other_op,
+                               ELEMENTSOF(builtin_other_op));
+                if (r < 0)
+                        return r;
+                r = emit_conds(ac[a].ctx, default_action, action, nr, widths, builtin_no_listener,
+                               ELEMENTSOF(builtin_no_listener));
+                if (r < 0)
+                        return r;
+        }
+        if (action != eperm) {
+                plan->conditional = true;
+                if (!plan->why)
+                        plan->why = BUILTIN_WHY;
+        }
         return 0;
 }
 
@@ -543,9 +784,17 @@ static void plan_for_identities(const Policy *p, const NamePair *pairs, size_t n
         }
 }
 
+static void arch_ctxs_free(ArchCtx *ac, size_t n) {
+        for (size_t i = 0; ac && i < n; i++)
+                if (ac[i].ctx)
+                        seccomp_release(ac[i].ctx);
+        free(ac);
+}
+
 static int compile_once(const Policy *p, int identity, bool compact, PolicyFilter **ret) {
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+        ArchCtx *ac = NULL;
+        size_t n_ac = 0;
         _cleanup_free_ NamePair *pairs = NULL;
         _cleanup_free_ uint32_t *buf = NULL, *buf2 = NULL;
         size_t n_pairs = 0, n_all_pairs = 0, n_names = 0;
@@ -606,9 +855,23 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
         f->default_errno = def.action == POLICY_KERNEL_ERRNO ? def.errno_value : 0;
         default_action = scmp_action(def.action, def.errno_value);
 
-        r = ctx_new(p, default_action, &ctx);
-        if (r < 0)
-                return r;
+        /* The native architecture's filter first when the policy has it: the others merge into it. */
+        ac = calloc(f->n_arches, sizeof(ArchCtx));
+        if (!ac)
+                return -ENOMEM;
+        for (size_t a = 0; a < f->n_arches; a++) {
+                bool dup = false;
+
+                for (size_t b = 0; b < n_ac; b++)
+                        dup = dup || ac[b].arch == f->arches[a];
+                if (dup)
+                        continue;
+                ac[n_ac].arch = f->arches[a];
+                r = ctx_new(f->arches[a], default_action, &ac[n_ac].ctx);
+                if (r < 0)
+                        goto finish;
+                n_ac++;
+        }
 
         for (size_t i = 0; i < n_pairs;) {
                 size_t j = i;
@@ -630,15 +893,15 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
                 if (nr == __NR_SCMP_ERROR)
                         r = 0; /* no number on any architecture libseccomp knows: nothing can call it */
                 else if (streq(pairs[i].name, "seccomp")) {
-                        r = emit_seccomp(ctx, p, default_action, &plan, nr);
+                        r = emit_seccomp(ac, n_ac, p, default_action, &plan, nr);
                         seccomp_done = true;
                 } else
-                        r = emit_plan(ctx, p, default_action, &plan, nr);
+                        r = emit_plan(ac, n_ac, p, default_action, &plan, nr, pairs[i].name);
                 if (r < 0)
-                        return r;
+                        goto finish;
                 r = compiled_add(f, pairs[i].name, nr, &plan, "default");
                 if (r < 0)
-                        return r;
+                        goto finish;
                 i = j;
         }
 
@@ -646,21 +909,31 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
                 Plan plan = def;
                 int nr = seccomp_syscall_resolve_name("seccomp");
 
-                r = emit_seccomp(ctx, p, default_action, &plan, nr);
+                r = emit_seccomp(ac, n_ac, p, default_action, &plan, nr);
                 if (r < 0)
-                        return r;
+                        goto finish;
                 r = compiled_add(f, "seccomp", nr, &plan, plan.conditional ? "builtin" : "default");
                 if (r < 0)
-                        return r;
+                        goto finish;
                 qsort(f->syscalls, f->n_syscalls, sizeof(PolicyCompiledSyscall), compiled_syscall_compare);
         }
 
-        r = export_bpf(ctx, &f->insns, &f->n_insns);
+        /* seccomp_merge() releases the source filter when it succeeds. */
+        for (; n_ac > 1; n_ac--) {
+                r = seccomp_merge(ac[0].ctx, ac[n_ac - 1].ctx);
+                if (r < 0)
+                        goto finish;
+                ac[n_ac - 1].ctx = NULL;
+        }
+        r = export_bpf(ac[0].ctx, &f->insns, &f->n_insns);
         if (r < 0)
-                return r;
+                goto finish;
 
         *ret = TAKE_PTR(f);
-        return 0;
+        r = 0;
+finish:
+        arch_ctxs_free(ac, n_ac);
+        return r;
 }
 
 int policy_compile(const Policy *p, int identity, PolicyFilter **ret) {

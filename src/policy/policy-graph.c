@@ -74,6 +74,7 @@ typedef struct Class {
 typedef struct SyscallSlot {
         const char *name; /* NULL: no syscall has this number */
         const Class *cls; /* NULL: no rule names it */
+        uint8_t widths[6]; /* SyscallArgWidth of each argument on this ABI */
 } SyscallSlot;
 
 typedef struct ArchIndex {
@@ -82,6 +83,7 @@ typedef struct ArchIndex {
         size_t n;
         SyscallSlot *slots; /* numbers lo .. lo + n - 1 */
         int seccomp_nr;
+        SyscallArgWidth seccomp_widths[6];
 } ArchIndex;
 
 struct PolicyGraph {
@@ -243,7 +245,8 @@ static int bucket_add_args(Bucket *b, const Entry *base, const PolicyRule *rule,
 
         for (size_t i = 0; i < res->n_args; i++)
                 if (res->args[i].op == POLICY_ARG_EQ) {
-                        /* policy_arg_cond_test() compares "eq" on all 64 bits: the value is an exact key */
+                        /* "eq" holds when the kernel's value of the argument (syscall_arg_normalize()) is
+                         * the value: an exact key, whatever its width in each syscall of the class */
                         r = ARRAY_GROW(b->args_eq_items, b->allocated_args_eq_items, b->n_args_eq_items + 1);
                         if (r < 0)
                                 return r;
@@ -455,11 +458,23 @@ static int arch_index_build(ArchIndex *ai, uint32_t arch, const NameGroup *group
         ai->lo = (int) lo;
         ai->n = (size_t) (hi - lo);
         ai->seccomp_nr = syscall_resolve_arch("seccomp", arch);
+        if (syscall_arg_widths(arch, "seccomp", ai->seccomp_widths) < 0)
+                for (size_t i = 0; i < 6; i++)
+                        ai->seccomp_widths[i] = SYSCALL_WIDTH_U64;
         ai->slots = calloc(ai->n, sizeof(SyscallSlot));
         if (!ai->slots)
                 return -ENOMEM;
-        for (size_t i = 0; i < ai->n; i++)
-                ai->slots[i].name = syscall_name(arch, ai->lo + (int) i);
+        for (size_t i = 0; i < ai->n; i++) {
+                SyscallSlot *slot = &ai->slots[i];
+                SyscallArgWidth w[6];
+
+                slot->name = syscall_name(arch, ai->lo + (int) i);
+                /* An ABI without a table (the parser refuses argument rules for it) compares 64 bits, as
+                 * the compiler does. */
+                if (slot->name && syscall_arg_widths(arch, slot->name, w) >= 0)
+                        for (size_t j = 0; j < 6; j++)
+                                slot->widths[j] = (uint8_t) w[j];
+        }
         return 0;
 }
 
@@ -564,10 +579,13 @@ static const SyscallSlot *arch_slot(const ArchIndex *ai, int nr) {
         return &ai->slots[nr - ai->lo];
 }
 
-static bool args_hold(const PolicyResource *res, const uint64_t args[6]) {
-        for (size_t i = 0; i < res->n_args; i++)
-                if (!policy_arg_cond_test(&res->args[i], args[res->args[i].index]))
+static bool args_hold(const PolicyResource *res, const uint8_t widths[6], const uint64_t args[6]) {
+        for (size_t i = 0; i < res->n_args; i++) {
+                unsigned idx = res->args[i].index;
+
+                if (!policy_arg_cond_test(&res->args[i], (SyscallArgWidth) widths[idx], args[idx]))
                         return false;
+        }
         return true;
 }
 
@@ -579,17 +597,20 @@ static void sorted_consider(const Entry *entries, size_t n, EvalState *s) {
         }
 }
 
-static void args_match(const Bucket *b, EvalState *s) {
+static void args_match(const Bucket *b, const uint8_t widths[6], EvalState *s) {
         const uint64_t *args = s->query->args;
 
         for (size_t i = 0; i < b->n_args; i++) {
                 if (b->args[i].key <= s->best_key)
                         break;
-                if (args_hold(b->args[i].resource, args))
+                if (args_hold(b->args[i].resource, widths, args))
                         eval_consider(s, &b->args[i]);
         }
         for (unsigned idx = 0; b->args_eq && idx < 6; idx++) {
-                const EntryTableKey key = { .a = args[idx], .c = idx };
+                const EntryTableKey key = {
+                        .a = syscall_arg_normalize((SyscallArgWidth) widths[idx], args[idx]),
+                        .c = idx,
+                };
                 const Entry *e;
                 size_t n;
 
@@ -599,7 +620,7 @@ static void args_match(const Bucket *b, EvalState *s) {
                 for (size_t i = 0; i < n; i++) {
                         if (e[i].key <= s->best_key)
                                 break;
-                        if (args_hold(e[i].resource, args))
+                        if (args_hold(e[i].resource, widths, args))
                                 eval_consider(s, &e[i]);
                 }
         }
@@ -680,14 +701,15 @@ static void net_match(const Bucket *b, EvalState *s) {
 }
 
 /* path_ok: -1 not checked yet, then whether the query's path can be matched safely. */
-static void bucket_match(const Bucket *b, EvalState *s, int *path_ok, bool *used_memory) {
+static void bucket_match(const Bucket *b, const SyscallSlot *slot, EvalState *s, int *path_ok,
+                         bool *used_memory) {
         if (!b)
                 return;
         if (b->has_memory)
                 *used_memory = true;
         sorted_consider(b->uncond, b->n_uncond, s);
         if (b->n_args > 0 || b->args_eq)
-                args_match(b, s);
+                args_match(b, slot->widths, s);
         if (b->paths && s->query->path) {
                 /* A path we cannot match safely ("..", relative) matches no path resource, like an
                  * unreadable one. */
@@ -700,9 +722,11 @@ static void bucket_match(const Bucket *b, EvalState *s, int *path_ok, bool *used
                 net_match(b, s);
 }
 
+/* On the values the kernel reads: op and flags are unsigned ints, so seccomp(op | 1 << 32, ...) is op. */
 static bool is_builtin_listener_denial(const ArchIndex *ai, const PolicyQuery *q) {
-        return ai->seccomp_nr >= 0 && q->nr == ai->seccomp_nr && q->args[0] == SECCOMP_SET_MODE_FILTER &&
-               (q->args[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER);
+        return ai->seccomp_nr >= 0 && q->nr == ai->seccomp_nr &&
+               syscall_arg_normalize(ai->seccomp_widths[0], q->args[0]) == SECCOMP_SET_MODE_FILTER &&
+               (syscall_arg_normalize(ai->seccomp_widths[1], q->args[1]) & SECCOMP_FILTER_FLAG_NEW_LISTENER);
 }
 
 int policy_graph_eval(const PolicyGraph *g, const PolicyQuery *q, PolicyDecision *ret) {
@@ -757,9 +781,10 @@ int policy_graph_eval(const PolicyGraph *g, const PolicyQuery *q, PolicyDecision
                 EvalState s = { .query = q };
                 int path_ok = -1;
 
-                bucket_match(slot->cls->buckets[0], &s, &path_ok, &d.used_memory);
+                bucket_match(slot->cls->buckets[0], slot, &s, &path_ok, &d.used_memory);
                 if (q->identity >= 0)
-                        bucket_match(slot->cls->buckets[q->identity + 1], &s, &path_ok, &d.used_memory);
+                        bucket_match(slot->cls->buckets[q->identity + 1], slot, &s, &path_ok,
+                                     &d.used_memory);
 
                 if (s.best) {
                         const PolicyRule *rule = s.best->rule;

@@ -94,29 +94,55 @@ PolicyArgOp policy_arg_op_from_string(const char *s) {
         return _POLICY_ARG_OP_INVALID;
 }
 
-/* Comparisons are unsigned on all 64 bits, like libseccomp's SCMP_CMP_*:
- * the kernel filter and the graph must agree on every argument. */
-bool policy_arg_cond_test(const PolicyArgCond *c, uint64_t arg) {
+static uint64_t width_mask(SyscallArgWidth w) {
+        unsigned bits = syscall_arg_width_bits(w);
+
+        return bits >= 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
+}
+
+/* The kernel filter compiled from the same condition (policy-compile.c) decides exactly this. */
+bool policy_arg_cond_test(const PolicyArgCond *c, SyscallArgWidth w, uint64_t arg) {
+        uint64_t k = syscall_arg_normalize(w, arg);
+        bool s = syscall_arg_width_signed(w);
+
         if (!c)
                 return false;
         switch (c->op) {
         case POLICY_ARG_EQ:
-                return arg == c->value;
+                return k == c->value;
         case POLICY_ARG_NE:
-                return arg != c->value;
+                return k != c->value;
         case POLICY_ARG_LT:
-                return arg < c->value;
+                return s ? (int64_t) k < (int64_t) c->value : k < c->value;
         case POLICY_ARG_LE:
-                return arg <= c->value;
+                return s ? (int64_t) k <= (int64_t) c->value : k <= c->value;
         case POLICY_ARG_GT:
-                return arg > c->value;
+                return s ? (int64_t) k > (int64_t) c->value : k > c->value;
         case POLICY_ARG_GE:
-                return arg >= c->value;
+                return s ? (int64_t) k >= (int64_t) c->value : k >= c->value;
         case POLICY_ARG_MASKED_EQ:
-                return (arg & c->mask) == c->value;
+                return (k & c->mask & width_mask(w)) == (c->value & width_mask(w));
         default:
                 return false;
         }
+}
+
+/* A number of the argument's type: as written, it is what syscall_arg_normalize() makes of it. */
+static bool number_fits(uint64_t v, SyscallArgWidth w) {
+        return syscall_arg_normalize(w, v) == v;
+}
+
+/* A bit pattern of the width: unsigned, or for a signed argument also negative within its range. */
+static bool pattern_fits(uint64_t v, SyscallArgWidth w) {
+        return (v & ~width_mask(w)) == 0 || (syscall_arg_width_signed(w) && number_fits(v, w));
+}
+
+bool policy_arg_cond_fits(const PolicyArgCond *c, SyscallArgWidth w) {
+        if (!c)
+                return false;
+        if (c->op == POLICY_ARG_MASKED_EQ)
+                return pattern_fits(c->mask, w) && pattern_fits(c->value, w);
+        return number_fits(c->value, w);
 }
 
 static const char *const resource_type_table[_POLICY_RESOURCE_TYPE_MAX] = {
