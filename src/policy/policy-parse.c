@@ -1633,6 +1633,111 @@ static void check_rule_access(Ctx *c, const PolicyRule *rule, const Expanded *li
 /* A rule's resources must fit its syscalls, or the rule silently never
  * matches some of them (and an allow rule that never matches is a deny the
  * author did not intend; a deny rule that never matches is worse). */
+/* Reports at a resource's argument condition (its "value" or "mask"), from wherever the check runs, and
+ * once however many rules use the resource. */
+_printf_(5, 6) static void err_arg_cond(Ctx *c, const PolicyResource *res, size_t i, const char *key,
+                                        const char *fmt, ...) {
+        PathSeg saved[POLICY_PATH_DEPTH_MAX];
+        unsigned depth = c->depth;
+        size_t before = c->n_errors;
+        va_list ap;
+
+        memcpy(saved, c->segs, sizeof saved);
+        c->depth = 0;
+        push_key(c, "resources");
+        push_key(c, res->name);
+        push_key(c, "args");
+        push_index(c, i);
+        push_key(c, key);
+        va_start(ap, fmt);
+        verror(c, false, fmt, ap);
+        va_end(ap);
+        memcpy(c->segs, saved, sizeof saved);
+        c->depth = depth;
+
+        if (c->n_errors != before + 1)
+                return;
+        for (size_t j = 0; j < before; j++) {
+                PendingError *e = &c->errors[j], *last = &c->errors[before];
+
+                if (e->line == last->line && e->column == last->column && streq(e->message, last->message)) {
+                        free(last->message);
+                        c->n_errors--;
+                        return;
+                }
+        }
+}
+
+static const char *width_type_name(SyscallArgWidth w) {
+        static const char *const names[_SYSCALL_WIDTH_MAX] = {
+                [SYSCALL_WIDTH_U64] = "an unsigned 64-bit value, 0..18446744073709551615",
+                [SYSCALL_WIDTH_S64] = "a signed 64-bit value",
+                [SYSCALL_WIDTH_U32] = "an unsigned int, 0..4294967295",
+                [SYSCALL_WIDTH_S32] = "an int, -2147483648..2147483647",
+                [SYSCALL_WIDTH_U16] = "a 16-bit mode, 0..65535",
+        };
+
+        return w >= 0 && w < _SYSCALL_WIDTH_MAX ? names[w] : "unknown";
+}
+
+static void format_number(char buf[static 32], uint64_t v) {
+        if ((int64_t) v < 0)
+                snprintf(buf, 32, "%" PRId64, (int64_t) v);
+        else
+                snprintf(buf, 32, "%" PRIu64, v);
+}
+
+/* Every condition of an args resource must be in range for the argument it compares, in every syscall
+ * of the rule on every architecture of the policy: the kernel filter and the supervisor compare what the
+ * kernel reads (see forgeone.policy(5)). */
+static void check_rule_arg_widths(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n,
+                                  const char *res_key) {
+        const Policy *p = c->p;
+
+        for (size_t a = 0; a < p->n_arches; a++)
+                if (!syscall_arg_widths_known(p->arches[a])) {
+                        push_key(c, res_key);
+                        err(c, "argument conditions compare what the kernel reads, and ForgeOne knows the "
+                            "argument widths of x86_64 and x86 only, not of %s",
+                            arch_label(p->arches[a]));
+                        pop(c);
+                        return;
+                }
+
+        for (size_t r = 0; r < rule->n_resources; r++) {
+                const PolicyResource *res = &p->resources[rule->resources[r]];
+
+                for (size_t i = 0; i < res->n_args; i++) {
+                        const PolicyArgCond *cond = &res->args[i];
+                        bool reported = false;
+
+                        for (size_t k = 0; k < n && !reported; k++)
+                                for (size_t a = 0; a < p->n_arches && !reported; a++) {
+                                        SyscallArgWidth w[6];
+                                        char num[32];
+                                        bool mask_bad;
+
+                                        if (cond->index > 5 ||
+                                            syscall_arg_widths(p->arches[a], list[k].name, w) < 0 ||
+                                            policy_arg_cond_fits(cond, w[cond->index]))
+                                                continue;
+                                        reported = true;
+                                        mask_bad = cond->op == POLICY_ARG_MASKED_EQ &&
+                                                   !policy_arg_cond_fits(&(PolicyArgCond) { .op = cond->op,
+                                                                                            .mask = cond->mask },
+                                                                         w[cond->index]);
+                                        format_number(num, mask_bad ? cond->mask : cond->value);
+                                        err_arg_cond(c, res, i, mask_bad ? "mask" : "value",
+                                                     "%s %s does not fit argument %u of %s on %s, %s (the "
+                                                     "kernel reads no more)",
+                                                     mask_bad ? "mask" : "value", num, cond->index, list[k].name,
+                                                     arch_label(p->arches[a]),
+                                                     width_type_name(w[cond->index]));
+                                }
+                }
+        }
+}
+
 static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *list, size_t n,
                                const char *res_key) {
         const Policy *p = c->p;
@@ -1706,6 +1811,8 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
 
         if (type == POLICY_RESOURCE_PATH)
                 check_rule_access(c, rule, list, n, access);
+        if (type == POLICY_RESOURCE_ARGS)
+                check_rule_arg_widths(c, rule, list, n, res_key);
 }
 
 static int parse_rule_resource_name(Ctx *c, const RuleCtx *rc, json_object *v) {
