@@ -3,6 +3,7 @@
  * compiler reads; damaged, foreign or unsafe entries are never used and the caller still gets a filter. */
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,12 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "forgeone/filter-cache.h"
+#include "forgeone/policy-graph.h"
 #include "forgeone/sha256.h"
+#include "policy-engine-test-util.h"
 #include "test-util.h"
 
 static char dir[] = "/tmp/test-filter-cache-XXXXXX";
@@ -258,6 +262,226 @@ START_TEST(test_unsafe_directory_is_not_used) {
 }
 END_TEST
 
+/* ---- forgery: what a workload that can write the cache could try ---- */
+
+static void secret_path(char *buf, size_t size) {
+        snprintf(buf, size, "%s/%s", dir, FILTER_CACHE_SECRET_NAME);
+}
+
+/* Replaces the last 32 bytes (the tag) by an HMAC-SHA256 of the rest under secret, computed by OpenSSL
+ * (an independent implementation), or by a plain SHA-256 when secret is NULL. */
+static void retag(uint8_t *buf, size_t n, const uint8_t *secret) {
+        unsigned len = 0;
+
+        if (secret)
+                ck_assert_ptr_nonnull(HMAC(EVP_sha256(), secret, 32, buf, n - 32, buf + n - 32, &len));
+        else
+                ck_assert_int_eq(EVP_Digest(buf, n - 32, buf + n - 32, &len, EVP_sha256(), NULL), 1);
+        ck_assert_uint_eq(len, 32);
+}
+
+/* The instruction that returns the default action: what a forger would turn into ALLOW. */
+static size_t last_ret_k(const uint8_t *buf, size_t n, uint32_t want) {
+        for (size_t at = n - 36; at >= 8; at--) {
+                uint32_t k;
+
+                memcpy(&k, buf + at, 4);
+                if (k == want)
+                        return at;
+        }
+        ck_abort_msg("no instruction returns %#x", want);
+        return 0;
+}
+
+START_TEST(test_forged_entry_is_ignored) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL;
+        static uint8_t buf[1 << 20];
+        uint8_t key[FILTER_CACHE_KEY_SIZE], secret[33], wrong[32];
+        char path[512], spath[512];
+        uint32_t allow = SECCOMP_RET_ALLOW;
+        size_t n, at;
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        entry_path(key, path, sizeof path);
+        secret_path(spath, sizeof spath);
+        ck_assert_uint_eq(read_file(spath, secret, sizeof secret), 32);
+        n = read_file(path, buf, sizeof buf);
+
+        /* The entry's tag is an HMAC-SHA256 under the host's key. */
+        memcpy(wrong, buf + n - 32, 32);
+        retag(buf, n, secret);
+        ck_assert(memcmp(wrong, buf + n - 32, 32) == 0);
+
+        /* Every default "EPERM" return turned into ALLOW: a filter that allows everything. */
+        at = last_ret_k(buf, n, SECCOMP_RET_ERRNO | EPERM);
+        memcpy(buf + at, &allow, 4);
+
+        /* ... with the checksum recomputed as it was before keys (unkeyed SHA-256) */
+        retag(buf, n, NULL);
+        write_file(path, buf, n);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EBADMSG);
+        /* ... with an HMAC under a key of the forger's own */
+        memset(wrong, 0x42, sizeof wrong);
+        retag(buf, n, wrong);
+        write_file(path, buf, n);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EBADMSG);
+        /* ... the same under the host's key does load: the key is the only thing standing in the way. */
+        retag(buf, n, secret);
+        write_file(path, buf, n);
+        ck_assert_int_ge(filter_cache_load(dir, key, &got), 0);
+        got = policy_filter_free(got);
+
+        /* A forged entry is a miss for filter_cache_compile(), which replaces it with the real one. */
+        retag(buf, n, wrong);
+        write_file(path, buf, n);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &got), 0);
+        assert_same_filter(fresh, got);
+        got = policy_filter_free(got);
+        ck_assert_int_ge(filter_cache_load(dir, key, &got), 0);
+        assert_same_filter(fresh, got);
+}
+END_TEST
+
+START_TEST(test_entry_replaced_by_symlink) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE], other[FILTER_CACHE_KEY_SIZE];
+        char path[512], target[512];
+        struct stat st;
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_COMPILE_ALL_IDENTITIES, other), 0);
+        ck_assert_int_ge(filter_cache_store(dir, other, fresh), 0);
+        entry_path(key, path, sizeof path);
+        entry_path(other, target, sizeof target);
+
+        /* A symlink to a valid entry of this very cache is still not followed, and compiling replaces it
+         * with a file (the target is left alone). */
+        ck_assert_int_eq(symlink(target, path), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -ELOOP);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &got), 0);
+        ck_assert_int_eq(lstat(path, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_int_eq(lstat(target, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+}
+END_TEST
+
+START_TEST(test_entry_of_another_owner) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE];
+        char path[512];
+        struct stat st;
+
+        if (geteuid() != 0)
+                return; /* only root gives files away; the mode half is in test_unsafe_directory_is_not_used */
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        entry_path(key, path, sizeof path);
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EPERM);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &got), 0);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_uid, 0);
+}
+END_TEST
+
+/* The key file: missing, readable by others, a symlink, a second name, another owner's. Each makes every
+ * entry a miss; the next store makes a new key, which invalidates the entries made under the old one. */
+START_TEST(test_unsafe_secret) {
+        _cleanup_(policy_freep) Policy *p = load("policies/default.json");
+        _cleanup_(policy_filter_freep) PolicyFilter *fresh = NULL, *got = NULL;
+        uint8_t key[FILTER_CACHE_KEY_SIZE], s1[33], s2[33];
+        char spath[512], elsewhere[512];
+        struct stat st;
+
+        ck_assert_int_ge(policy_compile(p, POLICY_IDENTITY_ANY, &fresh), 0);
+        ck_assert_int_ge(filter_cache_key(p, POLICY_IDENTITY_ANY, key), 0);
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        secret_path(spath, sizeof spath);
+        ck_assert_int_eq(lstat(spath, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_uint_eq(st.st_size, 32);
+        ck_assert_uint_eq(read_file(spath, s1, sizeof s1), 32);
+
+        ck_assert_int_eq(chmod(spath, 0644), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EPERM);
+        /* the store replaces the key it cannot trust */
+        ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+        ck_assert_int_eq(lstat(spath, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_uint_eq(read_file(spath, s2, sizeof s2), 32);
+        ck_assert(memcmp(s1, s2, 32) != 0);
+        ck_assert_int_ge(filter_cache_load(dir, key, &got), 0);
+        got = policy_filter_free(got);
+
+        /* a second name for the key (a hard link a workload could read through) */
+        snprintf(elsewhere, sizeof elsewhere, "%s/copy", dir);
+        ck_assert_int_eq(link(spath, elsewhere), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EPERM);
+        ck_assert_int_eq(unlink(elsewhere), 0);
+        ck_assert_int_ge(filter_cache_load(dir, key, &got), 0);
+        got = policy_filter_free(got);
+
+        /* a symlink to a key the forger wrote */
+        write_file(elsewhere, s1, 32);
+        ck_assert_int_eq(unlink(spath), 0);
+        ck_assert_int_eq(symlink(elsewhere, spath), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -ELOOP);
+        ck_assert_int_ge(filter_cache_compile(dir, p, POLICY_IDENTITY_ANY, &got), 0);
+        assert_same_filter(fresh, got);
+        got = policy_filter_free(got);
+        ck_assert_int_eq(lstat(spath, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+
+        /* no key: the entries are no one's */
+        ck_assert_int_eq(unlink(spath), 0);
+        ck_assert_int_eq(filter_cache_load(dir, key, &got), -EBADMSG);
+
+        if (geteuid() == 0) {
+                ck_assert_int_ge(filter_cache_store(dir, key, fresh), 0);
+                ck_assert_int_eq(chown(spath, 65534, 65534), 0);
+                ck_assert_int_eq(filter_cache_load(dir, key, &got), -EPERM);
+        }
+}
+END_TEST
+
+/* Every shipped policy keeps workloads away from the cache and its key, for reading and for writing. */
+START_TEST(test_shipped_policies_deny_the_cache) {
+        static const char *const shipped[] = { "policies/default.json", "policies/strict.json",
+                                               "policies/web-service.json" };
+        static const char *const paths[] = {
+                FILTER_CACHE_DEFAULT_DIR "/" FILTER_CACHE_SECRET_NAME,
+                FILTER_CACHE_DEFAULT_DIR "/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                FILTER_CACHE_DEFAULT_DIR,
+        };
+        static const unsigned accesses[] = { POLICY_ACCESS_READ, POLICY_ACCESS_WRITE,
+                                             POLICY_ACCESS_WRITE | POLICY_ACCESS_CREATE };
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
+
+        ck_assert_int_eq(policy_graph_new(load(shipped[_i]), &g), 0);
+        FOREACH_ELEMENT(path, paths)
+                FOREACH_ELEMENT(access, accesses) {
+                        PolicyQuery q = test_query(g, NULL, 100, "openat");
+                        PolicyDecision d;
+
+                        q.path = *path;
+                        q.access = *access;
+                        d = test_eval(g, &q);
+                        ck_assert_msg(d.verdict == POLICY_VERDICT_DENY, "%s: openat %s [%#x] is %s by %s",
+                                      shipped[_i], *path, *access, policy_verdict_to_string(d.verdict),
+                                      d.rule_id);
+                }
+}
+END_TEST
+
 START_TEST(test_store_creates_the_directory) {
         _cleanup_(policy_freep) Policy *p = load("policies/default.json");
         _cleanup_(policy_filter_freep) PolicyFilter *got = NULL;
@@ -401,6 +625,11 @@ static Suite *filter_cache_suite(void) {
         tcase_add_test(tc, test_damaged_entry_is_ignored);
         tcase_add_test(tc, test_foreign_entry_is_ignored);
         tcase_add_test(tc, test_unsafe_directory_is_not_used);
+        tcase_add_test(tc, test_forged_entry_is_ignored);
+        tcase_add_test(tc, test_entry_replaced_by_symlink);
+        tcase_add_test(tc, test_entry_of_another_owner);
+        tcase_add_test(tc, test_unsafe_secret);
+        tcase_add_loop_test(tc, test_shipped_policies_deny_the_cache, 0, 3);
         tcase_add_test(tc, test_store_creates_the_directory);
         tcase_add_test(tc, test_stale_temporary_file);
         tcase_add_test(tc, test_pruned_to_the_limit);

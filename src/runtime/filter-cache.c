@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,14 +17,15 @@
 
 #include "runtime/policy-compile-source-hash.h"
 
-#define ENTRY_MAGIC    "FOFLTC1\n"
+#define ENTRY_MAGIC    "FOFLTC2\n"
 #define ENTRY_SIZE_MAX (16u * 1024u * 1024u)
+#define SECRET_SIZE    32
 
 /* The reasons policy_compile() gives for NOTIFY; an entry names them by index so a loaded filter points
  * at static strings, as a compiled one does. A reason missing here is simply not cached. */
 static const char *const whys[] = {
         "quarantine", "emulate",   "path resource",        "network resource",        "trust",
-        "arguments",  "filter size", "differs per identity", "builtin listener denial",
+        "arguments",  "filter size", "differs per identity", "builtin listener denial", "argument width",
 };
 
 /* ---- the key ---------------------------------------------------------------- */
@@ -41,6 +43,110 @@ static void md_str(Sha256 *md, const char *s) {
                 sha256_update(md, s, n);
 }
 
+/* ---- authenticity ------------------------------------------------------------
+ *
+ * An entry is trusted only with an HMAC-SHA256 (RFC 2104) under a random key of this host, kept in the
+ * cache directory (FILTER_CACHE_SECRET_NAME, 0600, owned by the euid using the cache, one link): whoever
+ * can write an entry but not read that key cannot make one that loads. The project's SHA-256 has no
+ * secret-dependent branches or table lookups, and the tag is compared in constant time. */
+
+static void hmac_sha256(const uint8_t secret[static SECRET_SIZE], const void *p, size_t n,
+                        uint8_t ret[static SHA256_DIGEST_SIZE]) {
+        uint8_t pad[64], inner[SHA256_DIGEST_SIZE];
+        Sha256 md;
+
+        for (size_t i = 0; i < sizeof pad; i++)
+                pad[i] = (uint8_t) ((i < SECRET_SIZE ? secret[i] : 0) ^ 0x36);
+        sha256_init(&md);
+        sha256_update(&md, pad, sizeof pad);
+        sha256_update(&md, p, n);
+        sha256_final(&md, inner);
+        for (size_t i = 0; i < sizeof pad; i++)
+                pad[i] = (uint8_t) ((i < SECRET_SIZE ? secret[i] : 0) ^ 0x5c);
+        sha256_init(&md);
+        sha256_update(&md, pad, sizeof pad);
+        sha256_update(&md, inner, sizeof inner);
+        sha256_final(&md, ret);
+        explicit_bzero(pad, sizeof pad);
+        explicit_bzero(&md, sizeof md);
+}
+
+static bool tags_equal(const uint8_t *a, const uint8_t *b, size_t n) {
+        uint8_t d = 0;
+
+        for (size_t i = 0; i < n; i++)
+                d |= a[i] ^ b[i];
+        return d == 0;
+}
+
+/* The key file as it must be: a regular file of SECRET_SIZE bytes, ours, 0600 or stricter, one name.
+ * -ENOENT when missing, -EPERM (or -ELOOP for a symlink) when it is anything else. */
+static int secret_read(int dfd, uint8_t ret[static SECRET_SIZE]) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        ssize_t k;
+
+        fd = openat(dfd, FILTER_CACHE_SECRET_NAME,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077) || st.st_nlink != 1 ||
+            st.st_size != SECRET_SIZE)
+                return -EPERM;
+        k = pread(fd, ret, SECRET_SIZE, 0);
+        if (k < 0)
+                return negative_errno();
+        return k == SECRET_SIZE ? 0 : -EPERM;
+}
+
+/* A new key, created under a temporary name with O_EXCL and linked into place: never through a symlink,
+ * never over a key another process made meanwhile (that one is used). */
+static int secret_create(int dfd, uint8_t ret[static SECRET_SIZE]) {
+        uint8_t secret[SECRET_SIZE];
+        char tmp[64];
+        int fd, r;
+
+        if (getrandom(secret, sizeof secret, 0) != (ssize_t) sizeof secret)
+                return -EIO;
+        snprintf(tmp, sizeof tmp, ".%s.%d.tmp", FILTER_CACHE_SECRET_NAME, (int) gettid());
+        (void) unlinkat(dfd, tmp, 0);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        r = fchmod(fd, 0600) < 0 ? negative_errno() : write_all(fd, secret, sizeof secret);
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        safe_close(fd);
+        if (r >= 0 && linkat(dfd, tmp, dfd, FILTER_CACHE_SECRET_NAME, 0) < 0)
+                r = errno == EEXIST ? 1 : negative_errno();
+        (void) unlinkat(dfd, tmp, 0);
+        if (r < 0) {
+                explicit_bzero(secret, sizeof secret);
+                return r;
+        }
+        if (r > 0) {
+                explicit_bzero(secret, sizeof secret);
+                return secret_read(dfd, ret); /* another process's, made in between */
+        }
+        memcpy(ret, secret, sizeof secret);
+        explicit_bzero(secret, sizeof secret);
+        return 0;
+}
+
+/* For a store: the key, made when missing and replaced when it is not as it must be (which also
+ * invalidates every entry made under it). */
+static int secret_get_or_make(int dfd, uint8_t ret[static SECRET_SIZE]) {
+        int r = secret_read(dfd, ret);
+
+        if (r >= 0 || (r != -ENOENT && r != -EPERM && r != -ELOOP))
+                return r;
+        if (r != -ENOENT && unlinkat(dfd, FILTER_CACHE_SECRET_NAME, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        return secret_create(dfd, ret);
+}
+
 int filter_cache_key(const Policy *p, int identity, uint8_t ret_key[static FILTER_CACHE_KEY_SIZE]) {
         const struct scmp_version *v = seccomp_version();
         Sha256 ctx, *md = &ctx;
@@ -50,9 +156,11 @@ int filter_cache_key(const Policy *p, int identity, uint8_t ret_key[static FILTE
         /* Not OpenSSL: a process's first EVP digest loads providers and configuration, a few ms. */
         sha256_init(md);
 
-        md_str(md, "forgeone filter cache 1");
+        md_str(md, "forgeone filter cache 2");
         md_str(md, PACKAGE_VERSION);
-        md_str(md, POLICY_COMPILE_SOURCE_SHA256);
+        /* The compiler and everything it reads besides the Policy: the (syscall, rule) pairing, the syscall
+         * table, groups and argument widths (see src/runtime/meson.build). */
+        md_str(md, POLICY_COMPILER_SOURCES_SHA256);
         md_u64(md, v ? v->major : 0);
         md_u64(md, v ? v->minor : 0);
         md_u64(md, v ? v->micro : 0);
@@ -150,8 +258,9 @@ static int why_index(const char *why) {
         return -EOPNOTSUPP;
 }
 
-static int entry_serialize(const uint8_t key[static FILTER_CACHE_KEY_SIZE], const PolicyFilter *f, Buf *b) {
-        uint8_t sum[SHA256_DIGEST_SIZE];
+static int entry_serialize(const uint8_t key[static FILTER_CACHE_KEY_SIZE],
+                           const uint8_t secret[static SECRET_SIZE], const PolicyFilter *f, Buf *b) {
+        uint8_t tag[SHA256_DIGEST_SIZE];
 
         buf_put(b, ENTRY_MAGIC, strlen(ENTRY_MAGIC));
         buf_put(b, key, FILTER_CACHE_KEY_SIZE);
@@ -182,8 +291,8 @@ static int entry_serialize(const uint8_t key[static FILTER_CACHE_KEY_SIZE], cons
         }
         if (b->oom)
                 return -ENOMEM;
-        sha256_buffer(b->data, b->size, sum);
-        buf_put(b, sum, sizeof sum);
+        hmac_sha256(secret, b->data, b->size, tag);
+        buf_put(b, tag, sizeof tag);
         return b->oom ? -ENOMEM : 0;
 }
 
@@ -236,18 +345,20 @@ static uint32_t rd_count(Reader *r, size_t min_size) {
 }
 
 static int entry_parse(const uint8_t *data, size_t size, const uint8_t key[static FILTER_CACHE_KEY_SIZE],
-                       PolicyFilter **ret) {
+                       const uint8_t secret[static SECRET_SIZE], PolicyFilter **ret) {
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
         size_t magic = strlen(ENTRY_MAGIC);
         uint8_t sum[SHA256_DIGEST_SIZE];
         Reader rd;
         uint32_t n;
 
-        if (size < magic + FILTER_CACHE_KEY_SIZE + sizeof sum || memcmp(data, ENTRY_MAGIC, magic) != 0)
+        if (size < magic + FILTER_CACHE_KEY_SIZE + sizeof sum)
                 return -EBADMSG;
-        sha256_buffer(data, size - sizeof sum, sum);
-        if (memcmp(sum, data + size - sizeof sum, sizeof sum) != 0 ||
-            memcmp(data + magic, key, FILTER_CACHE_KEY_SIZE) != 0)
+        /* Authenticity first: nothing of an entry this host did not write is parsed. */
+        hmac_sha256(secret, data, size - sizeof sum, sum);
+        if (!tags_equal(sum, data + size - sizeof sum, sizeof sum))
+                return -EBADMSG;
+        if (memcmp(data, ENTRY_MAGIC, magic) != 0 || memcmp(data + magic, key, FILTER_CACHE_KEY_SIZE) != 0)
                 return -EBADMSG;
         rd = (Reader) { .p = data + magic + FILTER_CACHE_KEY_SIZE,
                         .left = size - magic - FILTER_CACHE_KEY_SIZE - sizeof sum };
@@ -359,6 +470,7 @@ int filter_cache_load(const char *dir, const uint8_t key[static FILTER_CACHE_KEY
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         _cleanup_free_ uint8_t *data = NULL;
         char name[2 * FILTER_CACHE_KEY_SIZE + 1];
+        uint8_t secret[SECRET_SIZE];
         struct stat st;
         size_t done = 0;
         int r;
@@ -394,7 +506,12 @@ int filter_cache_load(const char *dir, const uint8_t key[static FILTER_CACHE_KEY
                         return -EBADMSG; /* shorter than fstat said: being replaced, or damaged */
                 done += (size_t) k;
         }
-        return entry_parse(data, done, key, ret);
+        r = secret_read(dfd, secret);
+        if (r < 0)
+                return r == -ENOENT ? -EBADMSG : r; /* entries without their key are no one's */
+        r = entry_parse(data, done, key, secret, ret);
+        explicit_bzero(secret, sizeof secret);
+        return r;
 }
 
 typedef struct Aged {
@@ -470,16 +587,21 @@ int filter_cache_store(const char *dir, const uint8_t key[static FILTER_CACHE_KE
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         _cleanup_free_ uint8_t *data = NULL;
         char name[2 * FILTER_CACHE_KEY_SIZE + 1], tmp[sizeof name + 32];
+        uint8_t secret[SECRET_SIZE];
         Buf b = {};
         int r;
 
         if (!key || !f)
                 return -EINVAL;
-        r = entry_serialize(key, f, &b);
-        data = b.data;
+        r = open_dir(dir ?: FILTER_CACHE_DEFAULT_DIR, true, &dfd);
         if (r < 0)
                 return r;
-        r = open_dir(dir ?: FILTER_CACHE_DEFAULT_DIR, true, &dfd);
+        r = secret_get_or_make(dfd, secret);
+        if (r < 0)
+                return r;
+        r = entry_serialize(key, secret, f, &b);
+        explicit_bzero(secret, sizeof secret);
+        data = b.data;
         if (r < 0)
                 return r;
         key_to_name(key, name);
