@@ -4,8 +4,10 @@
 #include <linux/audit.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "forgeone/arch-table.h"
 #include "forgeone/policy.h"
 #include "forgeone/syscall-table.h"
 #include "test-util.h"
@@ -370,6 +372,82 @@ START_TEST(test_man_page_lists_path_syscalls) {
 }
 END_TEST
 
+/* One arch table: names round-trip, agree with libseccomp's, and cover every ABI it knows here. */
+START_TEST(test_arch_table) {
+        size_t n = 0;
+
+        for (const ArchInfo *a; (a = arch_table_by_index(n)); n++) {
+                ck_assert_str_eq(arch_table_to_string(a->arch), a->name);
+                ck_assert_uint_eq(arch_table_from_string(a->name), a->arch);
+                ck_assert_uint_eq(seccomp_arch_resolve_name(a->name), a->arch);
+        }
+        ck_assert_uint_ge(n, 19);
+        ck_assert_str_eq(arch_table_to_string(AUDIT_ARCH_I386), "x86");
+        ck_assert_ptr_null(arch_table_to_string(0x1234));
+        ck_assert_uint_eq(arch_table_from_string("x86-64"), 0);
+        ck_assert_uint_eq(arch_table_from_string(NULL), 0);
+}
+END_TEST
+
+/* The width table: the kernel's types for the arguments policies compare most, on both ABIs; every name
+ * libseccomp knows on x86_64 and i386 has an entry. */
+START_TEST(test_arg_widths) {
+        SyscallArgWidth w[6];
+
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_X86_64, "ioctl", w), 0);
+        ck_assert_int_eq(w[0], SYSCALL_WIDTH_U32);
+        ck_assert_int_eq(w[1], SYSCALL_WIDTH_U32);
+        ck_assert_int_eq(w[2], SYSCALL_WIDTH_U64);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_X86_64, "seccomp", w), 0);
+        ck_assert(w[0] == SYSCALL_WIDTH_U32 && w[1] == SYSCALL_WIDTH_U32 && w[2] == SYSCALL_WIDTH_U64);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_X86_64, "socket", w), 0);
+        ck_assert(w[0] == SYSCALL_WIDTH_S32 && w[1] == SYSCALL_WIDTH_S32 && w[2] == SYSCALL_WIDTH_S32);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_X86_64, "lseek", w), 0);
+        ck_assert_int_eq(w[1], SYSCALL_WIDTH_S64);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_X86_64, "fchmod", w), 0);
+        ck_assert_int_eq(w[1], SYSCALL_WIDTH_U16);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_X86_64, "clone", w), 0);
+        ck_assert_int_eq(w[0], SYSCALL_WIDTH_U64);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_I386, "clone", w), 0);
+        ck_assert_int_eq(w[0], SYSCALL_WIDTH_U32);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_I386, "lseek", w), 0);
+        ck_assert_int_eq(w[1], SYSCALL_WIDTH_S32);
+        ck_assert_int_eq(syscall_arg_widths(SCMP_ARCH_AARCH64, "ioctl", w), -EOPNOTSUPP);
+        ck_assert_int_eq(syscall_arg_widths(AUDIT_ARCH_X86_64, "no_such_call", w), -ENOENT);
+
+        FOREACH_ELEMENT(arch, ((const uint32_t[]) { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386 }))
+                for (int nr = 0; nr < 1024; nr++) {
+                        char *name = seccomp_syscall_resolve_num_arch(*arch, nr);
+
+                        if (!name)
+                                continue;
+                        ck_assert_msg(syscall_arg_widths(*arch, name, w) == 0, "no widths for %s on %#x",
+                                      name, *arch);
+                        for (size_t i = 0; *arch == AUDIT_ARCH_I386 && i < 6; i++)
+                                ck_assert_uint_le(syscall_arg_width_bits(w[i]), 32);
+                        free(name);
+                }
+        ck_assert_uint_ge(syscall_arg_widths_count(AUDIT_ARCH_X86_64), 360);
+        ck_assert_uint_ge(syscall_arg_widths_count(AUDIT_ARCH_I386), 440);
+        ck_assert_str_eq(syscall_arg_width_to_string(SYSCALL_WIDTH_S32), "s32");
+        ck_assert_ptr_null(syscall_arg_width_to_string(_SYSCALL_WIDTH_MAX));
+        ck_assert_uint_eq(syscall_arg_normalize(SYSCALL_WIDTH_S32, 0x1ffffffffULL), UINT64_MAX);
+}
+END_TEST
+
+/* The string-table macro: both directions, out of range and unknown names. */
+START_TEST(test_string_table) {
+        for (int v = 0; v < _POLICY_VERDICT_MAX; v++)
+                ck_assert_int_eq(policy_verdict_from_string(policy_verdict_to_string(v)), v);
+        ck_assert_ptr_null(policy_verdict_to_string(_POLICY_VERDICT_MAX));
+        ck_assert_ptr_null(policy_verdict_to_string(_POLICY_VERDICT_INVALID));
+        ck_assert_int_eq(policy_verdict_from_string("alow"), -EINVAL);
+        ck_assert_int_eq(policy_verdict_from_string(NULL), -EINVAL);
+        ck_assert_int_eq(policy_arg_op_from_string("masked_eq"), POLICY_ARG_MASKED_EQ);
+        ck_assert_str_eq(policy_resource_type_to_string(POLICY_RESOURCE_ARGS), "args");
+}
+END_TEST
+
 static Suite *syscall_table_suite(void) {
         Suite *s = suite_create("syscall-table");
         TCase *tc = tcase_create("table");
@@ -383,6 +461,9 @@ static Suite *syscall_table_suite(void) {
         tcase_add_test(tc, test_open_flags_access);
         tcase_add_test(tc, test_resolve_numbers);
         tcase_add_test(tc, test_suggest);
+        tcase_add_test(tc, test_arch_table);
+        tcase_add_test(tc, test_arg_widths);
+        tcase_add_test(tc, test_string_table);
         tcase_add_test(tc, test_man_page_lists_groups);
         tcase_add_test(tc, test_man_page_lists_path_syscalls);
         suite_add_tcase(s, tc);

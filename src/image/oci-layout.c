@@ -9,6 +9,7 @@
 
 #include "forgeone/oci-digest.h"
 #include "forgeone/oci-image.h"
+#include "forgeone/string-table.h"
 
 /* Indexes, manifests and configs are small; a bigger one is a mistake or an attack. */
 #define METADATA_MAX (16u * 1024 * 1024)
@@ -26,15 +27,13 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
-static const char *const compression_table[_OCI_COMPRESSION_MAX] = {
+static const char *const oci_compression_table[_OCI_COMPRESSION_MAX] = {
         [OCI_COMPRESSION_NONE] = "none",
         [OCI_COMPRESSION_GZIP] = "gzip",
         [OCI_COMPRESSION_ZSTD] = "zstd",
 };
 
-const char *oci_compression_to_string(OciCompression c) {
-        return c >= 0 && c < _OCI_COMPRESSION_MAX ? compression_table[c] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(oci_compression, OciCompression)
 
 int oci_compression_from_media_type(const char *mt) {
         static const struct {
@@ -57,14 +56,12 @@ int oci_compression_from_media_type(const char *mt) {
         return -EOPNOTSUPP;
 }
 
-static const char *const phase_table[_OCI_PROGRESS_PHASE_MAX] = {
+static const char *const oci_progress_phase_table[_OCI_PROGRESS_PHASE_MAX] = {
         [OCI_PROGRESS_VERIFY] = "verify",
         [OCI_PROGRESS_UNPACK] = "unpack",
 };
 
-const char *oci_progress_phase_to_string(OciProgressPhase p) {
-        return p >= 0 && p < _OCI_PROGRESS_PHASE_MAX ? phase_table[p] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(oci_progress_phase, OciProgressPhase)
 
 static bool is_layout_dir(const char *dir) {
         _cleanup_free_ char *p = NULL;

@@ -14,6 +14,7 @@
 
 #include "forgeone/fs-util.h"
 #include "forgeone/rootfs.h"
+#include "forgeone/string-table.h"
 #include "image-util.h"
 
 #define COPY_BUF (128u * 1024)
@@ -21,14 +22,12 @@
 /* What a rootfs puts into its state directory, and all that teardown removes. */
 static const char *const state_parts[] = { "rootfs", "upper", "work" };
 
-static const char *const kind_table[_ROOTFS_KIND_MAX] = {
+static const char *const rootfs_kind_table[_ROOTFS_KIND_MAX] = {
         [ROOTFS_OVERLAY] = "overlay",
         [ROOTFS_COPY] = "copy",
 };
 
-const char *rootfs_kind_to_string(RootfsKind k) {
-        return k >= 0 && k < _ROOTFS_KIND_MAX ? kind_table[k] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(rootfs_kind, RootfsKind)
 
 Rootfs *rootfs_free(Rootfs *r) {
         if (!r)

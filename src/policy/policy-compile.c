@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "forgeone/policy-compile.h"
+#include "forgeone/string-table.h"
 #include "syscall-rule-pairs.h"
 
 #ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
@@ -21,18 +22,14 @@
 
 #define BUILTIN_WHY "builtin listener denial"
 
-static const char *const kernel_action_table[_POLICY_KERNEL_ACTION_MAX] = {
+static const char *const policy_kernel_action_table[_POLICY_KERNEL_ACTION_MAX] = {
         [POLICY_KERNEL_ALLOW] = "allow",
         [POLICY_KERNEL_ERRNO] = "errno",
         [POLICY_KERNEL_KILL] = "kill",
         [POLICY_KERNEL_NOTIFY] = "notify",
 };
 
-const char *policy_kernel_action_to_string(PolicyKernelAction a) {
-        if (a < 0 || a >= _POLICY_KERNEL_ACTION_MAX)
-                return NULL;
-        return kernel_action_table[a];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(policy_kernel_action, PolicyKernelAction)
 
 PolicyFilter *policy_filter_free(PolicyFilter *f) {
         if (!f)

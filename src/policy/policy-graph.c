@@ -14,7 +14,9 @@
 #include <sys/socket.h>
 
 #include "entry-table.h"
+#include "forgeone/arch-table.h"
 #include "forgeone/policy-graph.h"
+#include "forgeone/string-table.h"
 #include "forgeone/syscall-table.h"
 #include "path-trie.h"
 #include "syscall-rule-pairs.h"
@@ -95,7 +97,7 @@ struct PolicyGraph {
         size_t n_arches;
 };
 
-static const char *const reason_table[_POLICY_REASON_MAX] = {
+static const char *const policy_reason_table[_POLICY_REASON_MAX] = {
         [POLICY_REASON_RULE] = "rule",
         [POLICY_REASON_DEFAULT] = "default",
         [POLICY_REASON_BAD_ARCH] = "bad-arch",
@@ -103,11 +105,7 @@ static const char *const reason_table[_POLICY_REASON_MAX] = {
         [POLICY_REASON_BUILTIN] = "builtin",
 };
 
-const char *policy_reason_to_string(PolicyReason r) {
-        if (r < 0 || r >= _POLICY_REASON_MAX)
-                return NULL;
-        return reason_table[r];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(policy_reason, PolicyReason)
 
 static Bucket *bucket_free(Bucket *b) {
         if (!b)
@@ -853,26 +851,6 @@ static void out_untrusted(Out *o, const char *s) {
         }
 }
 
-static const char *arch_to_string(uint32_t arch) {
-        static const struct {
-                uint32_t arch;
-                const char *name;
-        } table[] = {
-                { SCMP_ARCH_X86_64, "x86_64" },   { SCMP_ARCH_X86, "x86" },
-                { SCMP_ARCH_X32, "x32" },         { SCMP_ARCH_AARCH64, "aarch64" },
-                { SCMP_ARCH_ARM, "arm" },         { SCMP_ARCH_RISCV64, "riscv64" },
-                { SCMP_ARCH_PPC64LE, "ppc64le" }, { SCMP_ARCH_PPC64, "ppc64" },
-                { SCMP_ARCH_S390X, "s390x" },     { SCMP_ARCH_S390, "s390" },
-                { SCMP_ARCH_MIPS, "mips" },       { SCMP_ARCH_MIPSEL, "mipsel" },
-                { SCMP_ARCH_MIPS64, "mips64" },   { SCMP_ARCH_MIPSEL64, "mipsel64" },
-        };
-
-        FOREACH_ELEMENT(t, table)
-                if (t->arch == arch)
-                        return t->name;
-        return NULL;
-}
-
 static void out_errno(Out *o, int e) {
         const char *name = policy_errno_to_string(e);
 
@@ -980,7 +958,7 @@ char *policy_decision_explain(const PolicyGraph *g, const PolicyQuery *q, const 
                 }
                 break;
         case POLICY_REASON_BAD_ARCH: {
-                const char *arch = arch_to_string(q->arch);
+                const char *arch = arch_table_to_string(q->arch);
 
                 out_printf(&o,
                            " by bad-arch: architecture %s (0x%08x) is not in the policy; the kernel filter "
@@ -989,7 +967,7 @@ char *policy_decision_explain(const PolicyGraph *g, const PolicyQuery *q, const 
                 break;
         }
         case POLICY_REASON_UNKNOWN_SYSCALL: {
-                const char *arch = arch_to_string(q->arch);
+                const char *arch = arch_table_to_string(q->arch);
 
                 out_printf(&o, " by default: syscall %d is unknown on %s", q->nr,
                            arch ?: "this architecture");

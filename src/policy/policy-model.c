@@ -6,28 +6,16 @@
 #include <string.h>
 
 #include "forgeone/policy.h"
+#include "forgeone/string-table.h"
 
-static const char *const verdict_table[_POLICY_VERDICT_MAX] = {
+static const char *const policy_verdict_table[_POLICY_VERDICT_MAX] = {
         [POLICY_VERDICT_ALLOW] = "allow",
         [POLICY_VERDICT_EMULATE] = "emulate",
         [POLICY_VERDICT_DENY] = "deny",
         [POLICY_VERDICT_QUARANTINE] = "quarantine",
 };
 
-const char *policy_verdict_to_string(PolicyVerdict v) {
-        if (v < 0 || v >= _POLICY_VERDICT_MAX)
-                return NULL;
-        return verdict_table[v];
-}
-
-PolicyVerdict policy_verdict_from_string(const char *s) {
-        if (!s)
-                return _POLICY_VERDICT_INVALID;
-        for (int i = 0; i < _POLICY_VERDICT_MAX; i++)
-                if (streq(verdict_table[i], s))
-                        return (PolicyVerdict) i;
-        return _POLICY_VERDICT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(policy_verdict, PolicyVerdict)
 
 static const char *const access_table[] = {
         "read", "write", "create", "delete", "exec", "stat", "attr",
@@ -69,7 +57,7 @@ char *policy_access_to_string(unsigned mask, char *buf, size_t size) {
         return buf;
 }
 
-static const char *const arg_op_table[_POLICY_ARG_OP_MAX] = {
+static const char *const policy_arg_op_table[_POLICY_ARG_OP_MAX] = {
         [POLICY_ARG_EQ] = "eq",
         [POLICY_ARG_NE] = "ne",
         [POLICY_ARG_LT] = "lt",
@@ -79,20 +67,7 @@ static const char *const arg_op_table[_POLICY_ARG_OP_MAX] = {
         [POLICY_ARG_MASKED_EQ] = "masked_eq",
 };
 
-const char *policy_arg_op_to_string(PolicyArgOp op) {
-        if (op < 0 || op >= _POLICY_ARG_OP_MAX)
-                return NULL;
-        return arg_op_table[op];
-}
-
-PolicyArgOp policy_arg_op_from_string(const char *s) {
-        if (!s)
-                return _POLICY_ARG_OP_INVALID;
-        for (int i = 0; i < _POLICY_ARG_OP_MAX; i++)
-                if (streq(arg_op_table[i], s))
-                        return (PolicyArgOp) i;
-        return _POLICY_ARG_OP_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(policy_arg_op, PolicyArgOp)
 
 static uint64_t width_mask(SyscallArgWidth w) {
         unsigned bits = syscall_arg_width_bits(w);
@@ -145,26 +120,13 @@ bool policy_arg_cond_fits(const PolicyArgCond *c, SyscallArgWidth w) {
         return number_fits(c->value, w);
 }
 
-static const char *const resource_type_table[_POLICY_RESOURCE_TYPE_MAX] = {
+static const char *const policy_resource_type_table[_POLICY_RESOURCE_TYPE_MAX] = {
         [POLICY_RESOURCE_PATH] = "path",
         [POLICY_RESOURCE_NETWORK] = "network",
         [POLICY_RESOURCE_ARGS] = "args",
 };
 
-const char *policy_resource_type_to_string(PolicyResourceType t) {
-        if (t < 0 || t >= _POLICY_RESOURCE_TYPE_MAX)
-                return NULL;
-        return resource_type_table[t];
-}
-
-PolicyResourceType policy_resource_type_from_string(const char *s) {
-        if (!s)
-                return _POLICY_RESOURCE_TYPE_INVALID;
-        for (int i = 0; i < _POLICY_RESOURCE_TYPE_MAX; i++)
-                if (streq(resource_type_table[i], s))
-                        return (PolicyResourceType) i;
-        return _POLICY_RESOURCE_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(policy_resource_type, PolicyResourceType)
 
 void policy_diagnostics_done(PolicyDiagnostics *d) {
         if (!d)

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "forgeone/json-position.h"
+#include "forgeone/arch-table.h"
 #include "forgeone/policy-constants.h"
 #include "forgeone/policy.h"
 #include "forgeone/syscall-table.h"
@@ -583,13 +584,12 @@ static void parse_architectures(Ctx *c, json_object *o) {
                         c->arches_valid = false;
                         continue;
                 }
-                a = streq(s, "native") ? native : seccomp_arch_resolve_name(s);
+                a = streq(s, "native") ? native : arch_table_from_string(s);
                 if (a == 0) {
-                        static const char *const names[] = {
-                                "native", "x86_64", "x86", "x32", "aarch64", "arm", "riscv64", "ppc64le",
-                                "ppc64", "ppc", "s390x", "s390", "mips", "mipsel", "mips64", "mipsel64",
-                                "mips64n32", "mipsel64n32", "parisc", "parisc64", NULL,
-                        };
+                        const char *names[32] = { "native" }; /* and the table's, NULL-terminated */
+
+                        for (size_t j = 0; arch_table_by_index(j) && j + 2 < ELEMENTSOF(names); j++)
+                                names[j + 1] = arch_table_by_index(j)->name;
                         _cleanup_free_ char *hint = did_you_mean(suggest_from(s, names));
 
                         err(c, "unknown architecture \"%s\"%s", s, strempty(hint));
@@ -1398,35 +1398,7 @@ static int expanded_cmp(const void *a, const void *b) {
 }
 
 static const char *arch_label(uint32_t a) {
-        static const struct {
-                uint32_t arch;
-                const char *name;
-        } table[] = {
-                { SCMP_ARCH_X86_64, "x86_64" },
-                { SCMP_ARCH_X86, "x86" },
-                { SCMP_ARCH_X32, "x32" },
-                { SCMP_ARCH_AARCH64, "aarch64" },
-                { SCMP_ARCH_ARM, "arm" },
-                { SCMP_ARCH_RISCV64, "riscv64" },
-                { SCMP_ARCH_PPC64LE, "ppc64le" },
-                { SCMP_ARCH_PPC64, "ppc64" },
-                { SCMP_ARCH_PPC, "ppc" },
-                { SCMP_ARCH_S390X, "s390x" },
-                { SCMP_ARCH_S390, "s390" },
-                { SCMP_ARCH_MIPS, "mips" },
-                { SCMP_ARCH_MIPSEL, "mipsel" },
-                { SCMP_ARCH_MIPS64, "mips64" },
-                { SCMP_ARCH_MIPSEL64, "mipsel64" },
-                { SCMP_ARCH_MIPS64N32, "mips64n32" },
-                { SCMP_ARCH_MIPSEL64N32, "mipsel64n32" },
-                { SCMP_ARCH_PARISC, "parisc" },
-                { SCMP_ARCH_PARISC64, "parisc64" },
-        };
-
-        FOREACH_ELEMENT(t, table)
-                if (t->arch == a)
-                        return t->name;
-        return "unknown";
+        return arch_table_to_string(a) ?: "unknown";
 }
 
 static bool on_policy_arches(const Policy *p, const char *name) {
@@ -1687,6 +1659,29 @@ static void format_number(char buf[static 32], uint64_t v) {
                 snprintf(buf, 32, "%" PRIu64, v);
 }
 
+/* Reports condition i of res when its numbers do not fit the argument on that ABI; true when it did. */
+static bool check_arg_cond_width(Ctx *c, const PolicyResource *res, size_t i, const char *syscall,
+                                 uint32_t arch) {
+        const PolicyArgCond *cond = &res->args[i];
+        SyscallArgWidth w[6];
+        const char *what;
+        char num[32];
+
+        if (cond->index > 5 || syscall_arg_widths(arch, syscall, w) < 0 ||
+            policy_arg_cond_fits(cond, w[cond->index]))
+                return false;
+        what = cond->op == POLICY_ARG_MASKED_EQ &&
+                               !policy_arg_cond_fits(&(PolicyArgCond) { .op = cond->op, .mask = cond->mask },
+                                                     w[cond->index])
+                       ? "mask"
+                       : "value";
+        format_number(num, streq(what, "mask") ? cond->mask : cond->value);
+        err_arg_cond(c, res, i, what,
+                     "%s %s does not fit argument %u of %s on %s, %s (the kernel reads no more)", what, num,
+                     cond->index, syscall, arch_label(arch), width_type_name(w[cond->index]));
+        return true;
+}
+
 /* Every condition of an args resource must be in range for the argument it compares, in every syscall
  * of the rule on every architecture of the policy: the kernel filter and the supervisor compare what the
  * kernel reads (see forgeone.policy(5)). */
@@ -1708,32 +1703,12 @@ static void check_rule_arg_widths(Ctx *c, const PolicyRule *rule, const Expanded
                 const PolicyResource *res = &p->resources[rule->resources[r]];
 
                 for (size_t i = 0; i < res->n_args; i++) {
-                        const PolicyArgCond *cond = &res->args[i];
                         bool reported = false;
 
                         for (size_t k = 0; k < n && !reported; k++)
-                                for (size_t a = 0; a < p->n_arches && !reported; a++) {
-                                        SyscallArgWidth w[6];
-                                        char num[32];
-                                        bool mask_bad;
-
-                                        if (cond->index > 5 ||
-                                            syscall_arg_widths(p->arches[a], list[k].name, w) < 0 ||
-                                            policy_arg_cond_fits(cond, w[cond->index]))
-                                                continue;
-                                        reported = true;
-                                        mask_bad = cond->op == POLICY_ARG_MASKED_EQ &&
-                                                   !policy_arg_cond_fits(&(PolicyArgCond) { .op = cond->op,
-                                                                                            .mask = cond->mask },
-                                                                         w[cond->index]);
-                                        format_number(num, mask_bad ? cond->mask : cond->value);
-                                        err_arg_cond(c, res, i, mask_bad ? "mask" : "value",
-                                                     "%s %s does not fit argument %u of %s on %s, %s (the "
-                                                     "kernel reads no more)",
-                                                     mask_bad ? "mask" : "value", num, cond->index, list[k].name,
-                                                     arch_label(p->arches[a]),
-                                                     width_type_name(w[cond->index]));
-                                }
+                                for (size_t a = 0; a < p->n_arches && !reported; a++)
+                                        reported = check_arg_cond_width(c, res, i, list[k].name,
+                                                                        p->arches[a]);
                 }
         }
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forgeone/arch-table.h"
 #include "forgeone/policy.h"
 #include "forgeone/string-table.h"
 #include "forgeone/syscall-table.h"
@@ -146,14 +147,6 @@ static const SyscallInfo syscall_infos[] = {
         S("utimes",            P,  X,  N,  N,  N,  N,  A_ATTR,           0,        true),
 };
 
-/* Every architecture libseccomp 2.5 knows, for "does this name exist anywhere". */
-static const uint32_t all_arches[] = {
-        SCMP_ARCH_X86_64, SCMP_ARCH_X86,     SCMP_ARCH_X32,     SCMP_ARCH_AARCH64,  SCMP_ARCH_ARM,
-        SCMP_ARCH_PPC64LE, SCMP_ARCH_PPC64,  SCMP_ARCH_PPC,     SCMP_ARCH_S390X,    SCMP_ARCH_S390,
-        SCMP_ARCH_RISCV64, SCMP_ARCH_MIPS,   SCMP_ARCH_MIPSEL,  SCMP_ARCH_MIPS64,   SCMP_ARCH_MIPSEL64,
-        SCMP_ARCH_MIPS64N32, SCMP_ARCH_MIPSEL64N32, SCMP_ARCH_PARISC, SCMP_ARCH_PARISC64,
-};
-
 static int info_cmp(const void *key, const void *elem) {
         return strcmp(key, ((const SyscallInfo *) elem)->name);
 }
@@ -244,10 +237,13 @@ const SyscallGroup *syscall_group_by_index(size_t i) {
 }
 
 bool syscall_known(const char *name) {
+        size_t i = 0;
+
         if (!name || !*name)
                 return false;
-        FOREACH_ELEMENT(a, all_arches)
-                if (seccomp_syscall_resolve_name_arch(*a, name) >= 0)
+        /* On any architecture libseccomp knows. */
+        for (const ArchInfo *a; (a = arch_table_by_index(i)); i++)
+                if (seccomp_syscall_resolve_name_arch(a->arch, name) >= 0)
                         return true;
         return false;
 }

@@ -11,6 +11,7 @@
 
 #include "forgeone/cgroup.h"
 #include "forgeone/fs-util.h"
+#include "forgeone/string-table.h"
 #include "forgeone/time-util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -29,24 +30,12 @@ struct Cgroup {
         char *relative; /* forgeone/<id> */
 };
 
-const char *cgroup_layout_to_string(CgroupLayout l) {
-        switch (l) {
-        case CGROUP_LAYOUT_UNIFIED:
-                return "unified";
-        case CGROUP_LAYOUT_HYBRID:
-                return "hybrid";
-        default:
-                return NULL;
-        }
-}
+static const char *const cgroup_layout_table[_CGROUP_LAYOUT_MAX] = {
+        [CGROUP_LAYOUT_UNIFIED] = "unified",
+        [CGROUP_LAYOUT_HYBRID] = "hybrid",
+};
 
-CgroupLayout cgroup_layout_from_string(const char *s) {
-        if (streq_ptr(s, "unified"))
-                return CGROUP_LAYOUT_UNIFIED;
-        if (streq_ptr(s, "hybrid"))
-                return CGROUP_LAYOUT_HYBRID;
-        return _CGROUP_LAYOUT_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(cgroup_layout, CgroupLayout)
 
 int cgroup_detect_layout(const char *root, CgroupLayout *ret) {
         _cleanup_free_ char *unified = NULL;

@@ -14,6 +14,7 @@
 #include "forgeone/cgroup.h"
 #include "forgeone/container.h"
 #include "forgeone/rootfs.h"
+#include "forgeone/string-table.h"
 #include "forgeone/time-util.h"
 
 #define FREEZE_TIMEOUT_USEC (5u * 1000000u)
@@ -29,23 +30,12 @@ int container_error_set(ContainerError *err, int error, const char *format, ...)
         return error;
 }
 
-static const char *const network_names[_CONTAINER_NETWORK_MAX] = {
+static const char *const container_network_table[_CONTAINER_NETWORK_MAX] = {
         [CONTAINER_NETWORK_NONE] = "none",
         [CONTAINER_NETWORK_HOST] = "host",
 };
 
-const char *container_network_to_string(ContainerNetwork n) {
-        if (n < 0 || n >= _CONTAINER_NETWORK_MAX)
-                return NULL;
-        return network_names[n];
-}
-
-ContainerNetwork container_network_from_string(const char *s) {
-        for (int i = 0; i < _CONTAINER_NETWORK_MAX; i++)
-                if (streq_ptr(s, network_names[i]))
-                        return i;
-        return _CONTAINER_NETWORK_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(container_network, ContainerNetwork)
 
 static int lock_error(const char *id_or_name, int r, ContainerError *err) {
         if (r == -ENOENT)

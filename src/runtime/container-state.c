@@ -7,8 +7,9 @@
 #include <time.h>
 
 #include "forgeone/container-state.h"
+#include "forgeone/string-table.h"
 
-static const char *const state_names[_CONTAINER_STATE_MAX] = {
+static const char *const container_state_table[_CONTAINER_STATE_MAX] = {
         [CONTAINER_CREATING] = "creating",
         [CONTAINER_RUNNING] = "running",
         [CONTAINER_PAUSED] = "paused",
@@ -18,20 +19,7 @@ static const char *const state_names[_CONTAINER_STATE_MAX] = {
         [CONTAINER_FAILED] = "failed",
 };
 
-const char *container_state_to_string(ContainerState s) {
-        if (s < 0 || s >= _CONTAINER_STATE_MAX)
-                return NULL;
-        return state_names[s];
-}
-
-ContainerState container_state_from_string(const char *s) {
-        if (!s)
-                return _CONTAINER_STATE_INVALID;
-        for (int i = 0; i < _CONTAINER_STATE_MAX; i++)
-                if (streq(s, state_names[i]))
-                        return i;
-        return _CONTAINER_STATE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(container_state, ContainerState)
 
 bool container_state_is_final(ContainerState s) {
         return s == CONTAINER_STOPPED || s == CONTAINER_FAILED;

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 
 #include "forgeone/scheduler.h"
+#include "forgeone/string-table.h"
 
-static const char *const priority_names[_SCHEDULER_PRIORITY_MAX] = {
+static const char *const scheduler_priority_table[_SCHEDULER_PRIORITY_MAX] = {
         [SCHEDULER_PRIORITY_BACKGROUND] = "background",
         [SCHEDULER_PRIORITY_LOW] = "low",
         [SCHEDULER_PRIORITY_NORMAL] = "normal",
@@ -23,20 +24,7 @@ static const unsigned priority_base_weight[_SCHEDULER_PRIORITY_MAX] = {
         [SCHEDULER_PRIORITY_CRITICAL] = 1000,
 };
 
-const char *scheduler_priority_to_string(SchedulerPriority p) {
-        if (p < 0 || p >= _SCHEDULER_PRIORITY_MAX)
-                return NULL;
-        return priority_names[p];
-}
-
-SchedulerPriority scheduler_priority_from_string(const char *s) {
-        if (!s)
-                return _SCHEDULER_PRIORITY_INVALID;
-        for (int i = 0; i < _SCHEDULER_PRIORITY_MAX; i++)
-                if (streq(s, priority_names[i]))
-                        return i;
-        return _SCHEDULER_PRIORITY_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(scheduler_priority, SchedulerPriority)
 
 unsigned scheduler_cpu_weight(SchedulerPriority p, int trust, int trust_max) {
         uint64_t base, w;
@@ -88,16 +76,13 @@ void scheduler_sort_queue(SchedulerEntry *waiting, size_t n_waiting) {
                 qsort(waiting, n_waiting, sizeof *waiting, entry_compare_qsort);
 }
 
-const char *scheduler_decision_to_string(SchedulerDecision d) {
-        static const char *const names[_SCHEDULER_DECISION_MAX] = {
-                [SCHEDULER_ADMIT] = "admit",
-                [SCHEDULER_WAIT] = "wait",
-                [SCHEDULER_REFUSE] = "refuse",
-        };
-        if (d < 0 || d >= _SCHEDULER_DECISION_MAX)
-                return NULL;
-        return names[d];
-}
+static const char *const scheduler_decision_table[_SCHEDULER_DECISION_MAX] = {
+        [SCHEDULER_ADMIT] = "admit",
+        [SCHEDULER_WAIT] = "wait",
+        [SCHEDULER_REFUSE] = "refuse",
+};
+
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(scheduler_decision, SchedulerDecision)
 
 /* Saturating sums: a budget of UINT64_MAX means "unlimited" and must stay so. */
 static uint64_t add_sat(uint64_t a, uint64_t b) {
