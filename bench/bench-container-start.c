@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Container start for a cached image: forgeonectl's container_run() vs
+ * Container start for a cached image: forgeonectl's workload_start() of an image vs
  * bubblewrap with the same namespaces (user with uid 0, pid, uts, ipc, net,
  * cgroup) on the same root filesystem (the cached layer), in the same run.
  *
@@ -17,11 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "forgeone/container.h"
+#include "forgeone/workload.h"
 #include "forgeone/time-util.h"
 
 #include "bench-util.h"
@@ -45,7 +47,7 @@ typedef struct Dirs {
         char image[600], state[600], storage[600], cache[600], policy[600];
 } Dirs;
 
-/* One container_run() of /bin/true in a fresh process; ret_timing: when each step was done. */
+/* One start of /bin/true (workload API, an image) in a fresh process; ret_timing: when each step was done. */
 static int run_once(const Dirs *d, uint64_t ret_timing[static _CONTAINER_STEP_MAX]) {
         uint64_t timing[_CONTAINER_STEP_MAX] = {};
         int p[2];
@@ -68,19 +70,28 @@ static int run_once(const Dirs *d, uint64_t ret_timing[static _CONTAINER_STEP_MA
                         .storage_dir = d->storage,
                         .layer_cache_dir = d->cache,
                 };
-                ContainerResult res = {};
-                ContainerError err = {};
+                WorkloadResult res = {};
+                WorkloadError err = {};
+                Workload *w = NULL;
                 Policy *pol = NULL;
 
                 close(p[0]);
                 if (policy_load_file(d->policy, &pol, &diag) < 0)
                         _exit(2);
-                if (container_run(&c, pol, &res, &err) < 0) {
-                        fprintf(stderr, "container_run: %s\n", err.message);
+                WorkloadConfig wc = { .image = &c, .policy = pol };
+                if (workload_start(&wc, &w, &err) < 0) {
+                        fprintf(stderr, "workload_start: %s\n", err.message);
                         _exit(3);
                 }
-                (void) write(p[1], res.timing, sizeof res.timing);
-                _exit(container_result_exit_status(&res));
+                for (;;) {
+                        struct pollfd pf = { .fd = workload_get_pidfd(w), .events = POLLIN };
+                        (void) poll(&pf, 1, -1);
+                        if (workload_reap(w, &res) != 0)
+                                break;
+                }
+                workload_free(w);
+                (void) write(p[1], res.container.timing, sizeof res.container.timing);
+                _exit(workload_result_exit_status(&res));
         }
         close(p[1]);
         if (read(p[0], timing, sizeof timing) != sizeof timing)

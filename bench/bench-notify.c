@@ -35,6 +35,7 @@
 #include "forgeone/policy.h"
 #include "forgeone/seccomp-notify.h"
 #include "forgeone/supervisor.h"
+#include "forgeone/workload.h"
 
 #define ROUNDS 9
 
@@ -119,16 +120,6 @@ static void *bare_loop(void *arg) {
         return NULL;
 }
 
-static void noop_decision(const SupervisorEvent *ev, void *userdata) {
-        /* What forgeonectl --quiet does for allowed calls: look and return. */
-        (void) ev;
-        (void) userdata;
-}
-
-static void *forgeone_loop(void *arg) {
-        return (void *) (intptr_t) supervisor_run(arg);
-}
-
 /* Builds the filter the bare loop installs: getppid to user space, everything else allowed. */
 static int bare_filter(PolicyFilter *ret) {
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -161,10 +152,65 @@ static int bare_filter(PolicyFilter *ret) {
 
 typedef struct Setup {
         const char *self;
-        const PolicyFilter *forgeone_filter;
-        PolicyGraph *forgeone_graph;
+        const char *policy_text; /* the ForgeOne policy of this configuration: text or file */
+        const char *policy_path;
         PolicyFilter bare;
+        EventSink *sink; /* as forgeonectl --quiet: denials only become records */
 } Setup;
+
+static Policy *setup_policy(const Setup *st) {
+        PolicyDiagnostics diag = {};
+        Policy *p = NULL;
+        int r;
+
+        r = st->policy_text ? policy_load_string(st->policy_text, strlen(st->policy_text), "bench", &p, &diag)
+                            : policy_load_file(st->policy_path, &p, &diag);
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "%s:%u:%u: %s\n", strempty(diag.errors[i].file), diag.errors[i].line,
+                        diag.errors[i].column, diag.errors[i].message);
+        policy_diagnostics_done(&diag);
+        return r < 0 ? NULL : p;
+}
+
+/* ForgeOne through the workload API, exactly as forgeonectl run --local starts it. */
+static double run_forgeone(Setup *st, const char *what, long n, const char *file) {
+        char nbuf[32], out[64] = {};
+        char *argv[] = { (char *) st->self, (char *) "--workload", (char *) what, nbuf, (char *) file, NULL };
+        WorkloadError err = {};
+        WorkloadResult res = {};
+        Workload *w = NULL;
+        int pipefd[2];
+        ssize_t k;
+
+        snprintf(nbuf, sizeof nbuf, "%ld", n);
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -1;
+        WorkloadConfig wc = {
+                .argv = argv,
+                .policy = setup_policy(st),
+                .sink = st->sink,
+                .stdio = { STDIN_FILENO, pipefd[1], STDERR_FILENO },
+                .stdio_set = true,
+        };
+        if (!wc.policy || workload_start(&wc, &w, &err) < 0) {
+                fprintf(stderr, "bench-notify: %s\n", err.message);
+                return -1;
+        }
+        close(pipefd[1]);
+        k = read(pipefd[0], out, sizeof out - 1);
+        close(pipefd[0]);
+        for (;;) {
+                struct pollfd p = { .fd = workload_get_pidfd(w), .events = POLLIN };
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        break;
+                if (workload_reap(w, &res) != 0)
+                        break;
+        }
+        workload_free(w);
+        if (k <= 0 || res.exit_code != 0)
+                return -1;
+        return strtod(out, NULL);
+}
 
 /* Runs one workload ("getppid" or "open") under a mode; returns ns per iteration or < 0. */
 static double run_once(Setup *st, Mode mode, const char *what, long n, const char *file) {
@@ -175,8 +221,10 @@ static double run_once(Setup *st, Mode mode, const char *what, long n, const cha
         int listener = -1, pidfd, status;
         pthread_t thread;
         Bare bare = {};
-        Supervisor *sup = NULL;
-        bool supervised = mode == MODE_BARE || mode == MODE_BARE_POLL || mode == MODE_FORGEONE;
+        bool supervised = mode == MODE_BARE || mode == MODE_BARE_POLL;
+
+        if (mode == MODE_FORGEONE)
+                return run_forgeone(st, what, n, file);
 
         snprintf(nbuf, sizeof nbuf, "%ld", n);
         if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -190,8 +238,7 @@ static double run_once(Setup *st, Mode mode, const char *what, long n, const cha
         if (pid == 0) {
                 dup2(pipefd[1], STDOUT_FILENO);
                 if (supervised) {
-                        const PolicyFilter *f = mode == MODE_FORGEONE ? st->forgeone_filter : &st->bare;
-                        if (supervisor_child_install(f, ho) < 0)
+                        if (supervisor_child_install(&st->bare, ho) < 0)
                                 _exit(2);
                 }
                 if (mode == MODE_STRACE)
@@ -210,23 +257,11 @@ static double run_once(Setup *st, Mode mode, const char *what, long n, const cha
                         waitpid(pid, NULL, 0);
                         return -1;
                 }
-                if (mode == MODE_FORGEONE) {
-                        SupervisorConfig cfg = {
-                                .identity = POLICY_IDENTITY_ANY,
-                                .root_fd = -1,
-                                .cgroup_fd = -1,
-                                .on_decision = noop_decision,
-                        };
-                        if (supervisor_new(listener, st->forgeone_graph, &cfg, &sup) < 0)
-                                return -1;
-                        pthread_create(&thread, NULL, forgeone_loop, sup);
-                } else {
-                        bare.listener = listener;
-                        bare.poll = mode == MODE_BARE_POLL;
-                        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-                                     (unsigned long) SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-                        pthread_create(&thread, NULL, bare_loop, &bare);
-                }
+                bare.listener = listener;
+                bare.poll = mode == MODE_BARE_POLL;
+                (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                             (unsigned long) SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+                pthread_create(&thread, NULL, bare_loop, &bare);
         }
 
         ssize_t k = read(pipefd[0], out, sizeof out - 1);
@@ -234,10 +269,7 @@ static double run_once(Setup *st, Mode mode, const char *what, long n, const cha
         waitpid(pid, &status, 0);
         if (supervised) {
                 pthread_join(thread, NULL);
-                if (sup)
-                        supervisor_free(sup);
-                else
-                        close(listener);
+                close(listener);
                 supervisor_handoff_free(ho);
         }
         if (pidfd >= 0)
@@ -255,45 +287,6 @@ static int cmp_double(const void *a, const void *b) {
 static double median(double *v, int n) {
         qsort(v, (size_t) n, sizeof *v, cmp_double);
         return v[n / 2];
-}
-
-/* p: taken over. */
-static int compile_policy(Policy *p, PolicyFilter **ret_f, PolicyGraph **ret_g) {
-        int r = policy_compile(p, POLICY_IDENTITY_ANY, ret_f);
-
-        if (r < 0) {
-                policy_free(p);
-                return r;
-        }
-        return policy_graph_new(p, ret_g);
-}
-
-static int load_policy_text(const char *text, const char *name, PolicyFilter **ret_f, PolicyGraph **ret_g) {
-        PolicyDiagnostics diag = {};
-        Policy *p = NULL;
-        int r;
-
-        r = policy_load_string(text, strlen(text), name, &p, &diag);
-        if (r < 0) {
-                for (size_t i = 0; i < diag.n_errors; i++)
-                        fprintf(stderr, "%s:%u:%u: %s\n", name, diag.errors[i].line, diag.errors[i].column,
-                                diag.errors[i].message);
-                policy_diagnostics_done(&diag);
-                return r;
-        }
-        return compile_policy(p, ret_f, ret_g);
-}
-
-static int load_policy_file(const char *path, PolicyFilter **ret_f, PolicyGraph **ret_g) {
-        PolicyDiagnostics diag = {};
-        Policy *p = NULL;
-        int r;
-
-        r = policy_load_file(path, &p, &diag);
-        policy_diagnostics_done(&diag);
-        if (r < 0)
-                return r;
-        return compile_policy(p, ret_f, ret_g);
 }
 
 int main(int argc, char *argv[]) {
@@ -321,8 +314,6 @@ int main(int argc, char *argv[]) {
         long n = 100000;
         int c;
         Setup st = {};
-        PolicyFilter *fg = NULL, *fo = NULL;
-        PolicyGraph *gg = NULL, *go = NULL;
         char self[4096];
         ssize_t k;
 
@@ -359,14 +350,11 @@ int main(int argc, char *argv[]) {
         self[k] = 0;
         st.self = self;
 
-        if (load_policy_text(getppid_policy, "bench-getppid", &fg, &gg) < 0 || bare_filter(&st.bare) < 0) {
-                fprintf(stderr, "bench-notify: cannot build the getppid policy or filter.\n");
+        if (bare_filter(&st.bare) < 0 || event_sink_new(0, &st.sink) < 0) {
+                fprintf(stderr, "bench-notify: cannot build the bare filter.\n");
                 return 1;
         }
-        if (load_policy_file(policy_path, &fo, &go) < 0) {
-                fprintf(stderr, "bench-notify: cannot load %s.\n", policy_path);
-                return 1;
-        }
+        event_sink_set_record_mask(st.sink, (1u << SUPERVISOR_ACTION_DENY) | (1u << SUPERVISOR_ACTION_QUARANTINE));
 
         static const struct {
                 const char *label;
@@ -386,8 +374,9 @@ int main(int argc, char *argv[]) {
 
         for (int round = 0; round < ROUNDS; round++)
                 for (size_t i = 0; i < ELEMENTSOF(configs); i++) {
-                        st.forgeone_filter = configs[i].open_policy ? fo : fg;
-                        st.forgeone_graph = configs[i].open_policy ? go : gg;
+                        st.policy_text = configs[i].open_policy ? NULL : getppid_policy;
+                        st.policy_path = policy_path;
+                        (void) event_sink_drain(st.sink, NULL, NULL);
                         long iters = configs[i].mode == MODE_STRACE ? n / 4 : n;
                         results[i][round] = run_once(&st, configs[i].mode, configs[i].what, iters, file);
                         if (results[i][round] < 0) {
@@ -433,10 +422,7 @@ int main(int argc, char *argv[]) {
                "quarter of the iterations)\n",
                n, ROUNDS);
 
-        policy_filter_free(fg);
-        policy_filter_free(fo);
-        policy_graph_unref(gg);
-        policy_graph_unref(go);
+        event_sink_free(st.sink);
         free(st.bare.insns);
         return 0;
 }

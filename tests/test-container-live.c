@@ -4,20 +4,24 @@
  * a busybox image built here with umoci runs under policies/default.json.
  * Each test uses its own state, storage and layer-cache directories under
  * /tmp and checks what the kernel shows from outside: /proc/PID/status,
- * the cgroup files. Containers run in a forked owner process (container_run()
- * takes over its process: private mount namespace, signal handling).
+ * the cgroup files. Containers run in a forked owner process that drives the
+ * workload API the way forgeonectl does (owner_run()), so a test can kill
+ * the owner or send it SIGTERM.
  */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "test-util.h"
 
 #include "forgeone/cgroup.h"
+#include "forgeone/workload.h"
 #include "forgeone/container.h"
 
 /* base: made by main(), cleaned by main() after the suite even when a test failed (a failed test's
@@ -87,13 +91,52 @@ static void teardown(void) {
 
 static bool waiting_allowed;
 
+/* The owner's loop, as forgeonectl's: the workload's end, its owner events, SIGTERM stops the container.
+ * Returns the exit status forgeonectl would, or -errno when it could not start (message in err). */
+static int owner_run(const ContainerConfig *c, Policy *p, WorkloadError *err) {
+        Workload *w = NULL;
+        WorkloadResult res = {};
+        sigset_t mask;
+        int sfd, r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        WorkloadConfig wc = { .image = c, .policy = p };
+        r = workload_start(&wc, &w, err);
+        if (r < 0)
+                return r;
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        for (;;) {
+                struct pollfd pf[3] = { { .fd = workload_get_pidfd(w), .events = POLLIN },
+                                        { .fd = workload_get_fd(w), .events = POLLIN },
+                                        { .fd = sfd, .events = POLLIN } };
+                (void) poll(pf, 3, workload_next_timeout(w) ? 20 : -1);
+                (void) workload_process(w);
+                if (pf[2].revents) {
+                        ContainerStore *st = NULL;
+                        ContainerError cerr = {};
+                        struct signalfd_siginfo ssi;
+
+                        (void) !read(sfd, &ssi, sizeof ssi);
+                        if (container_store_open(c->state_dir, &st) >= 0)
+                                (void) container_stop(st, workload_get_container_id(w), 500000, &cerr);
+                        container_store_free(st);
+                }
+                if (pf[0].revents && workload_reap(w, &res) != 0)
+                        break;
+        }
+        workload_free(w);
+        return workload_result_exit_status(&res);
+}
+
 typedef struct Owner {
         pid_t pid;
         char out[600]; /* the container's stdout+stderr */
 } Owner;
 
-/* Starts an owner process running container_run(); its exit status is the workload's (or 200 when
- * container_run() failed, with the message in OUT.err). */
+/* Starts an owner process running owner_run(); its exit status is the workload's (or 200 when it could
+ * not start, with the message in OUT.err). */
 static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory, uint64_t pids,
                        uint64_t cpu_millis, const char *budget) {
         snprintf(o->out, sizeof o->out, "%s/%s.out", tmp, name);
@@ -110,24 +153,23 @@ static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory,
                         .pids = pids,
                         .cpu_millis = cpu_millis,
                         .no_wait = !waiting_allowed,
-                        .stop_timeout_usec = 500000,
                         .state_dir = state_dir,
                         .storage_dir = storage_dir,
                         .layer_cache_dir = cache_dir,
                         .budget_file = budget,
                 };
-                ContainerResult res = {};
-                ContainerError err = {};
+                WorkloadError err = {};
                 Policy *p = NULL;
                 char errfile[700];
-                int fd;
+                int fd, r;
 
                 fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
                         _exit(201);
                 if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
                         _exit(202);
-                if (container_run(&c, p, &res, &err) < 0) {
+                r = owner_run(&c, p, &err);
+                if (r < 0) {
                         snprintf(errfile, sizeof errfile, "%s.err", o->out);
                         FILE *f = fopen(errfile, "we");
                         if (f) {
@@ -136,7 +178,7 @@ static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory,
                         }
                         _exit(200);
                 }
-                _exit(container_result_exit_status(&res) & 0xff);
+                _exit(r & 0xff);
         }
 }
 
@@ -572,13 +614,13 @@ static int refuse_image(const OciImage *image, void *userdata, ImageError *err) 
                                image->manifest.digest);
 }
 
-/* Runs c in a child (container_run() takes over its process) and expects it refused with expected and a
+/* Runs c in a child (an owner of its own) and expects it refused with expected and a
  * message containing needle before admission: no record made, nothing left in the layer cache but its
  * lock file. */
 static void expect_refused_before_admission(const ContainerConfig *c, int expected, const char *needle) {
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
-        ContainerError err = {};
+        WorkloadError err = {};
         Policy *p = NULL;
         ContainerRecord **l = NULL;
         size_t n = 9, got = 0;
@@ -592,7 +634,7 @@ static void expect_refused_before_admission(const ContainerConfig *c, int expect
                 close(pipefd[0]);
                 if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
                         _exit(2);
-                int r = container_run(c, p, NULL, &err);
+                int r = owner_run(c, p, &err);
                 (void) !write(pipefd[1], err.message, strlen(err.message));
                 _exit(r == expected ? 0 : 1);
         }

@@ -5,28 +5,26 @@
  * Running an OCI image as a mediated container, and controlling it from any
  * process.
  *
- * container_run() opens and verifies the image (oci-image.h), unpacks its
- * layers into the cache (layer-cache.h), resolves the workload's policy
- * identity (name, image digest, labels), is admitted by the scheduler
- * (container-queue.h; may wait), creates the cgroup with the limits, and
- * launches init in new user (container root = host uid_base, uid_count ids,
- * setgroups denied), pid, uts, ipc, cgroup, mount and (network "none") net
- * namespaces. The layers are bind-mounted id-mapped to that user namespace
- * (so image files owned by root are owned by container root), the overlay
- * root (rootfs.h) goes on top, then /proc, a minimal /dev, a read-only /sys,
+ * A container is started as a workload (workload.h) with
+ * WorkloadConfig.image set to a ContainerConfig: the image is opened and
+ * verified (oci-image.h), its layers unpacked into the cache
+ * (layer-cache.h), the workload's policy identity resolved (name, image
+ * digest, labels), the scheduler admits it (container-queue.h; waits unless
+ * no_wait), the cgroup is created with the limits, and init is cloned into
+ * new user (container root = host uid_base, uid_count ids, setgroups
+ * denied), mount, pid, uts, ipc, cgroup and (network "none") net
+ * namespaces. The layers are mounted id-mapped to that user namespace (so
+ * image files owned by root are owned by container root) and the overlay
+ * root (rootfs.h) on top, inside the container's own mount namespace (the
+ * caller's never sees them); then /proc, a minimal /dev, a read-only /sys,
  * pivot_root. The capability bounding set is reduced to
  * CONTAINER_DEFAULT_CAPS (effective/permitted for a root workload; none for
  * another user), then the image's user, cwd and env are applied and the
  * supervisor's listener is installed last before execve(), so the setup is
- * not mediated and the workload is. The caller's process becomes the
- * container's owner: it runs the supervisor loop on a thread, records the
- * transitions, and on exit records Stopped(exit status) or Failed(reason)
- * (Failed "oom" when the memory cgroup OOM-killed init), removes the cgroup
- * and the root filesystem. SIGINT/SIGTERM to the owner stop the container.
- * It takes over the calling process for the container's lifetime: a private
- * mount namespace (so it must be called while single-threaded), SIGINT and
- * SIGTERM blocked and read from a signalfd; one container per process (a
- * daemon forks an owner per container).
+ * not mediated and the workload is. The workload's owner records the
+ * transitions; at the end Stopped(exit status) or Failed(reason) (Failed
+ * "oom" when the memory cgroup OOM-killed init), and removes the cgroup and
+ * the root filesystem.
  *
  * The control functions may be called from any process (see
  * container-store.h for the model): they lock the container, check the
@@ -91,10 +89,6 @@ typedef enum ContainerNotice {
 
 typedef void (*ContainerNoticeFn)(ContainerNotice kind, const char *text, void *userdata);
 
-/* A mediated syscall decision, for printing: forwarded from the supervisor. */
-typedef struct SupervisorEvent SupervisorEvent;
-typedef void (*ContainerDecisionFn)(const SupervisorEvent *ev, void *userdata);
-
 typedef struct ContainerConfig {
         const char *image;   /* "DIR[:TAG]" */
         const char *name;    /* NULL: the id */
@@ -109,7 +103,6 @@ typedef struct ContainerConfig {
         bool no_wait;          /* refuse instead of queueing when the budget is short */
         uid_t uid_base;        /* 0: CONTAINER_DEFAULT_UID_BASE */
         uint32_t uid_count;    /* 0: CONTAINER_DEFAULT_UID_COUNT */
-        uint64_t stop_timeout_usec; /* SIGTERM -> SIGKILL on SIGINT/SIGTERM of the owner; 0: default */
 
         const char *state_dir;   /* NULL: container-store default */
         const char *storage_dir; /* NULL: CONTAINER_DEFAULT_STORAGE_DIR (rootfs upper/work) */
@@ -123,13 +116,13 @@ typedef struct ContainerConfig {
         OciImageVerifyFn verify;
         void *verify_userdata;
         OciProgressFn progress;  /* unpacking/verification progress; may be NULL */
-        ContainerNoticeFn notice;
-        ContainerDecisionFn decision; /* every mediated decision; may be NULL */
-        void *userdata;          /* for progress, notice and decision */
+        ContainerNoticeFn notice;  /* called on the starting thread; warnings and states also go to the
+                                    * workload's event sink */
+        void *userdata;          /* for progress and notice */
 } ContainerConfig;
 
 typedef enum ContainerStep {
-        CONTAINER_STEP_BEGIN,    /* container_run() called */
+        CONTAINER_STEP_BEGIN,    /* the start was asked for */
         CONTAINER_STEP_IMAGE,    /* image opened and verified, layers in the cache */
         CONTAINER_STEP_ADMITTED, /* scheduler admitted, record created */
         CONTAINER_STEP_CGROUP,   /* cgroup created with its limits, policy compiled */
@@ -151,10 +144,6 @@ typedef struct ContainerResult {
         /* CLOCK_MONOTONIC when each step of the start was done, for benchmarks (0: not reached). */
         uint64_t timing[_CONTAINER_STEP_MAX];
 } ContainerResult;
-
-/* policy: taken over. Returns 0 once the container has run (see ret for how it ended), or a negative
- * errno when it could not be started. */
-int container_run(const ContainerConfig *c, Policy *policy, ContainerResult *ret, ContainerError *err);
 
 /* Exit status a CLI returns for a result: the exit code, 128 + signal, or 1 for Failed. */
 int container_result_exit_status(const ContainerResult *r) _pure_;

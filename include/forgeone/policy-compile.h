@@ -10,7 +10,10 @@
  * trust, a quarantine or a reloadable decision becomes USER_NOTIF and is
  * decided by the policy graph in the supervisor.
  *
- * Built in, whatever the policy says: seccomp(SECCOMP_SET_MODE_FILTER) with
+ * Built in, whatever the policy says: every call that changes credentials
+ * reaches the supervisor whenever the kernel would let it through (and the
+ * id-changing ones also when the policy denies them, so that one that
+ * changes nothing can be allowed); seccomp(SECCOMP_SET_MODE_FILTER) with
  * SECCOMP_FILTER_FLAG_NEW_LISTENER fails with EPERM (a workload may not
  * install a listener that would see calls before ours), and architectures
  * the policy does not name are killed.
@@ -55,6 +58,10 @@ typedef struct PolicyFilter {
         int default_errno;
         uint32_t *arches; /* AUDIT_ARCH_* accepted */
         size_t n_arches;
+        /* Every call that changes credentials (setuid and friends, setgroups, capset, umask, exec,
+         * unshare, setns) reaches the supervisor whenever it could succeed: always true for a filter
+         * from policy_compile() (why "credentials"), so the supervisor may cache credentials per task. */
+        bool traps_credentials;
 } PolicyFilter;
 
 /* identity: an index, POLICY_IDENTITY_ANY (a workload matching no identity)

@@ -79,21 +79,30 @@
  *    paths). Default ACLs apply as for the workload (its umask is set on
  *    our thread for the creating calls).
  *
- * Threads: supervisor_run() blocks in SECCOMP_IOCTL_NOTIF_RECV on the
- * calling thread (measured faster than poll() + RECV); it returns after
- * supervisor_stop(), which interrupts it with SUPERVISOR_WAKE_SIGNAL (a
- * no-op handler for it is installed once, without SA_RESTART), or by
- * itself once no task uses the filter any more (Linux 6.6+ ends a
- * blocking RECV then; older kernels need supervisor_stop()). Blocking
- * emulations (a connect(), an open() of a FIFO or device) run on a short
- * lived thread so one slow call never stalls the others.
+ * Threads and loops: the supervisor can be hosted by any event loop
+ * (supervisor_get_fd() turns readable when a notification waits;
+ * supervisor_dispatch() then handles one without blocking) or run on a
+ * dedicated thread of its own that blocks in SECCOMP_IOCTL_NOTIF_RECV
+ * (supervisor_start_thread(); measured about 12% faster per trapped call
+ * than poll() + RECV on Linux 6.18). The dedicated thread ends by itself
+ * once no task uses the filter any more (Linux 6.6+ ends a blocking RECV
+ * then); on older kernels it waits in poll() on the listener and an
+ * eventfd instead. Nothing here installs a signal handler or sends a
+ * signal: a blocking emulation (the open of a FIFO, a connect()) runs on a
+ * short-lived worker thread that waits in poll() on the object, the target's
+ * pidfd and the supervisor's stop eventfd.
+ *
+ * Reporting: every decision is posted to the configured event sink
+ * (event-sink.h), from whichever thread made it, without blocking; the
+ * per-workload counters below are exact whatever the sink drops.
  */
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "forgeone/decision.h"
+#include "forgeone/event-sink.h"
 #include "forgeone/macro.h"
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
@@ -123,60 +132,32 @@ int supervisor_handoff_receive(SupervisorHandoff *h, int pidfd, uint64_t timeout
 
 /* ---- deciding ---- */
 
-typedef enum SupervisorAction {
-        SUPERVISOR_ACTION_CONTINUE,   /* the kernel performs the call (registers-only decision) */
-        SUPERVISOR_ACTION_EMULATE,    /* the supervisor performed it with the checked arguments */
-        SUPERVISOR_ACTION_DENY,       /* failed with errno */
-        SUPERVISOR_ACTION_QUARANTINE, /* failed with errno, and the workload is being stopped */
-        _SUPERVISOR_ACTION_MAX,
-        _SUPERVISOR_ACTION_INVALID = -EINVAL,
-} SupervisorAction;
-
-const char *supervisor_action_to_string(SupervisorAction a) _const_;
-
-/* One decided notification. Pointers are valid during the callback only. */
-typedef struct SupervisorEvent {
-        uint64_t id;          /* the notification's cookie */
-        pid_t tid;            /* the calling task, in the supervisor's pid namespace */
-        pid_t pid;            /* its thread group, or 0 when not looked up (registers-only decisions) */
-        uint32_t arch;        /* AUDIT_ARCH_* */
-        int nr;
-        const char *syscall;  /* name, or NULL for a number unknown on that arch */
-        uint64_t args[6];
-        const char *path;     /* resolved path inside the workload's root, or NULL */
-        const char *path2;    /* second path (rename, link targets), or NULL */
-        unsigned access;      /* PolicyAccess mask requested on path */
-        const PolicySockaddr *addr; /* decoded address, or NULL */
-        PolicyVerdict verdict;
-        const char *rule_id;  /* rule, "default", "builtin", ... or "supervisor" when the supervisor
-                               * itself refused (unreadable memory, not emulable safely) */
-        const char *reason;   /* static text when the supervisor overrode or explains, else NULL */
-        SupervisorAction action;
-        int error;            /* errno the call returned (0: success) */
-        int64_t value;        /* return value on success (emulated calls; 0 for CONTINUE) */
-        uint64_t generation;  /* policy generation that decided */
-        int trust;            /* the workload's trust after this decision */
-        bool target_gone;     /* the target was interrupted or died before the reply (ENOENT) */
-} SupervisorEvent;
-
-typedef void (*SupervisorEventFn)(const SupervisorEvent *ev, void *userdata);
+/* Called on the deciding thread when a decision quarantines the workload, before the call is answered,
+ * so the workload never runs past it: it must stop (freeze or kill) the workload without waiting. */
+typedef void (*SupervisorQuarantineFn)(const SupervisorEvent *ev, void *userdata);
 
 typedef struct SupervisorConfig {
         int identity;    /* policy_identity_resolve() result, or POLICY_IDENTITY_ANY */
         int root_fd;     /* the workload's root directory (dup'd); -1: "/" */
         int cgroup_fd;   /* the workload's cgroup v2 directory (dup'd), used to find tasks sharing memory
                           * with an exec'ing task; -1: look in /proc */
-        SupervisorEventFn on_decision;   /* every decision; called on the supervising thread */
-        SupervisorEventFn on_quarantine; /* once, when the workload must be stopped */
+        const char *workload; /* id or name in the records (copied); NULL: "" */
+        EventSink *sink;      /* where decisions go; NULL: counted only */
+        int wake_fd;          /* an eventfd (dup'd) written when the trust score changed or a quarantine was
+                               * requested, so the workload's owner looks; -1: none */
+        SupervisorQuarantineFn on_quarantine;
         void *userdata;
+        /* The workload's filter traps every call that changes credentials (PolicyFilter.traps_credentials),
+         * so the supervisor may cache them per task; otherwise it reads them for every call. */
+        bool creds_calls_trapped;
 } SupervisorConfig;
 
 typedef struct Supervisor Supervisor;
 
 /* Takes ownership of listener (closed on error too); takes a reference on graph. */
 int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *config, Supervisor **ret);
-/* Only once supervisor_run() has returned. Waits for emulations still running on worker threads
- * (interrupting blocked ones). Closing the listener makes the workload's trapped calls fail (ENOSYS). */
+/* Stops the dedicated thread (see supervisor_start_thread()) and the workers, closes the listener: the
+ * workload's trapped calls fail with ENOSYS from then on. */
 Supervisor *supervisor_free(Supervisor *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Supervisor *, supervisor_free);
 
@@ -189,15 +170,23 @@ bool supervisor_is_quarantined(Supervisor *s);
 /* True when SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP could be enabled on the listener. */
 bool supervisor_has_sync_wakeup(const Supervisor *s) _pure_;
 
-/* Receives and decides one notification (blocking). 0 handled (including a target that went away),
- * -EINTR interrupted, -ENOTCONN no task uses the filter any more, other negative errno on failure. */
-int supervisor_process_one(Supervisor *s);
+typedef struct SupervisorCounts {
+        uint64_t decisions[_SUPERVISOR_ACTION_MAX]; /* by action, exact */
+        uint64_t target_gone;                        /* targets that left before their answer */
+} SupervisorCounts;
 
-#define SUPERVISOR_WAKE_SIGNAL (SIGRTMIN + 5)
+void supervisor_get_counts(Supervisor *s, SupervisorCounts *ret);
 
-/* Loops on supervisor_process_one() on the calling thread until supervisor_stop() or until no task
- * uses the filter. Returns 0 then, or a negative errno. */
-int supervisor_run(Supervisor *s);
-/* From another thread: makes supervisor_run() return, and waits (at most 5 s) until it has, so that
- * a pthread_join() of the loop thread afterwards does not hang. Not for signal handlers. */
-void supervisor_stop(Supervisor *s);
+/* ---- hosting ---- */
+
+/* The listener: POLLIN when a notification waits, POLLHUP once no task uses the filter. */
+int supervisor_get_fd(Supervisor *s) _pure_;
+/* After POLLIN: receives and handles one notification without blocking. 1 handled, 0 nothing was waiting
+ * (the target left first), -ENOTCONN no task uses the filter any more, other negative errno on failure. */
+int supervisor_dispatch(Supervisor *s);
+
+/* Starts the dedicated thread (at most one; not together with supervisor_dispatch()). */
+int supervisor_start_thread(Supervisor *s);
+/* Waits at most timeout_usec for the dedicated thread to end (it ends when no task uses the filter
+ * any more): 0 ended (its result in ret_result, optional), -ETIMEDOUT, -ESRCH when none was started. */
+int supervisor_join_thread(Supervisor *s, uint64_t timeout_usec, int *ret_result);

@@ -2,19 +2,19 @@
 /*
  * forgeonectl run --local --image DIR[:TAG] ...: the container form of
  * "run". cli-run.c hands the whole argument vector over when it sees
- * --image; this file parses it and calls container_run(). Exit status: the
- * workload's (128 + signal when killed), 1 when it could not start or
- * ended Failed.
+ * --image; this file parses it and starts the workload in cli-run-common.c.
+ * Exit status: the workload's (128 + signal when killed), 123 when it was
+ * quarantined, 1 when it could not start or ended Failed.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cli-run-common.h"
 #include "cli-verbs.h"
 #include "forgeone/container.h"
 #include "forgeone/log.h"
-#include "forgeone/supervisor.h"
 
 static void help(void) {
         printf("Usage: forgeonectl run --local --image DIR[:TAG] --policy FILE [OPTIONS] [-- CMD...]\n\n"
@@ -31,60 +31,10 @@ static void help(void) {
                "  --userns BASE:COUNT    host ids for container ids 0..COUNT-1 (default 100000:65536)\n"
                "  --budget FILE          host budget (default /etc/forgeone/budget.json if present)\n"
                "  --stop-timeout S       grace period after SIGTERM on Ctrl-C (default 10)\n"
-               "  --quiet                print no decisions\n"
+               "  --quiet                print no decisions (default: denials and quarantines)\n"
+               "  --verbose              print every decision\n"
+               "  --json                 print decisions as JSON lines\n"
                "\nSee forgeonectl(1), sections CONTAINERS and SCHEDULING.\n");
-}
-
-typedef struct RunUi {
-        bool quiet;
-        bool tty;
-        bool progress_shown;
-} RunUi;
-
-static void on_notice(ContainerNotice kind, const char *text, void *userdata) {
-        RunUi *ui = userdata;
-
-        switch (kind) {
-        case CONTAINER_NOTICE_QUEUED:
-                log_notice("Waiting for admission: %s", text);
-                break;
-        case CONTAINER_NOTICE_STARTED:
-                if (!ui->quiet)
-                        log_info("Container %s started.", text);
-                break;
-        case CONTAINER_NOTICE_STATE:
-                if (!ui->quiet)
-                        log_info("Container state: %s", text);
-                break;
-        case CONTAINER_NOTICE_WARNING:
-                log_warning("%s", text);
-                break;
-        default:
-                break;
-        }
-}
-
-static void on_progress(OciProgressPhase phase, const char *digest, uint64_t done, uint64_t total, void *userdata) {
-        RunUi *ui = userdata;
-
-        if (!ui->tty)
-                return;
-        fprintf(stderr, "\r%s %.19s %3u%%", oci_progress_phase_to_string(phase), strempty(digest),
-                total ? (unsigned) (done * 100 / total) : 100u);
-        if (done >= total)
-                fputc('\n', stderr);
-        ui->progress_shown = true;
-}
-
-static void on_decision(const SupervisorEvent *ev, void *userdata) {
-        RunUi *ui = userdata;
-
-        if (ui->quiet || ev->action == SUPERVISOR_ACTION_CONTINUE || ev->action == SUPERVISOR_ACTION_EMULATE)
-                return;
-        fprintf(stderr, "forgeonectl: %s %s%s%s%s -> %s (rule %s, trust %d)\n",
-                strempty(supervisor_action_to_string(ev->action)), ev->syscall ?: "?", ev->path ? " \"" : "",
-                ev->path ?: "", ev->path ? "\"" : "", ev->error ? strerror(ev->error) : "ok", strempty(ev->rule_id),
-                ev->trust);
 }
 
 static int strv_push(char ***l, size_t *n, const char *s) {
@@ -117,6 +67,8 @@ int verb_run_image(int argc, char *argv[]) {
                 ARG_BUDGET,
                 ARG_STOP_TIMEOUT,
                 ARG_QUIET,
+                ARG_VERBOSE,
+                ARG_JSON,
         };
         static const struct option options[] = {
                 { "local", no_argument, NULL, ARG_LOCAL },
@@ -135,17 +87,16 @@ int verb_run_image(int argc, char *argv[]) {
                 { "budget", required_argument, NULL, ARG_BUDGET },
                 { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
                 { "quiet", no_argument, NULL, ARG_QUIET },
+                { "verbose", no_argument, NULL, ARG_VERBOSE },
+                { "json", no_argument, NULL, ARG_JSON },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_strv_free_ char **labels = NULL, **command = NULL;
-        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
         const char *policy_path = NULL;
         ContainerConfig cfg = { .priority = SCHEDULER_PRIORITY_NORMAL, .network = CONTAINER_NETWORK_NONE };
-        ContainerResult result = {};
-        ContainerError err = {};
-        RunUi ui = { .tty = isatty(STDERR_FILENO) };
-        Policy *policy = NULL;
+        RunOptions o = { .print = RUN_PRINT_DENIALS };
+        WorkloadConfig wc = {};
         size_t n_labels = 0, n_cmd = 0;
         int c, r;
 
@@ -250,11 +201,17 @@ int verb_run_image(int argc, char *argv[]) {
                                 log_error("Invalid --stop-timeout \"%s\": seconds from 0 to 86400.", optarg);
                                 return 1;
                         }
-                        cfg.stop_timeout_usec = (uint64_t) (v * 1e6);
+                        o.stop_timeout_usec = (uint64_t) (v * 1e6);
                         break;
                 }
                 case ARG_QUIET:
-                        ui.quiet = true;
+                        o.print = RUN_PRINT_NONE;
+                        break;
+                case ARG_VERBOSE:
+                        o.print = RUN_PRINT_ALL;
+                        break;
+                case ARG_JSON:
+                        o.json = true;
                         break;
                 case 'h':
                         help();
@@ -277,29 +234,8 @@ int verb_run_image(int argc, char *argv[]) {
         cfg.labels = labels;
         cfg.command = command;
 
-        r = policy_load_file(policy_path, &policy, &diag);
-        if (r < 0) {
-                for (size_t i = 0; i < diag.n_errors; i++)
-                        log_error("%s:%u:%u: %s", strempty(diag.errors[i].file), diag.errors[i].line,
-                                  diag.errors[i].column, diag.errors[i].message);
-                if (diag.n_errors == 0)
-                        log_error_errno(r, "Failed to load policy %s: %m", policy_path);
+        if (run_load_policy(policy_path, &wc.policy) < 0)
                 return 1;
-        }
-
-        cfg.progress = on_progress;
-        cfg.notice = on_notice;
-        cfg.decision = on_decision;
-        cfg.userdata = &ui;
-        r = container_run(&cfg, policy, &result, &err);
-        if (r < 0) {
-                if (err.message[0])
-                        log_error("%s", err.message);
-                else
-                        log_error_errno(r, "Failed to run %s: %m", cfg.image);
-                return 1;
-        }
-        if (result.state == CONTAINER_FAILED)
-                log_error("Container %s failed.", result.id);
-        return container_result_exit_status(&result);
+        wc.image = &cfg;
+        return run_workload(&wc, &o);
 }

@@ -586,6 +586,48 @@ static bool plan_too_wide(const ArchCtx *ac, size_t n_ac, const Policy *p, const
                           const char *name);
 
 /* Adds the rules of one syscall; a conditional plan libseccomp turns down becomes NOTIFY. */
+/*
+ * Calls that change the caller's credentials reach the supervisor whenever the kernel would let them
+ * through: the supervisor caches each task's credentials and must see every change (it drops the
+ * entry, then continues the call). The id-changing ones reach it also when the policy denies them, so
+ * that a call that changes nothing (POSIX_SPAWN_RESETIDS' setresuid(-1, getuid(), -1)) is allowed:
+ * it is no privilege change. Sorted.
+ */
+static const char *const credential_calls[] = {
+        "capset",      "execve",      "execveat",    "setfsgid",    "setfsgid32",  "setfsuid",
+        "setfsuid32",  "setgid",      "setgid32",    "setgroups",   "setgroups32", "setns",
+        "setregid",    "setregid32",  "setresgid",   "setresgid32", "setresuid",   "setresuid32",
+        "setreuid",    "setreuid32",  "setuid",      "setuid32",    "umask",       "unshare",
+};
+
+static bool credential_call_changes_ids(const char *name) {
+        return (strncmp(name, "set", 3) == 0 && !streq(name, "setns")) || streq(name, "capset");
+}
+
+static int credential_call_index(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(credential_calls); i++)
+                if (streq(credential_calls[i], name))
+                        return (int) i;
+        return -1;
+}
+
+/* Returns true when the plan was changed. def: the default's plan, which a conditional plan falls to. */
+static bool plan_credentials(const char *name, const Plan *def, Plan *plan) {
+        bool may_allow = plan->action == POLICY_KERNEL_ALLOW ||
+                         (plan->conditional && def->action == POLICY_KERNEL_ALLOW);
+        bool may_deny = plan->action == POLICY_KERNEL_ERRNO || (plan->conditional && def->action == POLICY_KERNEL_ERRNO);
+
+        if (credential_call_index(name) < 0)
+                return false;
+        if (may_allow || (may_deny && credential_call_changes_ids(name))) {
+                plan->action = POLICY_KERNEL_NOTIFY;
+                plan->conditional = false;
+                plan->why = "credentials";
+                return true;
+        }
+        return false;
+}
+
 static int emit_plan(const ArchCtx *ac, size_t n_ac, const Policy *p, uint32_t default_action, Plan *plan,
                      int nr, const char *name) {
         if (plan->conditional) {
@@ -797,7 +839,7 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
         size_t n_pairs = 0, n_all_pairs = 0, n_names = 0;
         uint32_t default_action;
         Plan def;
-        bool seccomp_done = false;
+        bool seccomp_done = false, named_credentials[ELEMENTSOF(credential_calls)] = {};
         int r;
 
         if (!p || !ret)
@@ -835,7 +877,7 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
         f = calloc(1, sizeof(PolicyFilter));
         if (!f)
                 return -ENOMEM;
-        f->syscalls = calloc(n_names + 1, sizeof(PolicyCompiledSyscall));
+        f->syscalls = calloc(n_names + 1 + ELEMENTSOF(credential_calls), sizeof(PolicyCompiledSyscall));
         f->arches = calloc(MAX(p->n_arches, (size_t) 1), sizeof(uint32_t));
         if (!f->syscalls || !f->arches)
                 return -ENOMEM;
@@ -886,6 +928,10 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
                         plan.conditional = false;
                         plan.why = "filter size";
                 }
+                if (plan_credentials(pairs[i].name, &def, &plan))
+                        named_credentials[credential_call_index(pairs[i].name)] = true;
+                else if (credential_call_index(pairs[i].name) >= 0)
+                        named_credentials[credential_call_index(pairs[i].name)] = true;
                 nr = seccomp_syscall_resolve_name(pairs[i].name);
                 if (nr == __NR_SCMP_ERROR)
                         r = 0; /* no number on any architecture libseccomp knows: nothing can call it */
@@ -901,6 +947,26 @@ static int compile_once(const Policy *p, int identity, bool compact, PolicyFilte
                         goto finish;
                 i = j;
         }
+
+        /* The credential calls no rule names: the default decides, and may need the supervisor. */
+        for (size_t k = 0; k < ELEMENTSOF(credential_calls); k++) {
+                Plan plan = def;
+                int nr;
+
+                if (named_credentials[k] || !plan_credentials(credential_calls[k], &def, &plan))
+                        continue;
+                nr = seccomp_syscall_resolve_name(credential_calls[k]);
+                if (nr == __NR_SCMP_ERROR)
+                        continue;
+                r = emit_plan(ac, n_ac, p, default_action, &plan, nr, credential_calls[k]);
+                if (r < 0)
+                        goto finish;
+                r = compiled_add(f, credential_calls[k], nr, &plan, "default");
+                if (r < 0)
+                        goto finish;
+        }
+        qsort(f->syscalls, f->n_syscalls, sizeof(PolicyCompiledSyscall), compiled_syscall_compare);
+        f->traps_credentials = true;
 
         if (!seccomp_done) {
                 Plan plan = def;

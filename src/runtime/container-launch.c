@@ -2,8 +2,11 @@
 /*
  * The child side of a container launch: everything init does between
  * clone() and execve(). It runs in the freshly cloned process (no threads,
- * its own copy of the parent's memory), so it may allocate; it never
- * returns. Failures are sent to the parent as a LaunchReport on the sync
+ * its own copy of the parent's memory), so it may allocate (the caller
+ * clones from a thread that holds no lock, and the allocator's per-thread
+ * arena is that thread's); credentials are changed with raw syscalls, since
+ * glibc's wrappers would wait for threads of the parent that are not here.
+ * It never returns. Failures are sent to the parent as a LaunchReport on the sync
  * socket, naming the step and the path, then the child exits.
  */
 #include <fcntl.h>
@@ -394,7 +397,7 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
         rootfs_fd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfs_fd < 0 || fchdir(rootfs_fd) < 0)
                 fail(a, errno, "cannot enter the root filesystem %s: %m", a->rootfs);
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
                 fail(a, errno, "cannot become root in the user namespace: %m");
         /* The cgroup namespace now, after the parent moved us: the container's cgroup is its "/". */
         if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
@@ -440,9 +443,9 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
 
         cap_last = last_cap();
         drop_bounding_set(a, cap_last);
-        if (setresgid(gid, gid, gid) < 0)
+        if (syscall(SYS_setresgid, gid, gid, gid) < 0)
                 fail(a, errno, "cannot switch to group %u: %m", (unsigned) gid);
-        if (setresuid(uid, uid, uid) < 0)
+        if (syscall(SYS_setresuid, uid, uid, uid) < 0)
                 fail(a, errno, "cannot switch to user %u: %m", (unsigned) uid);
         drop_capabilities(a, uid == 0);
         if (chdir(a->cwd && *a->cwd ? a->cwd : "/") < 0)

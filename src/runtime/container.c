@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The owner side of a container: image -> admission -> cgroup -> clone ->
- * id maps, id-mapped layers, rootfs, "go" -> listener handoff -> supervisor
- * thread -> wait -> record the end -> clean up. See container.h.
+ * The owner side of a container, in the steps workload.c drives: launch
+ * (image -> admission -> cgroup -> clone -> id maps, id-mapped layers and
+ * the root filesystem mounted inside the child's own mount namespace ->
+ * "go" -> the listener handed over), exec (init exec'd the workload:
+ * Running), process (a quarantine recorded, trust followed), end (the end
+ * recorded, cgroup and root filesystem removed). See container-run.h.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,7 +16,6 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "container-launch.h"
+#include "container-run.h"
 #include "forgeone/cgroup.h"
 #include "forgeone/container-queue.h"
 #include "forgeone/container.h"
@@ -31,6 +34,7 @@
 #include "forgeone/policy-graph.h"
 #include "forgeone/rootfs.h"
 #include "forgeone/supervisor.h"
+#include "forgeone/string-table.h"
 #include "forgeone/time-util.h"
 
 #ifndef CLONE_PIDFD
@@ -64,21 +68,18 @@ struct fo_mount_attr {
         uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
 
-const char *container_step_to_string(ContainerStep s) {
-        static const char *const names[_CONTAINER_STEP_MAX] = {
-                [CONTAINER_STEP_BEGIN] = "begin",
-                [CONTAINER_STEP_IMAGE] = "image",
-                [CONTAINER_STEP_ADMITTED] = "admitted",
-                [CONTAINER_STEP_CGROUP] = "cgroup",
-                [CONTAINER_STEP_CLONED] = "cloned",
-                [CONTAINER_STEP_ROOTFS] = "rootfs",
-                [CONTAINER_STEP_HANDOFF] = "handoff",
-                [CONTAINER_STEP_EXEC] = "exec",
-        };
-        if (s < 0 || s >= _CONTAINER_STEP_MAX)
-                return NULL;
-        return names[s];
-}
+static const char *const container_step_table[_CONTAINER_STEP_MAX] = {
+        [CONTAINER_STEP_BEGIN] = "begin",
+        [CONTAINER_STEP_IMAGE] = "image",
+        [CONTAINER_STEP_ADMITTED] = "admitted",
+        [CONTAINER_STEP_CGROUP] = "cgroup",
+        [CONTAINER_STEP_CLONED] = "cloned",
+        [CONTAINER_STEP_ROOTFS] = "rootfs",
+        [CONTAINER_STEP_HANDOFF] = "handoff",
+        [CONTAINER_STEP_EXEC] = "exec",
+};
+
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(container_step, ContainerStep);
 
 int container_result_exit_status(const ContainerResult *r) {
         if (r->state == CONTAINER_FAILED)
@@ -90,35 +91,44 @@ int container_result_exit_status(const ContainerResult *r) {
 
 #define QUARANTINE_FREEZE_TIMEOUT_USEC (5u * 1000000u)
 
-typedef struct Run {
-        const ContainerConfig *config;
+struct ContainerRun {
+        ContainerNoticeFn notice;
+        void *userdata;
+        EventSink *sink;
         ContainerStore *store;
         char id[13];
         Cgroup *cgroup;
         char *storage;          /* STORAGE/<id> */
         char **staged;          /* id-mapped layer mount points, bottom first */
         Rootfs *rootfs;
-        Supervisor *supervisor;
-        /* Set by the quarantine callback (supervisor thread): the owner must see the cgroup frozen by
-         * then, or kill it. 0: nothing pending. */
-        _Atomic uint64_t quarantine_deadline;
-        _Atomic bool quarantine_failed;
-        /* eventfd the quarantine callback writes so the owner's loop, blocked in poll(), checks the
-         * freeze in time rather than at the container's next event. */
-        int wake_fd;
-        /* Trust -> cpu weight, adjusted as the supervisor's trust score moves (supervisor thread). */
+        PolicyGraph *graph;
+        int identity;
+        bool creds_calls_trapped;
+        pid_t pid;
+        int pidfd, root_fd, cgroup_fd, sync_fd;
+        uint64_t timing[_CONTAINER_STEP_MAX];
+        bool recorded_end;
+        char failure[CONTAINER_ERROR_MAX]; /* why the start failed, for the record */
+
+        /* Set by the quarantine request (supervising thread), handled by the owner's loop. */
+        char quarantine_reason[256];
+        bool quarantine_pending;         /* atomic: freeze requested, not yet recorded */
+        uint64_t quarantine_deadline;    /* atomic: the cgroup must be frozen by then, else killed; 0 none */
+        bool quarantine_failed;          /* atomic */
+        bool quarantined;
+
+        /* Trust -> cpu weight, followed from the owner's loop. */
         SchedulerPriority priority;
         int trust, trust_max;
         unsigned weight;
         uint64_t record_trust_usec; /* last time trust/weight went to the record (rate-limited) */
-        pthread_t thread;
-        bool thread_started;
-        int supervisor_result;
-} Run;
+};
 
-static void notice(const Run *run, ContainerNotice kind, const char *text) {
-        if (run->config->notice)
-                run->config->notice(kind, text, run->config->userdata);
+static void notice(const ContainerRun *run, ContainerNotice kind, const char *text) {
+        if (run->notice)
+                run->notice(kind, text, run->userdata);
+        if (kind == CONTAINER_NOTICE_WARNING || kind == CONTAINER_NOTICE_STATE)
+                event_sink_post_notice(run->sink, run->id, text);
 }
 
 static int write_at(pid_t pid, const char *file, const char *text) {
@@ -155,7 +165,7 @@ static int write_id_maps(pid_t pid, uid_t base, uint32_t count) {
  * namespace: files owned by uid 0 in the cache are owned by container root, without chown-ing the
  * shared cache. layer.json is linked beside it so rootfs.c still finds the layer's xattr namespace.
  */
-static int stage_idmapped_layers(Run *run, char **lowers, int userns_fd, ContainerError *err) {
+static int stage_idmapped_layers(ContainerRun *run, char **lowers, int userns_fd, ContainerError *err) {
         size_t n = 0;
 
         while (lowers[n])
@@ -197,7 +207,9 @@ static int stage_idmapped_layers(Run *run, char **lowers, int userns_fd, Contain
         return 0;
 }
 
-static void unstage_layers(Run *run) {
+/* The mounts live in the container's mount namespace and go with it: what is left here are the
+ * directories. */
+static void unstage_layers(ContainerRun *run) {
         for (char **s = run->staged; s && *s; s++) {
                 _cleanup_free_ char *dir = strdup(*s), *meta = NULL;
                 char *slash;
@@ -211,8 +223,7 @@ static void unstage_layers(Run *run) {
                         (void) rmdir(dir);
                 }
         }
-        strv_free(run->staged);
-        run->staged = NULL;
+        run->staged = strv_free(run->staged);
         if (run->storage) {
                 _cleanup_free_ char *lower = NULL;
                 if (asprintf(&lower, "%s/lower", run->storage) >= 0)
@@ -268,108 +279,71 @@ static void *attach_job(void *userdata) {
         return NULL;
 }
 
-static void *supervisor_thread(void *userdata) {
-        Run *run = userdata;
+/* The parent's mounts for the container, made inside the container's own mount namespace: this thread
+ * takes a private fs_struct and joins that namespace, so no other thread of the caller sees them, and
+ * they go when the container's namespace goes. */
+typedef struct MountJob {
+        ContainerRun *run;
+        pid_t pid;
+        char **lowers;
+        const char *rootfs_path;
+        uid_t base;
+        ContainerError *err;
+        int result;
+        char warning[512];
+} MountJob;
 
-        run->supervisor_result = supervisor_run(run->supervisor);
-        return NULL;
-}
-
-/* Lower trust, lower weight: under contention a workload that collects denials yields first. The
- * cgroup follows every change; the record at most once a second, so a storm of denials costs no I/O
- * beyond one small cgroup write per weight step. */
-static void follow_trust(Run *run, int trust) {
-        unsigned w;
-        uint64_t now;
-
-        if (trust == run->trust)
-                return;
-        run->trust = trust;
-        w = scheduler_cpu_weight(run->priority, trust, run->trust_max);
-        if (w != run->weight && cgroup_set_cpu_weight(run->cgroup, w) >= 0)
-                run->weight = w;
-
-        now = time_now_usec(CLOCK_MONOTONIC);
-        if (now - run->record_trust_usec >= 1000000u) {
-                _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
-
-                /* Never wait here: a pause holding the lock may be waiting for a task that waits for us. */
-                if (container_store_trylock(run->store, run->id, &l) >= 0) {
-                        run->record_trust_usec = now;
-                        l->record->trust = run->trust;
-                        l->record->cpu_weight = run->weight;
-                        (void) container_lock_save(l);
-                }
-        }
-}
-
-static void on_decision(const SupervisorEvent *ev, void *userdata) {
-        Run *run = userdata;
-
-        follow_trust(run, ev->trust);
-        if (run->config->decision)
-                run->config->decision(ev, run->config->userdata);
-}
-
-static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
-        Run *run = userdata;
-        ContainerError err = {};
-        char reason[256];
+static void *mount_job(void *userdata) {
+        MountJob *j = userdata;
+        ContainerRun *run = j->run;
+        _cleanup_close_ int userns_fd = -EBADF, mntns_fd = -EBADF;
+        RootfsOptions ro = ROOTFS_OPTIONS_DEFAULT;
+        ImageError ierr = {};
+        char nspath[64];
         int r;
 
-        if (ev->reason)
-                snprintf(reason, sizeof reason, "%s (%s, rule %s)", ev->reason, strempty(ev->syscall),
-                         strempty(ev->rule_id));
-        else
-                snprintf(reason, sizeof reason, "policy: %s by rule %s, trust %d", strempty(ev->syscall),
-                         strempty(ev->rule_id), ev->trust);
-        /* Freeze instead of kill: the container stays inspectable until someone decides. The calling
-         * task freezes only after this notification is answered, so the owner checks the result. */
-        r = container_quarantine_request(run->store, run->id, reason, &err);
+        if (unshare(CLONE_FS) < 0) {
+                j->result = container_error_set(j->err, negative_errno(), "cannot take a private fs_struct: %m");
+                return NULL;
+        }
+        snprintf(nspath, sizeof nspath, "/proc/%d/ns/mnt", (int) j->pid);
+        mntns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
+        if (mntns_fd < 0 || setns(mntns_fd, CLONE_NEWNS) < 0) {
+                j->result = container_error_set(j->err, negative_errno(), "cannot join the container's mount namespace %s: %m",
+                                                nspath);
+                return NULL;
+        }
+        snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", (int) j->pid);
+        userns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
+        if (userns_fd < 0) {
+                j->result = container_error_set(j->err, negative_errno(), "cannot open %s: %m", nspath);
+                return NULL;
+        }
+        r = stage_idmapped_layers(run, j->lowers, userns_fd, j->err);
         if (r < 0) {
-                /* Could not freeze (or record): never leave a quarantined workload running. */
-                notice(run, CONTAINER_NOTICE_WARNING, err.message);
-                run->quarantine_failed = true;
-                if (run->cgroup)
-                        (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
-                return;
+                j->result = r;
+                return NULL;
         }
-        run->quarantine_deadline = time_now_usec(CLOCK_MONOTONIC) + QUARANTINE_FREEZE_TIMEOUT_USEC;
-        if (run->wake_fd >= 0)
-                (void) eventfd_write(run->wake_fd, 1);
-}
-
-static void store_event(const ContainerRecord *r, const ContainerTransition *t, void *userdata) {
-        Run *run = userdata;
-        _cleanup_free_ char *status = NULL;
-
-        if (container_record_status_string(r, &status) >= 0)
-                notice(run, CONTAINER_NOTICE_STATE, status);
-}
-
-static void queue_wait(unsigned shortage, const char *text, void *userdata) {
-        notice(userdata, CONTAINER_NOTICE_QUEUED, text);
-}
-
-/* Called from the owner's loop while a quarantine's freeze is pending. */
-static void check_quarantine(Run *run) {
-        uint64_t deadline = run->quarantine_deadline;
-        char msg[256];
-
-        if (deadline == 0)
-                return;
-        if (cgroup_is_frozen(run->cgroup) > 0) {
-                run->quarantine_deadline = 0;
-                return;
+        ro.root_uid = j->base;
+        ro.root_gid = j->base;
+        r = rootfs_assemble(run->staged, run->storage, &ro, &run->rootfs, &ierr);
+        if (r < 0) {
+                j->result = container_error_set(j->err, r, "root filesystem: %s",
+                                                ierr.message[0] ? ierr.message : strerror(-r));
+                return NULL;
         }
-        if (time_now_usec(CLOCK_MONOTONIC) < deadline)
-                return;
-        run->quarantine_deadline = 0;
-        run->quarantine_failed = true;
-        snprintf(msg, sizeof msg, "container %s did not freeze within %u s of its quarantine: killing it", run->id,
-                 QUARANTINE_FREEZE_TIMEOUT_USEC / 1000000u);
-        notice(run, CONTAINER_NOTICE_WARNING, msg);
-        (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
+        if (run->rootfs->kind != ROOTFS_OVERLAY) {
+                /* pivot_root() needs a mount point; a copied root is a plain directory. */
+                if (mount(j->rootfs_path, j->rootfs_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                        j->result = container_error_set(j->err, negative_errno(), "cannot bind %s onto itself: %m",
+                                                        j->rootfs_path);
+                        return NULL;
+                }
+                snprintf(j->warning, sizeof j->warning, "overlayfs unavailable (%s): the root filesystem is a copy",
+                         strempty(run->rootfs->fallback_reason));
+        }
+        j->result = 0;
+        return NULL;
 }
 
 static int strv_copy(char **l, char ***ret) {
@@ -391,10 +365,12 @@ static int strv_copy(char **l, char ***ret) {
 }
 
 /* entrypoint + cmd, or the CLI's command (which replaces both, like `docker run --entrypoint`). */
-static int build_argv(const ContainerConfig *c, const OciImageConfig *ic, char ***ret) {
+static int build_argv(const ContainerConfig *c, char **command, const OciImageConfig *ic, char ***ret) {
         size_t n = 0, k = 0;
         char **argv;
 
+        if (command && command[0])
+                return strv_copy(command, ret);
         if (c->command && c->command[0])
                 return strv_copy(c->command, ret);
         for (char **i = ic->entrypoint; i && *i; i++)
@@ -417,7 +393,7 @@ oom:
         return -ENOMEM;
 }
 
-static int record_transition(Run *run, ContainerState to, const char *reason, int code, int sig) {
+static int record_transition(ContainerRun *run, ContainerState to, const char *reason, int code, int sig) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
         int r;
 
@@ -427,7 +403,7 @@ static int record_transition(Run *run, ContainerState to, const char *reason, in
         return container_lock_transition(l, to, reason, code, sig);
 }
 
-static void cleanup_run(Run *run) {
+static void cleanup_run(ContainerRun *run) {
         if (run->cgroup) {
                 (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
                 (void) cgroup_remove(run->cgroup);
@@ -439,121 +415,16 @@ static void cleanup_run(Run *run) {
         }
 }
 
-static void run_done(Run *run) {
-        if (run->thread_started) {
-                supervisor_stop(run->supervisor);
-                (void) pthread_join(run->thread, NULL);
-                run->thread_started = false;
-        }
-        run->supervisor = supervisor_free(run->supervisor);
-        run->rootfs = rootfs_free(run->rootfs);
-        run->cgroup = cgroup_free(run->cgroup);
-        strv_free(run->staged);
-        free(run->storage);
-        run->wake_fd = safe_close(run->wake_fd);
+static void store_event(const ContainerRecord *r, const ContainerTransition *t, void *userdata) {
+        ContainerRun *run = userdata;
+        _cleanup_free_ char *status = NULL;
+
+        if (container_record_status_string(r, &status) >= 0)
+                notice(run, CONTAINER_NOTICE_STATE, status);
 }
 
-/* The final state after init exited with si. */
-/* ret (optional): state and exit status as recorded, taken under the lock: once it is released,
- * "forgeonectl rm --force" may remove the record at any moment. */
-static int record_end(Run *run, const siginfo_t *si, ContainerResult *ret) {
-        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
-        uint64_t ooms = 0;
-        int code = -1, sig = 0, r;
-        bool oom;
-
-        if (si->si_code == CLD_EXITED)
-                code = si->si_status;
-        else
-                sig = si->si_status;
-        /* Init killed by the OOM killer, or a shell init reporting its OOM-killed child (128 + 9). */
-        oom = cgroup_oom_kills(run->cgroup, &ooms) >= 0 && ooms > 0 && (sig == SIGKILL || code == 128 + SIGKILL);
-
-        cleanup_run(run);
-
-        r = container_store_lock(run->store, run->id, &l);
-        if (r < 0)
-                return r;
-        /* The trust the workload ended with (the record follows it at most once a second). */
-        l->record->trust = run->trust;
-        l->record->cpu_weight = run->weight;
-        /* A SIGKILL from a stop is the stop's, even if some process was OOM-killed earlier. */
-        if (oom && l->record->state != CONTAINER_STOPPING)
-                r = container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
-        else if (run->quarantine_failed)
-                r = container_lock_transition(l, CONTAINER_FAILED, "quarantine could not freeze it; killed", code,
-                                              sig);
-        else if (l->record->state == CONTAINER_CREATING)
-                r = container_lock_transition(l, CONTAINER_FAILED, "init exited during setup", code, sig);
-        else
-                r = container_lock_transition(l, CONTAINER_STOPPED, NULL, code, sig);
-        if (r >= 0 && ret) {
-                ret->state = l->record->state;
-                ret->exit_code = l->record->exit_code;
-                ret->exit_signal = l->record->exit_signal;
-        }
-        return r;
-}
-
-static int enter_private_mount_namespace(ContainerError *err) {
-        /* Our mounts (layers, overlay) stay out of the host's namespace and vanish with us. */
-        if (unshare(CLONE_NEWNS) < 0) {
-                int r = negative_errno();
-                return container_error_set(err, r, "cannot create a private mount namespace: %s",
-                                           r == -EPERM ? "running containers needs root (CAP_SYS_ADMIN)"
-                                           : r == -EINVAL ? "the process is multi-threaded"
-                                                          : strerror(-r));
-        }
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-                return container_error_set(err, negative_errno(), "cannot make / a slave mount: %m");
-        return 0;
-}
-
-static int wait_for_exit(Run *run, int pidfd, siginfo_t *ret) {
-        _cleanup_close_ int sfd = -EBADF;
-        sigset_t mask;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-        for (;;) {
-                struct pollfd p[3] = { { .fd = pidfd, .events = POLLIN },
-                                       { .fd = run->wake_fd, .events = POLLIN },
-                                       { .fd = sfd, .events = POLLIN } };
-
-                check_quarantine(run);
-                /* A negative fd is ignored by poll(), so a missing signalfd or eventfd costs nothing. */
-                if (poll(p, ELEMENTSOF(p), run->quarantine_deadline ? 20 : -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (p[1].revents & POLLIN) {
-                        eventfd_t v;
-                        (void) eventfd_read(run->wake_fd, &v);
-                }
-                if (p[2].revents & POLLIN) {
-                        struct signalfd_siginfo ssi;
-                        ContainerError err = {};
-                        uint64_t t = run->config->stop_timeout_usec ?: CONTAINER_DEFAULT_STOP_TIMEOUT_USEC;
-
-                        while (read(sfd, &ssi, sizeof ssi) == sizeof ssi)
-                                ;
-                        if (container_stop(run->store, run->id, t, &err) < 0 && err.message[0])
-                                notice(run, CONTAINER_NOTICE_WARNING, err.message);
-                }
-                if (p[0].revents & POLLIN) {
-                        memset(ret, 0, sizeof *ret);
-                        if (waitid((idtype_t) P_PIDFD, (id_t) pidfd, ret, WEXITED) < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return negative_errno();
-                        }
-                        return 0;
-                }
-        }
+static void queue_wait(unsigned shortage, const char *text, void *userdata) {
+        notice(userdata, CONTAINER_NOTICE_QUEUED, text);
 }
 
 /* Whether choosing the policy identity needs the image digest. */
@@ -565,15 +436,22 @@ static bool policy_needs_digest(const Policy *p) {
 }
 
 /* Resolves the workload's identity and trust, then builds the kernel filter and the graph on a thread
- * (joined before we unshare or clone). Takes the policy. */
-static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig *c, const char *digest,
-                         int *ret_identity, int *ret_trust, int *ret_trust_max, char **ret_path) {
+ * (joined before we clone). Takes the policy. */
+static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig *c, const char *identity,
+                         const char *digest, int *ret_identity, int *ret_trust, int *ret_trust_max, char **ret_path,
+                         ContainerError *err) {
         PolicyWorkload w = { .name = c->name, .image_digest = digest, .labels = c->labels };
         Policy *p = *policy;
 
         if (p->path && !(*ret_path = strdup(p->path)))
                 return -ENOMEM;
-        *ret_identity = policy_identity_resolve(p, &w);
+        if (identity) {
+                *ret_identity = policy_identity_by_name(p, identity);
+                if (*ret_identity < 0)
+                        return container_error_set(err, -ENOENT, "policy %s has no identity \"%s\"",
+                                                   strempty(p->path), identity);
+        } else
+                *ret_identity = policy_identity_resolve(p, &w);
         *ret_trust = policy_identity_trust(p, *ret_identity);
         *ret_trust_max = p->trust.maximum;
         job->identity = *ret_identity;
@@ -584,39 +462,52 @@ static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig
         return 0;
 }
 
-int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult *ret, ContainerError *err) {
+const char *container_run_id(const ContainerRun *r) {
+        return r->id;
+}
+
+uint64_t container_run_next_timeout(const ContainerRun *r) {
+        return __atomic_load_n(&r->quarantine_deadline, __ATOMIC_ACQUIRE);
+}
+
+bool container_run_quarantined(const ContainerRun *r) {
+        return r->quarantined || __atomic_load_n(&r->quarantine_pending, __ATOMIC_ACQUIRE);
+}
+
+bool container_run_quarantine_killed(const ContainerRun *r) {
+        return __atomic_load_n(&r->quarantine_failed, __ATOMIC_ACQUIRE);
+}
+
+int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const char *identity_name, EventSink *sink,
+                         ContainerRun **ret, ContainerLaunched *ret_launched, ContainerError *err) {
         _cleanup_(policy_freep) Policy *policy = policy_arg;
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *cache = NULL;
         _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
-        _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
-        _cleanup_(container_store_freep) ContainerStore *store = NULL;
         _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
         _cleanup_(container_lock_releasep) ContainerLock *lock = NULL;
         _cleanup_(supervisor_handoff_freep) SupervisorHandoff *handoff = NULL;
+        _cleanup_(container_run_freep) ContainerRun *run = NULL;
         _cleanup_strv_free_ char **lowers = NULL, **argv = NULL;
         _cleanup_free_ char *budget_error = NULL, *failed_file = NULL, *admit_error = NULL, *rootfs_path = NULL,
                             *policy_path_copy = NULL;
-        _cleanup_close_ int pidfd = -EBADF, userns_fd = -EBADF, sync_parent = -EBADF, sync_child = -EBADF,
-                            root_fd = -EBADF, cg_fd = -EBADF;
+        _cleanup_close_ int sync_child = -EBADF;
         _cleanup_(compile_job_done) CompileJob compile = {};
-        Run run = { .config = c, .supervisor_result = 0, .wake_fd = -EBADF };
         ImageError ierr = {};
         SchedulerBudget budget;
         CgroupLayout layout;
         CgroupLimits limits;
         LaunchArgs la;
         LaunchReport rep;
-        siginfo_t si;
-        uint64_t timing[_CONTAINER_STEP_MAX] = { [CONTAINER_STEP_BEGIN] = time_now_usec(CLOCK_MONOTONIC) };
         uid_t base = c->uid_base ?: CONTAINER_DEFAULT_UID_BASE;
         uint32_t count = c->uid_count ?: CONTAINER_DEFAULT_UID_COUNT;
         int identity = POLICY_IDENTITY_ANY, trust = -1, trust_max = -1, r, listener = -EBADF;
         pid_t pid;
         ssize_t k;
-        sigset_t block;
-        pthread_t attach_thread;
+        pthread_t attach_thread, mount_thread;
         bool attach_started = false;
+        AttachJob job = {};
+        MountJob mj = {};
 
         if (!c->image || !policy)
                 return container_error_set(err, -EINVAL, "an image and a policy are required");
@@ -628,10 +519,20 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         if (c->network < 0 || c->network >= _CONTAINER_NETWORK_MAX)
                 return container_error_set(err, -EINVAL, "invalid network mode");
 
+        run = calloc(1, sizeof *run);
+        if (!run)
+                return -ENOMEM;
+        run->pidfd = run->root_fd = run->cgroup_fd = run->sync_fd = -EBADF;
+        run->notice = c->notice;
+        run->userdata = c->userdata;
+        run->sink = sink;
+        run->timing[CONTAINER_STEP_BEGIN] = time_now_usec(CLOCK_MONOTONIC);
+
         /* The policy compile is the longest step of a start: begin it as early as the identity is
          * known. Without identities that match on the image digest, that is before the image is read. */
-        if (!policy_needs_digest(policy)) {
-                r = start_compile(&compile, &policy, c, NULL, &identity, &trust, &trust_max, &policy_path_copy);
+        if (!identity_name && !policy_needs_digest(policy)) {
+                r = start_compile(&compile, &policy, c, NULL, NULL, &identity, &trust, &trust_max, &policy_path_copy,
+                                  err);
                 if (r < 0)
                         return r;
         }
@@ -641,8 +542,8 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         if (r < 0)
                 return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
         if (policy) {
-                r = start_compile(&compile, &policy, c, image->manifest.digest, &identity, &trust, &trust_max,
-                                  &policy_path_copy);
+                r = start_compile(&compile, &policy, c, identity_name, image->manifest.digest, &identity, &trust,
+                                  &trust_max, &policy_path_copy, err);
                 if (r < 0)
                         return r;
         }
@@ -654,26 +555,25 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                                      &ierr);
         if (r < 0)
                 return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
-        r = build_argv(c, &image->config, &argv);
+        r = build_argv(c, NULL, &image->config, &argv);
         if (r < 0)
                 return container_error_set(err, r, "out of memory");
         if (!argv[0])
                 return container_error_set(err, -EINVAL,
                                            "image %s has no entrypoint or cmd; give a command after \"--\"", c->image);
 
-        timing[CONTAINER_STEP_IMAGE] = time_now_usec(CLOCK_MONOTONIC);
-        /* 3. Admission. */
+        run->timing[CONTAINER_STEP_IMAGE] = time_now_usec(CLOCK_MONOTONIC);
+        /* 2. Admission. */
         r = container_budget_load(c->budget_file, &budget, &budget_error);
         if (r < 0)
                 return container_error_set(err, r, "host budget: %s", budget_error ?: strerror(-r));
-        r = container_store_open(c->state_dir, &store);
+        r = container_store_open(c->state_dir, &run->store);
         if (r < 0)
                 return container_error_set(err, r, "cannot open the state directory %s: %s",
                                            c->state_dir ?: CONTAINER_STORE_DEFAULT_ROOT, strerror(-r));
-        run.store = store;
         /* No orphan reaping here (it walks every record): admission already ignores containers whose
          * owner is gone, and ps/inspect/control reap them. */
-        container_store_set_event_callback(store, store_event, &run);
+        container_store_set_event_callback(run->store, store_event, run);
 
         rec = container_record_new();
         if (!rec)
@@ -700,39 +600,39 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         if (r < 0)
                 return container_error_set(err, r, "cannot read our own start time: %s", strerror(-r));
 
-        r = container_queue_admit(store, &budget, rec, c->no_wait, queue_wait, &run, &lock, &admit_error);
+        r = container_queue_admit(run->store, &budget, rec, c->no_wait, queue_wait, run, &lock, &admit_error);
         if (r == -EEXIST)
                 return container_error_set(err, r, "a container named \"%s\" is already running", c->name);
         if (r < 0)
                 return container_error_set(err, r, "%s", admit_error ?: strerror(-r));
         TAKE_PTR(rec); /* the lock's record now */
-        run.priority = lock->record->priority;
-        run.trust = lock->record->trust;
-        run.trust_max = lock->record->trust_max;
-        run.weight = lock->record->cpu_weight;
-        memcpy(run.id, lock->record->id, sizeof run.id);
-        notice(&run, CONTAINER_NOTICE_ADMITTED, run.id);
+        run->priority = lock->record->priority;
+        run->trust = lock->record->trust;
+        run->trust_max = lock->record->trust_max;
+        run->weight = lock->record->cpu_weight;
+        memcpy(run->id, lock->record->id, sizeof run->id);
+        notice(run, CONTAINER_NOTICE_ADMITTED, run->id);
 
-        timing[CONTAINER_STEP_ADMITTED] = time_now_usec(CLOCK_MONOTONIC);
-        /* From here on, a failure records Failed and cleans up. */
+        run->timing[CONTAINER_STEP_ADMITTED] = time_now_usec(CLOCK_MONOTONIC);
+        /* From here on, a failure records Failed and cleans up (container_run_free()). */
         r = cgroup_detect_layout(c->cgroup_root, &layout);
         if (r < 0) {
                 container_error_set(err, r, "unsupported cgroup setup under %s: %s", c->cgroup_root ?: CGROUP_DEFAULT_ROOT,
                                     r == -EOPNOTSUPP ? "neither cgroup v2 nor a hybrid v1+v2 layout" : strerror(-r));
                 goto fail_locked;
         }
-        r = cgroup_new(c->cgroup_root, layout, run.id, &run.cgroup);
+        r = cgroup_new(c->cgroup_root, layout, run->id, &run->cgroup);
         if (r < 0)
                 goto fail_locked;
-        if (asprintf(&run.storage, "%s/%s", c->storage_dir ?: CONTAINER_DEFAULT_STORAGE_DIR, run.id) < 0) {
-                run.storage = NULL;
+        if (asprintf(&run->storage, "%s/%s", c->storage_dir ?: CONTAINER_DEFAULT_STORAGE_DIR, run->id) < 0) {
+                run->storage = NULL;
                 r = -ENOMEM;
                 goto fail_locked;
         }
         lock->record->cgroup_layout = strdup(cgroup_layout_to_string(layout));
-        lock->record->cgroup = strdup(cgroup_get_relative(run.cgroup));
-        lock->record->cgroup_root = strdup(cgroup_get_root(run.cgroup));
-        lock->record->rootfs = strdup(run.storage);
+        lock->record->cgroup = strdup(cgroup_get_relative(run->cgroup));
+        lock->record->cgroup_root = strdup(cgroup_get_root(run->cgroup));
+        lock->record->rootfs = strdup(run->storage);
         lock->record->hostname = strdup(c->hostname ?: lock->record->name);
         if (!lock->record->cgroup_layout || !lock->record->cgroup || !lock->record->cgroup_root ||
             !lock->record->rootfs || !lock->record->hostname) {
@@ -743,10 +643,10 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
         if (r < 0)
                 goto fail_locked;
 
-        r = cgroup_create(run.cgroup);
+        r = cgroup_create(run->cgroup);
         if (r < 0) {
-                container_error_set(err, r, "cannot create cgroup %s under %s: %s", cgroup_get_relative(run.cgroup),
-                                    cgroup_get_root(run.cgroup), strerror(-r));
+                container_error_set(err, r, "cannot create cgroup %s under %s: %s", cgroup_get_relative(run->cgroup),
+                                    cgroup_get_root(run->cgroup), strerror(-r));
                 goto fail_locked;
         }
         limits = (CgroupLimits) {
@@ -755,7 +655,7 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 .cpu_millis = lock->record->cpu_millis,
                 .cpu_weight = lock->record->cpu_weight,
         };
-        r = cgroup_apply_limits(run.cgroup, &limits, &failed_file);
+        r = cgroup_apply_limits(run->cgroup, &limits, &failed_file);
         if (r < 0) {
                 container_error_set(err, r, "cannot set limit %s: %s", strempty(failed_file), strerror(-r));
                 goto fail_locked;
@@ -768,22 +668,21 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 goto fail_locked;
         }
         filter = TAKE_PTR(compile.filter);
-        graph = TAKE_PTR(compile.graph);
+        run->graph = TAKE_PTR(compile.graph);
+        run->identity = identity;
+        run->creds_calls_trapped = filter->traps_credentials;
 
-        timing[CONTAINER_STEP_CGROUP] = time_now_usec(CLOCK_MONOTONIC);
+        run->timing[CONTAINER_STEP_CGROUP] = time_now_usec(CLOCK_MONOTONIC);
         /* Nobody else may hold the container's lock across the clone: the child would inherit it. */
         char hostname[64];
         snprintf(hostname, sizeof hostname, "%s", lock->record->hostname);
         lock = container_lock_release(lock);
 
-        r = enter_private_mount_namespace(err);
-        if (r < 0)
-                goto fail;
         /* 0711: init opens its root by path while it is still the host's uid 0, so 0700 would do; 0711
          * keeps the directory searchable should that order ever change, without letting anyone list it. */
-        r = mkdir_p(run.storage, 0711);
+        r = mkdir_p(run->storage, 0711);
         if (r < 0) {
-                container_error_set(err, r, "cannot create %s: %s", run.storage, strerror(-r));
+                container_error_set(err, r, "cannot create %s: %s", run->storage, strerror(-r));
                 goto fail;
         }
         r = supervisor_handoff_new(&handoff);
@@ -794,11 +693,11 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 r = negative_errno();
                 goto fail;
         }
-        sync_parent = sp[0];
+        run->sync_fd = sp[0];
         sync_child = sp[1];
 
-        /* 4. Clone init into its namespaces; it waits for "go". */
-        if (asprintf(&rootfs_path, "%s/rootfs", run.storage) < 0) {
+        /* 3. Clone init into its namespaces; it waits for "go". */
+        if (asprintf(&rootfs_path, "%s/rootfs", run->storage) < 0) {
                 rootfs_path = NULL;
                 r = -ENOMEM;
                 goto fail;
@@ -816,18 +715,20 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 .filter = filter,
                 .handoff = handoff,
         };
-        cg_fd = cgroup_open_unified(run.cgroup);
-        if (cg_fd < 0) {
-                r = container_error_set(err, cg_fd, "cannot open the v2 cgroup of %s: %s", run.id, strerror(-cg_fd));
+        run->cgroup_fd = cgroup_open_unified(run->cgroup);
+        if (run->cgroup_fd < 0) {
+                r = container_error_set(err, run->cgroup_fd, "cannot open the v2 cgroup of %s: %s", run->id,
+                                        strerror(-run->cgroup_fd));
                 goto fail;
         }
-        /* Born in its v2 cgroup (no migration); the v1 hierarchies of a hybrid host follow below. */
+        /* Born in its v2 cgroup (no migration); the v1 hierarchies of a hybrid host follow below. Its
+         * own mount namespace from the start: ours never sees its mounts. */
         struct fo_clone_args ca = {
-                .flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD | CLONE_INTO_CGROUP |
-                         (c->network == CONTAINER_NETWORK_NONE ? CLONE_NEWNET : 0),
-                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD |
+                         CLONE_INTO_CGROUP | (c->network == CONTAINER_NETWORK_NONE ? CLONE_NEWNET : 0),
+                .pidfd = (uint64_t) (uintptr_t) &run->pidfd,
                 .exit_signal = SIGCHLD,
-                .cgroup = (uint64_t) cg_fd,
+                .cgroup = (uint64_t) run->cgroup_fd,
         };
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
         if (pid < 0) {
@@ -836,155 +737,141 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                 goto fail;
         }
         if (pid == 0) {
-                safe_close(sync_parent);
+                safe_close(run->sync_fd);
                 container_launch_child(&la);
         }
+        run->pid = pid;
         sync_child = safe_close(sync_child);
 
-        timing[CONTAINER_STEP_CLONED] = time_now_usec(CLOCK_MONOTONIC);
-        /* 5. Parent side of the setup, while init waits. */
+        run->timing[CONTAINER_STEP_CLONED] = time_now_usec(CLOCK_MONOTONIC);
+        /* 4. Parent side of the setup, while init waits. */
         r = write_id_maps(pid, base, count);
         if (r < 0) {
                 container_error_set(err, r, "cannot write the id maps of pid %d (%u:%u): %s", (int) pid,
                                     (unsigned) base, count, strerror(-r));
-                goto fail_child;
+                goto fail;
         }
         /* v1 migrations wait for RCU grace periods (~0.3 ms each): overlap them with the mounts. */
-        AttachJob job = { .cgroup = run.cgroup, .pid = pid };
+        job = (AttachJob) { .cgroup = run->cgroup, .pid = pid };
         attach_started = pthread_create(&attach_thread, NULL, attach_job, &job) == 0;
         if (!attach_started)
                 attach_job(&job);
-        {
-                char nspath[64];
-                snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", (int) pid);
-                userns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
-                if (userns_fd < 0) {
-                        r = container_error_set(err, negative_errno(), "cannot open %s: %m", nspath);
-                        goto fail_child;
-                }
-        }
-        r = stage_idmapped_layers(&run, lowers, userns_fd, err);
-        if (r < 0)
-                goto fail_child;
-        RootfsOptions ro = ROOTFS_OPTIONS_DEFAULT;
-        ro.root_uid = base;
-        ro.root_gid = base;
-        r = rootfs_assemble(run.staged, run.storage, &ro, &run.rootfs, &ierr);
+        mj = (MountJob) { .run = run, .pid = pid, .lowers = lowers, .rootfs_path = rootfs_path, .base = base, .err = err };
+        r = -pthread_create(&mount_thread, NULL, mount_job, &mj);
         if (r < 0) {
-                container_error_set(err, r, "root filesystem: %s", ierr.message[0] ? ierr.message : strerror(-r));
-                goto fail_child;
+                container_error_set(err, r, "cannot start the mount thread: %s", strerror(-r));
+                goto fail;
         }
-        if (run.rootfs->kind != ROOTFS_OVERLAY) {
-                char msg[512];
-                /* pivot_root() needs a mount point; a copied root is a plain directory. */
-                if (mount(rootfs_path, rootfs_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-                        r = container_error_set(err, negative_errno(), "cannot bind %s onto itself: %m", rootfs_path);
-                        goto fail_child;
-                }
-                snprintf(msg, sizeof msg, "overlayfs unavailable (%s): the root filesystem is a copy",
-                         strempty(run.rootfs->fallback_reason));
-                notice(&run, CONTAINER_NOTICE_WARNING, msg);
+        (void) pthread_join(mount_thread, NULL);
+        if (mj.result < 0) {
+                r = mj.result;
+                goto fail;
         }
-
+        if (mj.warning[0])
+                notice(run, CONTAINER_NOTICE_WARNING, mj.warning);
         if (attach_started) {
                 (void) pthread_join(attach_thread, NULL);
                 attach_started = false;
         }
         if (job.result < 0) {
                 r = container_error_set(err, job.result, "cannot move pid %d into cgroup %s: %s", (int) pid,
-                                        cgroup_get_relative(run.cgroup), strerror(-job.result));
-                goto fail_child;
+                                        cgroup_get_relative(run->cgroup), strerror(-job.result));
+                goto fail;
         }
 
-        timing[CONTAINER_STEP_ROOTFS] = time_now_usec(CLOCK_MONOTONIC);
-        /* Signals to us stop the container from now on (handled in wait_for_exit()). */
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        (void) sigprocmask(SIG_BLOCK, &block, NULL);
-
-        if (send(sync_parent, "g", 1, MSG_NOSIGNAL) != 1) {
+        run->timing[CONTAINER_STEP_ROOTFS] = time_now_usec(CLOCK_MONOTONIC);
+        if (send(run->sync_fd, "g", 1, MSG_NOSIGNAL) != 1) {
                 r = negative_errno();
-                goto fail_child;
+                goto fail;
         }
 
-        /* 6. The child sets itself up, says so, installs the listener last; take it and start deciding. */
-        {
-                char ready;
-                do
-                        k = recv(sync_parent, &rep, sizeof rep, 0);
-                while (k < 0 && errno == EINTR);
-                if (k == (ssize_t) sizeof rep) {
-                        r = container_error_set(err, -rep.error, "container setup failed: %s", rep.message);
-                        goto fail_child;
-                }
-                if (k != 1) {
-                        r = container_error_set(err, -ESRCH, "the container's init died during setup");
-                        goto fail_child;
-                }
-                ready = *(char *) &rep;
-                (void) ready;
+        /* 5. The child sets itself up, says so, installs the listener last; take it. */
+        do
+                k = recv(run->sync_fd, &rep, sizeof rep, 0);
+        while (k < 0 && errno == EINTR);
+        if (k == (ssize_t) sizeof rep) {
+                r = container_error_set(err, -rep.error, "container setup failed: %s", rep.message);
+                goto fail;
         }
-        r = supervisor_handoff_receive(handoff, pidfd, 0, &listener);
+        if (k != 1) {
+                r = container_error_set(err, -ESRCH, "the container's init died during setup");
+                goto fail;
+        }
+        r = supervisor_handoff_receive(handoff, run->pidfd, 0, &listener);
         if (r < 0) {
-                k = recv(sync_parent, &rep, sizeof rep, MSG_DONTWAIT);
+                k = recv(run->sync_fd, &rep, sizeof rep, MSG_DONTWAIT);
                 if (k == (ssize_t) sizeof rep)
                         container_error_set(err, -rep.error, "container setup failed: %s", rep.message);
                 else
                         container_error_set(err, r, "the container's seccomp listener could not be taken: %s",
                                             strerror(-r));
                 r = k == (ssize_t) sizeof rep ? -rep.error : r;
-                goto fail_child;
+                goto fail;
         }
-        timing[CONTAINER_STEP_HANDOFF] = time_now_usec(CLOCK_MONOTONIC);
-        run.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (run.wake_fd < 0) {
-                r = negative_errno();
-                container_error_set(err, r, "cannot create an eventfd: %s", strerror(-r));
-                goto fail_child;
-        }
-        SupervisorConfig sc = {
-                .identity = identity,
-                .root_fd = -1,
-                .cgroup_fd = -1,
-                .on_decision = on_decision,
-                .on_quarantine = on_quarantine,
-                .userdata = &run,
-        };
+        run->timing[CONTAINER_STEP_HANDOFF] = time_now_usec(CLOCK_MONOTONIC);
         {
                 char p[64];
                 snprintf(p, sizeof p, "/proc/%d/root", (int) pid);
-                root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                sc.root_fd = root_fd;
-                sc.cgroup_fd = cg_fd;
+                run->root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (run->root_fd < 0) {
+                        r = container_error_set(err, negative_errno(), "cannot open %s: %m", p);
+                        safe_close(listener);
+                        goto fail;
+                }
         }
-        r = supervisor_new(listener, graph, &sc, &run.supervisor);
-        if (r < 0) {
-                container_error_set(err, r, "cannot start the supervisor: %s", strerror(-r));
-                goto fail_child;
-        }
-        r = -pthread_create(&run.thread, NULL, supervisor_thread, &run);
-        if (r < 0) {
-                container_error_set(err, r, "cannot start the supervisor thread: %s", strerror(-r));
-                goto fail_child;
-        }
-        run.thread_started = true;
+
+        *ret_launched = (ContainerLaunched) {
+                .pid = pid,
+                .pidfd = run->pidfd,
+                .listener = listener,
+                .root_fd = run->root_fd,
+                .cgroup_fd = run->cgroup_fd,
+                .identity = identity,
+                .graph = run->graph,
+                .creds_calls_trapped = run->creds_calls_trapped,
+        };
+        *ret = TAKE_PTR(run);
+        return 0;
+
+fail:
+        if (attach_started)
+                (void) pthread_join(attach_thread, NULL);
+        if (err && !err->message[0])
+                container_error_set(err, r, "cannot start the container: %s", strerror(-r));
+        snprintf(run->failure, sizeof run->failure, "%s", err && err->message[0] ? err->message : strerror(-r));
+        return r; /* container_run_free() kills, records Failed and cleans up */
+
+fail_locked:
+        if (run->cgroup)
+                (void) cgroup_remove(run->cgroup);
+        run->cgroup = cgroup_free(run->cgroup);
+        if (err && !err->message[0])
+                container_error_set(err, r, "cannot prepare the container: %s", strerror(-r));
+        (void) container_lock_transition(lock, CONTAINER_FAILED, err ? err->message : strerror(-r), -1, 0);
+        lock = container_lock_release(lock);
+        run->recorded_end = true;
+        return r;
+}
+
+int container_run_exec(ContainerRun *run, ContainerError *err) {
+        LaunchReport rep;
+        ssize_t k;
+        int r;
 
         /* EOF: execve() closed the child's end. A report: the exec failed. */
         do
-                k = recv(sync_parent, &rep, sizeof rep, 0);
+                k = recv(run->sync_fd, &rep, sizeof rep, 0);
         while (k < 0 && errno == EINTR);
-        timing[CONTAINER_STEP_EXEC] = time_now_usec(CLOCK_MONOTONIC);
-        if (k == (ssize_t) sizeof rep) {
-                r = container_error_set(err, -rep.error, "container: %s", rep.message);
-                goto fail_child;
-        }
+        run->timing[CONTAINER_STEP_EXEC] = time_now_usec(CLOCK_MONOTONIC);
+        run->sync_fd = safe_close(run->sync_fd);
+        if (k == (ssize_t) sizeof rep)
+                return container_error_set(err, -rep.error, "container: %s", rep.message);
 
         {
                 _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
-                r = container_store_lock(store, run.id, &l);
+                r = container_store_lock(run->store, run->id, &l);
                 if (r >= 0) {
-                        l->record->pid = pid;
+                        l->record->pid = run->pid;
                         /* A stop that came in during creation stands: its caller kills after the timeout. */
                         if (l->record->state == CONTAINER_STOPPING)
                                 r = container_lock_save(l);
@@ -992,75 +879,183 @@ int container_run(const ContainerConfig *c, Policy *policy_arg, ContainerResult 
                                 r = container_lock_transition(l, CONTAINER_RUNNING, NULL, -1, 0);
                 }
                 if (r < 0)
-                        notice(&run, CONTAINER_NOTICE_WARNING, "cannot record the running state");
+                        notice(run, CONTAINER_NOTICE_WARNING, "cannot record the running state");
         }
-        notice(&run, CONTAINER_NOTICE_STARTED, run.id);
+        notice(run, CONTAINER_NOTICE_STARTED, run->id);
+        return 0;
+}
 
-        /* 7. Wait; Ctrl-C / SIGTERM stop it. */
-        r = wait_for_exit(&run, pidfd, &si);
-        if (r < 0) {
-                container_error_set(err, r, "cannot wait for the container: %s", strerror(-r));
-                (void) kill(pid, SIGKILL);
-                (void) waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, WEXITED);
+void container_run_quarantine_request(ContainerRun *run, const SupervisorEvent *ev) {
+        int r;
+
+        if (ev->reason)
+                snprintf(run->quarantine_reason, sizeof run->quarantine_reason, "%s (%s, rule %s)", ev->reason,
+                         strempty(ev->syscall), strempty(ev->rule_id));
+        else
+                snprintf(run->quarantine_reason, sizeof run->quarantine_reason, "policy: %s by rule %s, trust %d",
+                         strempty(ev->syscall), strempty(ev->rule_id), ev->trust);
+        /* Freeze instead of kill: the container stays inspectable until someone decides. The calling task
+         * freezes only after this notification is answered: the owner's loop checks the result in time,
+         * and records the state (no lock, no state file here on the deciding thread). */
+        r = cgroup_set_frozen(run->cgroup, true, 0);
+        if (r < 0 && r != -ETIMEDOUT) {
+                /* Could not freeze: never leave a quarantined workload running. */
+                __atomic_store_n(&run->quarantine_failed, true, __ATOMIC_RELEASE);
+                (void) cgroup_signal_all(run->cgroup, SIGKILL);
+                return;
         }
-        if (run.thread_started) {
-                supervisor_stop(run.supervisor);
-                (void) pthread_join(run.thread, NULL);
-                run.thread_started = false;
+        __atomic_store_n(&run->quarantine_deadline, time_now_usec(CLOCK_MONOTONIC) + QUARANTINE_FREEZE_TIMEOUT_USEC,
+                         __ATOMIC_RELEASE);
+        __atomic_store_n(&run->quarantine_pending, true, __ATOMIC_RELEASE);
+}
+
+/* Lower trust, lower weight: under contention a workload that collects denials yields first. The cgroup
+ * follows every change; the record at most once a second. */
+static void follow_trust(ContainerRun *run, int trust) {
+        unsigned w;
+        uint64_t now;
+
+        if (trust == run->trust)
+                return;
+        run->trust = trust;
+        w = scheduler_cpu_weight(run->priority, trust, run->trust_max);
+        if (w != run->weight && cgroup_set_cpu_weight(run->cgroup, w) >= 0)
+                run->weight = w;
+
+        now = time_now_usec(CLOCK_MONOTONIC);
+        if (now - run->record_trust_usec >= 1000000u) {
+                _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+
+                if (container_store_trylock(run->store, run->id, &l) >= 0) {
+                        run->record_trust_usec = now;
+                        l->record->trust = run->trust;
+                        l->record->cpu_weight = run->weight;
+                        (void) container_lock_save(l);
+                }
         }
-        {
-                ContainerResult end = { .state = CONTAINER_STOPPED, .exit_code = -1 };
+}
+
+int container_run_process(ContainerRun *run, int trust) {
+        uint64_t deadline;
+        char msg[320];
+
+        if (trust >= 0)
+                follow_trust(run, trust);
+        if (__atomic_load_n(&run->quarantine_failed, __ATOMIC_ACQUIRE))
+                return 0;
+        if (__atomic_exchange_n(&run->quarantine_pending, false, __ATOMIC_ACQ_REL)) {
+                ContainerError err = {};
+
+                run->quarantined = true;
+                if (container_quarantine_request(run->store, run->id, run->quarantine_reason, &err) < 0 &&
+                    err.message[0])
+                        notice(run, CONTAINER_NOTICE_WARNING, err.message);
+        }
+        deadline = __atomic_load_n(&run->quarantine_deadline, __ATOMIC_ACQUIRE);
+        if (deadline == 0)
+                return 0;
+        if (cgroup_is_frozen(run->cgroup) > 0) {
+                __atomic_store_n(&run->quarantine_deadline, 0, __ATOMIC_RELEASE);
+                return 0;
+        }
+        if (time_now_usec(CLOCK_MONOTONIC) < deadline)
+                return 0;
+        __atomic_store_n(&run->quarantine_deadline, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&run->quarantine_failed, true, __ATOMIC_RELEASE);
+        snprintf(msg, sizeof msg, "container %s did not freeze within %u s of its quarantine: killing it", run->id,
+                 QUARANTINE_FREEZE_TIMEOUT_USEC / 1000000u);
+        notice(run, CONTAINER_NOTICE_WARNING, msg);
+        return cgroup_signal_all(run->cgroup, SIGKILL);
+}
+
+int container_run_kill(ContainerRun *run, int sig) {
+        if (sig == SIGKILL && run->cgroup)
+                return cgroup_signal_all(run->cgroup, SIGKILL);
+        if (run->pidfd < 0)
+                return -ESRCH;
+        return syscall(SYS_pidfd_send_signal, run->pidfd, sig, NULL, 0) < 0 ? negative_errno() : 0;
+}
+
+/* The final state after init exited with si. ret (optional): state and exit status as recorded, taken
+ * under the lock: once it is released, "forgeonectl rm --force" may remove the record at any moment. */
+int container_run_end(ContainerRun *run, const siginfo_t *si, ContainerResult *ret) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        uint64_t ooms = 0;
+        int code = -1, sig = 0, r;
+        bool oom;
+
+        if (si->si_code == CLD_EXITED)
+                code = si->si_status;
+        else
+                sig = si->si_status;
+        /* Init killed by the OOM killer, or a shell init reporting its OOM-killed child (128 + 9). */
+        oom = cgroup_oom_kills(run->cgroup, &ooms) >= 0 && ooms > 0 && (sig == SIGKILL || code == 128 + SIGKILL);
+
+        cleanup_run(run);
+        run->recorded_end = true;
+
+        r = container_store_lock(run->store, run->id, &l);
+        if (r >= 0) {
+                /* The trust the workload ended with (the record follows it at most once a second). */
+                l->record->trust = run->trust;
+                l->record->cpu_weight = run->weight;
+                /* A SIGKILL from a stop is the stop's, even if some process was OOM-killed earlier. */
+                if (oom && l->record->state != CONTAINER_STOPPING)
+                        r = container_lock_transition(l, CONTAINER_FAILED, "oom", code, sig);
+                else if (__atomic_load_n(&run->quarantine_failed, __ATOMIC_ACQUIRE))
+                        r = container_lock_transition(l, CONTAINER_FAILED, "quarantine could not freeze it; killed",
+                                                      code, sig);
+                else if (l->record->state == CONTAINER_CREATING)
+                        r = container_lock_transition(l, CONTAINER_FAILED, "init exited during setup", code, sig);
+                else
+                        r = container_lock_transition(l, CONTAINER_STOPPED, NULL, code, sig);
+        }
+        if (ret) {
                 _cleanup_(container_record_freep) ContainerRecord *fin = NULL;
 
-                r = record_end(&run, &si, &end);
-                (void) sigprocmask(SIG_UNBLOCK, &block, NULL);
-                /* Not recorded by us (e.g. the record was already final): what the record says. */
-                if (r < 0 && container_store_load(store, run.id, &fin) >= 0) {
-                        end.state = fin->state;
-                        end.exit_code = fin->exit_code;
-                        end.exit_signal = fin->exit_signal;
+                *ret = (ContainerResult) { .state = CONTAINER_STOPPED, .exit_code = code, .exit_signal = sig };
+                if (r >= 0) {
+                        ret->state = l->record->state;
+                        ret->exit_code = l->record->exit_code;
+                        ret->exit_signal = l->record->exit_signal;
+                } else if (container_store_load(run->store, run->id, &fin) >= 0) {
+                        /* Not recorded by us (e.g. the record was already final): what the record says. */
+                        ret->state = fin->state;
+                        ret->exit_code = fin->exit_code;
+                        ret->exit_signal = fin->exit_signal;
                 }
-                if (ret) {
-                        *ret = end;
-                        memcpy(ret->id, run.id, sizeof ret->id);
-                        memcpy(ret->timing, timing, sizeof timing);
+                memcpy(ret->id, run->id, sizeof ret->id);
+                memcpy(ret->timing, run->timing, sizeof run->timing);
+        }
+        return r;
+}
+
+ContainerRun *container_run_free(ContainerRun *run) {
+        if (!run)
+                return NULL;
+        if (!run->recorded_end) {
+                siginfo_t si = {};
+
+                if (run->pidfd >= 0) {
+                        (void) syscall(SYS_pidfd_send_signal, run->pidfd, SIGKILL, NULL, 0);
+                        (void) waitid((idtype_t) P_PIDFD, (id_t) run->pidfd, &si, WEXITED);
                 }
+                cleanup_run(run);
+                if (run->store && run->id[0])
+                        (void) record_transition(run, CONTAINER_FAILED,
+                                                 run->failure[0] ? run->failure : "the container could not be started",
+                                                 -1, 0);
         }
-        run_done(&run);
-        return 0;
-
-fail_child:
-        if (attach_started)
-                (void) pthread_join(attach_thread, NULL);
-        (void) kill(pid, SIGKILL);
-        (void) waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, WEXITED);
-fail:
-        {
-                sigset_t unblock;
-                sigemptyset(&unblock);
-                sigaddset(&unblock, SIGINT);
-                sigaddset(&unblock, SIGTERM);
-                (void) sigprocmask(SIG_UNBLOCK, &unblock, NULL);
-        }
-        if (run.thread_started) {
-                supervisor_stop(run.supervisor);
-                (void) pthread_join(run.thread, NULL);
-                run.thread_started = false;
-        }
-        cleanup_run(&run);
-        (void) record_transition(&run, CONTAINER_FAILED, err && err->message[0] ? err->message : strerror(-r), -1, 0);
-        run_done(&run);
-        if (err && !err->message[0])
-                container_error_set(err, r, "cannot start the container: %s", strerror(-r));
-        return r;
-
-fail_locked:
-        if (run.cgroup)
-                (void) cgroup_remove(run.cgroup);
-        if (err && !err->message[0])
-                container_error_set(err, r, "cannot prepare the container: %s", strerror(-r));
-        (void) container_lock_transition(lock, CONTAINER_FAILED, err ? err->message : strerror(-r), -1, 0);
-        lock = container_lock_release(lock);
-        run_done(&run);
-        return r;
+        rootfs_free(run->rootfs);
+        cgroup_free(run->cgroup);
+        strv_free(run->staged);
+        free(run->storage);
+        policy_graph_unref(run->graph);
+        container_store_free(run->store);
+        safe_close(run->pidfd);
+        safe_close(run->root_fd);
+        safe_close(run->cgroup_fd);
+        safe_close(run->sync_fd);
+        free(run);
+        return NULL;
 }

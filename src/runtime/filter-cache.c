@@ -26,6 +26,7 @@
 static const char *const whys[] = {
         "quarantine", "emulate",   "path resource",        "network resource",        "trust",
         "arguments",  "filter size", "differs per identity", "builtin listener denial", "argument width",
+        "credentials",
 };
 
 /* ---- the key ---------------------------------------------------------------- */
@@ -364,6 +365,9 @@ static int entry_parse(const uint8_t *data, size_t size, const uint8_t key[stati
                         .left = size - magic - FILTER_CACHE_KEY_SIZE - sizeof sum };
 
         f = calloc(1, sizeof(PolicyFilter));
+        if (f)
+                /* The entry's key covers the compiler's sources: it came from this very compiler. */
+                f->traps_credentials = true;
         if (!f)
                 return -ENOMEM;
         f->default_action = (PolicyKernelAction) rd_u32(&rd);

@@ -15,12 +15,20 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
+#include <sys/inotify.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "forgeone/path-resolve.h"
 #include "forgeone/syscall-table.h"
 #include "supervisor-internal.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD_FLAG O_EXCL
+#else
+#define PIDFD_THREAD_FLAG PIDFD_THREAD
+#endif
 
 #if defined(__x86_64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -81,13 +89,6 @@ bool emulate_supported(const char *name) {
         return emulate_kind(name) >= 0;
 }
 
-static int arg_index(const SyscallInfo *info, SyscallArg kind) {
-        for (int i = 0; i < 6; i++)
-                if (info->args[i] == kind)
-                        return i;
-        return -1;
-}
-
 /* The n-th SYSCALL_ARG_PTR argument: output buffers (stat, readlink). */
 static int ptr_index(const SyscallInfo *info, int nth) {
         for (int i = 0; i < 6; i++)
@@ -110,25 +111,41 @@ static int open_checked(Supervisor *s, const char *path, uint64_t flags, mode_t 
  * reopens the file it has open (magic_file), as the kernel would, with permissions checked anew. */
 static int open_as(Supervisor *s, const char *path, int magic_file, const TargetCreds *creds, uint64_t flags,
                    mode_t mode, uint64_t resolve) {
+        unsigned cf = 0;
         CredsSaved saved;
         int fd, r;
 
-        r = creds_enter(creds, false, &saved);
+        r = creds_enter(creds, cf, &saved);
         if (r < 0)
                 return r;
-        if (magic_file >= 0) {
-                char p[64];
+        for (;;) {
+                if (magic_file >= 0) {
+                        char p[64];
 
-                snprintf(p, sizeof p, "/proc/self/fd/%d", magic_file);
-                fd = open(p, (int) (flags & ~(uint64_t) (O_CREAT | O_EXCL | __O_TMPFILE)) | O_CLOEXEC);
-                fd = fd < 0 ? -errno : fd;
-        } else
-                fd = open_checked(s, path, flags, mode, resolve);
+                        snprintf(p, sizeof p, "/proc/self/fd/%d", magic_file);
+                        fd = open(p, (int) (flags & ~(uint64_t) (O_CREAT | O_EXCL | __O_TMPFILE)) | O_CLOEXEC);
+                        fd = fd < 0 ? -errno : fd;
+                } else
+                        fd = open_checked(s, path, flags, mode, resolve);
+                /* On procfs the capability we keep for ourselves could have opened what the target cannot:
+                 * do it again with exactly the target's. */
+                if (fd < 0 || !creds_procfs_guard(fd, creds, cf, &saved))
+                        break;
+                safe_close(fd);
+                cf |= CREDS_EXACT_CAPS;
+        }
         creds_leave(&saved);
         return fd;
 }
 
 /* ---- worker threads for calls that may block ---- */
+
+/*
+ * A blocking open (a FIFO with no partner yet) or connect() never blocks a thread in the kernel, where
+ * only a signal could get it out: the worker waits in poll() on the object, the target task's pidfd
+ * (it may die waiting) and the supervisor's stop eventfd, and makes the call without blocking once it
+ * can complete.
+ */
 
 typedef struct Job {
         Supervisor *s;
@@ -136,12 +153,13 @@ typedef struct Job {
         char *path;
         int magic_file;
         TargetCreds creds;
-        bool use_creds;
         EmulateKind kind;
         uint64_t flags;
         mode_t mode;
+        int fifo_fd;   /* open: our non-blocking reader end, held as the kernel holds a waiting reader */
         int sock_fd;
-        int path_fd; /* AF_UNIX: the checked socket file, named in addr as /proc/self/fd/N */
+        int path_fd;   /* AF_UNIX: the checked socket file, named in addr as /proc/self/fd/N */
+        int sock_flags; /* the socket's status flags when we took it */
         struct sockaddr_storage addr;
         socklen_t addr_len;
         PolicySockaddr paddr;
@@ -152,86 +170,197 @@ static void job_free(Job *j) {
         if (!j)
                 return;
         free(j->path);
+        safe_close(j->fifo_fd);
         safe_close(j->sock_fd);
         safe_close(j->path_fd);
         safe_close(j->magic_file);
         free(j);
 }
 
-static int inject_fd(Supervisor *s, uint64_t id, int fd, uint64_t flags, EmulateResult *res) {
-        struct seccomp_notif_addfd a = {
-                .id = id,
-                .flags = SECCOMP_ADDFD_FLAG_SEND,
-                .srcfd = (uint32_t) fd,
-                .newfd_flags = (uint32_t) (flags & O_CLOEXEC),
-        };
-        int r = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
-
-        res->replied = true;
-        if (r < 0) {
-                if (errno == ENOENT) {
-                        res->gone = true;
-                        res->error = 0;
-                        return 0;
-                }
-                /* Could not install it (EMFILE in the target, ...): that is the call's result. */
-                res->replied = false;
-                res->error = errno;
-                return 0;
-        }
-        res->value = r;
-        return 0;
-}
-
-static void *open_worker(void *arg) {
-        Job *j = arg;
+static void job_finish(Job *j, EmulateResult *res) {
         Supervisor *s = j->s;
-        EmulateResult res = {};
-        int fd, r;
 
-        fd = open_as(s, j->path, j->magic_file, &j->creds, j->flags, j->mode, 0);
-
-        if (fd < 0)
-                res.error = -fd;
-        else {
-                (void) inject_fd(s, j->ev.id, fd, j->flags, &res);
-                safe_close(fd);
-        }
-        if (!res.replied) {
-                r = reply_value(s, j->ev.id, res.error, 0);
-                res.gone = r == -ENOENT;
+        if (!res->replied) {
+                int r = reply_value(s, j->ev.id, res->error, res->error ? 0 : res->value);
+                res->gone = r == -ENOENT;
         }
         j->ev.path = j->path;
-        j->ev.error = res.error;
-        j->ev.value = res.error ? 0 : res.value;
-        j->ev.target_gone = res.gone;
-        supervisor_emit(s, &j->ev);
-        job_free(j);
-        supervisor_worker_end(s);
-        return NULL;
+        if (j->kind == EMULATE_CONNECT) {
+                if (j->unix_path[0])
+                        j->paddr.unix_path = j->unix_path;
+                j->ev.addr = &j->paddr;
+        }
+        j->ev.error = res->error;
+        j->ev.value = res->error ? 0 : res->value;
+        j->ev.target_gone = res->gone;
+        supervisor_report(s, &j->ev);
 }
 
-static void *connect_worker(void *arg) {
+/* Waits until fd (events), the inotify fd, the target's death or the supervisor's stop, at most
+ * timeout_ms (-1: forever). 1: fd or inotify ready, 0: timeout, -ESRCH the target died, -ECANCELED
+ * stop. */
+static int job_wait(Job *j, int target_pidfd, int fd, short events, int ifd, int timeout_ms) {
+        struct pollfd p[4] = {
+                { .fd = fd, .events = events },
+                { .fd = ifd, .events = POLLIN },
+                { .fd = target_pidfd, .events = POLLIN },
+                { .fd = j->s->stop_fd, .events = POLLIN },
+        };
+        int r;
+
+        do
+                r = poll(p, ELEMENTSOF(p), timeout_ms);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        if (p[3].revents)
+                return -ECANCELED;
+        if (p[2].revents)
+                return -ESRCH;
+        if (p[1].revents & POLLIN) {
+                char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+                while (read(ifd, buf, sizeof buf) > 0)
+                        ;
+        }
+        return r > 0 ? 1 : 0;
+}
+
+static int job_target_pidfd(const Job *j) {
+        return pidfd_open_raw(j->ev.tid, PIDFD_THREAD_FLAG);
+}
+
+/* The open of a FIFO that has no partner yet: a writer waits for a reader, a reader for a writer. Opens
+ * are watched with inotify on the FIFO itself; data or a hang-up also mean a writer came. */
+static void open_job(Job *j) {
+        Supervisor *s = j->s;
+        EmulateResult res = {};
+        _cleanup_close_ int pidfd = job_target_pidfd(j), ifd = -EBADF, opath = -EBADF;
+        bool reader = (j->flags & O_ACCMODE) == O_RDONLY;
+        char proc[64];
+        int fd = -EBADF, r;
+
+        opath = j->magic_file >= 0 ? fcntl(j->magic_file, F_DUPFD_CLOEXEC, 3)
+                                   : open_as(s, j->path, -EBADF, &j->creds, O_PATH, 0, 0);
+        if (opath < 0) {
+                res.error = opath == -1 ? errno : -opath;
+                goto done;
+        }
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", opath);
+        ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (ifd >= 0)
+                (void) inotify_add_watch(ifd, proc, IN_OPEN);
+
+        for (;;) {
+                if (reader && j->fifo_fd >= 0) {
+                        /* We read from it as the workload's waiting reader: a writer came when an open
+                         * was seen, data arrived or a writer came and went. */
+                        r = job_wait(j, pidfd, j->fifo_fd, POLLIN, ifd, -1);
+                        if (r < 0) {
+                                fd = r;
+                                break;
+                        }
+                        fd = TAKE_FD(j->fifo_fd);
+                        break;
+                }
+                fd = open_as(s, NULL, opath, &j->creds, j->flags | O_NONBLOCK, 0, 0);
+                if (fd >= 0 || fd != -ENXIO)
+                        break;
+                /* A writer without a reader: wait for an open, then try again. */
+                r = job_wait(j, pidfd, -1, 0, ifd, ifd >= 0 ? -1 : 10);
+                if (r < 0) {
+                        fd = r;
+                        break;
+                }
+        }
+        if (fd == -ESRCH || fd == -ECANCELED) {
+                res.gone = res.replied = true;
+                goto done;
+        }
+        if (fd < 0) {
+                res.error = -fd;
+                goto done;
+        }
+        /* The workload's own status flags, without the O_NONBLOCK we opened with. */
+        (void) fcntl(fd, F_SETFL, (int) (j->flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK)));
+        (void) reply_fd(s, j->ev.id, fd, j->flags, &res);
+        safe_close(fd);
+done:
+        job_finish(j, &res);
+}
+
+/* A blocking connect() on the workload's socket: started non-blocking by emulate_connect(), completed
+ * here when the socket turns writable (SO_ERROR has the result); for AF_UNIX with a full backlog,
+ * retried until it fits, within the socket's send timeout as the kernel would. */
+static void connect_job(Job *j) {
+        EmulateResult res = {};
+        _cleanup_close_ int pidfd = job_target_pidfd(j);
+        struct timeval tv = {};
+        socklen_t tl = sizeof tv;
+        int64_t timeout_ms = -1, waited = 0;
+        int r;
+
+        if (getsockopt(j->sock_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec))
+                timeout_ms = (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+
+        for (;;) {
+                if (j->addr.ss_family != AF_UNIX) {
+                        int err = 0;
+                        socklen_t el = sizeof err;
+
+                        r = job_wait(j, pidfd, j->sock_fd, POLLOUT, -1, (int) MIN(timeout_ms, (int64_t) INT32_MAX));
+                        if (r == 0) {
+                                res.error = EINPROGRESS; /* the kernel's answer when SO_SNDTIMEO expires */
+                                break;
+                        }
+                        if (r < 0) {
+                                res.gone = res.replied = true;
+                                break;
+                        }
+                        if (getsockopt(j->sock_fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+                                err = errno;
+                        res.error = err;
+                        break;
+                }
+                /* AF_UNIX: the listener's backlog was full. Try again every 10 ms. */
+                r = job_wait(j, pidfd, -1, 0, -1, 10);
+                if (r < 0) {
+                        res.gone = res.replied = true;
+                        break;
+                }
+                waited += 10;
+                {
+                        CredsSaved saved;
+                        r = creds_enter(&j->creds, 0, &saved);
+                        if (r >= 0) {
+                                (void) fcntl(j->sock_fd, F_SETFL, j->sock_flags | O_NONBLOCK);
+                                r = connect(j->sock_fd, (struct sockaddr *) &j->addr, j->addr_len) < 0 ? -errno : 0;
+                                (void) fcntl(j->sock_fd, F_SETFL, j->sock_flags);
+                        }
+                        creds_leave(&saved);
+                }
+                if (r != -EAGAIN) {
+                        res.error = -r;
+                        break;
+                }
+                if (timeout_ms >= 0 && waited >= timeout_ms) {
+                        res.error = EAGAIN;
+                        break;
+                }
+        }
+        job_finish(j, &res);
+}
+
+/* A worker's thread: the job, then its end is counted only once everything it held is closed, so that
+ * supervisor_free() returns with no fd of ours left open. */
+static void *worker_main(void *arg) {
         Job *j = arg;
         Supervisor *s = j->s;
-        CredsSaved saved = {};
-        int r = 0, error = 0;
 
-        if (j->use_creds)
-                r = creds_enter(&j->creds, false, &saved);
-        if (r < 0)
-                error = -r;
-        else if (connect(j->sock_fd, (struct sockaddr *) &j->addr, j->addr_len) < 0)
-                error = errno;
-        creds_leave(&saved);
-
-        r = reply_value(s, j->ev.id, error, 0);
-        if (j->unix_path[0])
-                j->paddr.unix_path = j->unix_path;
-        j->ev.addr = &j->paddr;
-        j->ev.error = error;
-        j->ev.target_gone = r == -ENOENT;
-        supervisor_emit(s, &j->ev);
+        creds_thread_keep(true);
+        if (j->kind == EMULATE_CONNECT)
+                connect_job(j);
+        else
+                open_job(j);
         job_free(j);
         supervisor_worker_end(s);
         return NULL;
@@ -248,7 +377,7 @@ static int job_new(Call *c, const SupervisorEvent *proto, EmulateKind kind, Job 
         j->ev.path = j->ev.path2 = NULL;
         j->ev.addr = NULL;
         j->kind = kind;
-        j->sock_fd = j->path_fd = j->magic_file = -EBADF;
+        j->sock_fd = j->path_fd = j->magic_file = j->fifo_fd = -EBADF;
         if (c->magic_file >= 0) {
                 j->magic_file = fcntl(c->magic_file, F_DUPFD_CLOEXEC, 3);
                 if (j->magic_file < 0) {
@@ -264,10 +393,8 @@ static int job_new(Call *c, const SupervisorEvent *proto, EmulateKind kind, Job 
                         return -ENOMEM;
                 }
         }
-        if (c->creds) {
+        if (c->creds)
                 j->creds = *c->creds;
-                j->use_creds = true;
-        }
         *ret = j;
         return 0;
 }
@@ -279,7 +406,7 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
         uint64_t flags = c->open_flags;
         mode_t mode = (mode_t) (c->open_mode & 07777) & ~c->creds->umask;
         struct stat st;
-        int fd, r;
+        int fd, r, fifo = -EBADF;
 
         /* RESOLVE_* flags of the workload's own openat2 change what the path means (BENEATH, IN_ROOT
          * relative to its dirfd); they are not emulated, so refuse rather than guess. */
@@ -305,36 +432,43 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
                         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
         }
 
-        /* O_NONBLOCK keeps this thread from hanging in the open of a FIFO or device; regular files and
-         * directories then get the workload's own flags back, anything else is redone on a worker.
-         * O_PATH opens nothing that could block. */
+        /* O_NONBLOCK keeps this thread from hanging in the open of a FIFO or device; what is not a
+         * FIFO then gets the workload's own status flags back (a device that would block in open, a
+         * serial line without carrier, returns at once: see forgeonectl(1) NOTES). A FIFO without its
+         * partner is waited for on a worker. O_PATH opens nothing that could block. */
         fd = open_as(s, c->path, c->magic ? c->magic_file : -EBADF, c->creds, (flags & O_PATH) ? flags : flags | O_NONBLOCK, mode,
                      c->open_resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS));
-        if (fd == -ENXIO && !(flags & O_NONBLOCK))
+        if (fd == -ENXIO && !(flags & O_NONBLOCK)) {
+                fifo = -EBADF;
                 goto worker; /* a FIFO without a reader yet: the workload's open waits for one */
+        }
         if (fd < 0) {
                 res->error = -fd;
                 return 0;
         }
-        if ((flags & (O_PATH | O_NONBLOCK)) ||
-            (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))) {
-                if (!(flags & (O_NONBLOCK | O_PATH)))
-                        /* F_SETFL sets exactly these status flags: the workload's, without O_NONBLOCK. */
-                        (void) fcntl(fd, F_SETFL, (int) (flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)));
-                r = inject_fd(s, c->id, fd, flags, res);
-                safe_close(fd);
-                return r;
+        if (!(flags & (O_PATH | O_NONBLOCK))) {
+                if ((flags & O_ACCMODE) == O_RDONLY && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+                        fifo = fd; /* a reader waits for a writer */
+                        goto worker;
+                }
+                /* F_SETFL sets exactly these status flags: the workload's, without O_NONBLOCK. */
+                (void) fcntl(fd, F_SETFL, (int) (flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)));
         }
+        r = reply_fd(s, c->id, fd, flags, res);
         safe_close(fd);
+        return r;
 
 worker:;
         Job *j;
         r = job_new(c, proto, EMULATE_OPEN, &j);
-        if (r < 0)
+        if (r < 0) {
+                safe_close(fifo);
                 return r;
+        }
         j->flags = flags;
         j->mode = mode;
-        r = supervisor_worker_start(s, open_worker, j);
+        j->fifo_fd = fifo;
+        r = supervisor_worker_start(s, worker_main, j);
         if (r < 0) {
                 job_free(j);
                 return r;
@@ -381,6 +515,12 @@ static int object_fd(Call *c, bool nofollow, int *ret) {
         }
         if (fd < 0)
                 return fd;
+        /* What is done with a procfs object (readlink of /proc/PID/exe, ...) is checked against the
+         * caller's ptrace rights: from here on this thread holds exactly the target's capabilities. */
+        {
+                CredsSaved tmp;
+                (void) creds_procfs_guard(fd, c->creds, 0, &tmp);
+        }
         *ret = fd;
         return 0;
 }
@@ -418,7 +558,7 @@ static int emulate_stat(Call *c, EmulateKind kind, EmulateResult *res) {
         if (buf < 0)
                 return -EINVAL;
 
-        r = creds_enter(c->creds, false, &saved);
+        r = creds_enter(c->creds, 0, &saved);
         if (r < 0) {
                 res->error = -r;
                 return 0;
@@ -466,7 +606,7 @@ static int emulate_access(Call *c, EmulateResult *res) {
 
         /* access() checks with the real ids unless AT_EACCESS: take on those, and let the kernel use
          * this thread's fs ids (AT_EACCESS on our side). */
-        r = creds_enter(c->creds, !eaccess, &saved);
+        r = creds_enter(c->creds, eaccess ? 0 : CREDS_REAL_IDS, &saved);
         if (r < 0) {
                 res->error = -r;
                 return 0;
@@ -492,7 +632,7 @@ static int emulate_readlink(Call *c, EmulateResult *res) {
                 res->error = EINVAL;
                 return 0;
         }
-        r = creds_enter(c->creds, false, &saved);
+        r = creds_enter(c->creds, 0, &saved);
         if (r < 0) {
                 res->error = -r;
                 return 0;
@@ -544,13 +684,26 @@ static int emulate_connect(Call *c, const SupervisorEvent *proto, EmulateResult 
         }
 
         fl = fcntl(c->sock_fd, F_GETFL);
-        if (fl >= 0 && (fl & O_NONBLOCK)) {
+        if (fl < 0) {
+                res->error = errno;
+                return 0;
+        }
+        {
                 CredsSaved saved;
 
-                r = creds_enter(c->creds, false, &saved);
-                if (r >= 0 && connect(c->sock_fd, (struct sockaddr *) &addr, len) < 0)
-                        r = -errno;
+                /* A blocking socket is connected without blocking (O_NONBLOCK on its file for the
+                 * instant of the call), and what does not complete at once is waited for on a worker. */
+                r = creds_enter(c->creds, 0, &saved);
+                if (r >= 0) {
+                        if (!(fl & O_NONBLOCK))
+                                (void) fcntl(c->sock_fd, F_SETFL, fl | O_NONBLOCK);
+                        r = connect(c->sock_fd, (struct sockaddr *) &addr, len) < 0 ? -errno : 0;
+                        if (!(fl & O_NONBLOCK))
+                                (void) fcntl(c->sock_fd, F_SETFL, fl);
+                }
                 creds_leave(&saved);
+        }
+        if ((fl & O_NONBLOCK) || (r != -EINPROGRESS && r != -EAGAIN)) {
                 res->error = r < 0 ? -r : 0;
                 return 0;
         }
@@ -559,13 +712,14 @@ static int emulate_connect(Call *c, const SupervisorEvent *proto, EmulateResult 
         if (r < 0)
                 return r;
         j->sock_fd = TAKE_FD(c->sock_fd);
+        j->sock_flags = fl;
         j->addr = addr;
         j->addr_len = len;
         j->paddr = c->addr;
         if (c->addr.unix_path)
                 snprintf(j->unix_path, sizeof j->unix_path, "%s", c->addr.unix_path);
         j->path_fd = TAKE_FD(path_fd); /* named in the address: must outlive the connect */
-        r = supervisor_worker_start(c->s, connect_worker, j);
+        r = supervisor_worker_start(c->s, worker_main, j);
         if (r < 0) {
                 job_free(j);
                 return r;
@@ -683,7 +837,7 @@ static int emulate_entry(Call *c, EmulateResult *res) {
                         return res->error = r == -ENOMEM ? EPERM : -r, 0;
         }
 
-        r = creds_enter(c->creds, false, &saved);
+        r = creds_enter(c->creds, 0, &saved);
         if (r < 0)
                 return res->error = -r, 0;
         /* This thread's umask (its own fs_struct, see creds_enter) is the workload's for the creating
@@ -840,7 +994,7 @@ static int emulate_object(Call *c, EmulateResult *res) {
         if (r < 0)
                 return res->error = -r, 0;
 
-        r = creds_enter(c->creds, false, &saved);
+        r = creds_enter(c->creds, 0, &saved);
         if (r < 0)
                 return res->error = -r, 0;
         /* The object, held open: what was checked is what is changed (a symlink swapped in since

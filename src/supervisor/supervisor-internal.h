@@ -2,9 +2,18 @@
 #pragma once
 
 /*
- * Shared by the supervisor's files: reading a target's memory and /proc
- * state (supervisor-target.c), acting on its behalf (supervisor-emulate.c)
- * and the notification loop (supervisor.c).
+ * Shared by the supervisor's files. One notification passes through four
+ * steps, each in a file of its own:
+ *   decode  (supervisor-decode.c)  read and check the arguments: paths,
+ *                                   addresses, the caller's credentials
+ *   decide  (supervisor-decide.c)  a pure function: decoded call, policy
+ *                                   generation, trust -> Decision
+ *   act     (supervisor-act.c)     trust and quarantine state, then
+ *                                   continue / deny / emulate, the reply
+ *   report  (supervisor-report.c)  counters and the event sink
+ * supervisor.c owns the object and the loop; supervisor-emulate.c performs
+ * calls for the workload; supervisor-target.c reads a target's memory and
+ * /proc state; supervisor-creds.c caches and takes on its credentials.
  */
 
 #include <pthread.h>
@@ -15,6 +24,7 @@
 #include <sys/types.h>
 
 #include "forgeone/seccomp-notify.h"
+#include "forgeone/supervisor-decide.h"
 #include "forgeone/supervisor.h"
 #include "forgeone/syscall-table.h"
 #include "forgeone/trust-score.h"
@@ -32,6 +42,7 @@ int target_pidfd(pid_t tgid, int listener, uint64_t id);
 #define TARGET_MAX_GROUPS 256
 
 typedef struct TargetCreds {
+        pid_t tid;             /* the task these were read for */
         pid_t tgid;
         pid_t ns_tgid, ns_tid; /* as its own pid namespace numbers them (its /proc) */
         unsigned threads;
@@ -57,16 +68,51 @@ int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret);
  * private anonymous mapping or a read-only mapping of its own running executable. */
 bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const size_t *lens, size_t n);
 
-/* ---- per-thread credentials for emulated calls ---- */
+/* ---- credentials (supervisor-creds.c) ---- */
+
+#define CREDS_CACHE_SIZE 32
+
+typedef struct CredsCacheEntry {
+        int pidfd;            /* PIDFD_THREAD of creds.tid; -EBADF: free */
+        uint64_t last_use;
+        TargetCreds creds;
+} CredsCacheEntry;
+
+typedef struct CredsCache {
+        bool enabled;         /* the filter traps every credential-changing call */
+        uint64_t clock;
+        CredsCacheEntry entries[CREDS_CACHE_SIZE];
+        TargetCreds scratch;  /* disabled: read afresh each time */
+} CredsCache;
+
+void creds_cache_init(CredsCache *cc, bool enabled);
+void creds_cache_done(CredsCache *cc);
+/* The credentials of task tid, valid until the next call on this cache. -ENOENT: the task is gone. */
+int creds_cache_get(CredsCache *cc, pid_t tid, const TargetCreds **ret);
+/* Drops the entry of tid (0: all) before answering a call that may change credentials. */
+void creds_cache_forget(CredsCache *cc, pid_t tid);
+
+typedef enum CredsFlags {
+        CREDS_REAL_IDS = 1u << 0,   /* the real uid/gid instead of the fs ids (access(2)) */
+        CREDS_EXACT_CAPS = 1u << 1, /* without the CAP_SYS_PTRACE the thread keeps for itself */
+} CredsFlags;
 
 typedef struct CredsSaved {
-        bool changed;
-        uid_t fsuid;
-        gid_t fsgid;
+        bool keep; /* the thread keeps what it switched to (its own threads only) */
 } CredsSaved;
 
-int creds_enter(const TargetCreds *t, bool use_real_ids, CredsSaved *saved);
+/* Takes on the target's fs ids, groups and effective capabilities on this thread (changing only what
+ * differs from what it holds), plus CAP_SYS_PTRACE unless CREDS_EXACT_CAPS. */
+int creds_enter(const TargetCreds *t, unsigned flags, CredsSaved *saved);
+/* Back to the supervisor's own credentials, unless the thread keeps them (creds_thread_keep()). */
 void creds_leave(CredsSaved *saved);
+void creds_restore(void);
+/* For threads the supervisor owns: keep the last workload's credentials between calls. */
+void creds_thread_keep(bool keep);
+/* fd was opened under creds_enter(t, flags) without CREDS_EXACT_CAPS: when it lies on procfs, where the
+ * kept CAP_SYS_PTRACE could open what the target could not, switches to the exact capabilities and
+ * returns true: the caller closes fd and does the call again. */
+bool creds_procfs_guard(int fd, const TargetCreds *t, unsigned flags, CredsSaved *saved);
 
 /* ---- the supervisor ---- */
 
@@ -76,29 +122,42 @@ struct Supervisor {
         char *root_path; /* root_fd as the supervisor sees it, to make /proc paths root-relative */
         int cgroup_fd;
         int identity;
-        SupervisorEventFn on_decision, on_quarantine;
+        char *workload;
+        EventSink *sink;
+        int wake_fd;
+        SupervisorQuarantineFn on_quarantine;
         void *userdata;
         bool sync_wakeup;
+        /* Answer an injected fd with ADDFD and then SEND, rather than ADDFD|SEND: since Linux 6.6 only
+         * SEND wakes the target on our CPU (ADDFD|SEND wakes it plainly, and unpinned the pair drifts
+         * apart); with WAIT_KILLABLE_RECV nothing but its death comes between the two. */
+        bool addfd_then_send;
         struct seccomp_notif_sizes sizes;
 
-        pthread_mutex_t lock; /* graph, generation, trust, quarantined, workers */
+        pthread_mutex_t lock; /* graph, generation, trust, quarantined, n_workers */
         PolicyGraph *graph;
         uint64_t generation;
         PolicyTrust trust_cfg;
         TrustScore trust;
         bool quarantined;
-        /* Owned by the thread in supervisor_process_one(): its reference to the current graph. */
+
+        /* Owned by the one dispatching thread: its reference to the current graph, and the cache of
+         * its targets' credentials. */
         PolicyGraph *loop_graph;
         uint64_t loop_generation;
+        CredsCache creds;
+
+        uint64_t counts[_SUPERVISOR_ACTION_MAX]; /* atomic */
+        uint64_t gone;                           /* atomic */
 
         pthread_cond_t workers_done;
         unsigned n_workers;
-        pthread_t workers[64];
-        bool worker_used[64];
+        int stop_fd; /* eventfd, readable once the supervisor is freed: blocked workers give up */
 
-        volatile sig_atomic_t stop;
-        bool running;
-        pthread_t run_thread;
+        pthread_t thread;
+        bool thread_started;
+        bool thread_done; /* atomic */
+        int thread_result;
 };
 
 typedef enum PathLastKind {
@@ -147,7 +206,7 @@ typedef struct Call {
         char unix_path[sizeof(((struct sockaddr_un *) 0)->sun_path) + 2];
         int sock_fd;          /* connect: the target's socket, taken with pidfd_getfd */
 
-        TargetCreds *creds;   /* read on demand */
+        const TargetCreds *creds; /* read on demand (the dispatching thread's cache; workers copy) */
         uint64_t ptr_addrs[3]; /* what was read from its memory: paths, msghdr, address */
         size_t ptr_lens[3];
         size_t n_ptrs;
@@ -155,24 +214,54 @@ typedef struct Call {
 
 void call_done(Call *c);
 
+/* ---- decode (supervisor-decode.c) ---- */
+
+int arg_index(const SyscallInfo *info, SyscallArg kind) _pure_;
+/* The caller's credentials, from the cache. */
+int decode_creds(Call *c);
+/* Paths (and open flags), then the socket address, as the syscall's table entry says. */
+int decode_paths(Call *c);
+int decode_addr(Call *c);
+/* Everything the call's emulation needs; then checks the target still waits. */
+int decode_for_emulation(Call *c);
+/* Does this call (trapped whatever the policy says) change the caller's credentials, so that cached
+ * ones must be dropped first? Returns the tid to forget, 0 for all, -1 for none. */
+pid_t decode_creds_change(const Call *c);
+
+/* ---- act (supervisor-act.c) ---- */
+
 /* Reply helpers: 0, or -ENOENT when the target no longer waits (normal). */
 int reply_continue(Supervisor *s, uint64_t id);
 int reply_value(Supervisor *s, uint64_t id, int error, int64_t value);
+/* Injects fd as the call's result (ADDFD) and answers; res->value the number in the target. */
+typedef struct EmulateResult EmulateResult;
+int reply_fd(Supervisor *s, uint64_t id, int fd, uint64_t flags, EmulateResult *res);
 
-typedef struct EmulateResult {
+/* Applies d (trust, quarantine, continue/deny/emulate, the reply) and fills ev. Returns true when a
+ * worker thread took the call over (it replies and reports). */
+bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev);
+
+/* ---- report (supervisor-report.c) ---- */
+
+/* Counts ev and posts it to the sink; from any thread. */
+void supervisor_report(Supervisor *s, const SupervisorEvent *ev);
+void supervisor_wake_owner(Supervisor *s);
+
+
+struct EmulateResult {
         int error;      /* errno of the call, 0 on success */
         int64_t value;  /* its return value */
         bool replied;   /* the reply was already sent (ADDFD with SEND) */
         bool gone;      /* the target was gone when replying */
         bool deferred;  /* handed to a worker thread, which replies and reports */
         const char *reason;
-} EmulateResult;
+};
 
 bool emulate_supported(const char *name) _pure_;
 /* Performs the decoded call c under the target's credentials. */
 int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
 
-/* Reporting from worker threads. */
-void supervisor_emit(Supervisor *s, SupervisorEvent *ev);
+/* Worker threads for emulations that may block: counted so that supervisor_free() waits for them; they
+ * wait in poll() on s->stop_fd too. */
 int supervisor_worker_start(Supervisor *s, void *(*fn)(void *), void *arg);
 void supervisor_worker_end(Supervisor *s);

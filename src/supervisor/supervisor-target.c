@@ -164,7 +164,7 @@ int target_read_creds(pid_t tid, TargetCreds *ret) {
         if (r < 0)
                 return r;
 
-        *ret = (TargetCreds) {};
+        *ret = (TargetCreds) { .tid = tid };
         f = status_field(status, "Tgid");
         if (!f || sscanf(f, "%d", &ret->tgid) != 1)
                 return -EIO;
@@ -430,113 +430,4 @@ bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const
         }
         fclose(f);
         return ok;
-}
-
-/* ---- credentials ---- */
-
-static struct {
-        bool init;
-        uid_t fsuid;
-        gid_t fsgid;
-        gid_t groups[TARGET_MAX_GROUPS];
-        int n_groups;
-        struct __user_cap_data_struct caps[2];
-} self_creds;
-
-static pthread_once_t self_once = PTHREAD_ONCE_INIT;
-
-static void self_creds_init(void) {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-
-        self_creds.fsuid = geteuid();
-        self_creds.fsgid = getegid();
-        self_creds.n_groups = getgroups(TARGET_MAX_GROUPS, self_creds.groups);
-        if (self_creds.n_groups < 0)
-                self_creds.n_groups = 0;
-        if (syscall(SYS_capget, &h, self_creds.caps) == 0)
-                self_creds.init = true;
-}
-
-static __thread bool thread_fs_private;
-
-#define FS_CAPS                                                                                             \
-        ((1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH) |              \
-         (1ull << CAP_FOWNER) | (1ull << CAP_FSETID) | (1ull << CAP_LINUX_IMMUTABLE) |                    \
-         (1ull << CAP_MAC_OVERRIDE) | (1ull << CAP_MKNOD))
-
-static int capset_effective(uint64_t eff) {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct d[2];
-
-        memcpy(d, self_creds.caps, sizeof d);
-        d[0].effective = (uint32_t) eff & d[0].permitted;
-        d[1].effective = (uint32_t) (eff >> 32) & d[1].permitted;
-        return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
-}
-
-int creds_enter(const TargetCreds *t, bool use_real_ids, CredsSaved *saved) {
-        uint64_t self_eff, want;
-        uid_t uid = use_real_ids ? t->ruid : t->fsuid;
-        gid_t gid = use_real_ids ? t->rgid : t->fsgid;
-        int r;
-
-        pthread_once(&self_once, self_creds_init);
-        *saved = (CredsSaved) {};
-        if (!self_creds.init)
-                return -EPERM;
-
-        /* The umask is per fs_struct: give this thread its own, at 0, and apply the target's to the
-         * mode ourselves. */
-        if (!thread_fs_private) {
-                if (unshare(CLONE_FS) < 0)
-                        return -errno;
-                umask(0);
-                thread_fs_private = true;
-        }
-
-        self_eff = self_creds.caps[0].effective | ((uint64_t) self_creds.caps[1].effective << 32);
-        want = t->cap_eff;
-        if (t->foreign_userns)
-                want = 0; /* its capabilities mean nothing over our files */
-        if (uid != 0)
-                want &= ~FS_CAPS;
-
-        if (uid == self_creds.fsuid && gid == self_creds.fsgid && (want & self_eff) == self_eff &&
-            t->n_groups == (size_t) self_creds.n_groups &&
-            memcmp(t->groups, self_creds.groups, t->n_groups * sizeof(gid_t)) == 0)
-                return 0; /* same as ours: nothing to switch */
-
-        saved->changed = true;
-        /* Raw syscalls: glibc's wrappers would change every thread of the process. */
-        if (syscall(SYS_setgroups, t->n_groups, t->groups) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        (void) syscall(SYS_setfsgid, gid);
-        if ((gid_t) syscall(SYS_setfsgid, -1) != gid) {
-                r = -EPERM;
-                goto fail;
-        }
-        (void) syscall(SYS_setfsuid, uid);
-        if ((uid_t) syscall(SYS_setfsuid, -1) != uid) {
-                r = -EPERM;
-                goto fail;
-        }
-        r = capset_effective(want);
-        if (r < 0)
-                goto fail;
-        return 0;
-fail:
-        creds_leave(saved);
-        return r;
-}
-
-void creds_leave(CredsSaved *saved) {
-        if (!saved->changed)
-                return;
-        (void) capset_effective(self_creds.caps[0].effective | ((uint64_t) self_creds.caps[1].effective << 32));
-        (void) syscall(SYS_setfsuid, self_creds.fsuid);
-        (void) syscall(SYS_setfsgid, self_creds.fsgid);
-        (void) syscall(SYS_setgroups, self_creds.n_groups, self_creds.groups);
-        saved->changed = false;
 }

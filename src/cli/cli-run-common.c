@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The owner's side of "run --local": decisions printed from the event sink, the loop around one
+ * workload. See cli-run-common.h. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli-run-common.h"
+#include "forgeone/arch-table.h"
+#include "forgeone/container-store.h"
+#include "forgeone/container.h"
+#include "forgeone/log.h"
+#include "forgeone/policy.h"
+#include "forgeone/time-util.h"
+
+int run_load_policy(const char *path, Policy **ret) {
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+        int r;
+
+        r = policy_load_file(path, ret, &diag);
+        if (r < 0) {
+                for (size_t i = 0; i < diag.n_errors; i++) {
+                        const PolicyError *e = &diag.errors[i];
+                        if (e->line > 0)
+                                log_error("%s:%u:%u: %s", strempty(e->file), e->line, e->column, e->message);
+                        else
+                                log_error("%s: %s", strempty(e->file), e->message);
+                }
+                if (diag.n_errors == 0)
+                        log_error_errno(r, "Failed to load policy %s: %m", path);
+                return r;
+        }
+        return 0;
+}
+
+/* ---- printing decisions ---- */
+
+typedef struct Printer {
+        EventSink *sink;
+        bool json;
+        int stop_fd[2];
+        pthread_t thread;
+        bool started;
+} Printer;
+
+static const char *errno_name(int e, char buf[static 16]) {
+        const char *n = policy_errno_to_string(e);
+
+        if (!n)
+                n = strerrorname_np(e);
+        if (!n) {
+                snprintf(buf, 16, "%d", e);
+                n = buf;
+        }
+        return n;
+}
+
+static void format_addr(const PolicySockaddr *a, char *buf, size_t size) {
+        char ip[INET6_ADDRSTRLEN], esc[300];
+        const char *proto = a->protocol == IPPROTO_TCP ? "/tcp" : a->protocol == IPPROTO_UDP ? "/udp" : "";
+
+        switch (a->family) {
+        case AF_INET:
+                inet_ntop(AF_INET, a->addr, ip, sizeof ip);
+                snprintf(buf, size, "%s:%u%s", ip, a->port, proto);
+                break;
+        case AF_INET6:
+                inet_ntop(AF_INET6, a->addr, ip, sizeof ip);
+                snprintf(buf, size, "[%s]:%u%s", ip, a->port, proto);
+                break;
+        case AF_UNIX:
+                /* The socket path comes from the workload: escaped. */
+                snprintf(buf, size, "unix:%s", event_escape(a->unix_path ?: "", esc, sizeof esc));
+                break;
+        default:
+                snprintf(buf, size, "family %d", a->family);
+        }
+}
+
+static bool is_allow(const SupervisorEvent *ev) {
+        return ev->action == SUPERVISOR_ACTION_CONTINUE || ev->action == SUPERVISOR_ACTION_EMULATE;
+}
+
+static void print_human(const SupervisorEvent *ev) {
+        char line[8192], q[4200], q2[4200], acc[128], addr[400], eb[16], nb[32];
+        const char *verdict = ev->action == SUPERVISOR_ACTION_QUARANTINE ? "quarantine" : is_allow(ev) ? "allow" : "deny";
+        const char *name = ev->syscall;
+        int n;
+
+        if (!name) {
+                snprintf(nb, sizeof nb, "syscall-%d", ev->nr);
+                name = nb;
+        }
+        n = snprintf(line, sizeof line, "forgeone: %s %s", verdict, name);
+        if (ev->path) {
+                event_escape(ev->path, q, sizeof q);
+                policy_access_to_string(ev->access, acc, sizeof acc);
+                n += snprintf(line + n, sizeof line - n, " %s [%s]", q, acc);
+        }
+        if (ev->path2) {
+                event_escape(ev->path2, q2, sizeof q2);
+                n += snprintf(line + n, sizeof line - n, " %s", q2);
+        }
+        if (ev->addr) {
+                format_addr(ev->addr, addr, sizeof addr);
+                n += snprintf(line + n, sizeof line - n, " %s", addr);
+        }
+        if (ev->error)
+                n += snprintf(line + n, sizeof line - n, " -> %s", errno_name(ev->error, eb));
+        else
+                n += snprintf(line + n, sizeof line - n, " -> %s",
+                              ev->action == SUPERVISOR_ACTION_CONTINUE ? "continue" : "ok");
+        n += snprintf(line + n, sizeof line - n, " (rule %s", strempty(ev->rule_id));
+        if (ev->reason)
+                n += snprintf(line + n, sizeof line - n, ": %s", ev->reason);
+        (void) snprintf(line + n, sizeof line - n, ")\n");
+        fputs(line, stderr);
+        if (ev->action == SUPERVISOR_ACTION_QUARANTINE)
+                fputs("forgeone: workload quarantined: stopped\n", stderr);
+}
+
+static void print_json(const EventRecord *rec) {
+        const SupervisorEvent *ev = &rec->decision;
+        json_object *o = json_object_new_object();
+        char acc[128], addr[400], eb[16];
+
+        /* json-c escapes every string it writes: untrusted paths are safe here. */
+        json_object_object_add(o, "workload", json_object_new_string(rec->workload));
+        json_object_object_add(o, "seq", json_object_new_int64((int64_t) rec->seq));
+        json_object_object_add(o, "pid", ev->pid > 0 ? json_object_new_int(ev->pid) : NULL);
+        json_object_object_add(o, "tid", json_object_new_int(ev->tid));
+        json_object_object_add(o, "arch", json_object_new_string(arch_table_to_string(ev->arch) ?: "unknown"));
+        json_object_object_add(o, "nr", json_object_new_int(ev->nr));
+        json_object_object_add(o, "syscall", ev->syscall ? json_object_new_string(ev->syscall) : NULL);
+        json_object_object_add(o, "path", ev->path ? json_object_new_string(ev->path) : NULL);
+        if (ev->path2)
+                json_object_object_add(o, "path2", json_object_new_string(ev->path2));
+        json_object_object_add(o, "access",
+                               ev->path ? json_object_new_string(policy_access_to_string(ev->access, acc, sizeof acc))
+                                        : NULL);
+        if (ev->addr) {
+                format_addr(ev->addr, addr, sizeof addr);
+                json_object_object_add(o, "addr", json_object_new_string(addr));
+        } else
+                json_object_object_add(o, "addr", NULL);
+        json_object_object_add(o, "verdict", json_object_new_string(policy_verdict_to_string(ev->verdict) ?: "unknown"));
+        json_object_object_add(o, "action", json_object_new_string(supervisor_action_to_string(ev->action)));
+        json_object_object_add(o, "errno", ev->error ? json_object_new_string(errno_name(ev->error, eb)) : NULL);
+        json_object_object_add(o, "value", json_object_new_int64(ev->value));
+        json_object_object_add(o, "rule", json_object_new_string(strempty(ev->rule_id)));
+        json_object_object_add(o, "reason", ev->reason ? json_object_new_string(ev->reason) : NULL);
+        json_object_object_add(o, "generation", json_object_new_int64((int64_t) ev->generation));
+        json_object_object_add(o, "trust", json_object_new_int(ev->trust));
+        json_object_object_add(o, "target_gone", json_object_new_boolean(ev->target_gone));
+        fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+}
+
+static void consume(const EventRecord *rec, void *userdata) {
+        Printer *p = userdata;
+
+        if (rec->type == EVENT_NOTICE)
+                return; /* notices are printed where they happen (on_notice) */
+        if (p->json)
+                print_json(rec);
+        else
+                print_human(&rec->decision);
+}
+
+static void *printer_thread(void *arg) {
+        Printer *p = arg;
+
+        for (;;) {
+                struct pollfd pf[2] = { { .fd = event_sink_get_fd(p->sink), .events = POLLIN },
+                                        { .fd = p->stop_fd[0], .events = POLLIN } };
+
+                if (poll(pf, 2, -1) < 0 && errno != EINTR)
+                        break;
+                if (pf[0].revents) {
+                        /* Let a burst gather: one write to the terminal per batch, not per decision. */
+                        time_sleep_usec(2000);
+                        (void) event_sink_drain(p->sink, consume, p);
+                        fflush(stderr);
+                }
+                if (pf[1].revents)
+                        break;
+        }
+        (void) event_sink_drain(p->sink, consume, p);
+        fflush(stderr);
+        return NULL;
+}
+
+/* ---- notices of a container start ---- */
+
+typedef struct Ui {
+        bool quiet;
+        bool tty;
+} Ui;
+
+static void on_notice(ContainerNotice kind, const char *text, void *userdata) {
+        Ui *ui = userdata;
+
+        switch (kind) {
+        case CONTAINER_NOTICE_QUEUED:
+                log_notice("Waiting for admission: %s", text);
+                break;
+        case CONTAINER_NOTICE_STARTED:
+                if (!ui->quiet)
+                        log_info("Container %s started.", text);
+                break;
+        case CONTAINER_NOTICE_STATE:
+                if (!ui->quiet)
+                        log_info("Container state: %s", text);
+                break;
+        case CONTAINER_NOTICE_WARNING:
+                log_warning("%s", text);
+                break;
+        default:
+                break;
+        }
+}
+
+static void on_progress(OciProgressPhase phase, const char *digest, uint64_t done, uint64_t total, void *userdata) {
+        Ui *ui = userdata;
+
+        if (!ui->tty)
+                return;
+        fprintf(stderr, "\r%s %.19s %3u%%", oci_progress_phase_to_string(phase), strempty(digest),
+                total ? (unsigned) (done * 100 / total) : 100u);
+        if (done >= total)
+                fputc('\n', stderr);
+}
+
+/* ---- the loop ---- */
+
+static void stop_container(Workload *w, const RunOptions *o) {
+        _cleanup_(container_store_freep) ContainerStore *store = NULL;
+        ContainerError err = {};
+
+        if (container_store_open(o->state_dir, &store) < 0 ||
+            container_stop(store, workload_get_container_id(w),
+                           o->stop_timeout_usec ?: CONTAINER_DEFAULT_STOP_TIMEOUT_USEC, &err) < 0) {
+                if (err.message[0])
+                        log_warning("%s", err.message);
+                (void) workload_kill(w, SIGKILL);
+        }
+}
+
+int run_workload(WorkloadConfig *c, const RunOptions *o) {
+        _cleanup_(event_sink_freep) EventSink *sink = NULL;
+        _cleanup_(workload_freep) Workload *w = NULL;
+        _cleanup_close_ int sigfd = -EBADF;
+        Printer printer = { .json = o->json, .stop_fd = { -1, -1 } };
+        ContainerConfig image;
+        WorkloadError err = {};
+        WorkloadResult res = {};
+        Ui ui = { .quiet = o->print == RUN_PRINT_NONE, .tty = isatty(STDERR_FILENO) };
+        sigset_t mask;
+        int r, status = FORGEONE_EXIT_LAUNCH_FAILED;
+
+        r = event_sink_new(0, &sink);
+        if (r < 0) {
+                policy_free(c->policy);
+                return log_error_errno(r, "Failed to create the event sink: %m"), status;
+        }
+        event_sink_set_record_mask(sink, o->print == RUN_PRINT_ALL       ? (1u << _SUPERVISOR_ACTION_MAX) - 1
+                                         : o->print == RUN_PRINT_DENIALS ? (1u << SUPERVISOR_ACTION_DENY) |
+                                                                                   (1u << SUPERVISOR_ACTION_QUARANTINE)
+                                                                         : 0);
+        c->sink = sink;
+        if (c->image) {
+                image = *c->image;
+                image.notice = on_notice;
+                image.progress = on_progress;
+                image.userdata = &ui;
+                c->image = &image;
+        }
+
+        /* Signals to forgeonectl: SIGTERM and SIGHUP are passed on (a container is stopped); Ctrl-C reaches
+         * the workload from the terminal directly. Blocked before the start, so none is lost. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGQUIT);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        fflush(NULL);
+
+        r = workload_start(c, &w, &err);
+        if (r < 0) {
+                if (err.message[0])
+                        log_error("%s", err.message);
+                else
+                        log_error_errno(r, "Failed to start the workload: %m");
+                return c->image ? 1 : status;
+        }
+
+        /* The printer starts after the workload: no thread of ours runs while it is cloned. */
+        if (pipe2(printer.stop_fd, O_CLOEXEC) >= 0) {
+                printer.sink = sink;
+                printer.started = pthread_create(&printer.thread, NULL, printer_thread, &printer) == 0;
+        }
+
+        sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        for (;;) {
+                struct pollfd p[3] = { { .fd = workload_get_pidfd(w), .events = POLLIN },
+                                       { .fd = workload_get_fd(w), .events = POLLIN },
+                                       { .fd = sigfd, .events = POLLIN } };
+                uint64_t deadline = workload_next_timeout(w), now = time_now_usec(CLOCK_MONOTONIC);
+                int timeout = deadline == 0 ? -1 : deadline <= now ? 0 : (int) MIN((deadline - now) / 1000 + 1, 60000u);
+
+                if (poll(p, ELEMENTSOF(p), timeout) < 0 && errno != EINTR)
+                        break;
+                if (p[1].revents || (deadline && time_now_usec(CLOCK_MONOTONIC) >= deadline))
+                        (void) workload_process(w);
+                if (p[2].revents & POLLIN) {
+                        struct signalfd_siginfo ssi;
+
+                        while (read(sigfd, &ssi, sizeof ssi) == sizeof ssi) {
+                                if (c->image && (ssi.ssi_signo == SIGTERM || ssi.ssi_signo == SIGINT ||
+                                                 ssi.ssi_signo == SIGHUP))
+                                        stop_container(w, o);
+                                else if (ssi.ssi_signo == SIGTERM || ssi.ssi_signo == SIGHUP)
+                                        (void) workload_kill(w, (int) ssi.ssi_signo);
+                        }
+                }
+                if (p[0].revents) {
+                        r = workload_reap(w, &res);
+                        if (r != 0)
+                                break;
+                }
+        }
+        if (r > 0) {
+                status = workload_result_exit_status(&res);
+                if (c->image && res.container.state == CONTAINER_FAILED && !res.quarantined)
+                        log_error("Container %s failed.", res.container.id);
+        } else
+                log_error_errno(r, "Failed to wait for the workload: %m");
+
+        w = workload_free(w);
+        if (printer.started) {
+                (void) !write(printer.stop_fd[1], "x", 1);
+                pthread_join(printer.thread, NULL);
+        }
+        safe_close(printer.stop_fd[0]);
+        safe_close(printer.stop_fd[1]);
+        {
+                EventSinkCounts counts;
+                uint64_t dropped = 0;
+
+                event_sink_get_counts(sink, &counts);
+                for (size_t i = 0; i < _SUPERVISOR_ACTION_MAX; i++)
+                        if (o->print == RUN_PRINT_ALL || i == SUPERVISOR_ACTION_DENY || i == SUPERVISOR_ACTION_QUARANTINE)
+                                dropped += counts.dropped[i];
+                if (o->print != RUN_PRINT_NONE && dropped > 0)
+                        log_warning("%" PRIu64 " decisions were not printed (the output was too slow); "
+                                    "the counts are exact.", dropped);
+        }
+        return status;
+}

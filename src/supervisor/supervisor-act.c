@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Act: carry a Decision out. Trust is lowered and a quarantine started
+ * before the reply, so the workload never runs past the call that
+ * quarantined it; then the call is continued, failed, or performed by the
+ * supervisor (supervisor-emulate.c) and answered.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "forgeone/time-util.h"
+#include "supervisor-internal.h"
+
+#define NOTIF_BUF 512
+
+int reply_value(Supervisor *s, uint64_t id, int error, int64_t value) {
+        _Alignas(8) char buf[NOTIF_BUF] = {};
+        struct seccomp_notif_resp *resp = (struct seccomp_notif_resp *) buf;
+
+        resp->id = id;
+        resp->error = error ? -error : 0;
+        resp->val = error ? 0 : value;
+        if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0)
+                return -errno;
+        return 0;
+}
+
+int reply_continue(Supervisor *s, uint64_t id) {
+        _Alignas(8) char buf[NOTIF_BUF] = {};
+        struct seccomp_notif_resp *resp = (struct seccomp_notif_resp *) buf;
+
+        resp->id = id;
+        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0)
+                return -errno;
+        return 0;
+}
+
+int reply_fd(Supervisor *s, uint64_t id, int fd, uint64_t flags, EmulateResult *res) {
+        struct seccomp_notif_addfd a = {
+                .id = id,
+                .flags = s->addfd_then_send ? 0 : SECCOMP_ADDFD_FLAG_SEND,
+                .srcfd = (uint32_t) fd,
+                .newfd_flags = (uint32_t) (flags & O_CLOEXEC),
+        };
+        int r = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+
+        if (r < 0) {
+                if (errno == ENOENT) {
+                        res->replied = res->gone = true;
+                        res->error = 0;
+                        return 0;
+                }
+                /* Could not install it (EMFILE in the target, ...): that is the call's result. */
+                res->replied = false;
+                res->error = errno;
+                return 0;
+        }
+        res->value = r;
+        res->replied = true;
+        if (s->addfd_then_send) {
+                int k = reply_value(s, id, 0, r);
+                res->gone = k == -ENOENT;
+        }
+        return 0;
+}
+
+static uint64_t now_usec(void) {
+        return time_now_usec(CLOCK_MONOTONIC);
+}
+
+/* Trust and quarantine state: a denial by the policy costs trust, and below the threshold the
+ * workload is quarantined. Returns the trust after this call. */
+static int account(Supervisor *s, Decision *d, SupervisorEvent *ev, int trust, bool *ret_quarantine_now) {
+        bool quarantine_now = d->action == SUPERVISOR_ACTION_QUARANTINE;
+
+        if (!d->penalize && !quarantine_now) {
+                *ret_quarantine_now = false;
+                return trust;
+        }
+        pthread_mutex_lock(&s->lock);
+        if (d->penalize) {
+                trust = trust_score_penalize(&s->trust, &s->trust_cfg, now_usec());
+                if (trust_score_quarantined(&s->trust, &s->trust_cfg) && !s->quarantined) {
+                        quarantine_now = true;
+                        d->action = SUPERVISOR_ACTION_QUARANTINE;
+                        d->reason = "trust fell below the quarantine threshold";
+                }
+        }
+        if (quarantine_now && s->quarantined)
+                quarantine_now = false; /* already being stopped */
+        if (quarantine_now)
+                __atomic_store_n(&s->quarantined, true, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&s->lock);
+        if (d->penalize || quarantine_now)
+                supervisor_wake_owner(s);
+        *ret_quarantine_now = quarantine_now;
+        return trust;
+}
+
+static void fill_event(const Call *c, SupervisorEvent *ev) {
+        if (!ev->pid && c->creds)
+                ev->pid = c->creds->tgid;
+        ev->path = c->path;
+        ev->path2 = c->path2;
+        ev->access = c->access;
+        ev->addr = c->have_addr ? &c->addr : NULL;
+}
+
+static bool call_is_exec(const Call *c) {
+        return c->name && (streq(c->name, "execve") || streq(c->name, "execveat"));
+}
+
+bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
+        Supervisor *s = c->s;
+        bool quarantine_now = false;
+        int r;
+
+        ev->verdict = d->verdict;
+        ev->rule_id = d->rule_id;
+        ev->reason = d->reason;
+
+        if (d->action == SUPERVISOR_ACTION_EMULATE) {
+                EmulateResult er;
+
+                r = decode_creds(c);
+                if (r < 0) {
+                        d->action = SUPERVISOR_ACTION_DENY;
+                        d->error = r == -ENOENT ? ESRCH : EPERM;
+                        ev->reason = "cannot read the workload's credentials";
+                        goto reply;
+                }
+                ev->trust = trust;
+                ev->action = SUPERVISOR_ACTION_EMULATE;
+                fill_event(c, ev);
+                r = emulate_call(c, ev, &er);
+                if (r < 0) {
+                        d->action = SUPERVISOR_ACTION_DENY;
+                        d->error = EPERM;
+                        ev->reason = "emulation failed";
+                        goto reply;
+                }
+                if (er.deferred)
+                        return true; /* the worker replies and reports */
+                ev->error = er.error;
+                ev->value = er.value;
+                if (er.reason)
+                        ev->reason = er.reason;
+                if (er.replied) {
+                        ev->target_gone = er.gone;
+                        return false;
+                }
+                r = reply_value(s, c->id, er.error, er.error ? 0 : er.value);
+                ev->target_gone = r == -ENOENT;
+                return false;
+        }
+
+        if (d->action == SUPERVISOR_ACTION_CONTINUE && d->requires_stable_memory) {
+                /* Allowed on what memory said and not emulable: continued only when nothing else can change
+                 * that memory before the kernel reads it again (see forgeonectl(1) NOTES). */
+                r = decode_creds(c);
+                if (r < 0 || !target_memory_stable(c->tid, s->cgroup_fd, c->ptr_addrs, c->ptr_lens, c->n_ptrs)) {
+                        d->action = SUPERVISOR_ACTION_DENY;
+                        d->error = EPERM;
+                        ev->rule_id = "supervisor";
+                        ev->reason = call_is_exec(c)
+                                             ? "exec path cannot be checked race-free: its memory is shared or writable"
+                                             : "not emulable, and its arguments could change after the check";
+                }
+        }
+
+reply:
+        trust = account(s, d, ev, trust, &quarantine_now);
+        ev->action = d->action;
+        ev->error = d->action == SUPERVISOR_ACTION_CONTINUE ? 0 : d->error;
+        if (d->reason && !ev->reason)
+                ev->reason = d->reason;
+        ev->trust = trust;
+        fill_event(c, ev);
+        /* Stop the workload before it gets the answer. */
+        if (quarantine_now) {
+                if (s->on_quarantine)
+                        s->on_quarantine(ev, s->userdata);
+                /* Now that the callback recorded what it did: the owner has something to look at. */
+                supervisor_wake_owner(s);
+        }
+        if (d->action == SUPERVISOR_ACTION_CONTINUE)
+                r = reply_continue(s, c->id);
+        else
+                r = reply_value(s, c->id, ev->error, 0);
+        ev->target_gone = r == -ENOENT;
+        return false;
+}

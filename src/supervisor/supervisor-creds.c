@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Whose credentials an emulated call runs under, at the least cost.
+ *
+ * The cache: a trapped task's credentials (from /proc/TID/status, 3-12 us)
+ * are kept per task, together with a PIDFD_THREAD pidfd of that very task.
+ * An entry is used only while that pidfd says the task lives, so a recycled
+ * tid never inherits another task's entry. The workload changes its
+ * credentials only through calls that the compiled filter always traps
+ * (setuid and friends, setgroups, capset, umask, exec, unshare, setns: see
+ * policy-compile.h); the supervisor drops the entries those calls may have
+ * made stale before answering them. Without that guarantee (a filter
+ * compiled otherwise) every call reads /proc afresh.
+ *
+ * The switch: the supervising thread takes on the target's fsuid, fsgid,
+ * groups and effective capabilities for the call, and a thread of the
+ * supervisor's own (the dedicated loop, the workers) keeps them afterwards,
+ * so consecutive calls of one workload switch nothing. CAP_SYS_PTRACE stays
+ * effective throughout: the thread reads and writes the target's memory and
+ * takes its fds with it. It matters to file operations only on procfs, where
+ * the emulation redoes the call with exactly the target's capabilities
+ * (creds_procfs_guard()).
+ */
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "supervisor-internal.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* ---- the cache ---- */
+
+int creds_cache_get(CredsCache *cc, pid_t tid, const TargetCreds **ret) {
+        CredsCacheEntry *e = NULL, *victim = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        int r;
+
+        if (cc->enabled)
+                for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++) {
+                        CredsCacheEntry *x = &cc->entries[i];
+
+                        if (x->pidfd >= 0 && x->creds.tid == tid) {
+                                e = x;
+                                break;
+                        }
+                        if (!victim || x->pidfd < 0 || (victim->pidfd >= 0 && x->last_use < victim->last_use))
+                                victim = x;
+                }
+
+        if (e) {
+                struct pollfd p = { .fd = e->pidfd, .events = POLLIN };
+                /* Still the task the entry was made for: a live task's tid is never reused. */
+                if (poll(&p, 1, 0) == 0) {
+                        e->last_use = ++cc->clock;
+                        *ret = &e->creds;
+                        return 0;
+                }
+                e->pidfd = safe_close(e->pidfd);
+                victim = e;
+        }
+
+        if (!cc->enabled) {
+                r = target_read_creds(tid, &cc->scratch);
+                if (r < 0)
+                        return r;
+                *ret = &cc->scratch;
+                return 0;
+        }
+
+        /* The pidfd first: if the task dies between it and the read, the entry is dropped on next use. */
+        pidfd = pidfd_open_raw(tid, PIDFD_THREAD);
+        if (pidfd < 0)
+                return pidfd == -ESRCH ? -ENOENT : pidfd;
+        r = target_read_creds(tid, &victim->creds);
+        if (r < 0)
+                return r;
+        safe_close(victim->pidfd);
+        victim->pidfd = TAKE_FD(pidfd);
+        victim->last_use = ++cc->clock;
+        *ret = &victim->creds;
+        return 0;
+}
+
+void creds_cache_forget(CredsCache *cc, pid_t tid) {
+        for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++)
+                if (cc->entries[i].pidfd >= 0 && (tid <= 0 || cc->entries[i].creds.tid == tid))
+                        cc->entries[i].pidfd = safe_close(cc->entries[i].pidfd);
+}
+
+void creds_cache_init(CredsCache *cc, bool enabled) {
+        *cc = (CredsCache) { .enabled = enabled };
+        for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++)
+                cc->entries[i].pidfd = -EBADF;
+}
+
+void creds_cache_done(CredsCache *cc) {
+        creds_cache_forget(cc, 0);
+}
+
+/* ---- the supervisor's own credentials, read once ---- */
+
+static struct {
+        bool init;
+        uid_t fsuid;
+        gid_t fsgid;
+        gid_t groups[TARGET_MAX_GROUPS];
+        int n_groups;
+        struct __user_cap_data_struct caps[2];
+} self_creds;
+
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void self_creds_init(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+        self_creds.fsuid = geteuid();
+        self_creds.fsgid = getegid();
+        self_creds.n_groups = getgroups(TARGET_MAX_GROUPS, self_creds.groups);
+        if (self_creds.n_groups < 0)
+                self_creds.n_groups = 0;
+        if (syscall(SYS_capget, &h, self_creds.caps) == 0)
+                self_creds.init = true;
+}
+
+static uint64_t self_effective(void) {
+        return self_creds.caps[0].effective | ((uint64_t) self_creds.caps[1].effective << 32);
+}
+
+/* ---- what this thread currently holds ---- */
+
+typedef struct ThreadCreds {
+        bool switched;     /* not the supervisor's own */
+        bool fs_private;   /* unshare(CLONE_FS) done: umask is ours to set */
+        uid_t fsuid;
+        gid_t fsgid;
+        uint64_t cap_eff;
+        size_t n_groups;
+        gid_t groups[TARGET_MAX_GROUPS];
+} ThreadCreds;
+
+static __thread ThreadCreds thread_creds;
+static __thread bool thread_keeps_creds;
+
+#define FS_CAPS                                                                                             \
+        ((1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH) |              \
+         (1ull << CAP_FOWNER) | (1ull << CAP_FSETID) | (1ull << CAP_LINUX_IMMUTABLE) |                    \
+         (1ull << CAP_MAC_OVERRIDE) | (1ull << CAP_MKNOD))
+#define PTRACE_CAP (1ull << CAP_SYS_PTRACE)
+
+void creds_thread_keep(bool keep) {
+        thread_keeps_creds = keep;
+}
+
+static int capset_effective(uint64_t eff) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+
+        memcpy(d, self_creds.caps, sizeof d);
+        d[0].effective = (uint32_t) eff & d[0].permitted;
+        d[1].effective = (uint32_t) (eff >> 32) & d[1].permitted;
+        return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+/* Makes this thread hold exactly (uid, gid, groups, eff); only what differs is changed. */
+static int thread_switch(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, uint64_t eff) {
+        ThreadCreds *tc = &thread_creds;
+        ThreadCreds want = { .fsuid = uid, .fsgid = gid, .cap_eff = eff, .n_groups = n_groups };
+        bool groups_differ;
+
+        if (!tc->switched) {
+                tc->fsuid = self_creds.fsuid;
+                tc->fsgid = self_creds.fsgid;
+                tc->cap_eff = self_effective();
+                tc->n_groups = (size_t) self_creds.n_groups;
+                memcpy(tc->groups, self_creds.groups, tc->n_groups * sizeof(gid_t));
+        }
+        groups_differ = tc->n_groups != n_groups || memcmp(tc->groups, groups, n_groups * sizeof(gid_t)) != 0;
+        /* Raw syscalls throughout: glibc's wrappers would change every thread of the process. */
+        if (groups_differ) {
+                if (syscall(SYS_setgroups, n_groups, groups) < 0)
+                        goto fail;
+                tc->n_groups = n_groups;
+                memcpy(tc->groups, groups, n_groups * sizeof(gid_t));
+        }
+        if (tc->fsgid != gid) {
+                (void) syscall(SYS_setfsgid, gid);
+                if ((gid_t) syscall(SYS_setfsgid, -1) != gid)
+                        goto fail_eperm;
+                tc->fsgid = gid;
+        }
+        if (tc->fsuid != uid) {
+                /* Leaving fsuid 0 makes the kernel clear the fs capabilities: set them after. */
+                (void) syscall(SYS_setfsuid, uid);
+                if ((uid_t) syscall(SYS_setfsuid, -1) != uid)
+                        goto fail_eperm;
+                tc->fsuid = uid;
+                tc->cap_eff = ~want.cap_eff; /* unknown now: force the capset below */
+        }
+        if (tc->cap_eff != eff) {
+                int r = capset_effective(eff);
+                if (r < 0) {
+                        errno = -r;
+                        goto fail;
+                }
+                tc->cap_eff = eff;
+        }
+        tc->switched = !(uid == self_creds.fsuid && gid == self_creds.fsgid && eff == self_effective() &&
+                         n_groups == (size_t) self_creds.n_groups &&
+                         memcmp(groups, self_creds.groups, n_groups * sizeof(gid_t)) == 0);
+        return 0;
+
+fail_eperm:
+        errno = EPERM;
+fail:
+        {
+                int r = -errno;
+                /* Unknown state: go back to our own completely. */
+                tc->switched = true;
+                tc->fsuid = (uid_t) -1;
+                creds_restore();
+                return r;
+        }
+}
+
+int creds_enter(const TargetCreds *t, unsigned flags, CredsSaved *saved) {
+        uint64_t want;
+        uid_t uid = (flags & CREDS_REAL_IDS) ? t->ruid : t->fsuid;
+        gid_t gid = (flags & CREDS_REAL_IDS) ? t->rgid : t->fsgid;
+
+        pthread_once(&self_once, self_creds_init);
+        *saved = (CredsSaved) { .keep = thread_keeps_creds };
+        if (!self_creds.init)
+                return -EPERM;
+
+        /* The umask is per fs_struct: give this thread its own, at 0, and apply the target's to the mode
+         * ourselves (or set it around the creating calls). */
+        if (!thread_creds.fs_private) {
+                if (unshare(CLONE_FS) < 0)
+                        return -errno;
+                umask(0);
+                thread_creds.fs_private = true;
+        }
+
+        want = t->cap_eff;
+        if (t->foreign_userns)
+                want = 0; /* its capabilities mean nothing over our files */
+        if (uid != 0)
+                want &= ~FS_CAPS;
+        if (!(flags & CREDS_EXACT_CAPS))
+                want |= self_effective() & PTRACE_CAP;
+        want &= self_effective();
+
+        return thread_switch(uid, gid, t->groups, t->n_groups, want);
+}
+
+void creds_leave(CredsSaved *saved) {
+        if (!saved->keep)
+                creds_restore();
+}
+
+void creds_restore(void) {
+        ThreadCreds *tc = &thread_creds;
+
+        if (!tc->switched)
+                return;
+        (void) capset_effective(self_effective());
+        (void) syscall(SYS_setfsuid, self_creds.fsuid);
+        (void) syscall(SYS_setfsgid, self_creds.fsgid);
+        (void) syscall(SYS_setgroups, (size_t) self_creds.n_groups, self_creds.groups);
+        /* setfsuid back to 0 does not give the fs capabilities back: the capset above came first only
+         * for the non-fs ones; set them all again now that fsuid is ours. */
+        (void) capset_effective(self_effective());
+        tc->switched = false;
+}
+
+bool creds_procfs_guard(int fd, const TargetCreds *t, unsigned flags, CredsSaved *saved) {
+        struct statfs sf;
+
+        if (flags & CREDS_EXACT_CAPS)
+                return false;
+        /* Only a capability the target lacks makes a difference. */
+        if ((t->cap_eff & PTRACE_CAP) && !t->foreign_userns)
+                return false;
+        if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+                return false;
+        return creds_enter(t, flags | CREDS_EXACT_CAPS, saved) >= 0;
+}

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Decode: what a trapped call names, read out of the target and checked the
+ * way the kernel would read it. Paths are resolved inside the workload's
+ * root (path-resolve.h); every read of the target's memory is followed by
+ * SECCOMP_IOCTL_NOTIF_ID_VALID before its result is trusted; the caller's
+ * credentials come from the per-task cache (supervisor-creds.c).
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "forgeone/path-resolve.h"
+#include "forgeone/syscall-table.h"
+#include "supervisor-internal.h"
+
+/* ---- decoding ---- */
+
+int arg_index(const SyscallInfo *info, SyscallArg kind) {
+        for (int i = 0; i < 6; i++)
+                if (info->args[i] == kind)
+                        return i;
+        return -1;
+}
+
+int decode_creds(Call *c) {
+        if (c->creds)
+                return 0;
+        return creds_cache_get(&c->s->creds, c->tid, &c->creds);
+}
+
+static bool name_in(const char *name, const char *const *list) {
+        for (; *list; list++)
+                if (streq(name, *list))
+                        return true;
+        return false;
+}
+
+bool call_path_is_entry(const char *name, bool second) {
+        static const char *const first_entry[] = {
+                "mkdir", "mkdirat", "mknod", "mknodat", "unlink", "unlinkat", "rmdir", "rename", "renameat",
+                "renameat2", "symlink", "symlinkat", NULL,
+        };
+
+        if (!name)
+                return false;
+        if (second) /* rename targets and new link names; PATH2 of other calls (pivot_root, ...) is not */
+                return streq(name, "rename") || streq(name, "renameat") || streq(name, "renameat2") ||
+                       streq(name, "link") || streq(name, "linkat");
+        return name_in(name, first_entry);
+}
+
+/* Does the call act on a symlink itself rather than on what it points to? */
+static bool last_nofollow(const Call *c, bool second) {
+        static const char *const never_follow[] = {
+                "lstat", "lstat64", "oldlstat", "lchown", "lchown32", "lgetxattr", "lsetxattr",
+                "llistxattr", "lremovexattr", "readlink", "readlinkat", "unlink", "unlinkat", "rmdir",
+                "rename", "renameat", "renameat2", "mkdir", "mkdirat", "mknod", "mknodat", "symlink",
+                "symlinkat", NULL,
+        };
+        int af;
+
+        if (second) /* rename and link targets are names being created or replaced */
+                return true;
+        if (name_in(c->name, never_follow))
+                return true;
+        if (arg_index(c->info, SYSCALL_ARG_OPEN_FLAGS) >= 0 || arg_index(c->info, SYSCALL_ARG_OPEN_HOW) >= 0)
+                return (c->open_flags & O_NOFOLLOW) || (c->open_flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+        af = arg_index(c->info, SYSCALL_ARG_AT_FLAGS);
+        if (streq(c->name, "link"))
+                return true;
+        if (streq(c->name, "linkat") || streq(c->name, "name_to_handle_at"))
+                return af < 0 || !(c->args[af] & AT_SYMLINK_FOLLOW);
+        return af >= 0 && (c->args[af] & AT_SYMLINK_NOFOLLOW);
+}
+
+/* /proc/PID/fd/N of the workload: reopening it reaches whatever file that fd is, so take that file now
+ * (later the number could name another) and let the policy judge its real path, with the access now
+ * asked for. Files without a path (pipes, sockets) are judged by the /proc name. */
+static int take_magic_file(Call *c, char **path) {
+        char proc[64], target[PATH_MAX + 1];
+        _cleanup_free_ char *inside = NULL;
+        pid_t pid;
+        int fd, pidfd, r;
+        ssize_t n;
+
+        if (path_parse_proc_fd(*path, &pid, &fd) < 0 || !c->creds)
+                return -ENOENT;
+        if (pid != c->creds->ns_tgid && pid != c->creds->ns_tid) {
+                /* Another process's fd: the kernel would want ptrace rights, which we do not grant. */
+                c->lookup_error = EACCES;
+                return 0;
+        }
+        pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
+        if (pidfd < 0)
+                return pidfd;
+        c->magic_file = pidfd_getfd_raw(pidfd, fd);
+        safe_close(pidfd);
+        if (c->magic_file < 0) {
+                r = c->magic_file;
+                c->magic_file = -EBADF;
+                if (r != -EBADF)
+                        return r;
+                c->lookup_error = ENOENT;
+                return 0;
+        }
+        c->magic = true;
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", c->magic_file);
+        n = readlink(proc, target, sizeof target - 1);
+        if (n <= 0)
+                return 0;
+        target[n] = 0;
+        if (target[0] != '/' || path_strip_root(c->s->root_path, target, &inside) < 0)
+                return 0; /* pipe:[..], socket:[..], or outside the root: the /proc name it is */
+        free(*path);
+        *path = TAKE_PTR(inside);
+        return 0;
+}
+
+static int decode_path(Call *c, bool second) {
+        SyscallArg pk = second ? SYSCALL_ARG_PATH2 : SYSCALL_ARG_PATH;
+        SyscallArg dk = second ? SYSCALL_ARG_DIRFD2 : SYSCALL_ARG_DIRFD;
+        int pi = arg_index(c->info, pk), di = arg_index(c->info, dk), af = arg_index(c->info, SYSCALL_ARG_AT_FLAGS);
+        _cleanup_free_ char *base = NULL, *resolved = NULL;
+        char buf[PATH_MAX];
+        int n, r, dirfd;
+
+        if (pi < 0)
+                return 0;
+        dirfd = di >= 0 ? (int) c->args[di] : AT_FDCWD;
+        if (!second && c->args[pi] == 0 && dirfd != AT_FDCWD &&
+            (streq(c->name, "utimensat") || streq(c->name, "futimesat"))) {
+                /* futimens(3) is utimensat(fd, NULL, ...): the file open as fd, judged by its path. */
+                c->null_path = c->empty_path = true;
+                r = target_fd_path(c->tid, dirfd, c->s->root_path, &resolved);
+                if (r < 0)
+                        return r == -EXDEV ? -EPERM : r;
+                c->path = TAKE_PTR(resolved);
+                return 0;
+        }
+        n = target_read_string(c->tid, c->args[pi], buf, sizeof buf);
+        if (n < 0)
+                return n;
+        r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+        if (r < 0)
+                return r;
+        if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
+                c->ptr_addrs[c->n_ptrs] = c->args[pi];
+                c->ptr_lens[c->n_ptrs++] = (size_t) n + 1;
+        }
+
+        if (n == 0) {
+                /* "" names the dirfd itself with AT_EMPTY_PATH, and nothing (ENOENT) otherwise. */
+                if (second || af < 0 || !(c->args[af] & AT_EMPTY_PATH))
+                        return -ENOENT;
+                c->empty_path = true;
+                r = dirfd == AT_FDCWD ? target_base_path(c->tid, AT_FDCWD, c->s->root_path, &resolved)
+                                      : target_fd_path(c->tid, dirfd, c->s->root_path, &resolved);
+                if (r < 0)
+                        return r == -EXDEV ? -EPERM : r;
+                c->path = TAKE_PTR(resolved);
+                return 0;
+        }
+
+        if (call_path_is_entry(c->name, second)) {
+                /* The entry is the last name as given: "d/" is entry "d" (the slash goes to the kernel
+                 * with it), "d/.." is no entry at all (the kernel refuses it), never d's parent. */
+                const char *last;
+
+                while (n > 1 && buf[n - 1] == '/') {
+                        buf[--n] = 0;
+                        c->trailing_slash[second] = true;
+                }
+                last = strrchr(buf, '/');
+                last = last ? last + 1 : buf;
+                c->last_kind[second] = streq(buf, "/")  ? PATH_LAST_ROOT
+                                       : streq(last, ".")  ? PATH_LAST_DOT
+                                       : streq(last, "..") ? PATH_LAST_DOTDOT
+                                                           : PATH_LAST_NORMAL;
+        }
+        if (buf[0] != '/') {
+                r = target_base_path(c->tid, dirfd, c->s->root_path, &base);
+                if (r == -EXDEV)
+                        return -EPERM; /* its cwd or dirfd lies outside its root: refuse */
+                if (r < 0)
+                        return r;
+        }
+        PathResolveTask task = {
+                .pid = c->creds ? c->creds->ns_tgid : 0,
+                .tid = c->creds ? c->creds->ns_tid : 0,
+                .root_path = c->s->root_path,
+        };
+        unsigned rflags = 0;
+        r = path_resolve_in_root(c->s->root_fd, &task, base, buf,
+                                 last_nofollow(c, second) ? PATH_RESOLVE_NOFOLLOW : 0, &resolved, &rflags);
+        if (r < 0)
+                return r;
+        if (!second && (rflags & PATH_RESOLVE_RESULT_MAGIC)) {
+                int k = take_magic_file(c, &resolved);
+                if (k < 0)
+                        return k;
+                /* It may have found the link unusable (another process's fd): that is the lookup's
+                 * result. */
+                if (c->lookup_error > 0)
+                        r = c->lookup_error;
+        }
+        if (!second && (rflags & (PATH_RESOLVE_RESULT_EXISTS | PATH_RESOLVE_RESULT_MAGIC)))
+                c->exists = true;
+        if (!second && (rflags & (PATH_RESOLVE_RESULT_SYMLINK | PATH_RESOLVE_RESULT_MAGIC)))
+                c->followed = true;
+        if (second) {
+                c->path2 = TAKE_PTR(resolved);
+                c->lookup_error2 = r;
+        } else {
+                c->path = TAKE_PTR(resolved);
+                c->lookup_error = r;
+        }
+        return 0;
+}
+
+int decode_paths(Call *c) {
+        int fi = arg_index(c->info, SYSCALL_ARG_OPEN_FLAGS), hi = arg_index(c->info, SYSCALL_ARG_OPEN_HOW);
+        int r;
+
+        c->access = c->info->access;
+        c->access2 = c->info->access2;
+        if (streq(c->name, "creat"))
+                c->open_flags = O_CREAT | O_WRONLY | O_TRUNC;
+        if (fi >= 0) {
+                c->open_flags = c->args[fi];
+                c->open_mode = fi + 1 < 6 && c->info->args[fi + 1] == SYSCALL_ARG_MODE ? c->args[fi + 1] : 0;
+        }
+        if (streq(c->name, "creat"))
+                c->open_mode = c->args[1];
+        if (hi >= 0) {
+                struct open_how how = {};
+                uint64_t size = hi + 1 < 6 ? c->args[hi + 1] : 0;
+
+                if (size < 24 || size > 4096)
+                        return -EINVAL;
+                /* Fields past the ones we know must be zero, as the kernel requires. */
+                if (size > sizeof how) {
+                        char extra[4096];
+                        r = target_read(c->tid, c->args[hi] + sizeof how, extra, size - sizeof how);
+                        if (r < 0)
+                                return r;
+                        for (size_t i = 0; i < size - sizeof how; i++)
+                                if (extra[i])
+                                        return -E2BIG;
+                }
+                r = target_read(c->tid, c->args[hi], &how, MIN(size, sizeof how));
+                if (r < 0)
+                        return r;
+                r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+                if (r < 0)
+                        return r;
+                c->open_flags = how.flags;
+                c->open_mode = how.mode;
+                c->open_resolve = how.resolve;
+        }
+        if (fi >= 0 || hi >= 0 || streq(c->name, "creat"))
+                c->access = syscall_open_flags_to_access(c->open_flags);
+        /* An exchange moves each entry over the other: both are removed and created. */
+        if (streq(c->name, "renameat2") && (c->args[4] & RENAME_EXCHANGE))
+                c->access = c->access2 = POLICY_ACCESS_DELETE | POLICY_ACCESS_CREATE;
+
+        r = decode_path(c, false);
+        if (r < 0)
+                return r;
+        /* O_CREAT on a file that is there creates nothing ("2>/dev/null"): ask the policy for what is
+         * really done, and drop O_CREAT from the emulated open so that, should the file vanish in
+         * between, the open fails instead of creating what the policy did not allow. */
+        if ((fi >= 0 || hi >= 0 || streq(c->name, "creat")) && c->exists && !c->lookup_error &&
+            (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT && !(c->open_flags & __O_TMPFILE)) {
+                c->open_flags &= ~(uint64_t) O_CREAT;
+                c->access = syscall_open_flags_to_access(c->open_flags);
+        }
+        r = decode_path(c, true);
+        if (r < 0)
+                return r;
+        c->decoded = true;
+        return 0;
+}
+
+static int decode_sockaddr_bytes(Call *c, const struct sockaddr_storage *ss, socklen_t len) {
+        c->addr.family = ss->ss_family;
+        switch (ss->ss_family) {
+        case AF_INET: {
+                const struct sockaddr_in *in = (const struct sockaddr_in *) ss;
+                if (len < sizeof *in)
+                        return -EINVAL;
+                memcpy(c->addr.addr, &in->sin_addr, 4);
+                c->addr.port = ntohs(in->sin_port);
+                break;
+        }
+        case AF_INET6: {
+                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ss;
+                if (len < sizeof *in6)
+                        return -EINVAL;
+                memcpy(c->addr.addr, &in6->sin6_addr, 16);
+                c->addr.port = ntohs(in6->sin6_port);
+                break;
+        }
+        case AF_UNIX: {
+                const struct sockaddr_un *un = (const struct sockaddr_un *) ss;
+                size_t n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+
+                if (n == 0) {
+                        c->unix_path[0] = 0;
+                } else if (un->sun_path[0] == 0) {
+                        /* Abstract: "@name"; embedded NULs shown as '@' too. */
+                        c->unix_path[0] = '@';
+                        for (size_t i = 1; i < n; i++)
+                                c->unix_path[i] = un->sun_path[i] ?: '@';
+                        c->unix_path[n] = 0;
+                } else {
+                        _cleanup_free_ char *base = NULL, *resolved = NULL;
+                        char p[sizeof un->sun_path + 1];
+                        int r;
+
+                        memcpy(p, un->sun_path, MIN(n, sizeof un->sun_path));
+                        p[MIN(n, sizeof un->sun_path)] = 0;
+                        if (p[0] != '/') {
+                                r = target_base_path(c->tid, AT_FDCWD, c->s->root_path, &base);
+                                if (r < 0)
+                                        return r == -EXDEV ? -EPERM : r;
+                        }
+                        PathResolveTask task = {
+                                .pid = c->creds ? c->creds->ns_tgid : 0,
+                                .tid = c->creds ? c->creds->ns_tid : 0,
+                                .root_path = c->s->root_path,
+                        };
+                        r = path_resolve_in_root(c->s->root_fd, &task, base, p, 0, &resolved, NULL);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                c->lookup_error = r;
+                        snprintf(c->unix_path, sizeof c->unix_path, "%s", resolved);
+                        if (strlen(resolved) >= sizeof c->unix_path - 1)
+                                return -ENAMETOOLONG;
+                }
+                c->addr.unix_path = c->unix_path;
+                break;
+        }
+        default:
+                break;
+        }
+        return 0;
+}
+
+int decode_addr(Call *c) {
+        int sa = arg_index(c->info, SYSCALL_ARG_SOCKADDR), sl = arg_index(c->info, SYSCALL_ARG_SOCKLEN);
+        int fdi = arg_index(c->info, SYSCALL_ARG_FD);
+        uint64_t ptr = 0, len = 0;
+        int r;
+
+        if (sa < 0)
+                return 0;
+
+        switch (c->info->addr_form) {
+        case SYSCALL_ADDR_SOCKADDR:
+                ptr = c->args[sa];
+                len = sl >= 0 ? c->args[sl] : 0;
+                break;
+        case SYSCALL_ADDR_MSGHDR:
+        case SYSCALL_ADDR_MMSGHDR: {
+                struct msghdr mh;
+                unsigned vlen = c->info->addr_form == SYSCALL_ADDR_MMSGHDR ? (unsigned) c->args[sa + 1] : 1;
+                size_t stride = c->info->addr_form == SYSCALL_ADDR_MMSGHDR ? sizeof(struct mmsghdr) : sizeof mh;
+
+                /* Beyond 64 messages we would not look at every destination: refuse. */
+                if (vlen > 64)
+                        return -EPERM;
+                r = target_read(c->tid, c->args[sa], &mh, sizeof mh);
+                if (r < 0)
+                        return r;
+                /* The headers say where the address is: they must not change either. */
+                if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
+                        c->ptr_addrs[c->n_ptrs] = c->args[sa];
+                        c->ptr_lens[c->n_ptrs++] = stride * MAX(MIN(vlen, 64u), 1u);
+                }
+                ptr = (uint64_t) (uintptr_t) mh.msg_name;
+                len = mh.msg_namelen;
+                /* Every message of a sendmmsg must go where the first goes, or the decision would not
+                 * cover them all. */
+                for (unsigned i = 1; i < MIN(vlen, 64u); i++) {
+                        struct msghdr o;
+                        r = target_read(c->tid, c->args[sa] + i * stride, &o, sizeof o);
+                        if (r < 0)
+                                return r;
+                        if ((uint64_t) (uintptr_t) o.msg_name != ptr || o.msg_namelen != len)
+                                return -EPERM;
+                }
+                break;
+        }
+        default:
+                return -EINVAL;
+        }
+
+        if (fdi >= 0 && c->creds) {
+                int pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
+                if (pidfd >= 0) {
+                        c->sock_fd = pidfd_getfd_raw(pidfd, (int) c->args[fdi]);
+                        safe_close(pidfd);
+                }
+                if (c->sock_fd >= 0) {
+                        int proto = 0;
+                        socklen_t pl = sizeof proto;
+                        if (getsockopt(c->sock_fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) == 0)
+                                c->addr.protocol = proto;
+                }
+        }
+
+        if (ptr == 0)
+                return 0; /* no address: a connected socket */
+        if (len > sizeof(struct sockaddr_storage))
+                return -EINVAL;
+        r = target_read(c->tid, ptr, &c->raw_addr, (size_t) len);
+        if (r < 0)
+                return r;
+        r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+        if (r < 0)
+                return r;
+        if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
+                c->ptr_addrs[c->n_ptrs] = ptr;
+                c->ptr_lens[c->n_ptrs++] = (size_t) len;
+        }
+        c->raw_len = (socklen_t) len;
+        r = decode_sockaddr_bytes(c, &c->raw_addr, c->raw_len);
+        if (r < 0)
+                return r;
+        c->have_addr = true;
+        return 0;
+}
+
+int decode_for_emulation(Call *c) {
+        int r;
+
+        if (!c->info && c->name)
+                c->info = syscall_info_lookup(c->name);
+        if (!c->info)
+                return -EINVAL;
+        r = decode_creds(c);
+        if (r >= 0 && !c->decoded)
+                r = decode_paths(c);
+        if (r >= 0 && syscall_has_sockaddr(c->name) && !c->have_addr)
+                r = decode_addr(c);
+        if (r >= 0)
+                r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+        return r;
+}
+
+pid_t decode_creds_change(const Call *c) {
+        static const char *const own[] = {
+                "setuid", "setuid32", "setgid", "setgid32", "setreuid", "setreuid32", "setregid",
+                "setregid32", "setresuid", "setresuid32", "setresgid", "setresgid32", "setfsuid",
+                "setfsuid32", "setfsgid", "setfsgid32", "setgroups", "setgroups32", "capset", NULL,
+        };
+        static const char *const everyone[] = {
+                /* umask is shared by every thread of a CLONE_FS group; exec replaces the thread group and
+                 * recomputes capabilities; a new user namespace changes what capabilities mean. */
+                "umask", "execve", "execveat", "unshare", "setns", NULL,
+        };
+
+        if (!c->name)
+                return -1;
+        if (name_in(c->name, own))
+                return c->tid;
+        if (name_in(c->name, everyone))
+                return 0;
+        return -1;
+}
