@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cli-trust.h"
 #include "cli-verbs.h"
 #include "forgeone/container.h"
 #include "forgeone/log.h"
@@ -32,6 +33,8 @@ static void help(void) {
                "  --budget FILE          host budget (default /etc/forgeone/budget.json if present)\n"
                "  --stop-timeout S       grace period after SIGTERM on Ctrl-C (default 10)\n"
                "  --quiet                print no decisions\n"
+               "\nThe image must verify against the trust anchor (a signature by one of its keys) unless the\n"
+               "policy lets the workload's identity run unsigned images; see forgeone.trust(7).\n"
                "\nSee forgeonectl(1), sections CONTAINERS and SCHEDULING.\n");
 }
 
@@ -140,6 +143,7 @@ int verb_run_image(int argc, char *argv[]) {
         };
         _cleanup_strv_free_ char **labels = NULL, **command = NULL;
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+        _cleanup_(cli_trust_launch_freep) CliTrustLaunch *trust = NULL;
         const char *policy_path = NULL;
         ContainerConfig cfg = { .priority = SCHEDULER_PRIORITY_NORMAL, .network = CONTAINER_NETWORK_NONE };
         ContainerResult result = {};
@@ -277,7 +281,9 @@ int verb_run_image(int argc, char *argv[]) {
         cfg.labels = labels;
         cfg.command = command;
 
-        r = policy_load_file(policy_path, &policy, &diag);
+        if (cli_trust_launch_begin(&cfg, &trust) < 0)
+                return 1;
+        r = cli_trust_launch_load_policy(trust, policy_path, &policy, &diag);
         if (r < 0) {
                 for (size_t i = 0; i < diag.n_errors; i++)
                         log_error("%s:%u:%u: %s", strempty(diag.errors[i].file), diag.errors[i].line,

@@ -84,7 +84,7 @@ int trust_key_fingerprint(const EVP_PKEY *pkey, char ret[static 72]) {
         }
         if (trust_sha256(der, (size_t) n, d) < 0)
                 return -EIO;
-        trust_digest_format(d, ret);
+        trust_digest_to_string(d, ret);
         return 0;
 }
 

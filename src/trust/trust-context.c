@@ -154,13 +154,13 @@ static int compute_state(TrustContext *ctx) {
                 _cleanup_free_ char *saved = trust_saved_anchor_path(ctx, s->nv_digest);
                 s->saved_copy = saved && access(saved, R_OK) == 0;
         }
-        trust_digest_format(s->nv_digest, b);
+        trust_digest_to_string(s->nv_digest, b);
         if (!s->anchor_read)
                 return compromised(s, "%s; the TPM holds %s", ctx->anchor_error, b);
         if (memcmp(s->anchor_digest, s->nv_digest, 32) != 0) {
                 describe_change(ctx, change, sizeof change);
                 return compromised(s, "anchor %s has digest %s, the TPM holds %s%s", ctx->config->anchor,
-                                   trust_digest_format(s->anchor_digest, a), b, change);
+                                   trust_digest_to_string(s->anchor_digest, a), b, change);
         }
         if (!ctx->anchor)
                 return compromised(s, "the anchor matches the TPM but is not valid: %s", ctx->anchor_error);
@@ -291,7 +291,7 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
                                                        "NV index 0x%08X is already defined and does not hold %s with "
                                                        "the expected attributes; re-enrol with --force and the "
                                                        "owner authorization",
-                                                       index, trust_digest_format(a->digest, d));
+                                                       index, trust_digest_to_string(a->digest, d));
                         if (force) {
                                 r = trust_tpm_nv_undefine(ctx->tpm, index, owner_auth, owner_auth_size, err);
                                 if (r < 0)
@@ -350,7 +350,7 @@ int trust_context_restore(TrustContext *ctx, TrustError *err) {
                 return trust_error_set(err, -ENOENT,
                                        "no saved anchor has the digest the TPM holds (%s): %s does not exist; "
                                        "restore the file from a backup, or re-enrol with --force",
-                                       trust_digest_format(held, d), path);
+                                       trust_digest_to_string(held, d), path);
         }
         if (r < 0)
                 return r;

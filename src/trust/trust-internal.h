@@ -35,8 +35,6 @@ int trust_base64_encode(const void *p, size_t n, char **ret);
 int trust_sha256(const void *p, size_t n, uint8_t ret[static 32]);
 /* Parses "sha256:<64 lowercase hex>" into bytes. */
 int trust_digest_parse(const char *s, uint8_t ret[static 32]);
-/* "sha256:<hex>" into buf (72 bytes). */
-char *trust_digest_format(const uint8_t d[static 32], char buf[static 72]);
 
 /* Writes data to path through a temp file in the same directory, fsync and rename. */
 int trust_write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);

@@ -66,7 +66,7 @@ static int format_record(unsigned pcr, TrustEventType type, const char *name, co
         snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
         if (json_object_object_add(j, "pcr", json_object_new_int((int) pcr)) < 0 ||
-            json_object_object_add(j, "digest", json_object_new_string(trust_digest_format(digest, d))) < 0 ||
+            json_object_object_add(j, "digest", json_object_new_string(trust_digest_to_string(digest, d))) < 0 ||
             json_object_object_add(j, "type", json_object_new_string(trust_event_type_to_string(type))) < 0 ||
             json_object_object_add(j, "name", json_object_new_string(name)) < 0 ||
             json_object_object_add(j, "time", json_object_new_string(when)) < 0)

@@ -50,7 +50,7 @@ char *trust_hex(const uint8_t digest[32], char buf[static 65]) {
         return buf;
 }
 
-char *trust_digest_format(const uint8_t d[static 32], char buf[static 72]) {
+char *trust_digest_to_string(const uint8_t d[static 32], char buf[static 72]) {
         char hex[65];
 
         snprintf(buf, 72, "sha256:%s", trust_hex(d, hex));

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "forgeone/trust-anchor.h"
 #include "forgeone/trust-config.h"
@@ -178,8 +179,11 @@ static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, con
         v->notice(kind, identity, digest, text, v->userdata);
 }
 
+/* "/abs/layout:tag": what an auditor reading the log can find again. */
 static const char *image_name(const OciImage *image, char *buf, size_t size) {
-        snprintf(buf, size, "%s%s%s", image->layout_path, image->tag ? ":" : "", strempty(image->tag));
+        _cleanup_free_ char *abs = realpath(image->layout_path, NULL);
+
+        snprintf(buf, size, "%s%s%s", abs ?: image->layout_path, image->tag ? ":" : "", strempty(image->tag));
         return buf;
 }
 
