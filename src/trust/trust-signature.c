@@ -192,7 +192,7 @@ static int check_payload(TrustSignatureCheck *c, const char *payload, size_t siz
         size_t off;
 
         if (trust_json_parse(payload, size, &j, NULL, why, sizeof why, &off) < 0)
-                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload is %s", why);
+                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload is not valid: %s", why);
         if (!json_object_is_type(j, json_type_object))
                 return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload is not a JSON object");
         if ((s = unknown_member(j, top_known)))
