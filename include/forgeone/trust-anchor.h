@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The trust anchor file (forgeone.anchor(5)): JSON with a format version,
+ * The trust anchor file (forgeone.trust(7), THE ANCHOR FILE): JSON with a format version,
  * an id, one or more public keys and free-form metadata:
  *
  *   { "format": 1, "id": "acme-prod",

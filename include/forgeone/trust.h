@@ -3,7 +3,7 @@
 
 /*
  * The trust module: what decides whether an image may run, anchored in a
- * TPM (see forgeone.trust(7) and forgeone.anchor(5)).
+ * TPM (see forgeone.trust(7)).
  *
  *   trust-config.h     /etc/forgeone/trust.json: anchor path, TCTI, NV index, PCR, event log, require_tpm
  *   trust-anchor.h     the anchor file: an id, public keys (ECDSA P-256, Ed25519), metadata
@@ -119,3 +119,5 @@ char *trust_saved_anchor_path(const TrustContext *ctx, const uint8_t digest[32])
 
 /* Lowercase hex of 32 bytes into buf (65 bytes). */
 char *trust_hex(const uint8_t digest[32], char buf[static 65]);
+/* "sha256:<hex>" into buf (72 bytes). */
+char *trust_digest_to_string(const uint8_t digest[static 32], char buf[static 72]);

@@ -26,7 +26,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
 
 static void help(void) {
         printf("Usage: forgeonectl image verify [OPTIONS] DIR[:TAG]\n"
-               "       forgeonectl image sign --key KEY.pem [--reference REF] DIR[:TAG]\n\n"
+               "       forgeonectl image sign --key KEY.pem [--reference REF] [--json] DIR[:TAG]\n\n"
                "Verify an OCI image layout against the trust anchor, or sign one.\n\n"
                "  verify   every blob's digest and size, the trust status, and the image's cosign\n"
                "           signatures: one must verify with an anchor key and name this manifest\n"

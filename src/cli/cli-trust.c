@@ -41,7 +41,7 @@ static void help(void) {
                "  --force                  re-enrol over an enrolled anchor (needs the owner authorization)\n"
                "  --verify                 replay the log against the TPM's PCR\n"
                "  --json                   print JSON\n"
-               "\nSee forgeone.trust(7) and forgeone.anchor(5).\n");
+               "\nSee forgeone.trust(7), which also describes the anchor file.\n");
 }
 
 typedef struct TrustArgs {
