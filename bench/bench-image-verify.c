@@ -83,7 +83,8 @@ static void build_image(const char *dir, size_t mib) {
         }
         /* diff_ids are only checked while unpacking; verification checks the blobs. */
         if (asprintf(&config,
-                     "{\"os\":\"linux\",\"architecture\":\"amd64\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
+                     "{\"os\":\"linux\",\"architecture\":\"amd64\",\"rootfs\":{\"type\":\"layers\",\"diff_"
+                     "ids\":"
                      "[\"%s\",\"%s\",\"%s\",\"%s\"]}}",
                      layer_digest[0], layer_digest[1], layer_digest[2], layer_digest[3]) < 0)
                 die("out of memory");
@@ -91,20 +92,27 @@ static void build_image(const char *dir, size_t mib) {
         cfg_digest = blob(layout, config, cfg_len);
         if (asprintf(&manifest,
                      "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                     "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\","
+                     "\"config\":{\"mediaType\":\"application/"
+                     "vnd.oci.image.config.v1+json\",\"digest\":\"%s\","
                      "\"size\":%zu},\"layers\":["
-                     "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu},"
-                     "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu},"
-                     "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu},"
-                     "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
-                     cfg_digest, cfg_len, layer_digest[0], layer_size, layer_digest[1], layer_size, layer_digest[2],
-                     layer_size, layer_digest[3], layer_size) < 0)
+                     "{\"mediaType\":\"application/"
+                     "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu},"
+                     "{\"mediaType\":\"application/"
+                     "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu},"
+                     "{\"mediaType\":\"application/"
+                     "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu},"
+                     "{\"mediaType\":\"application/"
+                     "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+                     cfg_digest, cfg_len, layer_digest[0], layer_size, layer_digest[1], layer_size,
+                     layer_digest[2], layer_size, layer_digest[3], layer_size) < 0)
                 die("out of memory");
         man_len = strlen(manifest);
         man_digest = blob(layout, manifest, man_len);
         if (asprintf(&index,
-                     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                     "\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"bench\"}}]}",
+                     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/"
+                     "vnd.oci.image.manifest.v1+json\","
+                     "\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":"
+                     "\"bench\"}}]}",
                      man_digest, man_len) < 0 ||
             asprintf(&p, "%s/index.json", layout) < 0)
                 die("out of memory");
@@ -143,13 +151,16 @@ static void sign_and_anchor(const char *dir) {
                         *e++ = pem[i];
         *e = 0;
         if (asprintf(&path, "%s/anchor.json", dir) < 0 ||
-            asprintf(&text, "{\"format\":1,\"id\":\"bench\",\"keys\":[{\"id\":\"bench\",\"algorithm\":\"ecdsa-p256\","
-                            "\"public_key\":\"%s\"}]}\n", escaped) < 0)
+            asprintf(&text,
+                     "{\"format\":1,\"id\":\"bench\",\"keys\":[{\"id\":\"bench\",\"algorithm\":\"ecdsa-"
+                     "p256\","
+                     "\"public_key\":\"%s\"}]}\n",
+                     escaped) < 0)
                 die("out of memory");
         write_file(path, text, strlen(text));
         free(text);
-        if (asprintf(&text, "{\"anchor\":\"%s\",\"tcti\":\"device:%s/no-tpm\",\"state_dir\":\"%s/state\"}\n", path, dir,
-                     dir) < 0)
+        if (asprintf(&text, "{\"anchor\":\"%s\",\"tcti\":\"device:%s/no-tpm\",\"state_dir\":\"%s/state\"}\n",
+                     path, dir, dir) < 0)
                 die("out of memory");
         free(path);
         if (asprintf(&path, "%s/trust.json", dir) < 0)
@@ -238,7 +249,8 @@ int main(int argc, char *argv[]) {
         sum_argv = calloc(64, sizeof *sum_argv);
         sum_argv[n_blobs++] = (char *) "sha256sum";
         while ((de = readdir(d)) && n_blobs < 62)
-                if (de->d_name[0] != '.' && asprintf(&sum_argv[n_blobs++], "%s/%s", blobs_dir, de->d_name) < 0)
+                if (de->d_name[0] != '.' &&
+                    asprintf(&sum_argv[n_blobs++], "%s/%s", blobs_dir, de->d_name) < 0)
                         die("out of memory");
         closedir(d);
         if (asprintf(&ref, "%s/img:bench", dir) < 0)

@@ -78,13 +78,14 @@ static char *anchor_text(void) {
         _cleanup_free_ char *e = json_str(ec_pem), *d = json_str(ed_pem);
         char *s;
 
-        ck_assert_int_ge(asprintf(&s,
-                                  "{\n  \"format\": 1,\n  \"id\": \"unit\",\n  \"keys\": [\n"
-                                  "    { \"id\": \"release\", \"algorithm\": \"ecdsa-p256\", \"public_key\": %s },\n"
-                                  "    { \"id\": \"edkey\", \"algorithm\": \"ed25519\", \"public_key\": %s }\n  ],\n"
-                                  "  \"metadata\": { \"owner\": \"unit tests\" }\n}\n",
-                                  e, d),
-                         0);
+        ck_assert_int_ge(
+                asprintf(&s,
+                         "{\n  \"format\": 1,\n  \"id\": \"unit\",\n  \"keys\": [\n"
+                         "    { \"id\": \"release\", \"algorithm\": \"ecdsa-p256\", \"public_key\": %s },\n"
+                         "    { \"id\": \"edkey\", \"algorithm\": \"ed25519\", \"public_key\": %s }\n  ],\n"
+                         "  \"metadata\": { \"owner\": \"unit tests\" }\n}\n",
+                         e, d),
+                0);
         return s;
 }
 
@@ -116,7 +117,8 @@ START_TEST(test_anchor_valid) {
         /* The identity is the file's bytes, exactly. */
         EVP_Digest(t, strlen(t), d, NULL, EVP_sha256(), NULL);
         ck_assert_mem_eq(a->digest, d, 32);
-        /* The fingerprint is the SHA-256 of the DER SubjectPublicKeyInfo (openssl pkey -pubout -outform DER). */
+        /* The fingerprint is the SHA-256 of the DER SubjectPublicKeyInfo (openssl pkey -pubout -outform
+         * DER). */
         n = i2d_PUBKEY(ec_key, &der);
         EVP_Digest(der, (size_t) n, d, NULL, EVP_sha256(), NULL);
         ck_assert_str_eq(trust_anchor_key(a, "release")->fingerprint, trust_digest_to_string(d, hex));
@@ -137,7 +139,8 @@ static void expect_anchor_error(const char *text, const char *message) {
 
 START_TEST(test_anchor_errors) {
         _cleanup_free_ char *e = json_str(ec_pem), *d = json_str(ed_pem), *t = NULL;
-        EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 1024), *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+        EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 1024),
+                 *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
         _cleanup_free_ char *rsa_pem = public_pem(rsa), *p384_pem = public_pem(p384);
         _cleanup_free_ char *r = json_str(rsa_pem), *p = json_str(p384_pem);
         char buf[8192];
@@ -145,17 +148,21 @@ START_TEST(test_anchor_errors) {
         EVP_PKEY_free(rsa);
         EVP_PKEY_free(p384);
 #define K(id, alg, pem) "{\"id\":\"" id "\",\"algorithm\":\"" alg "\",\"public_key\":%s}"
-        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "],\n\"extra\":1}", e);
+        snprintf(buf, sizeof buf,
+                 "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "],\n\"extra\":1}", e);
         expect_anchor_error(buf, "a.json:2:1: unknown member \"extra\" in the anchor");
         snprintf(buf, sizeof buf, "{\"format\":2,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]}", e);
         expect_anchor_error(buf, "a.json:1:11: format must be 1, the only one this version reads");
         snprintf(buf, sizeof buf, "{\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]}", e);
         expect_anchor_error(buf, "missing required member \"format\"");
-        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a b\",\"keys\":[" K("k", "ecdsa-p256", "") "]}", e);
+        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a b\",\"keys\":[" K("k", "ecdsa-p256", "") "]}",
+                 e);
         expect_anchor_error(buf, "anchor id \"a b\" must be 1..128 characters");
         snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[]}");
         expect_anchor_error(buf, "\"keys\" must be a non-empty array of keys");
-        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "," K("k", "ed25519", "") "]}",
+        snprintf(buf, sizeof buf,
+                 "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "," K("k", "ed25519",
+                                                                                        "") "]}",
                  e, d);
         expect_anchor_error(buf, "key id \"k\" is used twice");
         snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]}", d);
@@ -163,17 +170,23 @@ START_TEST(test_anchor_errors) {
         snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "rsa", "") "]}", e);
         expect_anchor_error(buf, "key \"k\": algorithm \"rsa\" is not \"ecdsa-p256\" or \"ed25519\"");
         snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]}", r);
-        expect_anchor_error(buf, "key \"k\": public_key is a RSA key: only ECDSA P-256 and Ed25519 are accepted");
+        expect_anchor_error(buf,
+                            "key \"k\": public_key is a RSA key: only ECDSA P-256 and Ed25519 are accepted");
         snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]}", p);
-        expect_anchor_error(buf, "public_key is an EC key on curve secp384r1: only P-256 (prime256v1) is accepted");
-        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]}", "\"hello\"");
+        expect_anchor_error(
+                buf, "public_key is an EC key on curve secp384r1: only P-256 (prime256v1) is accepted");
+        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]}",
+                 "\"hello\"");
         expect_anchor_error(buf, "public_key must hold exactly one PEM block");
-        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "],\"format\":1}", e);
+        snprintf(buf, sizeof buf,
+                 "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "],\"format\":1}", e);
         expect_anchor_error(buf, "member \"/format\" is given twice");
-        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]} x", e);
+        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "]} x",
+                 e);
         expect_anchor_error(buf, "not valid JSON (unexpected character)");
         expect_anchor_error("{\"format\":1,\n \"id\":", "a.json:2:");
-        snprintf(buf, sizeof buf, "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "],\"metadata\":[]}", e);
+        snprintf(buf, sizeof buf,
+                 "{\"format\":1,\"id\":\"a\",\"keys\":[" K("k", "ecdsa-p256", "") "],\"metadata\":[]}", e);
         expect_anchor_error(buf, "\"metadata\" must be an object");
 #undef K
         (void) t;
@@ -193,8 +206,10 @@ START_TEST(test_anchor_diff) {
                          0);
         ck_assert_int_ge(trust_anchor_parse(text, strlen(text), "b", &b, &err), 0);
         ck_assert_int_ge(trust_anchor_diff(a, b, &diff), 0);
-        ck_assert_msg(strstr(diff, "id \"unit\" became \"unit2\"; key \"release\" replaced (sha256:"), "%s", diff);
-        ck_assert_msg(strstr(diff, "; key \"evil\" added; key \"edkey\" removed; metadata changed"), "%s", diff);
+        ck_assert_msg(strstr(diff, "id \"unit\" became \"unit2\"; key \"release\" replaced (sha256:"), "%s",
+                      diff);
+        ck_assert_msg(strstr(diff, "; key \"evil\" added; key \"edkey\" removed; metadata changed"), "%s",
+                      diff);
         free(diff);
         ck_assert_int_ge(trust_anchor_diff(a, a, &diff), 0);
         ck_assert_str_eq(diff, "");
@@ -208,14 +223,16 @@ static void expect_config_error(const char *text, const char *message) {
         TrustError err = {};
 
         ck_assert_int_lt(trust_config_parse(text, strlen(text), "trust.json", &c, &err), 0);
-        ck_assert_msg(strstr(err.message, message), "for %s\nexpected \"%s\"\ngot \"%s\"", text, message, err.message);
+        ck_assert_msg(strstr(err.message, message), "for %s\nexpected \"%s\"\ngot \"%s\"", text, message,
+                      err.message);
 }
 
 START_TEST(test_config) {
         _cleanup_(trust_config_freep) TrustConfig *c = NULL, *d = NULL;
         TrustError err = {};
-        const char *full = "{\"anchor\":\"/a.json\",\"tcti\":\"swtpm:port=1\",\"nv_index\":\"0x01800001\",\"pcr\":16,"
-                           "\"event_log\":\"/l\",\"state_dir\":\"/s\",\"require_tpm\":true}";
+        const char *full =
+                "{\"anchor\":\"/a.json\",\"tcti\":\"swtpm:port=1\",\"nv_index\":\"0x01800001\",\"pcr\":16,"
+                "\"event_log\":\"/l\",\"state_dir\":\"/s\",\"require_tpm\":true}";
 
         ck_assert_int_ge(trust_config_parse("{}", 2, "t", &c, &err), 0);
         ck_assert_str_eq(c->anchor, TRUST_DEFAULT_ANCHOR);
@@ -233,10 +250,12 @@ START_TEST(test_config) {
         ck_assert_uint_eq(d->size, strlen(full));
 
         expect_config_error("{\n \"require_tmp\": true}", "trust.json:2:2: unknown member \"require_tmp\"");
-        expect_config_error("{\"nv_index\":\"0x01000001\"}", "\"nv_index\" must be a hexadecimal string from \"0x01800000\" "
-                                                              "to \"0x01BFFFFF\" (the owner range)");
+        expect_config_error("{\"nv_index\":\"0x01000001\"}",
+                            "\"nv_index\" must be a hexadecimal string from \"0x01800000\" "
+                            "to \"0x01BFFFFF\" (the owner range)");
         expect_config_error("{\"pcr\":24}", "trust.json:1:8: \"pcr\" must be an integer from 0 to 23");
-        expect_config_error("{\"anchor\":\"etc/a.json\"}", "\"anchor\" must be an absolute path without \"..\"");
+        expect_config_error("{\"anchor\":\"etc/a.json\"}",
+                            "\"anchor\" must be an absolute path without \"..\"");
         expect_config_error("{\"event_log\":\"/run/../etc/x\"}", "\"event_log\" must be an absolute path");
         expect_config_error("{\"require_tpm\":\"yes\"}", "\"require_tpm\" must be true or false");
         expect_config_error("[]", "trust.json: must be a JSON object");
@@ -254,11 +273,17 @@ END_TEST
 
 /* ---- signatures ---- */
 
-#define DIGEST "sha256:" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define OTHER "sha256:" "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define DIGEST                                                                                              \
+        "sha256:"                                                                                           \
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define OTHER                                                                                               \
+        "sha256:"                                                                                           \
+        "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 static TrustSignature signed_payload(EVP_PKEY *key, const char *payload) {
-        TrustSignature s = { .source = strdup("test"), .payload = strdup(payload), .payload_size = strlen(payload) };
+        TrustSignature s = { .source = strdup("test"),
+                             .payload = strdup(payload),
+                             .payload_size = strlen(payload) };
         TrustError err = {};
 
         ck_assert_int_ge(trust_sign_data(key, payload, strlen(payload), &s.signature, &err), 0);
@@ -278,8 +303,9 @@ static void expect_failure(const TrustAnchor *a, EVP_PKEY *key, const char *payl
         TrustSignatureCheck c;
 
         ck_assert_int_eq(trust_signature_check(a, &s, DIGEST, pinned, allowed, &c), error);
-        ck_assert_msg(c.failure == f, "failure %s, expected %s (%s)", trust_signature_failure_to_string(c.failure),
-                      trust_signature_failure_to_string(f), c.message);
+        ck_assert_msg(c.failure == f, "failure %s, expected %s (%s)",
+                      trust_signature_failure_to_string(c.failure), trust_signature_failure_to_string(f),
+                      c.message);
         ck_assert_str_eq(c.message, message);
 }
 
@@ -288,11 +314,13 @@ START_TEST(test_payload_format) {
         size_t n;
 
         ck_assert_int_ge(trust_payload_new("registry.example/app", DIGEST, &p, &n), 0);
-        ck_assert_str_eq(p, "{\"critical\":{\"identity\":{\"docker-reference\":\"registry.example/app\"},\"image\":{"
-                            "\"docker-manifest-digest\":\"" DIGEST "\"},\"type\":\"cosign container image "
-                            "signature\"},\"optional\":null}");
+        ck_assert_str_eq(
+                p, "{\"critical\":{\"identity\":{\"docker-reference\":\"registry.example/app\"},\"image\":{"
+                   "\"docker-manifest-digest\":\"" DIGEST "\"},\"type\":\"cosign container image "
+                   "signature\"},\"optional\":null}");
         ck_assert_uint_eq(n, strlen(p));
-        ck_assert_str_eq(trust_signature_tag(DIGEST), "sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig");
+        ck_assert_str_eq(trust_signature_tag(DIGEST),
+                         "sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig");
 }
 END_TEST
 
@@ -305,7 +333,8 @@ START_TEST(test_signature_verifies) {
         ck_assert_int_ge(trust_payload_new("app", DIGEST, &p, &n), 0);
         {
                 _cleanup_(signature_done) TrustSignature s = signed_payload(ec_key, p);
-                ck_assert_int_eq(trust_signature_check(a, &s, DIGEST, "app", (char *[]) { "release", NULL }, &c), 0);
+                ck_assert_int_eq(
+                        trust_signature_check(a, &s, DIGEST, "app", (char *[]){ "release", NULL }, &c), 0);
                 ck_assert_str_eq(c.key->id, "release");
                 ck_assert_str_eq(c.reference, "app");
                 ck_assert_int_eq(c.failure, TRUST_SIGNATURE_OK);
@@ -316,7 +345,8 @@ START_TEST(test_signature_verifies) {
                 ck_assert_str_eq(c.key->id, "edkey");
         }
         {
-                /* Raw bytes, as a detached file straight from openssl may hold them; whitespace in base64. */
+                /* Raw bytes, as a detached file straight from openssl may hold them; whitespace in base64.
+                 */
                 _cleanup_(signature_done) TrustSignature s = signed_payload(ec_key, p);
                 TrustSignature raw = s;
                 EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -344,13 +374,19 @@ START_TEST(test_signature_failures) {
         ck_assert_int_ge(trust_payload_new("app", DIGEST, &ok, &n), 0);
 
         expect_failure(a, other_key, ok, NULL, NULL, TRUST_SIGNATURE_WRONG_KEY, -EKEYREJECTED,
-                       "the signature does not verify with any key of anchor \"unit\" (release, edkey): it was made "
+                       "the signature does not verify with any key of anchor \"unit\" (release, edkey): it "
+                       "was made "
                        "with another key, or its bytes were altered");
-        ck_assert_int_ge(asprintf(&ed_text, "{\"format\":1,\"id\":\"ed\",\"keys\":[{\"id\":\"e\",\"algorithm\":\"ed25519\","
-                                            "\"public_key\":%s}]}", d), 0);
+        ck_assert_int_ge(
+                asprintf(&ed_text,
+                         "{\"format\":1,\"id\":\"ed\",\"keys\":[{\"id\":\"e\",\"algorithm\":\"ed25519\","
+                         "\"public_key\":%s}]}",
+                         d),
+                0);
         ck_assert_int_ge(trust_anchor_parse(ed_text, strlen(ed_text), "ed", &ed_only, &err), 0);
         expect_failure(ed_only, ec_key, ok, NULL, NULL, TRUST_SIGNATURE_WRONG_KEY, -EKEYREJECTED,
-                       "the signature does not verify with any key of anchor \"ed\" (e): it is an ECDSA signature and "
+                       "the signature does not verify with any key of anchor \"ed\" (e): it is an ECDSA "
+                       "signature and "
                        "the anchor has no ECDSA P-256 key");
 
         {
@@ -375,8 +411,10 @@ START_TEST(test_signature_failures) {
                 t.signature_raw = true;
                 ck_assert_int_eq(trust_signature_check(a, &t, DIGEST, NULL, NULL, &c), -EBADMSG);
                 ck_assert_int_eq(c.failure, TRUST_SIGNATURE_CORRUPTED);
-                ck_assert_str_eq(c.message, "the signature is corrupted: its 20 bytes are neither a DER ECDSA signature "
-                                            "nor a 64-byte Ed25519 signature");
+                ck_assert_str_eq(
+                        c.message,
+                        "the signature is corrupted: its 20 bytes are neither a DER ECDSA signature "
+                        "nor a 64-byte Ed25519 signature");
                 t.signature = (char *) "not*base64!";
                 t.signature_size = strlen(t.signature);
                 t.signature_raw = false;
@@ -389,43 +427,55 @@ START_TEST(test_signature_failures) {
         }
 
         expect_failure(a, ec_key,
-                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-manifest-digest\":"
+                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-"
+                       "manifest-digest\":"
                        "\"" OTHER "\"},\"type\":\"cosign container image signature\"},\"optional\":null}",
                        NULL, NULL, TRUST_SIGNATURE_WRONG_DIGEST, -ESTALE,
                        "the signed payload is for " OTHER ", not for this image (manifest " DIGEST ")");
+        expect_failure(
+                a, ec_key,
+                "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-manifest-"
+                "digest\":"
+                "\"" DIGEST "\"},\"type\":\"atomic container signature\"},\"optional\":null}",
+                NULL, NULL, TRUST_SIGNATURE_WRONG_TYPE, -EPROTO,
+                "the signed payload's type is \"atomic container signature\", not \"cosign container image "
+                "signature\"");
         expect_failure(a, ec_key,
-                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-manifest-digest\":"
-                       "\"" DIGEST "\"},\"type\":\"atomic container signature\"},\"optional\":null}",
-                       NULL, NULL, TRUST_SIGNATURE_WRONG_TYPE, -EPROTO,
-                       "the signed payload's type is \"atomic container signature\", not \"cosign container image "
-                       "signature\"");
-        expect_failure(a, ec_key,
-                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-manifest-digest\":"
-                       "\"" DIGEST "\"},\"type\":\"cosign container image signature\",\"expires\":1},\"optional\":null}",
+                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-"
+                       "manifest-digest\":"
+                       "\"" DIGEST
+                       "\"},\"type\":\"cosign container image signature\",\"expires\":1},\"optional\":null}",
                        NULL, NULL, TRUST_SIGNATURE_UNKNOWN_MEMBER, -EPROTO,
-                       "the signed payload has an unknown critical member \"expires\": it may carry a requirement this "
+                       "the signed payload has an unknown critical member \"expires\": it may carry a "
+                       "requirement this "
                        "verifier cannot check");
+        expect_failure(
+                a, ec_key,
+                "{\"critical\":{\"identity\":{\"docker-reference\":\"app\",\"scope\":\"x\"},\"image\":{"
+                "\"docker-manifest-digest\":\"" DIGEST "\"},\"type\":\"cosign container image signature\"}}",
+                NULL, NULL, TRUST_SIGNATURE_UNKNOWN_MEMBER, -EPROTO,
+                "the signed payload has an unknown critical member \"identity.scope\": it may carry a "
+                "requirement "
+                "this verifier cannot check");
         expect_failure(a, ec_key,
-                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\",\"scope\":\"x\"},\"image\":{"
-                       "\"docker-manifest-digest\":\"" DIGEST "\"},\"type\":\"cosign container image signature\"}}",
-                       NULL, NULL, TRUST_SIGNATURE_UNKNOWN_MEMBER, -EPROTO,
-                       "the signed payload has an unknown critical member \"identity.scope\": it may carry a requirement "
-                       "this verifier cannot check");
-        expect_failure(a, ec_key,
-                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-manifest-digest\":"
+                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-"
+                       "manifest-digest\":"
                        "\"" DIGEST "\"},\"type\":\"cosign container image signature\"},\"extra\":{}}",
                        NULL, NULL, TRUST_SIGNATURE_UNKNOWN_MEMBER, -EPROTO,
                        "the signed payload has an unknown top-level member \"extra\"");
         expect_failure(a, ec_key, "{\"critical\":", NULL, NULL, TRUST_SIGNATURE_BAD_PAYLOAD, -EBADMSG,
                        "the signed payload is not valid: not valid JSON (unexpected end)");
         expect_failure(a, ec_key,
-                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-manifest-digest\":"
+                       "{\"critical\":{\"identity\":{\"docker-reference\":\"app\"},\"image\":{\"docker-"
+                       "manifest-digest\":"
                        "\"" DIGEST "\"},\"type\":\"cosign container image signature\",\"type\":\"x\"}}",
                        NULL, NULL, TRUST_SIGNATURE_BAD_PAYLOAD, -EBADMSG,
                        "the signed payload is not valid: member \"/critical/type\" is given twice");
-        expect_failure(a, ec_key, ok, "registry.example/other", NULL, TRUST_SIGNATURE_WRONG_REFERENCE, -EPERM,
-                       "the signature is for reference \"app\", not the required \"registry.example/other\"");
-        expect_failure(a, ec_key, ok, NULL, (char *[]) { "edkey", "spare", NULL }, TRUST_SIGNATURE_KEY_NOT_ALLOWED, -EPERM,
+        expect_failure(
+                a, ec_key, ok, "registry.example/other", NULL, TRUST_SIGNATURE_WRONG_REFERENCE, -EPERM,
+                "the signature is for reference \"app\", not the required \"registry.example/other\"");
+        expect_failure(a, ec_key, ok, NULL, (char *[]){ "edkey", "spare", NULL },
+                       TRUST_SIGNATURE_KEY_NOT_ALLOWED, -EPERM,
                        "signed by anchor key \"release\", but only these keys are allowed: edkey, spare");
 }
 END_TEST
@@ -438,7 +488,7 @@ static char *make_layout(const char *name, const char *content, char **ret_diges
         char *layout;
 
         test_tar_file(t, "hello", content);
-        l = (TestLayer) { .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
+        l = (TestLayer){ .tar = test_tar_finish(t), .compression = OCI_COMPRESSION_GZIP };
         ck_assert_int_ge(asprintf(&layout, "%s/%s", tmp, name), 0);
         *ret_digest = test_layout_simple(layout, &l, 1, "v1");
         free(l.tar.data);
@@ -462,7 +512,8 @@ START_TEST(test_layout_sign) {
         free(s);
 
         ck_assert_msg(trust_layout_sign(image, ec_key, "app", &err) >= 0, "%s", err.message);
-        ck_assert_msg(trust_layout_sign(image, ec_key, "app2", &err) >= 0, "%s", err.message); /* replaces the first */
+        ck_assert_msg(trust_layout_sign(image, ec_key, "app2", &err) >= 0, "%s",
+                      err.message); /* replaces the first */
         ck_assert_msg(trust_layout_sign(image, ed_key, "app", &err) >= 0, "%s", err.message);
         ck_assert_int_ge(trust_layout_signatures(image, &s, &n, &err), 0);
         ck_assert_uint_eq(n, 2);
@@ -487,7 +538,8 @@ typedef struct Notices {
         char last[2048];
 } Notices;
 
-static void on_notice(TrustNotice kind, const char *identity, const char *digest, const char *text, void *userdata) {
+static void on_notice(TrustNotice kind, const char *identity, const char *digest, const char *text,
+                      void *userdata) {
         Notices *n = userdata;
 
         if (kind == TRUST_NOTICE_UNSIGNED)
@@ -505,18 +557,20 @@ static TrustContext *software_context(bool require_tpm) {
         ck_assert_int_ge(asprintf(&ap, "%s/anchor.json", tmp), 0);
         ck_assert_int_ge(asprintf(&cp, "%s/trust.json", tmp), 0);
         test_write_file(ap, anchor, strlen(anchor));
-        ck_assert_int_ge(asprintf(&cfg,
-                                  "{\"anchor\":\"%s\",\"tcti\":\"device:%s/no-tpm\",\"event_log\":\"%s/log.jsonl\","
-                                  "\"state_dir\":\"%s/state\",\"require_tpm\":%s}",
-                                  ap, tmp, tmp, tmp, require_tpm ? "true" : "false"),
-                         0);
+        ck_assert_int_ge(
+                asprintf(&cfg,
+                         "{\"anchor\":\"%s\",\"tcti\":\"device:%s/no-tpm\",\"event_log\":\"%s/log.jsonl\","
+                         "\"state_dir\":\"%s/state\",\"require_tpm\":%s}",
+                         ap, tmp, tmp, tmp, require_tpm ? "true" : "false"),
+                0);
         test_write_file(cp, cfg, strlen(cfg));
         ck_assert_msg(trust_context_open(cp, NULL, &ctx, &err) >= 0, "%s", err.message);
         return ctx;
 }
 
 static const char *const policy_text =
-        "{\"version\":1,\"name\":\"t\",\"default\":{\"action\":\"deny\",\"errno\":\"EPERM\"},\"identities\":{"
+        "{\"version\":1,\"name\":\"t\",\"default\":{\"action\":\"deny\",\"errno\":\"EPERM\"},\"identities\":"
+        "{"
         "\"legacy\":{\"match\":{\"name\":\"legacy-*\"},\"allow_unsigned\":true},"
         "\"strict\":{\"match\":{\"name\":\"strict\",\"signed_by\":[\"edkey\"]}},"
         "\"pinned\":{\"match\":{\"name\":\"pinned\",\"signed_reference\":\"registry.example/app\"}}},"
@@ -548,7 +602,8 @@ START_TEST(test_verifier_software_mode) {
 
         ck_assert_int_eq(ctx->state.status, TRUST_STATUS_UNKNOWN);
         ck_assert_str_eq(ctx->state.reason, "no TPM");
-        ck_assert_msg(strstr(ctx->state.detail, "/no-tpm: No such file or directory"), "%s", ctx->state.detail);
+        ck_assert_msg(strstr(ctx->state.detail, "/no-tpm: No such file or directory"), "%s",
+                      ctx->state.detail);
         ck_assert_int_eq(trust_context_launch_allowed(ctx, NULL), 0);
 
         ck_assert_int_ge(oci_image_open(signed_dir, &signed_img, &ierr), 0);
@@ -563,8 +618,9 @@ START_TEST(test_verifier_software_mode) {
         ck_assert_int_eq(notices.no_tpm_count, 1);
 
         ck_assert_int_eq(verify_as(ctx, NULL, unsigned_img, &notices, &res, &err), -EKEYREJECTED);
-        ck_assert_msg(strstr(err.message, "not verified: the image has no signature (no tag sha256-<manifest hex>.sig "
-                                          "in "),
+        ck_assert_msg(strstr(err.message,
+                             "not verified: the image has no signature (no tag sha256-<manifest hex>.sig "
+                             "in "),
                       "%s", err.message);
         ck_assert_msg(strstr(err.message, "(identity \"*\"; an identity runs unsigned images only with "
                                           "\"allow_unsigned\": true)"),
@@ -580,8 +636,9 @@ START_TEST(test_verifier_software_mode) {
 
         /* signed_by: a signature by another anchor key is refused, not moved to another identity. */
         ck_assert_int_eq(verify_as(ctx, "strict", signed_img, &notices, &res, &err), -EKEYREJECTED);
-        ck_assert_msg(strstr(err.message, "signed by anchor key \"release\", but only these keys are allowed: edkey "
-                                          "(identity \"strict\" requires a signature)"),
+        ck_assert_msg(strstr(err.message,
+                             "signed by anchor key \"release\", but only these keys are allowed: edkey "
+                             "(identity \"strict\" requires a signature)"),
                       "%s", err.message);
         ck_assert_int_ge(trust_layout_sign(signed_img, ed_key, "other/app", &err), 0);
         ck_assert_int_eq(verify_as(ctx, "strict", signed_img, &notices, &res, &err), 0);
@@ -619,7 +676,8 @@ START_TEST(test_verifier_require_tpm) {
                 _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
                 _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
 
-                ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag), 0);
+                ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag),
+                                 0);
                 ck_assert_int_ge(trust_verifier_new(ctx, p, NULL, NULL, &v), 0);
                 ck_assert_int_eq(trust_verify_image(image, v, &ierr), -EPERM);
                 ck_assert_msg(strstr(ierr.message, "require_tpm is set"), "%s", ierr.message);
@@ -635,9 +693,12 @@ static void sha(const void *p, size_t n, uint8_t *out) {
 
 START_TEST(test_log_read_replay) {
         const char *lines[] = {
-                "{\"pcr\":23,\"digest\":\"" DIGEST "\",\"type\":\"binary\",\"name\":\"/usr/bin/forgeonectl\",\"time\":\"t1\"}",
-                "{\"pcr\":23,\"digest\":\"" OTHER "\",\"type\":\"policy\",\"name\":\"/etc/p.json\",\"time\":\"t2\"}",
-                "{\"pcr\":16,\"digest\":\"" DIGEST "\",\"type\":\"image\",\"name\":\"/img:v1\",\"time\":\"t3\"}",
+                "{\"pcr\":23,\"digest\":\"" DIGEST
+                "\",\"type\":\"binary\",\"name\":\"/usr/bin/forgeonectl\",\"time\":\"t1\"}",
+                "{\"pcr\":23,\"digest\":\"" OTHER
+                "\",\"type\":\"policy\",\"name\":\"/etc/p.json\",\"time\":\"t2\"}",
+                "{\"pcr\":16,\"digest\":\"" DIGEST
+                "\",\"type\":\"image\",\"name\":\"/img:v1\",\"time\":\"t3\"}",
         };
         _cleanup_free_ char *path = NULL;
         TrustEvent *ev = NULL;
@@ -650,7 +711,7 @@ START_TEST(test_log_read_replay) {
         /* Missing: empty. */
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), 0);
         ck_assert_uint_eq(n, 0);
-        FOREACH_ELEMENT(l, lines) {
+        FOREACH_ELEMENT (l, lines) {
                 test_buf_append_str(&b, *l);
                 test_buf_append_str(&b, "\n");
         }
@@ -670,21 +731,24 @@ START_TEST(test_log_read_replay) {
         ck_assert_mem_eq(replay, v, 32);
         ck_assert_uint_eq(trust_log_replay(ev, n, 16, replay), 1);
         ck_assert_uint_eq(trust_log_replay(ev, n, 0, replay), 0);
-        ck_assert_mem_eq(replay, (uint8_t[32]) {}, 32);
+        ck_assert_mem_eq(replay, (uint8_t[32]){}, 32);
         trust_events_free(ev, n);
 
         /* An edited line that is no longer a record, an unknown member, a cut-off last line. */
         test_write_file(path, "{\"pcr\":23}\n", 11);
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
-        ck_assert_msg(strstr(err.message, "log.jsonl:1: \"digest\" is missing or not sha256:<64 hex>"), "%s", err.message);
+        ck_assert_msg(strstr(err.message, "log.jsonl:1: \"digest\" is missing or not sha256:<64 hex>"), "%s",
+                      err.message);
         err.message[0] = 0;
         free(b.data);
-        b = (TestBuf) {};
+        b = (TestBuf){};
         test_buf_append_str(&b, lines[0]);
-        test_buf_append_str(&b, "\n{\"pcr\":23,\"digest\":\"" DIGEST "\",\"type\":\"image\",\"name\":\"x\",\"time\":\"t\",\"by\":1}\n");
+        test_buf_append_str(&b, "\n{\"pcr\":23,\"digest\":\"" DIGEST
+                                "\",\"type\":\"image\",\"name\":\"x\",\"time\":\"t\",\"by\":1}\n");
         test_write_file(path, b.data, b.size);
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
-        ck_assert_msg(strstr(err.message, "log.jsonl:2: unknown member \"by\" in a measurement record"), "%s", err.message);
+        ck_assert_msg(strstr(err.message, "log.jsonl:2: unknown member \"by\" in a measurement record"),
+                      "%s", err.message);
         err.message[0] = 0;
         test_write_file(path, lines[0], strlen(lines[0]));
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
@@ -740,7 +804,8 @@ START_TEST(test_layer_tree) {
         ck_assert_int_eq(unlink(p), 0);
         ck_assert_int_ge(layer_tree_record(fd, &b, &nb, &err), 0);
         ck_assert_int_ge(layer_tree_diff(a, na, b, nb, 5, &diff), 0);
-        ck_assert_str_eq(diff, "/etc/link: removed; /etc/passwd: changed (mode, content); /etc/shadow: added");
+        ck_assert_str_eq(diff,
+                         "/etc/link: removed; /etc/passwd: changed (mode, content); /etc/shadow: added");
         free(diff);
         ck_assert_int_ge(layer_tree_diff(a, na, b, nb, 1, &diff), 0);
         ck_assert_str_eq(diff, "/etc/link: removed; and 2 more");
@@ -772,8 +837,9 @@ START_TEST(test_policy_signature_fields) {
         for (size_t i = 0; i < diag.n_errors; i++) {
                 const char *m = diag.errors[i].message;
 
-                found[0] |= !!strstr(m, "contradicts match.signed_by: an identity either requires a signature or allows "
-                                        "none");
+                found[0] |= !!strstr(
+                        m, "contradicts match.signed_by: an identity either requires a signature or allows "
+                           "none");
                 found[1] |= !!strstr(m, "is empty: name at least one anchor key id");
                 found[2] |= !!strstr(m, "anchor key id \"bad id\" must be 1..");
                 found[3] |= !!strstr(m, "names no criterion");

@@ -31,4 +31,5 @@ int layer_tree_record(int root_fd, char **ret, size_t *ret_size, ImageError *err
 
 /* "/etc/passwd: changed (content); /x: added; /y: removed" for at most max differences (and "and N more"),
  * or "" when the records agree. */
-int layer_tree_diff(const char *old, size_t old_size, const char *new, size_t new_size, unsigned max, char **ret);
+int layer_tree_diff(const char *old, size_t old_size, const char *new, size_t new_size, unsigned max,
+                    char **ret);

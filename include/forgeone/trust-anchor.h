@@ -24,7 +24,7 @@
 
 #include "forgeone/trust.h"
 
-#define TRUST_ANCHOR_FORMAT 1
+#define TRUST_ANCHOR_FORMAT   1
 #define TRUST_ANCHOR_SIZE_MAX (1024u * 1024u)
 
 typedef enum TrustKeyAlgorithm {
@@ -71,7 +71,8 @@ int trust_anchor_diff(const TrustAnchor *old, const TrustAnchor *new, char **ret
 /* Loads a public key (PEM SubjectPublicKeyInfo) and checks it is ECDSA P-256 or Ed25519. */
 int trust_key_parse_public(const char *pem, size_t size, EVP_PKEY **ret, TrustKeyAlgorithm *ret_algorithm,
                            TrustError *err);
-/* Loads an unencrypted PEM private key of the same two kinds (an encrypted one is refused, never prompted). */
+/* Loads an unencrypted PEM private key of the same two kinds (an encrypted one is refused, never prompted).
+ */
 int trust_key_load_private(const char *path, EVP_PKEY **ret, TrustKeyAlgorithm *ret_algorithm,
                            TrustError *err);
 /* "sha256:<hex>" of the DER SubjectPublicKeyInfo of a public or private key. */

@@ -20,21 +20,21 @@
 #include "forgeone/trust.h"
 
 #define TRUST_CONFIG_DEFAULT_PATH "/etc/forgeone/trust.json"
-#define TRUST_DEFAULT_ANCHOR "/etc/forgeone/anchor.json"
-#define TRUST_DEFAULT_TCTI "device:/dev/tpmrm0"
+#define TRUST_DEFAULT_ANCHOR      "/etc/forgeone/anchor.json"
+#define TRUST_DEFAULT_TCTI        "device:/dev/tpmrm0"
 /* Owner range of the TCG handle registry (0x01800000-0x01BFFFFF), near its top: see forgeone.trust(7). */
 #define TRUST_DEFAULT_NV_INDEX 0x01BF0F01u
-#define TRUST_NV_OWNER_FIRST 0x01800000u
-#define TRUST_NV_OWNER_LAST 0x01BFFFFFu
+#define TRUST_NV_OWNER_FIRST   0x01800000u
+#define TRUST_NV_OWNER_LAST    0x01BFFFFFu
 /* PCR 23, "application support": the one PCR nothing at boot extends; see forgeone.trust(7). */
-#define TRUST_DEFAULT_PCR 23u
-#define TRUST_PCR_MAX 23u
+#define TRUST_DEFAULT_PCR       23u
+#define TRUST_PCR_MAX           23u
 #define TRUST_DEFAULT_EVENT_LOG "/run/log/forgeone/measure.jsonl"
 #define TRUST_DEFAULT_STATE_DIR "/var/lib/forgeone/trust"
 
 struct TrustConfig {
-        char *path;        /* the file read; NULL when the defaults apply because none exists */
-        char *data;        /* its bytes (NULL with path) */
+        char *path; /* the file read; NULL when the defaults apply because none exists */
+        char *data; /* its bytes (NULL with path) */
         size_t size;
         char *anchor;
         char *tcti;

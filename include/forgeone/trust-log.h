@@ -42,7 +42,7 @@ const char *trust_event_type_to_string(TrustEventType t) _const_;
 TrustEventType trust_event_type_from_string(const char *s) _pure_;
 
 typedef struct TrustEvent {
-        size_t line;        /* 1-based line in the log */
+        size_t line; /* 1-based line in the log */
         unsigned pcr;
         uint8_t digest[32]; /* of what was measured */
         TrustEventType type;

@@ -33,18 +33,18 @@
 #include "forgeone/oci-image.h"
 #include "forgeone/trust-anchor.h"
 
-#define TRUST_COSIGN_TYPE "cosign container image signature"
-#define TRUST_COSIGN_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
-#define TRUST_COSIGN_ANNOTATION "dev.cosignproject.cosign/signature"
-#define TRUST_PAYLOAD_SIZE_MAX (64u * 1024u)
+#define TRUST_COSIGN_TYPE        "cosign container image signature"
+#define TRUST_COSIGN_MEDIA_TYPE  "application/vnd.dev.cosign.simplesigning.v1+json"
+#define TRUST_COSIGN_ANNOTATION  "dev.cosignproject.cosign/signature"
+#define TRUST_PAYLOAD_SIZE_MAX   (64u * 1024u)
 #define TRUST_SIGNATURE_SIZE_MAX 1024u
 
 /* One signature found for an image, before verification. */
 typedef struct TrustSignature {
-        char *source;       /* "layout tag sha256-<hex>.sig, layer 1" or "detached FILE" */
-        char *payload;      /* NUL-terminated for convenience; payload_size bytes count */
+        char *source;  /* "layout tag sha256-<hex>.sig, layer 1" or "detached FILE" */
+        char *payload; /* NUL-terminated for convenience; payload_size bytes count */
         size_t payload_size;
-        char *signature;    /* as carried: base64 text, or raw bytes for a raw detached file */
+        char *signature; /* as carried: base64 text, or raw bytes for a raw detached file */
         size_t signature_size;
         bool signature_raw; /* signature holds raw bytes, not base64 */
 } TrustSignature;
@@ -54,12 +54,12 @@ void trust_signatures_free(TrustSignature *s, size_t n);
 /* Verification failures, each with its own message (and errno). */
 typedef enum TrustSignatureFailure {
         TRUST_SIGNATURE_OK,
-        TRUST_SIGNATURE_CORRUPTED,     /* -EBADMSG: not base64, not a DER ECDSA or a 64-byte Ed25519 one */
-        TRUST_SIGNATURE_WRONG_KEY,     /* -EKEYREJECTED: well formed, but no anchor key verifies it */
-        TRUST_SIGNATURE_BAD_PAYLOAD,   /* -EBADMSG: signed, but not JSON of the simple signing shape */
-        TRUST_SIGNATURE_WRONG_TYPE,    /* -EPROTO: critical.type is not TRUST_COSIGN_TYPE */
-        TRUST_SIGNATURE_UNKNOWN_MEMBER, /* -EPROTO: a member of "critical" (or the top) we do not know */
-        TRUST_SIGNATURE_WRONG_DIGEST,  /* -ESTALE: the payload is for another manifest */
+        TRUST_SIGNATURE_CORRUPTED,       /* -EBADMSG: not base64, not a DER ECDSA or a 64-byte Ed25519 one */
+        TRUST_SIGNATURE_WRONG_KEY,       /* -EKEYREJECTED: well formed, but no anchor key verifies it */
+        TRUST_SIGNATURE_BAD_PAYLOAD,     /* -EBADMSG: signed, but not JSON of the simple signing shape */
+        TRUST_SIGNATURE_WRONG_TYPE,      /* -EPROTO: critical.type is not TRUST_COSIGN_TYPE */
+        TRUST_SIGNATURE_UNKNOWN_MEMBER,  /* -EPROTO: a member of "critical" (or the top) we do not know */
+        TRUST_SIGNATURE_WRONG_DIGEST,    /* -ESTALE: the payload is for another manifest */
         TRUST_SIGNATURE_WRONG_REFERENCE, /* -EPERM: docker-reference is not the pinned one */
         TRUST_SIGNATURE_KEY_NOT_ALLOWED, /* -EPERM: verified, but not by a key the policy requires */
         _TRUST_SIGNATURE_FAILURE_MAX,
@@ -70,10 +70,10 @@ const char *trust_signature_failure_to_string(TrustSignatureFailure f) _const_;
 
 typedef struct TrustSignatureCheck {
         TrustSignatureFailure failure;
-        int error;               /* 0 or the negative errno of failure */
-        char message[512];       /* why it failed, or "" */
-        const TrustKey *key;     /* the anchor key that verified it, or NULL */
-        char reference[256];     /* critical.identity.docker-reference once the payload parsed */
+        int error;           /* 0 or the negative errno of failure */
+        char message[512];   /* why it failed, or "" */
+        const TrustKey *key; /* the anchor key that verified it, or NULL */
+        char reference[256]; /* critical.identity.docker-reference once the payload parsed */
 } TrustSignatureCheck;
 
 /*

@@ -25,22 +25,22 @@
 #include "forgeone/trust.h"
 
 /* TPMA_NV bits (TPM 2.0 Part 2, 13.4), so that users of this header need no TSS headers. */
-#define TRUST_TPMA_NV_OWNERWRITE   0x00000002u
-#define TRUST_TPMA_NV_WRITELOCKED  0x00000800u
-#define TRUST_TPMA_NV_WRITEALL     0x00001000u
-#define TRUST_TPMA_NV_WRITEDEFINE  0x00002000u
-#define TRUST_TPMA_NV_OWNERREAD    0x00020000u
-#define TRUST_TPMA_NV_AUTHREAD     0x00040000u
-#define TRUST_TPMA_NV_NO_DA        0x02000000u
-#define TRUST_TPMA_NV_READLOCKED   0x10000000u
-#define TRUST_TPMA_NV_WRITTEN      0x20000000u
+#define TRUST_TPMA_NV_OWNERWRITE  0x00000002u
+#define TRUST_TPMA_NV_WRITELOCKED 0x00000800u
+#define TRUST_TPMA_NV_WRITEALL    0x00001000u
+#define TRUST_TPMA_NV_WRITEDEFINE 0x00002000u
+#define TRUST_TPMA_NV_OWNERREAD   0x00020000u
+#define TRUST_TPMA_NV_AUTHREAD    0x00040000u
+#define TRUST_TPMA_NV_NO_DA       0x02000000u
+#define TRUST_TPMA_NV_READLOCKED  0x10000000u
+#define TRUST_TPMA_NV_WRITTEN     0x20000000u
 /* What the anchor's index is defined with (an ordinary index; forgeone.trust(7) says why each). The
  * state bits WRITTEN, WRITELOCKED and READLOCKED are not part of the definition. */
 #define TRUST_NV_ATTRIBUTES                                                                                 \
         (TRUST_TPMA_NV_OWNERWRITE | TRUST_TPMA_NV_WRITEALL | TRUST_TPMA_NV_WRITEDEFINE |                    \
          TRUST_TPMA_NV_OWNERREAD | TRUST_TPMA_NV_AUTHREAD | TRUST_TPMA_NV_NO_DA)
 #define TRUST_NV_STATE_BITS (TRUST_TPMA_NV_WRITELOCKED | TRUST_TPMA_NV_READLOCKED | TRUST_TPMA_NV_WRITTEN)
-#define TRUST_NV_SIZE 32u
+#define TRUST_NV_SIZE       32u
 
 /* "ownerwrite|writeall|..." as tpm2-tools prints them, into buf. */
 const char *trust_nv_attributes_to_string(uint32_t attributes, char *buf, size_t size);

@@ -39,10 +39,10 @@ typedef void (*TrustNoticeFn)(TrustNotice kind, const char *identity, const char
                               const char *text, void *userdata);
 
 typedef struct TrustVerifyResult {
-        bool verified;           /* a signature holds */
-        bool unsigned_allowed;   /* ran on an identity's allow_unsigned instead */
-        char identity[130];      /* the resolved identity's name, or "*" */
-        char key[130];           /* the anchor key id that verified it */
+        bool verified;         /* a signature holds */
+        bool unsigned_allowed; /* ran on an identity's allow_unsigned instead */
+        char identity[130];    /* the resolved identity's name, or "*" */
+        char key[130];         /* the anchor key id that verified it */
         char reference[256];
         char message[TRUST_ERROR_MAX]; /* every signature's failure, when none held */
 } TrustVerifyResult;

@@ -58,17 +58,17 @@ const char *trust_status_to_string(TrustStatus s) _const_;
 
 typedef struct TrustState {
         TrustStatus status;
-        char reason[1536];       /* Compromised: what differs; Unknown: "no TPM" */
+        char reason[1536];            /* Compromised: what differs; Unknown: "no TPM" */
         char detail[TRUST_ERROR_MAX]; /* Unknown: why there is no TPM (the TCTI's error); else "" */
-        bool anchor_loaded;      /* the anchor file was read and is valid */
-        uint8_t anchor_digest[32]; /* SHA-256 of the anchor file's bytes (when it could be read) */
+        bool anchor_loaded;           /* the anchor file was read and is valid */
+        uint8_t anchor_digest[32];    /* SHA-256 of the anchor file's bytes (when it could be read) */
         bool anchor_read;
         bool nv_defined;
-        uint32_t nv_attributes;  /* as the TPM reports them, WRITTEN/WRITELOCKED included */
+        uint32_t nv_attributes; /* as the TPM reports them, WRITTEN/WRITELOCKED included */
         bool nv_read;
         uint8_t nv_digest[32];
         bool owner_auth_known, owner_auth_set; /* TPM2_PT_PERMANENT ownerAuthSet */
-        bool saved_copy;         /* a saved anchor with the NV digest exists (trust_context_restore()) */
+        bool saved_copy; /* a saved anchor with the NV digest exists (trust_context_restore()) */
 } TrustState;
 
 /* "Verified", "Compromised(reason)" or "Unknown(no TPM)" into buf. */
@@ -76,9 +76,9 @@ const char *trust_state_to_string(const TrustState *s, char *buf, size_t size);
 
 typedef struct TrustContext {
         TrustConfig *config;
-        TrustAnchor *anchor;  /* NULL when the anchor file is missing or invalid (see anchor_error) */
+        TrustAnchor *anchor; /* NULL when the anchor file is missing or invalid (see anchor_error) */
         char anchor_error[TRUST_ERROR_MAX];
-        TrustTpm *tpm;        /* NULL: no TPM (software mode) */
+        TrustTpm *tpm; /* NULL: no TPM (software mode) */
         TrustState state;
 } TrustContext;
 

@@ -31,9 +31,11 @@ static void help(void) {
                "  verify   every blob's digest and size, the trust status, and the image's cosign\n"
                "           signatures: one must verify with an anchor key and name this manifest\n"
                "  sign     write a cosign signature into the layout (tag sha256-<hex>.sig)\n\n"
-               "  --key KEY.pem              sign: an ECDSA P-256 or Ed25519 private key (PEM, unencrypted)\n"
+               "  --key KEY.pem              sign: an ECDSA P-256 or Ed25519 private key (PEM, "
+               "unencrypted)\n"
                "  --key ID                   verify: require a signature by this anchor key (repeatable)\n"
-               "  --reference REF            sign: the docker-reference to sign for (default: the tag, else the\n"
+               "  --reference REF            sign: the docker-reference to sign for (default: the tag, else "
+               "the\n"
                "                             layout directory's name); verify: require it\n"
                "  --signature FILE           verify: a detached signature (base64 or raw) ...\n"
                "  --payload FILE             ... and the payload it signs\n"
@@ -94,15 +96,20 @@ static int image_sign(const ImageArgs *a, const char *ref) {
                 return log_error_errno(r, "%s", err.message), 1;
         r = oci_image_open(ref, &image, &ierr);
         if (r < 0)
-                return log_error_errno(r, "Failed to open image %s: %s", ref, ierr.message[0] ? ierr.message : strerror(-r)),
+                return log_error_errno(r, "Failed to open image %s: %s", ref,
+                                       ierr.message[0] ? ierr.message : strerror(-r)),
                        1;
-        r = trust_layout_sign(image, key, a->reference ?: default_reference(image, refbuf, sizeof refbuf), &err);
+        r = trust_layout_sign(image, key, a->reference ?: default_reference(image, refbuf, sizeof refbuf),
+                              &err);
         if (r < 0)
-                return log_error_errno(r, "Failed to sign %s: %s", ref, err.message[0] ? err.message : strerror(-r)), 1;
+                return log_error_errno(r, "Failed to sign %s: %s", ref,
+                                       err.message[0] ? err.message : strerror(-r)),
+                       1;
 
         (void) trust_key_fingerprint(key, fp);
         /* Whether this host's anchor would accept it: a hint, not a check. */
-        if (trust_config_load(a->config, &cfg, NULL) >= 0 && trust_anchor_load(cfg->anchor, &anchor, NULL) >= 0 &&
+        if (trust_config_load(a->config, &cfg, NULL) >= 0 &&
+            trust_anchor_load(cfg->anchor, &anchor, NULL) >= 0 &&
             (k = trust_anchor_key_by_pkey(anchor, key)))
                 snprintf(known, sizeof known, "key \"%s\" of anchor \"%s\"", k->id, anchor->id);
         tag = trust_signature_tag(image->manifest.digest);
@@ -111,15 +118,18 @@ static int image_sign(const ImageArgs *a, const char *ref) {
 
                 json_object_object_add(o, "image", json_object_new_string(ref));
                 json_object_object_add(o, "manifest", json_object_new_string(image->manifest.digest));
-                json_object_object_add(o, "reference",
-                                       json_object_new_string(a->reference ?: default_reference(image, refbuf, sizeof refbuf)));
+                json_object_object_add(
+                        o, "reference",
+                        json_object_new_string(a->reference
+                                                       ?: default_reference(image, refbuf, sizeof refbuf)));
                 json_object_object_add(o, "key_fingerprint", json_object_new_string(fp));
                 json_object_object_add(o, "anchor_key", k ? json_object_new_string(k->id) : NULL);
                 json_object_object_add(o, "tag", json_object_new_string(strempty(tag)));
                 json_print(o);
         } else
-                printf("Signed %s (manifest %s) for reference \"%s\" with key %s (%s); signature tag %s.\n", ref,
-                       image->manifest.digest, a->reference ?: default_reference(image, refbuf, sizeof refbuf), fp,
+                printf("Signed %s (manifest %s) for reference \"%s\" with key %s (%s); signature tag %s.\n",
+                       ref, image->manifest.digest,
+                       a->reference ?: default_reference(image, refbuf, sizeof refbuf), fp,
                        known[0] ? known : "not a key of this host's anchor", strempty(tag));
         return 0;
 }
@@ -148,13 +158,17 @@ static int image_verify(const ImageArgs *a, const char *ref) {
         cli_trust_quiet_tss();
         r = trust_context_open(a->config, a->tcti, &ctx, &err);
         if (r < 0)
-                return log_error_errno(r, "%s", err.message[0] ? err.message : "Failed to open the trust context: %m"), 1;
+                return log_error_errno(r, "%s",
+                                       err.message[0] ? err.message
+                                                      : "Failed to open the trust context: %m"),
+                       1;
         trust_ok = trust_context_launch_allowed(ctx, NULL) >= 0;
         trust_state_to_string(&ctx->state, status, sizeof status);
 
         r = oci_image_open(ref, &image, &ierr);
         if (r < 0)
-                return log_error_errno(r, "Image %s does not verify: %s", ref, ierr.message[0] ? ierr.message : strerror(-r)),
+                return log_error_errno(r, "Image %s does not verify: %s", ref,
+                                       ierr.message[0] ? ierr.message : strerror(-r)),
                        1;
         layers = calloc(image->n_layers ?: 1, sizeof *layers);
         if (!layers)
@@ -162,7 +176,8 @@ static int image_verify(const ImageArgs *a, const char *ref) {
         r = oci_image_verify_layers(image, NULL, NULL, &ierr);
         if (r < 0) {
                 layers_ok = false;
-                snprintf(layers_problem, sizeof layers_problem, "%s", ierr.message[0] ? ierr.message : strerror(-r));
+                snprintf(layers_problem, sizeof layers_problem, "%s",
+                         ierr.message[0] ? ierr.message : strerror(-r));
         }
 
         /* Signatures: every one is checked and reported; one that holds is enough. */
@@ -203,14 +218,15 @@ static int image_verify(const ImageArgs *a, const char *ref) {
                         return log_oom(), 1;
                 }
                 for (size_t i = 0; i < n_sigs; i++) {
-                        r = trust_signature_check(ctx->anchor, &sigs[i], image->manifest.digest, a->reference, allowed,
-                                                  &checks[i]);
+                        r = trust_signature_check(ctx->anchor, &sigs[i], image->manifest.digest,
+                                                  a->reference, allowed, &checks[i]);
                         if (r >= 0 && verified < 0)
                                 verified = (int) i;
                 }
                 free(allowed);
                 if (n_sigs == 0 && !sig_problem[0])
-                        snprintf(sig_problem, sizeof sig_problem, "the image has no signature (no tag %s in the layout%s)",
+                        snprintf(sig_problem, sizeof sig_problem,
+                                 "the image has no signature (no tag %s in the layout%s)",
                                  "sha256-<manifest hex>.sig", a->signature ? "" : ", no --signature given");
         } else
                 snprintf(sig_problem, sizeof sig_problem, "no trust anchor: %.900s", ctx->anchor_error);
@@ -218,14 +234,19 @@ static int image_verify(const ImageArgs *a, const char *ref) {
         if (a->deep) {
                 r = layer_cache_open(a->layer_cache, &cache, &ierr);
                 if (r < 0)
-                        return log_error_errno(r, "%s", ierr.message[0] ? ierr.message : "Failed to open the layer cache: %m"),
+                        return log_error_errno(r, "%s",
+                                               ierr.message[0] ? ierr.message
+                                                               : "Failed to open the layer cache: %m"),
                                1;
                 for (size_t i = 0; i < image->n_layers; i++) {
                         ImageError lerr = {};
 
                         r = layer_cache_check_tree(cache, image->layers[i].diff_id, &lerr);
                         layers[i].ok = r >= 0 || r == -ENOENT;
-                        layers[i].state = r >= 0 ? "unchanged" : r == -ENOENT ? "not cached" : r == -ENODATA ? "no record" : "changed";
+                        layers[i].state = r >= 0          ? "unchanged"
+                                          : r == -ENOENT  ? "not cached"
+                                          : r == -ENODATA ? "no record"
+                                                          : "changed";
                         if (r < 0 && r != -ENOENT)
                                 snprintf(layers[i].message, sizeof layers[i].message, "%s", lerr.message);
                         deep_ok = deep_ok && layers[i].ok;
@@ -233,27 +254,35 @@ static int image_verify(const ImageArgs *a, const char *ref) {
         }
 
         if (a->json) {
-                json_object *t = json_object_new_object(), *sl = json_object_new_array(), *ll = json_object_new_array();
+                json_object *t = json_object_new_object(), *sl = json_object_new_array(),
+                            *ll = json_object_new_array();
 
                 o = json_object_new_object();
                 json_object_object_add(o, "image", json_object_new_string(ref));
                 json_object_object_add(o, "manifest", json_object_new_string(image->manifest.digest));
-                json_object_object_add(t, "status", json_object_new_string(trust_status_to_string(ctx->state.status)));
+                json_object_object_add(t, "status",
+                                       json_object_new_string(trust_status_to_string(ctx->state.status)));
                 json_object_object_add(t, "state", json_object_new_string(status));
                 json_object_object_add(t, "launch_allowed", json_object_new_boolean(trust_ok));
                 json_object_object_add(o, "trust", t);
                 json_object_object_add(o, "blobs_verified", json_object_new_boolean(layers_ok));
-                json_object_object_add(o, "blobs_error", layers_problem[0] ? json_object_new_string(layers_problem) : NULL);
+                json_object_object_add(o, "blobs_error",
+                                       layers_problem[0] ? json_object_new_string(layers_problem) : NULL);
                 for (size_t i = 0; i < image->n_layers; i++) {
                         json_object *l = json_object_new_object();
 
-                        json_object_object_add(l, "digest", json_object_new_string(image->layers[i].blob.digest));
-                        json_object_object_add(l, "diff_id", json_object_new_string(image->layers[i].diff_id));
-                        json_object_object_add(l, "size", json_object_new_int64((int64_t) image->layers[i].blob.size));
+                        json_object_object_add(l, "digest",
+                                               json_object_new_string(image->layers[i].blob.digest));
+                        json_object_object_add(l, "diff_id",
+                                               json_object_new_string(image->layers[i].diff_id));
+                        json_object_object_add(l, "size",
+                                               json_object_new_int64((int64_t) image->layers[i].blob.size));
                         if (a->deep) {
                                 json_object_object_add(l, "cache", json_object_new_string(layers[i].state));
                                 json_object_object_add(l, "cache_error",
-                                                       layers[i].message[0] ? json_object_new_string(layers[i].message) : NULL);
+                                                       layers[i].message[0]
+                                                               ? json_object_new_string(layers[i].message)
+                                                               : NULL);
                         }
                         json_object_array_add(ll, l);
                 }
@@ -263,26 +292,37 @@ static int image_verify(const ImageArgs *a, const char *ref) {
 
                         json_object_object_add(s, "source", json_object_new_string(sigs[i].source));
                         json_object_object_add(s, "verified", json_object_new_boolean(checks[i].error == 0));
-                        json_object_object_add(s, "failure", checks[i].error == 0 ? NULL : json_object_new_string(
-                                                       trust_signature_failure_to_string(checks[i].failure)));
-                        json_object_object_add(s, "error", checks[i].error == 0 ? NULL : json_object_new_string(checks[i].message));
-                        json_object_object_add(s, "key", checks[i].key ? json_object_new_string(checks[i].key->id) : NULL);
-                        json_object_object_add(s, "reference",
-                                               checks[i].reference[0] ? json_object_new_string(checks[i].reference) : NULL);
+                        json_object_object_add(
+                                s, "failure",
+                                checks[i].error == 0
+                                        ? NULL
+                                        : json_object_new_string(
+                                                  trust_signature_failure_to_string(checks[i].failure)));
+                        json_object_object_add(
+                                s, "error",
+                                checks[i].error == 0 ? NULL : json_object_new_string(checks[i].message));
+                        json_object_object_add(
+                                s, "key", checks[i].key ? json_object_new_string(checks[i].key->id) : NULL);
+                        json_object_object_add(
+                                s, "reference",
+                                checks[i].reference[0] ? json_object_new_string(checks[i].reference) : NULL);
                         json_object_array_add(sl, s);
                 }
                 json_object_object_add(o, "signatures", sl);
-                json_object_object_add(o, "signature_error", sig_problem[0] ? json_object_new_string(sig_problem) : NULL);
-                json_object_object_add(o, "verified",
-                                       json_object_new_boolean(trust_ok && layers_ok && verified >= 0 && deep_ok));
+                json_object_object_add(o, "signature_error",
+                                       sig_problem[0] ? json_object_new_string(sig_problem) : NULL);
+                json_object_object_add(
+                        o, "verified",
+                        json_object_new_boolean(trust_ok && layers_ok && verified >= 0 && deep_ok));
                 json_print(o);
         } else {
-                printf("image:      %s\nmanifest:   %s\ntrust:      %s\n", ref, image->manifest.digest, status);
+                printf("image:      %s\nmanifest:   %s\ntrust:      %s\n", ref, image->manifest.digest,
+                       status);
                 printf("blobs:      %s\n", layers_ok ? "every digest and size verified" : layers_problem);
                 for (size_t i = 0; i < n_sigs; i++)
                         if (checks[i].error == 0)
-                                printf("signature:  %s: verified with anchor key \"%s\", reference \"%s\"\n", sigs[i].source,
-                                       checks[i].key->id, checks[i].reference);
+                                printf("signature:  %s: verified with anchor key \"%s\", reference \"%s\"\n",
+                                       sigs[i].source, checks[i].key->id, checks[i].reference);
                         else
                                 printf("signature:  %s: %s\n", sigs[i].source, checks[i].message);
                 if (sig_problem[0])
@@ -290,7 +330,8 @@ static int image_verify(const ImageArgs *a, const char *ref) {
                 for (size_t i = 0; a->deep && i < image->n_layers; i++)
                         printf("cache:      %s %s%s%s\n", image->layers[i].diff_id, layers[i].state,
                                layers[i].message[0] ? ": " : "", layers[i].message);
-                printf("%s\n", trust_ok && layers_ok && verified >= 0 && deep_ok ? "Verified" : "Not verified");
+                printf("%s\n",
+                       trust_ok && layers_ok && verified >= 0 && deep_ok ? "Verified" : "Not verified");
         }
         trust_signatures_free(sigs, n_sigs);
 
@@ -383,14 +424,16 @@ int verb_image(int argc, char *argv[]) {
                 return 1;
         }
         if (!a.signature != !a.payload) {
-                log_error("--signature and --payload go together: a detached signature and the payload it signs.");
+                log_error("--signature and --payload go together: a detached signature and the payload it "
+                          "signs.");
                 return 1;
         }
         if (streq(sub, "verify"))
                 return image_verify(&a, argv[1 + optind]);
         if (streq(sub, "sign")) {
                 if (a.signature || a.deep || a.layer_cache) {
-                        log_error("--signature, --payload, --deep and --layer-cache are options of 'image verify'.");
+                        log_error("--signature, --payload, --deep and --layer-cache are options of 'image "
+                                  "verify'.");
                         return 1;
                 }
                 return image_sign(&a, argv[1 + optind]);

@@ -33,8 +33,8 @@ static void help(void) {
                "  --budget FILE          host budget (default /etc/forgeone/budget.json if present)\n"
                "  --stop-timeout S       grace period after SIGTERM on Ctrl-C (default 10)\n"
                "  --quiet                print no decisions\n"
-               "\nThe image must verify against the trust anchor (a signature by one of its keys) unless the\n"
-               "policy lets the workload's identity run unsigned images; see forgeone.trust(7).\n"
+               "\nThe image must verify against the trust anchor (a signature by one of its keys)\n"
+               "unless the policy lets the workload's identity run unsigned images; see forgeone.trust(7).\n"
                "\nSee forgeonectl(1), sections CONTAINERS and SCHEDULING.\n");
 }
 

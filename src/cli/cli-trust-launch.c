@@ -106,16 +106,19 @@ int cli_trust_measure_self(TrustContext *ctx) {
         r = read_fd_all(fd, BINARY_BYTES_MAX, &data, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read our own binary %s to measure it: %m", exe);
-        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_BINARY, exe, data,
-                               size, &err);
+        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_BINARY, exe,
+                               data, size, &err);
         if (r >= 0 && ctx->config->data)
-                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_CONFIG,
-                                       ctx->config->path, ctx->config->data, ctx->config->size, &err);
+                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr,
+                                       TRUST_EVENT_CONFIG, ctx->config->path, ctx->config->data,
+                                       ctx->config->size, &err);
         if (r >= 0 && ctx->anchor)
-                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_ANCHOR,
-                                       ctx->anchor->path, ctx->anchor->data, ctx->anchor->size, &err);
+                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr,
+                                       TRUST_EVENT_ANCHOR, ctx->anchor->path, ctx->anchor->data,
+                                       ctx->anchor->size, &err);
         if (r < 0)
-                return log_error_errno(r, "Failed to measure: %s", err.message[0] ? err.message : strerror(-r));
+                return log_error_errno(r, "Failed to measure: %s",
+                                       err.message[0] ? err.message : strerror(-r));
         return 0;
 }
 
@@ -131,10 +134,11 @@ int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, Pol
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 || read_fd_all(fd, POLICY_BYTES_MAX, &data, &size) < 0)
                 return policy_load_file(path, ret, diag);
-        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_POLICY, path, data,
-                               size, &err);
+        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_POLICY, path,
+                               data, size, &err);
         if (r < 0) {
-                log_error("Failed to measure policy %s: %s", path, err.message[0] ? err.message : strerror(-r));
+                log_error("Failed to measure policy %s: %s", path,
+                          err.message[0] ? err.message : strerror(-r));
                 return r;
         }
         return policy_load_string(data, size, path, ret, diag);
@@ -145,8 +149,8 @@ static void on_notice(TrustNotice kind, const char *identity, const char *image_
         if (kind == TRUST_NOTICE_UNSIGNED) {
                 log_warning("%s", text);
                 (void) sd_journal_send("MESSAGE=%s", text, "MESSAGE_ID=" MESSAGE_ID_UNSIGNED, "PRIORITY=4",
-                                       "FORGEONE_IDENTITY=%s", identity, "FORGEONE_IMAGE_DIGEST=%s", image_digest,
-                                       NULL);
+                                       "FORGEONE_IDENTITY=%s", identity, "FORGEONE_IMAGE_DIGEST=%s",
+                                       image_digest, NULL);
         } else
                 log_notice("%s", text);
 }
@@ -174,7 +178,8 @@ int cli_trust_launch_begin(ContainerConfig *cfg, CliTrustLaunch **ret) {
         return 0;
 }
 
-int cli_trust_launch_load_policy(CliTrustLaunch *t, const char *path, Policy **ret, PolicyDiagnostics *diag) {
+int cli_trust_launch_load_policy(CliTrustLaunch *t, const char *path, Policy **ret,
+                                 PolicyDiagnostics *diag) {
         int r;
 
         r = cli_trust_load_policy(t->ctx, path, ret, diag);

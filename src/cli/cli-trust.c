@@ -38,7 +38,8 @@ static void help(void) {
                "                           /etc/forgeone/trust.json)\n"
                "  --tcti CONF              TPM to use (default from the configuration, device:/dev/tpmrm0)\n"
                "  --owner-auth-file FILE   owner hierarchy authorization (\"-\": standard input)\n"
-               "  --force                  re-enrol over an enrolled anchor (needs the owner authorization)\n"
+               "  --force                  re-enrol over an enrolled anchor (needs the owner "
+               "authorization)\n"
                "  --verify                 replay the log against the TPM's PCR\n"
                "  --json                   print JSON\n"
                "\nSee forgeone.trust(7), which also describes the anchor file.\n");
@@ -77,26 +78,32 @@ static int open_context(const TrustArgs *a, TrustContext **ret) {
         cli_trust_quiet_tss();
         r = trust_context_open(a->config, a->tcti, ret, &err);
         if (r < 0)
-                return log_error_errno(r, "%s", err.message[0] ? err.message : "Failed to open the trust context: %m");
+                return log_error_errno(
+                        r, "%s", err.message[0] ? err.message : "Failed to open the trust context: %m");
         return 0;
 }
 
 static json_object *status_json(const TrustContext *ctx) {
         const TrustState *s = &ctx->state;
-        json_object *o = json_object_new_object(), *anchor = json_object_new_object(), *tpm = json_object_new_object();
+        json_object *o = json_object_new_object(), *anchor = json_object_new_object(),
+                    *tpm = json_object_new_object();
         char buf[2048], attrs[256], index[16];
 
         json_object_object_add(o, "status", json_object_new_string(trust_status_to_string(s->status)));
-        json_object_object_add(o, "reason", s->status == TRUST_STATUS_VERIFIED ? NULL : json_object_new_string(s->reason));
-        json_object_object_add(o, "state", json_object_new_string(trust_state_to_string(s, buf, sizeof buf)));
-        json_object_object_add(o, "launch_allowed", json_object_new_boolean(trust_context_launch_allowed(ctx, NULL) >= 0));
+        json_object_object_add(
+                o, "reason", s->status == TRUST_STATUS_VERIFIED ? NULL : json_object_new_string(s->reason));
+        json_object_object_add(o, "state",
+                               json_object_new_string(trust_state_to_string(s, buf, sizeof buf)));
+        json_object_object_add(o, "launch_allowed",
+                               json_object_new_boolean(trust_context_launch_allowed(ctx, NULL) >= 0));
         json_object_object_add(o, "require_tpm", json_object_new_boolean(ctx->config->require_tpm));
         json_object_object_add(o, "config", json_string_or_null(ctx->config->path));
 
         json_object_object_add(anchor, "path", json_object_new_string(ctx->config->anchor));
         json_object_object_add(anchor, "digest", json_digest(s->anchor_read, s->anchor_digest));
         json_object_object_add(anchor, "valid", json_object_new_boolean(s->anchor_loaded));
-        json_object_object_add(anchor, "error", ctx->anchor_error[0] ? json_object_new_string(ctx->anchor_error) : NULL);
+        json_object_object_add(anchor, "error",
+                               ctx->anchor_error[0] ? json_object_new_string(ctx->anchor_error) : NULL);
         if (ctx->anchor) {
                 json_object *keys = json_object_new_array();
 
@@ -105,9 +112,11 @@ static json_object *status_json(const TrustContext *ctx) {
                         json_object *k = json_object_new_object();
 
                         json_object_object_add(k, "id", json_object_new_string(ctx->anchor->keys[i].id));
-                        json_object_object_add(k, "algorithm", json_object_new_string(
-                                                       trust_key_algorithm_to_string(ctx->anchor->keys[i].algorithm)));
-                        json_object_object_add(k, "fingerprint", json_object_new_string(ctx->anchor->keys[i].fingerprint));
+                        json_object_object_add(k, "algorithm",
+                                               json_object_new_string(trust_key_algorithm_to_string(
+                                                       ctx->anchor->keys[i].algorithm)));
+                        json_object_object_add(k, "fingerprint",
+                                               json_object_new_string(ctx->anchor->keys[i].fingerprint));
                         json_object_array_add(keys, k);
                 }
                 json_object_object_add(anchor, "keys", keys);
@@ -120,11 +129,13 @@ static json_object *status_json(const TrustContext *ctx) {
         json_object_object_add(tpm, "detail", ctx->tpm ? NULL : json_object_new_string(s->detail));
         json_object_object_add(tpm, "nv_index", json_object_new_string(index));
         json_object_object_add(tpm, "nv_defined", json_object_new_boolean(s->nv_defined));
-        json_object_object_add(tpm, "nv_attributes", s->nv_defined ? json_object_new_string(trust_nv_attributes_to_string(
-                                                                             s->nv_attributes, attrs, sizeof attrs))
-                                                                   : NULL);
+        json_object_object_add(tpm, "nv_attributes",
+                               s->nv_defined ? json_object_new_string(trust_nv_attributes_to_string(
+                                                       s->nv_attributes, attrs, sizeof attrs))
+                                             : NULL);
         json_object_object_add(tpm, "nv_digest", json_digest(s->nv_read, s->nv_digest));
-        json_object_object_add(tpm, "owner_auth_set", s->owner_auth_known ? json_object_new_boolean(s->owner_auth_set) : NULL);
+        json_object_object_add(tpm, "owner_auth_set",
+                               s->owner_auth_known ? json_object_new_boolean(s->owner_auth_set) : NULL);
         json_object_object_add(tpm, "saved_copy", json_object_new_boolean(s->saved_copy));
         json_object_object_add(o, "tpm", tpm);
         json_object_object_add(o, "pcr", json_object_new_int((int) ctx->config->pcr));
@@ -139,7 +150,8 @@ static void status_text(const TrustContext *ctx) {
         printf("%s\n", trust_state_to_string(s, buf, sizeof buf));
         printf("  anchor:      %s", ctx->config->anchor);
         if (ctx->anchor)
-                printf(" (id %s, %zu key%s)", ctx->anchor->id, ctx->anchor->n_keys, ctx->anchor->n_keys == 1 ? "" : "s");
+                printf(" (id %s, %zu key%s)", ctx->anchor->id, ctx->anchor->n_keys,
+                       ctx->anchor->n_keys == 1 ? "" : "s");
         printf("\n");
         if (s->anchor_read)
                 printf("  digest:      %s\n", trust_digest_to_string(s->anchor_digest, d));
@@ -147,10 +159,12 @@ static void status_text(const TrustContext *ctx) {
                 printf("  problem:     %s\n", ctx->anchor_error);
         for (size_t i = 0; ctx->anchor && i < ctx->anchor->n_keys; i++)
                 printf("  key:         %s %s %s\n", ctx->anchor->keys[i].id,
-                       trust_key_algorithm_to_string(ctx->anchor->keys[i].algorithm), ctx->anchor->keys[i].fingerprint);
+                       trust_key_algorithm_to_string(ctx->anchor->keys[i].algorithm),
+                       ctx->anchor->keys[i].fingerprint);
         if (!ctx->tpm) {
                 printf("  TPM:         none (%s)\n", s->detail);
-                printf("  require_tpm: %s%s%s\n", ctx->config->require_tpm ? "yes: no image launches" : "no (software mode)",
+                printf("  require_tpm: %s%s%s\n",
+                       ctx->config->require_tpm ? "yes: no image launches" : "no (software mode)",
                        ctx->config->path ? ", set in " : "", strempty(ctx->config->path));
                 return;
         }
@@ -164,14 +178,18 @@ static void status_text(const TrustContext *ctx) {
         if (s->nv_read)
                 printf("  NV digest:   %s\n", trust_digest_to_string(s->nv_digest, d));
         if (s->owner_auth_known)
-                printf("  owner auth:  %s\n", s->owner_auth_set ? "set" : "EMPTY: anyone with access to the TPM can re-enrol");
+                printf("  owner auth:  %s\n",
+                       s->owner_auth_set ? "set" : "EMPTY: anyone with access to the TPM can re-enrol");
         printf("  PCR:         %u, event log %s\n", ctx->config->pcr, ctx->config->event_log);
         if (s->status == TRUST_STATUS_COMPROMISED)
                 printf("  recovery:    %s\n",
-                       s->saved_copy ? "'forgeonectl trust restore' puts back the enrolled anchor (a saved copy matches "
-                                       "the TPM), or the owner re-enrols with 'forgeonectl trust enroll --force'"
-                                     : "restore the enrolled anchor file from a backup, or the owner re-enrols with "
-                                       "'forgeonectl trust enroll --force'");
+                       s->saved_copy
+                               ? "'forgeonectl trust restore' puts back the enrolled anchor (a saved copy "
+                                 "matches "
+                                 "the TPM), or the owner re-enrols with 'forgeonectl trust enroll --force'"
+                               : "restore the enrolled anchor file from a backup, or the owner re-enrols "
+                                 "with "
+                                 "'forgeonectl trust enroll --force'");
 }
 
 static int trust_status_verb(const TrustArgs *a) {
@@ -199,7 +217,8 @@ static int read_owner_auth(const char *path, char *buf, size_t *ret_size) {
         if (n > 0 && buf[n - 1] == '\n')
                 n--;
         if (n > OWNER_AUTH_MAX)
-                return log_error_errno(EINVAL, "The owner authorization in %s is longer than %d bytes.", path, OWNER_AUTH_MAX);
+                return log_error_errno(EINVAL, "The owner authorization in %s is longer than %d bytes.",
+                                       path, OWNER_AUTH_MAX);
         *ret_size = n;
         return 0;
 }
@@ -218,7 +237,8 @@ static int trust_enroll_verb(const TrustArgs *a, const char *anchor) {
         r = trust_context_enroll(ctx, anchor, auth, auth_size, a->force, &err);
         explicit_bzero(auth, sizeof auth);
         if (r < 0) {
-                log_error_errno(r, "Failed to enrol %s: %s", anchor, err.message[0] ? err.message : strerror(-r));
+                log_error_errno(r, "Failed to enrol %s: %s", anchor,
+                                err.message[0] ? err.message : strerror(-r));
                 return 1;
         }
         if (a->json) {
@@ -228,20 +248,23 @@ static int trust_enroll_verb(const TrustArgs *a, const char *anchor) {
                 json_object_object_add(o, "written", json_object_new_boolean(r > 0));
                 json_print(o);
         } else if (!ctx->tpm) {
-                log_warning("No TPM (%s): %s is installed as the anchor, but nothing protects it (software mode).",
+                log_warning("No TPM (%s): %s is installed as the anchor, but nothing protects it (software "
+                            "mode).",
                             ctx->state.detail, ctx->config->anchor);
                 printf("%s\n", trust_state_to_string(&ctx->state, buf, sizeof buf));
         } else {
                 printf("%s %s (%s) %s NV index 0x%08X, write-locked; installed as %s.\n",
                        r > 0 ? "Enrolled" : "Already enrolled:", anchor,
-                       ctx->anchor ? trust_digest_to_string(ctx->anchor->digest, d) : "?", r > 0 ? "into" : "in",
-                       ctx->config->nv_index, ctx->config->anchor);
+                       ctx->anchor ? trust_digest_to_string(ctx->anchor->digest, d) : "?",
+                       r > 0 ? "into" : "in", ctx->config->nv_index, ctx->config->anchor);
                 printf("%s\n", trust_state_to_string(&ctx->state, buf, sizeof buf));
                 if (ctx->state.owner_auth_known && !ctx->state.owner_auth_set)
-                        log_warning("The owner hierarchy has no authorization value: anyone with access to the TPM can "
+                        log_warning("The owner hierarchy has no authorization value: anyone with access to "
+                                    "the TPM can "
                                     "re-enrol another anchor. Set one: tpm2_changeauth -c owner.");
         }
-        return ctx->state.status == TRUST_STATUS_VERIFIED || (!ctx->tpm && trust_context_launch_allowed(ctx, NULL) >= 0)
+        return ctx->state.status == TRUST_STATUS_VERIFIED ||
+                               (!ctx->tpm && trust_context_launch_allowed(ctx, NULL) >= 0)
                        ? 0
                        : 1;
 }
@@ -256,7 +279,8 @@ static int trust_restore_verb(const TrustArgs *a) {
                 return 1;
         r = trust_context_restore(ctx, &err);
         if (r < 0) {
-                log_error_errno(r, "Failed to restore the anchor: %s", err.message[0] ? err.message : strerror(-r));
+                log_error_errno(r, "Failed to restore the anchor: %s",
+                                err.message[0] ? err.message : strerror(-r));
                 return 1;
         }
         printf("Restored %s from the saved copy the TPM vouches for.\n%s\n", ctx->config->anchor,
@@ -292,7 +316,8 @@ static void check_reason(const TrustLogCheck *c, const TrustEvent *ev, size_t n,
                                 break;
                         }
                 snprintf(buf, size,
-                         "PCR %u holds %s, which only the first %zu of its %zu records replay to: the records from "
+                         "PCR %u holds %s, which only the first %zu of its %zu records replay to: the "
+                         "records from "
                          "line %zu on were added to the log without being measured",
                          c->pcr, t, c->prefix_match, c->n_records, first);
         } else
@@ -316,14 +341,16 @@ static int trust_log_verb(const TrustArgs *a) {
         if (open_context(a, &ctx) < 0)
                 return 1;
         if (a->verify && ctx->tpm) {
-                r = trust_log_verify(ctx->tpm, ctx->config->event_log, ctx->config->pcr, &checks, &n_checks, &ev, &n,
-                                     &err);
+                r = trust_log_verify(ctx->tpm, ctx->config->event_log, ctx->config->pcr, &checks, &n_checks,
+                                     &ev, &n, &err);
                 if (r == -EBADMSG) {
-                        /* A line that is not a record is an edit: report it, and still print nothing else. */
+                        /* A line that is not a record is an edit: report it, and still print nothing else.
+                         */
                         status = "Compromised";
                         snprintf(reason, sizeof reason, "%s", err.message);
                 } else if (r < 0) {
-                        log_error_errno(r, "Failed to verify the event log: %s", err.message[0] ? err.message : strerror(-r));
+                        log_error_errno(r, "Failed to verify the event log: %s",
+                                        err.message[0] ? err.message : strerror(-r));
                         return 1;
                 }
                 for (size_t i = 0; i < n_checks; i++)
@@ -358,12 +385,14 @@ static int trust_log_verb(const TrustArgs *a) {
                         json_object *v = json_object_new_object(), *pcrs = json_object_new_array();
 
                         json_object_object_add(v, "status", json_object_new_string(status));
-                        json_object_object_add(v, "reason", reason[0] ? json_object_new_string(reason) : NULL);
+                        json_object_object_add(v, "reason",
+                                               reason[0] ? json_object_new_string(reason) : NULL);
                         for (size_t i = 0; i < n_checks; i++) {
                                 json_object *p = json_object_new_object();
 
                                 json_object_object_add(p, "pcr", json_object_new_int((int) checks[i].pcr));
-                                json_object_object_add(p, "records", json_object_new_int64((int64_t) checks[i].n_records));
+                                json_object_object_add(p, "records",
+                                                       json_object_new_int64((int64_t) checks[i].n_records));
                                 json_object_object_add(p, "replay", json_digest(true, checks[i].replay));
                                 json_object_object_add(p, "tpm", json_digest(true, checks[i].tpm));
                                 json_object_object_add(p, "match", json_object_new_boolean(checks[i].match));
@@ -378,8 +407,8 @@ static int trust_log_verb(const TrustArgs *a) {
                         printf("(the event log %s has no records)\n", ctx->config->event_log);
                 for (size_t i = 0; i < n; i++)
                         printf("%4zu  pcr %-2u  %s  %-7s %s  %s\n", ev[i].line, ev[i].pcr, ev[i].time,
-                               trust_event_type_to_string(ev[i].type), trust_digest_to_string(ev[i].digest, d),
-                               ev[i].name);
+                               trust_event_type_to_string(ev[i].type),
+                               trust_digest_to_string(ev[i].digest, d), ev[i].name);
                 if (a->verify) {
                         for (size_t i = 0; i < n_checks; i++) {
                                 char t[72];
@@ -452,7 +481,8 @@ int verb_trust(int argc, char *argv[]) {
 
         if (streq(sub, "enroll")) {
                 if (nargs != 1) {
-                        log_error("trust enroll needs exactly one ANCHOR file; see 'forgeonectl trust --help'.");
+                        log_error("trust enroll needs exactly one ANCHOR file; see 'forgeonectl trust "
+                                  "--help'.");
                         return 1;
                 }
                 return trust_enroll_verb(&a, argv[1 + optind]);

@@ -238,8 +238,8 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
                 if (r >= 0)
                         r = image_write_file_at(tmp_fd, TREE_NAME, tree, tree_size, 0644);
                 if (r < 0) {
-                        r = image_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path, TREE_NAME,
-                                            strerror(-r));
+                        r = image_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path,
+                                            TREE_NAME, strerror(-r));
                         goto fail;
                 }
         }
@@ -429,27 +429,31 @@ int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err) 
                 return image_error_set(err, negative_errno(), "cannot open %s/%s: %m", c->dir, hex);
         r = read_full_file_at(dfd, META_NAME, 1024 * 1024, &meta_text, NULL);
         if (r < 0)
-                return image_error_set(err, r, "cannot read %s/%s/%s: %s", c->dir, hex, META_NAME, strerror(-r));
+                return image_error_set(err, r, "cannot read %s/%s/%s: %s", c->dir, hex, META_NAME,
+                                       strerror(-r));
         meta = json_tokener_parse(meta_text);
-        if (meta && json_object_object_get_ex(meta, "tree_digest", &v) && json_object_is_type(v, json_type_string))
+        if (meta && json_object_object_get_ex(meta, "tree_digest", &v) &&
+            json_object_is_type(v, json_type_string))
                 want = json_object_get_string(v);
         if (!want)
-                return image_error_set(err, -ENODATA,
-                                       "%s/%s has no record of its tree (it was unpacked before ForgeOne kept one): "
-                                       "remove the directory so that the next run unpacks the layer again",
-                                       c->dir, hex);
+                return image_error_set(
+                        err, -ENODATA,
+                        "%s/%s has no record of its tree (it was unpacked before ForgeOne kept one): "
+                        "remove the directory so that the next run unpacks the layer again",
+                        c->dir, hex);
 
         r = read_full_file_at(dfd, TREE_NAME, TREE_SIZE_MAX, &recorded, &recorded_size);
         if (r < 0)
-                return image_error_set(err, r, "cannot read the tree record %s/%s/%s: %s", c->dir, hex, TREE_NAME,
-                                       strerror(-r));
+                return image_error_set(err, r, "cannot read the tree record %s/%s/%s: %s", c->dir, hex,
+                                       TREE_NAME, strerror(-r));
         r = oci_digest_buffer(OCI_DIGEST_SHA256, recorded, recorded_size, actual);
         if (r < 0)
                 return r;
         if (!streq(actual, want))
-                return image_error_set(err, -EBADMSG,
-                                       "the tree record %s/%s/%s was changed: %s says %s, the file hashes to %s",
-                                       c->dir, hex, TREE_NAME, META_NAME, want, actual);
+                return image_error_set(
+                        err, -EBADMSG,
+                        "the tree record %s/%s/%s was changed: %s says %s, the file hashes to %s", c->dir,
+                        hex, TREE_NAME, META_NAME, want, actual);
 
         root_fd = openat(dfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (root_fd < 0)
@@ -462,6 +466,7 @@ int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err) 
         r = layer_tree_diff(recorded, recorded_size, now, now_size, 5, &diff);
         if (r < 0)
                 return r;
-        return image_error_set(err, -EBADMSG, "the cached tree of layer %s (%s/%s/rootfs) changed on disk: %s",
-                               diff_id, c->dir, hex, diff);
+        return image_error_set(err, -EBADMSG,
+                               "the cached tree of layer %s (%s/%s/rootfs) changed on disk: %s", diff_id,
+                               c->dir, hex, diff);
 }

@@ -36,7 +36,8 @@ static void put_escaped(FILE *f, const char *s) {
                         fputc(*p, f);
 }
 
-static int hash_file(Walk *w, int dfd, const char *name, const char *path, const struct stat *st, char *ret) {
+static int hash_file(Walk *w, int dfd, const char *name, const char *path, const struct stat *st,
+                     char *ret) {
         _cleanup_(oci_hasher_freep) OciHasher *h = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -76,7 +77,7 @@ static int hash_file(Walk *w, int dfd, const char *name, const char *path, const
                 if (!l)
                         return -ENOMEM;
                 w->links = l;
-                l[w->n_links] = (Link) { .dev = st->st_dev, .ino = st->st_ino };
+                l[w->n_links] = (Link){ .dev = st->st_dev, .ino = st->st_ino };
                 strcpy(l[w->n_links++].digest, ret);
         }
         return 0;
@@ -97,7 +98,8 @@ static int put_xattrs(Walk *w, int fd, const char *path) {
         if (size < 0) {
                 if (errno == ENOTSUP)
                         return 0;
-                return image_error_set(w->err, negative_errno(), "cannot list the extended attributes of %s: %m", path);
+                return image_error_set(w->err, negative_errno(),
+                                       "cannot list the extended attributes of %s: %m", path);
         }
         if (size == 0)
                 return 0;
@@ -106,7 +108,8 @@ static int put_xattrs(Walk *w, int fd, const char *path) {
                 return -ENOMEM;
         size = flistxattr(fd, list, (size_t) size);
         if (size < 0)
-                return image_error_set(w->err, negative_errno(), "cannot list the extended attributes of %s: %m", path);
+                return image_error_set(w->err, negative_errno(),
+                                       "cannot list the extended attributes of %s: %m", path);
         for (ssize_t i = 0; i < size; i += (ssize_t) strlen(list + i) + 1)
                 n++;
         names = calloc(n, sizeof *names);
@@ -120,8 +123,8 @@ static int put_xattrs(Walk *w, int fd, const char *path) {
                 ssize_t v = fgetxattr(fd, names[i], w->buf, BUF_SIZE);
 
                 if (v < 0)
-                        return image_error_set(w->err, negative_errno(), "cannot read attribute %s of %s: %m",
-                                               names[i], path);
+                        return image_error_set(w->err, negative_errno(),
+                                               "cannot read attribute %s of %s: %m", names[i], path);
                 fputs(" xattr:", w->out);
                 put_escaped(w->out, names[i]);
                 fputc('=', w->out);
@@ -132,10 +135,17 @@ static int put_xattrs(Walk *w, int fd, const char *path) {
 }
 
 static char type_char(mode_t m) {
-        return S_ISDIR(m) ? 'd' : S_ISREG(m) ? 'f' : S_ISLNK(m) ? 'l' : S_ISCHR(m) ? 'c' : S_ISBLK(m) ? 'b' : S_ISFIFO(m) ? 'p' : 's';
+        return S_ISDIR(m)    ? 'd'
+               : S_ISREG(m)  ? 'f'
+               : S_ISLNK(m)  ? 'l'
+               : S_ISCHR(m)  ? 'c'
+               : S_ISBLK(m)  ? 'b'
+               : S_ISFIFO(m) ? 'p'
+                             : 's';
 }
 
-static int put_entry(Walk *w, int dfd, const char *name, const char *path, const struct stat *st, int self_fd) {
+static int put_entry(Walk *w, int dfd, const char *name, const char *path, const struct stat *st,
+                     int self_fd) {
         char digest[OCI_DIGEST_STRING_MAX] = "-", size[64] = "0";
         int r;
 
@@ -225,12 +235,13 @@ static int walk_dir(Walk *w, int fd, const char *path) {
                         break;
                 }
                 if (st.st_dev != w->dev) {
-                        r = image_error_set(w->err, -EBUSY, "%s is on another file system (a mount over the cache?)",
-                                            child);
+                        r = image_error_set(w->err, -EBUSY,
+                                            "%s is on another file system (a mount over the cache?)", child);
                         break;
                 }
                 if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int cfd = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int cfd =
+                                openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
                         if (cfd < 0) {
                                 r = image_error_set(w->err, negative_errno(), "cannot open %s: %m", child);
@@ -304,7 +315,7 @@ static int split(const char *s, size_t size, Line **ret, size_t *ret_n) {
                         }
                         l = nn;
                 }
-                l[n] = (Line) { .line = p, .len = len };
+                l[n] = (Line){ .line = p, .len = len };
                 /* The path is the sixth space-separated field. */
                 for (size_t i = 0; i < len && fields < 5; i++)
                         if (p[i] == ' ' && ++fields == 5)
@@ -350,12 +361,14 @@ static const char *what_changed(const Line *a, const Line *b, char *buf, size_t 
                 size_t ra = a->len - (size_t) (pa - a->line), rb = b->len - (size_t) (pb - b->line);
 
                 if ((ra != rb || memcmp(pa, pb, ra) != 0) && len < size)
-                        snprintf(buf + len, size - len, "%s%s", len ? ", " : "", "link target or attributes");
+                        snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+                                 "link target or attributes");
         }
         return buf;
 }
 
-int layer_tree_diff(const char *old, size_t old_size, const char *new, size_t new_size, unsigned max, char **ret) {
+int layer_tree_diff(const char *old, size_t old_size, const char *new, size_t new_size, unsigned max,
+                    char **ret) {
         _cleanup_free_ Line *a = NULL, *b = NULL;
         size_t na, nb, i = 0, j = 0;
         unsigned shown = 0, more = 0;

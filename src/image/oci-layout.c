@@ -395,8 +395,8 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
         }
 
         if (n_cand == 0 && !tag)
-                return image_error_set(err, -ENOENT, "%s lists only cosign signatures and attestations, no image",
-                                       what);
+                return image_error_set(err, -ENOENT,
+                                       "%s lists only cosign signatures and attestations, no image", what);
         if (n_cand == 0) {
                 char names[512] = "";
                 size_t len = 0;

@@ -688,21 +688,24 @@ static void parse_identity_signature(Ctx *c, json_object *o, PolicyIdentity *id)
         json_object *v;
 
         if (json_object_object_get_ex(o, "signed_by", &v)) {
-                size_t n = 0, count = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
+                size_t n = 0,
+                       count = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
 
                 push_key(c, "signed_by");
                 if (json_object_is_type(v, json_type_array) && count == 0)
                         err(c, "is empty: name at least one anchor key id, or leave \"signed_by\" out");
                 for (size_t i = 0; i < count; i++) {
-                        json_object *e = json_object_is_type(v, json_type_array) ? json_object_array_get_idx(v, i) : v;
+                        json_object *e = json_object_is_type(v, json_type_array)
+                                                 ? json_object_array_get_idx(v, i)
+                                                 : v;
                         const char *s;
 
                         if (e != v)
                                 push_index(c, i);
                         s = get_nonempty_string(c, e);
                         if (s && !name_valid(s))
-                                err(c, "anchor key id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -", s,
-                                    POLICY_NAME_MAX);
+                                err(c, "anchor key id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -",
+                                    s, POLICY_NAME_MAX);
                         else if (s && strv_append(&id->match_signed_by, &n, s) < 0)
                                 c->oom = true;
                         if (e != v)
@@ -722,7 +725,8 @@ static void parse_identity_signature(Ctx *c, json_object *o, PolicyIdentity *id)
 }
 
 static void parse_identity_match(Ctx *c, json_object *o, PolicyIdentity *id) {
-        static const char *const keys[] = { "name", "labels", "image_digest", "signed_by", "signed_reference", NULL };
+        static const char *const keys[] = { "name",      "labels",           "image_digest",
+                                            "signed_by", "signed_reference", NULL };
         json_object *v;
         bool any = false;
 
@@ -864,9 +868,11 @@ static void parse_identities(Ctx *c, json_object *o) {
                                 push_key(c, "allow_unsigned");
                                 if (expect(c, v, json_type_boolean))
                                         id->allow_unsigned = json_object_get_boolean(v);
-                                if (id->allow_unsigned && (id->match_signed_by || id->match_signed_reference))
-                                        err(c, "contradicts match.%s: an identity either requires a signature or "
-                                            "allows none", id->match_signed_by ? "signed_by" : "signed_reference");
+                                if (id->allow_unsigned &&
+                                    (id->match_signed_by || id->match_signed_reference))
+                                        err(c, "contradicts match.%s: an identity either requires a "
+                                            "signature or allows none",
+                                            id->match_signed_by ? "signed_by" : "signed_reference");
                                 pop(c);
                         }
                 }

@@ -56,8 +56,8 @@ static int key_kind(const EVP_PKEY *pkey, TrustKeyAlgorithm *ret, char *why, siz
                 return 0;
         }
         if (EVP_PKEY_is_a(pkey, "EC")) {
-                if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
-                            1 ||
+                if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                                   &len) != 1 ||
                     !streq(group, "prime256v1")) {
                         ERR_clear_error();
                         snprintf(why, why_size, "an EC key on curve %s: only P-256 (prime256v1) is accepted",
@@ -106,10 +106,12 @@ int trust_key_parse_public(const char *pem, size_t size, EVP_PKEY **ret, TrustKe
         int r;
 
         if (count_substr(pem, size, "-----BEGIN ") != 1)
-                return trust_error_set(err, -EINVAL, "must hold exactly one PEM block "
+                return trust_error_set(err, -EINVAL,
+                                       "must hold exactly one PEM block "
                                        "(\"-----BEGIN PUBLIC KEY-----\" ... \"-----END PUBLIC KEY-----\")");
         if (count_substr(pem, size, "-----BEGIN PUBLIC KEY-----") != 1)
-                return trust_error_set(err, -EINVAL, "is not a PEM public key (expected \"-----BEGIN PUBLIC "
+                return trust_error_set(err, -EINVAL,
+                                       "is not a PEM public key (expected \"-----BEGIN PUBLIC "
                                        "KEY-----\"; `openssl pkey -in KEY.pem -pubout` writes one)");
         bio = BIO_new_mem_buf(pem, (int) size);
         if (!bio)
@@ -145,10 +147,11 @@ int trust_key_load_private(const char *path, EVP_PKEY **ret, TrustKeyAlgorithm *
         if (r < 0)
                 return trust_error_set(err, r, "cannot read key %s: %s", path, strerror(-r));
         if (count_substr(data, size, "ENCRYPTED") > 0)
-                return trust_error_set(err, -EOPNOTSUPP,
-                                       "key %s is encrypted: give an unencrypted PEM key (openssl pkey -in %s "
-                                       "-out PLAIN.pem asks for the passphrase once)",
-                                       path, path);
+                return trust_error_set(
+                        err, -EOPNOTSUPP,
+                        "key %s is encrypted: give an unencrypted PEM key (openssl pkey -in %s "
+                        "-out PLAIN.pem asks for the passphrase once)",
+                        path, path);
         bio = BIO_new_mem_buf(data, (int) size);
         if (!bio)
                 return -ENOMEM;
@@ -272,7 +275,8 @@ static int parse_key(Ctx *c, json_object *o, size_t i, TrustAnchor *a) {
 
                 if (!name_valid(id))
                         return fail(c, -EINVAL, p, false,
-                                    "key id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -", id, NAME_MAX_LEN);
+                                    "key id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -", id,
+                                    NAME_MAX_LEN);
                 for (size_t j = 0; j < a->n_keys; j++)
                         if (streq(a->keys[j].id, id))
                                 return fail(c, -EINVAL, p, false, "key id \"%s\" is used twice", id);
@@ -280,8 +284,8 @@ static int parse_key(Ctx *c, json_object *o, size_t i, TrustAnchor *a) {
         expected = trust_key_algorithm_from_string(alg);
         if (expected < 0) {
                 _cleanup_free_ char *p = json_pointer_append_key(ptr, "algorithm");
-                return fail(c, -EINVAL, p, false, "key \"%s\": algorithm \"%s\" is not \"ecdsa-p256\" or \"ed25519\"",
-                            id, alg);
+                return fail(c, -EINVAL, p, false,
+                            "key \"%s\": algorithm \"%s\" is not \"ecdsa-p256\" or \"ed25519\"", id, alg);
         }
         r = trust_key_parse_public(pem, strlen(pem), &k->pkey, &actual, &kerr);
         if (r < 0) {
@@ -295,8 +299,9 @@ static int parse_key(Ctx *c, json_object *o, size_t i, TrustAnchor *a) {
                 return -ENOMEM;
         if (actual != expected) {
                 _cleanup_free_ char *p = json_pointer_append_key(ptr, "algorithm");
-                return fail(c, -EINVAL, p, false, "key \"%s\" says algorithm \"%s\" but its public_key is %s", id,
-                            alg, trust_key_algorithm_to_string(actual));
+                return fail(c, -EINVAL, p, false,
+                            "key \"%s\" says algorithm \"%s\" but its public_key is %s", id, alg,
+                            trust_key_algorithm_to_string(actual));
         }
         r = trust_key_fingerprint(k->pkey, k->fingerprint);
         if (r < 0)
@@ -335,10 +340,11 @@ int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnc
                 return r;
 
         if (!json_object_object_get_ex(j, "format", &v))
-                return fail(&c, -EINVAL, "", false, "missing required member \"format\" (%d)", TRUST_ANCHOR_FORMAT);
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != TRUST_ANCHOR_FORMAT)
-                return fail(&c, -EINVAL, "/format", false, "format must be %d, the only one this version reads",
+                return fail(&c, -EINVAL, "", false, "missing required member \"format\" (%d)",
                             TRUST_ANCHOR_FORMAT);
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) != TRUST_ANCHOR_FORMAT)
+                return fail(&c, -EINVAL, "/format", false,
+                            "format must be %d, the only one this version reads", TRUST_ANCHOR_FORMAT);
 
         a = calloc(1, sizeof *a);
         if (!a)
@@ -347,8 +353,9 @@ int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnc
         if (r < 0)
                 return r;
         if (!name_valid(id))
-                return fail(&c, -EINVAL, "/id", false, "anchor id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -",
-                            id, NAME_MAX_LEN);
+                return fail(&c, -EINVAL, "/id", false,
+                            "anchor id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -", id,
+                            NAME_MAX_LEN);
         a->id = strdup(id);
         if (!a->id)
                 return -ENOMEM;
@@ -369,8 +376,8 @@ int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnc
         if (json_object_object_get_ex(j, "metadata", &v)) {
                 if (!json_object_is_type(v, json_type_object))
                         return fail(&c, -EINVAL, "/metadata", false, "\"metadata\" must be an object");
-                a->metadata = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+                a->metadata = strdup(json_object_to_json_string_ext(
+                        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
                 if (!a->metadata)
                         return -ENOMEM;
         }

@@ -46,16 +46,18 @@ static int set_path(char **field, json_object *v, const char *name, const char *
                 return trust_error_set(err, -EINVAL, "%s:%s: \"%s\" must be a string", name, where, key);
         s = json_object_get_string(v);
         if (s[0] != '/' || strstr(s, "/../") || (strlen(s) >= 3 && streq(s + strlen(s) - 3, "/..")))
-                return trust_error_set(err, -EINVAL, "%s:%s: \"%s\" must be an absolute path without \"..\", "
-                                       "not \"%s\"", name, where, key, s);
+                return trust_error_set(err, -EINVAL,
+                                       "%s:%s: \"%s\" must be an absolute path without \"..\", "
+                                       "not \"%s\"",
+                                       name, where, key, s);
         free(*field);
         *field = strdup(s);
         return *field ? 0 : -ENOMEM;
 }
 
 int trust_config_parse(const char *data, size_t size, const char *name, TrustConfig **ret, TrustError *err) {
-        static const char *const keys[] = { "anchor",    "tcti",        "nv_index", "pcr", "event_log",
-                                            "state_dir", "require_tpm", NULL };
+        static const char *const keys[] = { "anchor",    "tcti",      "nv_index",    "pcr",
+                                            "event_log", "state_dir", "require_tpm", NULL };
         _cleanup_(trust_config_freep) TrustConfig *c = NULL;
         _cleanup_(json_object_putp) json_object *j = NULL;
         _cleanup_(json_positions_freep) JsonPositions *pos = NULL;
@@ -86,10 +88,11 @@ int trust_config_parse(const char *data, size_t size, const char *name, TrustCon
                 for (const char *const *k = keys; *k; k++)
                         known = known || streq(*k, key);
                 if (!known)
-                        return trust_error_set(err, -EINVAL,
-                                               "%s:%s: unknown member \"%s\" (known: anchor, tcti, nv_index, pcr, "
-                                               "event_log, state_dir, require_tpm)",
-                                               name, trust_json_where(pos, ptr, true, where, sizeof where), key);
+                        return trust_error_set(
+                                err, -EINVAL,
+                                "%s:%s: unknown member \"%s\" (known: anchor, tcti, nv_index, pcr, "
+                                "event_log, state_dir, require_tpm)",
+                                name, trust_json_where(pos, ptr, true, where, sizeof where), key);
                 trust_json_where(pos, ptr, false, where, sizeof where);
 
                 if (streq(key, "anchor"))
@@ -100,39 +103,44 @@ int trust_config_parse(const char *data, size_t size, const char *name, TrustCon
                         r = set_path(&c->state_dir, v, name, key, where, err);
                 else if (streq(key, "tcti")) {
                         if (!json_object_is_type(v, json_type_string) || !*json_object_get_string(v))
-                                return trust_error_set(err, -EINVAL,
-                                                       "%s:%s: \"tcti\" must be a TCTI configuration string such as "
-                                                       "\"device:/dev/tpmrm0\"",
-                                                       name, where);
+                                return trust_error_set(
+                                        err, -EINVAL,
+                                        "%s:%s: \"tcti\" must be a TCTI configuration string such as "
+                                        "\"device:/dev/tpmrm0\"",
+                                        name, where);
                         free(c->tcti);
                         c->tcti = strdup(json_object_get_string(v));
                         r = c->tcti ? 0 : -ENOMEM;
                 } else if (streq(key, "nv_index")) {
-                        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+                        const char *s =
+                                json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
                         char *end = NULL;
                         unsigned long x;
 
                         errno = 0;
                         x = strtoul(s, &end, 16);
-                        if (strncmp(s, "0x", 2) != 0 || errno != 0 || !end || *end || x < TRUST_NV_OWNER_FIRST ||
-                            x > TRUST_NV_OWNER_LAST)
-                                return trust_error_set(err, -EINVAL,
-                                                       "%s:%s: \"nv_index\" must be a hexadecimal string from "
-                                                       "\"0x%08X\" to \"0x%08X\" (the owner range)",
-                                                       name, where, TRUST_NV_OWNER_FIRST, TRUST_NV_OWNER_LAST);
+                        if (strncmp(s, "0x", 2) != 0 || errno != 0 || !end || *end ||
+                            x < TRUST_NV_OWNER_FIRST || x > TRUST_NV_OWNER_LAST)
+                                return trust_error_set(
+                                        err, -EINVAL,
+                                        "%s:%s: \"nv_index\" must be a hexadecimal string from "
+                                        "\"0x%08X\" to \"0x%08X\" (the owner range)",
+                                        name, where, TRUST_NV_OWNER_FIRST, TRUST_NV_OWNER_LAST);
                         c->nv_index = (uint32_t) x;
                 } else if (streq(key, "pcr")) {
                         int64_t x;
 
                         if (!json_object_is_type(v, json_type_int) || (x = json_object_get_int64(v)) < 0 ||
                             x > TRUST_PCR_MAX)
-                                return trust_error_set(err, -EINVAL, "%s:%s: \"pcr\" must be an integer from 0 to %u",
+                                return trust_error_set(err, -EINVAL,
+                                                       "%s:%s: \"pcr\" must be an integer from 0 to %u",
                                                        name, where, TRUST_PCR_MAX);
                         c->pcr = (unsigned) x;
                 } else if (streq(key, "require_tpm")) {
                         if (!json_object_is_type(v, json_type_boolean))
-                                return trust_error_set(err, -EINVAL, "%s:%s: \"require_tpm\" must be true or false",
-                                                       name, where);
+                                return trust_error_set(err, -EINVAL,
+                                                       "%s:%s: \"require_tpm\" must be true or false", name,
+                                                       where);
                         c->require_tpm = json_object_get_boolean(v);
                 }
                 if (r < 0)

@@ -72,7 +72,8 @@ static void load_anchor(TrustContext *ctx) {
                 ctx->state.anchor_read = true;
         r = trust_anchor_parse(data, size, ctx->config->anchor, &ctx->anchor, &aerr);
         if (r < 0)
-                snprintf(ctx->anchor_error, sizeof ctx->anchor_error, "%s", aerr.message[0] ? aerr.message : strerror(-r));
+                snprintf(ctx->anchor_error, sizeof ctx->anchor_error, "%s",
+                         aerr.message[0] ? aerr.message : strerror(-r));
         else
                 ctx->state.anchor_loaded = true;
 }
@@ -94,7 +95,8 @@ static void describe_change(TrustContext *ctx, char *buf, size_t size) {
 
         buf[0] = 0;
         path = trust_saved_anchor_path(ctx, ctx->state.nv_digest);
-        if (!path || trust_anchor_load(path, &old, NULL) < 0 || memcmp(old->digest, ctx->state.nv_digest, 32) != 0)
+        if (!path || trust_anchor_load(path, &old, NULL) < 0 ||
+            memcmp(old->digest, ctx->state.nv_digest, 32) != 0)
                 return;
         if (!ctx->anchor) {
                 snprintf(buf, size, "; against the enrolled copy the file is no longer a valid anchor");
@@ -102,7 +104,8 @@ static void describe_change(TrustContext *ctx, char *buf, size_t size) {
         }
         if (trust_anchor_diff(old, ctx->anchor, &diff) < 0)
                 return;
-        snprintf(buf, size, "; against the enrolled copy: %s", diff[0] ? diff : "same id, keys and metadata, other bytes");
+        snprintf(buf, size, "; against the enrolled copy: %s",
+                 diff[0] ? diff : "same id, keys and metadata, other bytes");
 }
 
 static int compute_state(TrustContext *ctx) {
@@ -127,25 +130,31 @@ static int compute_state(TrustContext *ctx) {
 
         r = trust_tpm_nv_info(ctx->tpm, index, &info, &terr);
         if (r == -ENOENT)
-                return compromised(s, "NV index 0x%08X is not defined: the anchor was never enrolled or the index "
-                                   "was removed", index);
+                return compromised(
+                        s,
+                        "NV index 0x%08X is not defined: the anchor was never enrolled or the index "
+                        "was removed",
+                        index);
         if (r < 0)
                 return compromised(s, "cannot read NV index 0x%08X: %s", index, terr.message);
         s->nv_defined = true;
         s->nv_attributes = info.attributes;
         if ((info.attributes & ~TRUST_NV_STATE_BITS) != TRUST_NV_ATTRIBUTES || info.size != TRUST_NV_SIZE ||
             info.name_alg != TPM2_ALG_SHA256_ID)
-                return compromised(s, "NV index 0x%08X is defined with attributes %s, size %u, name algorithm 0x%04x; "
-                                   "enrolment defines %s, size %u, sha256",
-                                   index, trust_nv_attributes_to_string(info.attributes, attrs, sizeof attrs),
-                                   (unsigned) info.size, (unsigned) info.name_alg,
-                                   trust_nv_attributes_to_string(TRUST_NV_ATTRIBUTES, want, sizeof want),
-                                   TRUST_NV_SIZE);
+                return compromised(
+                        s,
+                        "NV index 0x%08X is defined with attributes %s, size %u, name algorithm 0x%04x; "
+                        "enrolment defines %s, size %u, sha256",
+                        index, trust_nv_attributes_to_string(info.attributes, attrs, sizeof attrs),
+                        (unsigned) info.size, (unsigned) info.name_alg,
+                        trust_nv_attributes_to_string(TRUST_NV_ATTRIBUTES, want, sizeof want),
+                        TRUST_NV_SIZE);
         if (!(info.attributes & TRUST_TPMA_NV_WRITTEN))
                 return compromised(s, "NV index 0x%08X was defined but never written", index);
         if (!(info.attributes & TRUST_TPMA_NV_WRITELOCKED))
-                return compromised(s, "NV index 0x%08X is not write-locked: the digest it holds could be rewritten",
-                                   index);
+                return compromised(
+                        s, "NV index 0x%08X is not write-locked: the digest it holds could be rewritten",
+                        index);
         r = trust_tpm_nv_read(ctx->tpm, index, s->nv_digest, &terr);
         if (r < 0)
                 return compromised(s, "cannot read NV index 0x%08X: %s", index, terr.message);
@@ -211,7 +220,8 @@ int trust_context_launch_allowed(const TrustContext *ctx, TrustError *err) {
                                        "(see forgeone.trust(7), RECOVERY)",
                                        trust_state_to_string(&ctx->state, s, sizeof s));
         if (ctx->state.status == TRUST_STATUS_UNKNOWN && ctx->config->require_tpm)
-                return trust_error_set(err, -EPERM, "trust status is Unknown(no TPM) (%s) and require_tpm is set in %s",
+                return trust_error_set(err, -EPERM,
+                                       "trust status is Unknown(no TPM) (%s) and require_tpm is set in %s",
                                        ctx->state.detail, strempty(ctx->config->path));
         return 0;
 }
@@ -220,14 +230,16 @@ static int save_copy(TrustContext *ctx, const TrustAnchor *a, TrustError *err) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         int r;
 
-        if (asprintf(&dir, "%s/anchors", ctx->config->state_dir) < 0 || !(path = trust_saved_anchor_path(ctx, a->digest)))
+        if (asprintf(&dir, "%s/anchors", ctx->config->state_dir) < 0 ||
+            !(path = trust_saved_anchor_path(ctx, a->digest)))
                 return -ENOMEM;
         r = mkdir_p(dir, 0755);
         if (r < 0)
                 return trust_error_set(err, r, "cannot create %s: %s", dir, strerror(-r));
         r = trust_write_file_atomic(path, a->data, a->size, 0644);
         if (r < 0)
-                return trust_error_set(err, r, "cannot keep a copy of the anchor in %s: %s", path, strerror(-r));
+                return trust_error_set(err, r, "cannot keep a copy of the anchor in %s: %s", path,
+                                       strerror(-r));
         return 0;
 }
 
@@ -272,7 +284,8 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
         if (r < 0)
                 return r;
         if (!ctx->tpm && ctx->config->require_tpm)
-                return trust_error_set(err, -ENODEV, "no TPM (%s) and require_tpm is set in %s: nothing to enrol into",
+                return trust_error_set(err, -ENODEV,
+                                       "no TPM (%s) and require_tpm is set in %s: nothing to enrol into",
                                        ctx->state.detail, strempty(ctx->config->path));
         r = save_copy(ctx, a, err);
         if (r < 0)
@@ -287,11 +300,12 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
                                     memcmp(held, a->digest, 32) == 0;
 
                         if (!force && !same)
-                                return trust_error_set(err, -EEXIST,
-                                                       "NV index 0x%08X is already defined and does not hold %s with "
-                                                       "the expected attributes; re-enrol with --force and the "
-                                                       "owner authorization",
-                                                       index, trust_digest_to_string(a->digest, d));
+                                return trust_error_set(
+                                        err, -EEXIST,
+                                        "NV index 0x%08X is already defined and does not hold %s with "
+                                        "the expected attributes; re-enrol with --force and the "
+                                        "owner authorization",
+                                        index, trust_digest_to_string(a->digest, d));
                         if (force) {
                                 r = trust_tpm_nv_undefine(ctx->tpm, index, owner_auth, owner_auth_size, err);
                                 if (r < 0)
@@ -303,8 +317,8 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
                 if (err)
                         err->message[0] = 0;
                 if (!written) {
-                        r = trust_tpm_nv_define_write_lock(ctx->tpm, index, a->digest, owner_auth, owner_auth_size,
-                                                           err);
+                        r = trust_tpm_nv_define_write_lock(ctx->tpm, index, a->digest, owner_auth,
+                                                           owner_auth_size, err);
                         if (r < 0)
                                 return r;
                 }
@@ -333,7 +347,8 @@ int trust_context_restore(TrustContext *ctx, TrustError *err) {
         int r;
 
         if (!ctx->tpm)
-                return trust_error_set(err, -ENODEV, "no TPM (%s): nothing says which saved anchor is the good one",
+                return trust_error_set(err, -ENODEV,
+                                       "no TPM (%s): nothing says which saved anchor is the good one",
                                        ctx->state.detail);
         r = trust_tpm_nv_read(ctx->tpm, ctx->config->nv_index, held, err);
         if (r == -ENOENT)
@@ -347,16 +362,20 @@ int trust_context_restore(TrustContext *ctx, TrustError *err) {
         if (r == -ENOENT) {
                 if (err)
                         err->message[0] = 0;
-                return trust_error_set(err, -ENOENT,
-                                       "no saved anchor has the digest the TPM holds (%s): %s does not exist; "
-                                       "restore the file from a backup, or re-enrol with --force",
-                                       trust_digest_to_string(held, d), path);
+                return trust_error_set(
+                        err, -ENOENT,
+                        "no saved anchor has the digest the TPM holds (%s): %s does not exist; "
+                        "restore the file from a backup, or re-enrol with --force",
+                        trust_digest_to_string(held, d), path);
         }
         if (r < 0)
                 return r;
         if (memcmp(a->digest, held, 32) != 0)
-                return trust_error_set(err, -EBADMSG, "the saved anchor %s does not have the digest its name says: it "
-                                       "was changed; restore the file from a backup, or re-enrol with --force", path);
+                return trust_error_set(
+                        err, -EBADMSG,
+                        "the saved anchor %s does not have the digest its name says: it "
+                        "was changed; restore the file from a backup, or re-enrol with --force",
+                        path);
         r = install_anchor(ctx, a, err);
         if (r < 0)
                 return r;

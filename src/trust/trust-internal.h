@@ -26,7 +26,8 @@ int trust_json_parse(const char *data, size_t size, json_object **ret, JsonPosit
                      char *why, size_t why_size, size_t *ret_offset);
 
 /* "line:column" of a JSON pointer's value (or of its key, when key is true), or "" into buf. */
-const char *trust_json_where(const JsonPositions *pos, const char *pointer, bool key, char *buf, size_t size);
+const char *trust_json_where(const JsonPositions *pos, const char *pointer, bool key, char *buf,
+                             size_t size);
 
 /* Strict base64 (RFC 4648, padding required, whitespace ignored). -EBADMSG on anything else. */
 int trust_base64_decode(const char *s, size_t n, uint8_t **ret, size_t *ret_size);

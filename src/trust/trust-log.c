@@ -66,8 +66,10 @@ static int format_record(unsigned pcr, TrustEventType type, const char *name, co
         snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
         if (json_object_object_add(j, "pcr", json_object_new_int((int) pcr)) < 0 ||
-            json_object_object_add(j, "digest", json_object_new_string(trust_digest_to_string(digest, d))) < 0 ||
-            json_object_object_add(j, "type", json_object_new_string(trust_event_type_to_string(type))) < 0 ||
+            json_object_object_add(j, "digest", json_object_new_string(trust_digest_to_string(digest, d))) <
+                    0 ||
+            json_object_object_add(j, "type", json_object_new_string(trust_event_type_to_string(type))) <
+                    0 ||
             json_object_object_add(j, "name", json_object_new_string(name)) < 0 ||
             json_object_object_add(j, "time", json_object_new_string(when)) < 0)
                 return -ENOMEM;
@@ -92,16 +94,19 @@ int trust_measure(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventT
                 return -EINVAL;
         r = format_record(pcr, type, name, digest, &line);
         if (r < 0)
-                return trust_error_set(err, r, "cannot format the measurement of %s: %s", name, strerror(-r));
+                return trust_error_set(err, r, "cannot format the measurement of %s: %s", name,
+                                       strerror(-r));
         len = strlen(line);
         if (len + 1 > TRUST_LOG_LINE_MAX)
-                return trust_error_set(err, -ENAMETOOLONG, "the measurement record of %.80s... is longer than %u "
-                                       "bytes", name, TRUST_LOG_LINE_MAX);
+                return trust_error_set(err, -ENAMETOOLONG,
+                                       "the measurement record of %.80s... is longer than %u "
+                                       "bytes",
+                                       name, TRUST_LOG_LINE_MAX);
 
         r = log_dir_create(log_path);
         if (r < 0)
-                return trust_error_set(err, r, "cannot create the directory of the event log %s: %s", log_path,
-                                       strerror(-r));
+                return trust_error_set(err, r, "cannot create the directory of the event log %s: %s",
+                                       log_path, strerror(-r));
         fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
         if (fd < 0)
                 return trust_error_set(err, negative_errno(), "cannot open the event log %s: %m", log_path);
@@ -113,16 +118,18 @@ int trust_measure(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventT
                 return trust_error_set(err, r, "cannot hash the measurement record");
         r = trust_tpm_pcr_extend(tpm, pcr, extended, err);
         if (r < 0)
-                return trust_error_prefix(err, r, "measuring %s %s: ", trust_event_type_to_string(type), name);
+                return trust_error_prefix(err, r, "measuring %s %s: ", trust_event_type_to_string(type),
+                                          name);
         line[len] = '\n';
         r = write_all(fd, line, len + 1);
         if (r >= 0 && fdatasync(fd) < 0)
                 r = negative_errno();
         if (r < 0)
-                return trust_error_set(err, r,
-                                       "PCR %u was extended but the record could not be appended to %s (%s): the "
-                                       "log no longer replays and reports Compromised until the next boot",
-                                       pcr, log_path, strerror(-r));
+                return trust_error_set(
+                        err, r,
+                        "PCR %u was extended but the record could not be appended to %s (%s): the "
+                        "log no longer replays and reports Compromised until the next boot",
+                        pcr, log_path, strerror(-r));
         return 1;
 }
 
@@ -153,10 +160,11 @@ static int parse_line(const char *log_path, size_t lineno, const char *line, siz
 
         r = trust_json_parse(line, len, &j, NULL, why, sizeof why, &off);
         if (r < 0)
-                return trust_error_set(err, -EBADMSG, "%s:%zu: not a measurement record: %s", log_path, lineno, why);
+                return trust_error_set(err, -EBADMSG, "%s:%zu: not a measurement record: %s", log_path,
+                                       lineno, why);
         if (!json_object_is_type(j, json_type_object))
-                return trust_error_set(err, -EBADMSG, "%s:%zu: not a measurement record: not an object", log_path,
-                                       lineno);
+                return trust_error_set(err, -EBADMSG, "%s:%zu: not a measurement record: not an object",
+                                       log_path, lineno);
         json_object_object_foreach(j, key, val) {
                 bool ok = false;
 
@@ -164,13 +172,14 @@ static int parse_line(const char *log_path, size_t lineno, const char *line, siz
                 for (const char *const *k = known; *k; k++)
                         ok = ok || streq(*k, key);
                 if (!ok)
-                        return trust_error_set(err, -EBADMSG, "%s:%zu: unknown member \"%s\" in a measurement record",
+                        return trust_error_set(err, -EBADMSG,
+                                               "%s:%zu: unknown member \"%s\" in a measurement record",
                                                log_path, lineno, key);
         }
         if (!json_object_object_get_ex(j, "pcr", &v) || !json_object_is_type(v, json_type_int) ||
             (pcr = json_object_get_int64(v)) < 0 || pcr > TRUST_PCR_MAX)
-                return trust_error_set(err, -EBADMSG, "%s:%zu: \"pcr\" is missing or not 0..%u", log_path, lineno,
-                                       TRUST_PCR_MAX);
+                return trust_error_set(err, -EBADMSG, "%s:%zu: \"pcr\" is missing or not 0..%u", log_path,
+                                       lineno, TRUST_PCR_MAX);
         ev->pcr = (unsigned) pcr;
         if (!json_object_object_get_ex(j, "digest", &v) || !json_object_is_type(v, json_type_string) ||
             trust_digest_parse(json_object_get_string(v), ev->digest) < 0)
@@ -178,7 +187,8 @@ static int parse_line(const char *log_path, size_t lineno, const char *line, siz
                                        log_path, lineno);
         if (!json_object_object_get_ex(j, "type", &v) || !json_object_is_type(v, json_type_string) ||
             (ev->type = trust_event_type_from_string(json_object_get_string(v))) < 0)
-                return trust_error_set(err, -EBADMSG, "%s:%zu: \"type\" is missing or unknown", log_path, lineno);
+                return trust_error_set(err, -EBADMSG, "%s:%zu: \"type\" is missing or unknown", log_path,
+                                       lineno);
         if (!json_object_object_get_ex(j, "name", &v) || !json_object_is_type(v, json_type_string))
                 return trust_error_set(err, -EBADMSG, "%s:%zu: \"name\" is missing", log_path, lineno);
         ev->name = strdup(json_object_get_string(v));
@@ -208,10 +218,11 @@ static int read_fd(int fd, const char *log_path, TrustEvent **ret, size_t *ret_n
                 lineno++;
                 if (!nl) {
                         trust_events_free(events, n);
-                        return trust_error_set(err, -EBADMSG,
-                                               "%s:%zu: the last record has no newline: a write was cut short or "
-                                               "the file was edited",
-                                               log_path, lineno);
+                        return trust_error_set(
+                                err, -EBADMSG,
+                                "%s:%zu: the last record has no newline: a write was cut short or "
+                                "the file was edited",
+                                log_path, lineno);
                 }
                 len = (size_t) (nl - (data + pos));
                 if (n == cap) {
@@ -222,7 +233,7 @@ static int read_fd(int fd, const char *log_path, TrustEvent **ret, size_t *ret_n
                         }
                         events = e;
                 }
-                events[n] = (TrustEvent) {};
+                events[n] = (TrustEvent){};
                 r = parse_line(log_path, lineno, data + pos, len, &events[n], err);
                 n++;
                 if (r < 0) {
@@ -294,7 +305,8 @@ int trust_log_verify(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustLog
         int r;
 
         if (!tpm)
-                return trust_error_set(err, -ENODEV, "no TPM: there is no PCR to replay the event log against");
+                return trust_error_set(err, -ENODEV,
+                                       "no TPM: there is no PCR to replay the event log against");
         if (pcr > TRUST_PCR_MAX)
                 return -EINVAL;
         r = open_log_shared(log_path, &fd, err);

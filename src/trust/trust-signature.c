@@ -12,10 +12,10 @@
 #include "forgeone/trust-signature.h"
 #include "trust-internal.h"
 
-#define REF_NAME "org.opencontainers.image.ref.name"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define INDEX_SIZE_MAX (16u * 1024u * 1024u)
+#define REF_NAME          "org.opencontainers.image.ref.name"
+#define MT_OCI_MANIFEST   "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG     "application/vnd.oci.image.config.v1+json"
+#define INDEX_SIZE_MAX    (16u * 1024u * 1024u)
 #define MANIFEST_SIZE_MAX (4u * 1024u * 1024u)
 
 static const char *const failure_table[_TRUST_SIGNATURE_FAILURE_MAX] = {
@@ -110,7 +110,8 @@ int trust_sign_data(EVP_PKEY *key, const void *data, size_t size, char **ret, Tr
         return trust_base64_encode(sig, len, ret);
 }
 
-static int verify_with(const TrustKey *k, const uint8_t *sig, size_t sig_size, const void *data, size_t size) {
+static int verify_with(const TrustKey *k, const uint8_t *sig, size_t sig_size, const void *data,
+                       size_t size) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
         int r;
 
@@ -178,8 +179,8 @@ static const char *string_member(json_object *o, const char *key) {
         return json_object_get_string(v);
 }
 
-static int check_payload(TrustSignatureCheck *c, const char *payload, size_t size, const char *manifest_digest,
-                         const char *pinned_reference) {
+static int check_payload(TrustSignatureCheck *c, const char *payload, size_t size,
+                         const char *manifest_digest, const char *pinned_reference) {
         static const char *const top_known[] = { "critical", "optional", NULL };
         static const char *const critical_known[] = { "identity", "image", "type", NULL };
         static const char *const identity_known[] = { "docker-reference", NULL };
@@ -196,57 +197,77 @@ static int check_payload(TrustSignatureCheck *c, const char *payload, size_t siz
         if (!json_object_is_type(j, json_type_object))
                 return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload is not a JSON object");
         if ((s = unknown_member(j, top_known)))
-                return fail(c, TRUST_SIGNATURE_UNKNOWN_MEMBER, "the signed payload has an unknown top-level member "
-                            "\"%s\"", s);
+                return fail(c, TRUST_SIGNATURE_UNKNOWN_MEMBER,
+                            "the signed payload has an unknown top-level member "
+                            "\"%s\"",
+                            s);
         if (json_object_object_get_ex(j, "optional", &v) && !json_object_is_type(v, json_type_null) &&
             !json_object_is_type(v, json_type_object))
-                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload's \"optional\" is neither an object "
+                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD,
+                            "the signed payload's \"optional\" is neither an object "
                             "nor null");
-        if (!json_object_object_get_ex(j, "critical", &critical) || !json_object_is_type(critical, json_type_object))
+        if (!json_object_object_get_ex(j, "critical", &critical) ||
+            !json_object_is_type(critical, json_type_object))
                 return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload has no \"critical\" object");
         if ((s = unknown_member(critical, critical_known)))
                 return fail(c, TRUST_SIGNATURE_UNKNOWN_MEMBER,
-                            "the signed payload has an unknown critical member \"%s\": it may carry a requirement "
-                            "this verifier cannot check", s);
+                            "the signed payload has an unknown critical member \"%s\": it may carry a "
+                            "requirement "
+                            "this verifier cannot check",
+                            s);
         type = string_member(critical, "type");
         if (!type)
-                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload has no critical.type string");
+                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD,
+                            "the signed payload has no critical.type string");
         if (!streq(type, TRUST_COSIGN_TYPE))
-                return fail(c, TRUST_SIGNATURE_WRONG_TYPE, "the signed payload's type is \"%.100s\", not \"%s\"", type,
-                            TRUST_COSIGN_TYPE);
-        if (!json_object_object_get_ex(critical, "image", &image) || !json_object_is_type(image, json_type_object))
-                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload has no critical.image object");
+                return fail(c, TRUST_SIGNATURE_WRONG_TYPE,
+                            "the signed payload's type is \"%.100s\", not \"%s\"", type, TRUST_COSIGN_TYPE);
+        if (!json_object_object_get_ex(critical, "image", &image) ||
+            !json_object_is_type(image, json_type_object))
+                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD,
+                            "the signed payload has no critical.image object");
         if ((s = unknown_member(image, image_known)))
                 return fail(c, TRUST_SIGNATURE_UNKNOWN_MEMBER,
                             "the signed payload has an unknown critical member \"image.%s\": it may carry a "
-                            "requirement this verifier cannot check", s);
+                            "requirement this verifier cannot check",
+                            s);
         if (!json_object_object_get_ex(critical, "identity", &identity) ||
             !json_object_is_type(identity, json_type_object))
-                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload has no critical.identity object");
+                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD,
+                            "the signed payload has no critical.identity object");
         if ((s = unknown_member(identity, identity_known)))
-                return fail(c, TRUST_SIGNATURE_UNKNOWN_MEMBER,
-                            "the signed payload has an unknown critical member \"identity.%s\": it may carry a "
-                            "requirement this verifier cannot check", s);
+                return fail(
+                        c, TRUST_SIGNATURE_UNKNOWN_MEMBER,
+                        "the signed payload has an unknown critical member \"identity.%s\": it may carry a "
+                        "requirement this verifier cannot check",
+                        s);
         digest = string_member(image, "docker-manifest-digest");
         if (!digest || trust_digest_parse(digest, d) < 0)
-                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload's critical.image.docker-manifest-digest "
+                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD,
+                            "the signed payload's critical.image.docker-manifest-digest "
                             "is not sha256:<64 lowercase hex>");
         ref = string_member(identity, "docker-reference");
         if (!ref)
-                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD, "the signed payload has no "
+                return fail(c, TRUST_SIGNATURE_BAD_PAYLOAD,
+                            "the signed payload has no "
                             "critical.identity.docker-reference string");
         snprintf(c->reference, sizeof c->reference, "%s", ref);
         if (!streq(digest, manifest_digest))
-                return fail(c, TRUST_SIGNATURE_WRONG_DIGEST, "the signed payload is for %s, not for this image (manifest "
-                            "%s)", digest, manifest_digest);
+                return fail(c, TRUST_SIGNATURE_WRONG_DIGEST,
+                            "the signed payload is for %s, not for this image (manifest "
+                            "%s)",
+                            digest, manifest_digest);
         if (pinned_reference && !streq(ref, pinned_reference))
-                return fail(c, TRUST_SIGNATURE_WRONG_REFERENCE, "the signature is for reference \"%.100s\", not the "
-                            "required \"%.100s\"", ref, pinned_reference);
+                return fail(c, TRUST_SIGNATURE_WRONG_REFERENCE,
+                            "the signature is for reference \"%.100s\", not the "
+                            "required \"%.100s\"",
+                            ref, pinned_reference);
         return 0;
 }
 
 int trust_signature_check(const TrustAnchor *anchor, const TrustSignature *sig, const char *manifest_digest,
-                          const char *pinned_reference, char *const *allowed_keys, TrustSignatureCheck *ret) {
+                          const char *pinned_reference, char *const *allowed_keys,
+                          TrustSignatureCheck *ret) {
         _cleanup_free_ uint8_t *decoded = NULL;
         const uint8_t *bytes;
         size_t n;
@@ -254,7 +275,7 @@ int trust_signature_check(const TrustAnchor *anchor, const TrustSignature *sig, 
         char keys[256] = "";
         int r;
 
-        *ret = (TrustSignatureCheck) {};
+        *ret = (TrustSignatureCheck){};
         if (sig->signature_raw) {
                 bytes = (const uint8_t *) sig->signature;
                 n = sig->signature_size;
@@ -263,22 +284,26 @@ int trust_signature_check(const TrustAnchor *anchor, const TrustSignature *sig, 
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return fail(ret, TRUST_SIGNATURE_CORRUPTED, "the signature is corrupted: not valid base64");
+                        return fail(ret, TRUST_SIGNATURE_CORRUPTED,
+                                    "the signature is corrupted: not valid base64");
                 bytes = decoded;
         }
         der = is_der_ecdsa(bytes, n);
         ed = n == 64;
         if (!der && !ed)
                 return fail(ret, TRUST_SIGNATURE_CORRUPTED,
-                            "the signature is corrupted: its %zu bytes are neither a DER ECDSA signature nor a 64-byte "
-                            "Ed25519 signature", n);
+                            "the signature is corrupted: its %zu bytes are neither a DER ECDSA signature "
+                            "nor a 64-byte "
+                            "Ed25519 signature",
+                            n);
 
         for (size_t i = 0; i < anchor->n_keys; i++) {
                 const TrustKey *k = &anchor->keys[i];
                 size_t len = strlen(keys);
 
                 snprintf(keys + len, sizeof keys - len, "%s%s", len ? ", " : "", k->id);
-                if (!((der && k->algorithm == TRUST_KEY_ECDSA_P256) || (ed && k->algorithm == TRUST_KEY_ED25519)))
+                if (!((der && k->algorithm == TRUST_KEY_ECDSA_P256) ||
+                      (ed && k->algorithm == TRUST_KEY_ED25519)))
                         continue;
                 fits = true;
                 r = verify_with(k, bytes, n, sig->payload, sig->payload_size);
@@ -291,10 +316,11 @@ int trust_signature_check(const TrustAnchor *anchor, const TrustSignature *sig, 
         }
         if (!ret->key)
                 return fail(ret, TRUST_SIGNATURE_WRONG_KEY,
-                            "the signature does not verify with any key of anchor \"%s\" (%s)%s", anchor->id, keys,
-                            fits ? ": it was made with another key, or its bytes were altered"
-                                 : der ? ": it is an ECDSA signature and the anchor has no ECDSA P-256 key"
-                                       : ": it is an Ed25519 signature and the anchor has no Ed25519 key");
+                            "the signature does not verify with any key of anchor \"%s\" (%s)%s", anchor->id,
+                            keys,
+                            fits  ? ": it was made with another key, or its bytes were altered"
+                            : der ? ": it is an ECDSA signature and the anchor has no ECDSA P-256 key"
+                                  : ": it is an Ed25519 signature and the anchor has no Ed25519 key");
 
         /* Only now is the payload worth parsing: its signer is one we trust. */
         r = check_payload(ret, sig->payload, sig->payload_size, manifest_digest, pinned_reference);
@@ -313,8 +339,8 @@ int trust_signature_check(const TrustAnchor *anchor, const TrustSignature *sig, 
                 }
                 if (!ok)
                         return fail(ret, TRUST_SIGNATURE_KEY_NOT_ALLOWED,
-                                    "signed by anchor key \"%s\", but only these keys are allowed: %s", ret->key->id,
-                                    want);
+                                    "signed by anchor key \"%s\", but only these keys are allowed: %s",
+                                    ret->key->id, want);
         }
         return 0;
 }
@@ -333,11 +359,12 @@ static int read_blob(const OciImage *image, const char *digest, uint64_t size, s
         int r;
 
         if (size > max)
-                return trust_error_set(err, -EFBIG, "%s %s is %" PRIu64 " bytes, more than %zu", what, digest, size,
-                                       max);
+                return trust_error_set(err, -EFBIG, "%s %s is %" PRIu64 " bytes, more than %zu", what,
+                                       digest, size, max);
         fd = oci_image_open_blob(image, &d, &ierr);
         if (fd < 0)
-                return trust_error_set(err, fd, "%s: %s", what, ierr.message[0] ? ierr.message : strerror(-fd));
+                return trust_error_set(err, fd, "%s: %s", what,
+                                       ierr.message[0] ? ierr.message : strerror(-fd));
         buf = malloc(size + 1);
         if (!buf)
                 return -ENOMEM;
@@ -347,8 +374,8 @@ static int read_blob(const OciImage *image, const char *digest, uint64_t size, s
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k <= 0)
-                        return trust_error_set(err, k < 0 ? negative_errno() : -EBADMSG, "%s %s: cannot read it",
-                                               what, digest);
+                        return trust_error_set(err, k < 0 ? negative_errno() : -EBADMSG,
+                                               "%s %s: cannot read it", what, digest);
                 done += (size_t) k;
         }
         buf[done] = 0;
@@ -356,8 +383,8 @@ static int read_blob(const OciImage *image, const char *digest, uint64_t size, s
         if (r < 0)
                 return r;
         if (!streq(actual, digest))
-                return trust_error_set(err, -EBADMSG, "%s: digest mismatch: expected %s, actual %s", what, digest,
-                                       actual);
+                return trust_error_set(err, -EBADMSG, "%s: digest mismatch: expected %s, actual %s", what,
+                                       digest, actual);
         *ret = TAKE_PTR(buf);
         return 0;
 }
@@ -371,17 +398,21 @@ static int read_index(const OciImage *image, int *ret_dir_fd, json_object **ret,
 
         dfd = open(image->layout_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-                return trust_error_set(err, negative_errno(), "cannot open layout %s: %m", image->layout_path);
+                return trust_error_set(err, negative_errno(), "cannot open layout %s: %m",
+                                       image->layout_path);
         fd = openat(dfd, "index.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-                return trust_error_set(err, negative_errno(), "cannot open %s/index.json: %m", image->layout_path);
+                return trust_error_set(err, negative_errno(), "cannot open %s/index.json: %m",
+                                       image->layout_path);
         r = trust_read_fd(fd, INDEX_SIZE_MAX, &data, &size);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read %s/index.json: %s", image->layout_path, strerror(-r));
+                return trust_error_set(err, r, "cannot read %s/index.json: %s", image->layout_path,
+                                       strerror(-r));
         j = json_tokener_parse(data);
         if (!j || !json_object_is_type(j, json_type_object)) {
                 json_object_put(j);
-                return trust_error_set(err, -EBADMSG, "%s/index.json is not a JSON object", image->layout_path);
+                return trust_error_set(err, -EBADMSG, "%s/index.json is not a JSON object",
+                                       image->layout_path);
         }
         *ret = j;
         if (ret_dir_fd)
@@ -392,7 +423,8 @@ static int read_index(const OciImage *image, int *ret_dir_fd, json_object **ret,
 static const char *entry_ref_name(json_object *e) {
         json_object *ann;
 
-        if (!json_object_object_get_ex(e, "annotations", &ann) || !json_object_is_type(ann, json_type_object))
+        if (!json_object_object_get_ex(e, "annotations", &ann) ||
+            !json_object_is_type(ann, json_type_object))
                 return NULL;
         return string_member(ann, REF_NAME);
 }
@@ -419,7 +451,7 @@ static int push_signature(TrustSignature **l, size_t *n, TrustSignature *s) {
                 return -ENOMEM;
         *l = nl;
         nl[(*n)++] = *s;
-        *s = (TrustSignature) {};
+        *s = (TrustSignature){};
         return 0;
 }
 
@@ -427,7 +459,7 @@ static void signature_done(TrustSignature *s) {
         free(s->source);
         free(s->payload);
         free(s->signature);
-        *s = (TrustSignature) {};
+        *s = (TrustSignature){};
 }
 
 static int manifest_signatures(const OciImage *image, const char *tag, const char *digest, uint64_t size,
@@ -443,7 +475,8 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
         if (r < 0)
                 return r;
         m = json_tokener_parse(data);
-        if (!m || !json_object_object_get_ex(m, "layers", &layers) || !json_object_is_type(layers, json_type_array))
+        if (!m || !json_object_object_get_ex(m, "layers", &layers) ||
+            !json_object_is_type(layers, json_type_array))
                 return trust_error_set(err, -EBADMSG, "%s %s has no \"layers\" array", what, digest);
 
         for (size_t i = 0; i < json_object_array_length(layers); i++) {
@@ -455,11 +488,13 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
                 if (!streq_ptr(string_member(layer, "mediaType"), TRUST_COSIGN_MEDIA_TYPE))
                         continue;
                 if (descriptor_fields(layer, &ld, &lsize) < 0)
-                        return trust_error_set(err, -EBADMSG, "%s %s: layer %zu is not a valid sha256 descriptor",
-                                               what, digest, i + 1);
+                        return trust_error_set(err, -EBADMSG,
+                                               "%s %s: layer %zu is not a valid sha256 descriptor", what,
+                                               digest, i + 1);
                 if (asprintf(&s.source, "layout tag %s, layer %zu", tag, i + 1) < 0)
                         return -ENOMEM;
-                r = read_blob(image, ld, lsize, TRUST_PAYLOAD_SIZE_MAX, "signature payload", &s.payload, err);
+                r = read_blob(image, ld, lsize, TRUST_PAYLOAD_SIZE_MAX, "signature payload", &s.payload,
+                              err);
                 if (r < 0)
                         return trust_error_prefix(err, r, "%s: ", s.source);
                 s.payload_size = (size_t) lsize;
@@ -469,7 +504,8 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
                 if (!sig)
                         sig = ""; /* reported as a corrupted signature, with the others still considered */
                 if (strlen(sig) > TRUST_SIGNATURE_SIZE_MAX * 2)
-                        return trust_error_set(err, -EFBIG, "%s: the signature annotation is too long", s.source);
+                        return trust_error_set(err, -EFBIG, "%s: the signature annotation is too long",
+                                               s.source);
                 s.signature = strdup(sig);
                 if (!s.signature)
                         return -ENOMEM;
@@ -490,14 +526,16 @@ int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t 
         int r;
 
         if (!tag)
-                return trust_error_set(err, -EOPNOTSUPP, "image %s: only sha256 manifests can carry signatures",
+                return trust_error_set(err, -EOPNOTSUPP,
+                                       "image %s: only sha256 manifests can carry signatures",
                                        image->manifest.digest);
         r = read_index(image, NULL, &index, err);
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(index, "manifests", &manifests) ||
             !json_object_is_type(manifests, json_type_array))
-                return trust_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array", image->layout_path);
+                return trust_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array",
+                                       image->layout_path);
         for (size_t i = 0; i < json_object_array_length(manifests); i++) {
                 json_object *e = json_object_array_get_idx(manifests, i);
                 const char *d;
@@ -507,8 +545,10 @@ int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t 
                         continue;
                 if (descriptor_fields(e, &d, &size) < 0) {
                         trust_signatures_free(l, n);
-                        return trust_error_set(err, -EBADMSG, "%s/index.json: the entry tagged %s is not a valid "
-                                               "sha256 descriptor", image->layout_path, tag);
+                        return trust_error_set(err, -EBADMSG,
+                                               "%s/index.json: the entry tagged %s is not a valid "
+                                               "sha256 descriptor",
+                                               image->layout_path, tag);
                 }
                 r = manifest_signatures(image, tag, d, size, &l, &n, err);
                 if (r < 0) {
@@ -523,7 +563,9 @@ int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t 
 
 static bool looks_base64(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
-                if (!s[i] || !strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n", s[i]))
+                if (!s[i] ||
+                    !strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n",
+                            s[i]))
                         return false;
         return true;
 }
@@ -545,7 +587,7 @@ int trust_detached_signature(const char *payload_path, const char *signature_pat
         if (asprintf(&s.source, "detached %s", signature_path) < 0)
                 return -ENOMEM;
         *ret = s;
-        s = (TrustSignature) {};
+        s = (TrustSignature){};
         return 0;
 }
 
@@ -587,7 +629,8 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
         _cleanup_close_ int layout_fd = -EBADF, sha_fd = -EBADF;
         TrustSignature *old = NULL;
         size_t n_old = 0, payload_size;
-        char digest[OCI_DIGEST_STRING_MAX], cfg_digest[OCI_DIGEST_STRING_MAX], man_digest[OCI_DIGEST_STRING_MAX];
+        char digest[OCI_DIGEST_STRING_MAX], cfg_digest[OCI_DIGEST_STRING_MAX],
+                man_digest[OCI_DIGEST_STRING_MAX];
         json_object *layers, *diff_ids, *rootfs, *manifests, *kept, *d, *ann;
         TrustKey self = { .id = (char *) "signer", .pkey = key };
         const char *s;
@@ -609,7 +652,8 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
         sha_fd = openat(image->blobs_fd, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sha_fd < 0) {
                 trust_signatures_free(old, n_old);
-                return trust_error_set(err, negative_errno(), "cannot open %s/blobs/sha256: %m", image->layout_path);
+                return trust_error_set(err, negative_errno(), "cannot open %s/blobs/sha256: %m",
+                                       image->layout_path);
         }
 
         layers = json_object_new_array();
@@ -633,8 +677,10 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
                         TrustAnchor one = { .id = (char *) "signer", .keys = &self, .n_keys = 1 };
                         TrustSignatureCheck c;
 
-                        /* c.key is set once the signature verified with our key, whatever the payload says. */
-                        if (trust_signature_check(&one, &old[i], image->manifest.digest, NULL, NULL, &c) >= 0 ||
+                        /* c.key is set once the signature verified with our key, whatever the payload says.
+                         */
+                        if (trust_signature_check(&one, &old[i], image->manifest.digest, NULL, NULL, &c) >=
+                                    0 ||
                             c.key)
                                 continue;
                 }
@@ -699,7 +745,8 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
                 return r;
         if (!json_object_object_get_ex(index, "manifests", &manifests) ||
             !json_object_is_type(manifests, json_type_array))
-                return trust_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array", image->layout_path);
+                return trust_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array",
+                                       image->layout_path);
         kept = json_object_new_array();
         if (!kept)
                 return -ENOMEM;
@@ -726,6 +773,7 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
                 return -ENOMEM;
         r = trust_write_file_atomic_at(layout_fd, "index.json", s, strlen(s), 0644);
         if (r < 0)
-                return trust_error_set(err, r, "cannot write %s/index.json: %s", image->layout_path, strerror(-r));
+                return trust_error_set(err, r, "cannot write %s/index.json: %s", image->layout_path,
+                                       strerror(-r));
         return 0;
 }

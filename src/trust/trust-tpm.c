@@ -13,22 +13,27 @@ const char *trust_nv_attributes_to_string(uint32_t attributes, char *buf, size_t
                 uint32_t bit;
                 const char *name;
         } table[] = {
-                { 0x00000001u, "ppwrite" },     { 0x00000002u, "ownerwrite" },    { 0x00000004u, "authwrite" },
-                { 0x00000008u, "policywrite" }, { 0x00000400u, "policydelete" },  { 0x00000800u, "writelocked" },
-                { 0x00001000u, "writeall" },    { 0x00002000u, "writedefine" },   { 0x00004000u, "write_stclear" },
-                { 0x00008000u, "globallock" },  { 0x00010000u, "ppread" },        { 0x00020000u, "ownerread" },
-                { 0x00040000u, "authread" },    { 0x00080000u, "policyread" },    { 0x02000000u, "no_da" },
-                { 0x04000000u, "orderly" },     { 0x08000000u, "clear_stclear" }, { 0x10000000u, "readlocked" },
-                { 0x20000000u, "written" },     { 0x40000000u, "platformcreate" }, { 0x80000000u, "read_stclear" },
+                { 0x00000001u, "ppwrite" },       { 0x00000002u, "ownerwrite" },
+                { 0x00000004u, "authwrite" },     { 0x00000008u, "policywrite" },
+                { 0x00000400u, "policydelete" },  { 0x00000800u, "writelocked" },
+                { 0x00001000u, "writeall" },      { 0x00002000u, "writedefine" },
+                { 0x00004000u, "write_stclear" }, { 0x00008000u, "globallock" },
+                { 0x00010000u, "ppread" },        { 0x00020000u, "ownerread" },
+                { 0x00040000u, "authread" },      { 0x00080000u, "policyread" },
+                { 0x02000000u, "no_da" },         { 0x04000000u, "orderly" },
+                { 0x08000000u, "clear_stclear" }, { 0x10000000u, "readlocked" },
+                { 0x20000000u, "written" },       { 0x40000000u, "platformcreate" },
+                { 0x80000000u, "read_stclear" },
         };
         size_t len = 0;
 
         buf[0] = 0;
-        FOREACH_ELEMENT(t, table)
+        FOREACH_ELEMENT (t, table)
                 if ((attributes & t->bit) && len < size)
                         len += (size_t) snprintf(buf + len, size - len, "%s%s", len ? "|" : "", t->name);
         if ((attributes & 0xF0u) && len < size)
-                (void) snprintf(buf + len, size - len, "%snt=0x%x", len ? "|" : "", (attributes >> 4) & 0xFu);
+                (void) snprintf(buf + len, size - len, "%snt=0x%x", len ? "|" : "",
+                                (attributes >> 4) & 0xFu);
         return buf;
 }
 
@@ -102,7 +107,8 @@ _printf_(3, 4) static int tss_error(TSS2_RC rc, TrustError *err, const char *for
                 break;
         default:
                 if (layer == TSS2_TCTI_RC_LAYER)
-                        e = (rc & 0xFFFFu) == TSS2_BASE_RC_BAD_VALUE || (rc & 0xFFFFu) == TSS2_BASE_RC_NOT_SUPPORTED
+                        e = (rc & 0xFFFFu) == TSS2_BASE_RC_BAD_VALUE ||
+                                            (rc & 0xFFFFu) == TSS2_BASE_RC_NOT_SUPPORTED
                                     ? -EINVAL
                                     : -ENODEV;
                 else
@@ -194,7 +200,7 @@ int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, TrustError 
         close_handle(t, &h);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, err, "reading the public area of NV index 0x%08X", index);
-        *ret = (TrustNvInfo) {
+        *ret = (TrustNvInfo){
                 .attributes = pub->nvPublic.attributes,
                 .size = pub->nvPublic.dataSize,
                 .name_alg = pub->nvPublic.nameAlg,
@@ -212,7 +218,8 @@ int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], Trust
         r = nv_handle(t, index, &h, err);
         if (r < 0)
                 return r;
-        rc = Esys_NV_Read(t->esys, h, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, TRUST_NV_SIZE, 0, &data);
+        rc = Esys_NV_Read(t->esys, h, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, TRUST_NV_SIZE, 0,
+                          &data);
         close_handle(t, &h);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, err, "reading NV index 0x%08X", index);
@@ -231,8 +238,9 @@ static int set_owner_auth(TrustTpm *t, const void *auth, size_t size, TrustError
         TSS2_RC rc;
 
         if (size > sizeof a.buffer)
-                return trust_error_set(err, -EINVAL, "the owner authorization is %zu bytes; a TPM takes at most %zu",
-                                       size, sizeof a.buffer);
+                return trust_error_set(err, -EINVAL,
+                                       "the owner authorization is %zu bytes; a TPM takes at most %zu", size,
+                                       sizeof a.buffer);
         a.size = (UINT16) size;
         if (size)
                 memcpy(a.buffer, auth, size);
@@ -267,7 +275,8 @@ int trust_tpm_nv_define_write_lock(TrustTpm *t, uint32_t index, const uint8_t da
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, err, "defining NV index 0x%08X", index);
         memcpy(buf.buffer, data, TRUST_NV_SIZE);
-        rc = Esys_NV_Write(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &buf, 0);
+        rc = Esys_NV_Write(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &buf,
+                           0);
         if (rc != TSS2_RC_SUCCESS) {
                 r = tss_error(rc, err, "writing NV index 0x%08X", index);
                 close_handle(t, &h);
@@ -293,7 +302,8 @@ int trust_tpm_nv_undefine(TrustTpm *t, uint32_t index, const void *owner_auth, s
         if (r < 0)
                 return r;
         /* On success the TR is flushed by ESYS itself. */
-        rc = Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+        rc = Esys_NV_UndefineSpace(t->esys, ESYS_TR_RH_OWNER, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                   ESYS_TR_NONE);
         if (rc != TSS2_RC_SUCCESS) {
                 close_handle(t, &h);
                 return tss_error(rc, err, "undefining NV index 0x%08X", index);
@@ -315,7 +325,8 @@ int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 
 }
 
 int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], TrustError *err) {
-        TPML_PCR_SELECTION sel = { .count = 1, .pcrSelections = { { .hash = TPM2_ALG_SHA256, .sizeofSelect = 3 } } };
+        TPML_PCR_SELECTION sel = { .count = 1,
+                                   .pcrSelections = { { .hash = TPM2_ALG_SHA256, .sizeofSelect = 3 } } };
         TPML_PCR_SELECTION *out_sel = NULL;
         TPML_DIGEST *values = NULL;
         UINT32 counter;
@@ -325,12 +336,15 @@ int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], TrustE
         if (pcr > TRUST_PCR_MAX)
                 return trust_error_set(err, -EINVAL, "PCR %u does not exist (0..%u)", pcr, TRUST_PCR_MAX);
         sel.pcrSelections[0].pcrSelect[pcr / 8] = (uint8_t) (1u << (pcr % 8));
-        rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel, &counter, &out_sel, &values);
+        rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel, &counter, &out_sel,
+                           &values);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, err, "reading PCR %u", pcr);
         if (values->count != 1 || values->digests[0].size != 32)
-                r = trust_error_set(err, -EOPNOTSUPP, "the TPM has no SHA-256 value for PCR %u (is the SHA-256 "
-                                    "bank allocated? tpm2_pcrallocate)", pcr);
+                r = trust_error_set(err, -EOPNOTSUPP,
+                                    "the TPM has no SHA-256 value for PCR %u (is the SHA-256 "
+                                    "bank allocated? tpm2_pcrallocate)",
+                                    pcr);
         else
                 memcpy(ret, values->digests[0].buffer, 32);
         Esys_Free(out_sel);
@@ -348,7 +362,8 @@ int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, TrustError *err) {
                                 TPM2_PT_PERMANENT, 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, err, "reading TPM2_PT_PERMANENT");
-        if (cap->data.tpmProperties.count < 1 || cap->data.tpmProperties.tpmProperty[0].property != TPM2_PT_PERMANENT)
+        if (cap->data.tpmProperties.count < 1 ||
+            cap->data.tpmProperties.tpmProperty[0].property != TPM2_PT_PERMANENT)
                 r = trust_error_set(err, -EIO, "the TPM did not report TPM2_PT_PERMANENT");
         else
                 *ret = cap->data.tpmProperties.tpmProperty[0].value & TPMA_PERMANENT_OWNERAUTHSET;

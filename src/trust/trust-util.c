@@ -160,7 +160,8 @@ int trust_json_parse(const char *data, size_t size, json_object **ret, JsonPosit
         return 0;
 }
 
-const char *trust_json_where(const JsonPositions *pos, const char *pointer, bool key, char *buf, size_t size) {
+const char *trust_json_where(const JsonPositions *pos, const char *pointer, bool key, char *buf,
+                             size_t size) {
         size_t voff = 0, koff = 0;
         unsigned line, column;
 
@@ -328,6 +329,6 @@ int trust_write_file_atomic(const char *path, const void *data, size_t size, mod
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return negative_errno();
-        return trust_write_file_atomic_at(dfd, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, data, size,
-                                          mode);
+        return trust_write_file_atomic_at(dfd, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, data,
+                                          size, mode);
 }

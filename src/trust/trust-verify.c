@@ -17,7 +17,8 @@ typedef struct Detached {
 
 struct TrustVerifier {
         TrustContext *ctx;
-        Policy identities; /* only n_identities and identities are set: a copy, for policy_identity_resolve() */
+        Policy identities; /* only n_identities and identities are set: a copy, for policy_identity_resolve()
+                            */
         char *name;
         char **labels;
         Detached *detached;
@@ -55,7 +56,7 @@ static int strdup_null(const char *s, char **ret) {
 }
 
 static int identity_copy(const PolicyIdentity *from, PolicyIdentity *to) {
-        *to = (PolicyIdentity) {
+        *to = (PolicyIdentity){
                 .trust_initial = from->trust_initial,
                 .allow_unsigned = from->allow_unsigned,
                 .line = from->line,
@@ -142,7 +143,7 @@ int trust_verifier_add_detached(TrustVerifier *v, const char *payload_path, cons
                 return -ENOMEM;
         v->detached = d;
         d = &v->detached[v->n_detached];
-        *d = (Detached) { .payload = strdup(payload_path), .signature = strdup(signature_path) };
+        *d = (Detached){ .payload = strdup(payload_path), .signature = strdup(signature_path) };
         if (!d->payload || !d->signature) {
                 free(d->payload);
                 free(d->signature);
@@ -164,10 +165,10 @@ static void append_message(char *buf, size_t size, const char *format, ...) {
         va_end(ap);
 }
 
-static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, const char *digest, const char *format,
-                   ...) _printf_(5, 6);
-static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, const char *digest, const char *format,
-                   ...) {
+static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, const char *digest,
+                   const char *format, ...) _printf_(5, 6);
+static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, const char *digest,
+                   const char *format, ...) {
         char text[TRUST_ERROR_MAX + 256];
         va_list ap;
 
@@ -183,7 +184,8 @@ static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, con
 static const char *image_name(const OciImage *image, char *buf, size_t size) {
         _cleanup_free_ char *abs = realpath(image->layout_path, NULL);
 
-        snprintf(buf, size, "%s%s%s", abs ?: image->layout_path, image->tag ? ":" : "", strempty(image->tag));
+        snprintf(buf, size, "%s%s%s", abs ?: image->layout_path, image->tag ? ":" : "",
+                 strempty(image->tag));
         return buf;
 }
 
@@ -232,7 +234,8 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                         TrustSignature s = {}, *nl;
 
                         serr.message[0] = 0;
-                        r = trust_detached_signature(v->detached[i].payload, v->detached[i].signature, &s, &serr);
+                        r = trust_detached_signature(v->detached[i].payload, v->detached[i].signature, &s,
+                                                     &serr);
                         if (r < 0) {
                                 trust_signatures_free(sigs, n);
                                 return trust_error_set(err, r, "%s", serr.message);
@@ -250,7 +253,8 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                 }
                 if (n == 0 && !res.message[0])
                         snprintf(res.message, sizeof res.message,
-                                 "the image has no signature (no tag %s in %s/index.json, no detached signature)",
+                                 "the image has no signature (no tag %s in %s/index.json, no detached "
+                                 "signature)",
                                  "sha256-<manifest hex>.sig", image->layout_path);
                 for (size_t i = 0; i < n; i++) {
                         TrustSignatureCheck c;
@@ -268,8 +272,8 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                                 snprintf(res.reference, sizeof res.reference, "%s", c.reference);
                                 break;
                         }
-                        append_message(res.message, sizeof res.message, "%s%s: %s", res.message[0] ? "; " : "",
-                                       sigs[i].source, c.message);
+                        append_message(res.message, sizeof res.message, "%s%s: %s",
+                                       res.message[0] ? "; " : "", sigs[i].source, c.message);
                 }
         }
         trust_signatures_free(sigs, n);
@@ -278,8 +282,8 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                 if (!id || !id->allow_unsigned) {
                         if (ret)
                                 *ret = res;
-                        return trust_error_set(err, -EKEYREJECTED,
-                                               "not verified: %s (identity \"%s\"%s)", res.message, res.identity,
+                        return trust_error_set(err, -EKEYREJECTED, "not verified: %s (identity \"%s\"%s)",
+                                               res.message, res.identity,
                                                id && (id->match_signed_by || id->match_signed_reference)
                                                        ? " requires a signature"
                                                        : "; an identity runs unsigned images only with "
@@ -287,7 +291,8 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                 }
                 res.unsigned_allowed = true;
                 notify(v, TRUST_NOTICE_UNSIGNED, res.identity, image->manifest.digest,
-                       "UNSIGNED IMAGE: running %s (%s) without a verified signature because identity \"%s\" has "
+                       "UNSIGNED IMAGE: running %s (%s) without a verified signature because identity "
+                       "\"%s\" has "
                        "\"allow_unsigned\": true; why it is not verified: %s",
                        image->layout_path, image->manifest.digest, res.identity, res.message);
         } else if (!v->ctx->tpm)
