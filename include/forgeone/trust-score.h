@@ -17,7 +17,7 @@
 
 typedef struct TrustScore {
         int score;
-        uint64_t last_usec;     /* last time recovery was applied */
+        uint64_t last_usec; /* last time recovery was applied */
         uint64_t residual_usec; /* time already counted toward the next recovery point */
 } TrustScore;
 
