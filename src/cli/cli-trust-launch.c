@@ -123,7 +123,7 @@ int cli_trust_measure_self(TrustContext *ctx) {
 }
 
 int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, PolicyDiagnostics *diag) {
-        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ char *data = NULL, *abs = NULL;
         _cleanup_close_ int fd = -EBADF;
         TrustError err = {};
         size_t size;
@@ -134,8 +134,9 @@ int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, Pol
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 || read_fd_all(fd, POLICY_BYTES_MAX, &data, &size) < 0)
                 return policy_load_file(path, ret, diag);
-        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_POLICY, path,
-                               data, size, &err);
+        abs = realpath(path, NULL);
+        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_POLICY,
+                               abs ?: path, data, size, &err);
         if (r < 0) {
                 log_error("Failed to measure policy %s: %s", path,
                           err.message[0] ? err.message : strerror(-r));
