@@ -602,8 +602,10 @@ START_TEST(test_verifier_software_mode) {
 
         ck_assert_int_eq(ctx->state.status, TRUST_STATUS_UNKNOWN);
         ck_assert_str_eq(ctx->state.reason, "no TPM");
-        ck_assert_msg(strstr(ctx->state.detail, "/no-tpm: No such file or directory"), "%s",
-                      ctx->state.detail);
+        /* Why there is no TPM: the device is missing, or this build cannot reach any. */
+        ck_assert_msg(strstr(ctx->state.detail, HAVE_TPM ? "/no-tpm: No such file or directory"
+                                                         : "built without tpm2-tss"),
+                      "%s", ctx->state.detail);
         ck_assert_int_eq(trust_context_launch_allowed(ctx, NULL), 0);
 
         ck_assert_int_ge(oci_image_open(signed_dir, &signed_img, &ierr), 0);
