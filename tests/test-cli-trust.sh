@@ -68,6 +68,12 @@ jq '.require_tpm = true' trust.json >strict.json
 check "require_tpm without a TPM: exit 1" 1 "Unknown(no TPM)" "$ctl" trust status --config "$tmp/strict.json"
 check "trust log --verify without a TPM: Unknown(no TPM)" 1 "Unknown(no TPM)" "$ctl" trust log --verify
 check "restore without a TPM is refused" 1 "nothing says which saved anchor is the good one" "$ctl" trust restore
+if grep -q "built without tpm2-tss" <<<"$js"; then
+  ok "a TCTI that does not exist: # SKIP built without tpm2-tss"
+else
+  check "a TCTI that does not exist is a configuration error, not software mode" 1 \
+    "TCTI \"bogus:x\" cannot be loaded: " "$ctl" trust status --tcti bogus:x
+fi
 printf '{\n  "anchor": "/a",\n  "require_tmp": true\n}\n' >typo.json
 check "a misspelt configuration member names file, line and column" 1 \
   "$tmp/typo.json:3:3: unknown member \"require_tmp\"" "$ctl" trust status --config "$tmp/typo.json"

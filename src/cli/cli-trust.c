@@ -163,9 +163,10 @@ static void status_text(const TrustContext *ctx) {
                        ctx->anchor->keys[i].fingerprint);
         if (!ctx->tpm) {
                 printf("  TPM:         none (%s)\n", s->detail);
-                printf("  require_tpm: %s%s%s\n",
+                printf("  require_tpm: %s%s%s%s\n",
                        ctx->config->require_tpm ? "yes: no image launches" : "no (software mode)",
-                       ctx->config->path ? ", set in " : "", strempty(ctx->config->path));
+                       ctx->config->path ? " (configuration " : " (no configuration file",
+                       ctx->config->path ? ctx->config->path : "", ")");
                 return;
         }
         printf("  TPM:         %s\n", ctx->config->tcti);

@@ -145,8 +145,18 @@ int trust_tpm_open(const char *tcti, TrustTpm **ret, TrustError *err) {
                 return -ENOMEM;
         rc = Tss2_TctiLdr_Initialize(tcti, &t->tcti);
         if (rc != TSS2_RC_SUCCESS) {
-                int r = tss_error(rc, err, "TCTI \"%s\"", tcti);
-                return r == -EINVAL ? r : -ENODEV;
+                TSS2_RC base = rc & 0xFFFFu;
+
+                /* A TCTI that cannot be loaded or parsed is a configuration error, not "no TPM". */
+                if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER &&
+                    (base == TSS2_BASE_RC_BAD_VALUE || base == TSS2_BASE_RC_NOT_SUPPORTED))
+                        return trust_error_set(err, -EINVAL,
+                                               "TCTI \"%s\" cannot be loaded: %s (TSS2 0x%x); check the \"tcti\" "
+                                               "setting (device:/dev/tpmrm0, swtpm:host=H,port=P, mssim:..., "
+                                               "tabrmd:...)",
+                                               tcti, Tss2_RC_Decode(rc), rc);
+                (void) tss_error(rc, err, "TCTI \"%s\"", tcti);
+                return -ENODEV;
         }
         rc = Esys_Initialize(&t->esys, t->tcti, NULL);
         if (rc != TSS2_RC_SUCCESS)
