@@ -20,5 +20,8 @@ echo
 echo "== image layers: verified safe unpack vs tar -xzf"
 "$build/bench/bench-layer-unpack"
 echo
+echo "== image verification (200 MiB, digests + signature) vs sha256sum over the same blobs (target <= 1.2)"
+"$build/bench/bench-image-verify" "$build/src/cli/forgeonectl"
+echo
 echo "== container start of a cached image vs bwrap (target <= 1.5)"
 "$build/bench/bench-container-start"

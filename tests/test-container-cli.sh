@@ -3,14 +3,14 @@
 # forgeonectl run --local --image and the container verbs (ps, inspect, pause,
 # resume, quarantine, release, stop, rm, prune) through the real binary, the control
 # verbs run as separate processes while "run" owns the container, as from
-# another shell. Root, umoci and busybox-static needed. Prints TAP.
+# another shell. Root, umoci, busybox-static, openssl and jq needed. Prints TAP.
 set -uo pipefail
 
 src=${FORGEONE_SOURCE_ROOT:?}
 ctl=${FORGEONE_BUILD_ROOT:?}/src/cli/forgeonectl
 
 if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root"; exit 77; fi
-for p in umoci busybox; do
+for p in umoci busybox openssl jq; do
   command -v $p >/dev/null || { echo "1..0 # SKIP needs $p"; exit 77; }
 done
 [ -x "$ctl" ] || { echo "1..0 # SKIP $ctl not built"; exit 77; }
@@ -42,6 +42,17 @@ json() { "$ctl" inspect --json "$1" | jq -r "$2"; }
  for a in sh echo sleep hostname cat ls; do ln -s busybox bundle/rootfs/bin/$a; done &&
  echo 'root:x:0:0:root:/root:/bin/sh' > bundle/rootfs/etc/passwd &&
  umoci repack --image img:latest bundle >/dev/null && rm -rf bundle) || { echo "1..0 # SKIP umoci failed"; exit 77; }
+
+# --- run verifies images against the trust anchor: one of our own in software mode (a TCTI device that
+# does not exist, so a host TPM cannot change the outcome), and the image signed with its key
+(cd "$tmp" && openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null &&
+ openssl pkey -in key.pem -pubout -out key.pub &&
+ jq -n --rawfile k key.pub '{format: 1, id: "test", keys: [{id: "test", algorithm: "ecdsa-p256", public_key: $k}]}' \
+   >anchor.json &&
+ jq -n --arg d "$tmp" '{anchor: "\($d)/anchor.json", tcti: "device:\($d)/no-tpm", state_dir: "\($d)/trust"}' \
+   >trust.json) || { echo "1..0 # SKIP openssl or jq failed"; exit 77; }
+export FORGEONE_TRUST_CONFIG=$tmp/trust.json
+"$ctl" image sign --key "$tmp/key.pem" "$tmp/img:latest" >/dev/null || { echo "Bail out! image sign failed"; exit 1; }
 
 cg() { # controller file
   local id=$1 ctrl=$2 file=$3

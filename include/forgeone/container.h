@@ -111,8 +111,8 @@ typedef struct ContainerConfig {
         const char *budget_file; /* NULL: $FORGEONE_BUDGET or CONTAINER_DEFAULT_BUDGET_FILE if present */
         LayerUnpackLimits unpack_limits; /* decompression-bomb limits for the image's layers; 0: default */
 
-        /* Trust seam: called with the opened image before a layer byte is read (layer-cache.h); NULL
-         * until the trust module provides the TPM-anchored verifier. */
+        /* Trust seam: called with the opened image before a layer byte is read (layer-cache.h). The trust
+         * module's is trust_verify_image() with a TrustVerifier (trust-verify.h); NULL verifies nothing. */
         OciImageVerifyFn verify;
         void *verify_userdata;
         OciProgressFn progress;  /* unpacking/verification progress; may be NULL */

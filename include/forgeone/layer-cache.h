@@ -15,6 +15,12 @@
  * diff_id is covered by the (verified) config digest; a hit therefore does
  * not re-read the layer blob. Stale temp dirs of crashed writers are removed
  * by the next writer.
+ *
+ * Because a hit is trusted on sight, each entry also records its tree as
+ * unpacked (DIR/<hex>/tree, layer-tree.h, whose SHA-256 is layer.json's
+ * "tree_digest"); layer_cache_check_tree() recomputes it to find an entry
+ * changed on disk since (`image verify --deep`; a daemon on first use of an
+ * entry after it starts).
  */
 
 #include <stdbool.h>
@@ -55,6 +61,12 @@ int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpa
 int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerifyFn verify,
                              void *verify_userdata, LayerUnpackFlags flags, OciProgressFn progress,
                              void *userdata, char ***ret_lowers, ImageError *err);
+
+/* Recomputes the tree record of the entry for diff_id and compares it with the one made at unpack time.
+ * 0: unchanged. -ENOENT: not in the cache. -ENODATA: an entry made before trees were recorded. -EBADMSG:
+ * changed (the message names up to five paths and what changed about them, or says the record itself was
+ * edited). */
+int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err);
 
 /* Removes one entry (by diff_id); -ENOENT if absent. Callers make sure no rootfs uses it. */
 int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err);

@@ -19,10 +19,11 @@
  * be regular files.
  *
  * SIGNATURES: oci_image_open() does not judge trust. Its caller passes
- * the image to a verifier (OciImageVerifyFn; the trust module will
- * provide one that checks image->manifest.digest against the TPM-backed
- * anchor) through layer_cache_unpack_image(), which calls it before a
- * single layer byte is read. The manifest digest covers the config and
+ * the image to a verifier (OciImageVerifyFn; the trust module's is
+ * trust_verify_image(), trust-verify.h, which checks the signatures of
+ * image->manifest.digest against the TPM-backed anchor) through
+ * layer_cache_unpack_image(), which calls it before a single layer byte is
+ * read. The manifest digest covers the config and
  * every layer digest, so verifying it verifies the whole image.
  *
  * Nothing here prints; long operations report through OciProgressFn.

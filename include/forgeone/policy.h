@@ -143,6 +143,11 @@ typedef struct PolicyIdentity {
         char *match_name;   /* glob on the workload name; NULL = any */
         char *match_digest; /* "sha256:<64 lowercase hex>"; NULL = any */
         char **match_labels; /* strv of "key=value", all must be present; NULL = any */
+        /* Requirements on the image's signature, checked by the trust module's verifier (trust-verify.h),
+         * not criteria: a workload that matches the others is refused, never moved to another identity. */
+        char **match_signed_by;       /* strv of anchor key ids, one of which must have signed; NULL = any */
+        char *match_signed_reference; /* the docker-reference the signature must name; NULL = any */
+        bool allow_unsigned;          /* may run an image without a verified signature (logged loudly) */
         int trust_initial;  /* -1: the policy's trust.initial */
         unsigned line, column;
         char *description;  /* or NULL */

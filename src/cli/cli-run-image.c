@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli-run-common.h"
+#include "cli-trust.h"
 #include "cli-verbs.h"
 #include "forgeone/container.h"
 #include "forgeone/log.h"
@@ -34,6 +35,8 @@ static void help(void) {
                "  --quiet                print no decisions (default: denials and quarantines)\n"
                "  --verbose              print every decision\n"
                "  --json                 print decisions as JSON lines\n"
+               "\nThe image must verify against the trust anchor (a signature by one of its keys)\n"
+               "unless the policy lets the workload's identity run unsigned images; see forgeone.trust(7).\n"
                "\nSee forgeonectl(1), sections CONTAINERS and SCHEDULING.\n");
 }
 
@@ -93,6 +96,8 @@ int verb_run_image(int argc, char *argv[]) {
                 {},
         };
         _cleanup_strv_free_ char **labels = NULL, **command = NULL;
+        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+        _cleanup_(cli_trust_launch_freep) CliTrustLaunch *trust = NULL;
         const char *policy_path = NULL;
         ContainerConfig cfg = { .priority = SCHEDULER_PRIORITY_NORMAL, .network = CONTAINER_NETWORK_NONE };
         RunOptions o = { .print = RUN_PRINT_DENIALS };
@@ -234,8 +239,17 @@ int verb_run_image(int argc, char *argv[]) {
         cfg.labels = labels;
         cfg.command = command;
 
-        if (run_load_policy(policy_path, &wc.policy) < 0)
+        if (cli_trust_launch_begin(&cfg, &trust) < 0)
                 return 1;
+        r = cli_trust_launch_load_policy(trust, policy_path, &wc.policy, &diag);
+        if (r < 0) {
+                for (size_t i = 0; i < diag.n_errors; i++)
+                        log_error("%s:%u:%u: %s", strempty(diag.errors[i].file), diag.errors[i].line,
+                                  diag.errors[i].column, diag.errors[i].message);
+                if (diag.n_errors == 0)
+                        log_error_errno(r, "Failed to load policy %s: %m", policy_path);
+                return 1;
+        }
         wc.image = &cfg;
         return run_workload(&wc, &o);
 }

@@ -24,6 +24,12 @@ int verb_release(int argc, char *argv[]);
 int verb_rm(int argc, char *argv[]);
 int verb_prune(int argc, char *argv[]);
 
+/* cli-trust.c: the trust anchor and the measurement log */
+int verb_trust(int argc, char *argv[]);
+
+/* cli-image.c: image signatures */
+int verb_image(int argc, char *argv[]);
+
 /* cli-run-image.c: "run --local --image DIR[:TAG] ...": verb_run() hands the whole argv over (argv[0] is
  * "run") when --image is among the options. */
 int verb_run_image(int argc, char *argv[]);

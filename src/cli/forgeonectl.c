@@ -28,6 +28,8 @@ static const Verb verbs[] = {
         { "release", verb_release, "thaw a quarantined container back to running" },
         { "rm", verb_rm, "remove exited containers (--force: stop them first)" },
         { "prune", verb_prune, "remove every exited container" },
+        { "image", verb_image, "verify an image against the trust anchor, or sign one" },
+        { "trust", verb_trust, "the TPM-backed trust anchor and the measurement log" },
 };
 
 static void help(void) {
@@ -36,7 +38,8 @@ static void help(void) {
                "Verbs:\n");
         FOREACH_ELEMENT (v, verbs)
                 printf("  %-12s %s\n", v->name, v->summary);
-        printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5), forgeone.image(7).\n");
+        printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5), forgeone.image(7),\n"
+               "forgeone.trust(7).\n");
 }
 
 int main(int argc, char *argv[]) {

@@ -11,12 +11,15 @@
 
 #include "forgeone/fs-util.h"
 #include "forgeone/layer-cache.h"
+#include "forgeone/layer-tree.h"
 #include "forgeone/oci-digest.h"
 #include "image-util.h"
 
 #define TMP_PREFIX ".tmp-"
 #define LOCK_NAME ".lock"
 #define META_NAME "layer.json"
+#define TREE_NAME "tree"
+#define TREE_SIZE_MAX (1024u * 1024u * 1024u)
 
 struct LayerCache {
         char *dir;
@@ -146,7 +149,7 @@ static void remove_stale_temps(LayerCache *c) {
         closedir(d);
 }
 
-static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st) {
+static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st, const char *tree_digest) {
         _cleanup_(json_object_putp) json_object *j = json_object_new_object();
         const char *s;
 
@@ -171,6 +174,8 @@ static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st) {
                                                       : st->opaque_trusted                  ? "trusted"
                                                                                             : "user"));
         json_object_object_add(j, "created", json_object_new_int64(time(NULL)));
+        /* The tree as unpacked (layer-tree.h): a later change on disk is found against it. */
+        json_object_object_add(j, "tree_digest", json_object_new_string(tree_digest));
 
         s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY);
         if (!s)
@@ -187,6 +192,7 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
         _cleanup_free_ char *tmp_path = NULL;
         const char *tmp_name;
         LayerUnpackStats stats;
+        char tree_digest[OCI_DIGEST_STRING_MAX];
         int r;
 
         if (asprintf(&tmp_path, "%s/" TMP_PREFIX "%s-XXXXXX", c->dir, name) < 0)
@@ -219,7 +225,25 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
         if (r < 0)
                 goto fail;
 
-        r = write_meta(tmp_fd, l, &stats);
+        {
+                _cleanup_free_ char *tree = NULL;
+                size_t tree_size;
+
+                r = layer_tree_record(root_fd, &tree, &tree_size, err);
+                if (r < 0) {
+                        r = image_error_prefix(err, r, "layer cache: cannot record the unpacked tree: ");
+                        goto fail;
+                }
+                r = oci_digest_buffer(OCI_DIGEST_SHA256, tree, tree_size, tree_digest);
+                if (r >= 0)
+                        r = image_write_file_at(tmp_fd, TREE_NAME, tree, tree_size, 0644);
+                if (r < 0) {
+                        r = image_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path,
+                                            TREE_NAME, strerror(-r));
+                        goto fail;
+                }
+        }
+        r = write_meta(tmp_fd, l, &stats, tree_digest);
         if (r < 0) {
                 r = image_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path, META_NAME,
                                     strerror(-r));
@@ -383,4 +407,66 @@ int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err) {
                 return image_error_set(err, r, "layer cache: cannot remove %s/%s: %s", c->dir, hex,
                                        strerror(-r));
         return 0;
+}
+
+int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err) {
+        _cleanup_(json_object_putp) json_object *meta = NULL;
+        _cleanup_free_ char *meta_text = NULL, *recorded = NULL, *now = NULL, *diff = NULL;
+        _cleanup_close_ int dfd = -EBADF, root_fd = -EBADF;
+        char actual[OCI_DIGEST_STRING_MAX];
+        size_t recorded_size, now_size;
+        const char *hex, *want = NULL;
+        json_object *v;
+        int r;
+
+        r = oci_digest_parse(diff_id, &hex, err);
+        if (r < 0)
+                return r;
+        if (!entry_exists(c, hex))
+                return image_error_set(err, -ENOENT, "layer %s is not in the cache %s", diff_id, c->dir);
+        dfd = openat(c->dir_fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return image_error_set(err, negative_errno(), "cannot open %s/%s: %m", c->dir, hex);
+        r = read_full_file_at(dfd, META_NAME, 1024 * 1024, &meta_text, NULL);
+        if (r < 0)
+                return image_error_set(err, r, "cannot read %s/%s/%s: %s", c->dir, hex, META_NAME,
+                                       strerror(-r));
+        meta = json_tokener_parse(meta_text);
+        if (meta && json_object_object_get_ex(meta, "tree_digest", &v) &&
+            json_object_is_type(v, json_type_string))
+                want = json_object_get_string(v);
+        if (!want)
+                return image_error_set(
+                        err, -ENODATA,
+                        "%s/%s has no record of its tree (it was unpacked before ForgeOne kept one): "
+                        "remove the directory so that the next run unpacks the layer again",
+                        c->dir, hex);
+
+        r = read_full_file_at(dfd, TREE_NAME, TREE_SIZE_MAX, &recorded, &recorded_size);
+        if (r < 0)
+                return image_error_set(err, r, "cannot read the tree record %s/%s/%s: %s", c->dir, hex,
+                                       TREE_NAME, strerror(-r));
+        r = oci_digest_buffer(OCI_DIGEST_SHA256, recorded, recorded_size, actual);
+        if (r < 0)
+                return r;
+        if (!streq(actual, want))
+                return image_error_set(
+                        err, -EBADMSG,
+                        "the tree record %s/%s/%s was changed: %s says %s, the file hashes to %s", c->dir,
+                        hex, TREE_NAME, META_NAME, want, actual);
+
+        root_fd = openat(dfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0)
+                return image_error_set(err, negative_errno(), "cannot open %s/%s/rootfs: %m", c->dir, hex);
+        r = layer_tree_record(root_fd, &now, &now_size, err);
+        if (r < 0)
+                return image_error_prefix(err, r, "layer %s: ", diff_id);
+        if (now_size == recorded_size && memcmp(now, recorded, now_size) == 0)
+                return 0;
+        r = layer_tree_diff(recorded, recorded_size, now, now_size, 5, &diff);
+        if (r < 0)
+                return r;
+        return image_error_set(err, -EBADMSG,
+                               "the cached tree of layer %s (%s/%s/rootfs) changed on disk: %s", diff_id,
+                               c->dir, hex, diff);
 }

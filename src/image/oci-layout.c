@@ -337,8 +337,22 @@ static bool is_index_type(const char *mt) {
         return streq_ptr(mt, MT_OCI_INDEX) || streq_ptr(mt, MT_DOCKER_LIST);
 }
 
+/* Tags cosign gives its signatures, attestations and SBOMs of an image ("sha256-<hex>.sig"): they name
+ * artifacts about an image, never an image to run, so "the only manifest" does not count them. */
+static bool is_cosign_artifact_tag(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+
+        if (n < 7 + 64 + 4 || strncmp(name, "sha256-", 7) != 0)
+                return false;
+        for (size_t i = 7; i < 7 + 64; i++)
+                if (!strchr("0123456789abcdef", name[i]) || !name[i])
+                        return false;
+        return streq(name + 71, ".sig") || streq(name + 71, ".att") || streq(name + 71, ".sbom");
+}
+
 /*
- * Picks one entry of an index's "manifests": those tagged `tag` (top level only) or all; then, if
+ * Picks one entry of an index's "manifests": those tagged `tag` (top level only) or all but cosign's
+ * artifacts (top level only); then, if
  * several remain, the one for linux/<host arch>. Follows nested indexes. Returns the manifest descriptor.
  */
 static int select_manifest(int blobs_fd, json_object *index, const char *what, const char *tag,
@@ -372,9 +386,14 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
                         name = json_get_string(ann, REF_NAME);
                 if (tag && !streq_ptr(name, tag))
                         continue;
+                if (!tag && depth == 0 && is_cosign_artifact_tag(name))
+                        continue;
                 cand[n_cand++] = e;
         }
 
+        if (n_cand == 0 && !tag)
+                return image_error_set(err, -ENOENT,
+                                       "%s lists only cosign signatures and attestations, no image", what);
         if (n_cand == 0) {
                 char names[512] = "";
                 size_t len = 0;

@@ -154,6 +154,8 @@ static void identity_done(PolicyIdentity *i) {
         free(i->match_name);
         free(i->match_digest);
         strv_free(i->match_labels);
+        strv_free(i->match_signed_by);
+        free(i->match_signed_reference);
         free(i->description);
 }
 

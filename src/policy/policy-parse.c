@@ -682,8 +682,51 @@ static bool digest_valid(const char *s) {
         return true;
 }
 
+/* "signed_by" (a key id or a list of them) and "signed_reference": requirements on the image's signature
+ * that the trust module checks; they are not criteria, so they do not count as one. */
+static void parse_identity_signature(Ctx *c, json_object *o, PolicyIdentity *id) {
+        json_object *v;
+
+        if (json_object_object_get_ex(o, "signed_by", &v)) {
+                size_t n = 0,
+                       count = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
+
+                push_key(c, "signed_by");
+                if (json_object_is_type(v, json_type_array) && count == 0)
+                        err(c, "is empty: name at least one anchor key id, or leave \"signed_by\" out");
+                for (size_t i = 0; i < count; i++) {
+                        json_object *e = json_object_is_type(v, json_type_array)
+                                                 ? json_object_array_get_idx(v, i)
+                                                 : v;
+                        const char *s;
+
+                        if (e != v)
+                                push_index(c, i);
+                        s = get_nonempty_string(c, e);
+                        if (s && !name_valid(s))
+                                err(c, "anchor key id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ . -",
+                                    s, POLICY_NAME_MAX);
+                        else if (s && strv_append(&id->match_signed_by, &n, s) < 0)
+                                c->oom = true;
+                        if (e != v)
+                                pop(c);
+                }
+                pop(c);
+        }
+        if (json_object_object_get_ex(o, "signed_reference", &v)) {
+                const char *s;
+
+                push_key(c, "signed_reference");
+                s = get_nonempty_string(c, v);
+                if (s && !(id->match_signed_reference = strdup(s)))
+                        c->oom = true;
+                pop(c);
+        }
+}
+
 static void parse_identity_match(Ctx *c, json_object *o, PolicyIdentity *id) {
-        static const char *const keys[] = { "name", "labels", "image_digest", NULL };
+        static const char *const keys[] = { "name",      "labels",           "image_digest",
+                                            "signed_by", "signed_reference", NULL };
         json_object *v;
         bool any = false;
 
@@ -746,13 +789,15 @@ static void parse_identity_match(Ctx *c, json_object *o, PolicyIdentity *id) {
                 pop(c);
         }
 
+        parse_identity_signature(c, o, id);
+
         if (!any)
                 err(c, "names no criterion: give \"name\", \"labels\" or \"image_digest\" (the "
                     "identity \"*\" already stands for every workload)");
 }
 
 static void parse_identities(Ctx *c, json_object *o) {
-        static const char *const keys[] = { "match", "trust", "description", NULL };
+        static const char *const keys[] = { "match", "trust", "allow_unsigned", "description", NULL };
         size_t n;
 
         if (!expect(c, o, json_type_object))
@@ -817,6 +862,17 @@ static void parse_identities(Ctx *c, json_object *o) {
                                 d = get_string(c, v);
                                 if (d && !(id->description = strdup(d)))
                                         c->oom = true;
+                                pop(c);
+                        }
+                        if (json_object_object_get_ex(def, "allow_unsigned", &v)) {
+                                push_key(c, "allow_unsigned");
+                                if (expect(c, v, json_type_boolean))
+                                        id->allow_unsigned = json_object_get_boolean(v);
+                                if (id->allow_unsigned &&
+                                    (id->match_signed_by || id->match_signed_reference))
+                                        err(c, "contradicts match.%s: an identity either requires a "
+                                            "signature or allows none",
+                                            id->match_signed_by ? "signed_by" : "signed_reference");
                                 pop(c);
                         }
                 }
