@@ -599,6 +599,102 @@ static void workload_unprivileged(void *arg) {
         close(fd);
 }
 
+/* ---- cached credentials follow every change ---- */
+
+/* policies/default.json where the workload may change its ids (@setuid allowed, not denied). */
+static const char *setuid_policy(void) {
+        static char p[4096];
+        json_object *o, *rules;
+
+        o = json_object_from_file(default_policy());
+        ck_assert_ptr_nonnull(o);
+        ck_assert(json_object_object_get_ex(o, "rules", &rules));
+        for (size_t i = 0; i < json_object_array_length(rules); i++) {
+                json_object *r = json_object_array_get_idx(rules, i), *id, *sc;
+                if (json_object_object_get_ex(r, "id", &id) && streq(json_object_get_string(id), "no-privileged")) {
+                        sc = json_object_new_array();
+                        json_object_array_add(sc, json_object_new_string("@clock"));
+                        json_object_array_add(sc, json_object_new_string("@module"));
+                        json_object_array_add(sc, json_object_new_string("@reboot"));
+                        json_object_object_add(r, "syscalls", sc);
+                }
+        }
+        json_object *allow = json_object_new_object(), *sc = json_object_new_array();
+        json_object_object_add(allow, "id", json_object_new_string("change-ids"));
+        json_object_array_add(sc, json_object_new_string("@setuid"));
+        json_object_object_add(allow, "syscalls", sc);
+        json_object_object_add(allow, "action", json_object_new_string("allow"));
+        json_object_array_add(rules, allow);
+        snprintf(p, sizeof p, "%s/setuid.json", scratch);
+        ck_assert_int_eq(json_object_to_file_ext(p, o, JSON_C_TO_STRING_PRETTY), 0);
+        json_object_put(o);
+        return p;
+}
+
+#define CRED_GROUP 54321
+
+static void workload_creds_refresh(void *arg) {
+        const char *dir = arg;
+        char grp[512], own[512];
+        gid_t g = CRED_GROUP;
+        int fd;
+
+        snprintf(grp, sizeof grp, "%s/group-only", dir);
+        snprintf(own, sizeof own, "%s/root-only", dir);
+        /* Raw syscalls throughout: glibc would broadcast to threads of the parent that are not here. */
+        fd = open(own, O_RDONLY | O_CLOEXEC);
+        W_ASSERT(fd >= 0); /* root: the cache holds root */
+        close(fd);
+        /* fsuid nobody, and the group that may read grp. */
+        (void) syscall(SYS_setfsuid, 65534);
+        W_ASSERT(syscall(SYS_setgroups, 1, &g) == 0);
+        fd = open(grp, O_RDONLY | O_CLOEXEC);
+        W_ASSERT(fd >= 0);
+        close(fd);
+        errno = 0;
+        W_ASSERT(open(own, O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES);
+        /* The group dropped: the kernel's check under the new groups refuses. */
+        W_ASSERT(syscall(SYS_setgroups, 0, NULL) == 0);
+        errno = 0;
+        W_ASSERT(open(grp, O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES);
+        W_ASSERT(syscall(SYS_setgroups, 1, &g) == 0);
+        fd = open(grp, O_RDONLY | O_CLOEXEC);
+        W_ASSERT(fd >= 0);
+        close(fd);
+        /* Back to fsuid root, then every id to nobody for good. */
+        (void) syscall(SYS_setfsuid, 0);
+        fd = open(own, O_RDONLY | O_CLOEXEC);
+        W_ASSERT(fd >= 0);
+        close(fd);
+        W_ASSERT(syscall(SYS_setgroups, 0, NULL) == 0);
+        W_ASSERT(syscall(SYS_setresgid, 65534, 65534, 65534) == 0);
+        W_ASSERT(syscall(SYS_setresuid, 65534, 65534, 65534) == 0);
+        errno = 0;
+        W_ASSERT(open(own, O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES);
+        errno = 0;
+        W_ASSERT(open(grp, O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES);
+        /* A second thread sees the change of its own credentials only: still nobody here. */
+        W_ASSERT(access(own, R_OK) < 0 && errno == EACCES);
+}
+
+START_TEST(test_creds_cache_refresh) {
+        Harness h = {};
+        char p[512];
+
+        ck_assert_int_eq(chmod(run_dir, 0755), 0);
+        ck_assert_int_eq(chmod(scratch, 0755), 0);
+        snprintf(p, sizeof p, "%s/root-only", scratch);
+        ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), 0);
+        ck_assert_int_eq(chmod(p, 0600), 0);
+        snprintf(p, sizeof p, "%s/group-only", scratch);
+        ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)), 0);
+        ck_assert_int_eq(chown(p, 0, CRED_GROUP), 0);
+        ck_assert_int_eq(chmod(p, 0640), 0);
+        start(&h, setuid_policy(), workload_creds_refresh, scratch);
+        ck_assert_workload_ok(finish(&h));
+}
+END_TEST
+
 START_TEST(test_credentials) {
         Harness h = { .run_as = 65534 };
         char p[512];
@@ -1865,6 +1961,7 @@ int main(void) {
         tcase_add_test(tc, test_connect);
         tcase_add_test(tc, test_hosted);
         tcase_add_test(tc, test_credentials);
+        tcase_add_test(tc, test_creds_cache_refresh);
         tcase_add_test(tc, test_stat_emulated);
         tcase_add_test(tc, test_handoff_hostile_policy);
         tcase_add_test(tc, test_entries_default);

@@ -22,7 +22,11 @@
  *    continues only if nothing can change what was read before the kernel
  *    reads it again (Decision.requires_stable_memory), else EPERM.
  *  - deny fails with the rule's errno (EPERM by default) and costs trust
- *    when a rule or the default made it; builtin denials do not.
+ *    when a rule or the default made it; builtin denials do not. A
+ *    credential call that changes nothing is no privilege change: it
+ *    continues whatever a deny says (POSIX_SPAWN_RESETIDS' setresuid(-1,
+ *    getuid(), -1)), and needs stable memory when setgroups' list or
+ *    capset's data decided that.
  *  - quarantine fails with its errno and stops the workload.
  */
 
@@ -48,6 +52,10 @@ typedef struct DecideCall {
         /* What the supervisor can do with this call: */
         bool emulable;             /* perform it itself (known after decoding for openat2's O_PATH) */
         bool quarantined;          /* the workload is already being stopped */
+        /* Credential calls (setuid and friends, setgroups, capset): the call would leave every id, group
+         * and capability of the caller as it is (from memory it read, for the last two). */
+        bool creds_noop;
+        bool creds_noop_from_memory;
 } DecideCall;
 
 typedef struct Decision {

@@ -162,7 +162,7 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
                 /* Allowed on what memory said and not emulable: continued only when nothing else can change
                  * that memory before the kernel reads it again (see forgeonectl(1) NOTES). */
                 r = decode_creds(c);
-                if (r < 0 || !target_memory_stable(c->tid, s->cgroup_fd, c->ptr_addrs, c->ptr_lens, c->n_ptrs)) {
+                if (r < 0 || (c->n_ptrs > 0 && !target_memory_stable(c->tid, s->cgroup_fd, c->ptr_addrs, c->ptr_lens, c->n_ptrs))) {
                         d->action = SUPERVISOR_ACTION_DENY;
                         d->error = EPERM;
                         ev->rule_id = "supervisor";

@@ -89,6 +89,12 @@ int supervisor_decide(const PolicyGraph *g, const DecideCall *c, int trust, Deci
                 break;
 
         case POLICY_VERDICT_DENY:
+                if (c->creds_noop) {
+                        ret->action = SUPERVISOR_ACTION_CONTINUE;
+                        ret->reason = "changes no credential";
+                        ret->requires_stable_memory = c->creds_noop_from_memory;
+                        break;
+                }
                 ret->action = SUPERVISOR_ACTION_DENY;
                 ret->error = pd.errno_value ?: EPERM;
                 ret->penalize = pd.reason == POLICY_REASON_RULE || pd.reason == POLICY_REASON_DEFAULT;

@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,4 +475,161 @@ pid_t decode_creds_change(const Call *c) {
         if (name_in(c->name, everyone))
                 return 0;
         return -1;
+}
+
+/* ---- credential calls that change nothing ---- */
+
+#define CAP_SETGID_BIT (1ull << 6)
+#define CAP_SETUID_BIT (1ull << 7)
+
+typedef struct Ids {
+        uint32_t r, e, s, fs;
+} Ids;
+
+static bool ids_equal(const Ids *a, const Ids *b) {
+        return a->r == b->r && a->e == b->e && a->s == b->s && a->fs == b->fs;
+}
+
+/* The ids the kernel would set, per kernel/sys.c, for the id family of one call. */
+static int ids_after(const char *base, const uint64_t *args, const Ids *old, bool capable, Ids *ret) {
+        uint32_t a = (uint32_t) args[0], b = (uint32_t) args[1], c = (uint32_t) args[2];
+        const uint32_t keep = (uint32_t) -1;
+
+        *ret = *old;
+        if (streq(base, "set")) {
+                if (capable)
+                        *ret = (Ids) { a, a, a, a };
+                else if (a == old->r || a == old->s)
+                        ret->e = ret->fs = a;
+                else
+                        return -EPERM;
+        } else if (streq(base, "setre")) {
+                if (a != keep)
+                        ret->r = a;
+                if (b != keep)
+                        ret->e = b;
+                if (a != keep || (b != keep && b != old->r))
+                        ret->s = ret->e;
+                ret->fs = ret->e;
+        } else if (streq(base, "setres")) {
+                if (a != keep)
+                        ret->r = a;
+                if (b != keep)
+                        ret->e = b;
+                if (c != keep)
+                        ret->s = c;
+                ret->fs = ret->e;
+        } else if (streq(base, "setfs")) {
+                if (a != keep)
+                        ret->fs = a;
+        } else
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+static int groups_noop(Call *c, bool *ret) {
+        uint64_t n = (uint32_t) c->args[0];
+        gid_t want[TARGET_MAX_GROUPS], have[TARGET_MAX_GROUPS];
+        size_t k = 0;
+        int r;
+
+        if (n > TARGET_MAX_GROUPS) {
+                *ret = false;
+                return 0;
+        }
+        r = target_read(c->tid, c->args[1], want, n * sizeof(gid_t));
+        if (r < 0)
+                return r;
+        if (n > 0 && c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
+                c->ptr_addrs[c->n_ptrs] = c->args[1];
+                c->ptr_lens[c->n_ptrs++] = n * sizeof(gid_t);
+        }
+        /* The kernel keeps the list sorted and as given (duplicates included): compare as sets of
+         * sorted values, which is what the task's groups are. */
+        for (size_t i = 0; i < n; i++) {
+                size_t j = k;
+                while (j > 0 && have[j - 1] > want[i]) {
+                        have[j] = have[j - 1];
+                        j--;
+                }
+                have[j] = want[i];
+                k++;
+        }
+        *ret = k == c->creds->n_groups && memcmp(have, c->creds->groups, k * sizeof(gid_t)) == 0;
+        return 0;
+}
+
+static int capset_noop(Call *c, bool *ret) {
+        struct {
+                uint32_t version;
+                int pid;
+        } hdr;
+        struct {
+                uint32_t effective, permitted, inheritable;
+        } data[2];
+        uint64_t eff, prm, inh;
+        int r;
+
+        r = target_read(c->tid, c->args[0], &hdr, sizeof hdr);
+        if (r < 0)
+                return r;
+        /* _LINUX_CAPABILITY_VERSION_3 only, and the caller itself. */
+        if (hdr.version != 0x20080522 || (hdr.pid != 0 && hdr.pid != c->creds->ns_tid)) {
+                *ret = false;
+                return 0;
+        }
+        r = target_read(c->tid, c->args[1], data, sizeof data);
+        if (r < 0)
+                return r;
+        if (c->n_ptrs + 2 <= ELEMENTSOF(c->ptr_addrs)) {
+                c->ptr_addrs[c->n_ptrs] = c->args[0];
+                c->ptr_lens[c->n_ptrs++] = sizeof hdr;
+                c->ptr_addrs[c->n_ptrs] = c->args[1];
+                c->ptr_lens[c->n_ptrs++] = sizeof data;
+        }
+        eff = data[0].effective | ((uint64_t) data[1].effective << 32);
+        prm = data[0].permitted | ((uint64_t) data[1].permitted << 32);
+        inh = data[0].inheritable | ((uint64_t) data[1].inheritable << 32);
+        *ret = eff == c->creds->cap_eff && prm == c->creds->cap_prm && inh == c->creds->cap_inh;
+        return 0;
+}
+
+int decode_creds_noop(Call *c, bool *ret_noop, bool *ret_memory) {
+        char base[16];
+        size_t n = c->name ? strlen(c->name) : 0;
+        bool gid;
+        Ids old, now;
+        int r;
+
+        *ret_noop = *ret_memory = false;
+        if (!c->name || c->arch != AUDIT_ARCH_X86_64)
+                return -EOPNOTSUPP; /* the 16-bit id calls of 32-bit ABIs are not looked into */
+        if (!streq(c->name, "setgroups") && !streq(c->name, "capset") &&
+            (strncmp(c->name, "set", 3) != 0 || n < 6 ||
+             (!streq(c->name + n - 3, "uid") && !streq(c->name + n - 3, "gid"))))
+                return -EOPNOTSUPP;
+        r = decode_creds(c);
+        if (r < 0)
+                return r;
+        if (streq(c->name, "setgroups")) {
+                *ret_memory = true;
+                r = groups_noop(c, ret_noop);
+        } else if (streq(c->name, "capset")) {
+                *ret_memory = true;
+                r = capset_noop(c, ret_noop);
+        } else {
+                gid = streq(c->name + n - 3, "gid");
+                snprintf(base, sizeof base, "%.*s", (int) (n - 3), c->name);
+                old = gid ? (Ids) { c->creds->rgid, c->creds->egid, c->creds->sgid, c->creds->fsgid }
+                          : (Ids) { c->creds->ruid, c->creds->euid, c->creds->suid, c->creds->fsuid };
+                r = ids_after(base, c->args, &old, !c->creds->foreign_userns &&
+                                      (c->creds->cap_eff & (gid ? CAP_SETGID_BIT : CAP_SETUID_BIT)), &now);
+                if (r == -EOPNOTSUPP)
+                        return r;
+                *ret_noop = r >= 0 && ids_equal(&old, &now);
+                r = 0;
+        }
+        if (r >= 0 && *ret_memory)
+                r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+        return r;
 }

@@ -46,12 +46,12 @@ typedef struct TargetCreds {
         pid_t tgid;
         pid_t ns_tgid, ns_tid; /* as its own pid namespace numbers them (its /proc) */
         unsigned threads;
-        uid_t ruid, fsuid;
-        gid_t rgid, fsgid;
+        uid_t ruid, euid, suid, fsuid;
+        gid_t rgid, egid, sgid, fsgid;
         gid_t groups[TARGET_MAX_GROUPS];
         size_t n_groups;
         mode_t umask;
-        uint64_t cap_eff;
+        uint64_t cap_eff, cap_prm, cap_inh;
         bool foreign_userns; /* in another user namespace than the supervisor */
 } TargetCreds;
 
@@ -224,6 +224,10 @@ int decode_paths(Call *c);
 int decode_addr(Call *c);
 /* Everything the call's emulation needs; then checks the target still waits. */
 int decode_for_emulation(Call *c);
+/* Would this credential call (setuid and friends, setgroups, capset) leave every id, group and capability
+ * of the caller as it is? ret_memory: the answer rests on memory it read (setgroups' list, capset's
+ * data), which must then not change before the kernel reads it. -EOPNOTSUPP for other calls. */
+int decode_creds_noop(Call *c, bool *ret_noop, bool *ret_memory);
 /* Does this call (trapped whatever the policy says) change the caller's credentials, so that cached
  * ones must be dropped first? Returns the tid to forget, 0 for all, -1 for none. */
 pid_t decode_creds_change(const Call *c);

@@ -195,8 +195,12 @@ int target_read_creds(pid_t tid, TargetCreds *ret) {
         if (!f || sscanf(f, "%lu %lu %lu %lu", &g[0], &g[1], &g[2], &g[3]) != 4)
                 return -EIO;
         ret->ruid = (uid_t) u[0];
+        ret->euid = (uid_t) u[1];
+        ret->suid = (uid_t) u[2];
         ret->fsuid = (uid_t) u[3];
         ret->rgid = (gid_t) g[0];
+        ret->egid = (gid_t) g[1];
+        ret->sgid = (gid_t) g[2];
         ret->fsgid = (gid_t) g[3];
         f = status_field(status, "Umask");
         if (f) {
@@ -206,6 +210,12 @@ int target_read_creds(pid_t tid, TargetCreds *ret) {
         }
         f = status_field(status, "CapEff");
         if (!f || sscanf(f, "%" SCNx64, &ret->cap_eff) != 1)
+                return -EIO;
+        f = status_field(status, "CapPrm");
+        if (!f || sscanf(f, "%" SCNx64, &ret->cap_prm) != 1)
+                return -EIO;
+        f = status_field(status, "CapInh");
+        if (!f || sscanf(f, "%" SCNx64, &ret->cap_inh) != 1)
                 return -EIO;
         f = status_field(status, "Groups");
         if (f) {

@@ -333,6 +333,15 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
 
         decide_input(&c, r < 0 ? -r : 0, quarantined, &dc);
         (void) supervisor_decide(g, &dc, trust, &d);
+        if (d.verdict == POLICY_VERDICT_DENY && d.action == SUPERVISOR_ACTION_DENY && forget >= 0 && !quarantined) {
+                /* A credential call the policy denies: allowed after all when it changes nothing. */
+                bool noop, memory;
+                if (decode_creds_noop(&c, &noop, &memory) >= 0 && noop) {
+                        dc.creds_noop = true;
+                        dc.creds_noop_from_memory = memory;
+                        (void) supervisor_decide(g, &dc, trust, &d);
+                }
+        }
         if (d.needs_decode) {
                 /* Allowed on registers, performed by us: it needs the arguments after all. */
                 r = decode_for_emulation(&c);
