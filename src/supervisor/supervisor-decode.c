@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/audit.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,8 +443,8 @@ int decode_addr(Call *c) {
 int decode_for_emulation(Call *c) {
         int r;
 
-        if (!c->info && c->name)
-                c->info = syscall_info_lookup(c->name);
+        if (!c->info)
+                c->info = c->cls->info;
         if (!c->info)
                 return -EINVAL;
         r = decode_creds(c);
@@ -456,7 +457,7 @@ int decode_for_emulation(Call *c) {
         return r;
 }
 
-pid_t decode_creds_change(const Call *c) {
+static int8_t creds_change_of(const char *name) {
         static const char *const own[] = {
                 "setuid", "setuid32", "setgid", "setgid32", "setreuid", "setreuid32", "setregid",
                 "setregid32", "setresuid", "setresuid32", "setresgid", "setresgid32", "setfsuid",
@@ -468,13 +469,60 @@ pid_t decode_creds_change(const Call *c) {
                 "umask", "execve", "execveat", "unshare", "setns", NULL,
         };
 
-        if (!c->name)
+        if (!name)
                 return -1;
-        if (name_in(c->name, own))
-                return c->tid;
-        if (name_in(c->name, everyone))
+        if (name_in(name, own))
+                return 1;
+        if (name_in(name, everyone))
                 return 0;
         return -1;
+}
+
+static void class_fill(uint32_t arch, int nr, SyscallClass *ret) {
+        const char *name = syscall_name(arch, nr);
+
+        *ret = (SyscallClass) {
+                .name = name,
+                .info = name ? syscall_info_lookup(name) : NULL,
+                .emulable = name && emulate_supported(name),
+                .is_open = name && (streq(name, "open") || streq(name, "openat") || streq(name, "openat2") ||
+                                    streq(name, "creat")),
+                .creds_change = creds_change_of(name),
+        };
+}
+
+#define CLASS_TABLE_SIZE 1024
+static SyscallClass class_table[CLASS_TABLE_SIZE];
+static uint32_t class_table_arch;
+static pthread_once_t class_once = PTHREAD_ONCE_INIT;
+
+static void class_table_init(void) {
+#if defined(__x86_64__)
+        class_table_arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+        class_table_arch = AUDIT_ARCH_AARCH64;
+#endif
+        for (int nr = 0; nr < CLASS_TABLE_SIZE; nr++)
+                class_fill(class_table_arch, nr, &class_table[nr]);
+}
+
+const SyscallClass *syscall_class_get(uint32_t arch, int nr, SyscallClass *buf) {
+        pthread_once(&class_once, class_table_init);
+        if (arch == class_table_arch && nr >= 0 && nr < CLASS_TABLE_SIZE)
+                return &class_table[nr];
+        class_fill(arch, nr, buf);
+        return buf;
+}
+
+pid_t decode_creds_change(const Call *c) {
+        switch (c->cls->creds_change) {
+        case 1:
+                return c->tid;
+        case 0:
+                return 0;
+        default:
+                return -1;
+        }
 }
 
 /* ---- credential calls that change nothing ---- */

@@ -160,6 +160,18 @@ struct Supervisor {
         int thread_result;
 };
 
+/* What the supervisor needs to know about a syscall before looking at its arguments, from a table
+ * built once for the native ABI (the hot path does no name comparisons). */
+typedef struct SyscallClass {
+        const char *name;          /* NULL: no name on that ABI */
+        const SyscallInfo *info;   /* its argument description, or NULL */
+        bool emulable;             /* emulate_supported() */
+        bool is_open;              /* open, openat, openat2, creat */
+        int8_t creds_change;       /* -1 none, 0 every task of the workload, 1 the calling task */
+} SyscallClass;
+
+const SyscallClass *syscall_class_get(uint32_t arch, int nr, SyscallClass *buf);
+
 typedef enum PathLastKind {
         PATH_LAST_NORMAL,
         PATH_LAST_DOT,
@@ -181,6 +193,7 @@ typedef struct Call {
         uint64_t args[6];
         const char *name;
         const SyscallInfo *info;
+        const SyscallClass *cls;
 
         bool decoded;
         char *path, *path2;   /* resolved, inside the root */
@@ -215,6 +228,7 @@ typedef struct Call {
 void call_done(Call *c);
 
 /* ---- decode (supervisor-decode.c) ---- */
+
 
 int arg_index(const SyscallInfo *info, SyscallArg kind) _pure_;
 /* The caller's credentials, from the cache. */

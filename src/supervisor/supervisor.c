@@ -229,13 +229,8 @@ void call_done(Call *c) {
 /* ---- one notification ---- */
 
 static bool call_emulable(const Call *c) {
-        if (!emulate_supported(c->name))
-                return false;
         /* The kernel's ADDFD cannot install O_PATH files. */
-        if (c->name && (streq(c->name, "open") || streq(c->name, "openat") || streq(c->name, "openat2") ||
-                        streq(c->name, "creat")))
-                return !(c->open_flags & O_PATH);
-        return true;
+        return c->cls->emulable && !(c->cls->is_open && (c->open_flags & O_PATH));
 }
 
 static void decide_input(const Call *c, int decode_error, bool quarantined, DecideCall *dc) {
@@ -259,6 +254,7 @@ static void decide_input(const Call *c, int decode_error, bool quarantined, Deci
 
 static void handle(Supervisor *s, const struct seccomp_notif *req) {
         Call c = { .s = s, .sock_fd = -EBADF, .magic_file = -EBADF };
+        SyscallClass cls_buf;
         SupervisorEvent ev = {};
         Decision d;
         DecideCall dc;
@@ -273,7 +269,8 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
         c.arch = req->data.arch;
         c.nr = req->data.nr;
         memcpy(c.args, req->data.args, sizeof c.args);
-        c.name = syscall_name(c.arch, c.nr);
+        c.cls = syscall_class_get(c.arch, c.nr, &cls_buf);
+        c.name = c.cls->name;
 
         /* The graph this notification is decided on: the dispatching thread keeps a reference to the
          * current generation and only takes the lock when a reload published a new one. A reload during
@@ -288,7 +285,10 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
         g = s->loop_graph;
         needs = policy_graph_needs(g, c.arch, c.nr);
         quarantined = __atomic_load_n(&s->quarantined, __ATOMIC_ACQUIRE);
-        if (needs & POLICY_NEED_TRUST) {
+        if ((needs & POLICY_NEED_TRUST) &&
+            __atomic_load_n(&s->trust.score, __ATOMIC_ACQUIRE) < __atomic_load_n(&s->trust_cfg.maximum, __ATOMIC_RELAXED)) {
+                /* Below the maximum the score recovers with time: computed under the lock. At the maximum
+                 * nothing can be added, and it is what the plain read below gives. */
                 pthread_mutex_lock(&s->lock);
                 trust = trust_score_current(&s->trust, &s->trust_cfg, now_usec());
                 pthread_mutex_unlock(&s->lock);
@@ -312,8 +312,8 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
         memcpy(ev.args, c.args, sizeof ev.args);
 
         /* Decode what the policy needs: argument descriptions, then memory. */
-        if (!quarantined && c.name && (needs & (POLICY_NEED_PATH | POLICY_NEED_ADDR))) {
-                c.info = syscall_info_lookup(c.name);
+        if (!quarantined && (needs & (POLICY_NEED_PATH | POLICY_NEED_ADDR))) {
+                c.info = c.cls->info;
                 if (c.info) {
                         r = decode_creds(&c);
                         if (r >= 0 && (needs & POLICY_NEED_PATH))
@@ -326,8 +326,8 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
                                 r = seccomp_notif_id_valid_raw(s->listener, c.id);
                 }
         }
-        if (!c.info && c.name && emulate_supported(c.name))
-                c.info = syscall_info_lookup(c.name);
+        if (!c.info && c.cls->emulable)
+                c.info = c.cls->info;
         if (c.info && !c.decoded && arg_index(c.info, SYSCALL_ARG_OPEN_FLAGS) >= 0)
                 c.open_flags = c.args[arg_index(c.info, SYSCALL_ARG_OPEN_FLAGS)];
 
