@@ -779,7 +779,7 @@ static long send_stop(const char *call, pid_t pid) {
         return -1;
 }
 
-/* signal CALL PID SYNC: sends SIGSTOP with CALL, reports, then waits (stat only) for the harness to say it
+/* signal CALL PID|ppid SYNC: sends SIGSTOP with CALL, reports, then waits (stat only) for the harness to say it
  * looked, so that nothing trapped runs while a supervisor may be stopped. */
 static int cmd_signal(int argc, char **argv) {
         long r;
@@ -787,7 +787,7 @@ static int cmd_signal(int argc, char **argv) {
 
         if (argc < 3)
                 return 2;
-        r = send_stop(argv[0], (pid_t) parse_ul(argv[1]));
+        r = send_stop(argv[0], streq(argv[1], "ppid") ? getppid() : (pid_t) parse_ul(argv[1]));
         e = errno;
         call_report(argv[0], r, e, "SIGSTOP to %s", argv[1]);
         (void) wait_file(argv[2], 30);
@@ -832,7 +832,7 @@ static uint64_t first_mapping(pid_t pid) {
         return a;
 }
 
-/* reach LABEL PID CANARY: every non-signal way to look into or change another process. */
+/* reach LABEL PID|ppid CANARY [SYNC]: every non-signal way to look into or change another process. */
 static int cmd_reach(int argc, char **argv) {
         const char *label;
         pid_t pid;
@@ -845,7 +845,7 @@ static int cmd_reach(int argc, char **argv) {
         if (argc < 3)
                 return 2;
         label = argv[0];
-        pid = (pid_t) parse_ul(argv[1]);
+        pid = streq(argv[1], "ppid") ? getppid() : (pid_t) parse_ul(argv[1]);
         canary = argv[2];
 
         /* Memory and environment through /proc, whole process and every thread. */
@@ -980,6 +980,10 @@ static int cmd_reach(int argc, char **argv) {
                 r = prlimit(pid, RLIMIT_NOFILE, &rl, NULL);
                 call_report("prlimit64", r, errno, "RLIMIT_NOFILE 3 on %d", pid);
         }
+        /* The harness looks at the target now, while it still runs (it may be our own supervisor). */
+        dprintf(1, "REACHED\n");
+        if (argc > 3)
+                (void) wait_file(argv[3], 60);
         return 0;
 }
 
