@@ -149,6 +149,9 @@ image_build() {
         echo "decoy of the attack suite" >"$r/etc/decoy"
         chmod 0644 "$r/etc/decoy"
         mkdir -p "$r/etc/protdir" && echo "decoy in a protected directory" >"$r/etc/protdir/passwd"
+        # Race fixtures: allowed objects in scratch space.
+        echo ok >"$r/tmp/ok" && chmod 0644 "$r/tmp/ok"
+        mkdir -p "$r/tmp/d" "$r/tmp/a" && echo ok >"$r/tmp/d/passwd"
         echo "not a program" >"$r/srv/app/bin/data"
         chmod 0644 "$r/srv/app/bin/data"
         (cd "$W" && umoci repack --image img:latest bundle >/dev/null &&

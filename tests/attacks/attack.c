@@ -1085,10 +1085,21 @@ typedef struct Flip {
 
 enum { FLIP_DUP2, FLIP_CHDIR, FLIP_SWAP, FLIP_VFORK_BUF };
 
+static uint32_t rnd_state = 2463534242u;
+
+static uint32_t rnd(void) {
+        rnd_state ^= rnd_state << 13;
+        rnd_state ^= rnd_state >> 17;
+        rnd_state ^= rnd_state << 5;
+        return rnd_state;
+}
+
 static int vfork_child(void *arg) {
-        (void) arg;
-        /* Keep the parent in its vfork wait for a moment, then let it go. */
-        for (volatile int i = 0; i < 2000; i++)
+        /* Keep the parent in its vfork wait for a while (the supervisor looks at it then), then let it
+         * go: random lengths, since the supervisor's timing is not ours to know. */
+        unsigned spin = (unsigned) (uintptr_t) arg;
+
+        for (volatile unsigned i = 0; i < spin; i++)
                 ;
         _exit(0);
 }
@@ -1114,14 +1125,18 @@ static void flip_loop(Flip *f) {
                 case FLIP_SWAP:
                         (void) syscall(SYS_renameat2, AT_FDCWD, f->swap1, AT_FDCWD, f->swap2, RENAME_EXCHANGE);
                         break;
-                case FLIP_VFORK_BUF:
+                case FLIP_VFORK_BUF: {
                         /* Blocked in a vfork without CLONE_VM while the supervisor looks, then rewrite. */
-                        (void) clone(vfork_child, stack + sizeof stack, CLONE_VFORK | SIGCHLD, NULL);
+                        unsigned hold = rnd() % 20000;
+
+                        (void) clone(vfork_child, stack + sizeof stack, CLONE_VFORK | SIGCHLD,
+                                     (void *) (uintptr_t) (rnd() % 40000));
                         memcpy(f->buf, f->pb, strlen(f->pb) + 1);
-                        for (volatile int i = 0; i < 200; i++)
+                        for (volatile unsigned i = 0; i < hold; i++)
                                 ;
                         memcpy(f->buf, f->pa, strlen(f->pa) + 1);
                         break;
+                }
                 }
         }
 }
@@ -1410,9 +1425,23 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                 (void) dup2(fa, RACE_FD);
                 share = streq(c->flip, "fd-files") ? CLONE_FILES : 0;
         } else if (streq(c->flip, "swap")) {
+                /* dir_a: a directory; dir_b: "LINK=TARGET", a symlink to the protected directory. Both are
+                 * made here, by the workload, in scratch space (an overlay cannot exchange entries of its
+                 * lower layers, so image-provided ones would not do). */
+                static char link[512];
+                const char *eq = strchr(c->dir_b, '=');
+
+                if (!eq || (size_t) (eq - c->dir_b) >= sizeof link) {
+                        snprintf(detail, dsize, "swap wants LINK=TARGET");
+                        return 0;
+                }
+                memcpy(link, c->dir_b, (size_t) (eq - c->dir_b));
+                link[eq - c->dir_b] = 0;
+                (void) mkdir(c->dir_a, 0755);
+                (void) symlink(eq + 1, link);
                 f.kind = FLIP_SWAP;
-                f.swap1 = c->dir_a; /* a directory and a symlink to dir_b's directory, exchanged */
-                f.swap2 = c->dir_b;
+                f.swap1 = c->dir_a;
+                f.swap2 = link;
         } else if (streq(c->flip, "vfork")) {
                 f.kind = FLIP_VFORK_BUF;
                 f.buf = pathbuf;

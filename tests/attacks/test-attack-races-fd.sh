@@ -63,10 +63,10 @@ if image_build; then
         RACE_MIN=$CONTAINER_ATTEMPTS
         for race in linkat-empty-path fchmodat2-empty-path fchmodat-empty-path fchownat-empty-path \
                 utimensat-empty-path futimens proc-self-fd-reopen; do
-                run_container "$notrust" "$W/c-$race" -- /bin/sh -c "echo ok >/tmp/ok && exec /bin/attack race-fd $race $CONTAINER_ATTEMPTS /tmp/ok /etc/decoy /tmp/lnk"
+                run_container "$notrust" "$W/c-$race" -- /bin/attack race-fd "$race" "$CONTAINER_ATTEMPTS" /tmp/ok /etc/decoy /tmp/lnk
                 results "container:" "$W/c-$race"
         done
-        run_container "$notrust" "$W/c-openat" -- /bin/sh -c "mkdir -p /tmp/d && echo ok >/tmp/d/passwd && exec /bin/attack race-fd openat-dirfd $CONTAINER_ATTEMPTS /tmp/d /etc/protdir passwd"
+        run_container "$notrust" "$W/c-openat" -- /bin/attack race-fd openat-dirfd "$CONTAINER_ATTEMPTS" /tmp/d /etc/protdir passwd
         results "container:" "$W/c-openat"
         skip_test "container: statx, newfstatat, readlinkat races" \
                 "a protected object the workload holds but may not stat needs an fd from outside its root, which the supervisor refuses by path (EXDEV)"
