@@ -1670,14 +1670,60 @@ static int cmd_tcp_send(int argc, char **argv) {
         return 0;
 }
 
-/* unix-send LABEL PATH: datagrams to a forbidden socket path. */
+/* udp-send LABEL HOST:PORT: UDP datagrams to a forbidden address; sendto and connect last (a policy may
+ * quarantine those). */
+static int cmd_udp_send(int argc, char **argv) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        static const char *const how[] = { "sendmsg", "sendmmsg", "sendto", "connect" };
+
+        if (argc < 2 || parse_inet(argv[1], &ss, &len) < 0)
+                return 2;
+        for (size_t i = 0; i < ELEMENTSOF(how); i++) {
+                char id[128], msg[160];
+                int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                struct iovec iov;
+                long r;
+
+                snprintf(id, sizeof id, "udp-%s-%s", argv[0], how[i]);
+                snprintf(msg, sizeof msg, "FOUDP:%s", id);
+                iov = (struct iovec) { .iov_base = msg, .iov_len = strlen(msg) };
+                if (fd < 0) {
+                        skip(id, "socket: %s", en(errno));
+                        continue;
+                }
+                if (streq(how[i], "sendmsg")) {
+                        struct msghdr mh = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
+                        r = sendmsg(fd, &mh, 0);
+                } else if (streq(how[i], "sendmmsg")) {
+                        struct mmsghdr mm = { .msg_hdr = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov,
+                                                           .msg_iovlen = 1 } };
+                        r = sendmmsg(fd, &mm, 1, 0);
+                } else if (streq(how[i], "sendto"))
+                        r = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *) &ss, len);
+                else {
+                        r = connect(fd, (struct sockaddr *) &ss, len);
+                        if (r == 0)
+                                r = write(fd, msg, strlen(msg));
+                }
+                call_report(id, r, errno, "to %s", argv[1]);
+                close(fd);
+        }
+        return 0;
+}
+
+/* unix-send LABEL PATH [wait]: datagrams to a forbidden socket path (waiting for it to appear). */
 static int cmd_unix_send(int argc, char **argv) {
         struct sockaddr_un un = { .sun_family = AF_UNIX };
         socklen_t len;
-        static const char *const how[] = { "connect", "sendto", "sendmsg", "sendmmsg", "sendmmsg-second" };
+        static const char *const how[] = { "connect", "sendto", "sendmsg", "sendmmsg" };
 
         if (argc < 2 || strlen(argv[1]) >= sizeof un.sun_path)
                 return 2;
+        if (argc > 2 && !wait_file(argv[1], 30)) {
+                skip("unix-send", "%s never appeared", argv[1]);
+                return 0;
+        }
         strcpy(un.sun_path, argv[1]);
         len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(un.sun_path) + 1);
         for (size_t i = 0; i < ELEMENTSOF(how); i++) {
@@ -1702,21 +1748,10 @@ static int cmd_unix_send(int argc, char **argv) {
                 else if (streq(how[i], "sendmsg")) {
                         struct msghdr mh = { .msg_name = &un, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
                         r = sendmsg(fd, &mh, 0);
-                } else if (streq(how[i], "sendmmsg")) {
+                } else {
                         struct mmsghdr mm = { .msg_hdr = { .msg_name = &un, .msg_namelen = len, .msg_iov = &iov,
                                                            .msg_iovlen = 1 } };
                         r = sendmmsg(fd, &mm, 1, 0);
-                } else {
-                        /* The first message goes nowhere forbidden (no address would fail on an unconnected
-                         * socket), so an allowed abstract address first and the forbidden one second. */
-                        struct sockaddr_un ok = { .sun_family = AF_UNIX };
-                        struct mmsghdr mm[2];
-                        memcpy(ok.sun_path, "\0fo-attack-none", 15);
-                        memset(mm, 0, sizeof mm);
-                        mm[0].msg_hdr = (struct msghdr) { .msg_name = &ok, .msg_namelen = offsetof(struct sockaddr_un, sun_path) + 15,
-                                                          .msg_iov = &iov, .msg_iovlen = 1 };
-                        mm[1].msg_hdr = (struct msghdr) { .msg_name = &un, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
-                        r = sendmmsg(fd, mm, 2, 0);
                 }
                 call_report(id, r, errno, "to %s", argv[1]);
                 close(fd);
@@ -2456,6 +2491,29 @@ static int cmd_listen_tcp(int argc, char **argv) {
         }
 }
 
+/* listen-udp PORT OUTFILE: every datagram to 0.0.0.0:PORT is appended as a line. */
+static int cmd_listen_udp(int argc, char **argv) {
+        struct sockaddr_in in = { .sin_family = AF_INET };
+        int fd, out;
+
+        if (argc < 2)
+                return 2;
+        in.sin_port = htons((uint16_t) atoi(argv[0]));
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &in, sizeof in) < 0)
+                return 1;
+        out = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        dprintf(1, "LISTENING\n");
+        for (;;) {
+                char buf[512];
+                ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+                if (n > 0 && out >= 0) {
+                        buf[n++] = '\n';
+                        (void) !write(out, buf, (size_t) n);
+                }
+        }
+}
+
 /* recv-unix PATH OUTFILE: a datagram socket at PATH; every datagram is appended as a line. */
 static int cmd_recv_unix(int argc, char **argv) {
         struct sockaddr_un un = { .sun_family = AF_UNIX };
@@ -2470,6 +2528,8 @@ static int cmd_recv_unix(int argc, char **argv) {
                 dprintf(2, "recv-unix: %m\n");
                 return 1;
         }
+        /* Writable by anyone, a container's root included: only the policy stands in the way. */
+        (void) chmod(argv[0], 0777);
         out = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         dprintf(1, "LISTENING\n");
         for (;;) {
@@ -2544,6 +2604,7 @@ int main(int argc, char **argv) {
                 { "cgroup", cmd_cgroup },         { "after-death", cmd_after_death },
                 { "race-fd", cmd_race_fd },       { "race-cont", cmd_race_cont },
                 { "tcp-send", cmd_tcp_send },     { "unix-send", cmd_unix_send },
+                { "udp-send", cmd_udp_send },     { "listen-udp", cmd_listen_udp },
                 { "ro-fd", cmd_ro_fd },           { "devices", cmd_devices },
                 { "aliases", cmd_aliases },       { "paths", cmd_paths },
                 { "forge-cache", cmd_forge_cache }, { "fds", cmd_fds },
