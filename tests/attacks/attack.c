@@ -291,12 +291,17 @@ static int recv_fd(int sock) {
 
 /* NAME with every "@PID@" replaced by pid. */
 static void subst_pid(char *dst, size_t size, const char *name, pid_t pid) {
-        const char *at = strstr(name, "@PID@");
+        size_t o = 0;
 
-        if (!at)
-                snprintf(dst, size, "%s", name);
-        else
-                snprintf(dst, size, "%.*s%d%s", (int) (at - name), name, (int) pid, at + 5);
+        for (const char *p = name; *p && o + 1 < size;) {
+                if (strncmp(p, "@PID@", 5) == 0) {
+                        int k = snprintf(dst + o, size - o, "%d", (int) pid);
+                        o += k > 0 ? (size_t) k : 0;
+                        p += 5;
+                } else
+                        dst[o++] = *p++;
+        }
+        dst[o < size ? o : size - 1] = 0;
 }
 
 static unsigned long parse_ul(const char *s) {
@@ -2117,6 +2122,55 @@ static int cmd_paths(int argc, char **argv) {
         return 0;
 }
 
+/* opens ID PATH...: open only (O_RDONLY | O_NONBLOCK), for files whose reading has effects (/proc/kmsg
+ * consumes the kernel log) or is pointless: the open succeeding is the escape. "@TID@" and "@PPID@" in a
+ * path become our tid and our parent's pid. */
+static int cmd_opens(int argc, char **argv) {
+        if (argc < 2)
+                return 2;
+        for (int i = 1; i < argc; i++) {
+                char id[300], path[512], tmp[512];
+                int fd;
+
+                subst_pid(tmp, sizeof tmp, argv[i], getppid());
+                snprintf(path, sizeof path, "%s", tmp);
+                if (strstr(path, "@TID@")) {
+                        char *at = strstr(path, "@TID@");
+                        snprintf(tmp, sizeof tmp, "%.*s%d%s", (int) (at - path), path, (int) gettid(), at + 5);
+                        snprintf(path, sizeof path, "%s", tmp);
+                }
+                snprintf(id, sizeof id, "%s%s", argv[0], argv[i]);
+                for (char *p = id; *p; p++)
+                        if (*p == '/' || *p == '@')
+                                *p = '-';
+                fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                if (fd >= 0) {
+                        result(id, true, "%s opened", path);
+                        close(fd);
+                } else if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+                        skip(id, "%s: %s", path, en(errno));
+                else
+                        result(id, false, "%s refused: %s", path, en(errno));
+        }
+        return 0;
+}
+
+/* mknod-dev: a device node of /dev/mem in scratch space. */
+static int cmd_mknod(int argc, char **argv) {
+        char p[64];
+
+        snprintf(p, sizeof p, "/tmp/fo-mem-%d", getpid());
+        if (mknod(p, S_IFCHR | 0600, makedev(1, 1)) == 0) {
+                int fd = open(p, O_RDONLY | O_CLOEXEC);
+                result("mknod-dev-mem", true, "made a /dev/mem node in /tmp (open: %s)", fd >= 0 ? "ok" : en(errno));
+                if (fd >= 0)
+                        close(fd);
+                (void) unlink(p);
+        } else
+                result("mknod-dev-mem", false, "refused: %s", en(errno));
+        return 0;
+}
+
 /* ---- a minimal SHA-256, to forge a cache entry the way any workload could ---- */
 
 static const uint32_t K256[64] = {
@@ -2267,12 +2321,21 @@ static int cmd_forge_cache(int argc, char **argv) {
         return 0;
 }
 
-/* fds [USE_DIR_FD [APPEND_FD [ATTR_FD]]]: what was inherited beyond 0-2, and what it gives. */
+/* fds local|container [ROOT_FD [APPEND_FD [ATTR_FD]]]: what was inherited beyond 0-2, and what it gives.
+ * ROOT_FD is the caller's root directory: in run --local the workload's own root too, so looking through
+ * it is no escape there. */
 static int cmd_fds(int argc, char **argv) {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
         int self = d ? dirfd(d) : -1;
         char id[64];
+        bool same_root;
+
+        if (argc < 1)
+                return 2;
+        same_root = streq(argv[0], "local");
+        argc--;
+        argv++;
 
         while (d && (de = readdir(d))) {
                 char p[64], t[512];
@@ -2292,7 +2355,6 @@ static int cmd_fds(int argc, char **argv) {
         if (argc > 0) {
                 int fd = atoi(argv[0]), g;
                 struct stat st;
-                char buf[4096];
 
                 if (fstat(fd, &st) < 0) {
                         skip("dirfd-use", "fd %d: %s", fd, en(errno));
@@ -2308,23 +2370,47 @@ static int cmd_fds(int argc, char **argv) {
                                                 strncat(list, de->d_name, sizeof list - strlen(list) - 2);
                                                 strcat(list, " ");
                                         }
-                                result("dirfd-getdents", names > 0, "listed %d names of the caller's directory: %s", names, list);
+                                result("dirfd-getdents", names > 0 && !same_root, "listed %d names of the caller's directory%s: %s",
+                                       names, same_root ? " (the workload's own root)" : "", list);
                                 closedir(dd);
                         }
-                        g = openat(fd, "etc/passwd", O_RDONLY | O_CLOEXEC);
-                        result("dirfd-openat-passwd", g >= 0, "%s", g >= 0 ? "opened the caller's etc/passwd" : en(errno));
-                        if (g >= 0)
-                                close(g);
+                        /* What the fd's own etc/passwd is (fstatat is decided in the kernel), against what an
+                         * open through it gives. */
+                        {
+                                struct stat want;
+                                bool have = fstatat(fd, "etc/passwd", &want, 0) == 0;
+
+                                g = openat(fd, "etc/passwd", O_RDONLY | O_CLOEXEC);
+                                if (g >= 0 && have && fd_is_inode(g, &want))
+                                        result("dirfd-openat-passwd", !same_root, "opened the caller's etc/passwd%s",
+                                               same_root ? " (the workload's own root: allowed)" : "");
+                                else if (g >= 0)
+                                        result("dirfd-openat-passwd", false, "an open through it gave another file (the "
+                                                                             "path was judged and opened in the workload's root)");
+                                else
+                                        result("dirfd-openat-passwd", false, "refused: %s", en(errno));
+                                if (g >= 0)
+                                        close(g);
+                        }
                         g = openat(fd, "etc/shadow", O_RDONLY | O_CLOEXEC);
                         result("dirfd-openat-shadow", g >= 0, "%s", g >= 0 ? "opened the caller's etc/shadow" : en(errno));
                         if (g >= 0)
                                 close(g);
                         if (fchdir(fd) == 0) {
-                                ssize_t n = read_file("etc/hostname", buf, sizeof buf);
-                                result("dirfd-fchdir-read", n >= 0, "fchdir into it; relative read: %s", n >= 0 ? "read" : en((int) -n));
+                                struct stat want;
+                                bool have = stat("etc/passwd", &want) == 0;
+                                int h = open("etc/passwd", O_RDONLY | O_CLOEXEC);
+
+                                if (h >= 0 && have && fd_is_inode(h, &want))
+                                        result("dirfd-fchdir-open", !same_root, "fchdir into it; a relative open read the caller's etc/passwd");
+                                else
+                                        result("dirfd-fchdir-open", false, "fchdir into it; relative open: %s",
+                                               h >= 0 ? "another file (judged in the workload's root)" : en(errno));
+                                if (h >= 0)
+                                        close(h);
                                 (void) chdir("/");
                         } else
-                                result("dirfd-fchdir-read", false, "fchdir refused: %s", en(errno));
+                                result("dirfd-fchdir-open", false, "fchdir refused: %s", en(errno));
                 }
         }
         if (argc > 1) {
@@ -2611,7 +2697,8 @@ int main(int argc, char **argv) {
                 { "pty-run", cmd_pty_run },       { "with-fds", cmd_with_fds },
                 { "listen-tcp", cmd_listen_tcp }, { "recv-unix", cmd_recv_unix },
                 { "loopctl", cmd_loopctl },       { "hold-map", cmd_hold_map },
-                { "fnv", cmd_fnv },
+                { "fnv", cmd_fnv },               { "opens", cmd_opens },
+                { "mknod", cmd_mknod },
         };
 
         if (argc >= 2 && streq(argv[1], "exec-probe"))
