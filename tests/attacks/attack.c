@@ -22,6 +22,8 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/fsverity.h>
+#include <net/if.h>
 #include <linux/ioprio.h>
 #include <linux/kcmp.h>
 #include <linux/loop.h>
@@ -651,6 +653,33 @@ static int cmd_wx(int argc, char **argv) {
         return 0;
 }
 
+/* sendto's address is a pointer (all 64 bits count): a value with only high bits set is not NULL to the
+ * filter and a bad address to the kernel. EFAULT would mean the filter let it through. */
+static void width_sendto(void) {
+        static const struct {
+                const char *id;
+                uint64_t addr;
+        } v[] = { { "sendto-addr-bit32", HB }, { "sendto-addr-hi32", HB_ALL } };
+        int sv[2];
+
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                skip("sendto-addr", "socketpair: %s", en(errno));
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                long r = syscall(SYS_sendto, sv[0], "x", 1, 0, v[i].addr, sizeof(struct sockaddr_un));
+                int e = errno;
+
+                if (r >= 0 || e == EFAULT)
+                        bypassed(v[i].id, "the no-destination rule let a non-NULL address through (%s)",
+                                 r >= 0 ? "sent" : "EFAULT from the kernel");
+                else
+                        result(v[i].id, false, "refused: %s", en(e));
+        }
+        close(sv[0]);
+        close(sv[1]);
+}
+
 static int cmd_width(int argc, char **argv) {
         if (argc < 1) {
                 dprintf(2, "width SECRET\n");
@@ -660,6 +689,7 @@ static int cmd_width(int argc, char **argv) {
         width_prctl_seccomp(argv[0]);
         width_sockets();
         width_clone();
+        width_sendto();
         return 0;
 }
 
@@ -1122,10 +1152,14 @@ static void flip_loop(Flip *f) {
                         (void) dup2(f->a, f->n);
                         break;
                 case FLIP_CHDIR:
-                        (void) chdir(f->db);
+                        /* fchdir where we hold both directories (it is decided in the kernel by every
+                         * shipped policy, also where chdir is judged by path). */
+                        if (f->b >= 0 ? fchdir(f->b) : chdir(f->db)) {
+                        }
                         for (volatile int i = 0; i < 50; i++)
                                 ;
-                        (void) chdir(f->da);
+                        if (f->a >= 0 ? fchdir(f->a) : chdir(f->da)) {
+                        }
                         break;
                 case FLIP_SWAP:
                         (void) syscall(SYS_renameat2, AT_FDCWD, f->swap1, AT_FDCWD, f->swap2, RENAME_EXCHANGE);
@@ -1365,7 +1399,7 @@ static int cmd_race_fd(int argc, char **argv) {
 
 /* ---- continued calls: O_PATH opens and exec, with the name flipped by another task ---- */
 
-typedef enum Op { OP_OPATH, OP_EXEC, OP_EXECVEAT_EMPTY } Op;
+typedef enum Op { OP_OPATH, OP_EXEC, OP_EXECVEAT_EMPTY, OP_CHDIR } Op;
 
 /* One attempt; true on an escape. For O_PATH: an fd of the protected inode. For exec: the forbidden
  * program ran (it exits 42), seen by the caller through the exec-ing child's status. */
@@ -1403,7 +1437,7 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
         bool thread = false;
         int fa = -1, fb = -1;
 
-        if (c->op == OP_OPATH && stat(c->prot, &prot) < 0) {
+        if ((c->op == OP_OPATH || c->op == OP_CHDIR) && stat(c->prot, &prot) < 0) {
                 snprintf(detail, dsize, "cannot stat the protected object %s: %s", c->prot, en(errno));
                 return 0;
         }
@@ -1411,6 +1445,8 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                 f.kind = FLIP_CHDIR;
                 f.da = c->dir_a;
                 f.db = c->dir_b;
+                f.a = open(c->dir_a, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                f.b = open(c->dir_b, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 share = streq(c->flip, "cwd-fs") ? CLONE_FS : 0;
                 if (chdir(c->dir_a) < 0) {
                         snprintf(detail, dsize, "chdir %s: %s", c->dir_a, en(errno));
@@ -1418,10 +1454,11 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                 }
         } else if (streq(c->flip, "fd-files") || streq(c->flip, "fd-proc")) {
                 f.kind = FLIP_DUP2;
-                fa = open(c->dir_a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                fb = open(c->dir_b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                /* Directories, or files for a magic link as the last component (/proc/self/fd/N). */
+                fa = open(c->dir_a, O_RDONLY | O_CLOEXEC);
+                fb = open(c->dir_b, O_RDONLY | O_CLOEXEC);
                 if (fa < 0 || fb < 0) {
-                        snprintf(detail, dsize, "cannot open the directories: %s", en(errno));
+                        snprintf(detail, dsize, "cannot open %s: %s", fa < 0 ? c->dir_a : c->dir_b, en(errno));
                         return 0;
                 }
                 f.a = fa;
@@ -1454,13 +1491,40 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                 f.pb = c->dir_b;
                 memcpy(pathbuf, c->dir_a, strlen(c->dir_a) + 1);
                 thread = true;
-                signal(SIGCHLD, SIG_IGN);
         } else {
                 snprintf(detail, dsize, "unknown flip %s", c->flip);
                 return 0;
         }
 
+        if (c->op == OP_CHDIR) {
+                /* Into the protected directory? stat(".") after a successful chdir says where we are; back
+                 * with fchdir (decided in the kernel). */
+                int home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+                if (home < 0 || flipper_start(&fl, &f, share, thread) < 0) {
+                        snprintf(detail, dsize, "setup: %s", en(errno));
+                        return 0;
+                }
+                subst_pid(path, sizeof path, c->name, fl.pid);
+                for (unsigned long i = 0; i < c->attempts; i++) {
+                        struct stat st;
+
+                        if (chdir(path) == 0) {
+                                if (stat(".", &st) == 0 && same_inode(&st, &prot) && ++escapes == 1)
+                                        snprintf(detail, dsize, "first at attempt %lu: the working directory is %s", i,
+                                                 c->prot);
+                                (void) fchdir(home);
+                        }
+                }
+                flipper_stop(&fl);
+                close(home);
+                return escapes;
+        }
         if (c->op == OP_OPATH) {
+                /* The vfork flipper's children reap themselves (only here: the exec form below waits for
+                 * its own children). */
+                if (f.kind == FLIP_VFORK_BUF)
+                        signal(SIGCHLD, SIG_IGN);
                 if (flipper_start(&fl, &f, share, thread) < 0) {
                         snprintf(detail, dsize, "flipper: %s", en(errno));
                         return 0;
@@ -1492,6 +1556,8 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                                 char *const av[] = { (char *) "prog", (char *) "exec-probe", NULL };
                                 char *const ev[] = { NULL };
 
+                                if (f.kind == FLIP_VFORK_BUF)
+                                        signal(SIGCHLD, SIG_IGN);
                                 if (flipper_start(&fl, &f, share, thread) < 0)
                                         _exit(3);
                                 subst_pid(path, sizeof path, c->name, fl.pid);
@@ -1537,7 +1603,10 @@ static int cmd_race_cont(int argc, char **argv) {
                 return 2;
         c = (ContSpec) {
                 .id = argv[0],
-                .op = streq(argv[1], "opath") ? OP_OPATH : streq(argv[1], "execveat-empty") ? OP_EXECVEAT_EMPTY : OP_EXEC,
+                .op = streq(argv[1], "opath")            ? OP_OPATH
+                      : streq(argv[1], "chdir")          ? OP_CHDIR
+                      : streq(argv[1], "execveat-empty") ? OP_EXECVEAT_EMPTY
+                                                         : OP_EXEC,
                 .attempts = parse_ul(argv[2]),
                 .name = argv[3],
                 .dir_a = argv[4],
@@ -1871,6 +1940,34 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
                 } else
                         skip(id, "FS_IOC_FSGETXATTR: %s", en(errno));
         }
+        {
+                long gen0 = 0, gen1 = 0, want = 0x5a5a;
+                snprintf(id, sizeof id, "%s-fs_ioc_setversion", label);
+                if (ioctl(fd, FS_IOC_GETVERSION, &gen0) == 0) {
+                        want = gen0 ^ 0x5a5a;
+                        r = ioctl(fd, FS_IOC_SETVERSION, &want);
+                        int e = errno;
+                        if (ioctl(fd, FS_IOC_GETVERSION, &gen1) == 0 && gen1 != gen0)
+                                result(id, true, "inode generation changed through a read-only fd");
+                        else
+                                result(id, false, "rc %ld %s", r, r < 0 ? en(e) : "");
+                } else
+                        skip(id, "FS_IOC_GETVERSION: %s", en(errno));
+        }
+        {
+                /* fs-verity wants a read-only fd, and makes the file read-only for good. */
+                struct fsverity_enable_arg va = { .version = 1, .hash_algorithm = 1, .block_size = 4096 };
+                unsigned fl = 0;
+                snprintf(id, sizeof id, "%s-fs_ioc_enable_verity", label);
+                r = ioctl(fd, FS_IOC_ENABLE_VERITY, &va);
+                int e = errno;
+                if (ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 && (fl & FS_VERITY_FL))
+                        result(id, true, "fs-verity enabled through a read-only fd (the file is read-only for good)");
+                else if (r < 0 && (e == EOPNOTSUPP || e == ENOTTY))
+                        skip(id, "this file system has no fs-verity: %s", en(e));
+                else
+                        result(id, false, "rc %ld %s", r, r < 0 ? en(e) : "");
+        }
         close(fd);
 
         if (prog) {
@@ -1981,6 +2078,33 @@ static int cmd_devices(int argc, char **argv) {
                         close(dev);
                 }
         }
+        return 0;
+}
+
+/* netif IFNAME: take an interface down through an ioctl on a socket (run in a network namespace of the
+ * test's own: the harness looks at the interface afterwards). */
+static int cmd_netif(int argc, char **argv) {
+        struct ifreq ifr;
+        int fd;
+        long r;
+
+        if (argc < 1)
+                return 2;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+                skip("siocsifflags", "socket: %s", en(errno));
+                return 0;
+        }
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", argv[0]);
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+                skip("siocsifflags", "SIOCGIFFLAGS %s: %s", argv[0], en(errno));
+                return 0;
+        }
+        ifr.ifr_flags &= ~IFF_UP;
+        r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+        call_report("siocsifflags", r, errno, "%s down through an ioctl on a unix socket", argv[0]);
+        close(fd);
         return 0;
 }
 
@@ -2698,7 +2822,7 @@ int main(int argc, char **argv) {
                 { "listen-tcp", cmd_listen_tcp }, { "recv-unix", cmd_recv_unix },
                 { "loopctl", cmd_loopctl },       { "hold-map", cmd_hold_map },
                 { "fnv", cmd_fnv },               { "opens", cmd_opens },
-                { "mknod", cmd_mknod },
+                { "mknod", cmd_mknod },           { "netif", cmd_netif },
         };
 
         if (argc >= 2 && streq(argv[1], "exec-probe"))

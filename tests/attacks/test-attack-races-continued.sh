@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Issue 7, class 3b: calls the supervisor checks and then lets the kernel perform (CONTINUE): O_PATH opens
-# under default.json, and exec under a policy that allows programs by path. The name the supervisor
+# under default.json, exec under a policy that allows programs by path, chdir under one that allows it by
+# path. The name the supervisor
 # resolved is changed before the kernel resolves it again, by a task that shares no memory with the
 # caller: a CLONE_FS sibling or another process changing its cwd (relative names, /proc/self/cwd,
 # /proc/PID/cwd), a CLONE_FILES sibling or another process dup2()ing a directory (/proc/self/fd/N/...,
@@ -14,6 +15,11 @@
 source "$(dirname "$0")/attack-lib.sh"
 
 notrust=$(policy_variant notrust default '.trust.deny_penalty = 0')
+# chdir decided by path: only into scratch space and the workspace (every shipped policy decides chdir in
+# the kernel, with no path rule; a policy that has one gets a continued call).
+chdirpol=$(policy_variant chdir default '.trust.deny_penalty = 0
+        | (.rules[] | select(.id == "runtime") | .syscalls) -= ["chdir"]
+        | .rules += [{"id": "chdir-scratch", "syscalls": ["chdir"], "resources": ["scratch", "workspace"], "action": "allow"}]')
 
 # exec only of the attacker itself and of what lies under ALLOWED (an empty directory: an exec there
 # fails with ENOENT unless the name was switched).
@@ -37,6 +43,9 @@ races() {
                 "opath-dirfd-files opath shadow $a /etc /etc/shadow fd-files"
                 "opath-symlink-swap opath $a/sw/$sname $a/sw $a/sw2=$sdir $sdir/$sname swap"
                 "opath-vfork opath - $a/$sname $sdir/$sname $sdir/$sname vfork"
+                "chdir-proc-self-fd-last chdir /proc/self/fd/200 $a /etc /etc fd-files"
+                "chdir-proc-pid-fd-last chdir /proc/@PID@/fd/200 $a /etc /etc fd-proc"
+                "chdir-proc-pid-cwd chdir /proc/@PID@/cwd $a /etc /etc cwd-proc"
                 "exec-relative-cwd-fs exec prog $xa $fdir $fdir/prog cwd-fs"
                 "exec-proc-self-cwd-fs exec /proc/self/cwd/prog $xa $fdir $fdir/prog cwd-fs"
                 "exec-proc-pid-cwd exec /proc/@PID@/cwd/prog $xa $fdir $fdir/prog cwd-proc"
@@ -46,6 +55,8 @@ races() {
                 "exec-symlink-swap exec $xa/sw/prog $xa/sw $xa/sw2=$fdir $fdir/prog swap"
                 "exec-vfork exec - $xa/prog $fdir/prog $fdir/prog vfork"
                 "execveat-empty-path execveat-empty - $xa/data $fdir/prog $fdir/prog fd-files"
+                "exec-proc-self-fd-last exec /proc/self/fd/200 $xa/data $fdir/prog $fdir/prog fd-files"
+                "exec-proc-pid-fd-last exec /proc/@PID@/fd/200 $xa/data $fdir/prog $fdir/prog fd-proc"
         )
         local s
         for s in "${specs[@]}"; do
@@ -62,8 +73,9 @@ echo "not a program" >"$W/x/data"
 xpol=$(exec_policy exec-local "$W/x" "$attack")
 local_runner() { # OP OUT ID OP NAME A B PROT FLIP
         local op=$1 out=$2; shift 2
-        local pol=$notrust
-        [ "$op" = opath ] || pol=$xpol
+        local pol=$xpol
+        [ "$op" = opath ] && pol=$notrust
+        [ "$op" = chdir ] && pol=$chdirpol
         run_local "$pol" "$out" -- "$attack" race-cont "$1" "$2" "$LOCAL_ATTEMPTS" "$3" "$4" "$5" "$6" "$7"
 }
 RACE_MIN=$LOCAL_ATTEMPTS races local local_runner "$LOCAL_ATTEMPTS" "$S" secret "$W/a" "$W/x" "$P"
@@ -73,8 +85,9 @@ if image_build; then
         cxpol=$(exec_policy exec-container /srv/app/bin /bin/attack)
         container_runner() {
                 local op=$1 out=$2; shift 2
-                local pol=$notrust
-                [ "$op" = opath ] || pol=$cxpol
+                local pol=$cxpol
+                [ "$op" = opath ] && pol=$notrust
+                [ "$op" = chdir ] && pol=$chdirpol
                 run_container "$pol" "$out" -- /bin/attack race-cont "$1" "$2" "$CONTAINER_ATTEMPTS" "$3" "$4" "$5" "$6" "$7"
         }
         RACE_MIN=$CONTAINER_ATTEMPTS races container container_runner "$CONTAINER_ATTEMPTS" /root secret /tmp/a \

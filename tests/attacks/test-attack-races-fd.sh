@@ -69,7 +69,7 @@ if image_build; then
         run_container "$notrust" "$W/c-openat" -- /bin/attack race-fd openat-dirfd "$CONTAINER_ATTEMPTS" /tmp/d /etc/protdir passwd
         results "container:" "$W/c-openat"
         skip_test "container: statx, newfstatat, readlinkat races" \
-                "a protected object the workload holds but may not stat needs an fd from outside its root, which the supervisor refuses by path (EXDEV)"
+                "a protected object the workload holds but may not stat would have to be an fd from the caller (see test-attack-state.sh)"
 else
         skip_test "container mode" "needs umoci and busybox"
 fi

@@ -97,6 +97,17 @@ else
         skip_test "local: loop and block ioctls" "no /dev/loop-control or losetup, or no free indices"
 fi
 
+# --- network configuration through socket ioctls (SIOCSIFFLAGS), in a network namespace of the test's own
+if command -v unshare >/dev/null && command -v ip >/dev/null; then
+        unshare -n bash -c "ip link set lo up && '$ctl' run --local --quiet --policy '$default' -- '$attack' netif lo \
+                >'$W/netif' 2>'$W/netif.err'; ip -o link show lo >'$W/netif.lo'"
+        results "local default.json:" "$W/netif"
+        if grep -q '[<,]UP[,>]' "$W/netif.lo"; then ok "local: the interface is still up"
+        else not_ok "local: the workload took a network interface down (SIOCSIFFLAGS)" "$(cat "$W/netif.lo")"; fi
+else
+        skip_test "local: socket ioctls" "needs unshare and ip"
+fi
+
 # --- web-service.json: UDP to the metadata service it quarantines connect and sendto for, in a network
 # namespace of the test's own where 169.254.169.254 is on lo and a receiver listens.
 if [ ! -e /srv/app ] && command -v unshare >/dev/null && command -v ip >/dev/null; then

@@ -41,6 +41,17 @@ else
         ok "supervisor-decided ioctl rule: nothing reached the terminal's input"
 fi
 
+"$attack" pty-run "$W/injected-strict" -- "$ctl" run --local --quiet --policy "$src/policies/strict.json" -- \
+        "$attack" tty >"$W/tty-strict" 2>&1
+results "local strict.json:" "$W/tty-strict"
+
+# The builtin listener rule evaluated in the supervisor: seccomp made to need it (min_trust).
+sus=$(policy_variant seccomp-in-supervisor default '(.rules[] | select(.id == "runtime") | .syscalls) -= ["seccomp"]
+        | .rules += [{"id": "seccomp-trusted", "syscalls": ["seccomp"], "action": "allow", "min_trust": 1}]')
+run_local "$sus" "$W/width-sus" -- "$attack" width "$S/secret"
+grep -E '^RESULT seccomp' "$W/width-sus" >"$W/width-sus.seccomp"
+results "local default.json, seccomp decided in the supervisor:" "$W/width-sus.seccomp"
+
 # --- W^X: strict.json's mprotect-no-exec, web-service.json's memory rule (identity web runs only programs
 # under /srv/app/bin, so the attacker is put there for the run and removed after).
 run_local "$src/policies/strict.json" "$W/wx-strict" -- "$attack" wx
