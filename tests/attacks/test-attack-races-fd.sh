@@ -48,14 +48,17 @@ rm -f "$W/lnk"
 if [ "$(stat -c %h "$P/passwd")" = 1 ]; then ok "local: the protected file has no second name"
 else not_ok "local: the protected file has no second name" "link count $(stat -c %h "$P/passwd")"; fi
 
+# These run in --local only (below), so all their attempts are made here.
+all=$((LOCAL_ATTEMPTS + CONTAINER_ATTEMPTS))
+RACE_MIN=$all
 ino=$(stat -c %i "$S/secret")
 for race in statx-empty-path newfstatat-empty-path; do
         "$attack" with-fds "9:p:$S/secret" -- "$ctl" run --local --quiet --policy "$statpol" -- \
-                "$attack" race-fd "$race" "$LOCAL_ATTEMPTS" "$W/ok" fd:9 - "ino:$ino" >"$W/r-$race" 2>"$W/r-$race.err"
+                "$attack" race-fd "$race" "$all" "$W/ok" fd:9 - "ino:$ino" >"$W/r-$race" 2>"$W/r-$race.err"
         results "local, stat mediated:" "$W/r-$race"
 done
 "$attack" with-fds "9:pn:$S/link" -- "$ctl" run --local --quiet --policy "$statpol" -- \
-        "$attack" race-fd readlinkat-empty-path "$LOCAL_ATTEMPTS" "$W/oklink" fd:9 - "SECRETLINK" \
+        "$attack" race-fd readlinkat-empty-path "$all" "$W/oklink" fd:9 - "SECRETLINK" \
         >"$W/r-readlinkat" 2>"$W/r-readlinkat.err"
 results "local, stat mediated:" "$W/r-readlinkat"
 
