@@ -96,11 +96,11 @@
 #define TIOCL_GETSHIFTSTATE 6
 #endif
 
-#define HB ((uint64_t) 1 << 32)   /* a high bit the kernel ignores in an int argument */
+#define HB     ((uint64_t) 1 << 32) /* a high bit the kernel ignores in an int argument */
 #define HB_ALL 0xffffffff00000000ull
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define streq(a, b) (strcmp((a), (b)) == 0)
+#define streq(a, b)   (strcmp((a), (b)) == 0)
 
 /* ---- output ---------------------------------------------------------------------------------------- */
 
@@ -118,7 +118,8 @@ static void emit(const char *kind, const char *id, const char *verdict, const ch
         (void) !write(STDOUT_FILENO, line, (size_t) n);
 }
 
-__attribute__((format(printf, 3, 4))) static void result(const char *id, bool escaped, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void result(const char *id, bool escaped, const char *fmt,
+                                                         ...) {
         va_list ap;
 
         va_start(ap, fmt);
@@ -144,7 +145,8 @@ __attribute__((format(printf, 2, 3))) static void skip(const char *id, const cha
         va_end(ap);
 }
 
-__attribute__((format(printf, 4, 5))) static void call_report(const char *id, long rc, int err, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static void call_report(const char *id, long rc, int err,
+                                                              const char *fmt, ...) {
         char v[64];
         va_list ap;
 
@@ -156,7 +158,8 @@ __attribute__((format(printf, 4, 5))) static void call_report(const char *id, lo
 
 static void race_report(const char *id, unsigned long attempts, unsigned long escapes, const char *detail) {
         char line[512];
-        int n = snprintf(line, sizeof line, "RACE %s attempts=%lu escapes=%lu %s\n", id, attempts, escapes, detail);
+        int n = snprintf(line, sizeof line, "RACE %s attempts=%lu escapes=%lu %s\n", id, attempts, escapes,
+                         detail);
 
         (void) !write(STDOUT_FILENO, line, (size_t) n);
 }
@@ -261,7 +264,9 @@ static int send_fd(int sock, int fd) {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u = {};
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+        };
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
         cm->cmsg_level = SOL_SOCKET;
@@ -278,7 +283,9 @@ static int recv_fd(int sock) {
                 char buf[CMSG_SPACE(sizeof(int))];
                 struct cmsghdr align;
         } u = {};
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+        };
         struct cmsghdr *cm;
         int fd;
 
@@ -310,7 +317,8 @@ static unsigned long parse_ul(const char *s) {
         return strtoul(s, NULL, 0);
 }
 
-/* ==== class 1: argument width ============================================================================ */
+/* ==== class 1: argument width ============================================================================
+ */
 
 /* A helper answers every notification of a listener it is handed with CONTINUE. */
 static void notif_continue_loop(int lfd) {
@@ -415,14 +423,17 @@ static void own_listener(uint64_t op, uint64_t flags, const char *secret, Listen
 
 static void report_listener(const char *id, const ListenerOutcome *o) {
         if (o->read_secret)
-                result(id, true, "own listener installed (seccomp rc=%ld), secret read through it: fnv64=%016" PRIx64,
+                result(id, true,
+                       "own listener installed (seccomp rc=%ld), secret read through it: fnv64=%016" PRIx64,
                        o->seccomp_rc, o->secret_hash);
         else if (o->listener)
                 result(id, true, "own listener installed (seccomp rc=%ld); the open through it failed: %s",
                        o->seccomp_rc, en(o->open_errno));
         else if (o->seccomp_errno == EBUSY)
-                bypassed(id, "the filter let seccomp(NEW_LISTENER) through: EBUSY is the kernel's answer (one listener "
-                             "per filter chain, the supervisor's is still attached), the builtin rule's is EPERM");
+                bypassed(id, "the filter let seccomp(NEW_LISTENER) through: EBUSY is the kernel's answer "
+                             "(one listener "
+                             "per filter chain, the supervisor's is still attached), the builtin rule's is "
+                             "EPERM");
         else
                 result(id, false, "seccomp refused: %s", en(o->seccomp_errno));
 }
@@ -433,16 +444,21 @@ static void width_seccomp(const char *secret) {
                 uint64_t op, flags;
         } v[] = {
                 { "seccomp-listener-plain", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER },
-                { "seccomp-listener-op-bit32", SECCOMP_SET_MODE_FILTER | HB, SECCOMP_FILTER_FLAG_NEW_LISTENER },
-                { "seccomp-listener-op-hi32", SECCOMP_SET_MODE_FILTER | HB_ALL, SECCOMP_FILTER_FLAG_NEW_LISTENER },
+                { "seccomp-listener-op-bit32", SECCOMP_SET_MODE_FILTER | HB,
+                  SECCOMP_FILTER_FLAG_NEW_LISTENER },
+                { "seccomp-listener-op-hi32", SECCOMP_SET_MODE_FILTER | HB_ALL,
+                  SECCOMP_FILTER_FLAG_NEW_LISTENER },
                 { "seccomp-listener-op-bit63", SECCOMP_SET_MODE_FILTER | (1ull << 63),
                   SECCOMP_FILTER_FLAG_NEW_LISTENER },
-                { "seccomp-listener-flags-bit32", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER | HB },
-                { "seccomp-listener-flags-hi32", SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER | HB_ALL },
+                { "seccomp-listener-flags-bit32", SECCOMP_SET_MODE_FILTER,
+                  SECCOMP_FILTER_FLAG_NEW_LISTENER | HB },
+                { "seccomp-listener-flags-hi32", SECCOMP_SET_MODE_FILTER,
+                  SECCOMP_FILTER_FLAG_NEW_LISTENER | HB_ALL },
                 { "seccomp-listener-both-hi32", SECCOMP_SET_MODE_FILTER | HB_ALL,
                   SECCOMP_FILTER_FLAG_NEW_LISTENER | HB_ALL },
                 { "seccomp-listener-tsync-op-bit32", SECCOMP_SET_MODE_FILTER | HB,
-                  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC_ESRCH | SECCOMP_FILTER_FLAG_TSYNC },
+                  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC_ESRCH |
+                          SECCOMP_FILTER_FLAG_TSYNC },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(v); i++) {
@@ -474,7 +490,8 @@ static void width_prctl_seccomp(const char *secret) {
                         struct sock_fprog prog = { .len = ELEMENTSOF(insns), .filter = insns };
                         char buf[256];
 
-                        if (syscall(SYS_prctl, options[i], (unsigned long) SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+                        if (syscall(SYS_prctl, options[i], (unsigned long) SECCOMP_MODE_FILTER, &prog, 0,
+                                    0) < 0)
                                 _exit(10);
                         _exit(read_file(secret, buf, sizeof buf) > 0 ? 0 : 11);
                 }
@@ -482,9 +499,10 @@ static void width_prctl_seccomp(const char *secret) {
                 if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
                         result(id, true, "a filter installed with prctl let the secret be read");
                 else
-                        result(id, false, "prctl filter: %s", WIFEXITED(st) && WEXITSTATUS(st) == 10
-                                                                     ? "refused"
-                                                                     : "installed, but no listener: the open failed");
+                        result(id, false, "prctl filter: %s",
+                               WIFEXITED(st) && WEXITSTATUS(st) == 10
+                                       ? "refused"
+                                       : "installed, but no listener: the open failed");
         }
 }
 
@@ -506,7 +524,7 @@ static void width_sockets(void) {
                 const char *name;
                 uint64_t dom, type;
         } widen[] = {
-                { "plain", 0, 0 },   { "domain-bit32", HB, 0 },        { "domain-hi32", HB_ALL, 0 },
+                { "plain", 0, 0 },       { "domain-bit32", HB, 0 },  { "domain-hi32", HB_ALL, 0 },
                 { "type-bit32", 0, HB }, { "type-hi32", 0, HB_ALL }, { "both-hi32", HB_ALL, HB_ALL },
         };
 
@@ -517,7 +535,8 @@ static void width_sockets(void) {
 
                         snprintf(id, sizeof id, "socket-%s-%s", denied[i].name, widen[j].name);
                         fd = syscall(SYS_socket, (uint64_t) (unsigned) denied[i].domain | widen[j].dom,
-                                     (uint64_t) (unsigned) denied[i].type | widen[j].type, denied[i].protocol);
+                                     (uint64_t) (unsigned) denied[i].type | widen[j].type,
+                                     denied[i].protocol);
                         if (fd >= 0) {
                                 int dom = -1, ty = -1;
                                 socklen_t l = sizeof dom;
@@ -526,7 +545,8 @@ static void width_sockets(void) {
                                 l = sizeof ty;
                                 (void) getsockopt((int) fd, SOL_SOCKET, SO_TYPE, &ty, &l);
                                 close((int) fd);
-                                result(id, dom == denied[i].domain, "socket created: domain %d type %d", dom, ty);
+                                result(id, dom == denied[i].domain, "socket created: domain %d type %d", dom,
+                                       ty);
                         } else
                                 result(id, false, "refused: %s", en(errno));
                 }
@@ -585,15 +605,17 @@ static void width_clone(void) {
                 (void) waitpid((pid_t) pid, &st, 0);
                 if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
                         result(v[i].id, true,
-                               "child created in namespaces of its own (mask %#x: 1 user, 2 net, 4 mnt, 8 pid, 16 uts, "
+                               "child created in namespaces of its own (mask %#x: 1 user, 2 net, 4 mnt, 8 "
+                               "pid, 16 uts, "
                                "32 cgroup) although the policy denies namespaces",
                                WEXITSTATUS(st));
                 else
                         result(v[i].id, false, "child created in the same namespaces");
         }
         {
-                struct clone_args { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls; } ca = {
-                        .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+                struct clone_args {
+                        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+                } ca = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
                 long pid = syscall(SYS_clone3, &ca, sizeof ca);
 
                 if (pid == 0)
@@ -622,11 +644,13 @@ static void wx_try(const char *id, bool use_mprotect, uint64_t prot_extra) {
                         if (m == MAP_FAILED)
                                 _exit(10);
                         memcpy(m, code, sizeof code);
-                        r = syscall(SYS_mprotect, m, 4096, (uint64_t) (PROT_READ | PROT_WRITE | PROT_EXEC) | prot_extra);
+                        r = syscall(SYS_mprotect, m, 4096,
+                                    (uint64_t) (PROT_READ | PROT_WRITE | PROT_EXEC) | prot_extra);
                         if (r < 0)
                                 _exit(11);
                 } else {
-                        r = syscall(SYS_mmap, 0, 4096, (uint64_t) (PROT_READ | PROT_WRITE | PROT_EXEC) | prot_extra,
+                        r = syscall(SYS_mmap, 0, 4096,
+                                    (uint64_t) (PROT_READ | PROT_WRITE | PROT_EXEC) | prot_extra,
                                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                         if (r < 0 && r > -4096)
                                 _exit(11);
@@ -639,8 +663,9 @@ static void wx_try(const char *id, bool use_mprotect, uint64_t prot_extra) {
         if (WIFEXITED(st) && WEXITSTATUS(st) == 42)
                 result(id, true, "wrote code into a mapping and ran it (writable and executable at once)");
         else
-                result(id, false, "%s", WIFEXITED(st) ? (WEXITSTATUS(st) == 11 ? "refused" : "no mapping")
-                                                      : "the mapping could not run (signal)");
+                result(id, false, "%s",
+                       WIFEXITED(st) ? (WEXITSTATUS(st) == 11 ? "refused" : "no mapping")
+                                     : "the mapping could not run (signal)");
 }
 
 static int cmd_wx(int argc, char **argv) {
@@ -706,7 +731,8 @@ static void tty_inject(const char *id, uint64_t cmd) {
                         err = errno;
         }
         if (ok > 0)
-                result(id, true, "TIOCSTI accepted %d of %zu characters into the terminal's input", ok, strlen(text));
+                result(id, true, "TIOCSTI accepted %d of %zu characters into the terminal's input", ok,
+                       strlen(text));
         else
                 result(id, false, "refused: %s", en(err));
 }
@@ -731,12 +757,13 @@ static int cmd_tty(int argc, char **argv) {
                 if (r == 0)
                         result("tioclinux-stdin", true, "TIOCLINUX answered on the terminal");
                 else
-                        result("tioclinux-stdin", false, "refused: %s (the test terminal is a pty, not a VT)", en(e));
+                        result("tioclinux-stdin", false,
+                               "refused: %s (the test terminal is a pty, not a VT)", en(e));
         }
         {
-                static const char *const vts[] = { "/dev/tty1", "/dev/tty0", "/dev/vcs", "/dev/vcs1", "/dev/vcsa1",
-                                                   "/dev/console", "/dev/char/4:1", "/dev/char/7:1",
-                                                   "/dev/char/5:1" };
+                static const char *const vts[] = { "/dev/tty1",     "/dev/tty0",     "/dev/vcs",
+                                                   "/dev/vcs1",     "/dev/vcsa1",    "/dev/console",
+                                                   "/dev/char/4:1", "/dev/char/7:1", "/dev/char/5:1" };
                 for (size_t i = 0; i < ELEMENTSOF(vts); i++) {
                         char id[64];
                         int fd = open(vts[i], O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -748,7 +775,8 @@ static int cmd_tty(int argc, char **argv) {
                         if (fd >= 0) {
                                 char sub = TIOCL_GETSHIFTSTATE;
                                 long r = syscall(SYS_ioctl, fd, (uint64_t) TIOCLINUX, &sub);
-                                result(id, true, "virtual console opened (TIOCLINUX on it: %s)", r == 0 ? "answered" : en(errno));
+                                result(id, true, "virtual console opened (TIOCLINUX on it: %s)",
+                                       r == 0 ? "answered" : en(errno));
                                 close(fd);
                         } else if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
                                 skip(id, "%s: %s", vts[i], en(errno));
@@ -770,14 +798,17 @@ static int cmd_tty(int argc, char **argv) {
                 }
                 (void) waitpid(c, NULL, 0);
                 if (shared[2])
-                        result("tiocsctty-steal", true, "took the terminal away from the session that owned it");
+                        result("tiocsctty-steal", true,
+                               "took the terminal away from the session that owned it");
                 else
-                        result("tiocsctty-steal", false, "refused: setsid %s, TIOCSCTTY %s", en(shared[0]), en(shared[1]));
+                        result("tiocsctty-steal", false, "refused: setsid %s, TIOCSCTTY %s", en(shared[0]),
+                               en(shared[1]));
         }
         return 0;
 }
 
-/* ==== class 2: reaching the supervisor and other processes ===================================================== */
+/* ==== class 2: reaching the supervisor and other processes
+ * ===================================================== */
 
 static int pidfd_open_(pid_t pid) {
         return (int) syscall(__NR_pidfd_open, pid, 0);
@@ -814,8 +845,8 @@ static long send_stop(const char *call, pid_t pid) {
         return -1;
 }
 
-/* signal CALL PID|ppid SYNC: sends SIGSTOP with CALL, reports, then waits (stat only) for the harness to say it
- * looked, so that nothing trapped runs while a supervisor may be stopped. */
+/* signal CALL PID|ppid SYNC: sends SIGSTOP with CALL, reports, then waits (stat only) for the harness to say
+ * it looked, so that nothing trapped runs while a supervisor may be stopped. */
 static int cmd_signal(int argc, char **argv) {
         long r;
         int e;
@@ -939,7 +970,8 @@ static int cmd_reach(int argc, char **argv) {
         }
 
         {
-                struct iovec l = { .iov_base = buf, .iov_len = 16 }, rm = { .iov_base = (void *) (uintptr_t) addr, .iov_len = 16 };
+                struct iovec l = { .iov_base = buf, .iov_len = 16 },
+                             rm = { .iov_base = (void *) (uintptr_t) addr, .iov_len = 16 };
                 snprintf(id, sizeof id, "%s-process_vm_readv", label);
                 r = addr ? process_vm_readv(pid, &l, 1, &rm, 1, 0) : -1;
                 if (r > 0)
@@ -952,7 +984,8 @@ static int cmd_reach(int argc, char **argv) {
                 snprintf(id, sizeof id, "%s-process_vm_writev", label);
                 r = process_vm_writev(pid, &l, 1, &rm, 1, 0);
                 if (r >= 0 || errno == EFAULT)
-                        result(id, true, "write permitted (%s at the unmapped address the test chose)", r >= 0 ? "written" : "EFAULT");
+                        result(id, true, "write permitted (%s at the unmapped address the test chose)",
+                               r >= 0 ? "written" : "EFAULT");
                 else
                         result(id, false, "refused: %s", en(errno));
         }
@@ -991,11 +1024,16 @@ static int cmd_reach(int argc, char **argv) {
 
         /* Changes the harness verifies in /proc and restores. Last, and RLIMIT_NOFILE last of all: a
          * supervisor that cannot open files answers no more calls that need it. */
-        r = sched_setscheduler(pid, SCHED_IDLE, &(struct sched_param) { .sched_priority = 0 });
+        r = sched_setscheduler(pid, SCHED_IDLE, &(struct sched_param){ .sched_priority = 0 });
         call_report("sched_setscheduler", r, errno, "SCHED_IDLE on %d", pid);
         {
-                struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t prio; uint64_t rt, dl, per; } a = {
-                        .size = 48, .policy = SCHED_IDLE };
+                struct {
+                        uint32_t size, policy;
+                        uint64_t flags;
+                        int32_t nice;
+                        uint32_t prio;
+                        uint64_t rt, dl, per;
+                } a = { .size = 48, .policy = SCHED_IDLE };
                 r = syscall(SYS_sched_setattr, pid, &a, 0);
                 call_report("sched_setattr", r, errno, "SCHED_IDLE on %d", pid);
         }
@@ -1071,13 +1109,15 @@ static int cmd_after_death(int argc, char **argv) {
                         _exit(0);
                 }
                 n = read_file(argv[0], buf, sizeof buf);
-                result("after-death-open-secret", n > 0, "open of the secret: %s", n > 0 ? "read" : en((int) -n));
+                result("after-death-open-secret", n > 0, "open of the secret: %s",
+                       n > 0 ? "read" : en((int) -n));
                 fd = socket(AF_INET, SOCK_DGRAM, 0);
                 result("after-death-udp-socket", fd >= 0, "%s", fd >= 0 ? "created" : en(errno));
                 if (fd >= 0)
                         close(fd);
                 fd = open("/tmp", O_RDONLY | O_DIRECTORY);
-                result("after-death-open-tmp", false, "an allowed open now gets %s (trapped calls have no answer)",
+                result("after-death-open-tmp", false,
+                       "an allowed open now gets %s (trapped calls have no answer)",
                        fd >= 0 ? "an fd" : en(errno));
                 own_listener(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, argv[0], &o);
                 report_listener("after-death-listener-plain", &o);
@@ -1097,7 +1137,8 @@ static int cmd_after_death(int argc, char **argv) {
                 pause(); /* PR_SET_PDEATHSIG takes us */
 }
 
-/* ==== class 3: races ============================================================================================ */
+/* ==== class 3: races
+ * ============================================================================================ */
 
 typedef struct Shared {
         volatile int stop;
@@ -1110,9 +1151,9 @@ static Shared *sh;
 
 typedef struct Flip {
         int kind;
-        int n, a, b;             /* dup2 a or b onto n */
-        const char *da, *db;     /* chdir into da or db */
-        char *buf;               /* a path buffer to rewrite: pa / pb */
+        int n, a, b;         /* dup2 a or b onto n */
+        const char *da, *db; /* chdir into da or db */
+        char *buf;           /* a path buffer to rewrite: pa / pb */
         const char *pa, *pb;
         size_t len;
         const char *swap1, *swap2; /* renameat2 RENAME_EXCHANGE of these two */
@@ -1162,7 +1203,8 @@ static void flip_loop(Flip *f) {
                         }
                         break;
                 case FLIP_SWAP:
-                        (void) syscall(SYS_renameat2, AT_FDCWD, f->swap1, AT_FDCWD, f->swap2, RENAME_EXCHANGE);
+                        (void) syscall(SYS_renameat2, AT_FDCWD, f->swap1, AT_FDCWD, f->swap2,
+                                       RENAME_EXCHANGE);
                         break;
                 case FLIP_VFORK_BUF: {
                         /* Blocked in a vfork without CLONE_VM while the supervisor looks, then rewrite. */
@@ -1209,7 +1251,8 @@ static int flipper_start(Flipper *fl, Flip *f, int share, bool thread) {
                         return -1;
         } else {
                 if (!stack)
-                        stack = mmap(NULL, 1 << 18, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                        stack = mmap(NULL, 1 << 18, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                                     0);
                 fl->pid = clone(flip_proc, stack + (1 << 18), share | SIGCHLD, f);
                 if (fl->pid < 0)
                         return -1;
@@ -1283,7 +1326,8 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
         if (flipper_start(&fl, &f, 0, true) < 0)
                 return 1;
         for (i = 0; i < attempts; i++) {
-                struct timespec ts[2] = { { .tv_sec = 100000 + (time_t) i }, { .tv_sec = 100000 + (time_t) i } };
+                struct timespec ts[2] = { { .tv_sec = 100000 + (time_t) i },
+                                          { .tv_sec = 100000 + (time_t) i } };
                 struct stat st;
                 long r = -1;
 
@@ -1293,7 +1337,10 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
                                 if (stat(dst, &st) == 0 && same_inode(&st, &sb)) {
                                         escapes++;
                                         if (escapes == 1) {
-                                                snprintf(detail, sizeof detail, "first at attempt %lu: %s is a hard link to the protected file", i, dst);
+                                                snprintf(detail, sizeof detail,
+                                                         "first at attempt %lu: %s is a hard link to the "
+                                                         "protected file",
+                                                         i, dst);
                                                 /* Now, in case a quarantine ends us before the summary. */
                                                 dprintf(1, "RACE-FIRST %s %s\n", id, detail);
                                         }
@@ -1317,15 +1364,18 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
                         if (streq(id, "statx-empty-path")) {
                                 r = statx(RACE_FD, "", AT_EMPTY_PATH, STATX_INO, &sx);
                                 if (r == 0 && sx.stx_ino == sb.st_ino &&
-                                    (sb.st_dev == (dev_t) -1 || makedev(sx.stx_dev_major, sx.stx_dev_minor) == sb.st_dev))
+                                    (sb.st_dev == (dev_t) -1 ||
+                                     makedev(sx.stx_dev_major, sx.stx_dev_minor) == sb.st_dev))
                                         escapes++;
                         } else {
                                 r = syscall(SYS_newfstatat, RACE_FD, "", &st, AT_EMPTY_PATH);
-                                if (r == 0 && st.st_ino == sb.st_ino && (sb.st_dev == (dev_t) -1 || st.st_dev == sb.st_dev))
+                                if (r == 0 && st.st_ino == sb.st_ino &&
+                                    (sb.st_dev == (dev_t) -1 || st.st_dev == sb.st_dev))
                                         escapes++;
                         }
                         if (escapes == 1 && !detail[0])
-                                snprintf(detail, sizeof detail, "first at attempt %lu: the protected file's inode came back", i);
+                                snprintf(detail, sizeof detail,
+                                         "first at attempt %lu: the protected file's inode came back", i);
                         continue;
                 } else if (is_readlink) {
                         char t[256];
@@ -1335,7 +1385,10 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
                                 if (secret_text && strstr(t, secret_text)) {
                                         escapes++;
                                         if (escapes == 1)
-                                                snprintf(detail, sizeof detail, "first at attempt %lu: read the protected link's text", i);
+                                                snprintf(detail, sizeof detail,
+                                                         "first at attempt %lu: read the protected link's "
+                                                         "text",
+                                                         i);
                                 }
                         }
                         continue;
@@ -1348,7 +1401,10 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
                                 if (fd_is_inode(fd, &sb)) {
                                         escapes++;
                                         if (escapes == 1)
-                                                snprintf(detail, sizeof detail, "first at attempt %lu: a writable fd of the protected file", i);
+                                                snprintf(detail, sizeof detail,
+                                                         "first at attempt %lu: a writable fd of the "
+                                                         "protected file",
+                                                         i);
                                 }
                                 close(fd);
                         }
@@ -1361,7 +1417,10 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
                                 if (fstatat(f.b, dst, &want, 0) == 0 && fd_is_inode(fd, &want)) {
                                         escapes++;
                                         if (escapes == 1)
-                                                snprintf(detail, sizeof detail, "first at attempt %lu: a writable fd of the protected file", i);
+                                                snprintf(detail, sizeof detail,
+                                                         "first at attempt %lu: a writable fd of the "
+                                                         "protected file",
+                                                         i);
                                 }
                                 close(fd);
                         }
@@ -1374,11 +1433,12 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
                 (void) r;
                 /* Attribute calls: did the protected file change? */
                 if (fstat(f.b, &st) == 0 && (st.st_mode != cur.st_mode || st.st_gid != cur.st_gid ||
-                                              st.st_mtim.tv_sec != cur.st_mtim.tv_sec)) {
+                                             st.st_mtim.tv_sec != cur.st_mtim.tv_sec)) {
                         escapes++;
                         if (escapes == 1)
                                 snprintf(detail, sizeof detail,
-                                         "first at attempt %lu: the protected file changed (mode %o->%o gid %u->%u mtime %ld->%ld)",
+                                         "first at attempt %lu: the protected file changed (mode %o->%o gid "
+                                         "%u->%u mtime %ld->%ld)",
                                          i, cur.st_mode & 07777, st.st_mode & 07777, cur.st_gid, st.st_gid,
                                          (long) cur.st_mtim.tv_sec, (long) st.st_mtim.tv_sec);
                         cur = st;
@@ -1418,11 +1478,11 @@ typedef struct ContSpec {
         const char *id;
         Op op;
         unsigned long attempts;
-        const char *name;     /* the path as the workload gives it (may contain @PID@ for the flipper's pid) */
-        const char *dir_a;    /* allowed directory (the name is absent or harmless there) */
-        const char *dir_b;    /* the directory holding the protected object under the same name */
-        const char *prot;     /* the protected object's path (for its inode) or the forbidden program */
-        const char *flip;     /* cwd-fs, cwd-proc, fd-files, fd-proc, swap, vfork */
+        const char *name;  /* the path as the workload gives it (may contain @PID@ for the flipper's pid) */
+        const char *dir_a; /* allowed directory (the name is absent or harmless there) */
+        const char *dir_b; /* the directory holding the protected object under the same name */
+        const char *prot;  /* the protected object's path (for its inode) or the forbidden program */
+        const char *flip;  /* cwd-fs, cwd-proc, fd-files, fd-proc, swap, vfork */
 } ContSpec;
 
 /* Runs attempts in this process (O_PATH) and returns escapes. For exec each attempt is made by a child
@@ -1458,7 +1518,8 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                 fa = open(c->dir_a, O_RDONLY | O_CLOEXEC);
                 fb = open(c->dir_b, O_RDONLY | O_CLOEXEC);
                 if (fa < 0 || fb < 0) {
-                        snprintf(detail, dsize, "cannot open %s: %s", fa < 0 ? c->dir_a : c->dir_b, en(errno));
+                        snprintf(detail, dsize, "cannot open %s: %s", fa < 0 ? c->dir_a : c->dir_b,
+                                 en(errno));
                         return 0;
                 }
                 f.a = fa;
@@ -1511,7 +1572,8 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
 
                         if (chdir(path) == 0) {
                                 if (stat(".", &st) == 0 && same_inode(&st, &prot) && ++escapes == 1)
-                                        snprintf(detail, dsize, "first at attempt %lu: the working directory is %s", i,
+                                        snprintf(detail, dsize,
+                                                 "first at attempt %lu: the working directory is %s", i,
                                                  c->prot);
                                 (void) fchdir(home);
                         }
@@ -1535,7 +1597,8 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                 for (unsigned long i = 0; i < c->attempts; i++) {
                         bool esc = attempt_opath(dirfd, thread ? pathbuf : path, &prot);
                         if (esc && ++escapes == 1)
-                                snprintf(detail, dsize, "first at attempt %lu: an O_PATH fd of %s", i, c->prot);
+                                snprintf(detail, dsize, "first at attempt %lu: an O_PATH fd of %s", i,
+                                         c->prot);
                 }
                 flipper_stop(&fl);
                 return escapes;
@@ -1566,7 +1629,8 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                                 for (unsigned long i = done; i < c->attempts; i++) {
                                         *progress = i - done + 1;
                                         if (c->op == OP_EXECVEAT_EMPTY)
-                                                (void) syscall(SYS_execveat, RACE_FD, "", av, ev, AT_EMPTY_PATH);
+                                                (void) syscall(SYS_execveat, RACE_FD, "", av, ev,
+                                                               AT_EMPTY_PATH);
                                         else if (dirfd != AT_FDCWD)
                                                 (void) syscall(SYS_execveat, dirfd, path, av, ev, 0);
                                         else
@@ -1581,8 +1645,9 @@ static unsigned long cont_run(const ContSpec *c, char *detail, size_t dsize) {
                         done += *progress ? *progress : 1;
                         if (WIFEXITED(st) && WEXITSTATUS(st) == 42) {
                                 if (++escapes == 1)
-                                        snprintf(detail, dsize, "first at attempt %lu: the forbidden program %s ran",
-                                                 done, c->prot);
+                                        snprintf(detail, dsize,
+                                                 "first at attempt %lu: the forbidden program %s ran", done,
+                                                 c->prot);
                         } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
                                 snprintf(detail, dsize, "attempt child ended with status %#x", st);
                                 if (!*progress)
@@ -1601,7 +1666,7 @@ static int cmd_race_cont(int argc, char **argv) {
 
         if (argc < 8)
                 return 2;
-        c = (ContSpec) {
+        c = (ContSpec){
                 .id = argv[0],
                 .op = streq(argv[1], "opath")            ? OP_OPATH
                       : streq(argv[1], "chdir")          ? OP_CHDIR
@@ -1649,8 +1714,10 @@ static int cmd_race_cont(int argc, char **argv) {
                         (void) waitpid(child, &st, 0);
                         done += *progress ? *progress : 1;
                         if (WIFEXITED(st) && WEXITSTATUS(st) == 42 && ++escapes == 1)
-                                snprintf(detail, sizeof detail, "first at attempt %lu: the forbidden program ran", done);
-                        if ((!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 42)) && !*progress)
+                                snprintf(detail, sizeof detail,
+                                         "first at attempt %lu: the forbidden program ran", done);
+                        if ((!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 42)) &&
+                            !*progress)
                                 break;
                 }
                 race_report(c.id, done, escapes, detail[0] ? detail : "the forbidden program never ran");
@@ -1661,7 +1728,8 @@ static int cmd_race_cont(int argc, char **argv) {
         return 0;
 }
 
-/* ==== class 4: calls that carry their own target, changes through read-only fds ============================= */
+/* ==== class 4: calls that carry their own target, changes through read-only fds
+ * ============================= */
 
 static int parse_inet(const char *spec, struct sockaddr_storage *ss, socklen_t *len) {
         char host[128];
@@ -1697,7 +1765,8 @@ static int parse_inet(const char *spec, struct sockaddr_storage *ss, socklen_t *
 static int cmd_tcp_send(int argc, char **argv) {
         struct sockaddr_storage ss;
         socklen_t len;
-        static const char *const how[] = { "connect", "sendto", "sendto-fastopen", "sendmsg-fastopen",
+        static const char *const how[] = { "connect",           "sendto",
+                                           "sendto-fastopen",   "sendmsg-fastopen",
                                            "sendmmsg-fastopen", "fastopen-connect" };
 
         if (argc < 2 || parse_inet(argv[1], &ss, &len) < 0)
@@ -1729,7 +1798,9 @@ static int cmd_tcp_send(int argc, char **argv) {
                                 r = write(fd, msg, strlen(msg));
                 } else {
                         struct iovec iov = { .iov_base = msg, .iov_len = strlen(msg) };
-                        struct mmsghdr mm = { .msg_hdr = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov,
+                        struct mmsghdr mm = { .msg_hdr = { .msg_name = &ss,
+                                                           .msg_namelen = len,
+                                                           .msg_iov = &iov,
                                                            .msg_iovlen = 1 } };
                         if (streq(how[i], "sendmsg-fastopen"))
                                 r = sendmsg(fd, &mm.msg_hdr, MSG_FASTOPEN);
@@ -1761,16 +1832,20 @@ static int cmd_udp_send(int argc, char **argv) {
 
                 snprintf(id, sizeof id, "udp-%s-%s", argv[0], how[i]);
                 snprintf(msg, sizeof msg, "FOUDP:%s", id);
-                iov = (struct iovec) { .iov_base = msg, .iov_len = strlen(msg) };
+                iov = (struct iovec){ .iov_base = msg, .iov_len = strlen(msg) };
                 if (fd < 0) {
                         skip(id, "socket: %s", en(errno));
                         continue;
                 }
                 if (streq(how[i], "sendmsg")) {
-                        struct msghdr mh = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
+                        struct msghdr mh = {
+                                .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
+                        };
                         r = sendmsg(fd, &mh, 0);
                 } else if (streq(how[i], "sendmmsg")) {
-                        struct mmsghdr mm = { .msg_hdr = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov,
+                        struct mmsghdr mm = { .msg_hdr = { .msg_name = &ss,
+                                                           .msg_namelen = len,
+                                                           .msg_iov = &iov,
                                                            .msg_iovlen = 1 } };
                         r = sendmmsg(fd, &mm, 1, 0);
                 } else if (streq(how[i], "sendto"))
@@ -1808,7 +1883,7 @@ static int cmd_unix_send(int argc, char **argv) {
 
                 snprintf(id, sizeof id, "unix-%s-%s", argv[0], how[i]);
                 snprintf(msg, sizeof msg, "FOUNIX:%s", id);
-                iov = (struct iovec) { .iov_base = msg, .iov_len = strlen(msg) };
+                iov = (struct iovec){ .iov_base = msg, .iov_len = strlen(msg) };
                 if (fd < 0) {
                         skip(id, "socket: %s", en(errno));
                         continue;
@@ -1820,10 +1895,14 @@ static int cmd_unix_send(int argc, char **argv) {
                 } else if (streq(how[i], "sendto"))
                         r = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *) &un, len);
                 else if (streq(how[i], "sendmsg")) {
-                        struct msghdr mh = { .msg_name = &un, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
+                        struct msghdr mh = {
+                                .msg_name = &un, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1
+                        };
                         r = sendmsg(fd, &mh, 0);
                 } else {
-                        struct mmsghdr mm = { .msg_hdr = { .msg_name = &un, .msg_namelen = len, .msg_iov = &iov,
+                        struct mmsghdr mm = { .msg_hdr = { .msg_name = &un,
+                                                           .msg_namelen = len,
+                                                           .msg_iov = &iov,
                                                            .msg_iovlen = 1 } };
                         r = sendmmsg(fd, &mm, 1, 0);
                 }
@@ -1843,36 +1922,42 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
                 skip(label, "cannot open %s read-only: %s", path, en(errno));
                 return;
         }
-#define ATTR_CASE(name, call, changed)                                                                           \
-        do {                                                                                                     \
-                snprintf(id, sizeof id, "%s-%s", label, name);                                                 \
-                r = (call);                                                                                      \
-                int e_ = errno;                                                                                  \
-                (void) fstat(fd, &after);                                                                        \
-                if (changed)                                                                                     \
-                        result(id, true, "%s changed through a read-only fd of %s", name, path);               \
-                else                                                                                             \
-                        result(id, false, "%s: rc %ld %s", name, r, r < 0 ? en(e_) : "(no change)");            \
-                before = after;                                                                                  \
+#define ATTR_CASE(name, call, changed)                                                                      \
+        do {                                                                                                \
+                snprintf(id, sizeof id, "%s-%s", label, name);                                              \
+                r = (call);                                                                                 \
+                int e_ = errno;                                                                             \
+                (void) fstat(fd, &after);                                                                   \
+                if (changed)                                                                                \
+                        result(id, true, "%s changed through a read-only fd of %s", name, path);            \
+                else                                                                                        \
+                        result(id, false, "%s: rc %ld %s", name, r, r < 0 ? en(e_) : "(no change)");        \
+                before = after;                                                                             \
         } while (0)
 
         ATTR_CASE("fchmod", fchmod(fd, 0604), (after.st_mode & 07777) != (before.st_mode & 07777));
-        ATTR_CASE("fchown", fchown(fd, 1, 1), after.st_uid != before.st_uid || after.st_gid != before.st_gid);
+        ATTR_CASE("fchown", fchown(fd, 1, 1),
+                  after.st_uid != before.st_uid || after.st_gid != before.st_gid);
         ATTR_CASE("fsetxattr-user", fsetxattr(fd, "user.fo_attack", "x", 1, 0),
                   fgetxattr(fd, "user.fo_attack", v, sizeof v) == 1);
         ATTR_CASE("fsetxattr-trusted", fsetxattr(fd, "trusted.fo_attack", "x", 1, 0),
                   fgetxattr(fd, "trusted.fo_attack", v, sizeof v) == 1);
-        ATTR_CASE("fremovexattr", fremovexattr(fd, "user.fo_keep"), fgetxattr(fd, "user.fo_keep", v, sizeof v) < 0 && errno == ENODATA);
+        ATTR_CASE("fremovexattr", fremovexattr(fd, "user.fo_keep"),
+                  fgetxattr(fd, "user.fo_keep", v, sizeof v) < 0 && errno == ENODATA);
         ATTR_CASE("ftruncate", ftruncate(fd, 1), after.st_size != before.st_size);
-        ATTR_CASE("fallocate", fallocate(fd, 0, 0, 1 << 20), after.st_size != before.st_size || after.st_blocks != before.st_blocks);
+        ATTR_CASE("fallocate", fallocate(fd, 0, 0, 1 << 20),
+                  after.st_size != before.st_size || after.st_blocks != before.st_blocks);
         {
                 int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
                 loff_t off = 0;
                 ATTR_CASE("copy_file_range", copy_file_range(src, &off, fd, NULL, 16, 0),
-                          after.st_size != before.st_size || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+                          after.st_size != before.st_size ||
+                                  after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
                 off = 0;
-                ATTR_CASE("sendfile", sendfile(fd, src, &off, 16), after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
-                ATTR_CASE("ficlone", ioctl(fd, FICLONE, src), after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+                ATTR_CASE("sendfile", sendfile(fd, src, &off, 16),
+                          after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+                ATTR_CASE("ficlone", ioctl(fd, FICLONE, src),
+                          after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
                 {
                         struct file_clone_range fcr = { .src_fd = src, .src_length = 4096 };
                         ATTR_CASE("ficlonerange", ioctl(fd, FICLONERANGE, &fcr),
@@ -1885,7 +1970,8 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
                 int p[2];
                 if (pipe(p) == 0) {
                         (void) !write(p[1], "FOSPLICE", 8);
-                        ATTR_CASE("splice", splice(p[0], NULL, fd, NULL, 8, 0), after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+                        ATTR_CASE("splice", splice(p[0], NULL, fd, NULL, 8, 0),
+                                  after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
                         close(p[0]);
                         close(p[1]);
                 }
@@ -1902,7 +1988,10 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
         {
                 unsigned flags = 0;
                 if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
-                        static const struct { const char *n; unsigned f; } fl[] = {
+                        static const struct {
+                                const char *n;
+                                unsigned f;
+                        } fl[] = {
                                 { "fs_ioc_setflags-nodump", FS_NODUMP_FL },
                                 { "fs_ioc_setflags-append", FS_APPEND_FL },
                                 { "fs_ioc_setflags-immutable", FS_IMMUTABLE_FL },
@@ -1912,7 +2001,8 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
                                 snprintf(id, sizeof id, "%s-%s", label, fl[i].n);
                                 r = ioctl(fd, FS_IOC_SETFLAGS, &want);
                                 int e = errno;
-                                if (ioctl(fd, FS_IOC_GETFLAGS, &now) == 0 && (now & fl[i].f) && !(flags & fl[i].f))
+                                if (ioctl(fd, FS_IOC_GETFLAGS, &now) == 0 && (now & fl[i].f) &&
+                                    !(flags & fl[i].f))
                                         result(id, true, "inode flag set through a read-only fd");
                                 else
                                         result(id, false, "rc %ld %s", r, r < 0 ? en(e) : "");
@@ -1933,7 +2023,8 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
                         fx.fsx_xflags |= FS_XFLAG_NODUMP;
                         r = ioctl(fd, FS_IOC_FSSETXATTR, &fx);
                         int e = errno;
-                        if (ioctl(fd, FS_IOC_FSGETXATTR, &fx) == 0 && (fx.fsx_xflags & FS_XFLAG_NODUMP) && !(old & FS_XFLAG_NODUMP))
+                        if (ioctl(fd, FS_IOC_FSGETXATTR, &fx) == 0 && (fx.fsx_xflags & FS_XFLAG_NODUMP) &&
+                            !(old & FS_XFLAG_NODUMP))
                                 result(id, true, "xflags changed through a read-only fd");
                         else
                                 result(id, false, "rc %ld %s", r, r < 0 ? en(e) : "");
@@ -1962,7 +2053,8 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
                 r = ioctl(fd, FS_IOC_ENABLE_VERITY, &va);
                 int e = errno;
                 if (ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 && (fl & FS_VERITY_FL))
-                        result(id, true, "fs-verity enabled through a read-only fd (the file is read-only for good)");
+                        result(id, true,
+                               "fs-verity enabled through a read-only fd (the file is read-only for good)");
                 else if (r < 0 && (e == EOPNOTSUPP || e == ENOTTY))
                         skip(id, "this file system has no fs-verity: %s", en(e));
                 else
@@ -1972,8 +2064,14 @@ static void ro_fd_attr(const char *label, const char *path, const char *prog) {
 
         if (prog) {
                 /* File capabilities on a program through a read-only fd: the next exec of it gets them. */
-                struct { uint32_t magic; struct { uint32_t permitted, inheritable; } d[2]; } cap = {
-                        .magic = 0x02000000 | 1, .d = { { 1u << 13, 0 }, { 0, 0 } } }; /* VFS_CAP_REVISION_2, effective; CAP_NET_RAW */
+                struct {
+                        uint32_t magic;
+                        struct {
+                                uint32_t permitted, inheritable;
+                        } d[2];
+                } cap = {
+                        .magic = 0x02000000 | 1, .d = { { 1u << 13, 0 }, { 0, 0 } }
+                }; /* VFS_CAP_REVISION_2, effective; CAP_NET_RAW */
                 int pfd = open(prog, O_RDONLY | O_CLOEXEC);
                 snprintf(id, sizeof id, "%s-fsetxattr-security-capability", label);
                 if (pfd < 0)
@@ -2009,8 +2107,8 @@ static int cmd_ro_fd(int argc, char **argv) {
                         r = fchmod(d, (a.st_mode & 07777) ^ 0020);
                         int e = errno;
                         (void) fstat(d, &b);
-                        result(id, (a.st_mode & 07777) != (b.st_mode & 07777), "rc %ld %s: mode %o -> %o", r, r < 0 ? en(e) : "",
-                               a.st_mode & 07777, b.st_mode & 07777);
+                        result(id, (a.st_mode & 07777) != (b.st_mode & 07777), "rc %ld %s: mode %o -> %o", r,
+                               r < 0 ? en(e) : "", a.st_mode & 07777, b.st_mode & 07777);
                         close(d);
                 }
         }
@@ -2043,7 +2141,8 @@ static int cmd_devices(int argc, char **argv) {
                 else {
                         r = ioctl(dev, LOOP_SET_FD, file);
                         e = errno;
-                        call_report("loop_set_fd", r, e, "%s backed by %s through read-only fds", argv[1], argv[3]);
+                        call_report("loop_set_fd", r, e, "%s backed by %s through read-only fds", argv[1],
+                                    argv[3]);
                         close(dev);
                 }
                 if (file >= 0)
@@ -2108,7 +2207,8 @@ static int cmd_netif(int argc, char **argv) {
         return 0;
 }
 
-/* ==== class 5: aliases, the filter cache, inherited fds ========================================================== */
+/* ==== class 5: aliases, the filter cache, inherited fds
+ * ========================================================== */
 
 /* read-as ID PATH CANARY|- : one open+read; ESCAPED when the canary (or anything, for "-") was read. */
 static void read_as(const char *id, const char *path, const char *canary) {
@@ -2260,7 +2360,8 @@ static int cmd_opens(int argc, char **argv) {
                 snprintf(path, sizeof path, "%s", tmp);
                 if (strstr(path, "@TID@")) {
                         char *at = strstr(path, "@TID@");
-                        snprintf(tmp, sizeof tmp, "%.*s%d%s", (int) (at - path), path, (int) gettid(), at + 5);
+                        snprintf(tmp, sizeof tmp, "%.*s%d%s", (int) (at - path), path, (int) gettid(),
+                                 at + 5);
                         snprintf(path, sizeof path, "%s", tmp);
                 }
                 snprintf(id, sizeof id, "%s%s", argv[0], argv[i]);
@@ -2286,7 +2387,8 @@ static int cmd_mknod(int argc, char **argv) {
         snprintf(p, sizeof p, "/tmp/fo-mem-%d", getpid());
         if (mknod(p, S_IFCHR | 0600, makedev(1, 1)) == 0) {
                 int fd = open(p, O_RDONLY | O_CLOEXEC);
-                result("mknod-dev-mem", true, "made a /dev/mem node in /tmp (open: %s)", fd >= 0 ? "ok" : en(errno));
+                result("mknod-dev-mem", true, "made a /dev/mem node in /tmp (open: %s)",
+                       fd >= 0 ? "ok" : en(errno));
                 if (fd >= 0)
                         close(fd);
                 (void) unlink(p);
@@ -2298,14 +2400,14 @@ static int cmd_mknod(int argc, char **argv) {
 /* ---- a minimal SHA-256, to forge a cache entry the way any workload could ---- */
 
 static const uint32_t K256[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
-        0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-        0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
-        0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-        0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-        0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-        0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2,
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
@@ -2314,7 +2416,8 @@ static void sha256_block(uint32_t h[8], const uint8_t *p) {
         uint32_t w[64], a, b, c, d, e, f, g, hh;
 
         for (int i = 0; i < 16; i++)
-                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
+                       (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
         for (int i = 16; i < 64; i++) {
                 uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
                 uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -2322,7 +2425,8 @@ static void sha256_block(uint32_t h[8], const uint8_t *p) {
         }
         a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
         for (int i = 0; i < 64; i++) {
-                uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+                uint32_t t1 =
+                        hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
                 uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
                 hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
         }
@@ -2330,7 +2434,8 @@ static void sha256_block(uint32_t h[8], const uint8_t *p) {
 }
 
 static void sha256(const uint8_t *data, size_t n, uint8_t out[32]) {
-        uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+        uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
         uint8_t tail[128] = {};
         size_t full = n / 64 * 64, rest = n - full, tl;
         uint64_t bits = (uint64_t) n * 8;
@@ -2365,14 +2470,14 @@ static size_t forge_entry(const uint8_t *orig, size_t orig_len, uint8_t *out) {
         memcpy(out, orig, m + 32); /* magic and key */
         o = m + 32;
 #define PUT(x) (v = (uint32_t) (x), memcpy(out + o, &v, 4), o += 4)
-        PUT(0);                      /* default action: allow */
-        PUT(0);                      /* errno */
-        PUT(1);                      /* arches */
+        PUT(0); /* default action: allow */
+        PUT(0); /* errno */
+        PUT(1); /* arches */
         PUT(AUDIT_ARCH_X86_64);
-        PUT(1);                      /* instructions */
+        PUT(1); /* instructions */
         PUT((uint32_t) (BPF_RET | BPF_K) << 16);
         PUT(SECCOMP_RET_ALLOW);
-        PUT(0);                      /* syscalls */
+        PUT(0); /* syscalls */
 #undef PUT
         sha256(out, o, out + o);
         return o + 32;
@@ -2429,7 +2534,8 @@ static int cmd_forge_cache(int argc, char **argv) {
                 size_t fl_len;
 
                 if (fd < 0) {
-                        result("forge-cache-write", false, "open of the link for writing refused: %s", en(errno));
+                        result("forge-cache-write", false, "open of the link for writing refused: %s",
+                               en(errno));
                         (void) unlink(dst);
                         return 0;
                 }
@@ -2438,7 +2544,8 @@ static int cmd_forge_cache(int argc, char **argv) {
                 if (fl_len == 0 || ftruncate(fd, 0) < 0 || pwrite(fd, forged, fl_len, 0) != (ssize_t) fl_len)
                         result("forge-cache-write", false, "could not write: %s", en(errno));
                 else
-                        result("forge-cache-write", true, "wrote a %zu-byte allow-all entry over the cache entry", fl_len);
+                        result("forge-cache-write", true,
+                               "wrote a %zu-byte allow-all entry over the cache entry", fl_len);
                 close(fd);
         }
         (void) unlink(dst);
@@ -2494,30 +2601,34 @@ static int cmd_fds(int argc, char **argv) {
                                                 strncat(list, de->d_name, sizeof list - strlen(list) - 2);
                                                 strcat(list, " ");
                                         }
-                                result("dirfd-getdents", names > 0 && !same_root, "listed %d names of the caller's directory%s: %s",
-                                       names, same_root ? " (the workload's own root)" : "", list);
+                                result("dirfd-getdents", names > 0 && !same_root,
+                                       "listed %d names of the caller's directory%s: %s", names,
+                                       same_root ? " (the workload's own root)" : "", list);
                                 closedir(dd);
                         }
-                        /* What the fd's own etc/passwd is (fstatat is decided in the kernel), against what an
-                         * open through it gives. */
+                        /* What the fd's own etc/passwd is (fstatat is decided in the kernel), against what
+                         * an open through it gives. */
                         {
                                 struct stat want;
                                 bool have = fstatat(fd, "etc/passwd", &want, 0) == 0;
 
                                 g = openat(fd, "etc/passwd", O_RDONLY | O_CLOEXEC);
                                 if (g >= 0 && have && fd_is_inode(g, &want))
-                                        result("dirfd-openat-passwd", !same_root, "opened the caller's etc/passwd%s",
+                                        result("dirfd-openat-passwd", !same_root,
+                                               "opened the caller's etc/passwd%s",
                                                same_root ? " (the workload's own root: allowed)" : "");
                                 else if (g >= 0)
-                                        result("dirfd-openat-passwd", false, "an open through it gave another file (the "
-                                                                             "path was judged and opened in the workload's root)");
+                                        result("dirfd-openat-passwd", false,
+                                               "an open through it gave another file (the "
+                                               "path was judged and opened in the workload's root)");
                                 else
                                         result("dirfd-openat-passwd", false, "refused: %s", en(errno));
                                 if (g >= 0)
                                         close(g);
                         }
                         g = openat(fd, "etc/shadow", O_RDONLY | O_CLOEXEC);
-                        result("dirfd-openat-shadow", g >= 0, "%s", g >= 0 ? "opened the caller's etc/shadow" : en(errno));
+                        result("dirfd-openat-shadow", g >= 0, "%s",
+                               g >= 0 ? "opened the caller's etc/shadow" : en(errno));
                         if (g >= 0)
                                 close(g);
                         if (fchdir(fd) == 0) {
@@ -2526,10 +2637,14 @@ static int cmd_fds(int argc, char **argv) {
                                 int h = open("etc/passwd", O_RDONLY | O_CLOEXEC);
 
                                 if (h >= 0 && have && fd_is_inode(h, &want))
-                                        result("dirfd-fchdir-open", !same_root, "fchdir into it; a relative open read the caller's etc/passwd");
+                                        result("dirfd-fchdir-open", !same_root,
+                                               "fchdir into it; a relative open read the caller's "
+                                               "etc/passwd");
                                 else
-                                        result("dirfd-fchdir-open", false, "fchdir into it; relative open: %s",
-                                               h >= 0 ? "another file (judged in the workload's root)" : en(errno));
+                                        result("dirfd-fchdir-open", false,
+                                               "fchdir into it; relative open: %s",
+                                               h >= 0 ? "another file (judged in the workload's root)"
+                                                      : en(errno));
                                 if (h >= 0)
                                         close(h);
                                 (void) chdir("/");
@@ -2549,14 +2664,16 @@ static int cmd_fds(int argc, char **argv) {
                         long r = fchmod(fd, (a.st_mode & 07777) ^ 0001);
                         int e = errno;
                         (void) fstat(fd, &b);
-                        result("attr-fd-fchmod", (a.st_mode & 07777) != (b.st_mode & 07777), "rc %ld %s", r, r < 0 ? en(e) : "");
+                        result("attr-fd-fchmod", (a.st_mode & 07777) != (b.st_mode & 07777), "rc %ld %s", r,
+                               r < 0 ? en(e) : "");
                 } else
                         skip("attr-fd-fchmod", "fd %d: %s", fd, en(errno));
         }
         return 0;
 }
 
-/* ==== helpers the harness runs outside the workload ============================================================== */
+/* ==== helpers the harness runs outside the workload
+ * ============================================================== */
 
 /* pty-run INJECT_FILE -- CMD...: CMD on a fresh pty as its controlling terminal (the user's terminal);
  * afterwards whatever sits in the terminal's input queue (what TIOCSTI pushed) goes to INJECT_FILE. */
@@ -2671,10 +2788,11 @@ static int cmd_listen_tcp(int argc, char **argv) {
                 if (fd < 0)
                         continue;
                 (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-                (void) setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &(int) { 16 }, sizeof(int));
+                (void) setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &(int){ 16 }, sizeof(int));
                 if (i)
                         (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-                if (bind(fd, i ? (struct sockaddr *) &in6 : (struct sockaddr *) &in, i ? sizeof in6 : sizeof in) < 0 ||
+                if (bind(fd, i ? (struct sockaddr *) &in6 : (struct sockaddr *) &in,
+                         i ? sizeof in6 : sizeof in) < 0 ||
                     listen(fd, 64) < 0) {
                         close(fd);
                         continue;
@@ -2683,7 +2801,8 @@ static int cmd_listen_tcp(int argc, char **argv) {
         }
         dprintf(1, "LISTENING\n");
         for (;;) {
-                struct pollfd p[2] = { { .fd = ls[0], .events = POLLIN }, { .fd = ls[1], .events = POLLIN } };
+                struct pollfd p[2] = { { .fd = ls[0], .events = POLLIN },
+                                       { .fd = ls[1], .events = POLLIN } };
                 if (poll(p, 2, -1) < 0)
                         continue;
                 for (int i = 0; i < 2; i++)
@@ -2762,7 +2881,8 @@ static int cmd_loopctl(int argc, char **argv) {
         fd = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
         if (fd < 0)
                 return 1;
-        r = ioctl(fd, streq(argv[0], "add") ? LOOP_CTL_ADD : LOOP_CTL_REMOVE, (unsigned long) parse_ul(argv[1]));
+        r = ioctl(fd, streq(argv[0], "add") ? LOOP_CTL_ADD : LOOP_CTL_REMOVE,
+                  (unsigned long) parse_ul(argv[1]));
         close(fd);
         return r < 0 ? 1 : 0;
 }
@@ -2808,21 +2928,35 @@ int main(int argc, char **argv) {
                 const char *name;
                 int (*fn)(int, char **);
         } cmds[] = {
-                { "width", cmd_width },           { "tty", cmd_tty },
+                { "width", cmd_width },
+                { "tty", cmd_tty },
                 { "wx", cmd_wx },
-                { "signal", cmd_signal },         { "reach", cmd_reach },
-                { "cgroup", cmd_cgroup },         { "after-death", cmd_after_death },
-                { "race-fd", cmd_race_fd },       { "race-cont", cmd_race_cont },
-                { "tcp-send", cmd_tcp_send },     { "unix-send", cmd_unix_send },
-                { "udp-send", cmd_udp_send },     { "listen-udp", cmd_listen_udp },
-                { "ro-fd", cmd_ro_fd },           { "devices", cmd_devices },
-                { "aliases", cmd_aliases },       { "paths", cmd_paths },
-                { "forge-cache", cmd_forge_cache }, { "fds", cmd_fds },
-                { "pty-run", cmd_pty_run },       { "with-fds", cmd_with_fds },
-                { "listen-tcp", cmd_listen_tcp }, { "recv-unix", cmd_recv_unix },
-                { "loopctl", cmd_loopctl },       { "hold-map", cmd_hold_map },
-                { "fnv", cmd_fnv },               { "opens", cmd_opens },
-                { "mknod", cmd_mknod },           { "netif", cmd_netif },
+                { "signal", cmd_signal },
+                { "reach", cmd_reach },
+                { "cgroup", cmd_cgroup },
+                { "after-death", cmd_after_death },
+                { "race-fd", cmd_race_fd },
+                { "race-cont", cmd_race_cont },
+                { "tcp-send", cmd_tcp_send },
+                { "unix-send", cmd_unix_send },
+                { "udp-send", cmd_udp_send },
+                { "listen-udp", cmd_listen_udp },
+                { "ro-fd", cmd_ro_fd },
+                { "devices", cmd_devices },
+                { "aliases", cmd_aliases },
+                { "paths", cmd_paths },
+                { "forge-cache", cmd_forge_cache },
+                { "fds", cmd_fds },
+                { "pty-run", cmd_pty_run },
+                { "with-fds", cmd_with_fds },
+                { "listen-tcp", cmd_listen_tcp },
+                { "recv-unix", cmd_recv_unix },
+                { "loopctl", cmd_loopctl },
+                { "hold-map", cmd_hold_map },
+                { "fnv", cmd_fnv },
+                { "opens", cmd_opens },
+                { "mknod", cmd_mknod },
+                { "netif", cmd_netif },
         };
 
         if (argc >= 2 && streq(argv[1], "exec-probe"))
