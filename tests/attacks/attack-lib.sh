@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
 # Shared by the issue 7 attack suites (sourced, bash). Sets up what every suite needs and cleans it up
 # however the suite ends:
 #   $W  scratch work directory (/tmp/fo-attack-*), where the workloads may write
@@ -47,6 +48,7 @@ started_pids=()   # processes this suite started: killed by pid at the end
 loops=()          # loop device indices this suite created
 cache_entries=()  # filter cache entries this suite created
 our_cgroups=()    # run-PID cgroups of forgeonectl processes this suite killed on purpose
+created_srv=      # set when a suite made /srv/app (web-service.json runs programs from /srv/app/bin only)
 
 cleanup() {
         local pid l c
@@ -69,6 +71,7 @@ cleanup() {
         done
         "$ctl" ps >/dev/null 2>&1
         for m in $(grep -o " $W/[^ ]*" /proc/self/mountinfo | sort -r); do umount -l "$m"; done 2>/dev/null
+        [ -n "${created_srv:-}" ] && rm -rf /srv/app
         chattr -R -ia "$P" "$W" 2>/dev/null
         rm -rf "$W" "$P" "$S"
 }

@@ -30,9 +30,9 @@ exec_policy() { # NAME ALLOWED_DIR ATTACKER
                 | (.rules[] | select(.id == "exec")) += {"resource": "programs"}'
 }
 
-# races PREFIX RUNNER ATTEMPTS SECRET_DIR SECRET_NAME A EXEC_ALLOWED FORBIDDEN_DIR
+# races PREFIX RUNNER SECRET_DIR SECRET_NAME A EXEC_ALLOWED FORBIDDEN_DIR (RUNNER knows the attempts)
 races() {
-        local prefix=$1 runner=$2 att=$3 sdir=$4 sname=$5 a=$6 xa=$7 fdir=$8 out
+        local prefix=$1 runner=$2 sdir=$3 sname=$4 a=$5 xa=$6 fdir=$7 out
         local -a specs=(
                 # id op name dir_a dir_b prot flip
                 "opath-relative-cwd-fs opath $sname $a $sdir $sdir/$sname cwd-fs"
@@ -78,7 +78,7 @@ local_runner() { # OP OUT ID OP NAME A B PROT FLIP
         [ "$op" = chdir ] && pol=$chdirpol
         run_local "$pol" "$out" -- "$attack" race-cont "$1" "$2" "$LOCAL_ATTEMPTS" "$3" "$4" "$5" "$6" "$7"
 }
-RACE_MIN=$LOCAL_ATTEMPTS races local local_runner "$LOCAL_ATTEMPTS" "$S" secret "$W/a" "$W/x" "$P"
+RACE_MIN=$LOCAL_ATTEMPTS races local local_runner "$S" secret "$W/a" "$W/x" "$P"
 
 # --- containers: the secret is /root/secret, exec allowed under /srv/app/bin, forbidden /opt/forbidden
 if image_build; then
@@ -90,8 +90,7 @@ if image_build; then
                 [ "$op" = chdir ] && pol=$chdirpol
                 run_container "$pol" "$out" -- /bin/attack race-cont "$1" "$2" "$CONTAINER_ATTEMPTS" "$3" "$4" "$5" "$6" "$7"
         }
-        RACE_MIN=$CONTAINER_ATTEMPTS races container container_runner "$CONTAINER_ATTEMPTS" /root secret /tmp/a \
-                /srv/app/bin /opt/forbidden
+        RACE_MIN=$CONTAINER_ATTEMPTS races container container_runner /root secret /tmp/a /srv/app/bin /opt/forbidden
 else
         skip_test "container mode" "needs umoci and busybox"
 fi

@@ -89,7 +89,7 @@ reach() {
         results "$mode $label:" "$out"
         check_reach "$mode $label" "$pid" "$out" "$nofile0" "$nice0" "$cpus0" "$pol0" "$io0"
         if [ "$mode" = local ]; then touch "$sync"; else
-                local cp; cp=$(pgrep -P "$wpid" 2>/dev/null | head -1)
+                local p
                 for p in $(pgrep -f "/bin/attack reach $label" 2>/dev/null); do
                         [ -d "/proc/$p/root/tmp" ] && touch "/proc/$p/root/tmp/sync" 2>/dev/null
                 done
@@ -130,6 +130,7 @@ signal_one() {
                 ok "$mode $label: $call held ($(grep '^CALL' "$out" | cut -d' ' -f3-4))"
         fi
         if [ "$mode" = local ]; then touch "$sync"; else
+                local p
                 for p in $(pgrep -f "/bin/attack signal $call" 2>/dev/null); do
                         [ -d "/proc/$p/root/tmp" ] && touch "/proc/$p/root/tmp/sync" 2>/dev/null
                 done

@@ -111,7 +111,7 @@ fi
 # --- web-service.json: UDP to the metadata service it quarantines connect and sendto for, in a network
 # namespace of the test's own where 169.254.169.254 is on lo and a receiver listens.
 if [ ! -e /srv/app ] && command -v unshare >/dev/null && command -v ip >/dev/null; then
-        mkdir -p /srv/app/bin
+        mkdir -p /srv/app/bin && created_srv=1
         cp "$attack" /srv/app/bin/fo-attack
         unshare -n bash -c "ip link set lo up && ip addr add 169.254.169.254/32 dev lo &&
                 { '$attack' listen-udp 80 '$W/udp.log' >'$W/udp.ready' & } &&
@@ -121,7 +121,7 @@ if [ ! -e /srv/app ] && command -v unshare >/dev/null && command -v ip >/dev/nul
                 '$ctl' run --local --quiet --identity web --policy '$src/policies/web-service.json' -- \
                         /srv/app/bin/fo-attack udp-send metadata 169.254.169.254:80 >'$W/web-udp' 2>'$W/web-udp.err';
                 sleep 0.3; kill %1 %2"
-        rm -rf /srv/app
+        rm -rf /srv/app && created_srv=
         arrived "$W/tcp-meta.log" "local web-service.json (identity web):" "$W/web-tcp" FOTCP
         arrived "$W/udp.log" "local web-service.json (identity web):" "$W/web-udp" FOUDP
 else

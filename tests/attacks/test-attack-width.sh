@@ -57,7 +57,6 @@ results "local default.json, seccomp decided in the supervisor:" "$W/width-sus.s
 run_local "$src/policies/strict.json" "$W/wx-strict" -- "$attack" wx
 results "local strict.json:" "$W/wx-strict"
 
-created_srv=
 if [ ! -e /srv/app ]; then
         mkdir -p /srv/app/bin && created_srv=1
 fi
@@ -74,7 +73,7 @@ if [ -d /srv/app/bin ]; then
                 "$S/secret" >"$W/width-web" 2>"$W/width-web.err"
         results "local web-service.json (identity web):" "$W/width-web"
         rm -f "$webprog"
-        [ -n "$created_srv" ] && rm -rf /srv/app
+        [ -n "$created_srv" ] && rm -rf /srv/app && created_srv=
 else
         skip_test "web-service.json" "/srv/app exists and is not a directory"
 fi
