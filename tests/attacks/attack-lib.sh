@@ -62,6 +62,8 @@ cleanup() {
                 "$attack" loopctl remove "$l" 2>/dev/null
         done
         for c in "${cache_entries[@]}"; do rm -f "$c"; done
+        # A forgeonectl killed by a test (or by its workload) leaves its run-PID cgroup behind.
+        for pid in "${started_pids[@]}"; do our_cgroups+=("run-$pid"); done
         for c in "${our_cgroups[@]}"; do
                 for d in /sys/fs/cgroup/unified/forgeone/$c /sys/fs/cgroup/forgeone/$c; do
                         [ -d "$d" ] || continue
