@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Issue 7, class 3a: check by one name, act on another, for calls that name their object by fd. A sibling
+# thread dup2()s a protected file onto the fd the call names while the call is in flight: linkat,
+# fchmodat2, fchmodat, fchownat, utimensat with AT_EMPTY_PATH, futimens, reopening /proc/self/fd/N,
+# openat with a dirfd, and (under a policy that mediates stat and readlink by path) statx, newfstatat and
+# readlinkat with AT_EMPTY_PATH. An escape is an effect on the protected object (a hard link to it, its
+# mode, group or times changed, a writable fd of it, its inode or link text returned), counted after
+# every attempt. In --local and container mode; the attempts add up to at least 100,000 per race.
+#
+# The policy is the shipped one with its trust penalty set to 0: a race is denied about every second
+# attempt, and default.json would quarantine the workload after 90 denials. The trust score is a rate
+# limit on a noisy workload, not the boundary under test; the first escapes come within the first
+# attempts anyway (see FINDINGS.md). TAP.
+source "$(dirname "$0")/attack-lib.sh"
+
+notrust=$(policy_variant notrust default '.trust.deny_penalty = 0')
+# stat and readlink by path decided in the supervisor (secrets denied), and no fstat at all: then the
+# AT_EMPTY_PATH forms are the only way to look at an object through an fd.
+statpol=$(policy_variant stat-mediated default '.trust.deny_penalty = 0
+        | (.rules[] | select(.id == "runtime") | .syscalls) -= ["@fd-stat"]
+        | .rules = [.rules[] | select(.id != "metadata")]
+        | .rules += [{"id": "stat-secrets", "syscalls": ["@file-stat"], "resource": "secrets", "action": "deny", "errno": "EACCES"},
+                     {"id": "stat-files", "syscalls": ["@file-stat"], "resource": "everything", "action": "allow"}]')
+
+mkdir -p "$W/d" && echo ok >"$W/d/passwd" && echo ok >"$W/ok" && chmod 0644 "$W/ok"
+ln -s ok "$W/oklink"
+ln -s "SECRETLINK-$CANARY" "$S/link"
+
+RACE_MIN=$LOCAL_ATTEMPTS
+for race in linkat-empty-path fchmodat2-empty-path fchmodat-empty-path fchownat-empty-path utimensat-empty-path \
+        futimens proc-self-fd-reopen; do
+        run_local "$notrust" "$W/r-$race" -- "$attack" race-fd "$race" "$LOCAL_ATTEMPTS" "$W/ok" "$P/passwd" "$W/lnk"
+        results "local:" "$W/r-$race"
+done
+run_local "$notrust" "$W/r-openat" -- "$attack" race-fd openat-dirfd "$LOCAL_ATTEMPTS" "$W/d" "$P/dir" passwd
+results "local:" "$W/r-openat"
+# Under the unmodified default.json: the workload is quarantined after 90 denials; is it in time?
+run_local "$src/policies/default.json" "$W/r-link-default" -- "$attack" race-fd linkat-empty-path "$LOCAL_ATTEMPTS" \
+        "$W/ok" "$P/passwd" "$W/lnk"
+if grep -q '^RACE-FIRST' "$W/r-link-default"; then
+        not_ok "local, unmodified default.json: a hard link to the protected file before the trust quarantine" \
+                "$(grep '^RACE-FIRST' "$W/r-link-default")"
+else
+        ok "local, unmodified default.json: no hard link to the protected file before the trust quarantine"
+fi
+rm -f "$W/lnk"
+if [ "$(stat -c %h "$P/passwd")" = 1 ]; then ok "local: the protected file has no second name"
+else not_ok "local: the protected file has no second name" "link count $(stat -c %h "$P/passwd")"; fi
+
+# These run in --local only (below), so all their attempts are made here.
+all=$((LOCAL_ATTEMPTS + CONTAINER_ATTEMPTS))
+RACE_MIN=$all
+ino=$(stat -c %i "$S/secret")
+for race in statx-empty-path newfstatat-empty-path; do
+        "$attack" with-fds "9:p:$S/secret" -- "$ctl" run --local --quiet --policy "$statpol" -- \
+                "$attack" race-fd "$race" "$all" "$W/ok" fd:9 - "ino:$ino" >"$W/r-$race" 2>"$W/r-$race.err"
+        results "local, stat mediated:" "$W/r-$race"
+done
+"$attack" with-fds "9:pn:$S/link" -- "$ctl" run --local --quiet --policy "$statpol" -- \
+        "$attack" race-fd readlinkat-empty-path "$all" "$W/oklink" fd:9 - "SECRETLINK" \
+        >"$W/r-readlinkat" 2>"$W/r-readlinkat.err"
+results "local, stat mediated:" "$W/r-readlinkat"
+
+if image_build; then
+        RACE_MIN=$CONTAINER_ATTEMPTS
+        for race in linkat-empty-path fchmodat2-empty-path fchmodat-empty-path fchownat-empty-path \
+                utimensat-empty-path futimens proc-self-fd-reopen; do
+                run_container "$notrust" "$W/c-$race" -- /bin/attack race-fd "$race" "$CONTAINER_ATTEMPTS" /tmp/ok /etc/decoy /tmp/lnk
+                results "container:" "$W/c-$race"
+        done
+        run_container "$notrust" "$W/c-openat" -- /bin/attack race-fd openat-dirfd "$CONTAINER_ATTEMPTS" /tmp/d /etc/protdir passwd
+        results "container:" "$W/c-openat"
+        skip_test "container: statx, newfstatat, readlinkat races" \
+                "a protected object the workload holds but may not stat would have to be an fd from the caller (see test-attack-state.sh)"
+else
+        skip_test "container mode" "needs umoci and busybox"
+fi
+
+finish
