@@ -84,7 +84,10 @@ static void label_add(const char *path, const char *name) {
                 return;
         labels[n_labels].dev = st.st_dev;
         labels[n_labels].ino = st.st_ino;
-        snprintf(labels[n_labels].name, sizeof labels[n_labels].name, "%s", name);
+        /* Names are the fixture's own and short; a longer one is cut, which only makes it ambiguous. */
+        size_t k = strnlen(name, sizeof labels[n_labels].name - 1);
+        memcpy(labels[n_labels].name, name, k);
+        labels[n_labels].name[k] = 0;
         n_labels++;
 }
 
