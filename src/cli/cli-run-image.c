@@ -21,6 +21,8 @@ static void help(void) {
         printf("Usage: forgeonectl run --local --image DIR[:TAG] --policy FILE [OPTIONS] [-- CMD...]\n\n"
                "Run an OCI image layout as a container under a policy, supervised by this process.\n\n"
                "  --name NAME            unique name (default: the id)\n"
+               "  --identity NAME        the policy identity to run as (default: resolved from the name,\n"
+               "                         the image digest and the labels)\n"
                "  --label KEY=VALUE      label for policy identities (repeatable)\n"
                "  --priority P           critical, high, normal (default), low, background\n"
                "  --memory SIZE          memory limit and reservation (256M, 1G; default from the budget)\n"
@@ -72,6 +74,7 @@ int verb_run_image(int argc, char *argv[]) {
                 ARG_QUIET,
                 ARG_VERBOSE,
                 ARG_JSON,
+                ARG_IDENTITY,
         };
         static const struct option options[] = {
                 { "local", no_argument, NULL, ARG_LOCAL },
@@ -92,6 +95,7 @@ int verb_run_image(int argc, char *argv[]) {
                 { "quiet", no_argument, NULL, ARG_QUIET },
                 { "verbose", no_argument, NULL, ARG_VERBOSE },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "identity", required_argument, NULL, ARG_IDENTITY },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -217,6 +221,9 @@ int verb_run_image(int argc, char *argv[]) {
                         break;
                 case ARG_JSON:
                         o.json = true;
+                        break;
+                case ARG_IDENTITY:
+                        wc.identity = optarg;
                         break;
                 case 'h':
                         help();
