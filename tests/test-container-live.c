@@ -609,8 +609,8 @@ START_TEST(test_image_config_and_privileges) {
 }
 END_TEST
 
-static int refuse_image(const OciImage *image, void *userdata, ImageError *err) {
-        return image_error_set(err, -EPERM, "image %s is not signed by the trust anchor (test verifier)",
+static int refuse_image(const OciImage *image, void *userdata, ForgeError *err) {
+        return forge_error_set(err, -EPERM, "image %s is not signed by the trust anchor (test verifier)",
                                image->manifest.digest);
 }
 

@@ -501,7 +501,7 @@ START_TEST(test_layout_sign) {
         _cleanup_(oci_image_freep) OciImage *image = NULL, *untagged = NULL;
         TrustSignature *s = NULL;
         TrustSignatureCheck c;
-        ImageError ierr = {};
+        ForgeError ierr = {};
         TrustError err = {};
         size_t n;
 
@@ -597,7 +597,7 @@ START_TEST(test_verifier_software_mode) {
         _cleanup_(oci_image_freep) OciImage *signed_img = NULL, *unsigned_img = NULL;
         TrustVerifyResult res;
         Notices notices = {};
-        ImageError ierr = {};
+        ForgeError ierr = {};
         TrustError err = {};
 
         ck_assert_int_eq(ctx->state.status, TRUST_STATUS_UNKNOWN);
@@ -662,7 +662,7 @@ START_TEST(test_verifier_require_tpm) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         TrustVerifyResult res;
         Notices notices = {};
-        ImageError ierr = {};
+        ForgeError ierr = {};
         TrustError err = {};
 
         ck_assert_int_ge(oci_image_open(dir, &image, &ierr), 0);
@@ -672,7 +672,7 @@ START_TEST(test_verifier_require_tpm) {
                               strstr(err.message, ") and require_tpm is set in "),
                       "%s", err.message);
         ck_assert_int_eq(verify_as(ctx, NULL, image, &notices, &res, &err), -EPERM);
-        /* The OciImageVerifyFn carries the same message into an ImageError. */
+        /* The OciImageVerifyFn carries the same message into an ForgeError. */
         {
                 _cleanup_(policy_freep) Policy *p = NULL;
                 _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
@@ -767,7 +767,7 @@ END_TEST
 START_TEST(test_layer_tree) {
         _cleanup_free_ char *root = NULL, *a = NULL, *b = NULL, *diff = NULL, *p = NULL;
         _cleanup_close_ int fd = -EBADF;
-        ImageError err = {};
+        ForgeError err = {};
         size_t na, nb;
 
         ck_assert_int_ge(asprintf(&root, "%s/tree", tmp), 0);

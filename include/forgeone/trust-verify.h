@@ -67,4 +67,4 @@ void trust_verifier_set_measure(TrustVerifier *v, bool measure);
 int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyResult *ret, TrustError *err);
 
 /* The OciImageVerifyFn: userdata is a TrustVerifier. */
-int trust_verify_image(const OciImage *image, void *userdata, ImageError *err);
+int trust_verify_image(const OciImage *image, void *userdata, ForgeError *err);

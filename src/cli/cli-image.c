@@ -83,7 +83,7 @@ static int image_sign(const ImageArgs *a, const char *ref) {
         _cleanup_free_ char *tag = NULL;
         char refbuf[512], fp[72], known[300] = "";
         const TrustKey *k = NULL;
-        ImageError ierr = {};
+        ForgeError ierr = {};
         TrustError err = {};
         int r;
 
@@ -136,7 +136,7 @@ static int image_sign(const ImageArgs *a, const char *ref) {
 
 typedef struct LayerResult {
         const char *state; /* "verified", "cache ok", "cache changed", ... */
-        char message[IMAGE_ERROR_MAX];
+        char message[FORGE_ERROR_MESSAGE_MAX];
         bool ok;
 } LayerResult;
 
@@ -149,9 +149,9 @@ static int image_verify(const ImageArgs *a, const char *ref) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         TrustSignature *sigs = NULL;
         size_t n_sigs = 0;
-        ImageError ierr = {};
+        ForgeError ierr = {};
         TrustError err = {}, serr = {};
-        char status[2048], sig_problem[TRUST_ERROR_MAX] = "", layers_problem[IMAGE_ERROR_MAX] = "";
+        char status[2048], sig_problem[TRUST_ERROR_MAX] = "", layers_problem[FORGE_ERROR_MESSAGE_MAX] = "";
         bool trust_ok, layers_ok = true, deep_ok = true;
         int verified = -1, r;
 
@@ -239,7 +239,7 @@ static int image_verify(const ImageArgs *a, const char *ref) {
                                                                : "Failed to open the layer cache: %m"),
                                1;
                 for (size_t i = 0; i < image->n_layers; i++) {
-                        ImageError lerr = {};
+                        ForgeError lerr = {};
 
                         r = layer_cache_check_tree(cache, image->layers[i].diff_id, &lerr);
                         layers[i].ok = r >= 0 || r == -ENOENT;

@@ -256,7 +256,7 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
  */
 static int remove_storage(const char *storage, ContainerError *err) {
         _cleanup_free_ char *lower = NULL;
-        ImageError ierr = {};
+        ForgeError ierr = {};
         DIR *d;
         int r;
 

@@ -298,7 +298,7 @@ static void *mount_job(void *userdata) {
         ContainerRun *run = j->run;
         _cleanup_close_ int userns_fd = -EBADF, mntns_fd = -EBADF;
         RootfsOptions ro = ROOTFS_OPTIONS_DEFAULT;
-        ImageError ierr = {};
+        ForgeError ierr = {};
         char nspath[64];
         int r;
 
@@ -493,7 +493,7 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                             *policy_path_copy = NULL;
         _cleanup_close_ int sync_child = -EBADF;
         _cleanup_(compile_job_done) CompileJob compile = {};
-        ImageError ierr = {};
+        ForgeError ierr = {};
         SchedulerBudget budget;
         CgroupLayout layout;
         CgroupLimits limits;

@@ -354,7 +354,7 @@ static int read_blob(const OciImage *image, const char *digest, uint64_t size, s
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         char actual[OCI_DIGEST_STRING_MAX];
-        ImageError ierr = {};
+        ForgeError ierr = {};
         size_t done = 0;
         int r;
 

@@ -308,12 +308,12 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
         return 0;
 }
 
-int trust_verify_image(const OciImage *image, void *userdata, ImageError *err) {
+int trust_verify_image(const OciImage *image, void *userdata, ForgeError *err) {
         TrustError terr = {};
         int r;
 
         r = trust_verifier_verify(userdata, image, NULL, &terr);
         if (r < 0)
-                return image_error_set(err, r, "%s", terr.message[0] ? terr.message : strerror(-r));
+                return forge_error_set(err, r, "%s", terr.message[0] ? terr.message : strerror(-r));
         return r;
 }
