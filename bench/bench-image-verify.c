@@ -134,7 +134,7 @@ static void sign_and_anchor(const char *dir) {
         EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
         OciImage *image = NULL;
         ForgeError ierr = {};
-        TrustError err = {};
+        ForgeError err = {};
         BIO *b = BIO_new(BIO_s_mem());
         char *ref, *pem, *path, *text, *escaped, *e;
         long n;

@@ -105,8 +105,22 @@ START_TEST(test_set_at) {
                                             "cannot open: %m"),
                          -ENOENT);
         ck_assert_str_eq(err.message, "/p.json: cannot open: No such file or directory");
+        ck_assert_str_eq(err.file, "/p.json");
         ck_assert_uint_eq(err.line, 0);
         ck_assert_uint_eq(err.column, 0);
+
+        /* A line without a column, as in a line-based log. */
+        forge_error_clear(&err);
+        forge_error_set_at(&err, FORGE_ERROR_SYSTEM, -EBADMSG, "events.log", 12, 0, "not a record");
+        ck_assert_str_eq(err.message, "events.log:12: not a record");
+        ck_assert_uint_eq(err.line, 12);
+
+        /* No file: no position. */
+        forge_error_clear(&err);
+        forge_error_set_at(&err, FORGE_ERROR_CONFIG_INVALID, -EINVAL, NULL, 3, 4, "bad");
+        ck_assert_str_eq(err.message, "bad");
+        ck_assert_uint_eq(err.line, 0);
+        ck_assert_int_eq(err.kind, FORGE_ERROR_CONFIG_INVALID);
 }
 END_TEST
 
@@ -132,6 +146,33 @@ START_TEST(test_truncation) {
         forge_error_set_at(&err, FORGE_ERROR_CONFIG_INVALID, -EINVAL, big, 1, 1, "bad");
         ck_assert_uint_eq(strlen(err.file), FORGE_ERROR_FILE_MAX - 1);
         ck_assert_uint_eq(strlen(err.message), FORGE_ERROR_MESSAGE_MAX - 1);
+}
+END_TEST
+
+START_TEST(test_propagate) {
+        ForgeError err = {}, local = {};
+
+        forge_error_set_at(&local, FORGE_ERROR_CONFIG_INVALID, -EINVAL, "a.json", 2, 1, "unknown member");
+        ck_assert_int_eq(forge_error_propagate(&err, &local, -EINVAL), -EINVAL);
+        ck_assert_str_eq(err.message, "a.json:2:1: unknown member");
+        ck_assert_int_eq(err.kind, FORGE_ERROR_CONFIG_INVALID);
+        ck_assert_uint_eq(err.line, 2);
+
+        /* The first cause stays. */
+        forge_error_clear(&local);
+        forge_error_set(&local, -EIO, "other");
+        forge_error_propagate(&err, &local, -EIO);
+        ck_assert_str_eq(err.message, "a.json:2:1: unknown member");
+
+        /* Nothing to hand over: r's text. */
+        forge_error_clear(&err);
+        forge_error_clear(&local);
+        ck_assert_int_eq(forge_error_propagate(&err, &local, -ENOENT), -ENOENT);
+        ck_assert_str_eq(err.message, "No such file or directory");
+        ck_assert_int_eq(forge_error_propagate(NULL, &local, -ENOENT), -ENOENT);
+        forge_error_clear(&err);
+        ck_assert_int_eq(forge_error_propagate(&err, NULL, -EPERM), -EPERM);
+        ck_assert_int_eq(err.error, -EPERM);
 }
 END_TEST
 
@@ -219,6 +260,7 @@ static Suite *error_suite(void) {
         tcase_add_test(tc, test_prefix_keeps_kind_and_position);
         tcase_add_test(tc, test_set_at);
         tcase_add_test(tc, test_truncation);
+        tcase_add_test(tc, test_propagate);
         tcase_add_test(tc, test_message);
         tcase_add_test(tc, test_bus_name);
         tcase_add_test(tc, test_kind_strings);

@@ -92,7 +92,7 @@ static char *anchor_text(void) {
 static TrustAnchor *anchor_load(void) {
         _cleanup_free_ char *t = anchor_text();
         TrustAnchor *a = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_msg(trust_anchor_parse(t, strlen(t), "anchor.json", &a, &err) >= 0, "%s", err.message);
         return a;
@@ -129,12 +129,16 @@ END_TEST
 
 static void expect_anchor_error(const char *text, const char *message) {
         TrustAnchor *a = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_lt(trust_anchor_parse(text, strlen(text), "a.json", &a, &err), 0);
         ck_assert_ptr_null(a);
         ck_assert_msg(strstr(err.message, message), "for %s\nexpected \"%s\"\ngot \"%s\"", text, message,
                       err.message);
+        /* A wrong file, named with its position: the daemon answers ConfigInvalid. */
+        ck_assert_int_eq(err.kind, FORGE_ERROR_CONFIG_INVALID);
+        ck_assert_str_eq(err.file, "a.json");
+        ck_assert_str_eq(forge_error_bus_name(&err, err.error), "org.forgeone.Error.ConfigInvalid");
 }
 
 START_TEST(test_anchor_errors) {
@@ -196,7 +200,7 @@ END_TEST
 START_TEST(test_anchor_diff) {
         _cleanup_(trust_anchor_freep) TrustAnchor *a = anchor_load(), *b = NULL;
         _cleanup_free_ char *o = json_str(other_pem), *e = json_str(ec_pem), *text = NULL, *diff = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(asprintf(&text,
                                   "{\"format\":1,\"id\":\"unit2\",\"keys\":["
@@ -220,16 +224,18 @@ END_TEST
 
 static void expect_config_error(const char *text, const char *message) {
         TrustConfig *c = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_lt(trust_config_parse(text, strlen(text), "trust.json", &c, &err), 0);
         ck_assert_msg(strstr(err.message, message), "for %s\nexpected \"%s\"\ngot \"%s\"", text, message,
                       err.message);
+        ck_assert_int_eq(err.kind, FORGE_ERROR_CONFIG_INVALID);
+        ck_assert_str_eq(err.file, "trust.json");
 }
 
 START_TEST(test_config) {
         _cleanup_(trust_config_freep) TrustConfig *c = NULL, *d = NULL;
-        TrustError err = {};
+        ForgeError err = {};
         const char *full =
                 "{\"anchor\":\"/a.json\",\"tcti\":\"swtpm:port=1\",\"nv_index\":\"0x01800001\",\"pcr\":16,"
                 "\"event_log\":\"/l\",\"state_dir\":\"/s\",\"require_tpm\":true}";
@@ -250,6 +256,14 @@ START_TEST(test_config) {
         ck_assert_uint_eq(d->size, strlen(full));
 
         expect_config_error("{\n \"require_tmp\": true}", "trust.json:2:2: unknown member \"require_tmp\"");
+        {
+                const char *t = "{\n \"require_tmp\": true}";
+                ForgeError e = {};
+
+                ck_assert_int_lt(trust_config_parse(t, strlen(t), "trust.json", &c, &e), 0);
+                ck_assert_uint_eq(e.line, 2);
+                ck_assert_uint_eq(e.column, 2);
+        }
         expect_config_error("{\"nv_index\":\"0x01000001\"}",
                             "\"nv_index\" must be a hexadecimal string from \"0x01800000\" "
                             "to \"0x01BFFFFF\" (the owner range)");
@@ -264,7 +278,7 @@ START_TEST(test_config) {
                 TrustConfig *x = NULL;
 
                 ck_assert_int_ge(asprintf(&p, "%s/missing.json", tmp), 0);
-                err.message[0] = 0;
+                forge_error_clear(&err);
                 ck_assert_int_eq(trust_config_load(p, &x, &err), -ENOENT);
                 ck_assert_msg(strstr(err.message, "cannot read trust configuration"), "%s", err.message);
         }
@@ -284,7 +298,7 @@ static TrustSignature signed_payload(EVP_PKEY *key, const char *payload) {
         TrustSignature s = { .source = strdup("test"),
                              .payload = strdup(payload),
                              .payload_size = strlen(payload) };
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(trust_sign_data(key, payload, strlen(payload), &s.signature, &err), 0);
         s.signature_size = strlen(s.signature);
@@ -305,8 +319,10 @@ static void expect_failure(const TrustAnchor *a, EVP_PKEY *key, const char *payl
         ck_assert_int_eq(trust_signature_check(a, &s, DIGEST, pinned, allowed, &c), error);
         ck_assert_msg(c.failure == f, "failure %s, expected %s (%s)",
                       trust_signature_failure_to_string(c.failure), trust_signature_failure_to_string(f),
-                      c.message);
-        ck_assert_str_eq(c.message, message);
+                      c.error.message);
+        ck_assert_str_eq(c.error.message, message);
+        ck_assert_int_eq(c.error.error, error);
+        ck_assert_int_eq(c.error.kind, FORGE_ERROR_UNTRUSTED);
 }
 
 START_TEST(test_payload_format) {
@@ -368,7 +384,7 @@ START_TEST(test_signature_failures) {
         _cleanup_(trust_anchor_freep) TrustAnchor *a = anchor_load(), *ed_only = NULL;
         _cleanup_free_ char *ok = NULL, *d = json_str(ed_pem), *ed_text = NULL;
         TrustSignatureCheck c;
-        TrustError err = {};
+        ForgeError err = {};
         size_t n;
 
         ck_assert_int_ge(trust_payload_new("app", DIGEST, &ok, &n), 0);
@@ -412,14 +428,14 @@ START_TEST(test_signature_failures) {
                 ck_assert_int_eq(trust_signature_check(a, &t, DIGEST, NULL, NULL, &c), -EBADMSG);
                 ck_assert_int_eq(c.failure, TRUST_SIGNATURE_CORRUPTED);
                 ck_assert_str_eq(
-                        c.message,
+                        c.error.message,
                         "the signature is corrupted: its 20 bytes are neither a DER ECDSA signature "
                         "nor a 64-byte Ed25519 signature");
                 t.signature = (char *) "not*base64!";
                 t.signature_size = strlen(t.signature);
                 t.signature_raw = false;
                 ck_assert_int_eq(trust_signature_check(a, &t, DIGEST, NULL, NULL, &c), -EBADMSG);
-                ck_assert_str_eq(c.message, "the signature is corrupted: not valid base64");
+                ck_assert_str_eq(c.error.message, "the signature is corrupted: not valid base64");
                 t.signature = (char *) "";
                 t.signature_size = 0;
                 ck_assert_int_eq(trust_signature_check(a, &t, DIGEST, NULL, NULL, &c), -EBADMSG);
@@ -502,7 +518,7 @@ START_TEST(test_layout_sign) {
         TrustSignature *s = NULL;
         TrustSignatureCheck c;
         ForgeError ierr = {};
-        TrustError err = {};
+        ForgeError err = {};
         size_t n;
 
         ck_assert_int_ge(asprintf(&ref, "%s:v1", layout), 0);
@@ -552,7 +568,7 @@ static void on_notice(TrustNotice kind, const char *identity, const char *digest
 static TrustContext *software_context(bool require_tpm) {
         _cleanup_free_ char *anchor = anchor_text(), *ap = NULL, *cp = NULL, *cfg = NULL;
         TrustContext *ctx = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(asprintf(&ap, "%s/anchor.json", tmp), 0);
         ck_assert_int_ge(asprintf(&cp, "%s/trust.json", tmp), 0);
@@ -577,7 +593,7 @@ static const char *const policy_text =
         "\"rules\":[]}";
 
 static int verify_as(TrustContext *ctx, const char *name, const OciImage *image, Notices *notices,
-                     TrustVerifyResult *res, TrustError *err) {
+                     TrustVerifyResult *res, ForgeError *err) {
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
@@ -586,7 +602,7 @@ static int verify_as(TrustContext *ctx, const char *name, const OciImage *image,
         ck_assert_int_ge(trust_verifier_new(ctx, p, name, NULL, &v), 0);
         policy_free(TAKE_PTR(p)); /* the verifier keeps its own copy of the identities */
         trust_verifier_set_notice(v, on_notice, notices);
-        err->message[0] = 0;
+        forge_error_clear(err);
         return trust_verifier_verify(v, image, res, err);
 }
 
@@ -598,7 +614,7 @@ START_TEST(test_verifier_software_mode) {
         TrustVerifyResult res;
         Notices notices = {};
         ForgeError ierr = {};
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_eq(ctx->state.status, TRUST_STATUS_UNKNOWN);
         ck_assert_str_eq(ctx->state.reason, "no TPM");
@@ -663,7 +679,7 @@ START_TEST(test_verifier_require_tpm) {
         TrustVerifyResult res;
         Notices notices = {};
         ForgeError ierr = {};
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(oci_image_open(dir, &image, &ierr), 0);
         ck_assert_int_ge(trust_layout_sign(image, ec_key, "app", &err), 0);
@@ -704,7 +720,7 @@ START_TEST(test_log_read_replay) {
         };
         _cleanup_free_ char *path = NULL;
         TrustEvent *ev = NULL;
-        TrustError err = {};
+        ForgeError err = {};
         TestBuf b = {};
         uint8_t v[64] = {}, replay[32];
         size_t n;
@@ -741,7 +757,7 @@ START_TEST(test_log_read_replay) {
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
         ck_assert_msg(strstr(err.message, "log.jsonl:1: \"digest\" is missing or not sha256:<64 hex>"), "%s",
                       err.message);
-        err.message[0] = 0;
+        forge_error_clear(&err);
         free(b.data);
         b = (TestBuf){};
         test_buf_append_str(&b, lines[0]);
@@ -751,7 +767,7 @@ START_TEST(test_log_read_replay) {
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
         ck_assert_msg(strstr(err.message, "log.jsonl:2: unknown member \"by\" in a measurement record"),
                       "%s", err.message);
-        err.message[0] = 0;
+        forge_error_clear(&err);
         test_write_file(path, lines[0], strlen(lines[0]));
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
         ck_assert_msg(strstr(err.message, "log.jsonl:1: the last record has no newline"), "%s", err.message);

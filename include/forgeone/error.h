@@ -42,6 +42,7 @@
  * the fragment into a message of their own.
  */
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "forgeone/macro.h"
@@ -76,14 +77,21 @@ int forge_error_set(ForgeError *err, int r, const char *format, ...) _printf_(3,
 /* The same with a kind other than FORGE_ERROR_SYSTEM. */
 int forge_error_set_kind(ForgeError *err, ForgeErrorKind kind, int r, const char *format, ...)
         _printf_(4, 5);
-/* The same for a position in a file: the message becomes "file:line:column: text", or "file: text" when
- * line is 0. */
+/* The same for a position in a file: the message starts "file:line:column: ", "file:line: " when column
+ * is 0, "file: " when line is 0. */
 int forge_error_set_at(ForgeError *err, ForgeErrorKind kind, int r, const char *file, unsigned line,
                        unsigned column, const char *format, ...) _printf_(7, 8);
+/* All of the above, for wrappers of their own (file NULL: no position). */
+int forge_error_setv(ForgeError *err, ForgeErrorKind kind, int r, const char *file, unsigned line,
+                     unsigned column, const char *format, va_list ap) _printf_(7, 0);
 
 /* Puts context in front of the recorded message ("layer 2: " + message); with nothing recorded yet it
  * records the context followed by r's text. Kind, errno and position stay those of the cause. Returns r. */
 int forge_error_prefix(ForgeError *err, int r, const char *format, ...) _printf_(3, 4);
+
+/* Hands a cause recorded in a ForgeError of the callee's own (one kept apart because the caller may ignore
+ * it) to err: all of it, kind and position included, or r's text when from holds nothing. Returns r. */
+int forge_error_propagate(ForgeError *err, const ForgeError *from, int r);
 
 static inline bool forge_error_isset(const ForgeError *err) {
         return err && err->error != 0;

@@ -30,11 +30,15 @@ _printf_(4, 0) static void format_errno(char *buf, size_t size, int r, const cha
         errno = saved;
 }
 
-_printf_(7, 0) static void record(ForgeError *err, ForgeErrorKind kind, int r, const char *file,
-                                  unsigned line, unsigned column, const char *format, va_list ap) {
+int forge_error_setv(ForgeError *err, ForgeErrorKind kind, int r, const char *file, unsigned line,
+                     unsigned column, const char *format, va_list ap) {
         size_t n = 0;
 
-        *err = (ForgeError){
+        r = failure(r);
+        if (!err || forge_error_isset(err))
+                return r;
+
+        *err = (ForgeError) {
                 .error = r,
                 .kind = kind,
         };
@@ -42,37 +46,34 @@ _printf_(7, 0) static void record(ForgeError *err, ForgeErrorKind kind, int r, c
                 (void) snprintf(err->file, sizeof err->file, "%s", file);
                 err->line = line;
                 err->column = line > 0 ? column : 0;
-                if (line > 0)
+                if (line > 0 && column > 0)
                         (void) snprintf(err->message, sizeof err->message, "%s:%u:%u: ", file, line, column);
+                else if (line > 0)
+                        (void) snprintf(err->message, sizeof err->message, "%s:%u: ", file, line);
                 else
                         (void) snprintf(err->message, sizeof err->message, "%s: ", file);
                 n = strlen(err->message);
         }
         if (n < sizeof err->message - 1)
                 format_errno(err->message + n, sizeof err->message - n, r, format, ap);
+        return r;
 }
 
 int forge_error_set(ForgeError *err, int r, const char *format, ...) {
         va_list ap;
 
-        r = failure(r);
-        if (err && !forge_error_isset(err)) {
-                va_start(ap, format);
-                record(err, FORGE_ERROR_SYSTEM, r, NULL, 0, 0, format, ap);
-                va_end(ap);
-        }
+        va_start(ap, format);
+        r = forge_error_setv(err, FORGE_ERROR_SYSTEM, r, NULL, 0, 0, format, ap);
+        va_end(ap);
         return r;
 }
 
 int forge_error_set_kind(ForgeError *err, ForgeErrorKind kind, int r, const char *format, ...) {
         va_list ap;
 
-        r = failure(r);
-        if (err && !forge_error_isset(err)) {
-                va_start(ap, format);
-                record(err, kind, r, NULL, 0, 0, format, ap);
-                va_end(ap);
-        }
+        va_start(ap, format);
+        r = forge_error_setv(err, kind, r, NULL, 0, 0, format, ap);
+        va_end(ap);
         return r;
 }
 
@@ -80,12 +81,9 @@ int forge_error_set_at(ForgeError *err, ForgeErrorKind kind, int r, const char *
                        unsigned column, const char *format, ...) {
         va_list ap;
 
-        r = failure(r);
-        if (err && !forge_error_isset(err)) {
-                va_start(ap, format);
-                record(err, kind, r, file ?: "", line, column, format, ap);
-                va_end(ap);
-        }
+        va_start(ap, format);
+        r = forge_error_setv(err, kind, r, file, line, column, format, ap);
+        va_end(ap);
         return r;
 }
 
@@ -104,7 +102,7 @@ int forge_error_prefix(ForgeError *err, int r, const char *format, ...) {
 
         if (!forge_error_isset(err)) {
                 /* No cause was recorded: the context and the errno's text are all there is. */
-                *err = (ForgeError){
+                *err = (ForgeError) {
                         .error = r,
                         .kind = FORGE_ERROR_SYSTEM,
                 };
@@ -118,6 +116,16 @@ int forge_error_prefix(ForgeError *err, int r, const char *format, ...) {
         memmove(err->message + pl, err->message, ml);
         memcpy(err->message, prefix, pl);
         err->message[pl + ml] = 0;
+        return r;
+}
+
+int forge_error_propagate(ForgeError *err, const ForgeError *from, int r) {
+        r = failure(r);
+        if (!err || forge_error_isset(err))
+                return r;
+        if (!forge_error_isset(from))
+                return forge_error_set(err, r, "%m");
+        *err = *from;
         return r;
 }
 
