@@ -71,7 +71,7 @@ static int run_once(const Dirs *d, uint64_t ret_timing[static _CONTAINER_STEP_MA
                         .layer_cache_dir = d->cache,
                 };
                 WorkloadResult res = {};
-                WorkloadError err = {};
+                ForgeError err = {};
                 Workload *w = NULL;
                 Policy *pol = NULL;
 

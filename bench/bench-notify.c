@@ -176,7 +176,7 @@ static Policy *setup_policy(const Setup *st) {
 static double run_forgeone(Setup *st, const char *what, long n, const char *file) {
         char nbuf[32], out[64] = {};
         char *argv[] = { (char *) st->self, (char *) "--workload", (char *) what, nbuf, (char *) file, NULL };
-        WorkloadError err = {};
+        ForgeError err = {};
         WorkloadResult res = {};
         Workload *w = NULL;
         int pipefd[2];

@@ -160,7 +160,7 @@ static int child_call(void *userdata) {
  * workload is chrooted into, or NULL. */
 static void start_in(Harness *h, const char *policy_path, const char *root, void (*workload)(void *), void *arg) {
         static ChildCall call;
-        WorkloadError err = {};
+        ForgeError err = {};
         int r;
 
         pthread_mutex_init(&h->lock, NULL);
@@ -638,7 +638,7 @@ static int workload_hosted(void *arg) {
 
 START_TEST(test_hosted) {
         _cleanup_(event_sink_freep) EventSink *sink = NULL;
-        WorkloadError err = {};
+        ForgeError err = {};
         WorkloadResult res = {};
         SupervisorCounts counts;
         Workload *w = NULL;
