@@ -163,8 +163,9 @@ static Policy *setup_policy(const Setup *st) {
         Policy *p = NULL;
         int r;
 
-        r = st->policy_text ? policy_load_string(st->policy_text, strlen(st->policy_text), "bench", &p, &diag)
-                            : policy_load_file(st->policy_path, &p, &diag);
+        r = st->policy_text
+                    ? policy_load_string(st->policy_text, strlen(st->policy_text), "bench", &p, &diag, NULL)
+                    : policy_load_file(st->policy_path, &p, &diag, NULL);
         for (size_t i = 0; i < diag.n_errors; i++)
                 fprintf(stderr, "%s:%u:%u: %s\n", strempty(diag.errors[i].file), diag.errors[i].line,
                         diag.errors[i].column, diag.errors[i].message);

@@ -166,7 +166,7 @@ static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory,
                 fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
                         _exit(201);
-                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag, NULL) < 0)
                         _exit(202);
                 r = owner_run(&c, p, &err);
                 if (r < 0) {
@@ -635,7 +635,7 @@ static void expect_refused_before_admission(const ContainerConfig *c, int expect
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 close(pipefd[0]);
-                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag, NULL) < 0)
                         _exit(2);
                 int r = owner_run(c, p, &err);
                 const char *name = forge_error_bus_name(&err, r);

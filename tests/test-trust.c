@@ -598,7 +598,7 @@ static int verify_as(TrustContext *ctx, const char *name, const OciImage *image,
         _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
 
-        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag), 0);
+        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag, NULL), 0);
         ck_assert_int_ge(trust_verifier_new(ctx, p, name, NULL, &v), 0);
         policy_free(TAKE_PTR(p)); /* the verifier keeps its own copy of the identities */
         trust_verifier_set_notice(v, on_notice, notices);
@@ -694,8 +694,8 @@ START_TEST(test_verifier_require_tpm) {
                 _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
                 _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
 
-                ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag),
-                                 0);
+                ck_assert_int_ge(
+                        policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag, NULL), 0);
                 ck_assert_int_ge(trust_verifier_new(ctx, p, NULL, NULL, &v), 0);
                 ck_assert_int_eq(trust_verify_image(image, v, &ierr), -EPERM);
                 ck_assert_msg(strstr(ierr.message, "require_tpm is set"), "%s", ierr.message);
@@ -843,7 +843,7 @@ START_TEST(test_policy_signature_fields) {
                           "\"e\":{\"match\":{\"name\":\"e\"},\"allow_unsigned\":\"yes\"}},\"rules\":[]}";
         bool found[5] = {};
 
-        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag), 0);
+        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag, NULL), 0);
         ck_assert(p->identities[0].allow_unsigned);
         ck_assert_ptr_null(p->identities[0].match_signed_by);
         ck_assert_str_eq(p->identities[1].match_signed_by[0], "edkey");
@@ -851,7 +851,7 @@ START_TEST(test_policy_signature_fields) {
         ck_assert_str_eq(p->identities[2].match_signed_reference, "registry.example/app");
         ck_assert(!p->identities[2].allow_unsigned);
 
-        ck_assert_int_eq(policy_load_string(bad, strlen(bad), "bad.json", &p, &diag), -EINVAL);
+        ck_assert_int_eq(policy_load_string(bad, strlen(bad), "bad.json", &p, &diag, NULL), -EINVAL);
         for (size_t i = 0; i < diag.n_errors; i++) {
                 const char *m = diag.errors[i].message;
 

@@ -28,7 +28,7 @@ int run_load_policy(const char *path, Policy **ret) {
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
         int r;
 
-        r = policy_load_file(path, ret, &diag);
+        r = policy_load_file(path, ret, &diag, NULL);
         if (r < 0) {
                 for (size_t i = 0; i < diag.n_errors; i++) {
                         const PolicyError *e = &diag.errors[i];

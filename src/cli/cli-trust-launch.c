@@ -132,7 +132,7 @@ int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, Pol
          * policy_load_file(), which describes it in the diagnostics like every other policy error. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 || read_fd_all(fd, POLICY_BYTES_MAX, &data, &size) < 0)
-                return policy_load_file(path, ret, diag);
+                return policy_load_file(path, ret, diag, NULL);
         abs = realpath(path, NULL);
         r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_POLICY,
                                abs ?: path, data, size, &err);
@@ -140,7 +140,7 @@ int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, Pol
                 log_error("Failed to measure policy %s: %s", path, forge_error_message(&err, r));
                 return r;
         }
-        return policy_load_string(data, size, path, ret, diag);
+        return policy_load_string(data, size, path, ret, diag, NULL);
 }
 
 static void on_notice(TrustNotice kind, const char *identity, const char *image_digest, const char *text,
