@@ -868,11 +868,36 @@ START_TEST(test_policy_signature_fields) {
 }
 END_TEST
 
+/* The names the trust module writes (anchor files, the event log, status and image verify output). */
+START_TEST(test_string_tables) {
+        for (TrustKeyAlgorithm a = 0; a < _TRUST_KEY_ALGORITHM_MAX; a++)
+                ck_assert_int_eq(trust_key_algorithm_from_string(trust_key_algorithm_to_string(a)), a);
+        ck_assert_str_eq(trust_key_algorithm_to_string(TRUST_KEY_ED25519), "ed25519");
+        ck_assert_int_eq(trust_key_algorithm_from_string("rsa"), -EINVAL);
+        ck_assert_int_eq(trust_key_algorithm_from_string(NULL), -EINVAL);
+        ck_assert_ptr_null(trust_key_algorithm_to_string(_TRUST_KEY_ALGORITHM_MAX));
+
+        for (TrustEventType t = 0; t < _TRUST_EVENT_TYPE_MAX; t++)
+                ck_assert_int_eq(trust_event_type_from_string(trust_event_type_to_string(t)), t);
+        ck_assert_str_eq(trust_event_type_to_string(TRUST_EVENT_IMAGE), "image");
+        ck_assert_int_eq(trust_event_type_from_string("kernel"), -EINVAL);
+
+        ck_assert_str_eq(trust_status_to_string(TRUST_STATUS_COMPROMISED), "Compromised");
+        ck_assert_ptr_null(trust_status_to_string(_TRUST_STATUS_MAX));
+        ck_assert_ptr_null(trust_status_to_string(-1));
+        ck_assert_str_eq(trust_signature_failure_to_string(TRUST_SIGNATURE_KEY_NOT_ALLOWED),
+                         "key-not-allowed");
+        for (TrustSignatureFailure f = 0; f < _TRUST_SIGNATURE_FAILURE_MAX; f++)
+                ck_assert_ptr_nonnull(trust_signature_failure_to_string(f));
+}
+END_TEST
+
 static Suite *trust_suite(void) {
         Suite *s = suite_create("trust");
         TCase *tc = tcase_create("trust");
 
         tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_string_tables);
         tcase_add_test(tc, test_anchor_valid);
         tcase_add_test(tc, test_anchor_errors);
         tcase_add_test(tc, test_anchor_diff);

@@ -10,26 +10,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "forgeone/string-table.h"
 #include "forgeone/trust-anchor.h"
 #include "trust-internal.h"
 
 #define NAME_MAX_LEN 128
 
-static const char *const algorithm_table[_TRUST_KEY_ALGORITHM_MAX] = {
+static const char *const trust_key_algorithm_table[_TRUST_KEY_ALGORITHM_MAX] = {
         [TRUST_KEY_ECDSA_P256] = "ecdsa-p256",
         [TRUST_KEY_ED25519] = "ed25519",
 };
 
-const char *trust_key_algorithm_to_string(TrustKeyAlgorithm a) {
-        return a >= 0 && a < _TRUST_KEY_ALGORITHM_MAX ? algorithm_table[a] : NULL;
-}
-
-TrustKeyAlgorithm trust_key_algorithm_from_string(const char *s) {
-        for (int i = 0; s && i < _TRUST_KEY_ALGORITHM_MAX; i++)
-                if (streq(s, algorithm_table[i]))
-                        return i;
-        return _TRUST_KEY_ALGORITHM_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(trust_key_algorithm, TrustKeyAlgorithm)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);

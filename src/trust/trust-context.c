@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "forgeone/fs-util.h"
+#include "forgeone/string-table.h"
 #include "forgeone/trust-anchor.h"
 #include "forgeone/trust-config.h"
 #include "forgeone/trust-log.h"
@@ -15,15 +16,13 @@
 
 #define TPM2_ALG_SHA256_ID 0x000Bu
 
-static const char *const status_table[_TRUST_STATUS_MAX] = {
+static const char *const trust_status_table[_TRUST_STATUS_MAX] = {
         [TRUST_STATUS_VERIFIED] = "Verified",
         [TRUST_STATUS_COMPROMISED] = "Compromised",
         [TRUST_STATUS_UNKNOWN] = "Unknown",
 };
 
-const char *trust_status_to_string(TrustStatus s) {
-        return s >= 0 && s < _TRUST_STATUS_MAX ? status_table[s] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(trust_status, TrustStatus)
 
 const char *trust_state_to_string(const TrustState *s, char *buf, size_t size) {
         if (s->status == TRUST_STATUS_VERIFIED)

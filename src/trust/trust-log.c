@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "forgeone/fs-util.h"
+#include "forgeone/string-table.h"
 #include "forgeone/trust-config.h"
 #include "forgeone/trust-log.h"
 #include "forgeone/trust-tpm.h"
@@ -15,21 +16,12 @@
 
 #define LOG_SIZE_MAX (1024u * 1024u * 1024u)
 
-static const char *const event_type_table[_TRUST_EVENT_TYPE_MAX] = {
+static const char *const trust_event_type_table[_TRUST_EVENT_TYPE_MAX] = {
         [TRUST_EVENT_BINARY] = "binary", [TRUST_EVENT_CONFIG] = "config", [TRUST_EVENT_POLICY] = "policy",
         [TRUST_EVENT_BPF] = "bpf",       [TRUST_EVENT_ANCHOR] = "anchor", [TRUST_EVENT_IMAGE] = "image",
 };
 
-const char *trust_event_type_to_string(TrustEventType t) {
-        return t >= 0 && t < _TRUST_EVENT_TYPE_MAX ? event_type_table[t] : NULL;
-}
-
-TrustEventType trust_event_type_from_string(const char *s) {
-        for (int i = 0; s && i < _TRUST_EVENT_TYPE_MAX; i++)
-                if (streq(s, event_type_table[i]))
-                        return i;
-        return _TRUST_EVENT_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(trust_event_type, TrustEventType)
 
 void trust_events_free(TrustEvent *events, size_t n) {
         for (size_t i = 0; events && i < n; i++) {

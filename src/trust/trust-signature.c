@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "forgeone/oci-digest.h"
+#include "forgeone/string-table.h"
 #include "forgeone/trust-signature.h"
 #include "trust-internal.h"
 
@@ -18,7 +19,7 @@
 #define INDEX_SIZE_MAX    (16u * 1024u * 1024u)
 #define MANIFEST_SIZE_MAX (4u * 1024u * 1024u)
 
-static const char *const failure_table[_TRUST_SIGNATURE_FAILURE_MAX] = {
+static const char *const trust_signature_failure_table[_TRUST_SIGNATURE_FAILURE_MAX] = {
         [TRUST_SIGNATURE_OK] = "ok",
         [TRUST_SIGNATURE_CORRUPTED] = "corrupted",
         [TRUST_SIGNATURE_WRONG_KEY] = "wrong-key",
@@ -30,9 +31,7 @@ static const char *const failure_table[_TRUST_SIGNATURE_FAILURE_MAX] = {
         [TRUST_SIGNATURE_KEY_NOT_ALLOWED] = "key-not-allowed",
 };
 
-const char *trust_signature_failure_to_string(TrustSignatureFailure f) {
-        return f >= 0 && f < _TRUST_SIGNATURE_FAILURE_MAX ? failure_table[f] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(trust_signature_failure, TrustSignatureFailure)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ECDSA_SIG *, ECDSA_SIG_free);
