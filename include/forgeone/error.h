@@ -19,10 +19,14 @@
  *    non-negative r is recorded and returned as -EIO, so a return through
  *    these functions never reads as success).
  *  - err may be NULL everywhere; the functions then only return r.
+ *  - forge_error_prefix() puts context in front of whatever is recorded, so
+ *    a caller that goes on after a failure (a loop that reports the first of
+ *    several, a step whose failure is tolerated) gives that call a ForgeError
+ *    of its own, then hands it on with forge_error_propagate() or drops it.
  *  - The kind says what is at fault when the errno alone does not: a policy,
  *    another configuration file, an image, or a refusal by the trust module.
  *    forge_error_bus_name() turns kind and errno into the D-Bus error name the
- *    daemon replies with (the table is beside it), so
+ *    daemon replies with (the table is at its declaration below), so
  *        sd_bus_error_set(e, forge_error_bus_name(&err, r), forge_error_message(&err, r));
  *    is the whole conversion. The library does not link sd-bus.
  *

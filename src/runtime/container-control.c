@@ -467,6 +467,7 @@ int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *r
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
                 ContainerRecord *rec = NULL;
+                ForgeError e = {}; /* each its own: context is put in front of what is recorded */
 
                 if (!container_state_is_final(all[i]->state))
                         continue;
@@ -480,10 +481,10 @@ int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *r
                                 first_error = r;
                         continue;
                 }
-                r = remove_locked(l, "prune", &rec, err);
+                r = remove_locked(l, "prune", &rec, &e);
                 if (r < 0) {
                         if (first_error == 0)
-                                first_error = r;
+                                first_error = forge_error_propagate(err, &e, r);
                         continue;
                 }
                 removed[n_removed++] = rec;
