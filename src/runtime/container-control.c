@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
