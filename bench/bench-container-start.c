@@ -71,12 +71,12 @@ static int run_once(const Dirs *d, uint64_t ret_timing[static _CONTAINER_STEP_MA
                         .layer_cache_dir = d->cache,
                 };
                 WorkloadResult res = {};
-                WorkloadError err = {};
+                ForgeError err = {};
                 Workload *w = NULL;
                 Policy *pol = NULL;
 
                 close(p[0]);
-                if (policy_load_file(d->policy, &pol, &diag) < 0)
+                if (policy_load_file(d->policy, &pol, &diag, NULL) < 0)
                         _exit(2);
                 WorkloadConfig wc = { .image = &c, .policy = pol };
                 if (workload_start(&wc, &w, &err) < 0) {

@@ -133,8 +133,8 @@ static void build_image(const char *dir, size_t mib) {
 static void sign_and_anchor(const char *dir) {
         EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
         OciImage *image = NULL;
-        ImageError ierr = {};
-        TrustError err = {};
+        ForgeError ierr = {};
+        ForgeError err = {};
         BIO *b = BIO_new(BIO_s_mem());
         char *ref, *pem, *path, *text, *escaped, *e;
         long n;

@@ -193,7 +193,7 @@ int main(int argc, char **argv) {
                 OciDescriptor d = { .media_type = (char *) "application/vnd.oci.image.layer.v1.tar+gzip",
                                     .digest = digest,
                                     .size = gz.size };
-                ImageError err = {};
+                ForgeError err = {};
                 int fd, dfd;
 
                 /* Alternate the order so neither always runs with the warmer cache. */
@@ -228,7 +228,7 @@ int main(int argc, char **argv) {
         /* A cache hit: what a second container start pays for this layer. */
         {
                 char layout[300], ref[300];
-                ImageError err = {};
+                ForgeError err = {};
                 LayerCache *c = NULL;
                 OciImage *image = NULL;
 

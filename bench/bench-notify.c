@@ -213,7 +213,8 @@ static Policy *load(const char *text, const char *path) {
         Policy *p = NULL;
         int r;
 
-        r = text ? policy_load_string(text, strlen(text), "bench", &p, &diag) : policy_load_file(path, &p, &diag);
+        r = text ? policy_load_string(text, strlen(text), "bench", &p, &diag, NULL)
+                 : policy_load_file(path, &p, &diag, NULL);
         for (size_t i = 0; i < diag.n_errors; i++)
                 fprintf(stderr, "%s:%u:%u: %s\n", strempty(diag.errors[i].file), diag.errors[i].line,
                         diag.errors[i].column, diag.errors[i].message);
@@ -237,7 +238,7 @@ static void pin(bool on) {
 static double run_forgeone(Setup *st, const char *what, long n, const char *file, bool nobody) {
         char nbuf[32], out[64] = {};
         char *argv[] = { (char *) st->self, (char *) "--workload", (char *) what, nbuf, (char *) file, NULL };
-        WorkloadError err = {};
+        ForgeError err = {};
         WorkloadResult res = {};
         Workload *w = NULL;
         int pipefd[2];

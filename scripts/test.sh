@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The README's test command: installs what is missing, builds, and runs every
-# test suite (unit, then live). Exits non-zero when any test fails.
+# The README's test command: installs what is missing, builds (the default and
+# the release configuration, see build.sh), and runs every test suite (unit,
+# then live) from the default build. Exits non-zero when any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -35,7 +35,7 @@ static inline Policy *test_policy_load(const char *single_quoted) {
         for (char *c = text; *c; c++)
                 if (*c == '\'')
                         *c = '"';
-        r = policy_load_string(text, strlen(text), "test.json", &p, &diag);
+        r = policy_load_string(text, strlen(text), "test.json", &p, &diag, NULL);
         if (r < 0) {
                 for (size_t i = 0; i < diag.n_errors; i++)
                         fprintf(stderr, "%u:%u: %s\n", diag.errors[i].line, diag.errors[i].column,

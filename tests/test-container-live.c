@@ -93,7 +93,7 @@ static bool waiting_allowed;
 
 /* The owner's loop, as forgeonectl's: the workload's end, its owner events, SIGTERM stops the container.
  * Returns the exit status forgeonectl would, or -errno when it could not start (message in err). */
-static int owner_run(const ContainerConfig *c, Policy *p, WorkloadError *err) {
+static int owner_run(const ContainerConfig *c, Policy *p, ForgeError *err) {
         Workload *w = NULL;
         WorkloadResult res = {};
         sigset_t mask;
@@ -115,7 +115,7 @@ static int owner_run(const ContainerConfig *c, Policy *p, WorkloadError *err) {
                 (void) workload_process(w);
                 if (pf[2].revents) {
                         ContainerStore *st = NULL;
-                        ContainerError cerr = {};
+                        ForgeError cerr = {};
                         struct signalfd_siginfo ssi;
 
                         (void) !read(sfd, &ssi, sizeof ssi);
@@ -158,7 +158,7 @@ static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory,
                         .layer_cache_dir = cache_dir,
                         .budget_file = budget,
                 };
-                WorkloadError err = {};
+                ForgeError err = {};
                 Policy *p = NULL;
                 char errfile[700];
                 int fd, r;
@@ -166,7 +166,7 @@ static void start_argv(Owner *o, const char *name, char **argv, uint64_t memory,
                 fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
                         _exit(201);
-                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag, NULL) < 0)
                         _exit(202);
                 r = owner_run(&c, p, &err);
                 if (r < 0) {
@@ -289,7 +289,7 @@ END_TEST
 START_TEST(test_lifecycle) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         _cleanup_(container_record_freep) ContainerRecord *r = NULL, *q = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         char path[700];
         Owner o;
 
@@ -319,7 +319,7 @@ START_TEST(test_lifecycle) {
         ck_assert_int_eq(container_pause(s, "life", &err), 0);
         ck_assert(is_frozen(r));
         ck_assert_msg(proc_state(r->pid) != 'R', "frozen task is running");
-        err.message[0] = 0;
+        forge_error_clear(&err);
         ck_assert_int_eq(container_pause(s, "life", &err), -EBUSY);
         ck_assert_ptr_nonnull(strstr(err.message, "already paused"));
         ck_assert_int_eq(container_resume(s, "life", &err), 0);
@@ -332,7 +332,7 @@ START_TEST(test_lifecycle) {
         ck_assert(kill(r->pid, 0) == 0);
         q = wait_state(s, "life", CONTAINER_QUARANTINED);
         ck_assert_str_eq(q->reason, "test says so");
-        err.message[0] = 0;
+        forge_error_clear(&err);
         ck_assert_int_eq(container_resume(s, "life", &err), -EBUSY);
         ck_assert_ptr_nonnull(strstr(err.message, "release"));
         ck_assert_int_eq(container_release(s, "life", &err), 0);
@@ -366,7 +366,7 @@ END_TEST
 START_TEST(test_oom) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         _cleanup_(container_record_freep) ContainerRecord *n = NULL, *h = NULL, *n2 = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         Owner neighbour, hog;
 
         start(&neighbour, "neighbour", "while true; do sleep 0.1; done", 64ull << 20, 0, 0, NULL);
@@ -389,7 +389,7 @@ END_TEST
 START_TEST(test_admission) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         _cleanup_(container_record_freep) ContainerRecord *r = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         char budget[700], errfile[700];
         Owner a, b, c;
         FILE *f;
@@ -451,7 +451,7 @@ END_TEST
 START_TEST(test_policy_quarantine) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         _cleanup_(container_record_freep) ContainerRecord *q = NULL, *r = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         char marker[700];
         Owner o;
 
@@ -512,7 +512,7 @@ END_TEST
 START_TEST(test_queue_waits) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         _cleanup_(container_record_freep) ContainerRecord *r = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         char budget[700];
         Owner a, b;
         FILE *f;
@@ -609,22 +609,25 @@ START_TEST(test_image_config_and_privileges) {
 }
 END_TEST
 
-static int refuse_image(const OciImage *image, void *userdata, ImageError *err) {
-        return image_error_set(err, -EPERM, "image %s is not signed by the trust anchor (test verifier)",
-                               image->manifest.digest);
+static int refuse_image(const OciImage *image, void *userdata, ForgeError *err) {
+        return forge_error_set_kind(err, FORGE_ERROR_UNTRUSTED, -EPERM,
+                                    "image %s is not signed by the trust anchor (test verifier)",
+                                    image->manifest.digest);
 }
 
 /* Runs c in a child (an owner of its own) and expects it refused with expected and a
  * message containing needle before admission: no record made, nothing left in the layer cache but its
- * lock file. */
-static void expect_refused_before_admission(const ContainerConfig *c, int expected, const char *needle) {
+ * lock file. bus_name (optional): the D-Bus error name the refusal maps to, the kind having travelled
+ * up from where it was recorded. */
+static void expect_refused_before_admission(const ContainerConfig *c, int expected, const char *needle,
+                                            const char *bus_name) {
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
-        WorkloadError err = {};
+        ForgeError err = {};
         Policy *p = NULL;
         ContainerRecord **l = NULL;
         size_t n = 9, got = 0;
-        char msg[CONTAINER_ERROR_MAX + 1] = {}, layers[700];
+        char msg[FORGE_ERROR_MESSAGE_MAX + 1] = {}, layers[700];
         int pipefd[2], status;
 
         ck_assert_int_eq(pipe(pipefd), 0);
@@ -632,9 +635,13 @@ static void expect_refused_before_admission(const ContainerConfig *c, int expect
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 close(pipefd[0]);
-                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag) < 0)
+                if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag, NULL) < 0)
                         _exit(2);
                 int r = owner_run(c, p, &err);
+                const char *name = forge_error_bus_name(&err, r);
+
+                (void) !write(pipefd[1], name, strlen(name));
+                (void) !write(pipefd[1], "\n", 1);
                 (void) !write(pipefd[1], err.message, strlen(err.message));
                 _exit(r == expected ? 0 : 1);
         }
@@ -645,6 +652,9 @@ static void expect_refused_before_admission(const ContainerConfig *c, int expect
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", msg);
         ck_assert_msg(strstr(msg, needle), "message \"%s\" lacks \"%s\"", msg, needle);
+        if (bus_name)
+                ck_assert_msg(strncmp(msg, bus_name, strlen(bus_name)) == 0 && msg[strlen(bus_name)] == '\n',
+                              "\"%s\" is not named %s", msg, bus_name);
 
         ck_assert_int_eq(container_store_open(state_dir, &s), 0);
         ck_assert_int_eq(container_store_list(s, &l, &n), 0);
@@ -667,7 +677,8 @@ START_TEST(test_verifier_refuses) {
         };
 
         /* Refused before a layer is read. */
-        expect_refused_before_admission(&c, -EPERM, "not signed by the trust anchor");
+        expect_refused_before_admission(&c, -EPERM, "not signed by the trust anchor",
+                                        "org.forgeone.Error.Untrusted");
 }
 END_TEST
 
@@ -684,8 +695,8 @@ START_TEST(test_unpack_limits) {
                 .unpack_limits = { .max_entries = 1 },
         };
 
-        expect_refused_before_admission(&c, -E2BIG, "more than 1 entries, the limit per layer");
-        expect_refused_before_admission(&c, -E2BIG, "layer 0: sha256:");
+        expect_refused_before_admission(&c, -E2BIG, "more than 1 entries, the limit per layer", NULL);
+        expect_refused_before_admission(&c, -E2BIG, "layer 0: sha256:", NULL);
 }
 END_TEST
 

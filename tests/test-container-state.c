@@ -195,7 +195,7 @@ END_TEST
 
 START_TEST(test_run_helpers) {
         ContainerResult r = { .state = CONTAINER_STOPPED, .exit_code = 7 };
-        ContainerError err = {};
+        ForgeError err = {};
 
         ck_assert_int_eq(container_network_from_string("none"), CONTAINER_NETWORK_NONE);
         ck_assert_int_eq(container_network_from_string("host"), CONTAINER_NETWORK_HOST);
@@ -216,10 +216,10 @@ START_TEST(test_run_helpers) {
         ck_assert_ptr_null(container_step_to_string(_CONTAINER_STEP_MAX));
 
         /* The first message wins: the innermost cause is kept as it travels up. */
-        ck_assert_int_eq(container_error_set(&err, -ENOENT, "inner %d", 1), -ENOENT);
-        ck_assert_int_eq(container_error_set(&err, -EIO, "outer"), -EIO);
+        ck_assert_int_eq(forge_error_set(&err, -ENOENT, "inner %d", 1), -ENOENT);
+        ck_assert_int_eq(forge_error_set(&err, -EIO, "outer"), -EIO);
         ck_assert_str_eq(err.message, "inner 1");
-        ck_assert_int_eq(container_error_set(NULL, -EPERM, "nowhere"), -EPERM);
+        ck_assert_int_eq(forge_error_set(NULL, -EPERM, "nowhere"), -EPERM);
 }
 END_TEST
 
@@ -418,7 +418,7 @@ static ContainerRecord *request(const char *name, uint64_t memory, SchedulerPrio
 START_TEST(test_queue_admission) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         _cleanup_(container_lock_releasep) ContainerLock *a = NULL, *b = NULL;
-        _cleanup_free_ char *e1 = NULL, *e2 = NULL;
+        ForgeError e1 = {}, e2 = {};
         SchedulerBudget budget = { .memory_bytes = 100, .pids = 100 };
         ContainerRecord *rec;
         ContainerQueued *q = NULL;
@@ -437,13 +437,14 @@ START_TEST(test_queue_admission) {
         rec = request("b", 60, SCHEDULER_PRIORITY_NORMAL);
         ck_assert_int_eq(container_queue_admit(s, &budget, rec, true, NULL, NULL, &b, &e1), -EXFULL);
         container_record_free(rec);
-        ck_assert_ptr_nonnull(strstr(e1, "does not fit the host budget now"));
-        ck_assert_ptr_nonnull(strstr(e1, "memory"));
+        ck_assert_ptr_nonnull(strstr(e1.message, "does not fit the host budget now"));
+        ck_assert_ptr_nonnull(strstr(e1.message, "memory"));
+        ck_assert_str_eq(forge_error_bus_name(&e1, -EXFULL), "org.forgeone.Error.Busy");
         /* Can never fit. */
         rec = request("c", 200, SCHEDULER_PRIORITY_CRITICAL);
         ck_assert_int_eq(container_queue_admit(s, &budget, rec, false, NULL, NULL, &b, &e2), -E2BIG);
         container_record_free(rec);
-        ck_assert_ptr_nonnull(strstr(e2, "exceeds the whole host budget"));
+        ck_assert_ptr_nonnull(strstr(e2.message, "exceeds the whole host budget"));
 
         /* A waiter queues (visible to ps) until "a" exits. */
         pid = fork();
@@ -555,7 +556,7 @@ START_TEST(test_store_remove_prune) {
         _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
         _cleanup_free_ char *live = NULL, *done = NULL, *failed = NULL, *line = NULL;
         ContainerRecord **removed = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         size_t n = 0;
         char path[512];
 
@@ -591,7 +592,7 @@ START_TEST(test_store_remove_prune) {
         rec = container_record_free(rec);
         ck_assert_int_eq(container_remove(s, done, false, 0, &rec, NULL), 0);
         ck_assert_ptr_null(rec);
-        err = (ContainerError) {};
+        err = (ForgeError){};
         ck_assert_int_eq(container_remove(s, "nosuch", false, 0, &rec, &err), -ENOENT);
         ck_assert_str_eq(err.message, "no container with id or name \"nosuch\"");
 

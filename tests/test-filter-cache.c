@@ -35,7 +35,7 @@ static void teardown(void) {
 static Policy *load(const char *rel) {
         PolicyDiagnostics d = {};
         Policy *p = NULL;
-        int r = policy_load_file(fo_test_source_path(rel), &p, &d);
+        int r = policy_load_file(fo_test_source_path(rel), &p, &d, NULL);
 
         ck_assert_msg(r >= 0, "%s: %s", rel, d.n_errors ? d.errors[0].message : strerror(-r));
         policy_diagnostics_done(&d);

@@ -198,7 +198,7 @@ static int run_in(const char *rootfs, const char *script) {
 static char **unpack_image(const char *cache_name, OciImage **ret_image, int expect_unpacked) {
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
         char **lowers = NULL, cache[1024];
-        ImageError err = {};
+        ForgeError err = {};
         OciImage *image = NULL;
         int r;
 
@@ -223,7 +223,7 @@ START_TEST(test_overlay_rootfs) {
         _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
         RootfsOptions opts = ROOTFS_OPTIONS_DEFAULT;
         char state[1024], p[4096];
-        ImageError err = {};
+        ForgeError err = {};
         struct stat st;
 
         private_mounts();
@@ -267,7 +267,7 @@ START_TEST(test_cached_second_container_and_copy) {
         _cleanup_(rootfs_freep) Rootfs *a = NULL, *b = NULL;
         RootfsOptions copy = ROOTFS_OPTIONS_DEFAULT;
         char sa[1024], sb[1024];
-        ImageError err = {};
+        ForgeError err = {};
 
         private_mounts();
         lowers = unpack_image("cache-2", &image, 3);
@@ -303,7 +303,7 @@ START_TEST(test_teardown_busy_rootfs) {
         _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
         _cleanup_close_ int busy = -EBADF;
         char state[1024], p[4096];
-        ImageError err = {};
+        ForgeError err = {};
 
         private_mounts();
         lowers = unpack_image("cache-3", &image, 3);
@@ -338,7 +338,7 @@ static void expect_unpack_refused(const char *ref, const char *cache_name, const
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
         _cleanup_strv_free_ char **lowers = NULL;
         char cache[1024];
-        ImageError err = {};
+        ForgeError err = {};
 
         snprintf(cache, sizeof cache, "%s/%s", tmp, cache_name);
         ASSERT_OK(oci_image_open(ref, &image, &err));
@@ -353,7 +353,7 @@ static void expect_unpack_refused(const char *ref, const char *cache_name, const
 START_TEST(test_refusals_as_root) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         char copy[1024], ref[1100], blob[2048], planted[1024];
-        ImageError err = {};
+        ForgeError err = {};
         TestTar *t;
 
         /* Tampered layer of the umoci image: same size, one byte changed. */
@@ -445,7 +445,7 @@ static int assemble_in_userns(char *const *lowers, const char *state, char *msg,
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
-                ImageError err = {};
+                ForgeError err = {};
                 char m[2048];
                 int code = 0;
 
@@ -525,7 +525,7 @@ START_TEST(test_umoci_repack) {
         _cleanup_strv_free_ char **lowers = NULL;
         _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
         char ref[4200], cache[1024], state[1024], p[4096];
-        ImageError err = {};
+        ForgeError err = {};
         struct stat st;
 
         private_mounts();

@@ -48,7 +48,7 @@ static void teardown(void) {
 }
 
 static int unpack_buf_limited(const TestBuf *tar, LayerUnpackFlags flags, const LayerUnpackLimits *limits,
-                              LayerUnpackStats *stats, ImageError *err) {
+                              LayerUnpackStats *stats, ForgeError *err) {
         _cleanup_free_ char *blob = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
 
@@ -62,7 +62,7 @@ static int unpack_buf_limited(const TestBuf *tar, LayerUnpackFlags flags, const 
                             err);
 }
 
-static int unpack_buf(const TestBuf *tar, LayerUnpackFlags flags, LayerUnpackStats *stats, ImageError *err) {
+static int unpack_buf(const TestBuf *tar, LayerUnpackFlags flags, LayerUnpackStats *stats, ForgeError *err) {
         return unpack_buf_limited(tar, flags, NULL, stats, err);
 }
 
@@ -76,19 +76,22 @@ static char *path_in(const char *base, const char *rel) {
 /* Unpacks and expects a refusal whose message contains `needle`. */
 static void expect_refused(TestTar *t, LayerUnpackFlags flags, const char *needle) {
         TestBuf tar = test_tar_finish(t);
-        ImageError err = {};
+        ForgeError err = {};
         int r;
 
         r = unpack_buf(&tar, flags, NULL, &err);
         ck_assert_msg(r < 0, "unpack succeeded, expected refusal containing \"%s\"", needle);
         ck_assert_msg(strstr(err.message, needle), "message \"%s\" lacks \"%s\"", err.message, needle);
+        /* The layer is at fault, not the system: the daemon answers ImageInvalid. */
+        ck_assert_msg(err.kind == FORGE_ERROR_IMAGE_INVALID, "\"%s\" is of kind %s", err.message,
+                      forge_error_kind_to_string(err.kind));
         free(tar.data);
 }
 
 START_TEST(test_regular_content) {
         TestTar *t = test_tar_new();
         LayerUnpackStats st = {};
-        ImageError err = {};
+        ForgeError err = {};
         struct stat s1, s2;
         char target[256];
         TestBuf tar, got;
@@ -256,7 +259,7 @@ END_TEST
 
 START_TEST(test_device_allowed) {
         TestTar *t = test_tar_new();
-        ImageError err = {};
+        ForgeError err = {};
         TestBuf tar;
         struct stat st;
 
@@ -287,7 +290,7 @@ END_TEST
 START_TEST(test_corrupt_tar) {
         TestTar *t = test_tar_new();
         TestBuf tar;
-        ImageError err = {};
+        ForgeError err = {};
 
         test_tar_file(t, "a", "hello");
         test_tar_file(t, "b", "world");
@@ -302,7 +305,7 @@ END_TEST
 
 START_TEST(test_unpadded_tail_accepted) {
         TestTar *t = test_tar_new();
-        ImageError err = {};
+        ForgeError err = {};
         TestBuf tar, got;
         size_t end;
 
@@ -338,7 +341,7 @@ START_TEST(test_unpadded_tail_accepted) {
         /* Cut inside the last data block: the padding would cover it, the size check does not. */
         test_rm_rf(dest);
         ck_assert_int_eq(mkdir(dest, 0755), 0);
-        image_error_clear(&err);
+        forge_error_clear(&err);
         tar.size = 512 + 1990;
         ck_assert_int_lt(unpack_buf(&tar, 0, NULL, &err), 0);
         ck_assert_msg(strstr(err.message,
@@ -352,7 +355,7 @@ END_TEST
 START_TEST(test_empty_layers) {
         static const char zeros[1024];
         TestBuf tar = {};
-        ImageError err = {};
+        ForgeError err = {};
         LayerUnpackStats st = {};
 
         /* Only the end-of-archive blocks (Docker's "empty layer"), and nothing at all. */
@@ -386,7 +389,7 @@ START_TEST(test_mutated_layers) {
         orig = test_tar_finish(t);
 
         for (unsigned i = 0; i < 400; i++) {
-                ImageError err = {};
+                ForgeError err = {};
                 int r;
 
                 free(tar.data);
@@ -423,7 +426,7 @@ END_TEST
 START_TEST(test_whiteout_representation) {
         TestTar *t = test_tar_new();
         LayerUnpackStats st = {};
-        ImageError err = {};
+        ForgeError err = {};
         struct stat s;
         TestBuf tar;
         char v[4];
@@ -480,7 +483,7 @@ static void cache_expect_refused(TestTar *t, const char *needle) {
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
         _cleanup_free_ char *layout = make_layout(&l, 1), *cache = NULL;
         _cleanup_strv_free_ char **lowers = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(asprintf(&cache, "%s/cache", tmp), 0);
         ASSERT_OK(oci_image_open_dir(layout, "t", &image, &err));
@@ -527,7 +530,7 @@ START_TEST(test_limit_layer_bytes) {
         /* 64 small files: no header claims much, the stream itself passes 16 KiB. */
         TestBuf tar = test_tar_finish(tar_of_files(64, 1000));
         LayerUnpackLimits limits = { .max_layer_bytes = 16 << 10 };
-        ImageError err = {};
+        ForgeError err = {};
 
         ck_assert_int_eq(unpack_buf_limited(&tar, 0, &limits, NULL, &err), -EFBIG);
         ck_assert_str_eq(err.message, "layer: uncompressed layer exceeds the limit of 16 KiB per layer");
@@ -537,7 +540,7 @@ START_TEST(test_limit_layer_bytes) {
         /* The same layer under a limit it fits is unpacked whole. */
         test_rm_rf(dest);
         ck_assert_int_eq(mkdir(dest, 0755), 0);
-        err = (ImageError) {};
+        err = (ForgeError) {};
         limits.max_layer_bytes = tar.size;
         ck_assert_msg(unpack_buf_limited(&tar, 0, &limits, NULL, &err) == 0, "%s", err.message);
         ck_assert_int_eq(test_count_entries(dest, NULL), 64);
@@ -551,7 +554,7 @@ START_TEST(test_limit_declared_size) {
         TestTar *t = tar_of_files(1, 100);
         _cleanup_free_ char *big = malloc((2 << 20) + 1);
         LayerUnpackLimits limits = { .max_layer_bytes = 1 << 20 };
-        ImageError err = {};
+        ForgeError err = {};
         TestBuf tar;
 
         ck_assert_ptr_nonnull(big);
@@ -571,7 +574,7 @@ START_TEST(test_limit_entries) {
         TestBuf tar = test_tar_finish(tar_of_files(11, 1));
         LayerUnpackLimits limits = { .max_entries = 10 };
         LayerUnpackStats stats;
-        ImageError err = {};
+        ForgeError err = {};
 
         ck_assert_int_eq(unpack_buf_limited(&tar, 0, &limits, NULL, &err), -E2BIG);
         ck_assert_str_eq(err.message, "layer: layer has more than 10 entries, the limit per layer");
@@ -580,7 +583,7 @@ START_TEST(test_limit_entries) {
         /* Exactly at the limit is fine. */
         test_rm_rf(dest);
         ck_assert_int_eq(mkdir(dest, 0755), 0);
-        err = (ImageError) {};
+        err = (ForgeError) {};
         limits.max_entries = 11;
         ck_assert_msg(unpack_buf_limited(&tar, 0, &limits, &stats, &err) == 0, "%s", err.message);
         ck_assert_uint_eq(stats.entries, 11);
@@ -591,7 +594,7 @@ END_TEST
 /* A gzip bomb in small: 8 MiB of zeros compress to a few KiB; the limits hold through the cache, name
  * the layer, and leave nothing behind. */
 /* Every layer of image into the cache, no verifier, no progress. */
-static int unpack_all(LayerCache *c, const OciImage *image, char ***ret_lowers, ImageError *err) {
+static int unpack_all(LayerCache *c, const OciImage *image, char ***ret_lowers, ForgeError *err) {
         return layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, ret_lowers, err);
 }
 
@@ -602,7 +605,7 @@ START_TEST(test_limit_cache_bomb) {
         _cleanup_strv_free_ char **lowers = NULL;
         TestLayer l;
         TestTar *t;
-        ImageError err = {};
+        ForgeError err = {};
 
         ck_assert_ptr_nonnull(zeros);
         memset(zeros, '0', 8 << 20);
@@ -626,7 +629,7 @@ START_TEST(test_limit_cache_bomb) {
 
         /* Under the defaults it is an ordinary layer. */
         layer_cache_set_limits(c, NULL);
-        err = (ImageError) {};
+        err = (ForgeError) {};
         ck_assert_msg(unpack_all(c, image, &lowers, &err) == 1, "%s",
                       err.message);
         free(l.tar.data);
@@ -639,7 +642,7 @@ START_TEST(test_limit_image_bytes) {
         _cleanup_free_ char *cache = NULL, *layout = NULL, *first = NULL;
         _cleanup_strv_free_ char **lowers = NULL;
         TestLayer l[2];
-        ImageError err = {};
+        ForgeError err = {};
         const char *hex;
 
         /* Two layers of ~40 KiB each (tar streams); 64 KiB per image holds one, not both. */
@@ -664,19 +667,19 @@ START_TEST(test_limit_image_bytes) {
         ck_assert_int_eq(test_count_entries(cache, (const char *const[]) { ".lock", hex, NULL }), 0);
 
         /* A warm cache counts the cached layer too: the same refusal. */
-        err = (ImageError) {};
+        err = (ForgeError) {};
         ck_assert_int_eq(unpack_all(c, image, &lowers, &err), -EFBIG);
         ck_assert_msg(strstr(err.message, "per image"), "%s", err.message);
 
         /* Reversed: layer 0 cached, a limit below its size refuses it on the hit. */
         layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 16 << 10 });
-        err = (ImageError) {};
+        err = (ForgeError) {};
         ck_assert_int_eq(unpack_all(c, image, &lowers, &err), -EFBIG);
         ck_assert_msg(strstr(err.message, "layer 0 (sha256:") && strstr(err.message, "16 KiB per image"),
                       "%s", err.message);
 
         layer_cache_set_limits(c, &(LayerUnpackLimits) { .max_image_bytes = 128 << 10 });
-        err = (ImageError) {};
+        err = (ForgeError) {};
         ck_assert_msg(unpack_all(c, image, &lowers, &err) == 1, "%s",
                       err.message);
         free(l[0].tar.data);
@@ -743,7 +746,7 @@ START_TEST(test_whiteouts_merged_copy) {
         _cleanup_strv_free_ char **lowers = NULL;
         _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
         RootfsOptions opts = ROOTFS_OPTIONS_DEFAULT;
-        ImageError err = {};
+        ForgeError err = {};
         TestBuf got;
         struct stat st;
 
@@ -827,7 +830,7 @@ START_TEST(test_auto_falls_back_to_copy) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
         _cleanup_strv_free_ char **lowers = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         int p[2], status;
         char msg[2048];
         ssize_t n;
@@ -896,7 +899,7 @@ END_TEST
 START_TEST(test_cache_dir_must_be_private) {
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
         _cleanup_free_ char *cache = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(asprintf(&cache, "%s/shared-cache", tmp), 0);
         ck_assert_int_eq(mkdir(cache, 0777), 0);
@@ -904,7 +907,7 @@ START_TEST(test_cache_dir_must_be_private) {
         ck_assert_int_eq(layer_cache_open(cache, &c, &err), -EPERM);
         ck_assert_msg(strstr(err.message, "not be writable by group or others"), "%s", err.message);
         ck_assert_int_eq(chmod(cache, 0755), 0);
-        image_error_clear(&err);
+        forge_error_clear(&err);
         ASSERT_OK(layer_cache_open(cache, &c, &err));
 }
 END_TEST
@@ -926,7 +929,7 @@ START_TEST(test_cache_reuse) {
         _cleanup_free_ char *layout = NULL, *cache = NULL, *p1 = NULL, *p2 = NULL;
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         unsigned calls[2] = {};
         struct stat a, b;
         bool hit = true;
@@ -985,7 +988,7 @@ START_TEST(test_cache_concurrent) {
                 if (pids[i] == 0) {
                         OciImage *image = NULL;
                         LayerCache *c = NULL;
-                        ImageError err = {};
+                        ForgeError err = {};
                         bool hit;
 
                         if (oci_image_open_dir(layout, NULL, &image, &err) < 0 ||
@@ -1015,7 +1018,7 @@ START_TEST(test_stale_temp_removed) {
         _cleanup_free_ char *layout = NULL, *cache = NULL, *stale = NULL;
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         test_tar_file(t, "a", "b");
         l = (TestLayer) { .tar = test_tar_finish(t) };

@@ -103,7 +103,7 @@ static size_t blob_size(const char *digest) {
 START_TEST(test_open_only_and_by_tag) {
         _cleanup_(oci_image_freep) OciImage *a = NULL, *b = NULL;
         _cleanup_free_ char *ref = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         simple_layout("v1");
         ASSERT_OK(oci_image_open(layout, &a, &err));
@@ -151,7 +151,7 @@ END_TEST
 
 START_TEST(test_config_fields) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         char *desc;
 
         test_layout_init(layout);
@@ -185,7 +185,7 @@ END_TEST
 START_TEST(test_tag_not_found) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *ref = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         simple_layout("v1");
         ck_assert_int_ge(asprintf(&ref, "%s:v2", layout), 0);
@@ -196,7 +196,7 @@ END_TEST
 START_TEST(test_several_manifests_need_a_tag) {
         _cleanup_(oci_image_freep) OciImage *image = NULL, *second = NULL;
         _cleanup_free_ char *ref = NULL, *d2 = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         char *a, *b;
         TestTar *t = test_tar_new();
         TestLayer other;
@@ -211,7 +211,7 @@ START_TEST(test_several_manifests_need_a_tag) {
         test_layout_index(layout, (const char *const[]) { a, b }, 2);
 
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "choose one with DIR:TAG");
-        image_error_clear(&err);
+        forge_error_clear(&err);
         ck_assert_int_ge(asprintf(&ref, "%s:two", layout), 0);
         ASSERT_OK(oci_image_open(ref, &second, &err));
         ck_assert_str_eq(second->manifest.digest, d2);
@@ -225,7 +225,7 @@ END_TEST
 START_TEST(test_nested_index_prefers_linux_amd64) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *amd = NULL, *ref = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         char *arm_desc, *amd_desc, *nested, *nested_digest, *top;
         TestTar *t = test_tar_new();
         TestLayer other;
@@ -273,7 +273,7 @@ END_TEST
 
 START_TEST(test_tampered_config) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         simple_layout(NULL);
         ASSERT_OK(oci_image_open(layout, &image, &err));
@@ -287,18 +287,21 @@ END_TEST
 
 START_TEST(test_tampered_manifest) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         simple_layout(NULL);
         flip_blob(manifest_digest, 3);
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "manifest blob: digest mismatch: expected");
+        ck_assert_int_eq(err.error, -EBADMSG);
+        ck_assert_int_eq(err.kind, FORGE_ERROR_IMAGE_INVALID);
+        ck_assert_str_eq(forge_error_bus_name(&err, err.error), "org.forgeone.Error.ImageInvalid");
 }
 END_TEST
 
 START_TEST(test_tampered_layer) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         simple_layout(NULL);
         ASSERT_OK(oci_image_open(layout, &image, &err));
@@ -306,7 +309,7 @@ START_TEST(test_tampered_layer) {
         flip_blob(image->layers[0].blob.digest, image->layers[0].blob.size / 2);
 
         ASSERT_FAILS_WITH(oci_image_verify_layers(image, NULL, NULL, &err), "layer 0 blob: digest mismatch");
-        image_error_clear(&err);
+        forge_error_clear(&err);
         ASSERT_OK(layer_cache_open(cache, &c, &err));
         ASSERT_FAILS_WITH(layer_cache_unpack_image(c, image, NULL, NULL, 0, NULL, NULL, NULL, &err),
                           "layer blob: digest mismatch: expected");
@@ -317,7 +320,7 @@ END_TEST
 START_TEST(test_layer_wrong_size) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *p = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         TestBuf b;
 
         simple_layout(NULL);
@@ -334,17 +337,17 @@ END_TEST
 
 START_TEST(test_descriptor_wrong_size) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         char size[32];
 
         simple_layout(NULL);
         snprintf(size, sizeof size, "%zu", blob_size(manifest_digest) + 1);
         write_index_with(manifest_digest, size);
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "size mismatch: descriptor says");
-        image_error_clear(&err);
+        forge_error_clear(&err);
         write_index_with(manifest_digest, "-1");
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "invalid size");
-        image_error_clear(&err);
+        forge_error_clear(&err);
         write_index_with(manifest_digest, "\"12\"");
         ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), "no integer size");
 }
@@ -371,7 +374,7 @@ START_TEST(test_bad_digest_strings) {
         simple_layout(NULL);
         FOREACH_ELEMENT(c, cases) {
                 _cleanup_(oci_image_freep) OciImage *image = NULL;
-                ImageError err = {};
+                ForgeError err = {};
 
                 write_index_with(c->digest, "100");
                 ASSERT_FAILS_WITH(oci_image_open(layout, &image, &err), c->needle);
@@ -381,7 +384,7 @@ END_TEST
 
 START_TEST(test_digest_parse) {
         const char *hex;
-        ImageError err = {};
+        ForgeError err = {};
         char d[OCI_DIGEST_STRING_MAX];
 
         ck_assert_int_eq(oci_digest_buffer(OCI_DIGEST_SHA256, "", 0, d), 0);
@@ -399,7 +402,7 @@ START_TEST(test_sha512_manifest) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *p = NULL, *dir = NULL, *blob = NULL;
         char d[OCI_DIGEST_STRING_MAX], size[32];
-        ImageError err = {};
+        ForgeError err = {};
         TestBuf b;
 
         simple_layout(NULL);
@@ -428,7 +431,7 @@ END_TEST
 START_TEST(test_missing_blob) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *p = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         simple_layout(NULL);
         ASSERT_OK(oci_image_open(layout, &image, &err));
@@ -442,7 +445,7 @@ END_TEST
 START_TEST(test_symlinked_blob) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *p = NULL, *moved = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         simple_layout(NULL);
         p = test_blob_path(layout, manifest_digest);
@@ -456,11 +459,11 @@ END_TEST
 START_TEST(test_not_a_layout) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_free_ char *p = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         ASSERT_FAILS_WITH(oci_image_open(tmp, &image, &err),
                           "is not an OCI image layout: cannot open oci-layout");
-        image_error_clear(&err);
+        forge_error_clear(&err);
         simple_layout(NULL);
         ck_assert_int_ge(asprintf(&p, "%s/oci-layout", layout), 0);
         test_write_file(p, "{\"imageLayoutVersion\":\"2.0.0\"}", 30);
@@ -471,7 +474,7 @@ END_TEST
 START_TEST(test_diff_id_mismatch) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         layer.diff_id = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
         simple_layout(NULL);
@@ -486,7 +489,7 @@ END_TEST
 START_TEST(test_compression_mismatch) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         layer.compression = OCI_COMPRESSION_NONE;
         layer.media_type = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -501,7 +504,7 @@ END_TEST
 
 START_TEST(test_unsupported_media_type) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
-        ImageError err = {};
+        ForgeError err = {};
 
         layer.media_type = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
         simple_layout(NULL);
@@ -514,7 +517,7 @@ static void unpack_and_check(void) {
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
         _cleanup_strv_free_ char **lowers = NULL;
         _cleanup_free_ char *p = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         TestBuf b;
 
         ASSERT_OK(oci_image_open(layout, &image, &err));
@@ -547,15 +550,15 @@ START_TEST(test_plain_layer) {
 }
 END_TEST
 
-static int refuse_all(const OciImage *image, void *userdata, ImageError *err) {
+static int refuse_all(const OciImage *image, void *userdata, ForgeError *err) {
         char **seen = userdata;
 
         *seen = strdup(image->manifest.digest);
-        return image_error_set(err, -EPERM, "signature of %s does not verify against the anchor",
+        return forge_error_set(err, -EPERM, "signature of %s does not verify against the anchor",
                                image->manifest.digest);
 }
 
-static int accept_all(const OciImage *image, void *userdata, ImageError *err) {
+static int accept_all(const OciImage *image, void *userdata, ForgeError *err) {
         (*(int *) userdata)++;
         return 0;
 }
@@ -564,7 +567,7 @@ START_TEST(test_verifier_seam) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *c = NULL;
         _cleanup_free_ char *seen = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         int calls = 0;
 
         simple_layout(NULL);
@@ -576,7 +579,7 @@ START_TEST(test_verifier_seam) {
         /* Refused before a single layer was touched. */
         ck_assert_int_eq(test_count_entries(cache, NULL), 0);
 
-        image_error_clear(&err);
+        forge_error_clear(&err);
         ck_assert_int_eq(layer_cache_unpack_image(c, image, accept_all, &calls, 0, NULL, NULL, NULL, &err),
                          1);
         ck_assert_int_eq(calls, 1);
@@ -595,7 +598,7 @@ static void record_progress(OciProgressPhase phase, const char *digest, uint64_t
 
 START_TEST(test_verify_layers_progress) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
-        ImageError err = {};
+        ForgeError err = {};
         uint64_t last = 0;
 
         simple_layout(NULL);

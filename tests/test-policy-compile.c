@@ -851,7 +851,7 @@ static const char *const shipped[] = { "policies/default.json", "policies/strict
 static Policy *load_shipped(const char *rel) {
         PolicyDiagnostics diag = {};
         Policy *p = NULL;
-        int r = policy_load_file(fo_test_source_path(rel), &p, &diag);
+        int r = policy_load_file(fo_test_source_path(rel), &p, &diag, NULL);
 
         for (size_t i = 0; i < diag.n_errors; i++)
                 fprintf(stderr, "%s:%u:%u: %s\n", rel, diag.errors[i].line, diag.errors[i].column,

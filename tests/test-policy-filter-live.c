@@ -28,7 +28,7 @@ static PolicyFilter *compile_shipped(const char *rel) {
         _cleanup_(policy_freep) Policy *p = NULL;
         PolicyFilter *f = NULL;
 
-        ck_assert_int_ge(policy_load_file(fo_test_source_path(rel), &p, &diag), 0);
+        ck_assert_int_ge(policy_load_file(fo_test_source_path(rel), &p, &diag, NULL), 0);
         policy_diagnostics_done(&diag);
         ck_assert_int_eq(policy_compile(p, POLICY_COMPILE_ALL_IDENTITIES, &f), 0);
         return f;

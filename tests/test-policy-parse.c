@@ -310,7 +310,7 @@ static int load(const char *text, Policy **ret, PolicyDiagnostics *diag) {
         for (char *k = t; *k; k++)
                 if (*k == '\'')
                         *k = '"';
-        return policy_load_string(t, strlen(t), "test.json", ret, diag);
+        return policy_load_string(t, strlen(t), "test.json", ret, diag, NULL);
 }
 
 static void dump(const PolicyDiagnostics *d) {
@@ -326,7 +326,7 @@ START_TEST(test_bad_policies) {
         PolicyDiagnostics d = {};
         int r;
 
-        r = policy_load_string(text, strlen(text), "bad.json", &p, &d);
+        r = policy_load_string(text, strlen(text), "bad.json", &p, &d, NULL);
         if (r != -EINVAL || d.n_errors == 0 || d.errors[0].line != c->line || d.errors[0].column != c->column ||
             !strstr(d.errors[0].message, c->message))
                 dump(&d);
@@ -339,6 +339,24 @@ START_TEST(test_bad_policies) {
                       c->column);
         ck_assert_msg(strstr(d.errors[0].message, c->message), "%s: message \"%s\" lacks \"%s\"", c->name,
                       d.errors[0].message, c->message);
+
+        /* A caller that reports one error gets the first, positioned, as the daemon's PolicyInvalid. */
+        {
+                ForgeError err = {};
+                char want[FORGE_ERROR_MESSAGE_MAX];
+
+                ck_assert_int_eq(policy_load_string(text, strlen(text), "bad.json", &p, NULL, &err),
+                                 -EINVAL);
+                ck_assert_int_eq(err.error, -EINVAL);
+                ck_assert_int_eq(err.kind, FORGE_ERROR_POLICY_INVALID);
+                ck_assert_str_eq(err.file, "bad.json");
+                ck_assert_uint_eq(err.line, c->line);
+                ck_assert_uint_eq(err.column, c->column);
+                snprintf(want, sizeof want, "bad.json:%u:%u: %s", c->line, c->column, d.errors[0].message);
+                ck_assert_msg(strncmp(err.message, want, strlen(want)) == 0,
+                              "%s: \"%s\" does not start \"%s\"", c->name, err.message, want);
+                ck_assert_str_eq(forge_error_bus_name(&err, -EINVAL), "org.forgeone.Error.PolicyInvalid");
+        }
         policy_diagnostics_done(&d);
         ck_assert_uint_eq(d.n_errors, 0);
 }
@@ -376,6 +394,24 @@ START_TEST(test_all_errors_in_file_order) {
                 ck_assert(d.errors[i - 1].line < d.errors[i].line ||
                           (d.errors[i - 1].line == d.errors[i].line &&
                            d.errors[i - 1].column <= d.errors[i].column));
+
+        /* Both at once: the list, and the first problem saying how many follow. */
+        {
+                _cleanup_free_ char *t = strdup(text);
+                PolicyDiagnostics all = {};
+                ForgeError err = {};
+                char want[FORGE_ERROR_MESSAGE_MAX];
+
+                for (char *k = t; *k; k++)
+                        if (*k == '\'')
+                                *k = '"';
+                ck_assert_int_eq(policy_load_string(t, strlen(t), "test.json", &p, &all, &err), -EINVAL);
+                ck_assert_uint_eq(all.n_errors, 5);
+                snprintf(want, sizeof want, "test.json:3:%u: %s (and 4 more errors)", all.errors[0].column,
+                         all.errors[0].message);
+                ck_assert_str_eq(err.message, want);
+                policy_diagnostics_done(&all);
+        }
         policy_diagnostics_done(&d);
 }
 END_TEST
@@ -385,24 +421,37 @@ START_TEST(test_nul_byte_and_missing_file) {
         _cleanup_(policy_freep) Policy *p = NULL;
         PolicyDiagnostics d = {};
 
-        ck_assert_int_eq(policy_load_string(text, sizeof text - 1, "nul.json", &p, &d), -EINVAL);
+        ck_assert_int_eq(policy_load_string(text, sizeof text - 1, "nul.json", &p, &d, NULL), -EINVAL);
         ck_assert_uint_eq(d.n_errors, 1);
         ck_assert_uint_eq(d.errors[0].line, 2);
         ck_assert_uint_eq(d.errors[0].column, 16);
         ck_assert(strstr(d.errors[0].message, "NUL byte"));
         policy_diagnostics_done(&d);
 
-        ck_assert_int_eq(policy_load_file("/nonexistent/forgeone/policy.json", &p, &d), -ENOENT);
+        ck_assert_int_eq(policy_load_file("/nonexistent/forgeone/policy.json", &p, &d, NULL), -ENOENT);
         ck_assert_uint_eq(d.n_errors, 1);
         ck_assert_str_eq(d.errors[0].file, "/nonexistent/forgeone/policy.json");
         ck_assert(strstr(d.errors[0].message, "cannot open"));
         policy_diagnostics_done(&d);
 
-        ck_assert_int_eq(policy_load_file("/", &p, &d), -EISDIR);
+        /* A policy that cannot be read is not an invalid one: the errno names the error. */
+        {
+                ForgeError err = {};
+
+                ck_assert_int_eq(policy_load_file("/nonexistent/forgeone/policy.json", &p, NULL, &err),
+                                 -ENOENT);
+                ck_assert_str_eq(
+                        err.message,
+                        "/nonexistent/forgeone/policy.json: cannot open: No such file or directory");
+                ck_assert_int_eq(err.kind, FORGE_ERROR_SYSTEM);
+                ck_assert_str_eq(forge_error_bus_name(&err, -ENOENT), "org.forgeone.Error.NotFound");
+        }
+
+        ck_assert_int_eq(policy_load_file("/", &p, &d, NULL), -EISDIR);
         policy_diagnostics_done(&d);
 
         /* Diagnostics are optional. */
-        ck_assert_int_eq(policy_load_string("{", 1, "x", &p, NULL), -EINVAL);
+        ck_assert_int_eq(policy_load_string("{", 1, "x", &p, NULL, NULL), -EINVAL);
         ck_assert_ptr_null(p);
 }
 END_TEST
@@ -727,7 +776,7 @@ START_TEST(test_shipped_policies) {
         FOREACH_ELEMENT(f, files) {
                 _cleanup_(policy_freep) Policy *p = NULL;
                 PolicyDiagnostics d = {};
-                int r = policy_load_file(fo_test_source_path(*f), &p, &d);
+                int r = policy_load_file(fo_test_source_path(*f), &p, &d, NULL);
 
                 dump(&d);
                 ck_assert_msg(r == 0, "%s: %d", *f, r);
@@ -746,7 +795,7 @@ START_TEST(test_shipped_policy_semantics) {
         PolicyDiagnostics d = {};
         int shadow, quarantine = -1;
 
-        ck_assert_int_eq(policy_load_file(fo_test_source_path("policies/default.json"), &p, &d), 0);
+        ck_assert_int_eq(policy_load_file(fo_test_source_path("policies/default.json"), &p, &d, NULL), 0);
         shadow = policy_resource_by_name(p, "secrets");
         ck_assert_int_ge(shadow, 0);
         for (size_t i = 0; i < p->n_rules; i++)
@@ -759,7 +808,8 @@ START_TEST(test_shipped_policy_semantics) {
         ck_assert_str_eq(p->rules[quarantine].syscalls[0], "chroot");
         policy_free(TAKE_PTR(p));
 
-        ck_assert_int_eq(policy_load_file(fo_test_source_path("policies/web-service.json"), &p, &d), 0);
+        ck_assert_int_eq(policy_load_file(fo_test_source_path("policies/web-service.json"), &p, &d, NULL),
+                         0);
         ck_assert_int_eq(policy_identity_by_name(p, "web"), 0);
         ck_assert_ptr_nonnull(p->identities[0].description);
         ck_assert_int_eq(policy_identity_trust(p, 1), 70);
@@ -942,7 +992,7 @@ START_TEST(test_many_rules_positions) {
         fputs("  ]\n}\n", f);
         ck_assert_int_eq(fclose(f), 0);
 
-        ck_assert_int_eq(policy_load_string(text, size, "many.json", &p, &d), -EINVAL);
+        ck_assert_int_eq(policy_load_string(text, size, "many.json", &p, &d, NULL), -EINVAL);
         ck_assert_uint_eq(d.n_errors, 1);
         ck_assert_uint_eq(d.errors[0].line, 4 + n);
         ck_assert_uint_eq(d.errors[0].column, 35);
@@ -951,7 +1001,7 @@ START_TEST(test_many_rules_positions) {
 
         /* Fixed, it loads, and every rule knows its line. */
         memcpy(strstr(text, "getpdi"), "getpid", 6);
-        ck_assert_int_eq(policy_load_string(text, size, "many.json", &p, &d), 0);
+        ck_assert_int_eq(policy_load_string(text, size, "many.json", &p, &d, NULL), 0);
         ck_assert_uint_eq(p->n_rules, n);
         for (size_t i = 0; i < n; i++) {
                 ck_assert_uint_eq(p->rules[i].line, 5 + i);
@@ -999,7 +1049,7 @@ START_TEST(test_man_page_examples) {
                 o = stpcpy(o, *start != '{' ? "\n}\n" : "\n");
                 *o = 0;
 
-                if (policy_load_string(doc, strlen(doc), "man-example.json", &policy, &d) < 0) {
+                if (policy_load_string(doc, strlen(doc), "man-example.json", &policy, &d, NULL) < 0) {
                         dump(&d);
                         ck_abort_msg("example %zu of the man page does not load:\n%s", n_examples, doc);
                 }
@@ -1049,7 +1099,7 @@ START_TEST(test_fixture_files) {
                         if (len < 6 || !streq(de->d_name + len - 5, ".json"))
                                 continue;
                         ck_assert_int_ge(asprintf(&path, "%s/%s", base, de->d_name), 0);
-                        r = policy_load_file(path, &p, &diag);
+                        r = policy_load_file(path, &p, &diag, NULL);
                         if (!bad) {
                                 dump(&diag);
                                 ck_assert_msg(r == 0, "%s does not load: %d", de->d_name, r);

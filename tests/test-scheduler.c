@@ -197,11 +197,12 @@ static void write_budget(const char *text) {
 }
 
 START_TEST(test_budget_file) {
-        _cleanup_free_ char *error = NULL;
+        ForgeError error = {};
         SchedulerBudget b;
 
         write_budget("{ \"memory\": \"8G\", \"pids\": 4096, \"default_memory\": 268435456, \"default_pids\": 64 }");
         ck_assert_int_eq(container_budget_load(budget_path, &b, &error), 0);
+        ck_assert(!forge_error_isset(&error));
         ck_assert_uint_eq(b.memory_bytes, 8ull << 30);
         ck_assert_uint_eq(b.pids, 4096);
         ck_assert_uint_eq(b.default_memory_bytes, 256ull << 20);
@@ -229,22 +230,25 @@ START_TEST(test_budget_partial) {
 END_TEST
 
 START_TEST(test_budget_errors) {
-        _cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL;
+        ForgeError e1 = {}, e2 = {}, e3 = {};
         SchedulerBudget b;
 
         write_budget("{ \"memory\": \"lots\" }");
         ck_assert_int_eq(container_budget_load(budget_path, &b, &e1), -EINVAL);
-        ck_assert_ptr_nonnull(strstr(e1, budget_path));
-        ck_assert_ptr_nonnull(strstr(e1, "\"memory\""));
+        ck_assert_ptr_nonnull(strstr(e1.message, budget_path));
+        ck_assert_ptr_nonnull(strstr(e1.message, "\"memory\""));
+        ck_assert_int_eq(e1.kind, FORGE_ERROR_CONFIG_INVALID);
+        ck_assert_str_eq(e1.file, budget_path);
         unlink(budget_path);
 
         write_budget("[1, 2]");
         ck_assert_int_eq(container_budget_load(budget_path, &b, &e2), -EINVAL);
-        ck_assert_ptr_nonnull(strstr(e2, "not a JSON object"));
+        ck_assert_ptr_nonnull(strstr(e2.message, "not a JSON object"));
         unlink(budget_path);
 
         ck_assert_int_eq(container_budget_load("/nonexistent/budget.json", &b, &e3), -ENOENT);
-        ck_assert_ptr_nonnull(strstr(e3, "/nonexistent/budget.json"));
+        ck_assert_ptr_nonnull(strstr(e3.message, "/nonexistent/budget.json"));
+        ck_assert_str_eq(forge_error_bus_name(&e3, -ENOENT), "org.forgeone.Error.NotFound");
 }
 END_TEST
 

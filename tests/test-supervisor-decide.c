@@ -36,7 +36,7 @@ static void setup(void) {
         PolicyDiagnostics diag = {};
         Policy *p = NULL;
 
-        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "decide", &p, &diag), 0);
+        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "decide", &p, &diag, NULL), 0);
         policy_diagnostics_done(&diag);
         ck_assert_int_ge(policy_graph_new(p, &graph), 0);
 }

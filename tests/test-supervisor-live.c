@@ -134,7 +134,7 @@ static Policy *load_policy(const char *policy_path) {
         Policy *p = NULL;
         int r;
 
-        r = policy_load_file(policy_path, &p, &diag);
+        r = policy_load_file(policy_path, &p, &diag, NULL);
         if (r < 0 && diag.n_errors > 0)
                 ck_abort_msg("%s:%u:%u: %s", diag.errors[0].file, diag.errors[0].line, diag.errors[0].column,
                              diag.errors[0].message);
@@ -160,7 +160,7 @@ static int child_call(void *userdata) {
  * workload is chrooted into, or NULL. */
 static void start_in(Harness *h, const char *policy_path, const char *root, void (*workload)(void *), void *arg) {
         static ChildCall call;
-        WorkloadError err = {};
+        ForgeError err = {};
         int r;
 
         pthread_mutex_init(&h->lock, NULL);
@@ -734,7 +734,7 @@ static int workload_hosted(void *arg) {
 
 START_TEST(test_hosted) {
         _cleanup_(event_sink_freep) EventSink *sink = NULL;
-        WorkloadError err = {};
+        ForgeError err = {};
         WorkloadResult res = {};
         SupervisorCounts counts;
         Workload *w = NULL;
@@ -1930,7 +1930,7 @@ START_TEST(test_reload) {
         arg[2] = p2[0];
         start(&h, default_policy(), workload_reload, arg);
         ck_assert_int_eq(read(p1[0], &x, 1), 1);
-        ck_assert_int_ge(policy_load_string(strict, strlen(strict), "deny-open", &p, &diag), 0);
+        ck_assert_int_ge(policy_load_string(strict, strlen(strict), "deny-open", &p, &diag, NULL), 0);
         ck_assert_int_ge(policy_graph_new(p, &g2), 0);
         ck_assert_uint_eq(supervisor_set_graph(workload_get_supervisor(h.w), g2), 2);
         policy_graph_unref(g2);

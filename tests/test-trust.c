@@ -92,7 +92,7 @@ static char *anchor_text(void) {
 static TrustAnchor *anchor_load(void) {
         _cleanup_free_ char *t = anchor_text();
         TrustAnchor *a = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_msg(trust_anchor_parse(t, strlen(t), "anchor.json", &a, &err) >= 0, "%s", err.message);
         return a;
@@ -129,12 +129,16 @@ END_TEST
 
 static void expect_anchor_error(const char *text, const char *message) {
         TrustAnchor *a = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_lt(trust_anchor_parse(text, strlen(text), "a.json", &a, &err), 0);
         ck_assert_ptr_null(a);
         ck_assert_msg(strstr(err.message, message), "for %s\nexpected \"%s\"\ngot \"%s\"", text, message,
                       err.message);
+        /* A wrong file, named with its position: the daemon answers ConfigInvalid. */
+        ck_assert_int_eq(err.kind, FORGE_ERROR_CONFIG_INVALID);
+        ck_assert_str_eq(err.file, "a.json");
+        ck_assert_str_eq(forge_error_bus_name(&err, err.error), "org.forgeone.Error.ConfigInvalid");
 }
 
 START_TEST(test_anchor_errors) {
@@ -196,7 +200,7 @@ END_TEST
 START_TEST(test_anchor_diff) {
         _cleanup_(trust_anchor_freep) TrustAnchor *a = anchor_load(), *b = NULL;
         _cleanup_free_ char *o = json_str(other_pem), *e = json_str(ec_pem), *text = NULL, *diff = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(asprintf(&text,
                                   "{\"format\":1,\"id\":\"unit2\",\"keys\":["
@@ -220,16 +224,18 @@ END_TEST
 
 static void expect_config_error(const char *text, const char *message) {
         TrustConfig *c = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_lt(trust_config_parse(text, strlen(text), "trust.json", &c, &err), 0);
         ck_assert_msg(strstr(err.message, message), "for %s\nexpected \"%s\"\ngot \"%s\"", text, message,
                       err.message);
+        ck_assert_int_eq(err.kind, FORGE_ERROR_CONFIG_INVALID);
+        ck_assert_str_eq(err.file, "trust.json");
 }
 
 START_TEST(test_config) {
         _cleanup_(trust_config_freep) TrustConfig *c = NULL, *d = NULL;
-        TrustError err = {};
+        ForgeError err = {};
         const char *full =
                 "{\"anchor\":\"/a.json\",\"tcti\":\"swtpm:port=1\",\"nv_index\":\"0x01800001\",\"pcr\":16,"
                 "\"event_log\":\"/l\",\"state_dir\":\"/s\",\"require_tpm\":true}";
@@ -250,6 +256,14 @@ START_TEST(test_config) {
         ck_assert_uint_eq(d->size, strlen(full));
 
         expect_config_error("{\n \"require_tmp\": true}", "trust.json:2:2: unknown member \"require_tmp\"");
+        {
+                const char *t = "{\n \"require_tmp\": true}";
+                ForgeError e = {};
+
+                ck_assert_int_lt(trust_config_parse(t, strlen(t), "trust.json", &c, &e), 0);
+                ck_assert_uint_eq(e.line, 2);
+                ck_assert_uint_eq(e.column, 2);
+        }
         expect_config_error("{\"nv_index\":\"0x01000001\"}",
                             "\"nv_index\" must be a hexadecimal string from \"0x01800000\" "
                             "to \"0x01BFFFFF\" (the owner range)");
@@ -264,7 +278,7 @@ START_TEST(test_config) {
                 TrustConfig *x = NULL;
 
                 ck_assert_int_ge(asprintf(&p, "%s/missing.json", tmp), 0);
-                err.message[0] = 0;
+                forge_error_clear(&err);
                 ck_assert_int_eq(trust_config_load(p, &x, &err), -ENOENT);
                 ck_assert_msg(strstr(err.message, "cannot read trust configuration"), "%s", err.message);
         }
@@ -284,7 +298,7 @@ static TrustSignature signed_payload(EVP_PKEY *key, const char *payload) {
         TrustSignature s = { .source = strdup("test"),
                              .payload = strdup(payload),
                              .payload_size = strlen(payload) };
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(trust_sign_data(key, payload, strlen(payload), &s.signature, &err), 0);
         s.signature_size = strlen(s.signature);
@@ -305,8 +319,10 @@ static void expect_failure(const TrustAnchor *a, EVP_PKEY *key, const char *payl
         ck_assert_int_eq(trust_signature_check(a, &s, DIGEST, pinned, allowed, &c), error);
         ck_assert_msg(c.failure == f, "failure %s, expected %s (%s)",
                       trust_signature_failure_to_string(c.failure), trust_signature_failure_to_string(f),
-                      c.message);
-        ck_assert_str_eq(c.message, message);
+                      c.error.message);
+        ck_assert_str_eq(c.error.message, message);
+        ck_assert_int_eq(c.error.error, error);
+        ck_assert_int_eq(c.error.kind, FORGE_ERROR_UNTRUSTED);
 }
 
 START_TEST(test_payload_format) {
@@ -368,7 +384,7 @@ START_TEST(test_signature_failures) {
         _cleanup_(trust_anchor_freep) TrustAnchor *a = anchor_load(), *ed_only = NULL;
         _cleanup_free_ char *ok = NULL, *d = json_str(ed_pem), *ed_text = NULL;
         TrustSignatureCheck c;
-        TrustError err = {};
+        ForgeError err = {};
         size_t n;
 
         ck_assert_int_ge(trust_payload_new("app", DIGEST, &ok, &n), 0);
@@ -412,14 +428,14 @@ START_TEST(test_signature_failures) {
                 ck_assert_int_eq(trust_signature_check(a, &t, DIGEST, NULL, NULL, &c), -EBADMSG);
                 ck_assert_int_eq(c.failure, TRUST_SIGNATURE_CORRUPTED);
                 ck_assert_str_eq(
-                        c.message,
+                        c.error.message,
                         "the signature is corrupted: its 20 bytes are neither a DER ECDSA signature "
                         "nor a 64-byte Ed25519 signature");
                 t.signature = (char *) "not*base64!";
                 t.signature_size = strlen(t.signature);
                 t.signature_raw = false;
                 ck_assert_int_eq(trust_signature_check(a, &t, DIGEST, NULL, NULL, &c), -EBADMSG);
-                ck_assert_str_eq(c.message, "the signature is corrupted: not valid base64");
+                ck_assert_str_eq(c.error.message, "the signature is corrupted: not valid base64");
                 t.signature = (char *) "";
                 t.signature_size = 0;
                 ck_assert_int_eq(trust_signature_check(a, &t, DIGEST, NULL, NULL, &c), -EBADMSG);
@@ -501,8 +517,8 @@ START_TEST(test_layout_sign) {
         _cleanup_(oci_image_freep) OciImage *image = NULL, *untagged = NULL;
         TrustSignature *s = NULL;
         TrustSignatureCheck c;
-        ImageError ierr = {};
-        TrustError err = {};
+        ForgeError ierr = {};
+        ForgeError err = {};
         size_t n;
 
         ck_assert_int_ge(asprintf(&ref, "%s:v1", layout), 0);
@@ -552,7 +568,7 @@ static void on_notice(TrustNotice kind, const char *identity, const char *digest
 static TrustContext *software_context(bool require_tpm) {
         _cleanup_free_ char *anchor = anchor_text(), *ap = NULL, *cp = NULL, *cfg = NULL;
         TrustContext *ctx = NULL;
-        TrustError err = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(asprintf(&ap, "%s/anchor.json", tmp), 0);
         ck_assert_int_ge(asprintf(&cp, "%s/trust.json", tmp), 0);
@@ -577,16 +593,16 @@ static const char *const policy_text =
         "\"rules\":[]}";
 
 static int verify_as(TrustContext *ctx, const char *name, const OciImage *image, Notices *notices,
-                     TrustVerifyResult *res, TrustError *err) {
+                     TrustVerifyResult *res, ForgeError *err) {
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
 
-        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag), 0);
+        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag, NULL), 0);
         ck_assert_int_ge(trust_verifier_new(ctx, p, name, NULL, &v), 0);
         policy_free(TAKE_PTR(p)); /* the verifier keeps its own copy of the identities */
         trust_verifier_set_notice(v, on_notice, notices);
-        err->message[0] = 0;
+        forge_error_clear(err);
         return trust_verifier_verify(v, image, res, err);
 }
 
@@ -597,8 +613,8 @@ START_TEST(test_verifier_software_mode) {
         _cleanup_(oci_image_freep) OciImage *signed_img = NULL, *unsigned_img = NULL;
         TrustVerifyResult res;
         Notices notices = {};
-        ImageError ierr = {};
-        TrustError err = {};
+        ForgeError ierr = {};
+        ForgeError err = {};
 
         ck_assert_int_eq(ctx->state.status, TRUST_STATUS_UNKNOWN);
         ck_assert_str_eq(ctx->state.reason, "no TPM");
@@ -662,8 +678,8 @@ START_TEST(test_verifier_require_tpm) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         TrustVerifyResult res;
         Notices notices = {};
-        ImageError ierr = {};
-        TrustError err = {};
+        ForgeError ierr = {};
+        ForgeError err = {};
 
         ck_assert_int_ge(oci_image_open(dir, &image, &ierr), 0);
         ck_assert_int_ge(trust_layout_sign(image, ec_key, "app", &err), 0);
@@ -672,14 +688,14 @@ START_TEST(test_verifier_require_tpm) {
                               strstr(err.message, ") and require_tpm is set in "),
                       "%s", err.message);
         ck_assert_int_eq(verify_as(ctx, NULL, image, &notices, &res, &err), -EPERM);
-        /* The OciImageVerifyFn carries the same message into an ImageError. */
+        /* The OciImageVerifyFn carries the same message into an ForgeError. */
         {
                 _cleanup_(policy_freep) Policy *p = NULL;
                 _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
                 _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
 
-                ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag),
-                                 0);
+                ck_assert_int_ge(
+                        policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag, NULL), 0);
                 ck_assert_int_ge(trust_verifier_new(ctx, p, NULL, NULL, &v), 0);
                 ck_assert_int_eq(trust_verify_image(image, v, &ierr), -EPERM);
                 ck_assert_msg(strstr(ierr.message, "require_tpm is set"), "%s", ierr.message);
@@ -704,7 +720,7 @@ START_TEST(test_log_read_replay) {
         };
         _cleanup_free_ char *path = NULL;
         TrustEvent *ev = NULL;
-        TrustError err = {};
+        ForgeError err = {};
         TestBuf b = {};
         uint8_t v[64] = {}, replay[32];
         size_t n;
@@ -741,7 +757,7 @@ START_TEST(test_log_read_replay) {
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
         ck_assert_msg(strstr(err.message, "log.jsonl:1: \"digest\" is missing or not sha256:<64 hex>"), "%s",
                       err.message);
-        err.message[0] = 0;
+        forge_error_clear(&err);
         free(b.data);
         b = (TestBuf){};
         test_buf_append_str(&b, lines[0]);
@@ -751,7 +767,7 @@ START_TEST(test_log_read_replay) {
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
         ck_assert_msg(strstr(err.message, "log.jsonl:2: unknown member \"by\" in a measurement record"),
                       "%s", err.message);
-        err.message[0] = 0;
+        forge_error_clear(&err);
         test_write_file(path, lines[0], strlen(lines[0]));
         ck_assert_int_eq(trust_log_read(path, &ev, &n, &err), -EBADMSG);
         ck_assert_msg(strstr(err.message, "log.jsonl:1: the last record has no newline"), "%s", err.message);
@@ -767,7 +783,7 @@ END_TEST
 START_TEST(test_layer_tree) {
         _cleanup_free_ char *root = NULL, *a = NULL, *b = NULL, *diff = NULL, *p = NULL;
         _cleanup_close_ int fd = -EBADF;
-        ImageError err = {};
+        ForgeError err = {};
         size_t na, nb;
 
         ck_assert_int_ge(asprintf(&root, "%s/tree", tmp), 0);
@@ -827,7 +843,7 @@ START_TEST(test_policy_signature_fields) {
                           "\"e\":{\"match\":{\"name\":\"e\"},\"allow_unsigned\":\"yes\"}},\"rules\":[]}";
         bool found[5] = {};
 
-        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag), 0);
+        ck_assert_int_ge(policy_load_string(policy_text, strlen(policy_text), "p.json", &p, &diag, NULL), 0);
         ck_assert(p->identities[0].allow_unsigned);
         ck_assert_ptr_null(p->identities[0].match_signed_by);
         ck_assert_str_eq(p->identities[1].match_signed_by[0], "edkey");
@@ -835,7 +851,7 @@ START_TEST(test_policy_signature_fields) {
         ck_assert_str_eq(p->identities[2].match_signed_reference, "registry.example/app");
         ck_assert(!p->identities[2].allow_unsigned);
 
-        ck_assert_int_eq(policy_load_string(bad, strlen(bad), "bad.json", &p, &diag), -EINVAL);
+        ck_assert_int_eq(policy_load_string(bad, strlen(bad), "bad.json", &p, &diag, NULL), -EINVAL);
         for (size_t i = 0; i < diag.n_errors; i++) {
                 const char *m = diag.errors[i].message;
 
@@ -852,11 +868,36 @@ START_TEST(test_policy_signature_fields) {
 }
 END_TEST
 
+/* The names the trust module writes (anchor files, the event log, status and image verify output). */
+START_TEST(test_string_tables) {
+        for (TrustKeyAlgorithm a = 0; a < _TRUST_KEY_ALGORITHM_MAX; a++)
+                ck_assert_int_eq(trust_key_algorithm_from_string(trust_key_algorithm_to_string(a)), a);
+        ck_assert_str_eq(trust_key_algorithm_to_string(TRUST_KEY_ED25519), "ed25519");
+        ck_assert_int_eq(trust_key_algorithm_from_string("rsa"), -EINVAL);
+        ck_assert_int_eq(trust_key_algorithm_from_string(NULL), -EINVAL);
+        ck_assert_ptr_null(trust_key_algorithm_to_string(_TRUST_KEY_ALGORITHM_MAX));
+
+        for (TrustEventType t = 0; t < _TRUST_EVENT_TYPE_MAX; t++)
+                ck_assert_int_eq(trust_event_type_from_string(trust_event_type_to_string(t)), t);
+        ck_assert_str_eq(trust_event_type_to_string(TRUST_EVENT_IMAGE), "image");
+        ck_assert_int_eq(trust_event_type_from_string("kernel"), -EINVAL);
+
+        ck_assert_str_eq(trust_status_to_string(TRUST_STATUS_COMPROMISED), "Compromised");
+        ck_assert_ptr_null(trust_status_to_string(_TRUST_STATUS_MAX));
+        ck_assert_ptr_null(trust_status_to_string(-1));
+        ck_assert_str_eq(trust_signature_failure_to_string(TRUST_SIGNATURE_KEY_NOT_ALLOWED),
+                         "key-not-allowed");
+        for (TrustSignatureFailure f = 0; f < _TRUST_SIGNATURE_FAILURE_MAX; f++)
+                ck_assert_ptr_nonnull(trust_signature_failure_to_string(f));
+}
+END_TEST
+
 static Suite *trust_suite(void) {
         Suite *s = suite_create("trust");
         TCase *tc = tcase_create("trust");
 
         tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_string_tables);
         tcase_add_test(tc, test_anchor_valid);
         tcase_add_test(tc, test_anchor_errors);
         tcase_add_test(tc, test_anchor_diff);

@@ -19,11 +19,12 @@
 #include <stdbool.h>
 
 #include "forgeone/container-store.h"
+#include "forgeone/error.h"
 #include "forgeone/scheduler.h"
 
 /* Loads the budget: path if non-NULL (must exist), else the default file if it exists, else the
- * host defaults. ret_error (optional): what is wrong with the file. */
-int container_budget_load(const char *path, SchedulerBudget *ret, char **ret_error);
+ * host defaults. err: what is wrong with the file (kind config-invalid when its contents are). */
+int container_budget_load(const char *path, SchedulerBudget *ret, ForgeError *err);
 
 typedef void (*ContainerQueueWaitFn)(unsigned shortage, const char *text, void *userdata);
 
@@ -31,10 +32,11 @@ typedef void (*ContainerQueueWaitFn)(unsigned shortage, const char *text, void *
  * Admits rec (its priority, trust, memory_bytes, pids are the request) and creates its container
  * (container_store_create(); rec is taken over on success). Waits in the queue unless no_wait.
  * -EXFULL: no_wait and it does not fit now; -E2BIG: it can never fit the budget; -EEXIST: name taken.
- * ret_error: a message for the first two. on_wait: called once when it starts waiting.
+ * err: described for the first two. on_wait: called once when it starts waiting.
  */
 int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, ContainerRecord *rec, bool no_wait,
-                          ContainerQueueWaitFn on_wait, void *userdata, ContainerLock **ret, char **ret_error);
+                          ContainerQueueWaitFn on_wait, void *userdata, ContainerLock **ret,
+                          ForgeError *err);
 
 /* A request waiting for admission, as `ps` shows it. */
 typedef struct ContainerQueued {

@@ -30,7 +30,7 @@
  * container-store.h for the model): they lock the container, check the
  * transition, act on its cgroup and record the result.
  *
- * Errors: negative errno, and a one-line description in ContainerError.
+ * Errors: negative errno, and a one-line description in a ForgeError (error.h).
  */
 
 #include <stdbool.h>
@@ -39,6 +39,7 @@
 
 #include "forgeone/container-state.h"
 #include "forgeone/container-store.h"
+#include "forgeone/error.h"
 #include "forgeone/layer-unpack.h"
 #include "forgeone/oci-image.h"
 #include "forgeone/policy.h"
@@ -59,13 +60,6 @@
 #define CONTAINER_DEFAULT_STORAGE_DIR "/var/lib/forgeone/containers"
 #define CONTAINER_DEFAULT_BUDGET_FILE "/etc/forgeone/budget.json"
 #define CONTAINER_DEFAULT_STOP_TIMEOUT_USEC (10u * 1000000u)
-
-#define CONTAINER_ERROR_MAX 1024
-typedef struct ContainerError {
-        char message[CONTAINER_ERROR_MAX]; /* "" when nothing was recorded; the first message wins */
-} ContainerError;
-
-int container_error_set(ContainerError *err, int error, const char *format, ...) _printf_(3, 4);
 
 typedef enum ContainerNetwork {
         CONTAINER_NETWORK_NONE, /* own network namespace with loopback only */
@@ -150,20 +144,20 @@ int container_result_exit_status(const ContainerResult *r) _pure_;
 
 /* ---- control, from any process ---- */
 
-int container_pause(ContainerStore *s, const char *id_or_name, ContainerError *err);
-int container_resume(ContainerStore *s, const char *id_or_name, ContainerError *err);
+int container_pause(ContainerStore *s, const char *id_or_name, ForgeError *err);
+int container_resume(ContainerStore *s, const char *id_or_name, ForgeError *err);
 /* Freezes and keeps everything inspectable; reason is recorded. */
-int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ContainerError *err);
+int container_quarantine(ContainerStore *s, const char *id_or_name, const char *reason, ForgeError *err);
 /* The same for the supervisor's quarantine callback: the task that triggered it sits in a seccomp
  * notification and can only freeze once that is answered, so the freeze is requested and recorded
  * without waiting. The caller checks within a deadline (cgroup_is_frozen()) and kills otherwise. */
 int container_quarantine_request(ContainerStore *s, const char *id_or_name, const char *reason,
-                                 ContainerError *err);
+                                 ForgeError *err);
 /* Thaws a quarantined container back to Running. */
-int container_release(ContainerStore *s, const char *id_or_name, ContainerError *err);
+int container_release(ContainerStore *s, const char *id_or_name, ForgeError *err);
 /* SIGTERM to every process (thawing a paused or quarantined container), then after timeout_usec
  * cgroup.kill; returns when the cgroup is empty. The owner records Stopped. */
-int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_usec, ContainerError *err);
+int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_usec, ForgeError *err);
 
 /*
  * Removes an ended (Stopped/Failed) container: first what it left behind (processes and directories
@@ -174,11 +168,11 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
  * was nothing to remove (a full id without a record, or removed concurrently).
  */
 int container_remove(ContainerStore *s, const char *id_or_name, bool force, uint64_t timeout_usec,
-                     ContainerRecord **ret_removed, ContainerError *err);
+                     ContainerRecord **ret_removed, ForgeError *err);
 /* Removes every ended container as container_remove() does. Returns how many; ret_removed (optional)
  * gets their records, to be freed with container_record_list_free(). On a failure the others are
  * still removed and the first error is returned (with ret_removed set all the same). */
-int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *ret_n, ContainerError *err);
+int container_prune(ContainerStore *s, ContainerRecord ***ret_removed, size_t *ret_n, ForgeError *err);
 
 /* Containers not final whose owner died: kills what is left, removes cgroup and root filesystem,
  * records Failed("owner exited"). Returns how many were reaped. */

@@ -25,7 +25,7 @@
 
 #include <stdbool.h>
 
-#include "forgeone/image-error.h"
+#include "forgeone/error.h"
 #include "forgeone/layer-unpack.h"
 #include "forgeone/oci-image.h"
 
@@ -35,7 +35,7 @@ typedef struct LayerCache LayerCache;
 
 /* Opens (creating, mode 0700) the cache directory; dir NULL means the default. Refused (-EPERM) unless
  * the directory belongs to the caller and is not writable by group or others. */
-int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err);
+int layer_cache_open(const char *dir, LayerCache **ret, ForgeError *err);
 LayerCache *layer_cache_free(LayerCache *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LayerCache *, layer_cache_free);
 
@@ -51,7 +51,7 @@ const LayerUnpackLimits *layer_cache_get_limits(const LayerCache *c) _pure_;
 /* Ensures layer i of image is in the cache. ret_path (optional): its rootfs dir. ret_hit: reused. */
 int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
                        OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit,
-                       ImageError *err);
+                       ForgeError *err);
 
 /*
  * Calls verify (if non-NULL) with the image, then ensures every layer. Returns a strv of the
@@ -60,13 +60,13 @@ int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpa
  */
 int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerifyFn verify,
                              void *verify_userdata, LayerUnpackFlags flags, OciProgressFn progress,
-                             void *userdata, char ***ret_lowers, ImageError *err);
+                             void *userdata, char ***ret_lowers, ForgeError *err);
 
 /* Recomputes the tree record of the entry for diff_id and compares it with the one made at unpack time.
  * 0: unchanged. -ENOENT: not in the cache. -ENODATA: an entry made before trees were recorded. -EBADMSG:
  * changed (the message names up to five paths and what changed about them, or says the record itself was
  * edited). */
-int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err);
+int layer_cache_check_tree(LayerCache *c, const char *diff_id, ForgeError *err);
 
 /* Removes one entry (by diff_id); -ENOENT if absent. Callers make sure no rootfs uses it. */
-int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err);
+int layer_cache_remove(LayerCache *c, const char *diff_id, ForgeError *err);

@@ -24,10 +24,10 @@
 
 #include <stddef.h>
 
-#include "forgeone/image-error.h"
+#include "forgeone/error.h"
 
 /* Records the tree under root_fd; ret is NUL-terminated text of ret_size bytes. */
-int layer_tree_record(int root_fd, char **ret, size_t *ret_size, ImageError *err);
+int layer_tree_record(int root_fd, char **ret, size_t *ret_size, ForgeError *err);
 
 /* "/etc/passwd: changed (content); /x: added; /y: removed" for at most max differences (and "and N more"),
  * or "" when the records agree. */

@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "forgeone/image-error.h"
+#include "forgeone/error.h"
 #include "forgeone/oci-image.h"
 
 typedef enum LayerUnpackFlags {
@@ -80,4 +80,4 @@ typedef struct LayerUnpackStats {
  */
 int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compression, const char *diff_id,
                  int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits,
-                 OciProgressFn progress, void *userdata, LayerUnpackStats *ret_stats, ImageError *err);
+                 OciProgressFn progress, void *userdata, LayerUnpackStats *ret_stats, ForgeError *err);

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forgeone/image-error.h"
+#include "forgeone/error.h"
 #include "forgeone/macro.h"
 
 typedef enum OciDigestAlgorithm {
@@ -26,7 +26,7 @@ typedef enum OciDigestAlgorithm {
 
 /* Validates a digest string. On success returns the algorithm and, if ret_hex
  * is given, points it at the hex part inside s. -EINVAL (with a reason in err) otherwise. */
-int oci_digest_parse(const char *s, const char **ret_hex, ImageError *err);
+int oci_digest_parse(const char *s, const char **ret_hex, ForgeError *err);
 
 typedef struct OciHasher OciHasher;
 

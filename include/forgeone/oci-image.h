@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forgeone/image-error.h"
+#include "forgeone/error.h"
 #include "forgeone/macro.h"
 
 typedef enum OciCompression {
@@ -96,22 +96,22 @@ typedef void (*OciProgressFn)(OciProgressPhase phase, const char *digest, uint64
                               void *userdata);
 
 /* Trust seam: return >= 0 to allow the image, a negative errno (and a message in err) to refuse it. */
-typedef int (*OciImageVerifyFn)(const OciImage *image, void *userdata, ImageError *err);
+typedef int (*OciImageVerifyFn)(const OciImage *image, void *userdata, ForgeError *err);
 
 /* Splits "DIR[:TAG]". A DIR that itself exists with an oci-layout file wins over splitting at the
  * last ':' (so "/srv/img:v1" with no such dir means DIR=/srv/img TAG=v1). */
 int oci_reference_parse(const char *ref, char **ret_dir, char **ret_tag);
 
 /* Opens "DIR[:TAG]"; see above for what is checked. */
-int oci_image_open(const char *ref, OciImage **ret, ImageError *err);
+int oci_image_open(const char *ref, OciImage **ret, ForgeError *err);
 /* Same with the tag given separately (NULL: the only manifest). */
-int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ImageError *err);
+int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ForgeError *err);
 
 OciImage *oci_image_free(OciImage *image);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OciImage *, oci_image_free);
 
 /* Hashes every layer blob (digest and size) without unpacking. */
-int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void *userdata, ImageError *err);
+int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void *userdata, ForgeError *err);
 
 /* Opens blobs/<alg>/<hex> of a validated digest: O_NOFOLLOW, regular file, size must equal expected_size. */
-int oci_image_open_blob(const OciImage *image, const OciDescriptor *d, ImageError *err);
+int oci_image_open_blob(const OciImage *image, const OciDescriptor *d, ForgeError *err);

@@ -9,14 +9,18 @@
  * filter. Nothing here makes syscalls except reading the file.
  *
  * Errors: functions return >= 0 on success and a negative errno on failure.
- * Parse and validation failures return -EINVAL and describe every problem
- * in PolicyDiagnostics, each with file, 1-based line and column, and text.
+ * Parse and validation failures return -EINVAL. The loaders describe the
+ * first problem in a ForgeError (error.h) of kind policy-invalid, with file,
+ * line and column, which is all a caller reporting one error needs (the
+ * daemon's PolicyInvalid reply); tools that show every problem (`policy
+ * check`) also pass a PolicyDiagnostics, which lists them all.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "forgeone/error.h"
 #include "forgeone/macro.h"
 #include "forgeone/syscall-table.h"
 
@@ -191,6 +195,12 @@ typedef struct Policy {
         size_t n_rules;
 } Policy;
 
+/*
+ * Every problem of a policy that did not load, in file order, for tools that print them all. A list of
+ * its own rather than of ForgeErrors: a policy can have thousands of problems, each of any length, and
+ * ForgeError is a fixed-size value meant to travel up the stack. The first entry is what the loader's
+ * ForgeError says (with "(and N more errors)" when there are more).
+ */
 typedef struct PolicyError {
         char *file;
         unsigned line, column; /* 1-based; 0 when not tied to a position */
@@ -204,9 +214,10 @@ typedef struct PolicyDiagnostics {
 
 void policy_diagnostics_done(PolicyDiagnostics *d);
 
-int policy_load_file(const char *path, Policy **ret, PolicyDiagnostics *diag);
-int policy_load_string(const char *text, size_t len, const char *name, Policy **ret,
-                       PolicyDiagnostics *diag);
+/* diag and err are optional; diag gets the problems appended. */
+int policy_load_file(const char *path, Policy **ret, PolicyDiagnostics *diag, ForgeError *err);
+int policy_load_string(const char *text, size_t len, const char *name, Policy **ret, PolicyDiagnostics *diag,
+                       ForgeError *err);
 
 Policy *policy_free(Policy *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Policy *, policy_free);

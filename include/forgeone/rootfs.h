@@ -33,7 +33,7 @@
 
 #include <sys/types.h>
 
-#include "forgeone/image-error.h"
+#include "forgeone/error.h"
 #include "forgeone/macro.h"
 
 typedef enum RootfsKind {
@@ -74,10 +74,10 @@ typedef struct Rootfs {
 /* lowers: layer dirs bottom first (as layer_cache_unpack_image() returns them), n >= 1.
  * STATE is created if missing; STATE/rootfs, upper and work must not exist yet. */
 int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOptions *opts, Rootfs **ret,
-                    ImageError *err);
+                    ForgeError *err);
 
 /* Unmounts STATE/rootfs if mounted and removes rootfs, upper, work (not STATE itself). Idempotent. */
-int rootfs_teardown(const char *state_dir, ImageError *err);
+int rootfs_teardown(const char *state_dir, ForgeError *err);
 
 Rootfs *rootfs_free(Rootfs *r); /* frees memory only; does not tear down */
 DEFINE_TRIVIAL_CLEANUP_FUNC(Rootfs *, rootfs_free);

@@ -55,9 +55,9 @@ struct TrustAnchor {
         uint8_t digest[32]; /* SHA-256 of data */
 };
 
-int trust_anchor_load(const char *path, TrustAnchor **ret, TrustError *err);
+int trust_anchor_load(const char *path, TrustAnchor **ret, ForgeError *err);
 /* name: for messages, and kept as path. */
-int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnchor **ret, TrustError *err);
+int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnchor **ret, ForgeError *err);
 TrustAnchor *trust_anchor_free(TrustAnchor *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrustAnchor *, trust_anchor_free);
 
@@ -70,10 +70,10 @@ int trust_anchor_diff(const TrustAnchor *old, const TrustAnchor *new, char **ret
 
 /* Loads a public key (PEM SubjectPublicKeyInfo) and checks it is ECDSA P-256 or Ed25519. */
 int trust_key_parse_public(const char *pem, size_t size, EVP_PKEY **ret, TrustKeyAlgorithm *ret_algorithm,
-                           TrustError *err);
+                           ForgeError *err);
 /* Loads an unencrypted PEM private key of the same two kinds (an encrypted one is refused, never prompted).
  */
 int trust_key_load_private(const char *path, EVP_PKEY **ret, TrustKeyAlgorithm *ret_algorithm,
-                           TrustError *err);
+                           ForgeError *err);
 /* "sha256:<hex>" of the DER SubjectPublicKeyInfo of a public or private key. */
 int trust_key_fingerprint(const EVP_PKEY *pkey, char ret[static 72]);

@@ -47,8 +47,8 @@ struct TrustConfig {
 
 /* path NULL: $FORGEONE_TRUST_CONFIG if set, else TRUST_CONFIG_DEFAULT_PATH. Only the default path may be
  * missing (then every setting has its default); a file named explicitly must exist. */
-int trust_config_load(const char *path, TrustConfig **ret, TrustError *err);
+int trust_config_load(const char *path, TrustConfig **ret, ForgeError *err);
 /* The same from text; name is used in messages and as path. */
-int trust_config_parse(const char *data, size_t size, const char *name, TrustConfig **ret, TrustError *err);
+int trust_config_parse(const char *data, size_t size, const char *name, TrustConfig **ret, ForgeError *err);
 TrustConfig *trust_config_free(TrustConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrustConfig *, trust_config_free);

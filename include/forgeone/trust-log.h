@@ -56,14 +56,14 @@ void trust_events_free(TrustEvent *events, size_t n);
 /* Extends pcr with the record and appends it to log_path (created 0644, its directory 0755); returns 1.
  * Without a TPM (tpm NULL) nothing is recorded and 0 returned: a log no PCR vouches for proves nothing. */
 int trust_measure(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventType type, const char *name,
-                  const uint8_t digest[static 32], TrustError *err);
+                  const uint8_t digest[static 32], ForgeError *err);
 /* The same for data (hashed here). */
 int trust_measure_data(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventType type,
-                       const char *name, const void *data, size_t size, TrustError *err);
+                       const char *name, const void *data, size_t size, ForgeError *err);
 
 /* Reads and parses the log; a missing log is an empty one. A line that is not a record is an error
  * naming it (-EBADMSG): the log is written only by trust_measure(). */
-int trust_log_read(const char *log_path, TrustEvent **ret, size_t *ret_n, TrustError *err);
+int trust_log_read(const char *log_path, TrustEvent **ret, size_t *ret_n, ForgeError *err);
 
 /* What the records for pcr extend a PCR that started at zero to. Returns how many records there were. */
 size_t trust_log_replay(const TrustEvent *events, size_t n, unsigned pcr, uint8_t ret[static 32]);
@@ -85,4 +85,4 @@ typedef struct TrustLogCheck {
  * (optional) gets the records read under the same lock.
  */
 int trust_log_verify(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustLogCheck **ret, size_t *ret_n,
-                     TrustEvent **ret_events, size_t *ret_n_events, TrustError *err);
+                     TrustEvent **ret_events, size_t *ret_n_events, ForgeError *err);

@@ -70,8 +70,7 @@ const char *trust_signature_failure_to_string(TrustSignatureFailure f) _const_;
 
 typedef struct TrustSignatureCheck {
         TrustSignatureFailure failure;
-        int error;           /* 0 or the negative errno of failure */
-        char message[512];   /* why it failed, or "" */
+        ForgeError error;    /* why it failed (kind untrusted, the failure's errno); unset when it holds */
         const TrustKey *key; /* the anchor key that verified it, or NULL */
         char reference[256]; /* critical.identity.docker-reference once the payload parsed */
 } TrustSignatureCheck;
@@ -86,21 +85,21 @@ int trust_signature_check(const TrustAnchor *anchor, const TrustSignature *sig, 
                           const char *pinned_reference, char *const *allowed_keys, TrustSignatureCheck *ret);
 
 /* The signatures stored in the image's layout (none is not an error: ret_n 0). */
-int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t *ret_n, TrustError *err);
+int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t *ret_n, ForgeError *err);
 /* A detached pair. */
 int trust_detached_signature(const char *payload_path, const char *signature_path, TrustSignature *ret,
-                             TrustError *err);
+                             ForgeError *err);
 
 /* The payload for an image, exactly as `image sign` writes it. */
 int trust_payload_new(const char *reference, const char *manifest_digest, char **ret, size_t *ret_size);
 /* Signs data with an ECDSA P-256 (SHA-256, DER) or Ed25519 private key; ret is base64, NUL-terminated. */
-int trust_sign_data(EVP_PKEY *key, const void *data, size_t size, char **ret, TrustError *err);
+int trust_sign_data(EVP_PKEY *key, const void *data, size_t size, char **ret, ForgeError *err);
 /*
  * Signs the image in its layout: writes the payload blob, the signature manifest (keeping the other
  * signatures it has, replacing one by the same key) and its config, and points the tag
  * "sha256-<hex>.sig" in index.json at it (index.json is replaced atomically).
  */
-int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *reference, TrustError *err);
+int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *reference, ForgeError *err);
 
 /* "sha256-<hex>.sig" for a manifest digest. Heap string. */
 char *trust_signature_tag(const char *manifest_digest);

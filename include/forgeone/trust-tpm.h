@@ -47,7 +47,7 @@ const char *trust_nv_attributes_to_string(uint32_t attributes, char *buf, size_t
 
 /* Opens the TPM behind the TCTI configuration string (NULL: TRUST_DEFAULT_TCTI). -ENODEV when there is
  * none (the message says why: no device node, connection refused, no TPM support built in). */
-int trust_tpm_open(const char *tcti, TrustTpm **ret, TrustError *err);
+int trust_tpm_open(const char *tcti, TrustTpm **ret, ForgeError *err);
 TrustTpm *trust_tpm_free(TrustTpm *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrustTpm *, trust_tpm_free);
 const char *trust_tpm_tcti(const TrustTpm *t) _pure_;
@@ -59,20 +59,20 @@ typedef struct TrustNvInfo {
 } TrustNvInfo;
 
 /* The index's public area; -ENOENT when it is not defined. */
-int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, TrustError *err);
+int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, ForgeError *err);
 /* Reads the index's 32 bytes with its (empty) authorization (TPMA_NV_AUTHREAD). */
-int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], TrustError *err);
+int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], ForgeError *err);
 /* Defines the index (TRUST_NV_ATTRIBUTES, 32 bytes, empty index authorization) under the owner
  * hierarchy, writes data and write-locks it, all with the owner's authorization. */
 int trust_tpm_nv_define_write_lock(TrustTpm *t, uint32_t index, const uint8_t data[static 32],
-                                   const void *owner_auth, size_t owner_auth_size, TrustError *err);
+                                   const void *owner_auth, size_t owner_auth_size, ForgeError *err);
 /* Undefines the index with the owner's authorization; -ENOENT when it is not defined. */
 int trust_tpm_nv_undefine(TrustTpm *t, uint32_t index, const void *owner_auth, size_t owner_auth_size,
-                          TrustError *err);
+                          ForgeError *err);
 
 /* SHA-256 bank only. */
-int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 32], TrustError *err);
-int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], TrustError *err);
+int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 32], ForgeError *err);
+int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], ForgeError *err);
 
 /* Whether the owner hierarchy has an authorization value (TPM2_PT_PERMANENT ownerAuthSet). */
-int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, TrustError *err);
+int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, ForgeError *err);

@@ -44,7 +44,7 @@ typedef struct TrustVerifyResult {
         char identity[130];    /* the resolved identity's name, or "*" */
         char key[130];         /* the anchor key id that verified it */
         char reference[256];
-        char message[TRUST_ERROR_MAX]; /* every signature's failure, when none held */
+        char message[FORGE_ERROR_MESSAGE_MAX]; /* every signature's failure, when none held */
 } TrustVerifyResult;
 
 /*
@@ -59,12 +59,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(TrustVerifier *, trust_verifier_free);
 void trust_verifier_set_notice(TrustVerifier *v, TrustNoticeFn fn, void *userdata);
 /* A detached payload and signature pair to consider besides the layout's (paths are copied). */
 int trust_verifier_add_detached(TrustVerifier *v, const char *payload_path, const char *signature_path,
-                                TrustError *err);
+                                ForgeError *err);
 /* Whether to measure accepted images (default true). */
 void trust_verifier_set_measure(TrustVerifier *v, bool measure);
 
 /* Verifies (and measures, see above). ret (optional) says what held or why nothing did. */
-int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyResult *ret, TrustError *err);
+int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyResult *ret, ForgeError *err);
 
 /* The OciImageVerifyFn: userdata is a TrustVerifier. */
-int trust_verify_image(const OciImage *image, void *userdata, ImageError *err);
+int trust_verify_image(const OciImage *image, void *userdata, ForgeError *err);

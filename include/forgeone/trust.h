@@ -12,35 +12,27 @@
  *   trust-signature.h  cosign "simple signing" payloads and signatures, in a layout or detached
  *   trust-verify.h     the image verifier that container_run() calls before a layer is read
  *
- * This header holds what they share: the error buffer and the trust
- * context, which loads the configuration and the anchor once, opens the
- * TPM (or finds there is none), and computes the status:
+ * This header holds what they share: the trust context, which loads the
+ * configuration and the anchor once, opens the TPM (or finds there is
+ * none), and computes the status:
  *
  *   Verified            the anchor file's SHA-256 equals the write-locked NV index
  *   Compromised(reason) anything else while a TPM is present: no image launches
  *   Unknown(no TPM)     software mode: the anchor file is trusted as it is; fatal with require_tpm
  *
  * Like the rest of the library nothing here logs, prompts or exits; every
- * function returns a negative errno and, given a TrustError, one line that
- * names the file, index or key concerned and what to do about it. TSS2 and
- * OpenSSL error conventions are converted at the boundary.
+ * function returns a negative errno and, given a ForgeError (error.h), one
+ * line that names the file, index or key concerned and what to do about it:
+ * of kind config-invalid for a wrong trust.json or anchor (with the file,
+ * line and column), untrusted when an image or a launch is refused. TSS2
+ * and OpenSSL error conventions are converted at the boundary.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "forgeone/error.h"
 #include "forgeone/macro.h"
-
-#define TRUST_ERROR_MAX 1024
-
-typedef struct TrustError {
-        char message[TRUST_ERROR_MAX]; /* "" when nothing was recorded; the first message wins */
-} TrustError;
-
-/* Records the message (if err is non-NULL and empty) and returns error, which must be negative. */
-int trust_error_set(TrustError *err, int error, const char *format, ...) _printf_(3, 4);
-/* Prefixes context to an already recorded message. Returns error. */
-int trust_error_prefix(TrustError *err, int error, const char *format, ...) _printf_(3, 4);
 
 typedef struct TrustConfig TrustConfig;
 typedef struct TrustAnchor TrustAnchor;
@@ -59,7 +51,7 @@ const char *trust_status_to_string(TrustStatus s) _const_;
 typedef struct TrustState {
         TrustStatus status;
         char reason[1536];            /* Compromised: what differs; Unknown: "no TPM" */
-        char detail[TRUST_ERROR_MAX]; /* Unknown: why there is no TPM (the TCTI's error); else "" */
+        char detail[FORGE_ERROR_MESSAGE_MAX]; /* Unknown: why there is no TPM (the TCTI's error); else "" */
         bool anchor_loaded;           /* the anchor file was read and is valid */
         uint8_t anchor_digest[32];    /* SHA-256 of the anchor file's bytes (when it could be read) */
         bool anchor_read;
@@ -76,8 +68,8 @@ const char *trust_state_to_string(const TrustState *s, char *buf, size_t size);
 
 typedef struct TrustContext {
         TrustConfig *config;
-        TrustAnchor *anchor; /* NULL when the anchor file is missing or invalid (see anchor_error) */
-        char anchor_error[TRUST_ERROR_MAX];
+        TrustAnchor *anchor;     /* NULL when the anchor file is missing or invalid: */
+        ForgeError anchor_error; /* then why */
         TrustTpm *tpm; /* NULL: no TPM (software mode) */
         TrustState state;
 } TrustContext;
@@ -89,15 +81,15 @@ typedef struct TrustContext {
  * answers with an error other than "not there"; a missing anchor, a missing TPM and every mismatch are
  * reported in ctx->state.
  */
-int trust_context_open(const char *config_path, const char *tcti, TrustContext **ret, TrustError *err);
+int trust_context_open(const char *config_path, const char *tcti, TrustContext **ret, ForgeError *err);
 TrustContext *trust_context_free(TrustContext *ctx);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrustContext *, trust_context_free);
 
 /* Reloads the anchor and recomputes the status (for a daemon, on demand). */
-int trust_context_refresh(TrustContext *ctx, TrustError *err);
+int trust_context_refresh(TrustContext *ctx, ForgeError *err);
 
 /* 0 when images may launch (Verified; Unknown without require_tpm); -EPERM with the reason otherwise. */
-int trust_context_launch_allowed(const TrustContext *ctx, TrustError *err);
+int trust_context_launch_allowed(const TrustContext *ctx, ForgeError *err);
 
 /*
  * Enrols the anchor file at path: validates it, keeps a copy in the state directory (the
@@ -108,11 +100,11 @@ int trust_context_launch_allowed(const TrustContext *ctx, TrustError *err);
  * status stays Unknown; with require_tpm that is refused.
  */
 int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_auth, size_t owner_auth_size,
-                         bool force, TrustError *err);
+                         bool force, ForgeError *err);
 
 /* Puts back the saved anchor whose digest the NV index holds (atomically) and recomputes the status.
  * -ENOENT when no saved copy matches; -ENODEV without a TPM (nothing says which copy is good). */
-int trust_context_restore(TrustContext *ctx, TrustError *err);
+int trust_context_restore(TrustContext *ctx, ForgeError *err);
 
 /* Path of the saved copy of an anchor with this digest: STATE_DIR/anchors/<hex>.json. Heap string. */
 char *trust_saved_anchor_path(const TrustContext *ctx, const uint8_t digest[32]);

@@ -45,6 +45,7 @@
 #include <sys/types.h>
 
 #include "forgeone/container.h"
+#include "forgeone/error.h"
 #include "forgeone/event-sink.h"
 #include "forgeone/macro.h"
 #include "forgeone/policy.h"
@@ -76,10 +77,6 @@ typedef struct WorkloadConfig {
         gid_t run_as_gid;
 } WorkloadConfig;
 
-typedef struct WorkloadError {
-        char message[CONTAINER_ERROR_MAX]; /* "" when nothing was recorded */
-} WorkloadError;
-
 typedef struct WorkloadResult {
         bool quarantined;  /* a quarantine ended it (a plain command; a container that did not freeze) */
         int exit_code;   /* -1 when killed by a signal */
@@ -87,7 +84,9 @@ typedef struct WorkloadResult {
         ContainerResult container; /* images: the container's final record */
 } WorkloadResult;
 
-int workload_start(const WorkloadConfig *c, Workload **ret, WorkloadError *err);
+/* err (optional) always says why it failed, with the kind of the cause (an invalid policy or image, an
+ * untrusted image) for the daemon's D-Bus error name. */
+int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err);
 /* Kills what is left (SIGKILL), stops the supervisor, removes what the workload owned. */
 Workload *workload_free(Workload *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Workload *, workload_free);

@@ -60,8 +60,8 @@ static void json_array_end(bool first) {
 }
 
 /* The library's message when it gave one, else what was attempted; returns 1, the exit status. */
-static int log_container_error(int r, const ContainerError *err, const char *verb, const char *what) {
-        if (err->message[0])
+static int log_container_error(int r, const ForgeError *err, const char *verb, const char *what) {
+        if (forge_error_isset(err))
                 log_error("%s", err->message);
         else
                 log_error_errno(r, "Failed to %s %s: %m", verb, what);
@@ -362,7 +362,7 @@ static int control(int argc, char *argv[], Control what) {
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         uint64_t timeout = CONTAINER_DEFAULT_STOP_TIMEOUT_USEC;
         const char *reason = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         int c, r;
 
         optind = 0;
@@ -492,7 +492,7 @@ int verb_rm(int argc, char *argv[]) {
                 return 1;
         for (int i = optind; i < argc; i++) {
                 _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
-                ContainerError err = {};
+                ForgeError err = {};
 
                 r = container_remove(s, argv[i], force, timeout, &rec, &err);
                 if (r < 0)
@@ -513,7 +513,7 @@ int verb_prune(int argc, char *argv[]) {
         };
         _cleanup_(container_store_freep) ContainerStore *s = NULL;
         ContainerRecord **l = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
         bool json = false;
         size_t n = 0;
         int c, r;

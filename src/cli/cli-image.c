@@ -83,8 +83,8 @@ static int image_sign(const ImageArgs *a, const char *ref) {
         _cleanup_free_ char *tag = NULL;
         char refbuf[512], fp[72], known[300] = "";
         const TrustKey *k = NULL;
-        ImageError ierr = {};
-        TrustError err = {};
+        ForgeError ierr = {};
+        ForgeError err = {};
         int r;
 
         if (a->n_keys != 1) {
@@ -96,15 +96,12 @@ static int image_sign(const ImageArgs *a, const char *ref) {
                 return log_error_errno(r, "%s", err.message), 1;
         r = oci_image_open(ref, &image, &ierr);
         if (r < 0)
-                return log_error_errno(r, "Failed to open image %s: %s", ref,
-                                       ierr.message[0] ? ierr.message : strerror(-r)),
+                return log_error_errno(r, "Failed to open image %s: %s", ref, forge_error_message(&ierr, r)),
                        1;
         r = trust_layout_sign(image, key, a->reference ?: default_reference(image, refbuf, sizeof refbuf),
                               &err);
         if (r < 0)
-                return log_error_errno(r, "Failed to sign %s: %s", ref,
-                                       err.message[0] ? err.message : strerror(-r)),
-                       1;
+                return log_error_errno(r, "Failed to sign %s: %s", ref, forge_error_message(&err, r)), 1;
 
         (void) trust_key_fingerprint(key, fp);
         /* Whether this host's anchor would accept it: a hint, not a check. */
@@ -136,7 +133,7 @@ static int image_sign(const ImageArgs *a, const char *ref) {
 
 typedef struct LayerResult {
         const char *state; /* "verified", "cache ok", "cache changed", ... */
-        char message[IMAGE_ERROR_MAX];
+        char message[FORGE_ERROR_MESSAGE_MAX];
         bool ok;
 } LayerResult;
 
@@ -149,26 +146,27 @@ static int image_verify(const ImageArgs *a, const char *ref) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         TrustSignature *sigs = NULL;
         size_t n_sigs = 0;
-        ImageError ierr = {};
-        TrustError err = {}, serr = {};
-        char status[2048], sig_problem[TRUST_ERROR_MAX] = "", layers_problem[IMAGE_ERROR_MAX] = "";
+        ForgeError ierr = {};
+        ForgeError err = {}, serr = {};
+        char status[2048], sig_problem[FORGE_ERROR_MESSAGE_MAX] = "";
+        char layers_problem[FORGE_ERROR_MESSAGE_MAX] = "";
         bool trust_ok, layers_ok = true, deep_ok = true;
         int verified = -1, r;
 
         cli_trust_quiet_tss();
         r = trust_context_open(a->config, a->tcti, &ctx, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s",
-                                       err.message[0] ? err.message
-                                                      : "Failed to open the trust context: %m"),
-                       1;
+        if (r < 0) {
+                /* A no-op when it said why. */
+                (void) forge_error_set(&err, r, "Failed to open the trust context: %m");
+                return log_error_errno(r, "%s", err.message), 1;
+        }
         trust_ok = trust_context_launch_allowed(ctx, NULL) >= 0;
         trust_state_to_string(&ctx->state, status, sizeof status);
 
         r = oci_image_open(ref, &image, &ierr);
         if (r < 0)
                 return log_error_errno(r, "Image %s does not verify: %s", ref,
-                                       ierr.message[0] ? ierr.message : strerror(-r)),
+                                       forge_error_message(&ierr, r)),
                        1;
         layers = calloc(image->n_layers ?: 1, sizeof *layers);
         if (!layers)
@@ -176,8 +174,7 @@ static int image_verify(const ImageArgs *a, const char *ref) {
         r = oci_image_verify_layers(image, NULL, NULL, &ierr);
         if (r < 0) {
                 layers_ok = false;
-                snprintf(layers_problem, sizeof layers_problem, "%s",
-                         ierr.message[0] ? ierr.message : strerror(-r));
+                snprintf(layers_problem, sizeof layers_problem, "%s", forge_error_message(&ierr, r));
         }
 
         /* Signatures: every one is checked and reported; one that holds is enough. */
@@ -196,7 +193,7 @@ static int image_verify(const ImageArgs *a, const char *ref) {
                 if (a->signature) {
                         TrustSignature s = {}, *nl;
 
-                        serr.message[0] = 0;
+                        forge_error_clear(&serr);
                         r = trust_detached_signature(a->payload, a->signature, &s, &serr);
                         if (r < 0) {
                                 free(allowed);
@@ -229,17 +226,18 @@ static int image_verify(const ImageArgs *a, const char *ref) {
                                  "the image has no signature (no tag %s in the layout%s)",
                                  "sha256-<manifest hex>.sig", a->signature ? "" : ", no --signature given");
         } else
-                snprintf(sig_problem, sizeof sig_problem, "no trust anchor: %.900s", ctx->anchor_error);
+                snprintf(sig_problem, sizeof sig_problem, "no trust anchor: %.900s",
+                         ctx->anchor_error.message);
 
         if (a->deep) {
+                forge_error_clear(&ierr); /* it may hold the blobs' problem, reported below */
                 r = layer_cache_open(a->layer_cache, &cache, &ierr);
-                if (r < 0)
-                        return log_error_errno(r, "%s",
-                                               ierr.message[0] ? ierr.message
-                                                               : "Failed to open the layer cache: %m"),
-                               1;
+                if (r < 0) {
+                        (void) forge_error_set(&ierr, r, "Failed to open the layer cache: %m");
+                        return log_error_errno(r, "%s", ierr.message), 1;
+                }
                 for (size_t i = 0; i < image->n_layers; i++) {
-                        ImageError lerr = {};
+                        ForgeError lerr = {};
 
                         r = layer_cache_check_tree(cache, image->layers[i].diff_id, &lerr);
                         layers[i].ok = r >= 0 || r == -ENOENT;
@@ -291,16 +289,19 @@ static int image_verify(const ImageArgs *a, const char *ref) {
                         json_object *s = json_object_new_object();
 
                         json_object_object_add(s, "source", json_object_new_string(sigs[i].source));
-                        json_object_object_add(s, "verified", json_object_new_boolean(checks[i].error == 0));
+                        json_object_object_add(
+                                s, "verified",
+                                json_object_new_boolean(!forge_error_isset(&checks[i].error)));
                         json_object_object_add(
                                 s, "failure",
-                                checks[i].error == 0
+                                !forge_error_isset(&checks[i].error)
                                         ? NULL
                                         : json_object_new_string(
                                                   trust_signature_failure_to_string(checks[i].failure)));
-                        json_object_object_add(
-                                s, "error",
-                                checks[i].error == 0 ? NULL : json_object_new_string(checks[i].message));
+                        json_object_object_add(s, "error",
+                                               !forge_error_isset(&checks[i].error)
+                                                       ? NULL
+                                                       : json_object_new_string(checks[i].error.message));
                         json_object_object_add(
                                 s, "key", checks[i].key ? json_object_new_string(checks[i].key->id) : NULL);
                         json_object_object_add(
@@ -320,11 +321,11 @@ static int image_verify(const ImageArgs *a, const char *ref) {
                        status);
                 printf("blobs:      %s\n", layers_ok ? "every digest and size verified" : layers_problem);
                 for (size_t i = 0; i < n_sigs; i++)
-                        if (checks[i].error == 0)
+                        if (!forge_error_isset(&checks[i].error))
                                 printf("signature:  %s: verified with anchor key \"%s\", reference \"%s\"\n",
                                        sigs[i].source, checks[i].key->id, checks[i].reference);
                         else
-                                printf("signature:  %s: %s\n", sigs[i].source, checks[i].message);
+                                printf("signature:  %s: %s\n", sigs[i].source, checks[i].error.message);
                 if (sig_problem[0])
                         printf("signature:  %s\n", sig_problem);
                 for (size_t i = 0; a->deep && i < image->n_layers; i++)

@@ -65,7 +65,7 @@ static int load_policy(const char *path, bool json, Policy **ret) {
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
         int r;
 
-        r = policy_load_file(path, ret, &diag);
+        r = policy_load_file(path, ret, &diag, NULL);
         if (r < 0) {
                 if (json) {
                         _cleanup_json_ json_object *o = json_object_new_object();

@@ -28,7 +28,7 @@ int run_load_policy(const char *path, Policy **ret) {
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
         int r;
 
-        r = policy_load_file(path, ret, &diag);
+        r = policy_load_file(path, ret, &diag, NULL);
         if (r < 0) {
                 for (size_t i = 0; i < diag.n_errors; i++) {
                         const PolicyError *e = &diag.errors[i];
@@ -246,12 +246,12 @@ static void on_progress(OciProgressPhase phase, const char *digest, uint64_t don
 
 static void stop_container(Workload *w, const RunOptions *o) {
         _cleanup_(container_store_freep) ContainerStore *store = NULL;
-        ContainerError err = {};
+        ForgeError err = {};
 
         if (container_store_open(o->state_dir, &store) < 0 ||
             container_stop(store, workload_get_container_id(w),
                            o->stop_timeout_usec ?: CONTAINER_DEFAULT_STOP_TIMEOUT_USEC, &err) < 0) {
-                if (err.message[0])
+                if (forge_error_isset(&err))
                         log_warning("%s", err.message);
                 (void) workload_kill(w, SIGKILL);
         }
@@ -263,7 +263,7 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
         _cleanup_close_ int sigfd = -EBADF;
         Printer printer = { .json = o->json, .stop_fd = { -1, -1 } };
         ContainerConfig image;
-        WorkloadError err = {};
+        ForgeError err = {};
         WorkloadResult res = {};
         Ui ui = { .quiet = o->print == RUN_PRINT_NONE, .tty = isatty(STDERR_FILENO) };
         sigset_t mask;
@@ -299,7 +299,7 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
 
         r = workload_start(c, &w, &err);
         if (r < 0) {
-                if (err.message[0])
+                if (forge_error_isset(&err))
                         log_error("%s", err.message);
                 else
                         log_error_errno(r, "Failed to start the workload: %m");

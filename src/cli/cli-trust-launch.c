@@ -88,7 +88,7 @@ static int read_fd_all(int fd, size_t max, char **ret, size_t *ret_size) {
 int cli_trust_measure_self(TrustContext *ctx) {
         _cleanup_free_ char *data = NULL;
         _cleanup_close_ int fd = -EBADF;
-        TrustError err = {};
+        ForgeError err = {};
         char exe[4096];
         ssize_t n;
         size_t size;
@@ -117,15 +117,14 @@ int cli_trust_measure_self(TrustContext *ctx) {
                                        TRUST_EVENT_ANCHOR, ctx->anchor->path, ctx->anchor->data,
                                        ctx->anchor->size, &err);
         if (r < 0)
-                return log_error_errno(r, "Failed to measure: %s",
-                                       err.message[0] ? err.message : strerror(-r));
+                return log_error_errno(r, "Failed to measure: %s", forge_error_message(&err, r));
         return 0;
 }
 
 int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, PolicyDiagnostics *diag) {
         _cleanup_free_ char *data = NULL, *abs = NULL;
         _cleanup_close_ int fd = -EBADF;
-        TrustError err = {};
+        ForgeError err = {};
         size_t size;
         int r;
 
@@ -133,16 +132,15 @@ int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, Pol
          * policy_load_file(), which describes it in the diagnostics like every other policy error. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 || read_fd_all(fd, POLICY_BYTES_MAX, &data, &size) < 0)
-                return policy_load_file(path, ret, diag);
+                return policy_load_file(path, ret, diag, NULL);
         abs = realpath(path, NULL);
         r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_POLICY,
                                abs ?: path, data, size, &err);
         if (r < 0) {
-                log_error("Failed to measure policy %s: %s", path,
-                          err.message[0] ? err.message : strerror(-r));
+                log_error("Failed to measure policy %s: %s", path, forge_error_message(&err, r));
                 return r;
         }
-        return policy_load_string(data, size, path, ret, diag);
+        return policy_load_string(data, size, path, ret, diag, NULL);
 }
 
 static void on_notice(TrustNotice kind, const char *identity, const char *image_digest, const char *text,
@@ -158,7 +156,7 @@ static void on_notice(TrustNotice kind, const char *identity, const char *image_
 
 int cli_trust_launch_begin(ContainerConfig *cfg, CliTrustLaunch **ret) {
         _cleanup_(cli_trust_launch_freep) CliTrustLaunch *t = calloc(1, sizeof *t);
-        TrustError err = {};
+        ForgeError err = {};
         int r;
 
         if (!t)
@@ -167,7 +165,7 @@ int cli_trust_launch_begin(ContainerConfig *cfg, CliTrustLaunch **ret) {
         r = trust_context_open(NULL, NULL, &t->ctx, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the trust configuration: %s",
-                                       err.message[0] ? err.message : strerror(-r));
+                                       forge_error_message(&err, r));
         r = trust_context_launch_allowed(t->ctx, &err);
         if (r < 0)
                 return log_error_errno(r, "Refusing to run %s: %s", cfg->image, err.message);

@@ -72,14 +72,16 @@ static json_object *json_digest(bool have, const uint8_t d[32]) {
 }
 
 static int open_context(const TrustArgs *a, TrustContext **ret) {
-        TrustError err = {};
+        ForgeError err = {};
         int r;
 
         cli_trust_quiet_tss();
         r = trust_context_open(a->config, a->tcti, ret, &err);
-        if (r < 0)
-                return log_error_errno(
-                        r, "%s", err.message[0] ? err.message : "Failed to open the trust context: %m");
+        if (r < 0) {
+                /* A no-op when it said why. */
+                (void) forge_error_set(&err, r, "Failed to open the trust context: %m");
+                return log_error_errno(r, "%s", err.message);
+        }
         return 0;
 }
 
@@ -103,7 +105,9 @@ static json_object *status_json(const TrustContext *ctx) {
         json_object_object_add(anchor, "digest", json_digest(s->anchor_read, s->anchor_digest));
         json_object_object_add(anchor, "valid", json_object_new_boolean(s->anchor_loaded));
         json_object_object_add(anchor, "error",
-                               ctx->anchor_error[0] ? json_object_new_string(ctx->anchor_error) : NULL);
+                               forge_error_isset(&ctx->anchor_error)
+                                       ? json_object_new_string(ctx->anchor_error.message)
+                                       : NULL);
         if (ctx->anchor) {
                 json_object *keys = json_object_new_array();
 
@@ -155,8 +159,8 @@ static void status_text(const TrustContext *ctx) {
         printf("\n");
         if (s->anchor_read)
                 printf("  digest:      %s\n", trust_digest_to_string(s->anchor_digest, d));
-        if (ctx->anchor_error[0])
-                printf("  problem:     %s\n", ctx->anchor_error);
+        if (forge_error_isset(&ctx->anchor_error))
+                printf("  problem:     %s\n", ctx->anchor_error.message);
         for (size_t i = 0; ctx->anchor && i < ctx->anchor->n_keys; i++)
                 printf("  key:         %s %s %s\n", ctx->anchor->keys[i].id,
                        trust_key_algorithm_to_string(ctx->anchor->keys[i].algorithm),
@@ -228,7 +232,7 @@ static int trust_enroll_verb(const TrustArgs *a, const char *anchor) {
         _cleanup_(trust_context_freep) TrustContext *ctx = NULL;
         char auth[OWNER_AUTH_MAX + 2] = "", d[72], buf[2048];
         size_t auth_size = 0;
-        TrustError err = {};
+        ForgeError err = {};
         int r;
 
         if (a->owner_auth_file && read_owner_auth(a->owner_auth_file, auth, &auth_size) < 0)
@@ -238,8 +242,7 @@ static int trust_enroll_verb(const TrustArgs *a, const char *anchor) {
         r = trust_context_enroll(ctx, anchor, auth, auth_size, a->force, &err);
         explicit_bzero(auth, sizeof auth);
         if (r < 0) {
-                log_error_errno(r, "Failed to enrol %s: %s", anchor,
-                                err.message[0] ? err.message : strerror(-r));
+                log_error_errno(r, "Failed to enrol %s: %s", anchor, forge_error_message(&err, r));
                 return 1;
         }
         if (a->json) {
@@ -272,7 +275,7 @@ static int trust_enroll_verb(const TrustArgs *a, const char *anchor) {
 
 static int trust_restore_verb(const TrustArgs *a) {
         _cleanup_(trust_context_freep) TrustContext *ctx = NULL;
-        TrustError err = {};
+        ForgeError err = {};
         char buf[2048];
         int r;
 
@@ -280,8 +283,7 @@ static int trust_restore_verb(const TrustArgs *a) {
                 return 1;
         r = trust_context_restore(ctx, &err);
         if (r < 0) {
-                log_error_errno(r, "Failed to restore the anchor: %s",
-                                err.message[0] ? err.message : strerror(-r));
+                log_error_errno(r, "Failed to restore the anchor: %s", forge_error_message(&err, r));
                 return 1;
         }
         printf("Restored %s from the saved copy the TPM vouches for.\n%s\n", ctx->config->anchor,
@@ -334,7 +336,7 @@ static int trust_log_verb(const TrustArgs *a) {
         _cleanup_free_ TrustLogCheck *checks = NULL;
         TrustEvent *ev = NULL;
         size_t n = 0, n_checks = 0;
-        TrustError err = {};
+        ForgeError err = {};
         char reason[2048] = "", d[72];
         const char *status = "Verified";
         int r, ret = 0;
@@ -348,10 +350,10 @@ static int trust_log_verb(const TrustArgs *a) {
                         /* A line that is not a record is an edit: report it, and still print nothing else.
                          */
                         status = "Compromised";
-                        snprintf(reason, sizeof reason, "%s", err.message);
+                        snprintf(reason, sizeof reason, "%s", forge_error_message(&err, r));
                 } else if (r < 0) {
                         log_error_errno(r, "Failed to verify the event log: %s",
-                                        err.message[0] ? err.message : strerror(-r));
+                                        forge_error_message(&err, r));
                         return 1;
                 }
                 for (size_t i = 0; i < n_checks; i++)
@@ -364,7 +366,7 @@ static int trust_log_verb(const TrustArgs *a) {
                 r = trust_log_read(ctx->config->event_log, &ev, &n, &err);
                 if (r < 0) {
                         if (!a->verify) {
-                                log_error_errno(r, "%s", err.message);
+                                log_error_errno(r, "%s", forge_error_message(&err, r));
                                 return 1;
                         }
                 }

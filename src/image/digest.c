@@ -19,9 +19,9 @@ static const struct {
         [OCI_DIGEST_SHA512] = { "sha512:", 128 },
 };
 
-int oci_digest_parse(const char *s, const char **ret_hex, ImageError *err) {
+int oci_digest_parse(const char *s, const char **ret_hex, ForgeError *err) {
         if (!s)
-                return image_error_set(err, -EINVAL, "missing digest");
+                return forge_error_set(err, -EINVAL, "missing digest");
 
         for (OciDigestAlgorithm a = 0; a < _OCI_DIGEST_ALGORITHM_MAX; a++) {
                 size_t pl = strlen(algorithms[a].prefix), n;
@@ -33,18 +33,18 @@ int oci_digest_parse(const char *s, const char **ret_hex, ImageError *err) {
                 hex = s + pl;
                 n = strlen(hex);
                 if (n != algorithms[a].hex_len)
-                        return image_error_set(err, -EINVAL,
+                        return forge_error_set(err, -EINVAL,
                                                "invalid digest \"%.80s\": %zu hex digits, expected %zu", s,
                                                n, algorithms[a].hex_len);
                 for (size_t i = 0; i < n; i++) {
                         char c = hex[i];
 
                         if (c >= 'A' && c <= 'F')
-                                return image_error_set(
+                                return forge_error_set(
                                         err, -EINVAL,
                                         "invalid digest \"%.80s\": uppercase hex is not allowed", s);
                         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-                                return image_error_set(err, -EINVAL,
+                                return forge_error_set(err, -EINVAL,
                                                        "invalid digest \"%.80s\": non-hex character at %zu",
                                                        s, pl + i);
                 }
@@ -53,7 +53,7 @@ int oci_digest_parse(const char *s, const char **ret_hex, ImageError *err) {
                 return a;
         }
 
-        return image_error_set(err, -EINVAL, "invalid digest \"%.80s\": algorithm must be sha256 or sha512",
+        return forge_error_set(err, -EINVAL, "invalid digest \"%.80s\": algorithm must be sha256 or sha512",
                                s);
 }
 

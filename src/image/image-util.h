@@ -10,6 +10,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "forgeone/error.h"
+
+/* The image itself is at fault (its layout, a blob, a layer entry), not the system reading it: records
+ * the message with FORGE_ERROR_IMAGE_INVALID and returns r. */
+#define image_invalid(err, r, ...) forge_error_set_kind((err), FORGE_ERROR_IMAGE_INVALID, (r), __VA_ARGS__)
+
 /* Removes dir_fd/name recursively. Makes read-only directories writable first (so an unprivileged
  * caller can remove what it unpacked); refuses (-EBUSY) to descend into another file system. */
 int image_rm_rf_at(int dir_fd, const char *name);

@@ -29,7 +29,7 @@ struct LayerCache {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
-int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
+int layer_cache_open(const char *dir, LayerCache **ret, ForgeError *err) {
         _cleanup_free_ LayerCache *c = NULL;
         struct stat st;
         int r;
@@ -37,23 +37,23 @@ int layer_cache_open(const char *dir, LayerCache **ret, ImageError *err) {
         dir = dir ?: LAYER_CACHE_DEFAULT_DIR;
         r = mkdir_p(dir, 0700);
         if (r < 0)
-                return image_error_set(err, r, "cannot create layer cache %s: %s", dir, strerror(-r));
+                return forge_error_set(err, r, "cannot create layer cache %s: %s", dir, strerror(-r));
 
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
         c->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (c->dir_fd < 0)
-                return image_error_set(err, negative_errno(), "cannot open layer cache %s: %m", dir);
+                return forge_error_set(err, negative_errno(), "cannot open layer cache %s: %m", dir);
         /* Entries are trusted on sight (see layer-cache.h), so nobody else may be able to plant one. */
         if (fstat(c->dir_fd, &st) < 0) {
-                r = image_error_set(err, negative_errno(), "cannot stat layer cache %s: %m", dir);
+                r = forge_error_set(err, negative_errno(), "cannot stat layer cache %s: %m", dir);
                 safe_close(c->dir_fd);
                 return r;
         }
         if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
                 safe_close(c->dir_fd);
-                return image_error_set(err, -EPERM,
+                return forge_error_set(err, -EPERM,
                                        "layer cache %s is owned by uid %u with mode %04o: it must belong to "
                                        "uid %u and not be writable by group or others",
                                        dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777),
@@ -124,15 +124,15 @@ static bool entry_exists(LayerCache *c, const char *name) {
                fstatat(fd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int lock_cache(LayerCache *c, ImageError *err) {
+static int lock_cache(LayerCache *c, ForgeError *err) {
         _cleanup_close_ int fd = -EBADF;
 
         fd = openat(c->dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
-                return image_error_set(err, negative_errno(), "layer cache %s: cannot open lock file: %m",
+                return forge_error_set(err, negative_errno(), "layer cache %s: cannot open lock file: %m",
                                        c->dir);
         if (flock(fd, LOCK_EX) < 0)
-                return image_error_set(err, negative_errno(), "layer cache %s: cannot lock: %m", c->dir);
+                return forge_error_set(err, negative_errno(), "layer cache %s: cannot lock: %m", c->dir);
         return TAKE_FD(fd);
 }
 
@@ -185,7 +185,7 @@ static int write_meta(int fd, const OciLayer *l, const LayerUnpackStats *st, con
 
 static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const char *name,
                          LayerUnpackFlags flags, uint64_t max_bytes, OciProgressFn progress, void *userdata,
-                         uint64_t *ret_bytes, ImageError *err) {
+                         uint64_t *ret_bytes, ForgeError *err) {
         LayerUnpackLimits limits = c->limits;
         const OciLayer *l = &image->layers[i];
         _cleanup_close_ int tmp_fd = -EBADF, root_fd = -EBADF, blob_fd = -EBADF;
@@ -198,17 +198,17 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
         if (asprintf(&tmp_path, "%s/" TMP_PREFIX "%s-XXXXXX", c->dir, name) < 0)
                 return -ENOMEM;
         if (!mkdtemp(tmp_path))
-                return image_error_set(err, negative_errno(), "layer cache: cannot create %s: %m", tmp_path);
+                return forge_error_set(err, negative_errno(), "layer cache: cannot create %s: %m", tmp_path);
         tmp_name = strrchr(tmp_path, '/') + 1;
 
         tmp_fd = openat(c->dir_fd, tmp_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (tmp_fd < 0) {
-                r = image_error_set(err, negative_errno(), "layer cache: cannot open %s: %m", tmp_path);
+                r = forge_error_set(err, negative_errno(), "layer cache: cannot open %s: %m", tmp_path);
                 goto fail;
         }
         if (mkdirat(tmp_fd, "rootfs", 0755) < 0 ||
             (root_fd = openat(tmp_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-                r = image_error_set(err, negative_errno(), "layer cache: cannot create %s/rootfs: %m",
+                r = forge_error_set(err, negative_errno(), "layer cache: cannot create %s/rootfs: %m",
                                     tmp_path);
                 goto fail;
         }
@@ -231,31 +231,31 @@ static int unpack_locked(LayerCache *c, const OciImage *image, size_t i, const c
 
                 r = layer_tree_record(root_fd, &tree, &tree_size, err);
                 if (r < 0) {
-                        r = image_error_prefix(err, r, "layer cache: cannot record the unpacked tree: ");
+                        r = forge_error_prefix(err, r, "layer cache: cannot record the unpacked tree: ");
                         goto fail;
                 }
                 r = oci_digest_buffer(OCI_DIGEST_SHA256, tree, tree_size, tree_digest);
                 if (r >= 0)
                         r = image_write_file_at(tmp_fd, TREE_NAME, tree, tree_size, 0644);
                 if (r < 0) {
-                        r = image_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path,
+                        r = forge_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path,
                                             TREE_NAME, strerror(-r));
                         goto fail;
                 }
         }
         r = write_meta(tmp_fd, l, &stats, tree_digest);
         if (r < 0) {
-                r = image_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path, META_NAME,
+                r = forge_error_set(err, r, "layer cache: cannot write %s/%s: %s", tmp_path, META_NAME,
                                     strerror(-r));
                 goto fail;
         }
         /* The rename publishes the entry; the data must be on disk before anyone can see it. */
         if (syncfs(tmp_fd) < 0) {
-                r = image_error_set(err, negative_errno(), "layer cache: sync failed: %m");
+                r = forge_error_set(err, negative_errno(), "layer cache: sync failed: %m");
                 goto fail;
         }
         if (renameat(c->dir_fd, tmp_name, c->dir_fd, name) < 0) {
-                r = image_error_set(err, negative_errno(), "layer cache: cannot rename %s into place: %m",
+                r = forge_error_set(err, negative_errno(), "layer cache: cannot rename %s into place: %m",
                                     tmp_path);
                 goto fail;
         }
@@ -272,7 +272,7 @@ fail:
  * left of it. ret_bytes: the layer's uncompressed size. */
 static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
                   uint64_t image_bytes, OciProgressFn progress, void *userdata, char **ret_path,
-                  bool *ret_hit, uint64_t *ret_bytes, ImageError *err) {
+                  bool *ret_hit, uint64_t *ret_bytes, ForgeError *err) {
         _cleanup_close_ int lock_fd = -EBADF;
         _cleanup_free_ char *path = NULL;
         uint64_t left = c->limits.max_image_bytes - MIN(image_bytes, c->limits.max_image_bytes), bytes = 0;
@@ -302,7 +302,7 @@ static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFla
                         if (fstatat(c->dir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                                 r = image_rm_rf_at(c->dir_fd, hex);
                                 if (r < 0)
-                                        return image_error_set(err, r,
+                                        return forge_error_set(err, r,
                                                                "layer cache: cannot remove incomplete "
                                                                "entry %s/%s: %s",
                                                                c->dir, hex, strerror(-r));
@@ -311,8 +311,8 @@ static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFla
                                           err);
                         if (r == -EFBIG && max_bytes < c->limits.max_layer_bytes) {
                                 /* The image's limit, not the layer's, was reached: say so. */
-                                image_error_clear(err);
-                                return image_error_set(err, r,
+                                forge_error_clear(err);
+                                return forge_error_set(err, r,
                                                        "layer %zu (%s): the image's layers exceed the limit "
                                                        "of %s per image (%s in the layers below it)",
                                                        i, image->layers[i].blob.digest,
@@ -320,7 +320,7 @@ static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFla
                                                        image_format_size(image_bytes, below));
                         }
                         if (r < 0)
-                                return image_error_prefix(err, r, "layer %zu: ", i);
+                                return forge_error_prefix(err, r, "layer %zu: ", i);
                         hit = false;
                 }
         }
@@ -328,7 +328,7 @@ static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFla
                 /* Checked when it was unpacked, perhaps for another image: it still counts for this one. */
                 bytes = entry_tar_bytes(c, hex);
                 if (bytes > left)
-                        return image_error_set(err, -EFBIG,
+                        return forge_error_set(err, -EFBIG,
                                                "layer %zu (%s): the image's layers exceed the limit of %s "
                                                "per image (%s in the layers below it, %s in this one)",
                                                i, image->layers[i].blob.digest,
@@ -350,13 +350,13 @@ static int ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFla
 
 int layer_cache_ensure(LayerCache *c, const OciImage *image, size_t i, LayerUnpackFlags flags,
                        OciProgressFn progress, void *userdata, char **ret_path, bool *ret_hit,
-                       ImageError *err) {
+                       ForgeError *err) {
         return ensure(c, image, i, flags, 0, progress, userdata, ret_path, ret_hit, NULL, err);
 }
 
 int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerifyFn verify,
                              void *verify_userdata, LayerUnpackFlags flags, OciProgressFn progress,
-                             void *userdata, char ***ret_lowers, ImageError *err) {
+                             void *userdata, char ***ret_lowers, ForgeError *err) {
         _cleanup_strv_free_ char **lowers = NULL;
         uint64_t image_bytes = 0;
         int r, unpacked = 0;
@@ -364,7 +364,7 @@ int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerif
         if (verify) {
                 r = verify(image, verify_userdata, err);
                 if (r < 0)
-                        return image_error_prefix(err, r,
+                        return forge_error_prefix(err, r,
                                                   "image %s refused by verifier: ", image->manifest.digest);
         }
 
@@ -388,7 +388,7 @@ int layer_cache_unpack_image(LayerCache *c, const OciImage *image, OciImageVerif
         return unpacked;
 }
 
-int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err) {
+int layer_cache_remove(LayerCache *c, const char *diff_id, ForgeError *err) {
         _cleanup_close_ int lock_fd = -EBADF;
         const char *hex;
         struct stat st;
@@ -401,15 +401,15 @@ int layer_cache_remove(LayerCache *c, const char *diff_id, ImageError *err) {
         if (lock_fd < 0)
                 return lock_fd;
         if (fstatat(c->dir_fd, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return image_error_set(err, negative_errno(), "layer cache: no entry %s: %m", diff_id);
+                return forge_error_set(err, negative_errno(), "layer cache: no entry %s: %m", diff_id);
         r = image_rm_rf_at(c->dir_fd, hex);
         if (r < 0)
-                return image_error_set(err, r, "layer cache: cannot remove %s/%s: %s", c->dir, hex,
+                return forge_error_set(err, r, "layer cache: cannot remove %s/%s: %s", c->dir, hex,
                                        strerror(-r));
         return 0;
 }
 
-int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err) {
+int layer_cache_check_tree(LayerCache *c, const char *diff_id, ForgeError *err) {
         _cleanup_(json_object_putp) json_object *meta = NULL;
         _cleanup_free_ char *meta_text = NULL, *recorded = NULL, *now = NULL, *diff = NULL;
         _cleanup_close_ int dfd = -EBADF, root_fd = -EBADF;
@@ -423,20 +423,20 @@ int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err) 
         if (r < 0)
                 return r;
         if (!entry_exists(c, hex))
-                return image_error_set(err, -ENOENT, "layer %s is not in the cache %s", diff_id, c->dir);
+                return forge_error_set(err, -ENOENT, "layer %s is not in the cache %s", diff_id, c->dir);
         dfd = openat(c->dir_fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
-                return image_error_set(err, negative_errno(), "cannot open %s/%s: %m", c->dir, hex);
+                return forge_error_set(err, negative_errno(), "cannot open %s/%s: %m", c->dir, hex);
         r = read_full_file_at(dfd, META_NAME, 1024 * 1024, &meta_text, NULL);
         if (r < 0)
-                return image_error_set(err, r, "cannot read %s/%s/%s: %s", c->dir, hex, META_NAME,
+                return forge_error_set(err, r, "cannot read %s/%s/%s: %s", c->dir, hex, META_NAME,
                                        strerror(-r));
         meta = json_tokener_parse(meta_text);
         if (meta && json_object_object_get_ex(meta, "tree_digest", &v) &&
             json_object_is_type(v, json_type_string))
                 want = json_object_get_string(v);
         if (!want)
-                return image_error_set(
+                return forge_error_set(
                         err, -ENODATA,
                         "%s/%s has no record of its tree (it was unpacked before ForgeOne kept one): "
                         "remove the directory so that the next run unpacks the layer again",
@@ -444,29 +444,28 @@ int layer_cache_check_tree(LayerCache *c, const char *diff_id, ImageError *err) 
 
         r = read_full_file_at(dfd, TREE_NAME, TREE_SIZE_MAX, &recorded, &recorded_size);
         if (r < 0)
-                return image_error_set(err, r, "cannot read the tree record %s/%s/%s: %s", c->dir, hex,
+                return forge_error_set(err, r, "cannot read the tree record %s/%s/%s: %s", c->dir, hex,
                                        TREE_NAME, strerror(-r));
         r = oci_digest_buffer(OCI_DIGEST_SHA256, recorded, recorded_size, actual);
         if (r < 0)
                 return r;
         if (!streq(actual, want))
-                return image_error_set(
+                return forge_error_set(
                         err, -EBADMSG,
                         "the tree record %s/%s/%s was changed: %s says %s, the file hashes to %s", c->dir,
                         hex, TREE_NAME, META_NAME, want, actual);
 
         root_fd = openat(dfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (root_fd < 0)
-                return image_error_set(err, negative_errno(), "cannot open %s/%s/rootfs: %m", c->dir, hex);
+                return forge_error_set(err, negative_errno(), "cannot open %s/%s/rootfs: %m", c->dir, hex);
         r = layer_tree_record(root_fd, &now, &now_size, err);
         if (r < 0)
-                return image_error_prefix(err, r, "layer %s: ", diff_id);
+                return forge_error_prefix(err, r, "layer %s: ", diff_id);
         if (now_size == recorded_size && memcmp(now, recorded, now_size) == 0)
                 return 0;
         r = layer_tree_diff(recorded, recorded_size, now, now_size, 5, &diff);
         if (r < 0)
                 return r;
-        return image_error_set(err, -EBADMSG,
-                               "the cached tree of layer %s (%s/%s/rootfs) changed on disk: %s", diff_id,
-                               c->dir, hex, diff);
+        return image_invalid(err, -EBADMSG, "the cached tree of layer %s (%s/%s/rootfs) changed on disk: %s",
+                             diff_id, c->dir, hex, diff);
 }

@@ -25,7 +25,7 @@ typedef struct Walk {
         char *buf; /* BUF_SIZE */
         Link *links;
         size_t n_links;
-        ImageError *err;
+        ForgeError *err;
 } Walk;
 
 static void put_escaped(FILE *f, const char *s) {
@@ -50,7 +50,7 @@ static int hash_file(Walk *w, int dfd, const char *name, const char *path, const
                         }
         fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return image_error_set(w->err, negative_errno(), "cannot open %s: %m", path);
+                return forge_error_set(w->err, negative_errno(), "cannot open %s: %m", path);
         r = oci_hasher_new(OCI_DIGEST_SHA256, &h);
         if (r < 0)
                 return r;
@@ -60,7 +60,7 @@ static int hash_file(Walk *w, int dfd, const char *name, const char *path, const
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return image_error_set(w->err, negative_errno(), "cannot read %s: %m", path);
+                        return forge_error_set(w->err, negative_errno(), "cannot read %s: %m", path);
                 }
                 if (n == 0)
                         break;
@@ -98,7 +98,7 @@ static int put_xattrs(Walk *w, int fd, const char *path) {
         if (size < 0) {
                 if (errno == ENOTSUP)
                         return 0;
-                return image_error_set(w->err, negative_errno(),
+                return forge_error_set(w->err, negative_errno(),
                                        "cannot list the extended attributes of %s: %m", path);
         }
         if (size == 0)
@@ -108,7 +108,7 @@ static int put_xattrs(Walk *w, int fd, const char *path) {
                 return -ENOMEM;
         size = flistxattr(fd, list, (size_t) size);
         if (size < 0)
-                return image_error_set(w->err, negative_errno(),
+                return forge_error_set(w->err, negative_errno(),
                                        "cannot list the extended attributes of %s: %m", path);
         for (ssize_t i = 0; i < size; i += (ssize_t) strlen(list + i) + 1)
                 n++;
@@ -123,7 +123,7 @@ static int put_xattrs(Walk *w, int fd, const char *path) {
                 ssize_t v = fgetxattr(fd, names[i], w->buf, BUF_SIZE);
 
                 if (v < 0)
-                        return image_error_set(w->err, negative_errno(),
+                        return forge_error_set(w->err, negative_errno(),
                                                "cannot read attribute %s of %s: %m", names[i], path);
                 fputs(" xattr:", w->out);
                 put_escaped(w->out, names[i]);
@@ -163,7 +163,7 @@ static int put_entry(Walk *w, int dfd, const char *name, const char *path, const
                 ssize_t n = readlinkat(dfd, name, w->buf, BUF_SIZE - 1);
 
                 if (n < 0)
-                        return image_error_set(w->err, negative_errno(), "cannot read symlink %s: %m", path);
+                        return forge_error_set(w->err, negative_errno(), "cannot read symlink %s: %m", path);
                 w->buf[n] = 0;
                 fputs(" -> ", w->out);
                 put_escaped(w->out, w->buf);
@@ -174,7 +174,7 @@ static int put_entry(Walk *w, int dfd, const char *name, const char *path, const
                 if (self_fd < 0) {
                         fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
                         if (fd < 0)
-                                return image_error_set(w->err, negative_errno(), "cannot open %s: %m", path);
+                                return forge_error_set(w->err, negative_errno(), "cannot open %s: %m", path);
                         self_fd = fd;
                 }
                 r = put_xattrs(w, self_fd, path);
@@ -196,7 +196,7 @@ static int walk_dir(Walk *w, int fd, const char *path) {
                 int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
                 if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
-                        r = image_error_set(w->err, negative_errno(), "cannot list %s: %m", path);
+                        r = forge_error_set(w->err, negative_errno(), "cannot list %s: %m", path);
                         safe_close(dup_fd);
                         return r;
                 }
@@ -231,11 +231,11 @@ static int walk_dir(Walk *w, int fd, const char *path) {
                         break;
                 }
                 if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = image_error_set(w->err, negative_errno(), "cannot stat %s: %m", child);
+                        r = forge_error_set(w->err, negative_errno(), "cannot stat %s: %m", child);
                         break;
                 }
                 if (st.st_dev != w->dev) {
-                        r = image_error_set(w->err, -EBUSY,
+                        r = forge_error_set(w->err, -EBUSY,
                                             "%s is on another file system (a mount over the cache?)", child);
                         break;
                 }
@@ -244,7 +244,7 @@ static int walk_dir(Walk *w, int fd, const char *path) {
                                 openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
                         if (cfd < 0) {
-                                r = image_error_set(w->err, negative_errno(), "cannot open %s: %m", child);
+                                r = forge_error_set(w->err, negative_errno(), "cannot open %s: %m", child);
                                 break;
                         }
                         r = put_entry(w, fd, names[i], child, &st, cfd);
@@ -258,7 +258,7 @@ static int walk_dir(Walk *w, int fd, const char *path) {
         return r;
 }
 
-int layer_tree_record(int root_fd, char **ret, size_t *ret_size, ImageError *err) {
+int layer_tree_record(int root_fd, char **ret, size_t *ret_size, ForgeError *err) {
         _cleanup_free_ char *buf = NULL, *out = NULL;
         size_t size = 0;
         struct stat st;
@@ -266,7 +266,7 @@ int layer_tree_record(int root_fd, char **ret, size_t *ret_size, ImageError *err
         int r;
 
         if (fstat(root_fd, &st) < 0)
-                return image_error_set(err, negative_errno(), "cannot stat the layer tree: %m");
+                return forge_error_set(err, negative_errno(), "cannot stat the layer tree: %m");
         buf = malloc(BUF_SIZE);
         w.out = open_memstream(&out, &size);
         if (!buf || !w.out) {

@@ -56,7 +56,7 @@ typedef struct Unpack {
         DirFixup *fixups;
         size_t n_fixups;
         LayerUnpackStats stats;
-        ImageError *err;
+        ForgeError *err;
 } Unpack;
 
 static void unpack_done(Unpack *u) {
@@ -138,7 +138,7 @@ static la_ssize_t tar_read_cb(struct archive *a, void *userdata, const void **re
                 if (n > 0) {
                         if ((uint64_t) n > u->limits.max_layer_bytes - u->stats.bytes) {
                                 char limit[32];
-                                u->limit_error = image_error_set(
+                                u->limit_error = forge_error_set(
                                         u->err, -EFBIG,
                                         "%s: uncompressed layer exceeds the limit of %s per layer",
                                         u->blob ? u->blob->digest : "layer",
@@ -358,11 +358,21 @@ static int path_split(const char *path, char **ret_parent, const char **ret_name
 }
 
 /* "entry "NAME": CONTEXT: DETAIL" where DETAIL defaults to the errno text. */
-static int entry_error(Unpack *u, int r, const char *context, const char *detail) {
+static int entry_error_kind(Unpack *u, ForgeErrorKind kind, int r, const char *context, const char *detail) {
         if (r >= 0)
                 r = -EIO;
-        return image_error_set(u->err, r, "entry \"%s\": %s%s%s", u->entry, strempty(context),
-                               context ? ": " : "", detail ?: strerror(-r));
+        return forge_error_set_kind(u->err, kind, r, "entry \"%s\": %s%s%s", u->entry, strempty(context),
+                                    context ? ": " : "", detail ?: strerror(-r));
+}
+
+/* A call on the entry failed. */
+static int entry_error(Unpack *u, int r, const char *context, const char *detail) {
+        return entry_error_kind(u, FORGE_ERROR_SYSTEM, r, context, detail);
+}
+
+/* The entry itself is refused: it leaves the layer, is corrupt, or is of a kind a layer must not carry. */
+static int entry_invalid(Unpack *u, int r, const char *detail) {
+        return entry_error_kind(u, FORGE_ERROR_IMAGE_INVALID, r, NULL, detail);
 }
 
 static int open_parent(Unpack *u, const char *path, bool create, char **ret_parent_path,
@@ -379,7 +389,7 @@ static int open_parent(Unpack *u, const char *path, bool create, char **ret_pare
                 char detail[PATH_MAX + 128];
 
                 snprintf(detail, sizeof detail, "parent \"%s\" %s", strempty(bad), why ?: strerror(-fd));
-                return entry_error(u, fd, NULL, detail);
+                return why ? entry_invalid(u, fd, detail) : entry_error(u, fd, NULL, detail);
         }
         if (ret_parent_path)
                 *ret_parent_path = TAKE_PTR(parent);
@@ -456,7 +466,8 @@ static int write_data(Unpack *u, int fd, struct archive_entry *e) {
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return entry_error(u, -EBADMSG, "cannot read data", archive_error_string(u->outer));
+                        return entry_error_kind(u, FORGE_ERROR_IMAGE_INVALID, -EBADMSG, "cannot read data",
+                                                archive_error_string(u->outer));
                 for (size_t done = 0; done < size;) {
                         ssize_t n = pwrite(fd, (const char *) buf + done, size - done, offset + done);
                         if (n < 0)
@@ -511,7 +522,7 @@ static int extract_whiteout(Unpack *u, int dir_fd, const char *name) {
         if (strncmp(name, WHITEOUT_META_PREFIX, strlen(WHITEOUT_META_PREFIX)) == 0)
                 return 0; /* aufs bookkeeping (.wh..wh.plnk etc.), meaningless here */
         if (!*target || streq(target, ".") || streq(target, ".."))
-                return entry_error(u, -EINVAL, NULL, "invalid whiteout name");
+                return entry_invalid(u, -EINVAL, "invalid whiteout name");
 
         /* An entry of this same layer already hides the lower one. */
         if (fstatat(dir_fd, target, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -532,12 +543,12 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
         u->entry = archive_entry_pathname(e) ?: "(unnamed)";
         r = path_normalize(archive_entry_pathname(e), &path, &why);
         if (r < 0)
-                return entry_error(u, r, NULL, why);
+                return why ? entry_invalid(u, r, why) : entry_error(u, r, NULL, NULL);
 
         if (streq(path, "")) {
                 /* The layer root itself ("./"): only its metadata matters. */
                 if (type != AE_IFDIR)
-                        return entry_error(u, -EINVAL, NULL, "layer root is not a directory");
+                        return entry_invalid(u, -EINVAL, "layer root is not a directory");
                 return add_fixup(u, "", e);
         }
 
@@ -560,16 +571,16 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
                 if (r < 0) {
                         snprintf(detail, sizeof detail, "hardlink target \"%s\" is outside the layer (%s)",
                                  hardlink, why);
-                        return entry_error(u, -EXDEV, NULL, detail);
+                        return entry_invalid(u, -EXDEV, detail);
                 }
                 target_dir = open_parent(u, target, false, NULL, &target_name);
                 if (target_dir < 0)
-                        return image_error_prefix(u->err, target_dir, "hardlink target \"%s\": ", hardlink);
+                        return forge_error_prefix(u->err, target_dir, "hardlink target \"%s\": ", hardlink);
                 if (fstatat(target_dir, target_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode) ||
                     (S_ISCHR(st.st_mode) && st.st_rdev == 0)) {
                         snprintf(detail, sizeof detail,
                                  "hardlink target \"%s\" is not an earlier file of this layer", hardlink);
-                        return entry_error(u, -EXDEV, NULL, detail);
+                        return entry_invalid(u, -EXDEV, detail);
                 }
                 r = remove_existing(u, dir_fd, name);
                 if (r < 0)
@@ -626,7 +637,7 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
                 const char *target = archive_entry_symlink(e);
 
                 if (!target || !*target)
-                        return entry_error(u, -EINVAL, NULL, "symlink without a target");
+                        return entry_invalid(u, -EINVAL, "symlink without a target");
                 r = remove_existing(u, dir_fd, name);
                 if (r < 0)
                         return r;
@@ -641,14 +652,14 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
                 char detail[128];
 
                 if (type == AE_IFCHR && archive_entry_rdev(e) == 0)
-                        return entry_error(
-                                u, -EPERM, NULL,
+                        return entry_invalid(
+                                u, -EPERM,
                                 "char device 0:0 is an overlay whiteout; layers must use .wh. files");
                 if (!(u->flags & LAYER_UNPACK_ALLOW_DEVICES)) {
                         snprintf(detail, sizeof detail, "device node (%s %u:%u) not allowed",
                                  type == AE_IFCHR ? "char" : "block", (unsigned) archive_entry_rdevmajor(e),
                                  (unsigned) archive_entry_rdevminor(e));
-                        return entry_error(u, -EPERM, NULL, detail);
+                        return entry_invalid(u, -EPERM, detail);
                 }
                 r = remove_existing(u, dir_fd, name);
                 if (r < 0)
@@ -667,7 +678,7 @@ static int extract_entry(Unpack *u, struct archive_entry *e) {
                 return apply_owner_mode_time(u, dir_fd, name, -EBADF, e, false);
 
         default:
-                return entry_error(u, -EOPNOTSUPP, NULL, "unsupported file type");
+                return entry_invalid(u, -EOPNOTSUPP, "unsupported file type");
         }
 }
 
@@ -682,18 +693,18 @@ static int apply_fixups(Unpack *u) {
                 if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
                         continue; /* replaced by a later entry */
                 if (fd < 0)
-                        return image_error_set(u->err, fd, "directory \"%s\": %s", f->path,
+                        return forge_error_set(u->err, fd, "directory \"%s\": %s", f->path,
                                                why ?: strerror(-fd));
                 if (u->as_root && f->has_owner && fchown(fd, f->uid, f->gid) < 0)
-                        return image_error_set(u->err, negative_errno(), "directory \"%s\": chown: %m",
+                        return forge_error_set(u->err, negative_errno(), "directory \"%s\": chown: %m",
                                                f->path);
                 if (fchmod(fd, f->mode) < 0)
-                        return image_error_set(u->err, negative_errno(), "directory \"%s\": chmod: %m",
+                        return forge_error_set(u->err, negative_errno(), "directory \"%s\": chmod: %m",
                                                f->path);
                 if (f->has_mtime) {
                         struct timespec ts[2] = { f->mtime, f->mtime };
                         if (futimens(fd, ts) < 0)
-                                return image_error_set(u->err, negative_errno(),
+                                return forge_error_set(u->err, negative_errno(),
                                                        "directory \"%s\": utimes: %m", f->path);
                 }
         }
@@ -740,7 +751,7 @@ static int fix_implicit_dirs(int dir_fd, unsigned depth) {
 
 int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compression, const char *diff_id,
                  int dest_fd, LayerUnpackFlags flags, const LayerUnpackLimits *limits,
-                 OciProgressFn progress, void *userdata, LayerUnpackStats *ret_stats, ImageError *err) {
+                 OciProgressFn progress, void *userdata, LayerUnpackStats *ret_stats, ForgeError *err) {
         _cleanup_(unpack_done) Unpack u = {
                 .blob_fd = blob_fd,
                 .blob = blob,
@@ -771,7 +782,7 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
         if (diff_id) {
                 alg = oci_digest_parse(diff_id, NULL, err);
                 if (alg < 0)
-                        return image_error_prefix(err, alg, "diff_id: ");
+                        return forge_error_prefix(err, alg, "diff_id: ");
                 r = oci_hasher_new(alg, &u.diff_hasher);
                 if (r < 0)
                         return r;
@@ -794,12 +805,12 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 break;
         case OCI_COMPRESSION_ZSTD:
                 if (archive_read_support_filter_zstd(u.inner) != ARCHIVE_OK)
-                        return image_error_set(err, -EOPNOTSUPP, "%s: this libarchive cannot read zstd",
+                        return forge_error_set(err, -EOPNOTSUPP, "%s: this libarchive cannot read zstd",
                                                what);
                 filter = ARCHIVE_FILTER_ZSTD;
                 break;
         default:
-                return image_error_set(err, -EINVAL, "%s: unknown compression", what);
+                return forge_error_set(err, -EINVAL, "%s: unknown compression", what);
         }
 
         if (archive_read_open(u.inner, &u, NULL, blob_read_cb, NULL) != ARCHIVE_OK ||
@@ -815,16 +826,16 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 goto check_digest;
         }
         if (archive_filter_code(u.inner, 0) != filter) {
-                r = image_error_set(err, -EBADMSG, "%s: media type says %s compression, the blob is %s",
-                                    what, oci_compression_to_string(compression),
-                                    archive_filter_name(u.inner, 0) ?: "something else");
+                r = image_invalid(err, -EBADMSG, "%s: media type says %s compression, the blob is %s", what,
+                                  oci_compression_to_string(compression),
+                                  archive_filter_name(u.inner, 0) ?: "something else");
                 goto check_digest;
         }
 
         archive_read_support_format_tar(u.outer);
         if (archive_read_open(u.outer, &u, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
-                r = image_error_set(err, -EBADMSG, "%s: not a tar archive: %s", what,
-                                    archive_error_string(u.outer) ?: "unknown error");
+                r = image_invalid(err, -EBADMSG, "%s: not a tar archive: %s", what,
+                                  archive_error_string(u.outer) ?: "unknown error");
                 goto check_digest;
         }
 
@@ -837,14 +848,14 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                                 r = u.limit_error;
                                 goto check_digest;
                         }
-                        r = image_error_set(err, -EBADMSG,
-                                            "%s: corrupt tar stream after %" PRIu64 " entries: %s", what,
-                                            u.stats.entries, archive_error_string(u.outer) ?: "unknown");
+                        r = image_invalid(err, -EBADMSG,
+                                          "%s: corrupt tar stream after %" PRIu64 " entries: %s", what,
+                                          u.stats.entries, archive_error_string(u.outer) ?: "unknown");
                         goto check_digest;
                 }
                 u.stats.entries++;
                 if (u.stats.entries > u.limits.max_entries) {
-                        r = image_error_set(err, -E2BIG,
+                        r = forge_error_set(err, -E2BIG,
                                             "%s: layer has more than %" PRIu64
                                             " entries, the limit per layer",
                                             what, u.limits.max_entries);
@@ -858,7 +869,7 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                 if (archive_entry_size(e) > 0 &&
                     (uint64_t) archive_entry_size(e) > u.limits.max_layer_bytes - pos) {
                         char limit[32];
-                        r = image_error_set(err, -EFBIG,
+                        r = forge_error_set(err, -EFBIG,
                                             "%s: entry \"%s\" declares %" PRIi64
                                             " bytes: the layer would exceed the limit of %s per layer",
                                             what, archive_entry_pathname(e) ?: "?",
@@ -876,16 +887,16 @@ int layer_unpack(int blob_fd, const OciDescriptor *blob, OciCompression compress
                         if (u.limit_error)
                                 r = u.limit_error; /* the message names the layer already */
                         else
-                                image_error_prefix(err, r, "%s: ", what);
+                                forge_error_prefix(err, r, "%s: ", what);
                         goto check_digest;
                 }
         }
 
         if (u.data_end > u.stats.bytes) {
-                r = image_error_set(err, -EBADMSG,
-                                    "%s: tar stream is truncated: file data reaches byte %" PRIu64
-                                    " but the stream has %" PRIu64,
-                                    what, u.data_end, u.stats.bytes);
+                r = image_invalid(err, -EBADMSG,
+                                  "%s: tar stream is truncated: file data reaches byte %" PRIu64
+                                  " but the stream has %" PRIu64,
+                                  what, u.data_end, u.stats.bytes);
                 goto check_digest;
         }
         r = 0;
@@ -897,33 +908,33 @@ check_digest:
         r2 = drain(&u);
         if (r >= 0 && r2 < 0)
                 r = r2;
-        if (r < 0 && (!err || !err->message[0]))
-                image_error_set(err, r, "%s: cannot decompress or read the layer: %s", what,
+        if (r < 0 && !forge_error_isset(err))
+                forge_error_set(err, r, "%s: cannot decompress or read the layer: %s", what,
                                 archive_error_string(u.inner) ?: strerror(-r));
         if (u.blob_hasher) {
                 if (oci_hasher_bytes(u.blob_hasher) != blob->size) {
-                        image_error_clear(err);
-                        return image_error_set(err, -EBADMSG,
-                                               "blob %s: size mismatch: descriptor says %" PRIu64
-                                               " bytes, read %" PRIu64,
-                                               what, blob->size, oci_hasher_bytes(u.blob_hasher));
+                        forge_error_clear(err);
+                        return image_invalid(err, -EBADMSG,
+                                             "blob %s: size mismatch: descriptor says %" PRIu64
+                                             " bytes, read %" PRIu64,
+                                             what, blob->size, oci_hasher_bytes(u.blob_hasher));
                 }
                 if (oci_hasher_finish(u.blob_hasher, actual) < 0)
-                        return image_error_set(err, -EIO, "%s: hashing failed", what);
+                        return forge_error_set(err, -EIO, "%s: hashing failed", what);
                 if (!streq(actual, blob->digest)) {
-                        image_error_clear(err);
-                        return image_error_set(err, -EBADMSG,
-                                               "layer blob: digest mismatch: expected %s, actual %s",
-                                               blob->digest, actual);
+                        forge_error_clear(err);
+                        return image_invalid(err, -EBADMSG,
+                                             "layer blob: digest mismatch: expected %s, actual %s",
+                                             blob->digest, actual);
                 }
         }
         if (r < 0)
                 return r;
         if (u.diff_hasher) {
                 if (oci_hasher_finish(u.diff_hasher, actual) < 0)
-                        return image_error_set(err, -EIO, "%s: hashing failed", what);
+                        return forge_error_set(err, -EIO, "%s: hashing failed", what);
                 if (!streq(actual, diff_id))
-                        return image_error_set(
+                        return forge_error_set(
                                 err, -EBADMSG,
                                 "%s: uncompressed layer does not match the config's diff_id: expected "
                                 "%s, actual %s",
@@ -932,10 +943,10 @@ check_digest:
 
         r = fix_implicit_dirs(dest_fd, 0);
         if (r < 0)
-                return image_error_set(err, r, "%s: setting directory modes failed: %s", what, strerror(-r));
+                return forge_error_set(err, r, "%s: setting directory modes failed: %s", what, strerror(-r));
         r = apply_fixups(&u);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", what);
+                return forge_error_prefix(err, r, "%s: ", what);
 
         if (progress && blob)
                 progress(OCI_PROGRESS_UNPACK, blob->digest, blob->size, blob->size, userdata);

@@ -11,6 +11,8 @@
 #include "forgeone/oci-image.h"
 #include "forgeone/string-table.h"
 
+#include "image-util.h"
+
 /* Indexes, manifests and configs are small; a bigger one is a mistake or an attack. */
 #define METADATA_MAX (16u * 1024 * 1024)
 #define INDEX_DEPTH_MAX 4
@@ -130,7 +132,7 @@ OciImage *oci_image_free(OciImage *image) {
 }
 
 /* Reads a small JSON file of the layout itself (not a blob): no symlinks, regular file. */
-static int read_layout_file(int dir_fd, const char *name, json_object **ret, ImageError *err) {
+static int read_layout_file(int dir_fd, const char *name, json_object **ret, ForgeError *err) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
@@ -139,14 +141,14 @@ static int read_layout_file(int dir_fd, const char *name, json_object **ret, Ima
 
         fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
-                return image_error_set(err, negative_errno(), "cannot open %s: %m", name);
+                return forge_error_set(err, negative_errno(), "cannot open %s: %m", name);
         if (fstat(fd, &st) < 0)
-                return image_error_set(err, negative_errno(), "cannot stat %s: %m", name);
+                return forge_error_set(err, negative_errno(), "cannot stat %s: %m", name);
         if (!S_ISREG(st.st_mode))
-                return image_error_set(err, -EBADMSG, "%s is not a regular file", name);
+                return image_invalid(err, -EBADMSG, "%s is not a regular file", name);
         if ((uint64_t) st.st_size > METADATA_MAX)
-                return image_error_set(err, -EFBIG, "%s is too large (%jd bytes, limit %u)", name,
-                                       (intmax_t) st.st_size, METADATA_MAX);
+                return image_invalid(err, -EFBIG, "%s is too large (%jd bytes, limit %u)", name,
+                                     (intmax_t) st.st_size, METADATA_MAX);
 
         buf = malloc(st.st_size + 1);
         if (!buf)
@@ -154,7 +156,7 @@ static int read_layout_file(int dir_fd, const char *name, json_object **ret, Ima
         while (done < (size_t) st.st_size) {
                 ssize_t n = read(fd, buf + done, st.st_size - done);
                 if (n < 0)
-                        return image_error_set(err, negative_errno(), "cannot read %s: %m", name);
+                        return forge_error_set(err, negative_errno(), "cannot read %s: %m", name);
                 if (n == 0)
                         break;
                 done += n;
@@ -163,12 +165,12 @@ static int read_layout_file(int dir_fd, const char *name, json_object **ret, Ima
 
         j = json_tokener_parse(buf);
         if (!j)
-                return image_error_set(err, -EBADMSG, "%s is not valid JSON", name);
+                return image_invalid(err, -EBADMSG, "%s is not valid JSON", name);
         *ret = j;
         return 0;
 }
 
-static int open_blob_at(int blobs_fd, const OciDescriptor *d, ImageError *err) {
+static int open_blob_at(int blobs_fd, const OciDescriptor *d, ForgeError *err) {
         _cleanup_close_ int alg_fd = -EBADF, fd = -EBADF;
         const char *hex;
         struct stat st;
@@ -181,39 +183,38 @@ static int open_blob_at(int blobs_fd, const OciDescriptor *d, ImageError *err) {
         alg_fd = openat(blobs_fd, alg == OCI_DIGEST_SHA256 ? "sha256" : "sha512",
                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (alg_fd < 0)
-                return image_error_set(err, negative_errno(), "blob %s: cannot open its blobs directory: %m",
+                return forge_error_set(err, negative_errno(), "blob %s: cannot open its blobs directory: %m",
                                        d->digest);
         fd = openat(alg_fd, hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) {
                 if (errno == ENOENT)
-                        return image_error_set(err, -ENOENT, "blob %s is missing from the layout",
-                                               d->digest);
+                        return image_invalid(err, -ENOENT, "blob %s is missing from the layout", d->digest);
                 if (errno == ELOOP)
-                        return image_error_set(err, -ELOOP, "blob %s is a symlink, refusing it", d->digest);
-                return image_error_set(err, negative_errno(), "cannot open blob %s: %m", d->digest);
+                        return image_invalid(err, -ELOOP, "blob %s is a symlink, refusing it", d->digest);
+                return forge_error_set(err, negative_errno(), "cannot open blob %s: %m", d->digest);
         }
         if (fstat(fd, &st) < 0)
-                return image_error_set(err, negative_errno(), "cannot stat blob %s: %m", d->digest);
+                return forge_error_set(err, negative_errno(), "cannot stat blob %s: %m", d->digest);
         if (!S_ISREG(st.st_mode))
-                return image_error_set(err, -EBADMSG, "blob %s is not a regular file", d->digest);
+                return image_invalid(err, -EBADMSG, "blob %s is not a regular file", d->digest);
         if ((uint64_t) st.st_size != d->size)
-                return image_error_set(err, -EBADMSG,
-                                       "blob %s: size mismatch: descriptor says %" PRIu64
-                                       " bytes, file has %jd",
-                                       d->digest, d->size, (intmax_t) st.st_size);
+                return image_invalid(err, -EBADMSG,
+                                     "blob %s: size mismatch: descriptor says %" PRIu64
+                                     " bytes, file has %jd",
+                                     d->digest, d->size, (intmax_t) st.st_size);
         /* Blocking reads from here on; O_NONBLOCK only guarded the open against FIFOs. */
         if (fcntl(fd, F_SETFL, O_RDONLY) < 0)
-                return image_error_set(err, negative_errno(), "blob %s: fcntl: %m", d->digest);
+                return forge_error_set(err, negative_errno(), "blob %s: fcntl: %m", d->digest);
         return TAKE_FD(fd);
 }
 
-int oci_image_open_blob(const OciImage *image, const OciDescriptor *d, ImageError *err) {
+int oci_image_open_blob(const OciImage *image, const OciDescriptor *d, ForgeError *err) {
         return open_blob_at(image->blobs_fd, d, err);
 }
 
 /* Reads a metadata blob completely and checks size and digest before anyone parses it. */
 static int read_blob_json(int blobs_fd, const OciDescriptor *d, const char *what, json_object **ret,
-                          ImageError *err) {
+                          ForgeError *err) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         char actual[OCI_DIGEST_STRING_MAX];
@@ -222,12 +223,12 @@ static int read_blob_json(int blobs_fd, const OciDescriptor *d, const char *what
         int alg, r;
 
         if (d->size > METADATA_MAX)
-                return image_error_set(err, -EFBIG, "%s blob %s is too large (%" PRIu64 " bytes, limit %u)",
-                                       what, d->digest, d->size, METADATA_MAX);
+                return image_invalid(err, -EFBIG, "%s blob %s is too large (%" PRIu64 " bytes, limit %u)",
+                                     what, d->digest, d->size, METADATA_MAX);
 
         fd = open_blob_at(blobs_fd, d, err);
         if (fd < 0)
-                return image_error_prefix(err, fd, "%s: ", what);
+                return forge_error_prefix(err, fd, "%s: ", what);
 
         buf = malloc(d->size + 1);
         if (!buf)
@@ -235,12 +236,12 @@ static int read_blob_json(int blobs_fd, const OciDescriptor *d, const char *what
         while (done < d->size) {
                 ssize_t n = read(fd, buf + done, d->size - done);
                 if (n < 0)
-                        return image_error_set(err, negative_errno(), "%s blob %s: read failed: %m", what,
+                        return forge_error_set(err, negative_errno(), "%s blob %s: read failed: %m", what,
                                                d->digest);
                 if (n == 0)
-                        return image_error_set(err, -EBADMSG,
-                                               "%s blob %s: truncated at %zu of %" PRIu64 " bytes", what,
-                                               d->digest, done, d->size);
+                        return image_invalid(err, -EBADMSG,
+                                             "%s blob %s: truncated at %zu of %" PRIu64 " bytes", what,
+                                             d->digest, done, d->size);
                 done += n;
         }
         buf[done] = 0;
@@ -250,15 +251,15 @@ static int read_blob_json(int blobs_fd, const OciDescriptor *d, const char *what
                 return alg;
         r = oci_digest_buffer(alg, buf, done, actual);
         if (r < 0)
-                return image_error_set(err, r, "%s blob %s: hashing failed", what, d->digest);
+                return forge_error_set(err, r, "%s blob %s: hashing failed", what, d->digest);
         if (!streq(actual, d->digest))
-                return image_error_set(err, -EBADMSG, "%s blob: digest mismatch: expected %s, actual %s",
-                                       what, d->digest, actual);
+                return image_invalid(err, -EBADMSG, "%s blob: digest mismatch: expected %s, actual %s", what,
+                                     d->digest, actual);
 
         j = json_tokener_parse(buf);
         if (!j || !json_object_is_type(j, json_type_object)) {
                 json_object_put(j);
-                return image_error_set(err, -EBADMSG, "%s blob %s is not a JSON object", what, d->digest);
+                return image_invalid(err, -EBADMSG, "%s blob %s is not a JSON object", what, d->digest);
         }
         *ret = j;
         return 0;
@@ -272,7 +273,7 @@ static const char *json_get_string(json_object *o, const char *key) {
         return json_object_get_string(v);
 }
 
-static int descriptor_parse(json_object *o, const char *what, OciDescriptor *ret, ImageError *err) {
+static int descriptor_parse(json_object *o, const char *what, OciDescriptor *ret, ForgeError *err) {
         _cleanup_free_ char *mt = NULL, *digest = NULL;
         const char *s;
         json_object *v;
@@ -280,22 +281,22 @@ static int descriptor_parse(json_object *o, const char *what, OciDescriptor *ret
         int r;
 
         if (!json_object_is_type(o, json_type_object))
-                return image_error_set(err, -EBADMSG, "%s: descriptor is not an object", what);
+                return image_invalid(err, -EBADMSG, "%s: descriptor is not an object", what);
 
         s = json_get_string(o, "digest");
         if (!s)
-                return image_error_set(err, -EBADMSG, "%s: descriptor has no digest", what);
+                return image_invalid(err, -EBADMSG, "%s: descriptor has no digest", what);
         r = oci_digest_parse(s, NULL, err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", what);
+                return forge_error_prefix(err, r, "%s: ", what);
         digest = strdup(s);
 
         if (!json_object_object_get_ex(o, "size", &v) || !json_object_is_type(v, json_type_int))
-                return image_error_set(err, -EBADMSG, "%s %s: descriptor has no integer size", what, s);
+                return image_invalid(err, -EBADMSG, "%s %s: descriptor has no integer size", what, s);
         errno = 0;
         size = json_object_get_int64(v);
         if (size < 0 || errno != 0)
-                return image_error_set(err, -EBADMSG, "%s %s: invalid size", what, s);
+                return image_invalid(err, -EBADMSG, "%s %s: invalid size", what, s);
 
         s = json_get_string(o, "mediaType");
         if (s)
@@ -356,7 +357,7 @@ static bool is_cosign_artifact_tag(const char *name) {
  * several remain, the one for linux/<host arch>. Follows nested indexes. Returns the manifest descriptor.
  */
 static int select_manifest(int blobs_fd, json_object *index, const char *what, const char *tag,
-                           unsigned depth, OciDescriptor *ret, char **ret_tag, ImageError *err) {
+                           unsigned depth, OciDescriptor *ret, char **ret_tag, ForgeError *err) {
         json_object *manifests, *chosen = NULL;
         _cleanup_free_ json_object **cand = NULL;
         size_t n, n_cand = 0, n_platform = 0;
@@ -364,15 +365,15 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
         int r;
 
         if (depth > INDEX_DEPTH_MAX)
-                return image_error_set(err, -ELOOP, "image indexes nested deeper than %d levels",
-                                       INDEX_DEPTH_MAX);
+                return image_invalid(err, -ELOOP, "image indexes nested deeper than %d levels",
+                                     INDEX_DEPTH_MAX);
 
         if (!json_object_object_get_ex(index, "manifests", &manifests) ||
             !json_object_is_type(manifests, json_type_array))
-                return image_error_set(err, -EBADMSG, "%s has no \"manifests\" array", what);
+                return image_invalid(err, -EBADMSG, "%s has no \"manifests\" array", what);
         n = json_object_array_length(manifests);
         if (n == 0)
-                return image_error_set(err, -ENOENT, "%s lists no manifests", what);
+                return image_invalid(err, -ENOENT, "%s lists no manifests", what);
 
         cand = calloc(n, sizeof *cand);
         if (!cand)
@@ -392,7 +393,7 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
         }
 
         if (n_cand == 0 && !tag)
-                return image_error_set(err, -ENOENT,
+                return forge_error_set(err, -ENOENT,
                                        "%s lists only cosign signatures and attestations, no image", what);
         if (n_cand == 0) {
                 char names[512] = "";
@@ -408,7 +409,7 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
                                 len += snprintf(names + len, sizeof names - len, "%s\"%s\"", len ? ", " : "",
                                                 name);
                 }
-                return image_error_set(err, -ENOENT, "%s has no manifest tagged \"%s\" (tags: %s)", what,
+                return forge_error_set(err, -ENOENT, "%s has no manifest tagged \"%s\" (tags: %s)", what,
                                        tag, len ? names : "none");
         }
 
@@ -422,7 +423,7 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
                                 n_platform++;
                         }
                 if (n_platform != 1)
-                        return image_error_set(
+                        return forge_error_set(
                                 err, -ENOENT,
                                 "%s lists %zu manifests%s%s%s and %zu for linux/%s: choose one with "
                                 "DIR:TAG",
@@ -467,7 +468,7 @@ static int select_manifest(int blobs_fd, json_object *index, const char *what, c
         return 0;
 }
 
-static int json_strv(json_object *o, const char *key, const char *what, char ***ret, ImageError *err) {
+static int json_strv(json_object *o, const char *key, const char *what, char ***ret, ForgeError *err) {
         _cleanup_strv_free_ char **l = NULL;
         json_object *a;
         size_t n;
@@ -477,7 +478,7 @@ static int json_strv(json_object *o, const char *key, const char *what, char ***
                 return 0;
         }
         if (!json_object_is_type(a, json_type_array))
-                return image_error_set(err, -EBADMSG, "%s: \"%s\" is not an array", what, key);
+                return image_invalid(err, -EBADMSG, "%s: \"%s\" is not an array", what, key);
 
         n = json_object_array_length(a);
         l = calloc(n + 1, sizeof *l);
@@ -487,8 +488,7 @@ static int json_strv(json_object *o, const char *key, const char *what, char ***
                 json_object *e = json_object_array_get_idx(a, i);
 
                 if (!json_object_is_type(e, json_type_string))
-                        return image_error_set(err, -EBADMSG, "%s: \"%s\"[%zu] is not a string", what, key,
-                                               i);
+                        return image_invalid(err, -EBADMSG, "%s: \"%s\"[%zu] is not a string", what, key, i);
                 l[i] = strdup(json_object_get_string(e));
                 if (!l[i])
                         return -ENOMEM;
@@ -511,7 +511,7 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static int parse_config(json_object *j, OciImage *image, ImageError *err) {
+static int parse_config(json_object *j, OciImage *image, ForgeError *err) {
         OciImageConfig *c = &image->config;
         json_object *cfg, *rootfs, *labels;
         _cleanup_strv_free_ char **diff_ids = NULL;
@@ -525,7 +525,7 @@ static int parse_config(json_object *j, OciImage *image, ImageError *err) {
         if (r < 0)
                 return r;
         if (c->os && !streq(c->os, "linux"))
-                return image_error_set(err, -EOPNOTSUPP, "image config %s is for os \"%s\", not linux",
+                return forge_error_set(err, -EOPNOTSUPP, "image config %s is for os \"%s\", not linux",
                                        image->config_blob.digest, c->os);
 
         if (json_object_object_get_ex(j, "config", &cfg) && json_object_is_type(cfg, json_type_object)) {
@@ -545,9 +545,9 @@ static int parse_config(json_object *j, OciImage *image, ImageError *err) {
                                 return -ENOMEM;
                         json_object_object_foreach(labels, key, val) {
                                 if (!json_object_is_type(val, json_type_string))
-                                        return image_error_set(err, -EBADMSG,
-                                                               "image config: label \"%s\" is not a string",
-                                                               key);
+                                        return image_invalid(err, -EBADMSG,
+                                                             "image config: label \"%s\" is not a string",
+                                                             key);
                                 if (asprintf(&c->labels[k], "%s=%s", key, json_object_get_string(val)) < 0) {
                                         c->labels[k] = NULL;
                                         return -ENOMEM;
@@ -560,55 +560,55 @@ static int parse_config(json_object *j, OciImage *image, ImageError *err) {
 
         if (!json_object_object_get_ex(j, "rootfs", &rootfs) ||
             !streq_ptr(json_get_string(rootfs, "type"), "layers"))
-                return image_error_set(err, -EBADMSG, "image config %s: rootfs.type is not \"layers\"",
-                                       image->config_blob.digest);
+                return image_invalid(err, -EBADMSG, "image config %s: rootfs.type is not \"layers\"",
+                                     image->config_blob.digest);
         r = json_strv(rootfs, "diff_ids", "image config rootfs", &diff_ids, err);
         if (r < 0)
                 return r;
         while (diff_ids && diff_ids[n])
                 n++;
         if (n != image->n_layers)
-                return image_error_set(err, -EBADMSG,
-                                       "image config %s lists %zu diff_ids but the manifest has %zu layers",
-                                       image->config_blob.digest, n, image->n_layers);
+                return image_invalid(err, -EBADMSG,
+                                     "image config %s lists %zu diff_ids but the manifest has %zu layers",
+                                     image->config_blob.digest, n, image->n_layers);
         for (size_t i = 0; i < n; i++) {
                 r = oci_digest_parse(diff_ids[i], NULL, err);
                 if (r < 0)
-                        return image_error_prefix(err, r, "image config diff_ids[%zu]: ", i);
+                        return forge_error_prefix(err, r, "image config diff_ids[%zu]: ", i);
                 image->layers[i].diff_id = TAKE_PTR(diff_ids[i]);
         }
         return 0;
 }
 
-static int parse_manifest(json_object *m, OciImage *image, ImageError *err) {
+static int parse_manifest(json_object *m, OciImage *image, ForgeError *err) {
         json_object *cfg, *layers, *v;
         const char *mt;
         int r;
 
         if (!json_object_object_get_ex(m, "schemaVersion", &v) || json_object_get_int(v) != 2)
-                return image_error_set(err, -EBADMSG, "manifest %s: schemaVersion is not 2",
-                                       image->manifest.digest);
+                return image_invalid(err, -EBADMSG, "manifest %s: schemaVersion is not 2",
+                                     image->manifest.digest);
         mt = json_get_string(m, "mediaType");
         if (mt && !streq(mt, MT_OCI_MANIFEST) && !streq(mt, MT_DOCKER_MANIFEST))
-                return image_error_set(err, -EOPNOTSUPP, "manifest %s has unsupported media type \"%s\"",
+                return forge_error_set(err, -EOPNOTSUPP, "manifest %s has unsupported media type \"%s\"",
                                        image->manifest.digest, mt);
 
         if (!json_object_object_get_ex(m, "config", &cfg))
-                return image_error_set(err, -EBADMSG, "manifest %s has no config", image->manifest.digest);
+                return image_invalid(err, -EBADMSG, "manifest %s has no config", image->manifest.digest);
         r = descriptor_parse(cfg, "manifest config", &image->config_blob, err);
         if (r < 0)
                 return r;
         if (image->config_blob.media_type && !streq(image->config_blob.media_type, MT_OCI_CONFIG) &&
             !streq(image->config_blob.media_type, MT_DOCKER_CONFIG))
-                return image_error_set(err, -EOPNOTSUPP,
+                return forge_error_set(err, -EOPNOTSUPP,
                                        "manifest %s: config media type \"%s\" is not an image "
                                        "config",
                                        image->manifest.digest, image->config_blob.media_type);
 
         if (!json_object_object_get_ex(m, "layers", &layers) ||
             !json_object_is_type(layers, json_type_array))
-                return image_error_set(err, -EBADMSG, "manifest %s has no layers array",
-                                       image->manifest.digest);
+                return image_invalid(err, -EBADMSG, "manifest %s has no layers array",
+                                     image->manifest.digest);
         image->n_layers = json_object_array_length(layers);
         image->layers = calloc(image->n_layers ?: 1, sizeof *image->layers);
         if (!image->layers)
@@ -624,14 +624,14 @@ static int parse_manifest(json_object *m, OciImage *image, ImageError *err) {
                         return r;
                 r = oci_compression_from_media_type(l->blob.media_type);
                 if (r < 0)
-                        return image_error_set(err, r, "layer %zu (%s): unsupported media type \"%s\"", i,
+                        return forge_error_set(err, r, "layer %zu (%s): unsupported media type \"%s\"", i,
                                                l->blob.digest, strempty(l->blob.media_type));
                 l->compression = r;
         }
         return 0;
 }
 
-int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ImageError *err) {
+int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ForgeError *err) {
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(json_object_putp) json_object *layout = NULL, *index = NULL, *manifest = NULL,
                                                 *config = NULL;
@@ -640,18 +640,18 @@ int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ImageEr
 
         dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
-                return image_error_set(err, negative_errno(), "cannot open image layout %s: %m", dir);
+                return forge_error_set(err, negative_errno(), "cannot open image layout %s: %m", dir);
 
         r = read_layout_file(dir_fd, "oci-layout", &layout, err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s is not an OCI image layout: ", dir);
+                return forge_error_prefix(err, r, "%s is not an OCI image layout: ", dir);
         if (!streq_ptr(json_get_string(layout, "imageLayoutVersion"), "1.0.0"))
-                return image_error_set(err, -EOPNOTSUPP,
+                return forge_error_set(err, -EOPNOTSUPP,
                                        "%s/oci-layout: imageLayoutVersion is not \"1.0.0\"", dir);
 
         r = read_layout_file(dir_fd, "index.json", &index, err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", dir);
+                return forge_error_prefix(err, r, "%s: ", dir);
 
         image = calloc(1, sizeof *image);
         if (!image)
@@ -663,53 +663,53 @@ int oci_image_open_dir(const char *dir, const char *tag, OciImage **ret, ImageEr
 
         image->blobs_fd = openat(dir_fd, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (image->blobs_fd < 0)
-                return image_error_set(err, negative_errno(), "%s/blobs: cannot open: %m", dir);
+                return forge_error_set(err, negative_errno(), "%s/blobs: cannot open: %m", dir);
 
         r = select_manifest(image->blobs_fd, index, "index.json", tag, 0, &image->manifest, &image->tag,
                             err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", dir);
+                return forge_error_prefix(err, r, "%s: ", dir);
         if (tag && !image->tag && !(image->tag = strdup(tag)))
                 return -ENOMEM;
 
         r = read_blob_json(image->blobs_fd, &image->manifest, "manifest", &manifest, err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", dir);
+                return forge_error_prefix(err, r, "%s: ", dir);
         r = parse_manifest(manifest, image, err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", dir);
+                return forge_error_prefix(err, r, "%s: ", dir);
 
         r = read_blob_json(image->blobs_fd, &image->config_blob, "config", &config, err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", dir);
+                return forge_error_prefix(err, r, "%s: ", dir);
         r = parse_config(config, image, err);
         if (r < 0)
-                return image_error_prefix(err, r, "%s: ", dir);
+                return forge_error_prefix(err, r, "%s: ", dir);
 
         /* Layers are hashed when unpacked; their presence and size are checked now so a broken
          * layout fails before anything is done with it. */
         for (size_t i = 0; i < image->n_layers; i++) {
                 _cleanup_close_ int fd = open_blob_at(image->blobs_fd, &image->layers[i].blob, err);
                 if (fd < 0)
-                        return image_error_prefix(err, fd, "%s: layer %zu: ", dir, i);
+                        return forge_error_prefix(err, fd, "%s: layer %zu: ", dir, i);
         }
 
         *ret = TAKE_PTR(image);
         return 0;
 }
 
-int oci_image_open(const char *ref, OciImage **ret, ImageError *err) {
+int oci_image_open(const char *ref, OciImage **ret, ForgeError *err) {
         _cleanup_free_ char *dir = NULL, *tag = NULL;
         int r;
 
         r = oci_reference_parse(ref, &dir, &tag);
         if (r < 0)
-                return image_error_set(err, r, "invalid image reference \"%s\" (expected DIR[:TAG])",
+                return forge_error_set(err, r, "invalid image reference \"%s\" (expected DIR[:TAG])",
                                        strempty(ref));
         return oci_image_open_dir(dir, tag, ret, err);
 }
 
-int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void *userdata, ImageError *err) {
+int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void *userdata, ForgeError *err) {
         _cleanup_free_ char *buf = malloc(BUF_SIZE);
 
         if (!buf)
@@ -724,7 +724,7 @@ int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void 
 
                 fd = open_blob_at(image->blobs_fd, d, err);
                 if (fd < 0)
-                        return image_error_prefix(err, fd, "layer %zu: ", i);
+                        return forge_error_prefix(err, fd, "layer %zu: ", i);
                 alg = oci_digest_parse(d->digest, NULL, err);
                 if (alg < 0)
                         return alg;
@@ -735,7 +735,7 @@ int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void 
                 for (;;) {
                         ssize_t n = read(fd, buf, BUF_SIZE);
                         if (n < 0)
-                                return image_error_set(err, negative_errno(), "layer %zu blob %s: read: %m",
+                                return forge_error_set(err, negative_errno(), "layer %zu blob %s: read: %m",
                                                        i, d->digest);
                         if (n == 0)
                                 break;
@@ -748,19 +748,19 @@ int oci_image_verify_layers(const OciImage *image, OciProgressFn progress, void 
                         }
                 }
                 if (oci_hasher_bytes(h) != d->size)
-                        return image_error_set(err, -EBADMSG,
-                                               "layer %zu blob %s: size mismatch: descriptor says %" PRIu64
-                                               " bytes, read %" PRIu64,
-                                               i, d->digest, d->size, oci_hasher_bytes(h));
+                        return image_invalid(err, -EBADMSG,
+                                             "layer %zu blob %s: size mismatch: descriptor says %" PRIu64
+                                             " bytes, read %" PRIu64,
+                                             i, d->digest, d->size, oci_hasher_bytes(h));
                 r = oci_hasher_finish(h, actual);
                 if (r < 0)
                         return r;
                 if (progress)
                         progress(OCI_PROGRESS_VERIFY, d->digest, d->size, d->size, userdata);
                 if (!streq(actual, d->digest))
-                        return image_error_set(err, -EBADMSG,
-                                               "layer %zu blob: digest mismatch: expected %s, actual %s", i,
-                                               d->digest, actual);
+                        return image_invalid(err, -EBADMSG,
+                                             "layer %zu blob: digest mismatch: expected %s, actual %s", i,
+                                             d->digest, actual);
         }
         return 0;
 }

@@ -85,10 +85,10 @@ static bool in_initial_userns(void) {
 
 /*
  * Decides how the lowers' opaque dirs can be honoured: sets *ret_userxattr for overlayfs, or returns
- * -EOPNOTSUPP (why filled) when overlayfs cannot show them but a copy can, or -EPERM when nothing we
+ * -EOPNOTSUPP (err says why) when overlayfs cannot show them but a copy can, or -EPERM when nothing we
  * can do here would: a wrong merged view is never produced silently.
  */
-static int opaque_mode(char *const *lowers, size_t n, bool *ret_userxattr, char *why, size_t why_size) {
+static int opaque_mode(char *const *lowers, size_t n, bool *ret_userxattr, ForgeError *err) {
         bool all_trusted = true, all_user = true, init = in_initial_userns();
 
         for (size_t i = 0; i < n; i++) {
@@ -99,24 +99,23 @@ static int opaque_mode(char *const *lowers, size_t n, bool *ret_userxattr, char 
                         return r;
                 if (!li.known || !li.has_opaque)
                         continue;
-                if (!init && !li.user) {
-                        snprintf(why, why_size,
-                                 "layer %s marks its opaque directories only with "
-                                 "trusted.overlay.opaque, which cannot be read inside a user namespace; "
-                                 "remove it from the layer cache and unpack it again",
-                                 lowers[i]);
-                        return -EPERM;
-                }
+                if (!init && !li.user)
+                        return forge_error_set(
+                                err, -EPERM,
+                                "layer %s marks its opaque directories only with "
+                                "trusted.overlay.opaque, which cannot be read inside a user "
+                                "namespace; remove it from the layer cache and unpack it again",
+                                lowers[i]);
                 all_trusted = all_trusted && li.trusted;
                 all_user = all_user && li.user;
         }
         if (!init || !all_trusted) {
-                if (!all_user) {
-                        snprintf(why, why_size,
-                                 "layers mark opaque directories in different xattr namespaces "
-                                 "(trusted. and user.), which one overlay mount cannot read together");
-                        return -EOPNOTSUPP;
-                }
+                if (!all_user)
+                        return forge_error_set(
+                                err, -EOPNOTSUPP,
+                                "layers mark opaque directories in different xattr namespaces "
+                                "(trusted. and user.), which one overlay mount cannot read "
+                                "together");
                 *ret_userxattr = true;
                 return 0;
         }
@@ -143,24 +142,20 @@ static void fs_context_messages(int fd, char *buf, size_t size) {
 }
 
 static int mount_overlay(char *const *lowers, size_t n, const char *upper, const char *work,
-                         const char *target, bool userxattr, char *why, size_t why_size) {
+                         const char *target, bool userxattr, ForgeError *err) {
         _cleanup_close_ int fs_fd = -EBADF, mnt_fd = -EBADF;
         char msgs[512];
 
         fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
-        if (fs_fd < 0) {
-                int e = negative_errno();
-                snprintf(why, why_size, "fsopen(overlay): %s", strerror(-e));
-                return e;
-        }
+        if (fs_fd < 0)
+                return forge_error_set(err, negative_errno(), "fsopen(overlay): %m");
         /* lowerdir+ (Linux 6.8) takes one path per call: no escaping, no page-size limit on the list. */
         for (size_t i = n; i > 0; i--)
                 if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i - 1], 0) < 0) {
                         int e = negative_errno();
                         fs_context_messages(fs_fd, msgs, sizeof msgs);
-                        snprintf(why, why_size, "overlay lower %s: %s%s%s", lowers[i - 1], strerror(-e),
-                                 msgs[0] ? ": " : "", msgs);
-                        return e;
+                        return forge_error_set(err, e, "overlay lower %s: %m%s%s", lowers[i - 1],
+                                               msgs[0] ? ": " : "", msgs);
                 }
         if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
             fsconfig(fs_fd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
@@ -171,20 +166,13 @@ static int mount_overlay(char *const *lowers, size_t n, const char *upper, const
             fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 int e = negative_errno();
                 fs_context_messages(fs_fd, msgs, sizeof msgs);
-                snprintf(why, why_size, "overlay mount: %s%s%s", strerror(-e), msgs[0] ? ": " : "", msgs);
-                return e;
+                return forge_error_set(err, e, "overlay mount: %m%s%s", msgs[0] ? ": " : "", msgs);
         }
         mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, 0);
-        if (mnt_fd < 0) {
-                int e = negative_errno();
-                snprintf(why, why_size, "fsmount(overlay): %s", strerror(-e));
-                return e;
-        }
-        if (move_mount(mnt_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-                int e = negative_errno();
-                snprintf(why, why_size, "move_mount to %s: %s", target, strerror(-e));
-                return e;
-        }
+        if (mnt_fd < 0)
+                return forge_error_set(err, negative_errno(), "fsmount(overlay): %m");
+        if (move_mount(mnt_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return forge_error_set(err, negative_errno(), "move_mount to %s: %m", target);
         return 0;
 }
 
@@ -279,8 +267,7 @@ typedef struct CopyLink {
 
 typedef struct CopyCtx {
         bool preserve_owner;
-        char *why;
-        size_t why_size;
+        ForgeError *err;
         CopyLink links[LINKS_MAX];
         size_t n_links;
 } CopyCtx;
@@ -413,9 +400,7 @@ static int copy_entry(CopyCtx *ctx, int src, int dst, const char *name, unsigned
 fail_errno:
         r = negative_errno();
 fail:
-        if (!ctx->why[0])
-                snprintf(ctx->why, ctx->why_size, "copying \"%s\": %s", path, strerror(-r));
-        return r;
+        return forge_error_set(ctx->err, r, "copying \"%s\": %m", path);
 }
 
 static int copy_tree(CopyCtx *ctx, int src, int dst, unsigned depth, const char *rel) {
@@ -439,89 +424,58 @@ static int copy_tree(CopyCtx *ctx, int src, int dst, unsigned depth, const char 
         return r;
 }
 
-/* Puts prefix in front of the reason already in why, truncating the end if needed. */
-static void why_prepend(char *why, size_t size, const char *prefix) {
-        size_t pl = MIN(strlen(prefix), size - 1), wl = strnlen(why, size - 1);
-
-        wl = MIN(wl, size - 1 - pl);
-        memmove(why + pl, why, wl);
-        memcpy(why, prefix, pl);
-        why[pl + wl] = 0;
-}
-
-static int assemble_copy(char *const *lowers, size_t n, int state_fd, const RootfsOptions *opts, char *why,
-                         size_t why_size) {
+static int assemble_copy(char *const *lowers, size_t n, int state_fd, const RootfsOptions *opts,
+                         ForgeError *err) {
         _cleanup_close_ int root_fd = -EBADF;
         bool preserve_owner = geteuid() == 0;
         struct stat st;
         int r;
 
         if (mkdirat(state_fd, "rootfs", 0755) < 0 ||
-            (root_fd = openat(state_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-                r = negative_errno();
-                snprintf(why, why_size, "cannot create rootfs directory: %s", strerror(-r));
-                return r;
-        }
+            (root_fd = openat(state_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                return forge_error_set(err, negative_errno(), "cannot create rootfs directory: %m");
         for (size_t i = 0; i < n; i++) {
                 _cleanup_close_ int lower_fd = open(lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-                if (lower_fd < 0) {
-                        r = negative_errno();
-                        snprintf(why, why_size, "cannot open layer %s: %s", lowers[i], strerror(-r));
-                        return r;
-                }
+                if (lower_fd < 0)
+                        return forge_error_set(err, negative_errno(), "cannot open layer %s: %m", lowers[i]);
                 CopyCtx *ctx = calloc(1, sizeof *ctx);
 
                 if (!ctx)
                         return -ENOMEM;
-                *ctx = (CopyCtx) { .preserve_owner = preserve_owner, .why = why, .why_size = why_size };
+                *ctx = (CopyCtx) { .preserve_owner = preserve_owner, .err = err };
                 r = copy_tree(ctx, lower_fd, root_fd, 0, "");
                 copy_links_done(ctx);
                 free(ctx);
-                if (r < 0) {
-                        _cleanup_free_ char *prefix = NULL;
-
-                        if (asprintf(&prefix, "layer %s: ", lowers[i]) >= 0)
-                                why_prepend(why, why_size, prefix);
-                        return r;
-                }
+                if (r < 0)
+                        return forge_error_prefix(err, r, "layer %s: ", lowers[i]);
                 /* The top layer's root decides the mode of "/". */
                 if (fstat(lower_fd, &st) == 0)
                         (void) fchmod(root_fd, st.st_mode & 07777);
         }
         if ((opts->root_uid != (uid_t) -1 || opts->root_gid != (gid_t) -1) &&
-            fchown(root_fd, opts->root_uid, opts->root_gid) < 0) {
-                r = negative_errno();
-                snprintf(why, why_size, "cannot chown rootfs: %s", strerror(-r));
-                return r;
-        }
+            fchown(root_fd, opts->root_uid, opts->root_gid) < 0)
+                return forge_error_set(err, negative_errno(), "cannot chown rootfs: %m");
         return 0;
 }
 
 static int assemble_overlay(char *const *lowers, size_t n, const char *state_dir, int state_fd,
-                            const RootfsOptions *opts, bool userxattr, char *why, size_t why_size) {
+                            const RootfsOptions *opts, bool userxattr, ForgeError *err) {
         _cleanup_free_ char *upper = NULL, *work = NULL, *target = NULL;
-        int r;
 
         if (asprintf(&upper, "%s/upper", state_dir) < 0 || asprintf(&work, "%s/work", state_dir) < 0 ||
             asprintf(&target, "%s/rootfs", state_dir) < 0)
                 return -ENOMEM;
 
         if (mkdirat(state_fd, "upper", 0755) < 0 || mkdirat(state_fd, "work", 0700) < 0 ||
-            mkdirat(state_fd, "rootfs", 0755) < 0) {
-                r = negative_errno();
-                snprintf(why, why_size, "cannot create overlay directories in %s: %s", state_dir,
-                         strerror(-r));
-                return r;
-        }
+            mkdirat(state_fd, "rootfs", 0755) < 0)
+                return forge_error_set(err, negative_errno(), "cannot create overlay directories in %s: %m",
+                                       state_dir);
         if ((opts->root_uid != (uid_t) -1 || opts->root_gid != (gid_t) -1) &&
-            fchownat(state_fd, "upper", opts->root_uid, opts->root_gid, AT_SYMLINK_NOFOLLOW) < 0) {
-                r = negative_errno();
-                snprintf(why, why_size, "cannot chown %s: %s", upper, strerror(-r));
-                return r;
-        }
+            fchownat(state_fd, "upper", opts->root_uid, opts->root_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return forge_error_set(err, negative_errno(), "cannot chown %s: %m", upper);
 
-        return mount_overlay(lowers, n, upper, work, target, userxattr, why, why_size);
+        return mount_overlay(lowers, n, upper, work, target, userxattr, err);
 }
 
 static void remove_parts(int state_fd) {
@@ -531,11 +485,11 @@ static void remove_parts(int state_fd) {
 }
 
 int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOptions *opts, Rootfs **ret,
-                    ImageError *err) {
+                    ForgeError *err) {
         RootfsOptions defaults = ROOTFS_OPTIONS_DEFAULT;
         _cleanup_(rootfs_freep) Rootfs *rootfs = NULL;
         _cleanup_close_ int state_fd = -EBADF;
-        char why[1024] = "";
+        ForgeError overlay_err = {}; /* why not overlayfs: an error, or the reason to fall back to a copy */
         bool userxattr = false, overlay_ok;
         size_t n = 0;
         int r;
@@ -544,23 +498,23 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         while (lowers && lowers[n])
                 n++;
         if (n == 0)
-                return image_error_set(err, -EINVAL, "rootfs %s: the image has no layers", state_dir);
+                return forge_error_set(err, -EINVAL, "rootfs %s: the image has no layers", state_dir);
         if (opts->mode < 0 || opts->mode >= _ROOTFS_MODE_MAX)
                 return -EINVAL;
 
         r = mkdir_p(state_dir, 0700);
         if (r < 0)
-                return image_error_set(err, r, "cannot create state directory %s: %s", state_dir,
+                return forge_error_set(err, r, "cannot create state directory %s: %s", state_dir,
                                        strerror(-r));
         state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (state_fd < 0)
-                return image_error_set(err, negative_errno(), "cannot open state directory %s: %m",
+                return forge_error_set(err, negative_errno(), "cannot open state directory %s: %m",
                                        state_dir);
         FOREACH_ELEMENT(name, state_parts) {
                 struct stat st;
 
                 if (fstatat(state_fd, *name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                        return image_error_set(err, -EEXIST,
+                        return forge_error_set(err, -EEXIST,
                                                "%s/%s already exists (tear the old rootfs down first)",
                                                state_dir, *name);
         }
@@ -572,14 +526,15 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
         if (!rootfs->state_dir || asprintf(&rootfs->path, "%s/rootfs", state_dir) < 0)
                 return -ENOMEM;
 
-        r = opaque_mode(lowers, n, &userxattr, why, sizeof why);
+        r = opaque_mode(lowers, n, &userxattr, &overlay_err);
         if (r == -EPERM || r == -ENOMEM)
-                return image_error_set(err, r, "rootfs %s: %s", state_dir, why[0] ? why : strerror(-r));
+                return forge_error_set(err, r, "rootfs %s: %s", state_dir,
+                                       forge_error_message(&overlay_err, r));
         overlay_ok = r >= 0;
 
         if (opts->mode != ROOTFS_MODE_COPY) {
-                r = overlay_ok ? assemble_overlay(lowers, n, state_dir, state_fd, opts, userxattr, why,
-                                                  sizeof why)
+                r = overlay_ok ? assemble_overlay(lowers, n, state_dir, state_fd, opts, userxattr,
+                                                  &overlay_err)
                                : -EOPNOTSUPP;
                 if (r >= 0) {
                         rootfs->kind = ROOTFS_OVERLAY;
@@ -588,19 +543,17 @@ int rootfs_assemble(char *const *lowers, const char *state_dir, const RootfsOpti
                 }
                 remove_parts(state_fd);
                 if (opts->mode == ROOTFS_MODE_OVERLAY)
-                        return image_error_set(err, r, "rootfs %s: %s", state_dir,
-                                               why[0] ? why : strerror(-r));
-                rootfs->fallback_reason = strdup(why[0] ? why : strerror(-r));
+                        return forge_error_set(err, r, "rootfs %s: %s", state_dir,
+                                               forge_error_message(&overlay_err, r));
+                rootfs->fallback_reason = strdup(forge_error_message(&overlay_err, r));
                 if (!rootfs->fallback_reason)
                         return -ENOMEM;
-                why[0] = 0;
         }
 
-        r = assemble_copy(lowers, n, state_fd, opts, why, sizeof why);
+        r = assemble_copy(lowers, n, state_fd, opts, err);
         if (r < 0) {
                 remove_parts(state_fd);
-                return image_error_set(err, r, "rootfs %s (copy): %s", state_dir,
-                                       why[0] ? why : strerror(-r));
+                return forge_error_prefix(err, r, "rootfs %s (copy): ", state_dir);
         }
         rootfs->kind = ROOTFS_COPY;
         *ret = TAKE_PTR(rootfs);
@@ -617,7 +570,7 @@ static int is_mount_root(int dir_fd, const char *name) {
         return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
-int rootfs_teardown(const char *state_dir, ImageError *err) {
+int rootfs_teardown(const char *state_dir, ForgeError *err) {
         _cleanup_close_ int state_fd = -EBADF;
         _cleanup_free_ char *target = NULL;
         int r;
@@ -626,7 +579,7 @@ int rootfs_teardown(const char *state_dir, ImageError *err) {
         if (state_fd < 0) {
                 if (errno == ENOENT)
                         return 0;
-                return image_error_set(err, negative_errno(), "cannot open state directory %s: %m",
+                return forge_error_set(err, negative_errno(), "cannot open state directory %s: %m",
                                        state_dir);
         }
         if (asprintf(&target, "%s/rootfs", state_dir) < 0)
@@ -636,18 +589,18 @@ int rootfs_teardown(const char *state_dir, ImageError *err) {
         for (unsigned i = 0; i < 16; i++) {
                 r = is_mount_root(state_fd, "rootfs");
                 if (r < 0)
-                        return image_error_set(err, r, "cannot tell whether %s is mounted: %s", target,
+                        return forge_error_set(err, r, "cannot tell whether %s is mounted: %s", target,
                                                strerror(-r));
                 if (r == 0)
                         break;
                 if (umount2(target, UMOUNT_NOFOLLOW) < 0) {
                         if (errno != EBUSY)
-                                return image_error_set(err, negative_errno(), "cannot unmount %s: %m",
+                                return forge_error_set(err, negative_errno(), "cannot unmount %s: %m",
                                                        target);
                         /* Still in use by a process that has not exited yet: detach, the kernel frees it
                          * when the last user goes. */
                         if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-                                return image_error_set(err, negative_errno(), "cannot detach %s: %m",
+                                return forge_error_set(err, negative_errno(), "cannot detach %s: %m",
                                                        target);
                 }
         }
@@ -655,7 +608,7 @@ int rootfs_teardown(const char *state_dir, ImageError *err) {
         FOREACH_ELEMENT(name, state_parts) {
                 r = image_rm_rf_at(state_fd, *name);
                 if (r < 0)
-                        return image_error_set(err, r, "cannot remove %s/%s: %s", state_dir, *name,
+                        return forge_error_set(err, r, "cannot remove %s/%s: %s", state_dir, *name,
                                                strerror(-r));
         }
         return 0;

@@ -2341,7 +2341,7 @@ static bool document_ends_before(const char *text, size_t end) {
         return o && json_tokener_get_error(tok) == json_tokener_success;
 }
 
-int policy_load_string(const char *text, size_t len, const char *name, Policy **ret,
+static int load_string(const char *text, size_t len, const char *name, Policy **ret,
                        PolicyDiagnostics *diag) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;
@@ -2490,7 +2490,7 @@ int policy_load_string(const char *text, size_t len, const char *name, Policy **
         return 0;
 }
 
-int policy_load_file(const char *path, Policy **ret, PolicyDiagnostics *diag) {
+static int load_file(const char *path, Policy **ret, PolicyDiagnostics *diag) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
@@ -2553,5 +2553,47 @@ int policy_load_file(const char *path, Policy **ret, PolicyDiagnostics *diag) {
                 n += (size_t) k;
         }
 
-        return policy_load_string(buf ?: "", n, path, ret, diag);
+        return load_string(buf ?: "", n, path, ret, diag);
+}
+
+/* The first problem of those the load added to diag (from index first) becomes err; the list goes to the
+ * caller's diag, or away when it has none. */
+static int load_finish(int r, const char *name, PolicyDiagnostics *diag, size_t first, bool own,
+                       ForgeError *err) {
+        if (r < 0 && diag->n_errors > first) {
+                const PolicyError *e = &diag->errors[first];
+                size_t more = diag->n_errors - first - 1;
+                /* What is wrong is the policy; what could not be read is the system's business. */
+                ForgeErrorKind kind =
+                        r == -EINVAL || r == -EFBIG ? FORGE_ERROR_POLICY_INVALID : FORGE_ERROR_SYSTEM;
+
+                if (more > 0)
+                        (void) forge_error_set_at(err, kind, r, e->file, e->line, e->column,
+                                                  "%s (and %zu more error%s)", e->message, more,
+                                                  more == 1 ? "" : "s");
+                else
+                        (void) forge_error_set_at(err, kind, r, e->file, e->line, e->column, "%s",
+                                                  e->message);
+        } else if (r < 0)
+                (void) forge_error_set(err, r, "cannot load policy %s: %m", strempty(name));
+        if (own)
+                policy_diagnostics_done(diag);
+        return r;
+}
+
+int policy_load_string(const char *text, size_t len, const char *name, Policy **ret, PolicyDiagnostics *diag,
+                       ForgeError *err) {
+        PolicyDiagnostics local = {};
+        PolicyDiagnostics *d = diag ?: &local;
+        size_t first = d->n_errors;
+
+        return load_finish(load_string(text, len, name, ret, d), name ?: "<string>", d, first, !diag, err);
+}
+
+int policy_load_file(const char *path, Policy **ret, PolicyDiagnostics *diag, ForgeError *err) {
+        PolicyDiagnostics local = {};
+        PolicyDiagnostics *d = diag ?: &local;
+        size_t first = d->n_errors;
+
+        return load_finish(load_file(path, ret, d), path, d, first, !diag, err);
 }

@@ -57,7 +57,8 @@ static int pid_max(uint64_t *ret) {
         return *ret > 0 ? 0 : -EBADMSG;
 }
 
-static int budget_value(json_object *o, const char *key, bool size, uint64_t *ret, char **ret_error) {
+static int budget_value(json_object *o, const char *key, bool size, const char *path, uint64_t *ret,
+                        ForgeError *err) {
         json_object *v;
 
         if (!json_object_object_get_ex(o, key, &v))
@@ -69,13 +70,12 @@ static int budget_value(json_object *o, const char *key, bool size, uint64_t *re
         if (size && json_object_is_type(v, json_type_string) &&
             scheduler_parse_size(json_object_get_string(v), ret) >= 0 && *ret > 0)
                 return 0;
-        if (ret_error)
-                (void) asprintf(ret_error, "\"%s\" must be a positive %s", key,
-                                size ? "size (\"512M\", \"8G\" or bytes)" : "integer");
-        return -EINVAL;
+        return forge_error_set_at(err, FORGE_ERROR_CONFIG_INVALID, -EINVAL, path, 0, 0,
+                                  "\"%s\" must be a positive %s", key,
+                                  size ? "size (\"512M\", \"8G\" or bytes)" : "integer");
 }
 
-int container_budget_load(const char *path, SchedulerBudget *ret, char **ret_error) {
+int container_budget_load(const char *path, SchedulerBudget *ret, ForgeError *err) {
         _cleanup_free_ char *text = NULL;
         SchedulerBudget b;
         uint64_t mem, pm;
@@ -98,41 +98,29 @@ int container_budget_load(const char *path, SchedulerBudget *ret, char **ret_err
                 *ret = b;
                 return 0;
         }
-        if (r < 0) {
-                if (ret_error)
-                        (void) asprintf(ret_error, "cannot read %s: %s", path, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return forge_error_set(err, r, "cannot read %s: %m", path);
 
         o = json_tokener_parse(text);
         if (!o || !json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
-                if (ret_error)
-                        (void) asprintf(ret_error, "%s: not a JSON object", path);
-                return -EINVAL;
+                return forge_error_set_at(err, FORGE_ERROR_CONFIG_INVALID, -EINVAL, path, 0, 0,
+                                          "not a JSON object");
         }
-        r = budget_value(o, "memory", true, &b.memory_bytes, ret_error);
+        r = budget_value(o, "memory", true, path, &b.memory_bytes, err);
         if (r >= 0)
-                r = budget_value(o, "pids", false, &b.pids, ret_error);
+                r = budget_value(o, "pids", false, path, &b.pids, err);
         /* Defaults not given follow the budget given (an eighth of it at most), so a budget smaller
          * than the host's never refuses a container that asked for nothing. */
         b.default_memory_bytes = MIN((uint64_t) 512 << 20, b.memory_bytes / 8);
         b.default_pids = MIN((uint64_t) 1024, b.pids / 8);
         if (r >= 0)
-                r = budget_value(o, "default_memory", true, &b.default_memory_bytes, ret_error);
+                r = budget_value(o, "default_memory", true, path, &b.default_memory_bytes, err);
         if (r >= 0)
-                r = budget_value(o, "default_pids", false, &b.default_pids, ret_error);
+                r = budget_value(o, "default_pids", false, path, &b.default_pids, err);
         json_object_put(o);
-        if (r < 0) {
-                if (ret_error && *ret_error) {
-                        char *m;
-                        if (asprintf(&m, "%s: %s", path, *ret_error) >= 0) {
-                                free(*ret_error);
-                                *ret_error = m;
-                        }
-                }
+        if (r < 0)
                 return r;
-        }
         *ret = b;
         return 0;
 }
@@ -335,7 +323,8 @@ static void sleep_ms(unsigned ms) {
 }
 
 int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, ContainerRecord *rec, bool no_wait,
-                          ContainerQueueWaitFn on_wait, void *userdata, ContainerLock **ret, char **ret_error) {
+                          ContainerQueueWaitFn on_wait, void *userdata, ContainerLock **ret,
+                          ForgeError *err) {
         _cleanup_free_ char *qdir = NULL, *qpath = NULL;
         struct timespec ts;
         SchedulerEntry self;
@@ -395,13 +384,14 @@ int container_queue_admit(ContainerStore *s, const SchedulerBudget *b, Container
                 self.id = my_id;
 
                 d = scheduler_decide(b, running, n_running, waiting_l, n_q, &self, &shortage);
-                if (d != SCHEDULER_ADMIT && (d == SCHEDULER_REFUSE || no_wait) && ret_error) {
+                if (d != SCHEDULER_ADMIT && (d == SCHEDULER_REFUSE || no_wait) && err) {
                         _cleanup_free_ char *why = NULL;
                         describe(b, running, n_running, &self, shortage, &why);
-                        (void) asprintf(ret_error, "%s: %s",
-                                        d == SCHEDULER_REFUSE ? "the request exceeds the whole host budget"
-                                                              : "the request does not fit the host budget now",
-                                        why ?: "");
+                        (void) forge_error_set(err, d == SCHEDULER_REFUSE ? -E2BIG : -EXFULL, "%s: %s",
+                                               d == SCHEDULER_REFUSE
+                                                       ? "the request exceeds the whole host budget"
+                                                       : "the request does not fit the host budget now",
+                                               why ?: "");
                 } else if (d == SCHEDULER_WAIT && !waiting && on_wait) {
                         _cleanup_free_ char *why = NULL;
                         describe(b, running, n_running, &self, shortage, &why);

@@ -41,8 +41,8 @@ typedef struct ContainerLaunched {
 
 /* Takes the policy. identity: a policy identity by name, or NULL to resolve it. */
 int container_run_launch(const ContainerConfig *c, Policy *policy, const char *identity, EventSink *sink,
-                         ContainerRun **ret, ContainerLaunched *ret_launched, ContainerError *err);
-int container_run_exec(ContainerRun *r, ContainerError *err);
+                         ContainerRun **ret, ContainerLaunched *ret_launched, ForgeError *err);
+int container_run_exec(ContainerRun *r, ForgeError *err);
 const char *container_run_id(const ContainerRun *r) _pure_;
 void container_run_quarantine_request(ContainerRun *r, const SupervisorEvent *ev);
 int container_run_process(ContainerRun *r, int trust);

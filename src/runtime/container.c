@@ -108,7 +108,7 @@ struct ContainerRun {
         int pidfd, root_fd, cgroup_fd, sync_fd;
         uint64_t timing[_CONTAINER_STEP_MAX];
         bool recorded_end;
-        char failure[CONTAINER_ERROR_MAX]; /* why the start failed, for the record */
+        char failure[FORGE_ERROR_MESSAGE_MAX]; /* why the start failed, for the record */
 
         /* Set by the quarantine request (supervising thread), handled by the owner's loop. */
         char quarantine_reason[256];
@@ -165,7 +165,7 @@ static int write_id_maps(pid_t pid, uid_t base, uint32_t count) {
  * namespace: files owned by uid 0 in the cache are owned by container root, without chown-ing the
  * shared cache. layer.json is linked beside it so rootfs.c still finds the layer's xattr namespace.
  */
-static int stage_idmapped_layers(ContainerRun *run, char **lowers, int userns_fd, ContainerError *err) {
+static int stage_idmapped_layers(ContainerRun *run, char **lowers, int userns_fd, ForgeError *err) {
         size_t n = 0;
 
         while (lowers[n])
@@ -189,19 +189,20 @@ static int stage_idmapped_layers(ContainerRun *run, char **lowers, int userns_fd
                         return -ENOMEM;
                 r = mkdir_p(target, 0700);
                 if (r < 0)
-                        return container_error_set(err, r, "cannot create %s: %s", target, strerror(-r));
+                        return forge_error_set(err, r, "cannot create %s: %s", target, strerror(-r));
                 (void) symlink(meta_src, meta_dst);
 
                 tree = (int) syscall(SYS_open_tree, AT_FDCWD, lowers[i], OPEN_TREE_CLONE | O_CLOEXEC);
                 if (tree < 0)
-                        return container_error_set(err, negative_errno(), "open_tree %s: %m", lowers[i]);
+                        return forge_error_set(err, negative_errno(), "open_tree %s: %m", lowers[i]);
                 if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-                        return container_error_set(err, negative_errno(),
-                                                   "cannot id-map layer %s (file system without id-mapped mounts?): %m",
-                                                   lowers[i]);
+                        return forge_error_set(
+                                err, negative_errno(),
+                                "cannot id-map layer %s (file system without id-mapped mounts?): %m",
+                                lowers[i]);
                 if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                        return container_error_set(err, negative_errno(), "cannot mount layer %s on %s: %m", lowers[i],
-                                                   target);
+                        return forge_error_set(err, negative_errno(), "cannot mount layer %s on %s: %m",
+                                               lowers[i], target);
                 run->staged[i] = TAKE_PTR(target);
         }
         return 0;
@@ -288,7 +289,7 @@ typedef struct MountJob {
         char **lowers;
         const char *rootfs_path;
         uid_t base;
-        ContainerError *err;
+        ForgeError *err;
         int result;
         char warning[512];
 } MountJob;
@@ -298,25 +299,24 @@ static void *mount_job(void *userdata) {
         ContainerRun *run = j->run;
         _cleanup_close_ int userns_fd = -EBADF, mntns_fd = -EBADF;
         RootfsOptions ro = ROOTFS_OPTIONS_DEFAULT;
-        ImageError ierr = {};
         char nspath[64];
         int r;
 
         if (unshare(CLONE_FS) < 0) {
-                j->result = container_error_set(j->err, negative_errno(), "cannot take a private fs_struct: %m");
+                j->result = forge_error_set(j->err, negative_errno(), "cannot take a private fs_struct: %m");
                 return NULL;
         }
         snprintf(nspath, sizeof nspath, "/proc/%d/ns/mnt", (int) j->pid);
         mntns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
         if (mntns_fd < 0 || setns(mntns_fd, CLONE_NEWNS) < 0) {
-                j->result = container_error_set(j->err, negative_errno(), "cannot join the container's mount namespace %s: %m",
-                                                nspath);
+                j->result = forge_error_set(j->err, negative_errno(),
+                                            "cannot join the container's mount namespace %s: %m", nspath);
                 return NULL;
         }
         snprintf(nspath, sizeof nspath, "/proc/%d/ns/user", (int) j->pid);
         userns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
         if (userns_fd < 0) {
-                j->result = container_error_set(j->err, negative_errno(), "cannot open %s: %m", nspath);
+                j->result = forge_error_set(j->err, negative_errno(), "cannot open %s: %m", nspath);
                 return NULL;
         }
         r = stage_idmapped_layers(run, j->lowers, userns_fd, j->err);
@@ -326,17 +326,16 @@ static void *mount_job(void *userdata) {
         }
         ro.root_uid = j->base;
         ro.root_gid = j->base;
-        r = rootfs_assemble(run->staged, run->storage, &ro, &run->rootfs, &ierr);
+        r = rootfs_assemble(run->staged, run->storage, &ro, &run->rootfs, j->err);
         if (r < 0) {
-                j->result = container_error_set(j->err, r, "root filesystem: %s",
-                                                ierr.message[0] ? ierr.message : strerror(-r));
+                j->result = forge_error_prefix(j->err, r, "root filesystem: ");
                 return NULL;
         }
         if (run->rootfs->kind != ROOTFS_OVERLAY) {
                 /* pivot_root() needs a mount point; a copied root is a plain directory. */
                 if (mount(j->rootfs_path, j->rootfs_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-                        j->result = container_error_set(j->err, negative_errno(), "cannot bind %s onto itself: %m",
-                                                        j->rootfs_path);
+                        j->result = forge_error_set(j->err, negative_errno(),
+                                                    "cannot bind %s onto itself: %m", j->rootfs_path);
                         return NULL;
                 }
                 snprintf(j->warning, sizeof j->warning, "overlayfs unavailable (%s): the root filesystem is a copy",
@@ -438,8 +437,8 @@ static bool policy_needs_digest(const Policy *p) {
 /* Resolves the workload's identity and trust, then builds the kernel filter and the graph on a thread
  * (joined before we clone). Takes the policy. */
 static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig *c, const char *identity,
-                         const char *digest, int *ret_identity, int *ret_trust, int *ret_trust_max, char **ret_path,
-                         ContainerError *err) {
+                         const char *digest, int *ret_identity, int *ret_trust, int *ret_trust_max,
+                         char **ret_path, ForgeError *err) {
         PolicyWorkload w = { .name = c->name, .image_digest = digest, .labels = c->labels };
         Policy *p = *policy;
 
@@ -448,8 +447,8 @@ static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig
         if (identity) {
                 *ret_identity = policy_identity_by_name(p, identity);
                 if (*ret_identity < 0)
-                        return container_error_set(err, -ENOENT, "policy %s has no identity \"%s\"",
-                                                   strempty(p->path), identity);
+                        return forge_error_set(err, -ENOENT, "policy %s has no identity \"%s\"",
+                                               strempty(p->path), identity);
         } else
                 *ret_identity = policy_identity_resolve(p, &w);
         *ret_trust = policy_identity_trust(p, *ret_identity);
@@ -478,8 +477,9 @@ bool container_run_quarantine_killed(const ContainerRun *r) {
         return __atomic_load_n(&r->quarantine_failed, __ATOMIC_ACQUIRE);
 }
 
-int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const char *identity_name, EventSink *sink,
-                         ContainerRun **ret, ContainerLaunched *ret_launched, ContainerError *err) {
+int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const char *identity_name,
+                         EventSink *sink, ContainerRun **ret, ContainerLaunched *ret_launched,
+                         ForgeError *err) {
         _cleanup_(policy_freep) Policy *policy = policy_arg;
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *cache = NULL;
@@ -489,11 +489,9 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         _cleanup_(supervisor_handoff_freep) SupervisorHandoff *handoff = NULL;
         _cleanup_(container_run_freep) ContainerRun *run = NULL;
         _cleanup_strv_free_ char **lowers = NULL, **argv = NULL;
-        _cleanup_free_ char *budget_error = NULL, *failed_file = NULL, *admit_error = NULL, *rootfs_path = NULL,
-                            *policy_path_copy = NULL;
+        _cleanup_free_ char *failed_file = NULL, *rootfs_path = NULL, *policy_path_copy = NULL;
         _cleanup_close_ int sync_child = -EBADF;
         _cleanup_(compile_job_done) CompileJob compile = {};
-        ImageError ierr = {};
         SchedulerBudget budget;
         CgroupLayout layout;
         CgroupLimits limits;
@@ -510,14 +508,14 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         MountJob mj = {};
 
         if (!c->image || !policy)
-                return container_error_set(err, -EINVAL, "an image and a policy are required");
+                return forge_error_set(err, -EINVAL, "an image and a policy are required");
         if (c->name && !container_name_is_valid(c->name))
-                return container_error_set(err, -EINVAL,
-                                           "invalid container name \"%s\": 1-63 of A-Z a-z 0-9 _ . -, starting "
-                                           "with a letter or digit",
-                                           c->name);
+                return forge_error_set(err, -EINVAL,
+                                       "invalid container name \"%s\": 1-63 of A-Z a-z 0-9 _ . -, starting "
+                                       "with a letter or digit",
+                                       c->name);
         if (c->network < 0 || c->network >= _CONTAINER_NETWORK_MAX)
-                return container_error_set(err, -EINVAL, "invalid network mode");
+                return forge_error_set(err, -EINVAL, "invalid network mode");
 
         run = calloc(1, sizeof *run);
         if (!run)
@@ -538,39 +536,40 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         }
 
         /* 1. The image: verified as it is read, layers unpacked once into the cache. */
-        r = oci_image_open(c->image, &image, &ierr);
+        r = oci_image_open(c->image, &image, err);
         if (r < 0)
-                return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
+                return forge_error_prefix(err, r, "image %s: ", c->image);
         if (policy) {
                 r = start_compile(&compile, &policy, c, identity_name, image->manifest.digest, &identity, &trust,
                                   &trust_max, &policy_path_copy, err);
                 if (r < 0)
                         return r;
         }
-        r = layer_cache_open(c->layer_cache_dir, &cache, &ierr);
+        r = layer_cache_open(c->layer_cache_dir, &cache, err);
         if (r < 0)
-                return container_error_set(err, r, "layer cache: %s", ierr.message[0] ? ierr.message : strerror(-r));
+                return forge_error_prefix(err, r, "layer cache: ");
         layer_cache_set_limits(cache, &c->unpack_limits);
-        r = layer_cache_unpack_image(cache, image, c->verify, c->verify_userdata, 0, c->progress, c->userdata, &lowers,
-                                     &ierr);
+        r = layer_cache_unpack_image(cache, image, c->verify, c->verify_userdata, 0, c->progress,
+                                     c->userdata, &lowers, err);
         if (r < 0)
-                return container_error_set(err, r, "image %s: %s", c->image, ierr.message[0] ? ierr.message : strerror(-r));
+                return forge_error_prefix(err, r, "image %s: ", c->image);
         r = build_argv(c, NULL, &image->config, &argv);
         if (r < 0)
-                return container_error_set(err, r, "out of memory");
+                return forge_error_set(err, r, "out of memory");
         if (!argv[0])
-                return container_error_set(err, -EINVAL,
-                                           "image %s has no entrypoint or cmd; give a command after \"--\"", c->image);
+                return forge_error_set(err, -EINVAL,
+                                       "image %s has no entrypoint or cmd; give a command after \"--\"",
+                                       c->image);
 
         run->timing[CONTAINER_STEP_IMAGE] = time_now_usec(CLOCK_MONOTONIC);
         /* 2. Admission. */
-        r = container_budget_load(c->budget_file, &budget, &budget_error);
+        r = container_budget_load(c->budget_file, &budget, err);
         if (r < 0)
-                return container_error_set(err, r, "host budget: %s", budget_error ?: strerror(-r));
+                return forge_error_prefix(err, r, "host budget: ");
         r = container_store_open(c->state_dir, &run->store);
         if (r < 0)
-                return container_error_set(err, r, "cannot open the state directory %s: %s",
-                                           c->state_dir ?: CONTAINER_STORE_DEFAULT_ROOT, strerror(-r));
+                return forge_error_set(err, r, "cannot open the state directory %s: %s",
+                                       c->state_dir ?: CONTAINER_STORE_DEFAULT_ROOT, strerror(-r));
         /* No orphan reaping here (it walks every record): admission already ignores containers whose
          * owner is gone, and ps/inspect/control reap them. */
         container_store_set_event_callback(run->store, store_event, run);
@@ -598,13 +597,13 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         rec->owner_pid = getpid();
         r = container_process_start_time(getpid(), &rec->owner_start);
         if (r < 0)
-                return container_error_set(err, r, "cannot read our own start time: %s", strerror(-r));
+                return forge_error_set(err, r, "cannot read our own start time: %s", strerror(-r));
 
-        r = container_queue_admit(run->store, &budget, rec, c->no_wait, queue_wait, run, &lock, &admit_error);
+        r = container_queue_admit(run->store, &budget, rec, c->no_wait, queue_wait, run, &lock, err);
         if (r == -EEXIST)
-                return container_error_set(err, r, "a container named \"%s\" is already running", c->name);
+                return forge_error_set(err, r, "a container named \"%s\" is already running", c->name);
         if (r < 0)
-                return container_error_set(err, r, "%s", admit_error ?: strerror(-r));
+                return forge_error_set(err, r, "%m"); /* when admission said nothing */
         TAKE_PTR(rec); /* the lock's record now */
         run->priority = lock->record->priority;
         run->trust = lock->record->trust;
@@ -617,8 +616,10 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         /* From here on, a failure records Failed and cleans up (container_run_free()). */
         r = cgroup_detect_layout(c->cgroup_root, &layout);
         if (r < 0) {
-                container_error_set(err, r, "unsupported cgroup setup under %s: %s", c->cgroup_root ?: CGROUP_DEFAULT_ROOT,
-                                    r == -EOPNOTSUPP ? "neither cgroup v2 nor a hybrid v1+v2 layout" : strerror(-r));
+                forge_error_set(err, r, "unsupported cgroup setup under %s: %s",
+                                c->cgroup_root ?: CGROUP_DEFAULT_ROOT,
+                                r == -EOPNOTSUPP ? "neither cgroup v2 nor a hybrid v1+v2 layout"
+                                                 : strerror(-r));
                 goto fail_locked;
         }
         r = cgroup_new(c->cgroup_root, layout, run->id, &run->cgroup);
@@ -645,8 +646,9 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
 
         r = cgroup_create(run->cgroup);
         if (r < 0) {
-                container_error_set(err, r, "cannot create cgroup %s under %s: %s", cgroup_get_relative(run->cgroup),
-                                    cgroup_get_root(run->cgroup), strerror(-r));
+                forge_error_set(err, r, "cannot create cgroup %s under %s: %s",
+                                cgroup_get_relative(run->cgroup), cgroup_get_root(run->cgroup),
+                                strerror(-r));
                 goto fail_locked;
         }
         limits = (CgroupLimits) {
@@ -657,14 +659,14 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         };
         r = cgroup_apply_limits(run->cgroup, &limits, &failed_file);
         if (r < 0) {
-                container_error_set(err, r, "cannot set limit %s: %s", strempty(failed_file), strerror(-r));
+                forge_error_set(err, r, "cannot set limit %s: %s", strempty(failed_file), strerror(-r));
                 goto fail_locked;
         }
 
         compile_job_join(&compile);
         if (compile.result < 0) {
-                r = container_error_set(err, compile.result, "cannot compile policy %s: %s",
-                                        strempty(policy_path_copy), strerror(-compile.result));
+                r = forge_error_set(err, compile.result, "cannot compile policy %s: %s",
+                                    strempty(policy_path_copy), strerror(-compile.result));
                 goto fail_locked;
         }
         filter = TAKE_PTR(compile.filter);
@@ -682,7 +684,7 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
          * keeps the directory searchable should that order ever change, without letting anyone list it. */
         r = mkdir_p(run->storage, 0711);
         if (r < 0) {
-                container_error_set(err, r, "cannot create %s: %s", run->storage, strerror(-r));
+                forge_error_set(err, r, "cannot create %s: %s", run->storage, strerror(-r));
                 goto fail;
         }
         r = supervisor_handoff_new(&handoff);
@@ -717,8 +719,8 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         };
         run->cgroup_fd = cgroup_open_unified(run->cgroup);
         if (run->cgroup_fd < 0) {
-                r = container_error_set(err, run->cgroup_fd, "cannot open the v2 cgroup of %s: %s", run->id,
-                                        strerror(-run->cgroup_fd));
+                r = forge_error_set(err, run->cgroup_fd, "cannot open the v2 cgroup of %s: %s", run->id,
+                                    strerror(-run->cgroup_fd));
                 goto fail;
         }
         /* Born in its v2 cgroup (no migration); the v1 hierarchies of a hybrid host follow below. Its
@@ -733,7 +735,7 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
         if (pid < 0) {
                 r = negative_errno();
-                container_error_set(err, r, "cannot create the container's namespaces (clone3): %m");
+                forge_error_set(err, r, "cannot create the container's namespaces (clone3): %m");
                 goto fail;
         }
         if (pid == 0) {
@@ -747,8 +749,8 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         /* 4. Parent side of the setup, while init waits. */
         r = write_id_maps(pid, base, count);
         if (r < 0) {
-                container_error_set(err, r, "cannot write the id maps of pid %d (%u:%u): %s", (int) pid,
-                                    (unsigned) base, count, strerror(-r));
+                forge_error_set(err, r, "cannot write the id maps of pid %d (%u:%u): %s", (int) pid,
+                                (unsigned) base, count, strerror(-r));
                 goto fail;
         }
         /* v1 migrations wait for RCU grace periods (~0.3 ms each): overlap them with the mounts. */
@@ -759,7 +761,7 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         mj = (MountJob) { .run = run, .pid = pid, .lowers = lowers, .rootfs_path = rootfs_path, .base = base, .err = err };
         r = -pthread_create(&mount_thread, NULL, mount_job, &mj);
         if (r < 0) {
-                container_error_set(err, r, "cannot start the mount thread: %s", strerror(-r));
+                forge_error_set(err, r, "cannot start the mount thread: %s", strerror(-r));
                 goto fail;
         }
         (void) pthread_join(mount_thread, NULL);
@@ -774,8 +776,8 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 attach_started = false;
         }
         if (job.result < 0) {
-                r = container_error_set(err, job.result, "cannot move pid %d into cgroup %s: %s", (int) pid,
-                                        cgroup_get_relative(run->cgroup), strerror(-job.result));
+                r = forge_error_set(err, job.result, "cannot move pid %d into cgroup %s: %s", (int) pid,
+                                    cgroup_get_relative(run->cgroup), strerror(-job.result));
                 goto fail;
         }
 
@@ -790,21 +792,21 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 k = recv(run->sync_fd, &rep, sizeof rep, 0);
         while (k < 0 && errno == EINTR);
         if (k == (ssize_t) sizeof rep) {
-                r = container_error_set(err, -rep.error, "container setup failed: %s", rep.message);
+                r = forge_error_set(err, -rep.error, "container setup failed: %s", rep.message);
                 goto fail;
         }
         if (k != 1) {
-                r = container_error_set(err, -ESRCH, "the container's init died during setup");
+                r = forge_error_set(err, -ESRCH, "the container's init died during setup");
                 goto fail;
         }
         r = supervisor_handoff_receive(handoff, run->pidfd, 0, &listener);
         if (r < 0) {
                 k = recv(run->sync_fd, &rep, sizeof rep, MSG_DONTWAIT);
                 if (k == (ssize_t) sizeof rep)
-                        container_error_set(err, -rep.error, "container setup failed: %s", rep.message);
+                        forge_error_set(err, -rep.error, "container setup failed: %s", rep.message);
                 else
-                        container_error_set(err, r, "the container's seccomp listener could not be taken: %s",
-                                            strerror(-r));
+                        forge_error_set(err, r, "the container's seccomp listener could not be taken: %s",
+                                        strerror(-r));
                 r = k == (ssize_t) sizeof rep ? -rep.error : r;
                 goto fail;
         }
@@ -814,7 +816,7 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 snprintf(p, sizeof p, "/proc/%d/root", (int) pid);
                 run->root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (run->root_fd < 0) {
-                        r = container_error_set(err, negative_errno(), "cannot open %s: %m", p);
+                        r = forge_error_set(err, negative_errno(), "cannot open %s: %m", p);
                         safe_close(listener);
                         goto fail;
                 }
@@ -836,24 +838,22 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
 fail:
         if (attach_started)
                 (void) pthread_join(attach_thread, NULL);
-        if (err && !err->message[0])
-                container_error_set(err, r, "cannot start the container: %s", strerror(-r));
-        snprintf(run->failure, sizeof run->failure, "%s", err && err->message[0] ? err->message : strerror(-r));
+        (void) forge_error_set(err, r, "cannot start the container: %m"); /* when nothing said why */
+        snprintf(run->failure, sizeof run->failure, "%s", forge_error_message(err, r));
         return r; /* container_run_free() kills, records Failed and cleans up */
 
 fail_locked:
         if (run->cgroup)
                 (void) cgroup_remove(run->cgroup);
         run->cgroup = cgroup_free(run->cgroup);
-        if (err && !err->message[0])
-                container_error_set(err, r, "cannot prepare the container: %s", strerror(-r));
-        (void) container_lock_transition(lock, CONTAINER_FAILED, err ? err->message : strerror(-r), -1, 0);
+        (void) forge_error_set(err, r, "cannot prepare the container: %m"); /* when nothing said why */
+        (void) container_lock_transition(lock, CONTAINER_FAILED, forge_error_message(err, r), -1, 0);
         lock = container_lock_release(lock);
         run->recorded_end = true;
         return r;
 }
 
-int container_run_exec(ContainerRun *run, ContainerError *err) {
+int container_run_exec(ContainerRun *run, ForgeError *err) {
         LaunchReport rep;
         ssize_t k;
         int r;
@@ -865,7 +865,7 @@ int container_run_exec(ContainerRun *run, ContainerError *err) {
         run->timing[CONTAINER_STEP_EXEC] = time_now_usec(CLOCK_MONOTONIC);
         run->sync_fd = safe_close(run->sync_fd);
         if (k == (ssize_t) sizeof rep)
-                return container_error_set(err, -rep.error, "container: %s", rep.message);
+                return forge_error_set(err, -rep.error, "container: %s", rep.message);
 
         {
                 _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
@@ -944,11 +944,11 @@ int container_run_process(ContainerRun *run, int trust) {
         if (__atomic_load_n(&run->quarantine_failed, __ATOMIC_ACQUIRE))
                 return 0;
         if (__atomic_exchange_n(&run->quarantine_pending, false, __ATOMIC_ACQ_REL)) {
-                ContainerError err = {};
+                ForgeError err = {};
 
                 run->quarantined = true;
                 if (container_quarantine_request(run->store, run->id, run->quarantine_reason, &err) < 0 &&
-                    err.message[0])
+                    forge_error_isset(&err))
                         notice(run, CONTAINER_NOTICE_WARNING, err.message);
         }
         deadline = __atomic_load_n(&run->quarantine_deadline, __ATOMIC_ACQUIRE);

@@ -5,7 +5,6 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,22 +47,6 @@ struct Workload {
 };
 
 static unsigned workload_counter;
-
-static int workload_error(WorkloadError *err, int error, const char *format, ...) _printf_(3, 4);
-
-static int workload_error(WorkloadError *err, int error, const char *format, ...) {
-        va_list ap;
-
-        if (err && !err->message[0]) {
-                int saved = errno;
-                errno = error < 0 ? -error : error;
-                va_start(ap, format);
-                vsnprintf(err->message, sizeof err->message, format, ap);
-                va_end(ap);
-                errno = saved;
-        }
-        return error < 0 ? error : -error;
-}
 
 const char *workload_get_id(const Workload *w) {
         return w->id;
@@ -139,7 +122,7 @@ static int recv_fd(int sock, int *ret) {
 }
 
 static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg, int *ret_listener,
-                       PolicyGraph **ret_graph, int *ret_identity, bool *ret_trapped, WorkloadError *err) {
+                       PolicyGraph **ret_graph, int *ret_identity, bool *ret_trapped, ForgeError *err) {
         _cleanup_(policy_freep) Policy *policy = policy_arg;
         _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
@@ -151,13 +134,13 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         pid_t pid;
 
         if ((!c->argv || !c->argv[0]) && !c->child_fn)
-                return workload_error(err, -EINVAL, "no command to run");
+                return forge_error_set(err, -EINVAL, "no command to run");
 
         if (c->identity) {
                 identity = policy_identity_by_name(policy, c->identity);
                 if (identity < 0)
-                        return workload_error(err, -ENOENT, "policy %s has no identity '%s'", strempty(policy->path),
-                                              c->identity);
+                        return forge_error_set(err, -ENOENT, "policy %s has no identity '%s'",
+                                               strempty(policy->path), c->identity);
         } else {
                 const char *base = c->argv && c->argv[0] ? strrchr(c->argv[0], '/') : NULL;
                 PolicyWorkload pw = { .name = base ? base + 1 : c->argv ? c->argv[0] : NULL };
@@ -165,22 +148,22 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         }
         r = filter_cache_compile(NULL, policy, identity, &filter);
         if (r < 0)
-                return workload_error(err, r, "cannot compile policy %s into a seccomp filter: %m",
-                                      strempty(policy->path));
+                return forge_error_set(err, r, "cannot compile policy %s into a seccomp filter: %m",
+                                       strempty(policy->path));
         r = policy_graph_new(TAKE_PTR(policy), &graph);
         if (r < 0)
-                return workload_error(err, r, "cannot build the policy graph: %m");
+                return forge_error_set(err, r, "cannot build the policy graph: %m");
 
         r = supervisor_handoff_new(&handoff);
         if (r < 0)
-                return workload_error(err, r, "cannot set up the listener handoff: %m");
+                return forge_error_set(err, r, "cannot set up the listener handoff: %m");
         w->page = mmap(NULL, sizeof *w->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (w->page == MAP_FAILED) {
                 w->page = NULL;
-                return workload_error(err, -errno, "cannot map the init page: %m");
+                return forge_error_set(err, -errno, "cannot map the init page: %m");
         }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-                return workload_error(err, -errno, "cannot create a socket pair: %m");
+                return forge_error_set(err, -errno, "cannot create a socket pair: %m");
         parent_end = sp[0];
         child_end = sp[1];
 
@@ -204,8 +187,9 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
         if (pid < 0) {
                 r = -errno;
-                return workload_error(err, r, "cannot create the workload's pid and mount namespaces: %s",
-                                      r == -EPERM ? "running a workload needs root (CAP_SYS_ADMIN)" : strerror(-r));
+                return forge_error_set(err, r, "cannot create the workload's pid and mount namespaces: %s",
+                                       r == -EPERM ? "running a workload needs root (CAP_SYS_ADMIN)"
+                                                   : strerror(-r));
         }
         if (pid == 0) {
                 safe_close(parent_end);
@@ -215,16 +199,16 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         child_end = safe_close(child_end);
 
         if (send(parent_end, "g", 1, MSG_NOSIGNAL) != 1)
-                return workload_error(err, -errno, "cannot start the workload: %m");
+                return forge_error_set(err, -errno, "cannot start the workload: %m");
         r = recv_fd(parent_end, &w->command_pidfd);
         if (r < 0) {
                 if (w->page->setup_error)
-                        return workload_error(err, -w->page->setup_error, "%s", w->page->setup_message);
-                return workload_error(err, r, "the workload's init did not start the command: %m");
+                        return forge_error_set(err, -w->page->setup_error, "%s", w->page->setup_message);
+                return forge_error_set(err, r, "the workload's init did not start the command: %m");
         }
         r = supervisor_handoff_receive(handoff, w->command_pidfd, 0, &listener);
         if (r < 0)
-                return workload_error(err, r, "cannot take the workload's seccomp listener: %m");
+                return forge_error_set(err, r, "cannot take the workload's seccomp listener: %m");
 
         *ret_listener = listener;
         *ret_graph = TAKE_PTR(graph);
@@ -233,7 +217,7 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         return 0;
 }
 
-int workload_start(const WorkloadConfig *c, Workload **ret, WorkloadError *err) {
+int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         _cleanup_(workload_freep) Workload *w = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph_ref = NULL;
         PolicyGraph *graph = NULL;
@@ -259,22 +243,21 @@ int workload_start(const WorkloadConfig *c, Workload **ret, WorkloadError *err) 
         w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->wake_fd < 0) {
                 policy_free(c->policy);
-                return workload_error(err, -errno, "cannot create an eventfd: %m");
+                return forge_error_set(err, -errno, "cannot create an eventfd: %m");
         }
 
         if (c->image) {
-                ContainerError cerr = {};
                 ContainerConfig cc = *c->image;
 
                 if (c->argv && c->argv[0])
                         cc.command = c->argv;
-                r = container_run_launch(&cc, c->policy, c->identity, c->sink, &w->run, &cl, &cerr);
+                r = container_run_launch(&cc, c->policy, c->identity, c->sink, &w->run, &cl, err);
                 if (r < 0)
-                        return workload_error(err, r, "%s", cerr.message[0] ? cerr.message : strerror(-r));
+                        return forge_error_set(err, r, "%m"); /* when the container said nothing */
                 w->pid = cl.pid;
                 w->pidfd = fcntl(cl.pidfd, F_DUPFD_CLOEXEC, 3);
                 if (w->pidfd < 0)
-                        return workload_error(err, -errno, "cannot duplicate the container's pidfd: %m");
+                        return forge_error_set(err, -errno, "cannot duplicate the container's pidfd: %m");
                 snprintf(w->id, sizeof w->id, "%s", container_run_id(w->run));
                 listener = cl.listener;
                 graph = cl.graph;
@@ -283,7 +266,7 @@ int workload_start(const WorkloadConfig *c, Workload **ret, WorkloadError *err) 
                 root_fd = fcntl(cl.root_fd, F_DUPFD_CLOEXEC, 3);
                 if (root_fd < 0) {
                         safe_close(listener);
-                        return workload_error(err, -errno, "cannot duplicate the container's root: %m");
+                        return forge_error_set(err, -errno, "cannot duplicate the container's root: %m");
                 }
         } else {
                 char p[64];
@@ -299,7 +282,7 @@ int workload_start(const WorkloadConfig *c, Workload **ret, WorkloadError *err) 
                 root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (root_fd < 0) {
                         safe_close(listener);
-                        return workload_error(err, -errno, "cannot open the workload's root %s: %m", p);
+                        return forge_error_set(err, -errno, "cannot open the workload's root %s: %m", p);
                 }
         }
 
@@ -316,18 +299,16 @@ int workload_start(const WorkloadConfig *c, Workload **ret, WorkloadError *err) 
         };
         r = supervisor_new(listener, graph, &sc, &w->supervisor);
         if (r < 0)
-                return workload_error(err, r, "cannot start supervising the workload: %m");
+                return forge_error_set(err, r, "cannot start supervising the workload: %m");
         if (!c->hosted) {
                 r = supervisor_start_thread(w->supervisor);
                 if (r < 0)
-                        return workload_error(err, r, "cannot start the supervisor thread: %m");
+                        return forge_error_set(err, r, "cannot start the supervisor thread: %m");
         }
         if (w->run) {
-                ContainerError cerr = {};
-
-                r = container_run_exec(w->run, &cerr);
+                r = container_run_exec(w->run, err);
                 if (r < 0)
-                        return workload_error(err, r, "%s", cerr.message);
+                        return forge_error_set(err, r, "%m"); /* when the container said nothing */
         }
         *ret = TAKE_PTR(w);
         return 0;

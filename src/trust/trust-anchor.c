@@ -10,26 +10,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "forgeone/string-table.h"
 #include "forgeone/trust-anchor.h"
 #include "trust-internal.h"
 
 #define NAME_MAX_LEN 128
 
-static const char *const algorithm_table[_TRUST_KEY_ALGORITHM_MAX] = {
+static const char *const trust_key_algorithm_table[_TRUST_KEY_ALGORITHM_MAX] = {
         [TRUST_KEY_ECDSA_P256] = "ecdsa-p256",
         [TRUST_KEY_ED25519] = "ed25519",
 };
 
-const char *trust_key_algorithm_to_string(TrustKeyAlgorithm a) {
-        return a >= 0 && a < _TRUST_KEY_ALGORITHM_MAX ? algorithm_table[a] : NULL;
-}
-
-TrustKeyAlgorithm trust_key_algorithm_from_string(const char *s) {
-        for (int i = 0; s && i < _TRUST_KEY_ALGORITHM_MAX; i++)
-                if (streq(s, algorithm_table[i]))
-                        return i;
-        return _TRUST_KEY_ALGORITHM_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(trust_key_algorithm, TrustKeyAlgorithm)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
@@ -98,7 +90,7 @@ static size_t count_substr(const char *s, size_t n, const char *needle) {
 }
 
 int trust_key_parse_public(const char *pem, size_t size, EVP_PKEY **ret, TrustKeyAlgorithm *ret_algorithm,
-                           TrustError *err) {
+                           ForgeError *err) {
         _cleanup_(BIO_freep) BIO *bio = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
         TrustKeyAlgorithm a;
@@ -106,11 +98,11 @@ int trust_key_parse_public(const char *pem, size_t size, EVP_PKEY **ret, TrustKe
         int r;
 
         if (count_substr(pem, size, "-----BEGIN ") != 1)
-                return trust_error_set(err, -EINVAL,
+                return forge_error_set(err, -EINVAL,
                                        "must hold exactly one PEM block "
                                        "(\"-----BEGIN PUBLIC KEY-----\" ... \"-----END PUBLIC KEY-----\")");
         if (count_substr(pem, size, "-----BEGIN PUBLIC KEY-----") != 1)
-                return trust_error_set(err, -EINVAL,
+                return forge_error_set(err, -EINVAL,
                                        "is not a PEM public key (expected \"-----BEGIN PUBLIC "
                                        "KEY-----\"; `openssl pkey -in KEY.pem -pubout` writes one)");
         bio = BIO_new_mem_buf(pem, (int) size);
@@ -118,11 +110,11 @@ int trust_key_parse_public(const char *pem, size_t size, EVP_PKEY **ret, TrustKe
                 return -ENOMEM;
         pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
         if (!pkey)
-                return trust_error_set(err, -EINVAL, "is not a valid PEM public key: %s",
+                return forge_error_set(err, -EINVAL, "is not a valid PEM public key: %s",
                                        openssl_error(why, sizeof why));
         r = key_kind(pkey, &a, why, sizeof why);
         if (r < 0)
-                return trust_error_set(err, r, "is %s", why);
+                return forge_error_set(err, r, "is %s", why);
         *ret = TAKE_PTR(pkey);
         if (ret_algorithm)
                 *ret_algorithm = a;
@@ -134,7 +126,7 @@ static int refuse_passphrase(char *buf, int size, int rwflag, void *u) {
 }
 
 int trust_key_load_private(const char *path, EVP_PKEY **ret, TrustKeyAlgorithm *ret_algorithm,
-                           TrustError *err) {
+                           ForgeError *err) {
         _cleanup_free_ char *data = NULL;
         _cleanup_(BIO_freep) BIO *bio = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
@@ -145,9 +137,9 @@ int trust_key_load_private(const char *path, EVP_PKEY **ret, TrustKeyAlgorithm *
 
         r = trust_read_file(path, 64 * 1024, &data, &size);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read key %s: %s", path, strerror(-r));
+                return forge_error_set(err, r, "cannot read key %s: %s", path, strerror(-r));
         if (count_substr(data, size, "ENCRYPTED") > 0)
-                return trust_error_set(
+                return forge_error_set(
                         err, -EOPNOTSUPP,
                         "key %s is encrypted: give an unencrypted PEM key (openssl pkey -in %s "
                         "-out PLAIN.pem asks for the passphrase once)",
@@ -157,11 +149,11 @@ int trust_key_load_private(const char *path, EVP_PKEY **ret, TrustKeyAlgorithm *
                 return -ENOMEM;
         pkey = PEM_read_bio_PrivateKey(bio, NULL, refuse_passphrase, NULL);
         if (!pkey)
-                return trust_error_set(err, -EINVAL, "%s is not a PEM private key: %s", path,
+                return forge_error_set(err, -EINVAL, "%s is not a PEM private key: %s", path,
                                        openssl_error(why, sizeof why));
         r = key_kind(pkey, &a, why, sizeof why);
         if (r < 0)
-                return trust_error_set(err, r, "key %s is %s", path, why);
+                return forge_error_set(err, r, "key %s is %s", path, why);
         *ret = TAKE_PTR(pkey);
         if (ret_algorithm)
                 *ret_algorithm = a;
@@ -200,19 +192,20 @@ static bool name_valid(const char *s) {
 typedef struct Ctx {
         const char *name;
         const JsonPositions *pos;
-        TrustError *err;
+        ForgeError *err;
 } Ctx;
 
 /* "FILE:LINE:COL: " for the value at pointer (key: at its member name). */
 _printf_(5, 6) static int fail(Ctx *c, int error, const char *pointer, bool key, const char *format, ...) {
-        char where[32], msg[768];
+        unsigned line, column;
         va_list ap;
 
+        trust_json_position(c->pos, pointer, key, &line, &column);
         va_start(ap, format);
-        (void) vsnprintf(msg, sizeof msg, format, ap);
+        error = forge_error_setv(c->err, FORGE_ERROR_CONFIG_INVALID, error, c->name, line, column, format,
+                                 ap);
         va_end(ap);
-        trust_json_where(c->pos, pointer, key, where, sizeof where);
-        return trust_error_set(c->err, error, "%s%s%s: %s", c->name, where[0] ? ":" : "", where, msg);
+        return error;
 }
 
 static int check_members(Ctx *c, json_object *o, const char *pointer, const char *what,
@@ -256,7 +249,7 @@ static int parse_key(Ctx *c, json_object *o, size_t i, TrustAnchor *a) {
         const char *id, *alg, *pem;
         TrustKey *k = &a->keys[a->n_keys];
         TrustKeyAlgorithm expected, actual;
-        TrustError kerr = {};
+        ForgeError kerr = {};
         int r;
 
         if (asprintf(&ptr, "/keys/%zu", i) < 0)
@@ -309,7 +302,7 @@ static int parse_key(Ctx *c, json_object *o, size_t i, TrustAnchor *a) {
         return 0;
 }
 
-int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnchor **ret, TrustError *err) {
+int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnchor **ret, ForgeError *err) {
         static const char *const known[] = { "format", "id", "keys", "metadata", NULL };
         _cleanup_(trust_anchor_freep) TrustAnchor *a = NULL;
         _cleanup_(json_object_putp) json_object *j = NULL;
@@ -322,15 +315,15 @@ int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnc
         int r;
 
         if (size > TRUST_ANCHOR_SIZE_MAX)
-                return trust_error_set(err, -EFBIG, "%s: larger than %u bytes: not a trust anchor", name,
-                                       TRUST_ANCHOR_SIZE_MAX);
+                return fail(&c, -EFBIG, NULL, false, "larger than %u bytes: not a trust anchor",
+                            TRUST_ANCHOR_SIZE_MAX);
         r = trust_json_parse(data, size, &j, &pos, why, sizeof why, &off);
         if (r < 0) {
                 unsigned line = 0, col = 0;
 
                 if (off != SIZE_MAX)
                         json_offset_to_line_column(data, size, off, &line, &col);
-                return trust_error_set(err, r, "%s:%u:%u: %s", name, line, col, why);
+                return forge_error_set_at(err, FORGE_ERROR_CONFIG_INVALID, r, name, line, col, "%s", why);
         }
         c.pos = pos;
         if (!json_object_is_type(j, json_type_object))
@@ -396,17 +389,17 @@ int trust_anchor_parse(const char *data, size_t size, const char *name, TrustAnc
         return 0;
 }
 
-int trust_anchor_load(const char *path, TrustAnchor **ret, TrustError *err) {
+int trust_anchor_load(const char *path, TrustAnchor **ret, ForgeError *err) {
         _cleanup_free_ char *data = NULL;
         size_t size;
         int r;
 
         r = trust_read_file(path, TRUST_ANCHOR_SIZE_MAX, &data, &size);
         if (r == -EFBIG)
-                return trust_error_set(err, r, "%s: larger than %u bytes: not a trust anchor", path,
-                                       TRUST_ANCHOR_SIZE_MAX);
+                return trust_config_fail(err, r, path, NULL, NULL, false,
+                                         "larger than %u bytes: not a trust anchor", TRUST_ANCHOR_SIZE_MAX);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read trust anchor %s: %s", path, strerror(-r));
+                return forge_error_set(err, r, "cannot read trust anchor %s: %s", path, strerror(-r));
         return trust_anchor_parse(data, size, path, ret, err);
 }
 

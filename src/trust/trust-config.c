@@ -38,30 +38,30 @@ static int config_new_defaults(TrustConfig **ret) {
         return 0;
 }
 
-static int set_path(char **field, json_object *v, const char *name, const char *key, const char *where,
-                    TrustError *err) {
+static int set_path(char **field, json_object *v, const char *name, const JsonPositions *pos,
+                    const char *ptr, const char *key, ForgeError *err) {
         const char *s;
 
         if (!json_object_is_type(v, json_type_string))
-                return trust_error_set(err, -EINVAL, "%s:%s: \"%s\" must be a string", name, where, key);
+                return trust_config_fail(err, -EINVAL, name, pos, ptr, false, "\"%s\" must be a string",
+                                         key);
         s = json_object_get_string(v);
         if (s[0] != '/' || strstr(s, "/../") || (strlen(s) >= 3 && streq(s + strlen(s) - 3, "/..")))
-                return trust_error_set(err, -EINVAL,
-                                       "%s:%s: \"%s\" must be an absolute path without \"..\", "
-                                       "not \"%s\"",
-                                       name, where, key, s);
+                return trust_config_fail(err, -EINVAL, name, pos, ptr, false,
+                                         "\"%s\" must be an absolute path without \"..\", not \"%s\"", key,
+                                         s);
         free(*field);
         *field = strdup(s);
         return *field ? 0 : -ENOMEM;
 }
 
-int trust_config_parse(const char *data, size_t size, const char *name, TrustConfig **ret, TrustError *err) {
+int trust_config_parse(const char *data, size_t size, const char *name, TrustConfig **ret, ForgeError *err) {
         static const char *const keys[] = { "anchor",    "tcti",      "nv_index",    "pcr",
                                             "event_log", "state_dir", "require_tpm", NULL };
         _cleanup_(trust_config_freep) TrustConfig *c = NULL;
         _cleanup_(json_object_putp) json_object *j = NULL;
         _cleanup_(json_positions_freep) JsonPositions *pos = NULL;
-        char why[256], where[32];
+        char why[256];
         size_t off;
         int r;
 
@@ -74,10 +74,10 @@ int trust_config_parse(const char *data, size_t size, const char *name, TrustCon
 
                 if (off != SIZE_MAX)
                         json_offset_to_line_column(data, size, off, &line, &col);
-                return trust_error_set(err, r, "%s:%u:%u: %s", name, line, col, why);
+                return forge_error_set_at(err, FORGE_ERROR_CONFIG_INVALID, r, name, line, col, "%s", why);
         }
         if (!json_object_is_type(j, json_type_object))
-                return trust_error_set(err, -EINVAL, "%s: must be a JSON object", name);
+                return trust_config_fail(err, -EINVAL, name, NULL, NULL, false, "must be a JSON object");
 
         json_object_object_foreach(j, key, v) {
                 _cleanup_free_ char *ptr = json_pointer_append_key("", key);
@@ -88,26 +88,24 @@ int trust_config_parse(const char *data, size_t size, const char *name, TrustCon
                 for (const char *const *k = keys; *k; k++)
                         known = known || streq(*k, key);
                 if (!known)
-                        return trust_error_set(
-                                err, -EINVAL,
-                                "%s:%s: unknown member \"%s\" (known: anchor, tcti, nv_index, pcr, "
+                        return trust_config_fail(
+                                err, -EINVAL, name, pos, ptr, true,
+                                "unknown member \"%s\" (known: anchor, tcti, nv_index, pcr, "
                                 "event_log, state_dir, require_tpm)",
-                                name, trust_json_where(pos, ptr, true, where, sizeof where), key);
-                trust_json_where(pos, ptr, false, where, sizeof where);
+                                key);
 
                 if (streq(key, "anchor"))
-                        r = set_path(&c->anchor, v, name, key, where, err);
+                        r = set_path(&c->anchor, v, name, pos, ptr, key, err);
                 else if (streq(key, "event_log"))
-                        r = set_path(&c->event_log, v, name, key, where, err);
+                        r = set_path(&c->event_log, v, name, pos, ptr, key, err);
                 else if (streq(key, "state_dir"))
-                        r = set_path(&c->state_dir, v, name, key, where, err);
+                        r = set_path(&c->state_dir, v, name, pos, ptr, key, err);
                 else if (streq(key, "tcti")) {
                         if (!json_object_is_type(v, json_type_string) || !*json_object_get_string(v))
-                                return trust_error_set(
-                                        err, -EINVAL,
-                                        "%s:%s: \"tcti\" must be a TCTI configuration string such as "
-                                        "\"device:/dev/tpmrm0\"",
-                                        name, where);
+                                return trust_config_fail(
+                                        err, -EINVAL, name, pos, ptr, false,
+                                        "\"tcti\" must be a TCTI configuration string such as "
+                                        "\"device:/dev/tpmrm0\"");
                         free(c->tcti);
                         c->tcti = strdup(json_object_get_string(v));
                         r = c->tcti ? 0 : -ENOMEM;
@@ -121,26 +119,24 @@ int trust_config_parse(const char *data, size_t size, const char *name, TrustCon
                         x = strtoul(s, &end, 16);
                         if (strncmp(s, "0x", 2) != 0 || errno != 0 || !end || *end ||
                             x < TRUST_NV_OWNER_FIRST || x > TRUST_NV_OWNER_LAST)
-                                return trust_error_set(
-                                        err, -EINVAL,
-                                        "%s:%s: \"nv_index\" must be a hexadecimal string from "
-                                        "\"0x%08X\" to \"0x%08X\" (the owner range)",
-                                        name, where, TRUST_NV_OWNER_FIRST, TRUST_NV_OWNER_LAST);
+                                return trust_config_fail(err, -EINVAL, name, pos, ptr, false,
+                                                         "\"nv_index\" must be a hexadecimal string from "
+                                                         "\"0x%08X\" to \"0x%08X\" (the owner range)",
+                                                         TRUST_NV_OWNER_FIRST, TRUST_NV_OWNER_LAST);
                         c->nv_index = (uint32_t) x;
                 } else if (streq(key, "pcr")) {
                         int64_t x;
 
                         if (!json_object_is_type(v, json_type_int) || (x = json_object_get_int64(v)) < 0 ||
                             x > TRUST_PCR_MAX)
-                                return trust_error_set(err, -EINVAL,
-                                                       "%s:%s: \"pcr\" must be an integer from 0 to %u",
-                                                       name, where, TRUST_PCR_MAX);
+                                return trust_config_fail(err, -EINVAL, name, pos, ptr, false,
+                                                         "\"pcr\" must be an integer from 0 to %u",
+                                                         TRUST_PCR_MAX);
                         c->pcr = (unsigned) x;
                 } else if (streq(key, "require_tpm")) {
                         if (!json_object_is_type(v, json_type_boolean))
-                                return trust_error_set(err, -EINVAL,
-                                                       "%s:%s: \"require_tpm\" must be true or false", name,
-                                                       where);
+                                return trust_config_fail(err, -EINVAL, name, pos, ptr, false,
+                                                         "\"require_tpm\" must be true or false");
                         c->require_tpm = json_object_get_boolean(v);
                 }
                 if (r < 0)
@@ -158,7 +154,7 @@ int trust_config_parse(const char *data, size_t size, const char *name, TrustCon
         return 0;
 }
 
-int trust_config_load(const char *path, TrustConfig **ret, TrustError *err) {
+int trust_config_load(const char *path, TrustConfig **ret, ForgeError *err) {
         _cleanup_free_ char *data = NULL;
         bool explicit = true;
         size_t size;
@@ -175,9 +171,9 @@ int trust_config_load(const char *path, TrustConfig **ret, TrustError *err) {
         if (r == -ENOENT && !explicit)
                 return config_new_defaults(ret);
         if (r == -EFBIG)
-                return trust_error_set(err, r, "%s: larger than %u bytes: not a trust configuration", path,
-                                       CONFIG_SIZE_MAX);
+                return trust_config_fail(err, r, path, NULL, NULL, false,
+                                         "larger than %u bytes: not a trust configuration", CONFIG_SIZE_MAX);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read trust configuration %s: %s", path, strerror(-r));
+                return forge_error_set(err, r, "cannot read trust configuration %s: %s", path, strerror(-r));
         return trust_config_parse(data, size, path, ret, err);
 }

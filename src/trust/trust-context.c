@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "forgeone/fs-util.h"
+#include "forgeone/string-table.h"
 #include "forgeone/trust-anchor.h"
 #include "forgeone/trust-config.h"
 #include "forgeone/trust-log.h"
@@ -15,15 +16,13 @@
 
 #define TPM2_ALG_SHA256_ID 0x000Bu
 
-static const char *const status_table[_TRUST_STATUS_MAX] = {
+static const char *const trust_status_table[_TRUST_STATUS_MAX] = {
         [TRUST_STATUS_VERIFIED] = "Verified",
         [TRUST_STATUS_COMPROMISED] = "Compromised",
         [TRUST_STATUS_UNKNOWN] = "Unknown",
 };
 
-const char *trust_status_to_string(TrustStatus s) {
-        return s >= 0 && s < _TRUST_STATUS_MAX ? status_table[s] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(trust_status, TrustStatus)
 
 const char *trust_state_to_string(const TrustState *s, char *buf, size_t size) {
         if (s->status == TRUST_STATUS_VERIFIED)
@@ -54,26 +53,25 @@ char *trust_saved_anchor_path(const TrustContext *ctx, const uint8_t digest[32])
 /* Reads the configured anchor: its digest whenever the bytes can be read, the parsed anchor when valid. */
 static void load_anchor(TrustContext *ctx) {
         _cleanup_free_ char *data = NULL;
-        TrustError aerr = {};
         size_t size;
         int r;
 
         ctx->anchor = trust_anchor_free(ctx->anchor);
-        ctx->anchor_error[0] = 0;
+        forge_error_clear(&ctx->anchor_error);
         ctx->state.anchor_read = ctx->state.anchor_loaded = false;
 
         r = trust_read_file(ctx->config->anchor, TRUST_ANCHOR_SIZE_MAX, &data, &size);
         if (r < 0) {
-                snprintf(ctx->anchor_error, sizeof ctx->anchor_error, "cannot read trust anchor %s: %s",
-                         ctx->config->anchor, r == -EFBIG ? "too large to be an anchor" : strerror(-r));
+                (void) forge_error_set(&ctx->anchor_error, r, "cannot read trust anchor %s: %s",
+                                       ctx->config->anchor,
+                                       r == -EFBIG ? "too large to be an anchor" : strerror(-r));
                 return;
         }
         if (trust_sha256(data, size, ctx->state.anchor_digest) >= 0)
                 ctx->state.anchor_read = true;
-        r = trust_anchor_parse(data, size, ctx->config->anchor, &ctx->anchor, &aerr);
+        r = trust_anchor_parse(data, size, ctx->config->anchor, &ctx->anchor, &ctx->anchor_error);
         if (r < 0)
-                snprintf(ctx->anchor_error, sizeof ctx->anchor_error, "%s",
-                         aerr.message[0] ? aerr.message : strerror(-r));
+                (void) forge_error_set(&ctx->anchor_error, r, "%m"); /* when the parser said nothing */
         else
                 ctx->state.anchor_loaded = true;
 }
@@ -110,7 +108,7 @@ static void describe_change(TrustContext *ctx, char *buf, size_t size) {
 
 static int compute_state(TrustContext *ctx) {
         TrustState *s = &ctx->state;
-        TrustError terr = {};
+        ForgeError terr = {};
         TrustNvInfo info;
         char a[72], b[72], attrs[256], want[256], change[512];
         uint32_t index = ctx->config->nv_index;
@@ -165,25 +163,26 @@ static int compute_state(TrustContext *ctx) {
         }
         trust_digest_to_string(s->nv_digest, b);
         if (!s->anchor_read)
-                return compromised(s, "%s; the TPM holds %s", ctx->anchor_error, b);
+                return compromised(s, "%s; the TPM holds %s", ctx->anchor_error.message, b);
         if (memcmp(s->anchor_digest, s->nv_digest, 32) != 0) {
                 describe_change(ctx, change, sizeof change);
                 return compromised(s, "anchor %s has digest %s, the TPM holds %s%s", ctx->config->anchor,
                                    trust_digest_to_string(s->anchor_digest, a), b, change);
         }
         if (!ctx->anchor)
-                return compromised(s, "the anchor matches the TPM but is not valid: %s", ctx->anchor_error);
+                return compromised(s, "the anchor matches the TPM but is not valid: %s",
+                                   ctx->anchor_error.message);
         return 0;
 }
 
-int trust_context_refresh(TrustContext *ctx, TrustError *err) {
+int trust_context_refresh(TrustContext *ctx, ForgeError *err) {
         load_anchor(ctx);
         return compute_state(ctx);
 }
 
-int trust_context_open(const char *config_path, const char *tcti, TrustContext **ret, TrustError *err) {
+int trust_context_open(const char *config_path, const char *tcti, TrustContext **ret, ForgeError *err) {
         _cleanup_(trust_context_freep) TrustContext *ctx = NULL;
-        TrustError terr = {};
+        ForgeError terr = {};
         int r;
 
         ctx = calloc(1, sizeof *ctx);
@@ -203,7 +202,7 @@ int trust_context_open(const char *config_path, const char *tcti, TrustContext *
         if (r == -ENODEV)
                 snprintf(ctx->state.detail, sizeof ctx->state.detail, "%s", terr.message);
         else if (r < 0)
-                return trust_error_set(err, r, "%s", terr.message[0] ? terr.message : strerror(-r));
+                return forge_error_propagate(err, &terr, r);
         r = trust_context_refresh(ctx, err);
         if (r < 0)
                 return r;
@@ -211,22 +210,24 @@ int trust_context_open(const char *config_path, const char *tcti, TrustContext *
         return 0;
 }
 
-int trust_context_launch_allowed(const TrustContext *ctx, TrustError *err) {
+int trust_context_launch_allowed(const TrustContext *ctx, ForgeError *err) {
         char s[1024];
 
         if (ctx->state.status == TRUST_STATUS_COMPROMISED)
-                return trust_error_set(err, -EPERM,
-                                       "trust status is %s: no image launches until it is Verified again "
-                                       "(see forgeone.trust(7), RECOVERY)",
-                                       trust_state_to_string(&ctx->state, s, sizeof s));
+                return forge_error_set_kind(
+                        err, FORGE_ERROR_UNTRUSTED, -EPERM,
+                        "trust status is %s: no image launches until it is Verified again "
+                        "(see forgeone.trust(7), RECOVERY)",
+                        trust_state_to_string(&ctx->state, s, sizeof s));
         if (ctx->state.status == TRUST_STATUS_UNKNOWN && ctx->config->require_tpm)
-                return trust_error_set(err, -EPERM,
-                                       "trust status is Unknown(no TPM) (%s) and require_tpm is set in %s",
-                                       ctx->state.detail, strempty(ctx->config->path));
+                return forge_error_set_kind(
+                        err, FORGE_ERROR_UNTRUSTED, -EPERM,
+                        "trust status is Unknown(no TPM) (%s) and require_tpm is set in %s",
+                        ctx->state.detail, strempty(ctx->config->path));
         return 0;
 }
 
-static int save_copy(TrustContext *ctx, const TrustAnchor *a, TrustError *err) {
+static int save_copy(TrustContext *ctx, const TrustAnchor *a, ForgeError *err) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         int r;
 
@@ -235,15 +236,15 @@ static int save_copy(TrustContext *ctx, const TrustAnchor *a, TrustError *err) {
                 return -ENOMEM;
         r = mkdir_p(dir, 0755);
         if (r < 0)
-                return trust_error_set(err, r, "cannot create %s: %s", dir, strerror(-r));
+                return forge_error_set(err, r, "cannot create %s: %s", dir, strerror(-r));
         r = trust_write_file_atomic(path, a->data, a->size, 0644);
         if (r < 0)
-                return trust_error_set(err, r, "cannot keep a copy of the anchor in %s: %s", path,
+                return forge_error_set(err, r, "cannot keep a copy of the anchor in %s: %s", path,
                                        strerror(-r));
         return 0;
 }
 
-static int install_anchor(TrustContext *ctx, const TrustAnchor *a, TrustError *err) {
+static int install_anchor(TrustContext *ctx, const TrustAnchor *a, ForgeError *err) {
         _cleanup_free_ char *dir = strdup(ctx->config->anchor);
         char *slash;
         int r;
@@ -255,11 +256,11 @@ static int install_anchor(TrustContext *ctx, const TrustAnchor *a, TrustError *e
                 *slash = 0;
                 r = mkdir_p(dir, 0755);
                 if (r < 0)
-                        return trust_error_set(err, r, "cannot create %s: %s", dir, strerror(-r));
+                        return forge_error_set(err, r, "cannot create %s: %s", dir, strerror(-r));
         }
         r = trust_write_file_atomic(ctx->config->anchor, a->data, a->size, 0644);
         if (r < 0)
-                return trust_error_set(err, r, "cannot install the anchor at %s: %s", ctx->config->anchor,
+                return forge_error_set(err, r, "cannot install the anchor at %s: %s", ctx->config->anchor,
                                        strerror(-r));
         return 0;
 }
@@ -271,7 +272,7 @@ static bool same_file(const char *a, const char *b) {
 }
 
 int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_auth, size_t owner_auth_size,
-                         bool force, TrustError *err) {
+                         bool force, ForgeError *err) {
         _cleanup_(trust_anchor_freep) TrustAnchor *a = NULL;
         uint32_t index = ctx->config->nv_index;
         TrustNvInfo info;
@@ -284,7 +285,7 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
         if (r < 0)
                 return r;
         if (!ctx->tpm && ctx->config->require_tpm)
-                return trust_error_set(err, -ENODEV,
+                return forge_error_set(err, -ENODEV,
                                        "no TPM (%s) and require_tpm is set in %s: nothing to enrol into",
                                        ctx->state.detail, strempty(ctx->config->path));
         r = save_copy(ctx, a, err);
@@ -300,7 +301,7 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
                                     memcmp(held, a->digest, 32) == 0;
 
                         if (!force && !same)
-                                return trust_error_set(
+                                return forge_error_set(
                                         err, -EEXIST,
                                         "NV index 0x%08X is already defined and does not hold %s with "
                                         "the expected attributes; re-enrol with --force and the "
@@ -314,8 +315,7 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
                         written = !force; /* already enrolled with exactly this anchor */
                 } else if (r != -ENOENT)
                         return r;
-                if (err)
-                        err->message[0] = 0;
+                forge_error_clear(err);
                 if (!written) {
                         r = trust_tpm_nv_define_write_lock(ctx->tpm, index, a->digest, owner_auth,
                                                            owner_auth_size, err);
@@ -339,7 +339,7 @@ int trust_context_enroll(TrustContext *ctx, const char *path, const void *owner_
         return written ? 0 : 1;
 }
 
-int trust_context_restore(TrustContext *ctx, TrustError *err) {
+int trust_context_restore(TrustContext *ctx, ForgeError *err) {
         _cleanup_(trust_anchor_freep) TrustAnchor *a = NULL;
         _cleanup_free_ char *path = NULL;
         uint8_t held[32];
@@ -347,12 +347,12 @@ int trust_context_restore(TrustContext *ctx, TrustError *err) {
         int r;
 
         if (!ctx->tpm)
-                return trust_error_set(err, -ENODEV,
+                return forge_error_set(err, -ENODEV,
                                        "no TPM (%s): nothing says which saved anchor is the good one",
                                        ctx->state.detail);
         r = trust_tpm_nv_read(ctx->tpm, ctx->config->nv_index, held, err);
         if (r == -ENOENT)
-                return trust_error_prefix(err, r, "nothing to restore against: ");
+                return forge_error_prefix(err, r, "nothing to restore against: ");
         if (r < 0)
                 return r;
         path = trust_saved_anchor_path(ctx, held);
@@ -360,9 +360,8 @@ int trust_context_restore(TrustContext *ctx, TrustError *err) {
                 return -ENOMEM;
         r = trust_anchor_load(path, &a, err);
         if (r == -ENOENT) {
-                if (err)
-                        err->message[0] = 0;
-                return trust_error_set(
+                forge_error_clear(err);
+                return forge_error_set(
                         err, -ENOENT,
                         "no saved anchor has the digest the TPM holds (%s): %s does not exist; "
                         "restore the file from a backup, or re-enrol with --force",
@@ -371,7 +370,7 @@ int trust_context_restore(TrustContext *ctx, TrustError *err) {
         if (r < 0)
                 return r;
         if (memcmp(a->digest, held, 32) != 0)
-                return trust_error_set(
+                return forge_error_set(
                         err, -EBADMSG,
                         "the saved anchor %s does not have the digest its name says: it "
                         "was changed; restore the file from a backup, or re-enrol with --force",

@@ -25,9 +25,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 int trust_json_parse(const char *data, size_t size, json_object **ret, JsonPositions **ret_positions,
                      char *why, size_t why_size, size_t *ret_offset);
 
-/* "line:column" of a JSON pointer's value (or of its key, when key is true), or "" into buf. */
-const char *trust_json_where(const JsonPositions *pos, const char *pointer, bool key, char *buf,
-                             size_t size);
+/* 1-based line and column of a JSON pointer's value (or of its key, when key is true); 0 and 0 when
+ * unknown. */
+void trust_json_position(const JsonPositions *pos, const char *pointer, bool key, unsigned *ret_line,
+                         unsigned *ret_column);
+
+/* A configuration file (trust.json, an anchor) is wrong at pointer (key: at its member name): records
+ * "NAME:LINE:COLUMN: text", or "NAME: text" where the position is unknown, of kind config-invalid.
+ * Returns r. */
+int trust_config_fail(ForgeError *err, int r, const char *name, const JsonPositions *pos,
+                      const char *pointer, bool key, const char *format, ...) _printf_(7, 8);
 
 /* Strict base64 (RFC 4648, padding required, whitespace ignored). -EBADMSG on anything else. */
 int trust_base64_decode(const char *s, size_t n, uint8_t **ret, size_t *ret_size);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "forgeone/fs-util.h"
+#include "forgeone/string-table.h"
 #include "forgeone/trust-config.h"
 #include "forgeone/trust-log.h"
 #include "forgeone/trust-tpm.h"
@@ -14,21 +16,12 @@
 
 #define LOG_SIZE_MAX (1024u * 1024u * 1024u)
 
-static const char *const event_type_table[_TRUST_EVENT_TYPE_MAX] = {
+static const char *const trust_event_type_table[_TRUST_EVENT_TYPE_MAX] = {
         [TRUST_EVENT_BINARY] = "binary", [TRUST_EVENT_CONFIG] = "config", [TRUST_EVENT_POLICY] = "policy",
         [TRUST_EVENT_BPF] = "bpf",       [TRUST_EVENT_ANCHOR] = "anchor", [TRUST_EVENT_IMAGE] = "image",
 };
 
-const char *trust_event_type_to_string(TrustEventType t) {
-        return t >= 0 && t < _TRUST_EVENT_TYPE_MAX ? event_type_table[t] : NULL;
-}
-
-TrustEventType trust_event_type_from_string(const char *s) {
-        for (int i = 0; s && i < _TRUST_EVENT_TYPE_MAX; i++)
-                if (streq(s, event_type_table[i]))
-                        return i;
-        return _TRUST_EVENT_TYPE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(trust_event_type, TrustEventType)
 
 void trust_events_free(TrustEvent *events, size_t n) {
         for (size_t i = 0; events && i < n; i++) {
@@ -81,7 +74,7 @@ static int format_record(unsigned pcr, TrustEventType type, const char *name, co
 }
 
 int trust_measure(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventType type, const char *name,
-                  const uint8_t digest[static 32], TrustError *err) {
+                  const uint8_t digest[static 32], ForgeError *err) {
         _cleanup_free_ char *line = NULL;
         _cleanup_close_ int fd = -EBADF;
         uint8_t extended[32];
@@ -94,38 +87,38 @@ int trust_measure(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventT
                 return -EINVAL;
         r = format_record(pcr, type, name, digest, &line);
         if (r < 0)
-                return trust_error_set(err, r, "cannot format the measurement of %s: %s", name,
+                return forge_error_set(err, r, "cannot format the measurement of %s: %s", name,
                                        strerror(-r));
         len = strlen(line);
         if (len + 1 > TRUST_LOG_LINE_MAX)
-                return trust_error_set(err, -ENAMETOOLONG,
+                return forge_error_set(err, -ENAMETOOLONG,
                                        "the measurement record of %.80s... is longer than %u "
                                        "bytes",
                                        name, TRUST_LOG_LINE_MAX);
 
         r = log_dir_create(log_path);
         if (r < 0)
-                return trust_error_set(err, r, "cannot create the directory of the event log %s: %s",
+                return forge_error_set(err, r, "cannot create the directory of the event log %s: %s",
                                        log_path, strerror(-r));
         fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
         if (fd < 0)
-                return trust_error_set(err, negative_errno(), "cannot open the event log %s: %m", log_path);
+                return forge_error_set(err, negative_errno(), "cannot open the event log %s: %m", log_path);
         if (flock(fd, LOCK_EX) < 0)
-                return trust_error_set(err, negative_errno(), "cannot lock the event log %s: %m", log_path);
+                return forge_error_set(err, negative_errno(), "cannot lock the event log %s: %m", log_path);
 
         r = trust_sha256(line, len, extended);
         if (r < 0)
-                return trust_error_set(err, r, "cannot hash the measurement record");
+                return forge_error_set(err, r, "cannot hash the measurement record");
         r = trust_tpm_pcr_extend(tpm, pcr, extended, err);
         if (r < 0)
-                return trust_error_prefix(err, r, "measuring %s %s: ", trust_event_type_to_string(type),
+                return forge_error_prefix(err, r, "measuring %s %s: ", trust_event_type_to_string(type),
                                           name);
         line[len] = '\n';
         r = write_all(fd, line, len + 1);
         if (r >= 0 && fdatasync(fd) < 0)
                 r = negative_errno();
         if (r < 0)
-                return trust_error_set(
+                return forge_error_set(
                         err, r,
                         "PCR %u was extended but the record could not be appended to %s (%s): the "
                         "log no longer replays and reports Compromised until the next boot",
@@ -134,7 +127,7 @@ int trust_measure(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventT
 }
 
 int trust_measure_data(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustEventType type,
-                       const char *name, const void *data, size_t size, TrustError *err) {
+                       const char *name, const void *data, size_t size, ForgeError *err) {
         uint8_t d[32];
         int r;
 
@@ -142,14 +135,26 @@ int trust_measure_data(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustE
                 return 0;
         r = trust_sha256(data, size, d);
         if (r < 0)
-                return trust_error_set(err, r, "cannot hash %s", name);
+                return forge_error_set(err, r, "cannot hash %s", name);
         return trust_measure(tpm, log_path, pcr, type, name, d, err);
 }
 
 /* ---- reading ---- */
 
+/* A line of the event log that is not a record: "LOG:LINE: text", -EBADMSG. */
+_printf_(4, 5) static int record_invalid(ForgeError *err, const char *log_path, size_t lineno,
+                                         const char *format, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = forge_error_setv(err, FORGE_ERROR_SYSTEM, -EBADMSG, log_path, (unsigned) lineno, 0, format, ap);
+        va_end(ap);
+        return r;
+}
+
 static int parse_line(const char *log_path, size_t lineno, const char *line, size_t len, TrustEvent *ev,
-                      TrustError *err) {
+                      ForgeError *err) {
         static const char *const known[] = { "pcr", "digest", "type", "name", "time", NULL };
         _cleanup_(json_object_putp) json_object *j = NULL;
         json_object *v;
@@ -160,11 +165,9 @@ static int parse_line(const char *log_path, size_t lineno, const char *line, siz
 
         r = trust_json_parse(line, len, &j, NULL, why, sizeof why, &off);
         if (r < 0)
-                return trust_error_set(err, -EBADMSG, "%s:%zu: not a measurement record: %s", log_path,
-                                       lineno, why);
+                return record_invalid(err, log_path, lineno, "not a measurement record: %s", why);
         if (!json_object_is_type(j, json_type_object))
-                return trust_error_set(err, -EBADMSG, "%s:%zu: not a measurement record: not an object",
-                                       log_path, lineno);
+                return record_invalid(err, log_path, lineno, "not a measurement record: not an object");
         json_object_object_foreach(j, key, val) {
                 bool ok = false;
 
@@ -172,28 +175,25 @@ static int parse_line(const char *log_path, size_t lineno, const char *line, siz
                 for (const char *const *k = known; *k; k++)
                         ok = ok || streq(*k, key);
                 if (!ok)
-                        return trust_error_set(err, -EBADMSG,
-                                               "%s:%zu: unknown member \"%s\" in a measurement record",
-                                               log_path, lineno, key);
+                        return record_invalid(err, log_path, lineno,
+                                              "unknown member \"%s\" in a measurement record", key);
         }
         if (!json_object_object_get_ex(j, "pcr", &v) || !json_object_is_type(v, json_type_int) ||
             (pcr = json_object_get_int64(v)) < 0 || pcr > TRUST_PCR_MAX)
-                return trust_error_set(err, -EBADMSG, "%s:%zu: \"pcr\" is missing or not 0..%u", log_path,
-                                       lineno, TRUST_PCR_MAX);
+                return record_invalid(err, log_path, lineno, "\"pcr\" is missing or not 0..%u",
+                                      TRUST_PCR_MAX);
         ev->pcr = (unsigned) pcr;
         if (!json_object_object_get_ex(j, "digest", &v) || !json_object_is_type(v, json_type_string) ||
             trust_digest_parse(json_object_get_string(v), ev->digest) < 0)
-                return trust_error_set(err, -EBADMSG, "%s:%zu: \"digest\" is missing or not sha256:<64 hex>",
-                                       log_path, lineno);
+                return record_invalid(err, log_path, lineno, "\"digest\" is missing or not sha256:<64 hex>");
         if (!json_object_object_get_ex(j, "type", &v) || !json_object_is_type(v, json_type_string) ||
             (ev->type = trust_event_type_from_string(json_object_get_string(v))) < 0)
-                return trust_error_set(err, -EBADMSG, "%s:%zu: \"type\" is missing or unknown", log_path,
-                                       lineno);
+                return record_invalid(err, log_path, lineno, "\"type\" is missing or unknown");
         if (!json_object_object_get_ex(j, "name", &v) || !json_object_is_type(v, json_type_string))
-                return trust_error_set(err, -EBADMSG, "%s:%zu: \"name\" is missing", log_path, lineno);
+                return record_invalid(err, log_path, lineno, "\"name\" is missing");
         ev->name = strdup(json_object_get_string(v));
         if (!json_object_object_get_ex(j, "time", &v) || !json_object_is_type(v, json_type_string))
-                return trust_error_set(err, -EBADMSG, "%s:%zu: \"time\" is missing", log_path, lineno);
+                return record_invalid(err, log_path, lineno, "\"time\" is missing");
         ev->time = strdup(json_object_get_string(v));
         if (!ev->name || !ev->time)
                 return -ENOMEM;
@@ -201,7 +201,7 @@ static int parse_line(const char *log_path, size_t lineno, const char *line, siz
         return trust_sha256(line, len, ev->extended);
 }
 
-static int read_fd(int fd, const char *log_path, TrustEvent **ret, size_t *ret_n, TrustError *err) {
+static int read_fd(int fd, const char *log_path, TrustEvent **ret, size_t *ret_n, ForgeError *err) {
         _cleanup_free_ char *data = NULL;
         TrustEvent *events = NULL;
         size_t size, n = 0, cap = 0, lineno = 0;
@@ -209,7 +209,7 @@ static int read_fd(int fd, const char *log_path, TrustEvent **ret, size_t *ret_n
 
         r = trust_read_fd(fd, LOG_SIZE_MAX, &data, &size);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read the event log %s: %s", log_path, strerror(-r));
+                return forge_error_set(err, r, "cannot read the event log %s: %s", log_path, strerror(-r));
 
         for (size_t pos = 0; pos < size;) {
                 const char *nl = memchr(data + pos, '\n', size - pos);
@@ -218,11 +218,9 @@ static int read_fd(int fd, const char *log_path, TrustEvent **ret, size_t *ret_n
                 lineno++;
                 if (!nl) {
                         trust_events_free(events, n);
-                        return trust_error_set(
-                                err, -EBADMSG,
-                                "%s:%zu: the last record has no newline: a write was cut short or "
-                                "the file was edited",
-                                log_path, lineno);
+                        return record_invalid(err, log_path, lineno,
+                                              "the last record has no newline: a write was cut short or "
+                                              "the file was edited");
                 }
                 len = (size_t) (nl - (data + pos));
                 if (n == cap) {
@@ -247,7 +245,7 @@ static int read_fd(int fd, const char *log_path, TrustEvent **ret, size_t *ret_n
         return 0;
 }
 
-static int open_log_shared(const char *log_path, int *ret_fd, TrustError *err) {
+static int open_log_shared(const char *log_path, int *ret_fd, ForgeError *err) {
         _cleanup_close_ int fd = -EBADF;
 
         fd = open(log_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -256,15 +254,15 @@ static int open_log_shared(const char *log_path, int *ret_fd, TrustError *err) {
                         *ret_fd = -EBADF;
                         return 0;
                 }
-                return trust_error_set(err, negative_errno(), "cannot open the event log %s: %m", log_path);
+                return forge_error_set(err, negative_errno(), "cannot open the event log %s: %m", log_path);
         }
         if (flock(fd, LOCK_SH) < 0)
-                return trust_error_set(err, negative_errno(), "cannot lock the event log %s: %m", log_path);
+                return forge_error_set(err, negative_errno(), "cannot lock the event log %s: %m", log_path);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
-int trust_log_read(const char *log_path, TrustEvent **ret, size_t *ret_n, TrustError *err) {
+int trust_log_read(const char *log_path, TrustEvent **ret, size_t *ret_n, ForgeError *err) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -296,7 +294,7 @@ size_t trust_log_replay(const TrustEvent *events, size_t n, unsigned pcr, uint8_
 }
 
 int trust_log_verify(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustLogCheck **ret, size_t *ret_n,
-                     TrustEvent **ret_events, size_t *ret_n_events, TrustError *err) {
+                     TrustEvent **ret_events, size_t *ret_n_events, ForgeError *err) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ TrustLogCheck *checks = NULL;
         TrustEvent *events = NULL;
@@ -305,7 +303,7 @@ int trust_log_verify(TrustTpm *tpm, const char *log_path, unsigned pcr, TrustLog
         int r;
 
         if (!tpm)
-                return trust_error_set(err, -ENODEV,
+                return forge_error_set(err, -ENODEV,
                                        "no TPM: there is no PCR to replay the event log against");
         if (pcr > TRUST_PCR_MAX)
                 return -EINVAL;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "forgeone/oci-digest.h"
+#include "forgeone/string-table.h"
 #include "forgeone/trust-signature.h"
 #include "trust-internal.h"
 
@@ -18,7 +19,7 @@
 #define INDEX_SIZE_MAX    (16u * 1024u * 1024u)
 #define MANIFEST_SIZE_MAX (4u * 1024u * 1024u)
 
-static const char *const failure_table[_TRUST_SIGNATURE_FAILURE_MAX] = {
+static const char *const trust_signature_failure_table[_TRUST_SIGNATURE_FAILURE_MAX] = {
         [TRUST_SIGNATURE_OK] = "ok",
         [TRUST_SIGNATURE_CORRUPTED] = "corrupted",
         [TRUST_SIGNATURE_WRONG_KEY] = "wrong-key",
@@ -30,9 +31,7 @@ static const char *const failure_table[_TRUST_SIGNATURE_FAILURE_MAX] = {
         [TRUST_SIGNATURE_KEY_NOT_ALLOWED] = "key-not-allowed",
 };
 
-const char *trust_signature_failure_to_string(TrustSignatureFailure f) {
-        return f >= 0 && f < _TRUST_SIGNATURE_FAILURE_MAX ? failure_table[f] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(trust_signature_failure, TrustSignatureFailure)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ECDSA_SIG *, ECDSA_SIG_free);
@@ -91,7 +90,7 @@ static const EVP_MD *key_md(const EVP_PKEY *key) {
         return EVP_PKEY_is_a(key, "ED25519") ? NULL : EVP_sha256();
 }
 
-int trust_sign_data(EVP_PKEY *key, const void *data, size_t size, char **ret, TrustError *err) {
+int trust_sign_data(EVP_PKEY *key, const void *data, size_t size, char **ret, ForgeError *err) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
         _cleanup_free_ unsigned char *sig = NULL;
         size_t len = 0;
@@ -105,7 +104,7 @@ int trust_sign_data(EVP_PKEY *key, const void *data, size_t size, char **ret, Tr
 
                 ERR_error_string_n(ERR_peek_last_error(), buf, sizeof buf);
                 ERR_clear_error();
-                return trust_error_set(err, -EIO, "signing failed: %s", buf);
+                return forge_error_set(err, -EIO, "signing failed: %s", buf);
         }
         return trust_base64_encode(sig, len, ret);
 }
@@ -149,13 +148,14 @@ _printf_(3, 4) static int fail(TrustSignatureCheck *c, TrustSignatureFailure f, 
                 [TRUST_SIGNATURE_WRONG_REFERENCE] = -EPERM, [TRUST_SIGNATURE_KEY_NOT_ALLOWED] = -EPERM,
         };
         va_list ap;
+        int r;
 
         c->failure = f;
-        c->error = errors[f];
+        forge_error_clear(&c->error);
         va_start(ap, format);
-        (void) vsnprintf(c->message, sizeof c->message, format, ap);
+        r = forge_error_setv(&c->error, FORGE_ERROR_UNTRUSTED, errors[f], NULL, 0, 0, format, ap);
         va_end(ap);
-        return c->error;
+        return r;
 }
 
 static const char *unknown_member(json_object *o, const char *const *known) {
@@ -349,22 +349,20 @@ int trust_signature_check(const TrustAnchor *anchor, const TrustSignature *sig, 
 
 /* Reads a small blob completely and checks its digest. */
 static int read_blob(const OciImage *image, const char *digest, uint64_t size, size_t max, const char *what,
-                     char **ret, TrustError *err) {
+                     char **ret, ForgeError *err) {
         OciDescriptor d = { .digest = (char *) digest, .size = size };
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         char actual[OCI_DIGEST_STRING_MAX];
-        ImageError ierr = {};
         size_t done = 0;
         int r;
 
         if (size > max)
-                return trust_error_set(err, -EFBIG, "%s %s is %" PRIu64 " bytes, more than %zu", what,
+                return forge_error_set(err, -EFBIG, "%s %s is %" PRIu64 " bytes, more than %zu", what,
                                        digest, size, max);
-        fd = oci_image_open_blob(image, &d, &ierr);
+        fd = oci_image_open_blob(image, &d, err);
         if (fd < 0)
-                return trust_error_set(err, fd, "%s: %s", what,
-                                       ierr.message[0] ? ierr.message : strerror(-fd));
+                return forge_error_prefix(err, fd, "%s: ", what);
         buf = malloc(size + 1);
         if (!buf)
                 return -ENOMEM;
@@ -374,7 +372,7 @@ static int read_blob(const OciImage *image, const char *digest, uint64_t size, s
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k <= 0)
-                        return trust_error_set(err, k < 0 ? negative_errno() : -EBADMSG,
+                        return forge_error_set(err, k < 0 ? negative_errno() : -EBADMSG,
                                                "%s %s: cannot read it", what, digest);
                 done += (size_t) k;
         }
@@ -383,13 +381,13 @@ static int read_blob(const OciImage *image, const char *digest, uint64_t size, s
         if (r < 0)
                 return r;
         if (!streq(actual, digest))
-                return trust_error_set(err, -EBADMSG, "%s: digest mismatch: expected %s, actual %s", what,
+                return forge_error_set(err, -EBADMSG, "%s: digest mismatch: expected %s, actual %s", what,
                                        digest, actual);
         *ret = TAKE_PTR(buf);
         return 0;
 }
 
-static int read_index(const OciImage *image, int *ret_dir_fd, json_object **ret, TrustError *err) {
+static int read_index(const OciImage *image, int *ret_dir_fd, json_object **ret, ForgeError *err) {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *data = NULL;
         json_object *j;
@@ -398,20 +396,20 @@ static int read_index(const OciImage *image, int *ret_dir_fd, json_object **ret,
 
         dfd = open(image->layout_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-                return trust_error_set(err, negative_errno(), "cannot open layout %s: %m",
+                return forge_error_set(err, negative_errno(), "cannot open layout %s: %m",
                                        image->layout_path);
         fd = openat(dfd, "index.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-                return trust_error_set(err, negative_errno(), "cannot open %s/index.json: %m",
+                return forge_error_set(err, negative_errno(), "cannot open %s/index.json: %m",
                                        image->layout_path);
         r = trust_read_fd(fd, INDEX_SIZE_MAX, &data, &size);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read %s/index.json: %s", image->layout_path,
+                return forge_error_set(err, r, "cannot read %s/index.json: %s", image->layout_path,
                                        strerror(-r));
         j = json_tokener_parse(data);
         if (!j || !json_object_is_type(j, json_type_object)) {
                 json_object_put(j);
-                return trust_error_set(err, -EBADMSG, "%s/index.json is not a JSON object",
+                return forge_error_set(err, -EBADMSG, "%s/index.json is not a JSON object",
                                        image->layout_path);
         }
         *ret = j;
@@ -463,7 +461,7 @@ static void signature_done(TrustSignature *s) {
 }
 
 static int manifest_signatures(const OciImage *image, const char *tag, const char *digest, uint64_t size,
-                               TrustSignature **l, size_t *n, TrustError *err) {
+                               TrustSignature **l, size_t *n, ForgeError *err) {
         _cleanup_(json_object_putp) json_object *m = NULL;
         _cleanup_free_ char *data = NULL, *what = NULL;
         json_object *layers;
@@ -477,7 +475,7 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
         m = json_tokener_parse(data);
         if (!m || !json_object_object_get_ex(m, "layers", &layers) ||
             !json_object_is_type(layers, json_type_array))
-                return trust_error_set(err, -EBADMSG, "%s %s has no \"layers\" array", what, digest);
+                return forge_error_set(err, -EBADMSG, "%s %s has no \"layers\" array", what, digest);
 
         for (size_t i = 0; i < json_object_array_length(layers); i++) {
                 json_object *layer = json_object_array_get_idx(layers, i), *ann;
@@ -488,7 +486,7 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
                 if (!streq_ptr(string_member(layer, "mediaType"), TRUST_COSIGN_MEDIA_TYPE))
                         continue;
                 if (descriptor_fields(layer, &ld, &lsize) < 0)
-                        return trust_error_set(err, -EBADMSG,
+                        return forge_error_set(err, -EBADMSG,
                                                "%s %s: layer %zu is not a valid sha256 descriptor", what,
                                                digest, i + 1);
                 if (asprintf(&s.source, "layout tag %s, layer %zu", tag, i + 1) < 0)
@@ -496,7 +494,7 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
                 r = read_blob(image, ld, lsize, TRUST_PAYLOAD_SIZE_MAX, "signature payload", &s.payload,
                               err);
                 if (r < 0)
-                        return trust_error_prefix(err, r, "%s: ", s.source);
+                        return forge_error_prefix(err, r, "%s: ", s.source);
                 s.payload_size = (size_t) lsize;
                 sig = NULL;
                 if (json_object_object_get_ex(layer, "annotations", &ann))
@@ -504,7 +502,7 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
                 if (!sig)
                         sig = ""; /* reported as a corrupted signature, with the others still considered */
                 if (strlen(sig) > TRUST_SIGNATURE_SIZE_MAX * 2)
-                        return trust_error_set(err, -EFBIG, "%s: the signature annotation is too long",
+                        return forge_error_set(err, -EFBIG, "%s: the signature annotation is too long",
                                                s.source);
                 s.signature = strdup(sig);
                 if (!s.signature)
@@ -517,7 +515,7 @@ static int manifest_signatures(const OciImage *image, const char *tag, const cha
         return 0;
 }
 
-int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t *ret_n, TrustError *err) {
+int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t *ret_n, ForgeError *err) {
         _cleanup_(json_object_putp) json_object *index = NULL;
         _cleanup_free_ char *tag = trust_signature_tag(image->manifest.digest);
         TrustSignature *l = NULL;
@@ -526,7 +524,7 @@ int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t 
         int r;
 
         if (!tag)
-                return trust_error_set(err, -EOPNOTSUPP,
+                return forge_error_set(err, -EOPNOTSUPP,
                                        "image %s: only sha256 manifests can carry signatures",
                                        image->manifest.digest);
         r = read_index(image, NULL, &index, err);
@@ -534,7 +532,7 @@ int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t 
                 return r;
         if (!json_object_object_get_ex(index, "manifests", &manifests) ||
             !json_object_is_type(manifests, json_type_array))
-                return trust_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array",
+                return forge_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array",
                                        image->layout_path);
         for (size_t i = 0; i < json_object_array_length(manifests); i++) {
                 json_object *e = json_object_array_get_idx(manifests, i);
@@ -545,7 +543,7 @@ int trust_layout_signatures(const OciImage *image, TrustSignature **ret, size_t 
                         continue;
                 if (descriptor_fields(e, &d, &size) < 0) {
                         trust_signatures_free(l, n);
-                        return trust_error_set(err, -EBADMSG,
+                        return forge_error_set(err, -EBADMSG,
                                                "%s/index.json: the entry tagged %s is not a valid "
                                                "sha256 descriptor",
                                                image->layout_path, tag);
@@ -571,17 +569,17 @@ static bool looks_base64(const char *s, size_t n) {
 }
 
 int trust_detached_signature(const char *payload_path, const char *signature_path, TrustSignature *ret,
-                             TrustError *err) {
+                             ForgeError *err) {
         _cleanup_(signature_done) TrustSignature s = {};
         int r;
 
         r = trust_read_file(payload_path, TRUST_PAYLOAD_SIZE_MAX, &s.payload, &s.payload_size);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read signature payload %s: %s", payload_path,
+                return forge_error_set(err, r, "cannot read signature payload %s: %s", payload_path,
                                        r == -EFBIG ? "larger than a payload can be" : strerror(-r));
         r = trust_read_file(signature_path, TRUST_SIGNATURE_SIZE_MAX * 2, &s.signature, &s.signature_size);
         if (r < 0)
-                return trust_error_set(err, r, "cannot read signature %s: %s", signature_path,
+                return forge_error_set(err, r, "cannot read signature %s: %s", signature_path,
                                        r == -EFBIG ? "larger than a signature can be" : strerror(-r));
         s.signature_raw = !looks_base64(s.signature, s.signature_size);
         if (asprintf(&s.source, "detached %s", signature_path) < 0)
@@ -594,7 +592,7 @@ int trust_detached_signature(const char *payload_path, const char *signature_pat
 /* ---- signing a layout ---- */
 
 static int write_blob(int sha_fd, const void *data, size_t size, char ret[static OCI_DIGEST_STRING_MAX],
-                      TrustError *err) {
+                      ForgeError *err) {
         int r;
 
         r = oci_digest_buffer(OCI_DIGEST_SHA256, data, size, ret);
@@ -604,7 +602,7 @@ static int write_blob(int sha_fd, const void *data, size_t size, char ret[static
                 return 0; /* content-addressed: it is there already */
         r = trust_write_file_atomic_at(sha_fd, ret + 7, data, size, 0644);
         if (r < 0)
-                return trust_error_set(err, r, "cannot write blob %s: %s", ret, strerror(-r));
+                return forge_error_set(err, r, "cannot write blob %s: %s", ret, strerror(-r));
         return 0;
 }
 
@@ -623,7 +621,7 @@ static const char *to_string(json_object *o) {
         return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *reference, TrustError *err) {
+int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *reference, ForgeError *err) {
         _cleanup_free_ char *payload = NULL, *sig = NULL, *tag = trust_signature_tag(image->manifest.digest);
         _cleanup_(json_object_putp) json_object *index = NULL, *config = NULL, *manifest = NULL;
         _cleanup_close_ int layout_fd = -EBADF, sha_fd = -EBADF;
@@ -637,7 +635,7 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
         int r;
 
         if (!tag)
-                return trust_error_set(err, -EOPNOTSUPP, "image %s: only sha256 manifests can be signed",
+                return forge_error_set(err, -EOPNOTSUPP, "image %s: only sha256 manifests can be signed",
                                        image->manifest.digest);
         r = trust_payload_new(reference, image->manifest.digest, &payload, &payload_size);
         if (r < 0)
@@ -648,11 +646,11 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
 
         r = trust_layout_signatures(image, &old, &n_old, err);
         if (r < 0)
-                return trust_error_prefix(err, r, "cannot read the image's present signatures: ");
+                return forge_error_prefix(err, r, "cannot read the image's present signatures: ");
         sha_fd = openat(image->blobs_fd, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sha_fd < 0) {
                 trust_signatures_free(old, n_old);
-                return trust_error_set(err, negative_errno(), "cannot open %s/blobs/sha256: %m",
+                return forge_error_set(err, negative_errno(), "cannot open %s/blobs/sha256: %m",
                                        image->layout_path);
         }
 
@@ -745,7 +743,7 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
                 return r;
         if (!json_object_object_get_ex(index, "manifests", &manifests) ||
             !json_object_is_type(manifests, json_type_array))
-                return trust_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array",
+                return forge_error_set(err, -EBADMSG, "%s/index.json has no \"manifests\" array",
                                        image->layout_path);
         kept = json_object_new_array();
         if (!kept)
@@ -773,7 +771,7 @@ int trust_layout_sign(const OciImage *image, EVP_PKEY *key, const char *referenc
                 return -ENOMEM;
         r = trust_write_file_atomic_at(layout_fd, "index.json", s, strlen(s), 0644);
         if (r < 0)
-                return trust_error_set(err, r, "cannot write %s/index.json: %s", image->layout_path,
+                return forge_error_set(err, r, "cannot write %s/index.json: %s", image->layout_path,
                                        strerror(-r));
         return 0;
 }

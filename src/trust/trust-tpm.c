@@ -61,7 +61,7 @@ static TSS2_RC tpm_base(TSS2_RC rc) {
 }
 
 /* TSS2_RC -> negative errno, and "what: <decoded>" in err. */
-_printf_(3, 4) static int tss_error(TSS2_RC rc, TrustError *err, const char *format, ...) {
+_printf_(3, 4) static int tss_error(TSS2_RC rc, ForgeError *err, const char *format, ...) {
         char what[512];
         TSS2_RC base = tpm_base(rc), layer = rc & TSS2_RC_LAYER_MASK;
         const char *hint = "";
@@ -114,14 +114,14 @@ _printf_(3, 4) static int tss_error(TSS2_RC rc, TrustError *err, const char *for
                 else
                         e = -EIO;
         }
-        return trust_error_set(err, e, "%s: %s (TSS2 0x%x)%s", what, Tss2_RC_Decode(rc), rc, hint);
+        return forge_error_set(err, e, "%s: %s (TSS2 0x%x)%s", what, Tss2_RC_Decode(rc), rc, hint);
 }
 
 static bool has_prefix(const char *s, const char *p) {
         return strncmp(s, p, strlen(p)) == 0;
 }
 
-int trust_tpm_open(const char *tcti, TrustTpm **ret, TrustError *err) {
+int trust_tpm_open(const char *tcti, TrustTpm **ret, ForgeError *err) {
         _cleanup_(trust_tpm_freep) TrustTpm *t = NULL;
         TSS2_RC rc;
 
@@ -132,9 +132,9 @@ int trust_tpm_open(const char *tcti, TrustTpm **ret, TrustError *err) {
                 struct stat st;
 
                 if (stat(dev, &st) < 0)
-                        return trust_error_set(err, -ENODEV, "%s: %s", dev, strerror(errno));
+                        return forge_error_set(err, -ENODEV, "%s: %s", dev, strerror(errno));
                 if (!S_ISCHR(st.st_mode))
-                        return trust_error_set(err, -ENODEV, "%s is not a character device", dev);
+                        return forge_error_set(err, -ENODEV, "%s is not a character device", dev);
         }
 
         t = calloc(1, sizeof *t);
@@ -150,11 +150,12 @@ int trust_tpm_open(const char *tcti, TrustTpm **ret, TrustError *err) {
                 /* A TCTI that cannot be loaded or parsed is a configuration error, not "no TPM". */
                 if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TCTI_RC_LAYER &&
                     (base == TSS2_BASE_RC_BAD_VALUE || base == TSS2_BASE_RC_NOT_SUPPORTED))
-                        return trust_error_set(err, -EINVAL,
-                                               "TCTI \"%s\" cannot be loaded: %s (TSS2 0x%x); check the \"tcti\" "
-                                               "setting (device:/dev/tpmrm0, swtpm:host=H,port=P, mssim:..., "
-                                               "tabrmd:...)",
-                                               tcti, Tss2_RC_Decode(rc), rc);
+                        return forge_error_set(
+                                err, -EINVAL,
+                                "TCTI \"%s\" cannot be loaded: %s (TSS2 0x%x); check the \"tcti\" "
+                                "setting (device:/dev/tpmrm0, swtpm:host=H,port=P, mssim:..., "
+                                "tabrmd:...)",
+                                tcti, Tss2_RC_Decode(rc), rc);
                 (void) tss_error(rc, err, "TCTI \"%s\"", tcti);
                 return -ENODEV;
         }
@@ -181,13 +182,13 @@ const char *trust_tpm_tcti(const TrustTpm *t) {
         return t->tcti_conf;
 }
 
-static int nv_handle(TrustTpm *t, uint32_t index, ESYS_TR *ret, TrustError *err) {
+static int nv_handle(TrustTpm *t, uint32_t index, ESYS_TR *ret, ForgeError *err) {
         TSS2_RC rc = Esys_TR_FromTPMPublic(t->esys, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ret);
 
         if (rc == TSS2_RC_SUCCESS)
                 return 0;
         if (tpm_base(rc) == TPM2_RC_HANDLE)
-                return trust_error_set(err, -ENOENT, "NV index 0x%08X is not defined", index);
+                return forge_error_set(err, -ENOENT, "NV index 0x%08X is not defined", index);
         return tss_error(rc, err, "NV index 0x%08X", index);
 }
 
@@ -197,7 +198,7 @@ static void close_handle(TrustTpm *t, ESYS_TR *h) {
         *h = ESYS_TR_NONE;
 }
 
-int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, TrustError *err) {
+int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, ForgeError *err) {
         TPM2B_NV_PUBLIC *pub = NULL;
         ESYS_TR h = ESYS_TR_NONE;
         TSS2_RC rc;
@@ -219,7 +220,7 @@ int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, TrustError 
         return 0;
 }
 
-int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], TrustError *err) {
+int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], ForgeError *err) {
         TPM2B_MAX_NV_BUFFER *data = NULL;
         ESYS_TR h = ESYS_TR_NONE;
         TSS2_RC rc;
@@ -235,7 +236,7 @@ int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], Trust
                 return tss_error(rc, err, "reading NV index 0x%08X", index);
         if (data->size != TRUST_NV_SIZE) {
                 Esys_Free(data);
-                return trust_error_set(err, -EBADMSG, "NV index 0x%08X returned %u bytes, not %u", index,
+                return forge_error_set(err, -EBADMSG, "NV index 0x%08X returned %u bytes, not %u", index,
                                        (unsigned) data->size, TRUST_NV_SIZE);
         }
         memcpy(ret, data->buffer, TRUST_NV_SIZE);
@@ -243,12 +244,12 @@ int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], Trust
         return 0;
 }
 
-static int set_owner_auth(TrustTpm *t, const void *auth, size_t size, TrustError *err) {
+static int set_owner_auth(TrustTpm *t, const void *auth, size_t size, ForgeError *err) {
         TPM2B_AUTH a = {};
         TSS2_RC rc;
 
         if (size > sizeof a.buffer)
-                return trust_error_set(err, -EINVAL,
+                return forge_error_set(err, -EINVAL,
                                        "the owner authorization is %zu bytes; a TPM takes at most %zu", size,
                                        sizeof a.buffer);
         a.size = (UINT16) size;
@@ -262,7 +263,7 @@ static int set_owner_auth(TrustTpm *t, const void *auth, size_t size, TrustError
 }
 
 int trust_tpm_nv_define_write_lock(TrustTpm *t, uint32_t index, const uint8_t data[static 32],
-                                   const void *owner_auth, size_t owner_auth_size, TrustError *err) {
+                                   const void *owner_auth, size_t owner_auth_size, ForgeError *err) {
         TPM2B_NV_PUBLIC pub = {
                 .nvPublic = {
                         .nvIndex = index,
@@ -300,7 +301,7 @@ int trust_tpm_nv_define_write_lock(TrustTpm *t, uint32_t index, const uint8_t da
 }
 
 int trust_tpm_nv_undefine(TrustTpm *t, uint32_t index, const void *owner_auth, size_t owner_auth_size,
-                          TrustError *err) {
+                          ForgeError *err) {
         ESYS_TR h = ESYS_TR_NONE;
         TSS2_RC rc;
         int r;
@@ -321,12 +322,12 @@ int trust_tpm_nv_undefine(TrustTpm *t, uint32_t index, const void *owner_auth, s
         return 0;
 }
 
-int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 32], TrustError *err) {
+int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 32], ForgeError *err) {
         TPML_DIGEST_VALUES v = { .count = 1, .digests = { { .hashAlg = TPM2_ALG_SHA256 } } };
         TSS2_RC rc;
 
         if (pcr > TRUST_PCR_MAX)
-                return trust_error_set(err, -EINVAL, "PCR %u does not exist (0..%u)", pcr, TRUST_PCR_MAX);
+                return forge_error_set(err, -EINVAL, "PCR %u does not exist (0..%u)", pcr, TRUST_PCR_MAX);
         memcpy(v.digests[0].digest.sha256, digest, 32);
         rc = Esys_PCR_Extend(t->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &v);
         if (rc != TSS2_RC_SUCCESS)
@@ -334,7 +335,7 @@ int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 
         return 0;
 }
 
-int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], TrustError *err) {
+int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], ForgeError *err) {
         TPML_PCR_SELECTION sel = { .count = 1,
                                    .pcrSelections = { { .hash = TPM2_ALG_SHA256, .sizeofSelect = 3 } } };
         TPML_PCR_SELECTION *out_sel = NULL;
@@ -344,14 +345,14 @@ int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], TrustE
         int r = 0;
 
         if (pcr > TRUST_PCR_MAX)
-                return trust_error_set(err, -EINVAL, "PCR %u does not exist (0..%u)", pcr, TRUST_PCR_MAX);
+                return forge_error_set(err, -EINVAL, "PCR %u does not exist (0..%u)", pcr, TRUST_PCR_MAX);
         sel.pcrSelections[0].pcrSelect[pcr / 8] = (uint8_t) (1u << (pcr % 8));
         rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel, &counter, &out_sel,
                            &values);
         if (rc != TSS2_RC_SUCCESS)
                 return tss_error(rc, err, "reading PCR %u", pcr);
         if (values->count != 1 || values->digests[0].size != 32)
-                r = trust_error_set(err, -EOPNOTSUPP,
+                r = forge_error_set(err, -EOPNOTSUPP,
                                     "the TPM has no SHA-256 value for PCR %u (is the SHA-256 "
                                     "bank allocated? tpm2_pcrallocate)",
                                     pcr);
@@ -362,7 +363,7 @@ int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], TrustE
         return r;
 }
 
-int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, TrustError *err) {
+int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, ForgeError *err) {
         TPMS_CAPABILITY_DATA *cap = NULL;
         TPMI_YES_NO more;
         TSS2_RC rc;
@@ -374,7 +375,7 @@ int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, TrustError *err) {
                 return tss_error(rc, err, "reading TPM2_PT_PERMANENT");
         if (cap->data.tpmProperties.count < 1 ||
             cap->data.tpmProperties.tpmProperty[0].property != TPM2_PT_PERMANENT)
-                r = trust_error_set(err, -EIO, "the TPM did not report TPM2_PT_PERMANENT");
+                r = forge_error_set(err, -EIO, "the TPM did not report TPM2_PT_PERMANENT");
         else
                 *ret = cap->data.tpmProperties.tpmProperty[0].value & TPMA_PERMANENT_OWNERAUTHSET;
         Esys_Free(cap);
@@ -383,8 +384,8 @@ int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, TrustError *err) {
 
 #else /* !HAVE_TPM */
 
-int trust_tpm_open(const char *tcti, TrustTpm **ret, TrustError *err) {
-        return trust_error_set(err, -ENODEV, "this build has no TPM support (built without tpm2-tss)");
+int trust_tpm_open(const char *tcti, TrustTpm **ret, ForgeError *err) {
+        return forge_error_set(err, -ENODEV, "this build has no TPM support (built without tpm2-tss)");
 }
 
 TrustTpm *trust_tpm_free(TrustTpm *t) {
@@ -396,33 +397,33 @@ const char *trust_tpm_tcti(const TrustTpm *t) {
         return NULL;
 }
 
-int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, TrustError *err) {
+int trust_tpm_nv_info(TrustTpm *t, uint32_t index, TrustNvInfo *ret, ForgeError *err) {
         return -ENODEV;
 }
 
-int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], TrustError *err) {
+int trust_tpm_nv_read(TrustTpm *t, uint32_t index, uint8_t ret[static 32], ForgeError *err) {
         return -ENODEV;
 }
 
 int trust_tpm_nv_define_write_lock(TrustTpm *t, uint32_t index, const uint8_t data[static 32],
-                                   const void *owner_auth, size_t owner_auth_size, TrustError *err) {
+                                   const void *owner_auth, size_t owner_auth_size, ForgeError *err) {
         return -ENODEV;
 }
 
 int trust_tpm_nv_undefine(TrustTpm *t, uint32_t index, const void *owner_auth, size_t owner_auth_size,
-                          TrustError *err) {
+                          ForgeError *err) {
         return -ENODEV;
 }
 
-int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 32], TrustError *err) {
+int trust_tpm_pcr_extend(TrustTpm *t, unsigned pcr, const uint8_t digest[static 32], ForgeError *err) {
         return -ENODEV;
 }
 
-int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], TrustError *err) {
+int trust_tpm_pcr_read(TrustTpm *t, unsigned pcr, uint8_t ret[static 32], ForgeError *err) {
         return -ENODEV;
 }
 
-int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, TrustError *err) {
+int trust_tpm_owner_auth_set(TrustTpm *t, bool *ret, ForgeError *err) {
         return -ENODEV;
 }
 

@@ -10,39 +10,6 @@
 #include "forgeone/fs-util.h"
 #include "trust-internal.h"
 
-int trust_error_set(TrustError *err, int error, const char *format, ...) {
-        va_list ap;
-
-        if (err && err->message[0] == 0) {
-                va_start(ap, format);
-                (void) vsnprintf(err->message, sizeof err->message, format, ap);
-                va_end(ap);
-        }
-        return error;
-}
-
-int trust_error_prefix(TrustError *err, int error, const char *format, ...) {
-        char prefix[256], old[TRUST_ERROR_MAX];
-        va_list ap;
-        size_t pl;
-
-        if (!err)
-                return error;
-        va_start(ap, format);
-        (void) vsnprintf(prefix, sizeof prefix, format, ap);
-        va_end(ap);
-        if (err->message[0] == 0) {
-                (void) snprintf(err->message, sizeof err->message, "%s%s", prefix, strerror(-error));
-                return error;
-        }
-        memcpy(old, err->message, sizeof old);
-        pl = strnlen(prefix, sizeof prefix - 1);
-        memcpy(err->message, prefix, pl);
-        strncpy(err->message + pl, old, sizeof err->message - pl - 1);
-        err->message[sizeof err->message - 1] = 0;
-        return error;
-}
-
 char *trust_hex(const uint8_t digest[32], char buf[static 65]) {
         for (size_t i = 0; i < 32; i++)
                 snprintf(buf + 2 * i, 3, "%02x", digest[i]);
@@ -160,17 +127,26 @@ int trust_json_parse(const char *data, size_t size, json_object **ret, JsonPosit
         return 0;
 }
 
-const char *trust_json_where(const JsonPositions *pos, const char *pointer, bool key, char *buf,
-                             size_t size) {
+void trust_json_position(const JsonPositions *pos, const char *pointer, bool key, unsigned *ret_line,
+                         unsigned *ret_column) {
         size_t voff = 0, koff = 0;
-        unsigned line, column;
 
-        buf[0] = 0;
+        *ret_line = *ret_column = 0;
         if (!pos || !pointer || json_positions_lookup(pos, pointer, &voff, &koff) < 0)
-                return buf;
-        json_positions_line_column(pos, key ? koff : voff, &line, &column);
-        snprintf(buf, size, "%u:%u", line, column);
-        return buf;
+                return;
+        json_positions_line_column(pos, key ? koff : voff, ret_line, ret_column);
+}
+
+int trust_config_fail(ForgeError *err, int r, const char *name, const JsonPositions *pos,
+                      const char *pointer, bool key, const char *format, ...) {
+        unsigned line, column;
+        va_list ap;
+
+        trust_json_position(pos, pointer, key, &line, &column);
+        va_start(ap, format);
+        r = forge_error_setv(err, FORGE_ERROR_CONFIG_INVALID, r, name, line, column, format, ap);
+        va_end(ap);
+        return r;
 }
 
 /* ---- base64 ---- */

@@ -136,7 +136,7 @@ void trust_verifier_set_measure(TrustVerifier *v, bool measure) {
 }
 
 int trust_verifier_add_detached(TrustVerifier *v, const char *payload_path, const char *signature_path,
-                                TrustError *err) {
+                                ForgeError *err) {
         Detached *d = realloc(v->detached, (v->n_detached + 1) * sizeof *d);
 
         if (!d)
@@ -169,7 +169,7 @@ static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, con
                    const char *format, ...) _printf_(5, 6);
 static void notify(TrustVerifier *v, TrustNotice kind, const char *identity, const char *digest,
                    const char *format, ...) {
-        char text[TRUST_ERROR_MAX + 256];
+        char text[FORGE_ERROR_MESSAGE_MAX + 256];
         va_list ap;
 
         if (!v->notice)
@@ -189,25 +189,25 @@ static const char *image_name(const OciImage *image, char *buf, size_t size) {
         return buf;
 }
 
-static int measure_image(TrustVerifier *v, const OciImage *image, TrustError *err) {
+static int measure_image(TrustVerifier *v, const OciImage *image, ForgeError *err) {
         uint8_t d[32];
         char name[4096];
 
         if (!v->measure || !v->ctx->tpm)
                 return 0;
         if (trust_digest_parse(image->manifest.digest, d) < 0)
-                return trust_error_set(err, -EINVAL, "image %s: only sha256 manifests are measured",
+                return forge_error_set(err, -EINVAL, "image %s: only sha256 manifests are measured",
                                        image->manifest.digest);
         return trust_measure(v->ctx->tpm, v->ctx->config->event_log, v->ctx->config->pcr, TRUST_EVENT_IMAGE,
                              image_name(image, name, sizeof name), d, err);
 }
 
-int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyResult *ret, TrustError *err) {
+int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyResult *ret, ForgeError *err) {
         PolicyWorkload w = { .name = v->name, .image_digest = image->manifest.digest, .labels = v->labels };
         const PolicyIdentity *id = NULL;
         TrustSignature *sigs = NULL;
         TrustVerifyResult res = {};
-        TrustError serr = {};
+        ForgeError serr = {};
         size_t n = 0;
         int identity, r;
 
@@ -223,7 +223,8 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                 snprintf(res.identity, sizeof res.identity, "*");
 
         if (!v->ctx->anchor)
-                snprintf(res.message, sizeof res.message, "no trust anchor: %.900s", v->ctx->anchor_error);
+                snprintf(res.message, sizeof res.message, "no trust anchor: %.900s",
+                         v->ctx->anchor_error.message);
         else {
                 r = trust_layout_signatures(image, &sigs, &n, &serr);
                 if (r == -ENOMEM)
@@ -233,12 +234,12 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                 for (size_t i = 0; i < v->n_detached; i++) {
                         TrustSignature s = {}, *nl;
 
-                        serr.message[0] = 0;
+                        forge_error_clear(&serr);
                         r = trust_detached_signature(v->detached[i].payload, v->detached[i].signature, &s,
                                                      &serr);
                         if (r < 0) {
                                 trust_signatures_free(sigs, n);
-                                return trust_error_set(err, r, "%s", serr.message);
+                                return forge_error_propagate(err, &serr, r);
                         }
                         nl = realloc(sigs, (n + 1) * sizeof *sigs);
                         if (!nl) {
@@ -273,7 +274,7 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                                 break;
                         }
                         append_message(res.message, sizeof res.message, "%s%s: %s",
-                                       res.message[0] ? "; " : "", sigs[i].source, c.message);
+                                       res.message[0] ? "; " : "", sigs[i].source, c.error.message);
                 }
         }
         trust_signatures_free(sigs, n);
@@ -282,12 +283,13 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
                 if (!id || !id->allow_unsigned) {
                         if (ret)
                                 *ret = res;
-                        return trust_error_set(err, -EKEYREJECTED, "not verified: %s (identity \"%s\"%s)",
-                                               res.message, res.identity,
-                                               id && (id->match_signed_by || id->match_signed_reference)
-                                                       ? " requires a signature"
-                                                       : "; an identity runs unsigned images only with "
-                                                         "\"allow_unsigned\": true");
+                        return forge_error_set_kind(err, FORGE_ERROR_UNTRUSTED, -EKEYREJECTED,
+                                                    "not verified: %s (identity \"%s\"%s)", res.message,
+                                                    res.identity,
+                                                    id && (id->match_signed_by || id->match_signed_reference)
+                                                            ? " requires a signature"
+                                                            : "; an identity runs unsigned images only with "
+                                                              "\"allow_unsigned\": true");
                 }
                 res.unsigned_allowed = true;
                 notify(v, TRUST_NOTICE_UNSIGNED, res.identity, image->manifest.digest,
@@ -308,12 +310,6 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
         return 0;
 }
 
-int trust_verify_image(const OciImage *image, void *userdata, ImageError *err) {
-        TrustError terr = {};
-        int r;
-
-        r = trust_verifier_verify(userdata, image, NULL, &terr);
-        if (r < 0)
-                return image_error_set(err, r, "%s", terr.message[0] ? terr.message : strerror(-r));
-        return r;
+int trust_verify_image(const OciImage *image, void *userdata, ForgeError *err) {
+        return trust_verifier_verify(userdata, image, NULL, err);
 }
