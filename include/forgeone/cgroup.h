@@ -71,6 +71,13 @@ int cgroup_set_cpu_weight(Cgroup *c, unsigned weight);
 /* Moves a process into every hierarchy of the cgroup; with skip_unified, into the v1 hierarchies only
  * (for a process cloned with CLONE_INTO_CGROUP into the v2 one). */
 int cgroup_attach(Cgroup *c, pid_t pid, bool skip_unified);
+/* Hybrid hosts only (v1 cpu and cpuacct allow single threads): moves thread tid into this cgroup's cpu
+ * group, so that it is scheduled in the same group as the workload it serves. -EOPNOTSUPP on cgroup v2
+ * (a thread of a domain cgroup cannot move alone). */
+int cgroup_attach_thread_cpu(Cgroup *c, pid_t tid);
+/* Moves thread tid back to the cpu group it was in before (ret_path of cgroup_thread_cpu_path()). */
+int cgroup_thread_cpu_path(const Cgroup *c, pid_t tid, char **ret_path);
+int cgroup_move_thread_cpu_to(const Cgroup *c, const char *path, pid_t tid);
 /* O_DIRECTORY fd of the cgroup's v2 directory, for CLONE_INTO_CGROUP and the supervisor. */
 int cgroup_open_unified(const Cgroup *c);
 

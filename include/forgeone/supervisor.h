@@ -187,6 +187,8 @@ int supervisor_dispatch(Supervisor *s);
 
 /* Starts the dedicated thread (at most one; not together with supervisor_dispatch()). */
 int supervisor_start_thread(Supervisor *s);
+/* The dedicated thread's tid (for placing it, e.g. in its workload's cpu group), or -ESRCH. */
+pid_t supervisor_get_thread_tid(Supervisor *s);
 /* Waits at most timeout_usec for the dedicated thread to end (it ends when no task uses the filter
  * any more): 0 ended (its result in ret_result, optional), -ETIMEDOUT, -ESRCH when none was started. */
 int supervisor_join_thread(Supervisor *s, uint64_t timeout_usec, int *ret_result);

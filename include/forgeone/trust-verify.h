@@ -60,6 +60,10 @@ void trust_verifier_set_notice(TrustVerifier *v, TrustNoticeFn fn, void *userdat
 /* A detached payload and signature pair to consider besides the layout's (paths are copied). */
 int trust_verifier_add_detached(TrustVerifier *v, const char *payload_path, const char *signature_path,
                                 ForgeError *err);
+/* The workload runs as this policy identity (an explicit choice, e.g. forgeonectl run --identity):
+ * its requirements are checked rather than the identity resolved from name, digest and labels.
+ * -ENOENT when the policy has no such identity. */
+int trust_verifier_set_identity(TrustVerifier *v, const char *identity);
 /* Whether to measure accepted images (default true). */
 void trust_verifier_set_measure(TrustVerifier *v, bool measure);
 

@@ -257,6 +257,10 @@ int verb_run_image(int argc, char *argv[]) {
                         log_error_errno(r, "Failed to load policy %s: %m", policy_path);
                 return 1;
         }
+        if (wc.identity && cli_trust_launch_set_identity(trust, wc.identity) < 0) {
+                wc.policy = policy_free(wc.policy);
+                return 1;
+        }
         wc.image = &cfg;
         return run_workload(&wc, &o);
 }

@@ -177,6 +177,14 @@ int cli_trust_launch_begin(ContainerConfig *cfg, CliTrustLaunch **ret) {
         return 0;
 }
 
+int cli_trust_launch_set_identity(CliTrustLaunch *t, const char *identity) {
+        int r = trust_verifier_set_identity(t->verifier, identity);
+
+        if (r < 0)
+                log_error("The policy has no identity \"%s\".", identity);
+        return r;
+}
+
 int cli_trust_launch_load_policy(CliTrustLaunch *t, const char *path, Policy **ret,
                                  PolicyDiagnostics *diag) {
         int r;

@@ -26,5 +26,7 @@ int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, Pol
 int cli_trust_launch_begin(ContainerConfig *cfg, CliTrustLaunch **ret);
 /* cli_trust_load_policy(), then the verifier for this policy's identities goes into cfg->verify. */
 int cli_trust_launch_load_policy(CliTrustLaunch *t, const char *path, Policy **ret, PolicyDiagnostics *diag);
+/* The identity the workload runs as, when chosen explicitly (--identity): verified as that one. */
+int cli_trust_launch_set_identity(CliTrustLaunch *t, const char *identity);
 CliTrustLaunch *cli_trust_launch_free(CliTrustLaunch *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CliTrustLaunch *, cli_trust_launch_free);

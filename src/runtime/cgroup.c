@@ -397,6 +397,73 @@ int cgroup_attach(Cgroup *c, pid_t pid, bool skip_unified) {
         return 0;
 }
 
+static const char *const cpu_hierarchies[] = { "cpu", "cpuacct" };
+
+int cgroup_attach_thread_cpu(Cgroup *c, pid_t tid) {
+        char buf[32];
+        int r;
+
+        if (c->layout != CGROUP_LAYOUT_HYBRID)
+                return -EOPNOTSUPP;
+        snprintf(buf, sizeof buf, "%d", (int) tid);
+        FOREACH_ELEMENT(h, cpu_hierarchies) {
+                _cleanup_free_ char *dir = NULL;
+                r = cgroup_controller_path(c, *h, &dir);
+                if (r < 0)
+                        return r;
+                r = write_file(dir, "tasks", buf);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgroup_thread_cpu_path(const Cgroup *c, pid_t tid, char **ret_path) {
+        char path[64], line[1024];
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/self/task/%d/cgroup", (int) tid);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        /* "N:cpu,cpuacct:/path" (v1) */
+        while (fgets(line, sizeof line, f)) {
+                char *ctl = strchr(line, ':'), *rel;
+                if (!ctl || !(rel = strchr(ctl + 1, ':')))
+                        continue;
+                *rel++ = 0;
+                rel[strcspn(rel, "\n")] = 0;
+                for (char *tok = strtok(ctl + 1, ","); tok; tok = strtok(NULL, ","))
+                        if (streq(tok, "cpu")) {
+                                fclose(f);
+                                *ret_path = strdup(rel);
+                                return *ret_path ? 0 : -ENOMEM;
+                        }
+        }
+        fclose(f);
+        return -ENOENT;
+}
+
+int cgroup_move_thread_cpu_to(const Cgroup *c, const char *path, pid_t tid) {
+        char buf[32];
+        int r = 0;
+
+        snprintf(buf, sizeof buf, "%d", (int) tid);
+        FOREACH_ELEMENT(h, cpu_hierarchies) {
+                _cleanup_free_ char *dir = NULL;
+                int k;
+
+                if (asprintf(&dir, "%s/%s%s", c->root, *h, path) < 0)
+                        return -ENOMEM;
+                k = write_file(dir, "tasks", buf);
+                if (k < 0 && k != -ENOENT && r == 0)
+                        r = k;
+        }
+        return r;
+}
+
 int cgroup_is_frozen(Cgroup *c) {
         _cleanup_free_ char *dir = NULL, *text = NULL;
         uint64_t v;

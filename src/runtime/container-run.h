@@ -43,6 +43,11 @@ typedef struct ContainerLaunched {
 int container_run_launch(const ContainerConfig *c, Policy *policy, const char *identity, EventSink *sink,
                          ContainerRun **ret, ContainerLaunched *ret_launched, ForgeError *err);
 int container_run_exec(ContainerRun *r, ForgeError *err);
+/* Schedules the supervising thread in the container's cpu group where the host allows it (hybrid
+ * cgroups): a workload in a cpu group apart from its supervisor pays group scheduling on every trapped
+ * call (measured +18% per trapped getppid; +5% once placed). The thread is moved back before the cgroup
+ * is removed. */
+void container_run_place_supervisor(ContainerRun *r, pid_t tid);
 const char *container_run_id(const ContainerRun *r) _pure_;
 void container_run_quarantine_request(ContainerRun *r, const SupervisorEvent *ev);
 int container_run_process(ContainerRun *r, int trust);

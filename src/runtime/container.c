@@ -108,6 +108,8 @@ struct ContainerRun {
         int pidfd, root_fd, cgroup_fd, sync_fd;
         uint64_t timing[_CONTAINER_STEP_MAX];
         bool recorded_end;
+        pid_t supervisor_tid;      /* placed in our cpu group (hybrid), or 0 */
+        char *supervisor_cpu_path; /* where it was before */
         char failure[FORGE_ERROR_MESSAGE_MAX]; /* why the start failed, for the record */
 
         /* Set by the quarantine request (supervising thread), handled by the owner's loop. */
@@ -403,6 +405,11 @@ static int record_transition(ContainerRun *run, ContainerState to, const char *r
 }
 
 static void cleanup_run(ContainerRun *run) {
+        if (run->supervisor_tid > 0 && run->cgroup) {
+                /* A live thread keeps a v1 cgroup busy: back where it came from, first. */
+                (void) cgroup_move_thread_cpu_to(run->cgroup, run->supervisor_cpu_path, run->supervisor_tid);
+                run->supervisor_tid = 0;
+        }
         if (run->cgroup) {
                 (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
                 (void) cgroup_remove(run->cgroup);
@@ -885,6 +892,20 @@ int container_run_exec(ContainerRun *run, ForgeError *err) {
         return 0;
 }
 
+void container_run_place_supervisor(ContainerRun *run, pid_t tid) {
+        _cleanup_free_ char *path = NULL;
+
+        if (tid <= 0 || !run->cgroup || cgroup_get_layout(run->cgroup) != CGROUP_LAYOUT_HYBRID)
+                return;
+        if (cgroup_thread_cpu_path(run->cgroup, tid, &path) < 0)
+                return;
+        if (cgroup_attach_thread_cpu(run->cgroup, tid) < 0)
+                return;
+        free(run->supervisor_cpu_path);
+        run->supervisor_cpu_path = TAKE_PTR(path);
+        run->supervisor_tid = tid;
+}
+
 void container_run_quarantine_request(ContainerRun *run, const SupervisorEvent *ev) {
         int r;
 
@@ -1050,6 +1071,7 @@ ContainerRun *container_run_free(ContainerRun *run) {
         cgroup_free(run->cgroup);
         strv_free(run->staged);
         free(run->storage);
+        free(run->supervisor_cpu_path);
         policy_graph_unref(run->graph);
         container_store_free(run->store);
         safe_close(run->pidfd);

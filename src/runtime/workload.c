@@ -304,6 +304,8 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
                 r = supervisor_start_thread(w->supervisor);
                 if (r < 0)
                         return forge_error_set(err, r, "cannot start the supervisor thread: %m");
+                if (w->run)
+                        container_run_place_supervisor(w->run, supervisor_get_thread_tid(w->supervisor));
         }
         if (w->run) {
                 r = container_run_exec(w->run, err);

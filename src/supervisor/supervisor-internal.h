@@ -155,6 +155,7 @@ struct Supervisor {
         int stop_fd; /* eventfd, readable once the supervisor is freed: blocked workers give up */
 
         pthread_t thread;
+        pid_t thread_tid;   /* atomic: published by the thread when it starts */
         bool thread_started;
         bool thread_done; /* atomic */
         int thread_result;

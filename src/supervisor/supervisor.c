@@ -6,7 +6,9 @@
 #include <linux/audit.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +403,7 @@ static void *loop_thread(void *arg) {
 
         /* A thread of our own: it may keep the last workload's credentials between calls. */
         creds_thread_keep(true);
+        __atomic_store_n(&s->thread_tid, (pid_t) syscall(SYS_gettid), __ATOMIC_RELEASE);
         for (;;) {
                 if (!s->sync_wakeup) {
                         /* Before Linux 6.6 a blocking RECV does not end when the last task leaves: wait
@@ -445,6 +448,19 @@ int supervisor_start_thread(Supervisor *s) {
                 return r;
         s->thread_started = true;
         return 0;
+}
+
+pid_t supervisor_get_thread_tid(Supervisor *s) {
+        if (!s->thread_started)
+                return -ESRCH;
+        /* It publishes its tid first thing: a few microseconds after the start at most. */
+        for (unsigned i = 0; i < 100000; i++) {
+                pid_t t = __atomic_load_n(&s->thread_tid, __ATOMIC_ACQUIRE);
+                if (t > 0)
+                        return t;
+                sched_yield();
+        }
+        return -ESRCH;
 }
 
 int supervisor_join_thread(Supervisor *s, uint64_t timeout_usec, int *ret_result) {

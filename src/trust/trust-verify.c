@@ -21,6 +21,8 @@ struct TrustVerifier {
                             */
         char *name;
         char **labels;
+        bool identity_forced;
+        int forced_identity; /* an index, or POLICY_IDENTITY_ANY */
         Detached *detached;
         size_t n_detached;
         bool measure;
@@ -85,6 +87,16 @@ static void identities_done(Policy *p) {
         free(p->identities);
         p->identities = NULL;
         p->n_identities = 0;
+}
+
+int trust_verifier_set_identity(TrustVerifier *v, const char *identity) {
+        int i = policy_identity_by_name(&v->identities, identity);
+
+        if (i == -ENOENT)
+                return -ENOENT;
+        v->forced_identity = i;
+        v->identity_forced = true;
+        return 0;
 }
 
 TrustVerifier *trust_verifier_free(TrustVerifier *v) {
@@ -215,7 +227,7 @@ int trust_verifier_verify(TrustVerifier *v, const OciImage *image, TrustVerifyRe
         if (r < 0)
                 return r;
 
-        identity = policy_identity_resolve(&v->identities, &w);
+        identity = v->identity_forced ? v->forced_identity : policy_identity_resolve(&v->identities, &w);
         if (identity >= 0) {
                 id = &v->identities.identities[identity];
                 snprintf(res.identity, sizeof res.identity, "%s", id->name);
