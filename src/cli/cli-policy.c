@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "cli-verbs.h"
+#include "forgeone/arch-table.h"
 #include "forgeone/log.h"
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-constants.h"
@@ -288,19 +289,7 @@ static int policy_check(const char *path, const PolicyArgs *a) {
 }
 
 static const char *arch_name(uint32_t audit_arch) {
-        static const struct {
-                uint32_t arch;
-                const char *name;
-        } table[] = {
-                { AUDIT_ARCH_X86_64, "x86_64" },   { AUDIT_ARCH_I386, "x86" },
-                { AUDIT_ARCH_AARCH64, "aarch64" }, { AUDIT_ARCH_ARM, "arm" },
-                { AUDIT_ARCH_PPC64LE, "ppc64le" }, { AUDIT_ARCH_S390X, "s390x" },
-                { AUDIT_ARCH_RISCV64, "riscv64" },
-        };
-        FOREACH_ELEMENT (t, table)
-                if (t->arch == audit_arch)
-                        return t->name;
-        return "unknown";
+        return arch_table_to_string(audit_arch) ?: "unknown";
 }
 
 static int policy_compile_verb(const char *path, const PolicyArgs *a) {

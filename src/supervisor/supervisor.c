@@ -29,7 +29,7 @@ static const char *const supervisor_action_table[_SUPERVISOR_ACTION_MAX] = {
         [SUPERVISOR_ACTION_QUARANTINE] = "quarantine",
 };
 
-DEFINE_STRING_TABLE_LOOKUP(supervisor_action, SupervisorAction);
+DEFINE_STRING_TABLE_LOOKUP(supervisor_action, SupervisorAction)
 
 #define NOTIF_BUF 512
 
