@@ -82,9 +82,12 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
                 return;
         }
         /* A plain workload has no cgroup to freeze: it is stopped, all of it, before the quarantining call
-         * is answered. The command dies on its way out of this call; the rest with init (the kernel ends
-         * a pid namespace with its init), and until then every call they make is refused. */
+         * is answered. The calling task and the command die before this call returns; the rest with init
+         * (the kernel ends a pid namespace with its init), and until then every call they make is
+         * refused. */
         __atomic_store_n(&w->quarantined, true, __ATOMIC_RELEASE);
+        /* The task that made the call first: it waits for our answer, so its id is still its own. */
+        (void) kill(ev->tid, SIGKILL);
         (void) syscall(SYS_pidfd_send_signal, w->command_pidfd, SIGKILL, NULL, 0);
         (void) syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
 }
