@@ -45,6 +45,8 @@
 #include "forgeone/supervisor.h"
 #include "forgeone/workload.h"
 
+#include "bench-util.h"
+
 #define ROUNDS 9
 #define NOBODY 65534
 
@@ -347,16 +349,6 @@ static double run_baseline(Setup *st, Mode mode, const char *what, long n, const
         return strtod(out, NULL);
 }
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-        qsort(v, (size_t) n, sizeof *v, cmp_double);
-        return v[n / 2];
-}
-
 typedef struct Config {
         const char *label;
         Mode mode;
@@ -519,7 +511,7 @@ int main(int argc, char *argv[]) {
                 for (int round = 0; round < ROUNDS; round++)
                         mn = MIN(mn, results[i][round]);
                 memcpy(copy, results[i], sizeof copy);
-                med[i] = median(copy, ROUNDS);
+                med[i] = bench_median_double(copy, ROUNDS);
                 printf("%-52s %12.0f %12.0f\n", configs[i].label, med[i], mn);
         }
         printf("\n%-58s %8s %8s %8s\n", "ratio (median of per-round ratios)", "median", "min", "max");
@@ -531,7 +523,7 @@ int main(int argc, char *argv[]) {
                 double r[ROUNDS], lo, hi, m;
                 for (int round = 0; round < ROUNDS; round++)
                         r[round] = results[ratios[q].num][round] / results[ratios[q].den][round];
-                m = median(r, ROUNDS); /* sorts r */
+                m = bench_median_double(r, ROUNDS); /* sorts r */
                 lo = r[0];
                 hi = r[ROUNDS - 1];
                 printf("%-58s %8.2f %8.2f %8.2f", ratios[q].label, m, lo, hi);

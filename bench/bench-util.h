@@ -15,6 +15,17 @@ static inline int bench_cmp_u64(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+static inline int bench_cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return (x > y) - (x < y);
+}
+
+/* Sorts v in place (so v[0] and v[n-1] are then the extremes); 0 for no samples. */
+static inline double bench_median_double(double *v, size_t n) {
+        qsort(v, n, sizeof *v, bench_cmp_double);
+        return n ? v[n / 2] : 0;
+}
+
 /* Sorts v in place; 0 for no samples. */
 static inline uint64_t bench_median_u64(uint64_t *v, size_t n) {
         qsort(v, n, sizeof *v, bench_cmp_u64);

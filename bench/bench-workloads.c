@@ -26,6 +26,8 @@
 
 #include "forgeone/macro.h"
 
+#include "bench-util.h"
+
 #define N_FILES 3000
 #define N_SOURCES 16
 
@@ -120,11 +122,6 @@ static double run(const char *ctl, const char *policy, const char *script) {
         return now_s() - t0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "forgeonectl", required_argument, NULL, 'c' },
@@ -204,9 +201,9 @@ int main(int argc, char *argv[]) {
         if (jf)
                 fprintf(jf, "[\n");
         for (int w = 0; w < 2; w++) {
-                qsort(nat[w], (size_t) rounds, sizeof(double), cmp_double);
-                qsort(fo[w], (size_t) rounds, sizeof(double), cmp_double);
-                qsort(ratio[w], (size_t) rounds, sizeof(double), cmp_double);
+                (void) bench_median_double(nat[w], (size_t) rounds);
+                (void) bench_median_double(fo[w], (size_t) rounds);
+                (void) bench_median_double(ratio[w], (size_t) rounds);
                 printf("%-28s %10.3f %10.3f %8.2f %8.2f %8.2f   (target <= %.2f)\n", labels[w], nat[w][rounds / 2],
                        fo[w][rounds / 2], ratio[w][rounds / 2], ratio[w][0], ratio[w][rounds - 1], targets[w]);
                 if (jf)
