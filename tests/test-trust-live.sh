@@ -196,7 +196,9 @@ done <"$log"
 [ "$v" = "$pcr" ] && ok "a shell replay of the log (sha256sum, xxd) gives tpm2_pcrread's value" ||
   not_ok "shell replay" "shell: $v" "tpm2_pcrread: $pcr"
 types=$(jq -r '[.records[].type] | unique | join(",")' <<<"$js")
-[ "$types" = "anchor,binary,config,image,policy" ] && ok "binary, configuration, anchor, policy and image are measured" ||
+# The run's audit anchors its checkpoints in the same PCR (forgeone.audit(7)).
+[ "$types" = "anchor,audit,binary,config,image,policy" ] &&
+  ok "binary, configuration, anchor, policy, image and the audit chain's checkpoints are measured" ||
   not_ok "measured types" "$types"
 [ "$(jq -r "[.records[] | select(.type == \"image\")][0].digest" <<<"$js")" = "$manifest" ] &&
   [ "$(jq -r "[.records[] | select(.type == \"policy\")][0].digest" <<<"$js")" = "sha256:$(sha256sum policy.json | cut -d' ' -f1)" ] &&
