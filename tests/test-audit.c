@@ -105,7 +105,7 @@ static int take(AuditEntry *e, void *userdata) {
         l->e = realloc(l->e, (l->n + 1) * sizeof *l->e);
         ck_assert_ptr_nonnull(l->e);
         l->e[l->n++] = *e;
-        *e = (AuditEntry) {};
+        *e = (AuditEntry){};
         return 0;
 }
 
@@ -113,7 +113,7 @@ static Entries read_fallback(void) {
         char *inputs[] = { (char *) path_in("fallback.jsonl"), NULL };
         Entries l = {};
 
-        ck_assert_int_eq(audit_read(&(AuditSource) { .inputs = inputs }, NULL, take, &l, NULL), 0);
+        ck_assert_int_eq(audit_read(&(AuditSource){ .inputs = inputs }, NULL, take, &l, NULL), 0);
         return l;
 }
 
@@ -121,7 +121,7 @@ static void entries_free(Entries *l) {
         for (size_t i = 0; i < l->n; i++)
                 audit_entry_done(&l->e[i]);
         free(l->e);
-        *l = (Entries) {};
+        *l = (Entries){};
 }
 
 static uint64_t sum_counts(const Entries *l, const char *event, const char *workload) {
@@ -142,7 +142,7 @@ static uint64_t sum_counts(const Entries *l, const char *event, const char *work
 static const AuditVerifyResult *verify(const Entries *l, AuditKey *key, AuditVerifier **ret) {
         const AuditVerifyResult *res;
 
-        ck_assert_int_eq(audit_verifier_new(&(AuditVerifyOptions) { .key = key }, ret), 0);
+        ck_assert_int_eq(audit_verifier_new(&(AuditVerifyOptions){ .key = key }, ret), 0);
         for (size_t i = 0; i < l->n; i++)
                 ck_assert_int_eq(audit_verifier_add(*ret, &l->e[i]), 0);
         ck_assert_int_eq(audit_verifier_finish(*ret, &res), 0);
@@ -180,10 +180,12 @@ START_TEST(test_canonical_form_and_chain) {
         ck_assert_mem_eq(da, db, 32);
         /* The documented form, computed independently:
          * sha256("FORGEONE_RUN=1:r\nFORGEONE_SEQ=1:1\nMESSAGE=5:hello\n") */
-        ck_assert_str_eq(audit_hex(da, 32, hex), "969b8de3ba6a512ab1455afcc8b400f305dcecdd73dfa767f0bd2fe0f5c898fc");
+        ck_assert_str_eq(audit_hex(da, 32, hex),
+                         "969b8de3ba6a512ab1455afcc8b400f305dcecdd73dfa767f0bd2fe0f5c898fc");
         /* chain(1) = sha256(32 zero bytes || digest) */
         ck_assert_int_eq(audit_chain_next(NULL, &a, c1), 0);
-        ck_assert_str_eq(audit_hex(c1, 32, hex), "a8e7808022ac43bf95d8dfb02cd6395b799254b649f930682ff7cb330eec1e28");
+        ck_assert_str_eq(audit_hex(c1, 32, hex),
+                         "a8e7808022ac43bf95d8dfb02cd6395b799254b649f930682ff7cb330eec1e28");
         ck_assert_int_eq(audit_chain_next(c1, &a, c2), 0);
         ck_assert_mem_ne(c1, c2, 32);
 
@@ -244,7 +246,8 @@ START_TEST(test_format_helpers) {
         ck_assert_str_eq(audit_format_time(1779271200500000u, buf), "2026-05-20T10:00:00.500000Z");
         {
                 _cleanup_free_ char *p1 = audit_path_prefix("/usr/lib/x86_64-linux-gnu/libc.so.6", 2),
-                                    *p2 = audit_path_prefix("/etc/shadow", 2), *p3 = audit_path_prefix("/x", 2);
+                                    *p2 = audit_path_prefix("/etc/shadow", 2),
+                                    *p3 = audit_path_prefix("/x", 2);
                 ck_assert_str_eq(p1, "/usr/lib");
                 ck_assert_str_eq(p2, "/etc");
                 ck_assert_str_eq(p3, "/");
@@ -281,8 +284,10 @@ START_TEST(test_budget_keeps_counts_exact) {
                 for (size_t i = 0; i < l.n; i++)
                         if (streq_ptr(audit_entry_get(&l.e[i], "FORGEONE_EVENT"), "denied")) {
                                 if (audit_entry_get(&l.e[i], "FORGEONE_AGGREGATED")) {
-                                        ck_assert_str_eq(audit_entry_get(&l.e[i], "FORGEONE_AGGREGATED"), "rate-limit");
-                                        ck_assert_ptr_nonnull(audit_entry_get(&l.e[i], "FORGEONE_POLICY_DIGEST"));
+                                        ck_assert_str_eq(audit_entry_get(&l.e[i], "FORGEONE_AGGREGATED"),
+                                                         "rate-limit");
+                                        ck_assert_ptr_nonnull(
+                                                audit_entry_get(&l.e[i], "FORGEONE_POLICY_DIGEST"));
                                         agg++;
                                 } else
                                         own++;
@@ -405,13 +410,16 @@ START_TEST(test_signed_checkpoints_and_tampering) {
         {
                 uint8_t prev[32], cur[32];
                 char hex[65];
-                ck_assert_int_eq(audit_unhex(audit_entry_get(&l.e[index_of_seq(&l, deny_seq - 1)], "FORGEONE_CHAIN"),
-                                             prev, 32), 0);
+                ck_assert_int_eq(
+                        audit_unhex(audit_entry_get(&l.e[index_of_seq(&l, deny_seq - 1)], "FORGEONE_CHAIN"),
+                                    prev, 32),
+                        0);
                 for (uint64_t s = deny_seq;; s++) {
                         size_t k = index_of_seq(&l, s);
                         bool is_cp = streq_ptr(audit_entry_get(&l.e[k], "FORGEONE_EVENT"), "checkpoint");
                         ck_assert_int_eq(audit_chain_next(prev, &l.e[k], cur), 0);
-                        ck_assert_int_eq(audit_entry_set(&l.e[k], "FORGEONE_CHAIN", audit_hex(cur, 32, hex)), 0);
+                        ck_assert_int_eq(audit_entry_set(&l.e[k], "FORGEONE_CHAIN", audit_hex(cur, 32, hex)),
+                                         0);
                         memcpy(prev, cur, 32);
                         if (is_cp)
                                 break;
@@ -514,9 +522,10 @@ START_TEST(test_runs_link_up) {
                 for (size_t i = 0; i < l.n; i++)
                         if (streq_ptr(audit_entry_get(&l.e[i], "FORGEONE_RUN"), run1))
                                 k = i;
-                ck_assert_int_eq(audit_entry_set(&l.e[k], "FORGEONE_CHAIN",
-                                                 "0000000000000000000000000000000000000000000000000000000000000000"),
-                                 0);
+                ck_assert_int_eq(
+                        audit_entry_set(&l.e[k], "FORGEONE_CHAIN",
+                                        "0000000000000000000000000000000000000000000000000000000000000000"),
+                        0);
                 res = verify(&l, NULL, &v);
                 ck_assert_int_eq(res->runs[1].link, AUDIT_LINK_BROKEN);
                 v = audit_verifier_free(v);
@@ -559,14 +568,17 @@ START_TEST(test_attached_to_sink) {
         ck_assert_int_eq(audit_attach(a, sink), 0);
         ck_assert_int_eq(event_sink_get_mode(sink, SUPERVISOR_ACTION_CONTINUE), EVENT_SINK_AGGREGATE);
         ck_assert_int_eq(event_sink_get_mode(sink, SUPERVISOR_ACTION_EMULATE), EVENT_SINK_RECORD);
-        p[0] = (Poster) { sink, SUPERVISOR_ACTION_DENY, 20000 };
-        p[1] = (Poster) { sink, SUPERVISOR_ACTION_CONTINUE, 30000 };
-        p[2] = (Poster) { sink, SUPERVISOR_ACTION_EMULATE, 10000 };
+        p[0] = (Poster){ sink, SUPERVISOR_ACTION_DENY, 20000 };
+        p[1] = (Poster){ sink, SUPERVISOR_ACTION_CONTINUE, 30000 };
+        p[2] = (Poster){ sink, SUPERVISOR_ACTION_EMULATE, 10000 };
         for (int i = 0; i < 3; i++)
                 ck_assert_int_eq(pthread_create(&t[i], NULL, poster, &p[i]), 0);
         event_sink_post_notice(sink, "w",
-                               &(EventNotice) { .kind = EVENT_NOTICE_POLICY_LOADED, .policy_digest = "sha256:22",
-                                                .identity = "web", .generation = 1, .policy = "/p.json" },
+                               &(EventNotice){ .kind = EVENT_NOTICE_POLICY_LOADED,
+                                               .policy_digest = "sha256:22",
+                                               .identity = "web",
+                                               .generation = 1,
+                                               .policy = "/p.json" },
                                "policy");
         while (!done) {
                 done = true;
@@ -588,7 +600,8 @@ START_TEST(test_attached_to_sink) {
                 bool loaded = false;
                 for (size_t i = 0; i < l.n; i++)
                         if (streq_ptr(audit_entry_get(&l.e[i], "FORGEONE_EVENT"), "policy-loaded"))
-                                loaded = streq_ptr(audit_entry_get(&l.e[i], "FORGEONE_POLICY_DIGEST"), "sha256:22");
+                                loaded = streq_ptr(audit_entry_get(&l.e[i], "FORGEONE_POLICY_DIGEST"),
+                                                   "sha256:22");
                 ck_assert(loaded);
                 /* The stop record's totals are the sink's exact counts. */
                 ck_assert_str_eq(audit_entry_get(&l.e[l.n - 2], "FORGEONE_TOTAL_DENY"), "20000");

@@ -170,7 +170,7 @@ START_TEST(test_strings_copied_and_mask) {
         ck_assert_uint_eq(c.dropped[SUPERVISOR_ACTION_CONTINUE], 0);
 
         event_sink_post_notice(sink, "web",
-                               &(EventNotice) { .kind = EVENT_NOTICE_STATE, .state = "Running", .trust = 90 },
+                               &(EventNotice){ .kind = EVENT_NOTICE_STATE, .state = "Running", .trust = 90 },
                                "Running");
         event_sink_get_counts(sink, &c);
         ck_assert_uint_eq(c.notices, 1);
@@ -211,8 +211,9 @@ static void agg_count(const EventAggregate *a, void *userdata) {
         if (a->queue_full)
                 s->full += a->count;
         /* Every key names what the records would have: workload, rule, syscall, policy. */
-        if (strncmp(a->workload, "w", 1) != 0 || !streq(a->rule_id, "rule") || !streq_ptr(a->syscall, "openat") ||
-            !streq_ptr(a->policy_digest, "sha256:00") || !streq(a->identity, "web") || a->generation != 3)
+        if (strncmp(a->workload, "w", 1) != 0 || !streq(a->rule_id, "rule") ||
+            !streq_ptr(a->syscall, "openat") || !streq_ptr(a->policy_digest, "sha256:00") ||
+            !streq(a->identity, "web") || a->generation != 3)
                 s->keys_ok = false;
         else
                 s->by_workload[a->workload[1] - '0'] += a->count;
@@ -257,7 +258,7 @@ START_TEST(test_aggregate_mode_exact) {
         ck_assert_int_eq(event_sink_get_mode(sink, SUPERVISOR_ACTION_DENY), EVENT_SINK_RECORD);
         ck_assert(!event_sink_wants(sink, SUPERVISOR_ACTION_CONTINUE));
         for (int i = 0; i < THREADS; i++) {
-                p[i] = (AggPoster) { .sink = sink, .id = i, .action = SUPERVISOR_ACTION_CONTINUE };
+                p[i] = (AggPoster){ .sink = sink, .id = i, .action = SUPERVISOR_ACTION_CONTINUE };
                 ck_assert_int_eq(pthread_create(&t[i], NULL, agg_poster, &p[i]), 0);
         }
         /* Take while they post: every count is handed over exactly once. */
@@ -301,7 +302,7 @@ START_TEST(test_queue_full_aggregated_per_workload) {
         /* A denial storm into a small queue nobody drains: what does not fit is counted per key. */
         ck_assert_int_eq(event_sink_new(100, &sink), 0);
         for (int i = 0; i < THREADS; i++) {
-                p[i] = (AggPoster) { .sink = sink, .id = i, .action = SUPERVISOR_ACTION_DENY };
+                p[i] = (AggPoster){ .sink = sink, .id = i, .action = SUPERVISOR_ACTION_DENY };
                 ck_assert_int_eq(pthread_create(&t[i], NULL, agg_poster, &p[i]), 0);
         }
         for (int i = 0; i < THREADS; i++)
@@ -379,7 +380,7 @@ START_TEST(test_consumers_and_ticks) {
         ck_assert_int_eq(event_sink_add_consumer(sink, registered, &b), 0);
         event_sink_post_decision(sink, "w", &ev);
         event_sink_post_notice(sink, "w",
-                               &(EventNotice) { .kind = EVENT_NOTICE_STATE, .state = state, .trust = 7 },
+                               &(EventNotice){ .kind = EVENT_NOTICE_STATE, .state = state, .trust = 7 },
                                "Quarantined (trust)");
         memset(state, 'X', sizeof state - 1);
         ck_assert_uint_eq(event_sink_drain(sink, own, &b), 2);
@@ -401,7 +402,8 @@ START_TEST(test_consumers_and_ticks) {
         event_sink_post_decision(sink, "w", &ev);
         ck_assert_uint_ge(event_sink_drain(sink, NULL, NULL), 1);
         ck_assert_int_eq(b.registered, 2);
-        ck_assert_str_eq(event_notice_kind_to_string(EVENT_NOTICE_POLICY_RELOAD_FAILED), "policy-reload-failed");
+        ck_assert_str_eq(event_notice_kind_to_string(EVENT_NOTICE_POLICY_RELOAD_FAILED),
+                         "policy-reload-failed");
         event_sink_free(sink);
 }
 END_TEST

@@ -35,7 +35,8 @@ typedef int (*AuditEntryFn)(AuditEntry *e, void *userdata);
 
 /* Every record of a ForgeOne MESSAGE_ID that passes the filter. Entries carry all the journal's fields
  * of the entry (journald's trusted ones too), realtime_usec and the cursor. */
-int audit_read(const AuditSource *src, const AuditFilter *f, AuditEntryFn fn, void *userdata, ForgeError *err);
+int audit_read(const AuditSource *src, const AuditFilter *f, AuditEntryFn fn, void *userdata,
+               ForgeError *err);
 
 /* Parses "2026-05-20 10:00:00", "2026-05-20T10:00:00Z", "2026-05-20", "@SECONDS", or "-1h", "-30min",
  * "-2d" (relative to now), as UTC unless it names its zone; into usec since the epoch. */

@@ -92,7 +92,7 @@ const char *audit_verdict_of_action(SupervisorAction a) _const_;
 /* ---- entries ---- */
 
 typedef struct AuditEntry {
-        char **fields;   /* "NAME=value", owned */
+        char **fields; /* "NAME=value", owned */
         size_t n_fields, n_alloc;
         uint64_t realtime_usec; /* when journald received it (readers), 0 when unknown */
         char *cursor;           /* the journal's cursor, or "file:LINE" for an export file; NULL */
@@ -119,7 +119,7 @@ int audit_chain_next(const uint8_t prev[32], const AuditEntry *e, uint8_t ret[st
 void audit_chain_combine(const uint8_t prev[32], const uint8_t digest[static 32], uint8_t ret[static 32]);
 
 char *audit_hex(const uint8_t *p, size_t n, char *buf); /* buf of 2n+1 */
-int audit_unhex(const char *s, uint8_t *ret, size_t n);  /* exactly 2n hex digits */
+int audit_unhex(const char *s, uint8_t *ret, size_t n); /* exactly 2n hex digits */
 
 /* ---- checkpoint signatures (Ed25519, OpenSSL) ---- */
 

@@ -28,15 +28,15 @@
 #include "forgeone/macro.h"
 
 typedef enum AuditProblemKind {
-        AUDIT_PROBLEM_MALFORMED,      /* not a ForgeOne record: no run, sequence number or chain */
-        AUDIT_PROBLEM_MISSING,        /* records of a run are not there (deleted) */
-        AUDIT_PROBLEM_REORDERED,      /* a record is not where its sequence number puts it */
-        AUDIT_PROBLEM_DUPLICATE,      /* the same sequence number twice */
-        AUDIT_PROBLEM_ALTERED,        /* its fields do not give its chain value */
-        AUDIT_PROBLEM_CHECKPOINT,     /* a checkpoint names another head than the records give */
-        AUDIT_PROBLEM_SIGNATURE,      /* a checkpoint's signature does not verify */
-        AUDIT_PROBLEM_ANCHOR,         /* a PCR-anchored checkpoint disagrees with the measurement log */
-        AUDIT_PROBLEM_LINK,           /* a run's start names a head the previous run's records do not have */
+        AUDIT_PROBLEM_MALFORMED,  /* not a ForgeOne record: no run, sequence number or chain */
+        AUDIT_PROBLEM_MISSING,    /* records of a run are not there (deleted) */
+        AUDIT_PROBLEM_REORDERED,  /* a record is not where its sequence number puts it */
+        AUDIT_PROBLEM_DUPLICATE,  /* the same sequence number twice */
+        AUDIT_PROBLEM_ALTERED,    /* its fields do not give its chain value */
+        AUDIT_PROBLEM_CHECKPOINT, /* a checkpoint names another head than the records give */
+        AUDIT_PROBLEM_SIGNATURE,  /* a checkpoint's signature does not verify */
+        AUDIT_PROBLEM_ANCHOR,     /* a PCR-anchored checkpoint disagrees with the measurement log */
+        AUDIT_PROBLEM_LINK,       /* a run's start names a head the previous run's records do not have */
         _AUDIT_PROBLEM_KIND_MAX,
         _AUDIT_PROBLEM_KIND_INVALID = -EINVAL,
 } AuditProblemKind;
@@ -46,9 +46,9 @@ const char *audit_problem_kind_to_string(AuditProblemKind k) _const_;
 typedef struct AuditProblem {
         AuditProblemKind kind;
         char run[33];
-        uint64_t seq;          /* the record named */
+        uint64_t seq;           /* the record named */
         uint64_t realtime_usec; /* of the entry at fault, 0 when it is missing */
-        char *cursor;          /* of the entry at fault (or the one after a gap) */
+        char *cursor;           /* of the entry at fault (or the one after a gap) */
         char *message;
 } AuditProblem;
 
@@ -65,8 +65,8 @@ typedef struct AuditRunState {
         char run[33];
         uint64_t first_seq, last_seq, n_records;
         uint64_t first_usec, last_usec;
-        bool started;         /* its start record (seq 1) was read */
-        bool stopped;         /* its stop record was read */
+        bool started;          /* its start record (seq 1) was read */
+        bool stopped;          /* its stop record was read */
         bool final_checkpoint; /* a checkpoint covers its last record */
         uint64_t checkpoints, signed_verified, pcr_verified;
         uint64_t last_checkpoint_seq;
@@ -81,7 +81,7 @@ typedef struct AuditVerifier AuditVerifier;
 typedef struct AuditVerifyOptions {
         AuditKey *key;           /* the public key checkpoints are checked with; NULL: not checked */
         const char *measure_log; /* trust-log.h event log for PCR-anchored checkpoints; NULL: not checked */
-        bool partial;            /* only records from some time on were read (--since): a run may begin earlier */
+        bool partial; /* only records from some time on were read (--since): a run may begin earlier */
 } AuditVerifyOptions;
 
 int audit_verifier_new(const AuditVerifyOptions *o, AuditVerifier **ret);
@@ -92,9 +92,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuditVerifier *, audit_verifier_free);
 int audit_verifier_add(AuditVerifier *v, const AuditEntry *e);
 
 typedef struct AuditVerifyResult {
-        AuditProblem *problems; /* in the order of the records they name; problems[0] is the first bad record */
+        AuditProblem
+                *problems; /* in the order of the records they name; problems[0] is the first bad record */
         size_t n_problems;
-        AuditRunState *runs;    /* in the order their first record was read */
+        AuditRunState *runs; /* in the order their first record was read */
         size_t n_runs;
         uint64_t n_entries;
         bool signatures_unchecked; /* signed checkpoints were read but no key was given */

@@ -63,34 +63,34 @@ typedef enum AuditAllowMode {
 const char *audit_allow_mode_to_string(AuditAllowMode m) _const_;
 AuditAllowMode audit_allow_mode_from_string(const char *s) _pure_;
 
-#define AUDIT_DEFAULT_STATE_DIR "/var/lib/forgeone/audit"
-#define AUDIT_DEFAULT_KEY       "/etc/forgeone/audit.key"
+#define AUDIT_DEFAULT_STATE_DIR  "/var/lib/forgeone/audit"
+#define AUDIT_DEFAULT_KEY        "/etc/forgeone/audit.key"
 #define AUDIT_DEFAULT_PUBLIC_KEY "/etc/forgeone/audit.pub"
 /* journald's default rate limit is 10,000 messages per 30 s per service: 2,000 per 10 s stays well below,
  * with room for the service's other messages. */
-#define AUDIT_DEFAULT_INTERVAL_USEC   (10u * 1000000u)
-#define AUDIT_DEFAULT_RATE_BURST      2000u
-#define AUDIT_DEFAULT_SAMPLE_EVERY    100u
+#define AUDIT_DEFAULT_INTERVAL_USEC    (10u * 1000000u)
+#define AUDIT_DEFAULT_RATE_BURST       2000u
+#define AUDIT_DEFAULT_SAMPLE_EVERY     100u
 #define AUDIT_DEFAULT_CHECKPOINT_EVERY 10000u
-#define AUDIT_DEFAULT_CHECKPOINT_USEC (60u * 1000000u)
+#define AUDIT_DEFAULT_CHECKPOINT_USEC  (60u * 1000000u)
 
 typedef void (*AuditWarnFn)(const char *text, void *userdata);
 
 typedef struct AuditConfig {
         AuditAllowMode allow;
         unsigned sample_every;
-        uint64_t interval_usec;   /* aggregation interval and rate window */
-        unsigned rate_burst;      /* decision entries of their own per interval, at most (0: unlimited) */
+        uint64_t interval_usec; /* aggregation interval and rate window */
+        unsigned rate_burst;    /* decision entries of their own per interval, at most (0: unlimited) */
         uint64_t checkpoint_every;
         uint64_t checkpoint_interval_usec;
-        const char *key_path;     /* Ed25519 private key (PEM); NULL: AUDIT_DEFAULT_KEY when it exists */
-        const char *state_dir;    /* chain head and fallback file; NULL: AUDIT_DEFAULT_STATE_DIR */
+        const char *key_path;      /* Ed25519 private key (PEM); NULL: AUDIT_DEFAULT_KEY when it exists */
+        const char *state_dir;     /* chain head and fallback file; NULL: AUDIT_DEFAULT_STATE_DIR */
         const char *fallback_path; /* NULL: STATE_DIR/fallback.jsonl */
-        int echo_fd;              /* while falling back, each entry's MESSAGE here too; -1: none */
-        TrustTpm *tpm;            /* borrowed; NULL: no PCR anchoring */
-        const char *measure_log;  /* with tpm: trust-log.h's event log */
+        int echo_fd;               /* while falling back, each entry's MESSAGE here too; -1: none */
+        TrustTpm *tpm;             /* borrowed; NULL: no PCR anchoring */
+        const char *measure_log;   /* with tpm: trust-log.h's event log */
         unsigned pcr;
-        bool no_journal;          /* write to the fallback only (tests, systems without journald) */
+        bool no_journal; /* write to the fallback only (tests, systems without journald) */
         AuditWarnFn warn;
         void *userdata;
 } AuditConfig;
@@ -121,11 +121,11 @@ void audit_tick(Audit *a, uint64_t now_realtime_usec);
 void audit_flush(Audit *a);
 
 typedef struct AuditStats {
-        uint64_t entries;        /* written, to journald or the fallback */
-        uint64_t fallback;       /* of those, to the fallback file */
-        uint64_t aggregates;     /* aggregate entries */
+        uint64_t entries;    /* written, to journald or the fallback */
+        uint64_t fallback;   /* of those, to the fallback file */
+        uint64_t aggregates; /* aggregate entries */
         uint64_t checkpoints;
-        uint64_t write_errors;   /* entries neither journald nor the file took (the file failed too) */
+        uint64_t write_errors; /* entries neither journald nor the file took (the file failed too) */
 } AuditStats;
 
 void audit_get_stats(const Audit *a, AuditStats *ret);

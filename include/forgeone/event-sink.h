@@ -75,8 +75,8 @@ typedef struct EventRecord {
         uint64_t realtime_usec;  /* CLOCK_REALTIME when posted */
         const char *workload;    /* the workload's id or name ("" when none) */
         SupervisorEvent decision; /* EVENT_DECISION; its strings point into this record */
-        const char *text;        /* EVENT_NOTICE: for people */
-        EventNotice notice;      /* EVENT_NOTICE; its strings point into this record */
+        const char *text;         /* EVENT_NOTICE: for people */
+        EventNotice notice;       /* EVENT_NOTICE; its strings point into this record */
 } EventRecord;
 
 typedef struct EventSinkCounts {
@@ -140,8 +140,8 @@ int event_sink_set_tick(EventSink *s, uint64_t interval_usec);
 
 /* One aggregate: decisions that were counted, not recorded. Strings are valid during the callback. */
 typedef struct EventAggregate {
-        const char *workload;      /* NULL: the key table was full, only action and count are known */
-        const char *identity;      /* as the decisions' SupervisorEvent had them */
+        const char *workload; /* NULL: the key table was full, only action and count are known */
+        const char *identity; /* as the decisions' SupervisorEvent had them */
         const char *policy_digest;
         uint64_t generation;
         uint32_t arch;

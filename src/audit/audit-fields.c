@@ -80,11 +80,13 @@ static const struct {
         const char *name;
         uint64_t bits;
 } open_flags[] = {
-        { "O_TMPFILE", 020200000 }, { "O_SYNC", 04010000 },     { "O_WRONLY", 01 },        { "O_RDWR", 02 },
-        { "O_CREAT", 0100 },        { "O_EXCL", 0200 },         { "O_NOCTTY", 0400 },      { "O_TRUNC", 01000 },
-        { "O_APPEND", 02000 },      { "O_NONBLOCK", 04000 },    { "O_DSYNC", 010000 },     { "O_ASYNC", 020000 },
-        { "O_DIRECT", 040000 },     { "O_LARGEFILE", 0100000 }, { "O_DIRECTORY", 0200000 }, { "O_NOFOLLOW", 0400000 },
-        { "O_NOATIME", 01000000 },  { "O_CLOEXEC", 02000000 },  { "O_PATH", 010000000 },
+        { "O_TMPFILE", 020200000 }, { "O_SYNC", 04010000 },     { "O_WRONLY", 01 },
+        { "O_RDWR", 02 },           { "O_CREAT", 0100 },        { "O_EXCL", 0200 },
+        { "O_NOCTTY", 0400 },       { "O_TRUNC", 01000 },       { "O_APPEND", 02000 },
+        { "O_NONBLOCK", 04000 },    { "O_DSYNC", 010000 },      { "O_ASYNC", 020000 },
+        { "O_DIRECT", 040000 },     { "O_LARGEFILE", 0100000 }, { "O_DIRECTORY", 0200000 },
+        { "O_NOFOLLOW", 0400000 },  { "O_NOATIME", 01000000 },  { "O_CLOEXEC", 02000000 },
+        { "O_PATH", 010000000 },
 };
 
 static int format_open_flags(uint64_t f, char *buf, size_t size) {
@@ -207,14 +209,17 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
         const SupervisorEvent *ev = &rec->decision;
         _cleanup_free_ char *path = NULL, *path2 = NULL, *reason = NULL, *workload = NULL;
         char args[8192], msg[12288], acc[128], addr[1100], eb[16], nb[32], q[4200], q2[4200];
-        const char *name = syscall_label(ev->syscall, ev->nr, nb), *verdict = audit_verdict_of_action(ev->action);
+        const char *name = syscall_label(ev->syscall, ev->nr, nb),
+                   *verdict = audit_verdict_of_action(ev->action);
         size_t n;
         int r;
 
         if (!verdict)
                 return -EINVAL;
-        if ((ev->path && !(path = audit_escape(ev->path))) || (ev->path2 && !(path2 = audit_escape(ev->path2))) ||
-            (ev->reason && !(reason = audit_escape(ev->reason))) || !(workload = audit_escape(rec->workload)))
+        if ((ev->path && !(path = audit_escape(ev->path))) ||
+            (ev->path2 && !(path2 = audit_escape(ev->path2))) ||
+            (ev->reason && !(reason = audit_escape(ev->reason))) ||
+            !(workload = audit_escape(rec->workload)))
                 return -ENOMEM;
 
         /* For people: what, to what, the outcome, by which rule, for whom. */
@@ -236,11 +241,13 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
                                                                           : "ok",
                                strempty(ev->rule_id), workload);
         if (sample_every > 0)
-                (void) snprintf(msg + n, sizeof msg - MIN(n, sizeof msg), " (one of %u sampled)", sample_every);
+                (void) snprintf(msg + n, sizeof msg - MIN(n, sizeof msg), " (one of %u sampled)",
+                                sample_every);
 
         r = audit_entry_add(e, "MESSAGE", msg, SIZE_MAX);
         if (r >= 0)
-                r = add_head(e, audit_class_of_action(ev->action), priority_of(ev->action), rec->realtime_usec);
+                r = add_head(e, audit_class_of_action(ev->action), priority_of(ev->action),
+                             rec->realtime_usec);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_COUNT", "1", SIZE_MAX);
         if (r >= 0)
@@ -250,25 +257,27 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
         if (r >= 0)
                 r = audit_entry_addf(e, "FORGEONE_SYSCALL_NR", "%d", ev->nr);
         if (r >= 0)
-                r = audit_entry_add(e, "FORGEONE_ARCH", arch_table_to_string(ev->arch) ?: "unknown", SIZE_MAX);
+                r = audit_entry_add(e, "FORGEONE_ARCH", arch_table_to_string(ev->arch) ?: "unknown",
+                                    SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_ARGS", audit_format_args(ev, args, sizeof args), SIZE_MAX);
         if (r >= 0 && path)
                 r = audit_entry_add(e, "FORGEONE_PATH", path, SIZE_MAX);
         if (r >= 0 && path)
-                r = audit_entry_add(e, "FORGEONE_ACCESS", policy_access_to_string(ev->access, acc, sizeof acc),
-                                    SIZE_MAX);
+                r = audit_entry_add(e, "FORGEONE_ACCESS",
+                                    policy_access_to_string(ev->access, acc, sizeof acc), SIZE_MAX);
         if (r >= 0 && path2)
                 r = audit_entry_add(e, "FORGEONE_PATH2", path2, SIZE_MAX);
         if (r >= 0 && ev->addr)
-                r = audit_entry_add(e, "FORGEONE_ADDR", audit_format_addr(ev->addr, addr, sizeof addr), SIZE_MAX);
+                r = audit_entry_add(e, "FORGEONE_ADDR", audit_format_addr(ev->addr, addr, sizeof addr),
+                                    SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_VERDICT", verdict, SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_ACTION", supervisor_action_to_string(ev->action), SIZE_MAX);
         if (r >= 0)
-                r = audit_entry_add(e, "FORGEONE_POLICY_VERDICT", policy_verdict_to_string(ev->verdict) ?: "unknown",
-                                    SIZE_MAX);
+                r = audit_entry_add(e, "FORGEONE_POLICY_VERDICT",
+                                    policy_verdict_to_string(ev->verdict) ?: "unknown", SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_ERRNO", audit_errno_name(ev->error, eb), SIZE_MAX);
         if (r >= 0)
@@ -280,7 +289,8 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
         if (r >= 0)
                 r = audit_entry_addf(e, "FORGEONE_TRUST", "%d", ev->trust);
         if (r >= 0)
-                r = audit_entry_addf(e, "FORGEONE_TARGET_PID", "%d", ev->pid > 0 ? (int) ev->pid : (int) ev->tid);
+                r = audit_entry_addf(e, "FORGEONE_TARGET_PID", "%d",
+                                     ev->pid > 0 ? (int) ev->pid : (int) ev->tid);
         if (r >= 0)
                 r = audit_entry_addf(e, "FORGEONE_TARGET_TID", "%d", (int) ev->tid);
         if (r >= 0)
@@ -294,7 +304,8 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
 
 int audit_fields_aggregate(AuditEntry *e, const EventAggregate *a, AuditAggregateReason reason,
                            uint64_t start_usec, uint64_t end_usec) {
-        const char *verdict = audit_verdict_of_action(a->action), *why = audit_aggregate_reason_to_string(reason);
+        const char *verdict = audit_verdict_of_action(a->action),
+                   *why = audit_aggregate_reason_to_string(reason);
         _cleanup_free_ char *workload = NULL;
         char msg[1024], eb[16], nb[32];
         const char *name = a->nr >= 0 || a->syscall ? syscall_label(a->syscall, a->nr, nb) : "any syscall";
@@ -305,11 +316,12 @@ int audit_fields_aggregate(AuditEntry *e, const EventAggregate *a, AuditAggregat
         if (a->workload && !(workload = audit_escape(a->workload)))
                 return -ENOMEM;
         if (a->workload)
-                snprintf(msg, sizeof msg, "%" PRIu64 " x %s %s -> %s (rule %s) workload %s, aggregated (%s)", a->count,
-                         verdict, name, a->error ? audit_errno_name(a->error, eb) : "ok", strempty(a->rule_id),
-                         workload, why);
+                snprintf(msg, sizeof msg, "%" PRIu64 " x %s %s -> %s (rule %s) workload %s, aggregated (%s)",
+                         a->count, verdict, name, a->error ? audit_errno_name(a->error, eb) : "ok",
+                         strempty(a->rule_id), workload, why);
         else
-                snprintf(msg, sizeof msg, "%" PRIu64 " x %s, workload unknown (too many distinct keys), aggregated (%s)",
+                snprintf(msg, sizeof msg,
+                         "%" PRIu64 " x %s, workload unknown (too many distinct keys), aggregated (%s)",
                          a->count, verdict, why);
 
         r = audit_entry_add(e, "MESSAGE", msg, SIZE_MAX);
@@ -335,10 +347,11 @@ int audit_fields_aggregate(AuditEntry *e, const EventAggregate *a, AuditAggregat
         if (r >= 0)
                 r = audit_entry_addf(e, "FORGEONE_SYSCALL_NR", "%d", a->nr);
         if (r >= 0)
-                r = audit_entry_add(e, "FORGEONE_ARCH", arch_table_to_string(a->arch) ?: "unknown", SIZE_MAX);
-        if (r >= 0)
-                r = audit_entry_add(e, "FORGEONE_POLICY_VERDICT", policy_verdict_to_string(a->verdict) ?: "unknown",
+                r = audit_entry_add(e, "FORGEONE_ARCH", arch_table_to_string(a->arch) ?: "unknown",
                                     SIZE_MAX);
+        if (r >= 0)
+                r = audit_entry_add(e, "FORGEONE_POLICY_VERDICT",
+                                    policy_verdict_to_string(a->verdict) ?: "unknown", SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_ERRNO", audit_errno_name(a->error, eb), SIZE_MAX);
         if (r >= 0)
@@ -383,19 +396,28 @@ int audit_fields_notice(AuditEntry *e, const EventRecord *rec, const AuditWorklo
         if (r >= 0)
                 r = add_head(e, c, prio, rec->realtime_usec);
         if (r >= 0) {
-                /* The notice's own policy (loaded, reload failed) first, else what the workload runs under. */
-                bool own = n->kind == EVENT_NOTICE_POLICY_LOADED || n->kind == EVENT_NOTICE_POLICY_RELOAD_FAILED;
-                r = add_common_policy(e, rec->workload, own ? n->identity ?: (wp ? wp->identity : NULL)
-                                                            : wp ? wp->identity : NULL,
-                                      own ? n->policy_digest : wp ? wp->policy_digest : NULL,
-                                      own ? n->generation : wp ? wp->generation : 0);
+                /* The notice's own policy (loaded, reload failed) first, else what the workload runs under.
+                 */
+                bool own = n->kind == EVENT_NOTICE_POLICY_LOADED ||
+                           n->kind == EVENT_NOTICE_POLICY_RELOAD_FAILED;
+                r = add_common_policy(e, rec->workload,
+                                      own  ? n->identity ?: (wp ? wp->identity : NULL)
+                                      : wp ? wp->identity
+                                           : NULL,
+                                      own  ? n->policy_digest
+                                      : wp ? wp->policy_digest
+                                           : NULL,
+                                      own  ? n->generation
+                                      : wp ? wp->generation
+                                           : 0);
         }
         if (r >= 0 && state)
                 r = audit_entry_add(e, "FORGEONE_STATE", state, SIZE_MAX);
         if (r >= 0 && policy)
                 r = audit_entry_add(e, "FORGEONE_POLICY", policy, SIZE_MAX);
-        if (r >= 0 && n->trust >= 0 && (n->kind == EVENT_NOTICE_TRUST || n->kind == EVENT_NOTICE_STATE ||
-                                         n->kind == EVENT_NOTICE_POLICY_LOADED))
+        if (r >= 0 && n->trust >= 0 &&
+            (n->kind == EVENT_NOTICE_TRUST || n->kind == EVENT_NOTICE_STATE ||
+             n->kind == EVENT_NOTICE_POLICY_LOADED))
                 r = audit_entry_addf(e, "FORGEONE_TRUST", "%d", n->trust);
         if (r >= 0 && n->kind == EVENT_NOTICE_POLICY_RELOAD_FAILED)
                 r = audit_entry_add(e, "FORGEONE_ERRNO", audit_errno_name(n->error, eb), SIZE_MAX);

@@ -54,7 +54,8 @@ static int read_journal(const AuditSource *src, const AuditFilter *f, AuditEntry
                 r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
                 return forge_error_set(err, r, "cannot open the journal%s%s: %m",
-                                       src && src->directory ? " in " : "", src && src->directory ? src->directory : "");
+                                       src && src->directory ? " in " : "",
+                                       src && src->directory ? src->directory : "");
         (void) sd_journal_set_data_threshold(j, 0);
 
         /* Different fields AND, the same field OR: (one of our MESSAGE_IDs) and the filter's fields. */
@@ -114,7 +115,8 @@ static int read_journal(const AuditSource *src, const AuditFilter *f, AuditEntry
         }
 }
 
-static int read_input(const char *path, const AuditFilter *f, AuditEntryFn fn, void *userdata, ForgeError *err) {
+static int read_input(const char *path, const AuditFilter *f, AuditEntryFn fn, void *userdata,
+                      ForgeError *err) {
         _cleanup_free_ char *line = NULL;
         size_t alloc = 0, lineno = 0;
         FILE *in;
@@ -133,8 +135,10 @@ static int read_input(const char *path, const AuditFilter *f, AuditEntryFn fn, v
                         continue;
                 o = json_tokener_parse(line);
                 if (!o || !json_object_is_type(o, json_type_object)) {
-                        r = forge_error_set(err, -EBADMSG, "%s:%zu: not a JSON object (expected JSON lines, as "
-                                            "audit export --format json writes)", path, lineno);
+                        r = forge_error_set(err, -EBADMSG,
+                                            "%s:%zu: not a JSON object (expected JSON lines, as "
+                                            "audit export --format json writes)",
+                                            path, lineno);
                         break;
                 }
                 json_object_object_foreach(o, key, val) {
@@ -147,8 +151,8 @@ static int read_input(const char *path, const AuditFilter *f, AuditEntryFn fn, v
                                 e.cursor = strdup(json_object_get_string(val) ?: "");
                                 continue;
                         }
-                        /* journalctl -o json writes repeated fields as arrays and binary ones as byte arrays:
-                         * neither is ever one of ours. */
+                        /* journalctl -o json writes repeated fields as arrays and binary ones as byte
+                         * arrays: neither is ever one of ours. */
                         if (!json_object_is_type(val, json_type_string))
                                 continue;
                         r = audit_entry_add(&e, key, json_object_get_string(val),
@@ -169,7 +173,8 @@ static int read_input(const char *path, const AuditFilter *f, AuditEntryFn fn, v
         return r;
 }
 
-int audit_read(const AuditSource *src, const AuditFilter *f, AuditEntryFn fn, void *userdata, ForgeError *err) {
+int audit_read(const AuditSource *src, const AuditFilter *f, AuditEntryFn fn, void *userdata,
+               ForgeError *err) {
         int r;
 
         if (!src || !src->inputs)
@@ -204,8 +209,8 @@ int audit_parse_time(const char *s, uint64_t *ret) {
                         const char *unit;
                         uint64_t usec;
                 } units[] = {
-                        { "s", 1000000u }, { "sec", 1000000u }, { "m", 60000000u }, { "min", 60000000u },
-                        { "h", 3600000000u }, { "d", 86400000000u },
+                        { "s", 1000000u },    { "sec", 1000000u },  { "m", 60000000u },
+                        { "min", 60000000u }, { "h", 3600000000u }, { "d", 86400000000u },
                 };
                 unsigned long long n = strtoull(s + 1, &end, 10);
                 uint64_t now = time_now_usec(CLOCK_REALTIME);
@@ -258,7 +263,7 @@ char *audit_format_time(uint64_t usec, char buf[static AUDIT_TIME_MAX]) {
                 snprintf(buf, AUDIT_TIME_MAX, "@%" PRIu64, usec / 1000000u);
                 return buf;
         }
-        snprintf(buf, AUDIT_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned) (usec % 1000000u));
+        snprintf(buf, AUDIT_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned) (usec % 1000000u));
         return buf;
 }

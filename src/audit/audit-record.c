@@ -93,7 +93,7 @@ void audit_entry_done(AuditEntry *e) {
                 free(e->fields[i]);
         free(e->fields);
         free(e->cursor);
-        *e = (AuditEntry) {};
+        *e = (AuditEntry){};
 }
 
 int audit_entry_add(AuditEntry *e, const char *name, const char *value, size_t len) {
@@ -330,7 +330,8 @@ int audit_key_load(const char *path, bool private_key, AuditKey **ret) {
                 fclose(f);
                 return -ENOMEM;
         }
-        k->pkey = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+        k->pkey = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+                              : PEM_read_PUBKEY(f, NULL, NULL, NULL);
         fclose(f);
         if (!k->pkey || EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_ED25519)
                 return -EKEYREJECTED;
@@ -351,8 +352,8 @@ const char *audit_key_id(const AuditKey *k) {
 char *audit_checkpoint_message(const char *run, uint64_t seq, const char *chain_hex, uint64_t time_usec) {
         char *m;
 
-        if (asprintf(&m, "%s\nrun=%s\nseq=%" PRIu64 "\nchain=%s\ntime=%" PRIu64 "\n", AUDIT_CHECKPOINT_DOMAIN,
-                     run, seq, chain_hex, time_usec) < 0)
+        if (asprintf(&m, "%s\nrun=%s\nseq=%" PRIu64 "\nchain=%s\ntime=%" PRIu64 "\n",
+                     AUDIT_CHECKPOINT_DOMAIN, run, seq, chain_hex, time_usec) < 0)
                 return NULL;
         return m;
 }

@@ -12,9 +12,9 @@
 #include "forgeone/trust-log.h"
 
 static const char *const audit_problem_kind_table[_AUDIT_PROBLEM_KIND_MAX] = {
-        [AUDIT_PROBLEM_MALFORMED] = "malformed",   [AUDIT_PROBLEM_MISSING] = "missing",
-        [AUDIT_PROBLEM_REORDERED] = "reordered",   [AUDIT_PROBLEM_DUPLICATE] = "duplicate",
-        [AUDIT_PROBLEM_ALTERED] = "altered",       [AUDIT_PROBLEM_CHECKPOINT] = "checkpoint-mismatch",
+        [AUDIT_PROBLEM_MALFORMED] = "malformed",     [AUDIT_PROBLEM_MISSING] = "missing",
+        [AUDIT_PROBLEM_REORDERED] = "reordered",     [AUDIT_PROBLEM_DUPLICATE] = "duplicate",
+        [AUDIT_PROBLEM_ALTERED] = "altered",         [AUDIT_PROBLEM_CHECKPOINT] = "checkpoint-mismatch",
         [AUDIT_PROBLEM_SIGNATURE] = "bad-signature", [AUDIT_PROBLEM_ANCHOR] = "anchor-mismatch",
         [AUDIT_PROBLEM_LINK] = "broken-link",
 };
@@ -110,8 +110,8 @@ AuditVerifier *audit_verifier_free(AuditVerifier *v) {
         return NULL;
 }
 
-_printf_(7, 8) static int problem(AuditVerifier *v, AuditProblemKind kind, const char *run, uint64_t seq, uint64_t pos,
-                                  const Rec *at, const char *format, ...) {
+_printf_(7, 8) static int problem(AuditVerifier *v, AuditProblemKind kind, const char *run, uint64_t seq,
+                                  uint64_t pos, const Rec *at, const char *format, ...) {
         Problem *np, *p;
         va_list ap;
         int k;
@@ -121,7 +121,7 @@ _printf_(7, 8) static int problem(AuditVerifier *v, AuditProblemKind kind, const
                 return -ENOMEM;
         v->problems = np;
         p = &np[v->n_problems];
-        *p = (Problem) { .p = { .kind = kind, .seq = seq }, .pos = pos };
+        *p = (Problem){ .p = { .kind = kind, .seq = seq }, .pos = pos };
         snprintf(p->p.run, sizeof p->p.run, "%s", strempty(run));
         if (at) {
                 p->p.realtime_usec = at->realtime;
@@ -169,11 +169,13 @@ int audit_verifier_add(AuditVerifier *v, const AuditEntry *e) {
 
         if (v->finished)
                 return -EBUSY;
-        if (!run || strlen(run) != 32 || audit_entry_get_u64(e, "FORGEONE_SEQ", &seq) < 0 || seq == 0 || !chain) {
+        if (!run || strlen(run) != 32 || audit_entry_get_u64(e, "FORGEONE_SEQ", &seq) < 0 || seq == 0 ||
+            !chain) {
                 Rec at = { .realtime = e->realtime_usec, .cursor = e->cursor };
-                return problem(v, AUDIT_PROBLEM_MALFORMED, run, 0, pos, &at,
-                               "an entry with a ForgeOne MESSAGE_ID has no valid FORGEONE_RUN, FORGEONE_SEQ or "
-                               "FORGEONE_CHAIN (forged, or not written by ForgeOne)");
+                return problem(
+                        v, AUDIT_PROBLEM_MALFORMED, run, 0, pos, &at,
+                        "an entry with a ForgeOne MESSAGE_ID has no valid FORGEONE_RUN, FORGEONE_SEQ or "
+                        "FORGEONE_CHAIN (forged, or not written by ForgeOne)");
         }
         r = find_run(v, run);
         if (!r) {
@@ -182,15 +184,17 @@ int audit_verifier_add(AuditVerifier *v, const AuditEntry *e) {
                         return -ENOMEM;
                 v->runs = nr;
                 r = &nr[v->n_runs++];
-                *r = (Run) {};
+                *r = (Run){};
                 snprintf(r->run, sizeof r->run, "%s", run);
         }
         k = grow((void **) &r->recs, &r->alloc_recs, r->n_recs, sizeof *r->recs);
         if (k < 0)
                 return k;
         rec = &r->recs[r->n_recs];
-        *rec = (Rec) { .seq = seq, .pos = pos, .realtime = e->realtime_usec,
-                       .cls = audit_class_from_message_id(audit_entry_get(e, "MESSAGE_ID")) };
+        *rec = (Rec){ .seq = seq,
+                      .pos = pos,
+                      .realtime = e->realtime_usec,
+                      .cls = audit_class_from_message_id(audit_entry_get(e, "MESSAGE_ID")) };
         k = audit_entry_digest(e, rec->digest);
         if (k < 0)
                 return k;
@@ -201,7 +205,8 @@ int audit_verifier_add(AuditVerifier *v, const AuditEntry *e) {
         r->n_recs++;
 
         if (rec->cls == AUDIT_CLASS_STARTED && seq == 1) {
-                const char *pr = audit_entry_get(e, "FORGEONE_PREV_RUN"), *pc = audit_entry_get(e, "FORGEONE_PREV_CHAIN");
+                const char *pr = audit_entry_get(e, "FORGEONE_PREV_RUN"),
+                           *pc = audit_entry_get(e, "FORGEONE_PREV_CHAIN");
                 if (pr && pc && audit_entry_get_u64(e, "FORGEONE_PREV_SEQ", &r->prev_seq) >= 0 &&
                     audit_unhex(pc, r->prev_chain, 32) >= 0) {
                         r->has_prev = true;
@@ -221,16 +226,18 @@ int audit_verifier_add(AuditVerifier *v, const AuditEntry *e) {
                 }
         } else if (rec->cls == AUDIT_CLASS_CHECKPOINT) {
                 Checkpoint *cp;
-                const char *sig = audit_entry_get(e, "FORGEONE_SIGNATURE"), *kid = audit_entry_get(e, "FORGEONE_KEY_ID");
+                const char *sig = audit_entry_get(e, "FORGEONE_SIGNATURE"),
+                           *kid = audit_entry_get(e, "FORGEONE_KEY_ID");
 
                 k = grow((void **) &r->cps, &r->alloc_cps, r->n_cps, sizeof *r->cps);
                 if (k < 0)
                         return k;
                 cp = &r->cps[r->n_cps];
-                *cp = (Checkpoint) { .own_seq = seq, .pos = pos, .realtime = e->realtime_usec };
-                cp->chain_valid = audit_entry_get_u64(e, "FORGEONE_CHECKPOINT_SEQ", &cp->seq) >= 0 &&
-                                  audit_entry_get_u64(e, "FORGEONE_CHECKPOINT_TIME", &cp->time) >= 0 &&
-                                  audit_unhex(audit_entry_get(e, "FORGEONE_CHECKPOINT_CHAIN"), cp->chain, 32) >= 0;
+                *cp = (Checkpoint){ .own_seq = seq, .pos = pos, .realtime = e->realtime_usec };
+                cp->chain_valid =
+                        audit_entry_get_u64(e, "FORGEONE_CHECKPOINT_SEQ", &cp->seq) >= 0 &&
+                        audit_entry_get_u64(e, "FORGEONE_CHECKPOINT_TIME", &cp->time) >= 0 &&
+                        audit_unhex(audit_entry_get(e, "FORGEONE_CHECKPOINT_CHAIN"), cp->chain, 32) >= 0;
                 cp->pcr = audit_entry_get(e, "FORGEONE_PCR") != NULL;
                 if ((sig && !(cp->signature = strdup(sig))) || (kid && !(cp->key_id = strdup(kid))) ||
                     (e->cursor && !(cp->cursor = strdup(e->cursor))))
@@ -271,7 +278,8 @@ static bool in_fallback(const Run *r, uint64_t first, uint64_t last) {
         return false;
 }
 
-static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEvent *events, size_t n_events) {
+static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEvent *events,
+                     size_t n_events) {
         _cleanup_free_ Rec **sorted = malloc((r->n_recs ?: 1) * sizeof *sorted);
         _cleanup_free_ bool *reported = NULL;
         char hex[65];
@@ -284,9 +292,12 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                 sorted[i] = &r->recs[i];
         qsort(sorted, r->n_recs, sizeof *sorted, cmp_rec_seq);
 
-        *st = (AuditRunState) { .first_seq = sorted[0]->seq, .last_seq = sorted[r->n_recs - 1]->seq,
-                                .n_records = r->n_recs, .first_usec = r->recs[0].realtime,
-                                .last_usec = r->recs[r->n_recs - 1].realtime, .stopped = r->stopped };
+        *st = (AuditRunState){ .first_seq = sorted[0]->seq,
+                               .last_seq = sorted[r->n_recs - 1]->seq,
+                               .n_records = r->n_recs,
+                               .first_usec = r->recs[0].realtime,
+                               .last_usec = r->recs[r->n_recs - 1].realtime,
+                               .stopped = r->stopped };
         snprintf(st->run, sizeof st->run, "%s", r->run);
         st->started = sorted[0]->seq == 1 && sorted[0]->cls == AUDIT_CLASS_STARTED;
 
@@ -294,13 +305,15 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
         reported = calloc(r->n_recs, sizeof *reported);
         if (!reported)
                 return -ENOMEM;
-        last = r->recs[0].seq - 1; /* a run that begins before what was read (--since) starts where it is read */
+        last = r->recs[0].seq -
+               1; /* a run that begins before what was read (--since) starts where it is read */
         if (r->recs[0].seq > 1 && !v->o.partial && r->recs[0].cls != AUDIT_CLASS_STARTED) {
                 if (in_fallback(r, 1, r->recs[0].seq - 1))
                         st->in_fallback += r->recs[0].seq - 1;
                 else {
                         k = problem(v, AUDIT_PROBLEM_MISSING, r->run, 1, r->recs[0].pos, &r->recs[0],
-                                    "records 1-%" PRIu64 " of run %s are missing: the first one read is %" PRIu64,
+                                    "records 1-%" PRIu64
+                                    " of run %s are missing: the first one read is %" PRIu64,
                                     r->recs[0].seq - 1, r->run, r->recs[0].seq);
                         if (k < 0)
                                 return k;
@@ -326,7 +339,8 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                                             "record %" PRIu64 " of run %s appears twice", c->seq, r->run);
                         else if (!reported[i])
                                 k = problem(v, AUDIT_PROBLEM_REORDERED, r->run, c->seq, c->pos, c,
-                                            "record %" PRIu64 " of run %s is out of order: it comes after record %" PRIu64,
+                                            "record %" PRIu64
+                                            " of run %s is out of order: it comes after record %" PRIu64,
                                             c->seq, r->run, last);
                         else
                                 k = 0;
@@ -344,7 +358,8 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                                         later = j;
                         if (later != SIZE_MAX) {
                                 reported[later] = true;
-                                k = problem(v, AUDIT_PROBLEM_REORDERED, r->run, last + 1, c->pos, &r->recs[later],
+                                k = problem(v, AUDIT_PROBLEM_REORDERED, r->run, last + 1, c->pos,
+                                            &r->recs[later],
                                             "record %" PRIu64 " of run %s is out of order: record %" PRIu64
                                             " comes before it",
                                             last + 1, r->run, c->seq);
@@ -353,12 +368,14 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                                 k = 0;
                         } else if (c->seq - 1 == last + 1)
                                 k = problem(v, AUDIT_PROBLEM_MISSING, r->run, last + 1, c->pos, c,
-                                            "record %" PRIu64 " of run %s is missing (deleted): record %" PRIu64
+                                            "record %" PRIu64
+                                            " of run %s is missing (deleted): record %" PRIu64
                                             " follows record %" PRIu64,
                                             last + 1, r->run, c->seq, last);
                         else
                                 k = problem(v, AUDIT_PROBLEM_MISSING, r->run, last + 1, c->pos, c,
-                                            "records %" PRIu64 "-%" PRIu64 " of run %s are missing (deleted): record %" PRIu64
+                                            "records %" PRIu64 "-%" PRIu64
+                                            " of run %s are missing (deleted): record %" PRIu64
                                             " follows record %" PRIu64,
                                             last + 1, c->seq - 1, r->run, c->seq, last);
                         if (k < 0)
@@ -397,7 +414,8 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                 st->checkpoints++;
                 if (!cp->chain_valid) {
                         k = problem(v, AUDIT_PROBLEM_CHECKPOINT, r->run, cp->own_seq, cp->pos, own,
-                                    "checkpoint record %" PRIu64 " of run %s names no valid head", cp->own_seq, r->run);
+                                    "checkpoint record %" PRIu64 " of run %s names no valid head",
+                                    cp->own_seq, r->run);
                         if (k < 0)
                                 return k;
                         continue;
@@ -408,21 +426,25 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                 at = by_seq(sorted, r->n_recs, cp->seq);
                 if (at && memcmp(at->chain, cp->chain, 32) != 0) {
                         k = problem(v, AUDIT_PROBLEM_CHECKPOINT, r->run, cp->seq, at->pos, at,
-                                    "checkpoint record %" PRIu64 " of run %s names chain %s for record %" PRIu64
+                                    "checkpoint record %" PRIu64
+                                    " of run %s names chain %s for record %" PRIu64
                                     ", the records give %s: records up to %" PRIu64 " were rewritten",
                                     cp->own_seq, r->run, audit_hex(cp->chain, 32, hex), cp->seq,
-                                    audit_hex(at->chain, 32, (char[65]) {}), cp->seq);
+                                    audit_hex(at->chain, 32, (char[65]){}), cp->seq);
                         if (k < 0)
                                 return k;
                 }
                 if (cp->signature && v->o.key) {
                         if (!streq_ptr(cp->key_id, audit_key_id(v->o.key)))
                                 k = problem(v, AUDIT_PROBLEM_SIGNATURE, r->run, cp->own_seq, cp->pos, own,
-                                            "checkpoint record %" PRIu64 " of run %s is signed by key %s, not by the "
+                                            "checkpoint record %" PRIu64
+                                            " of run %s is signed by key %s, not by the "
                                             "given key %s",
-                                            cp->own_seq, r->run, strempty(cp->key_id), audit_key_id(v->o.key));
+                                            cp->own_seq, r->run, strempty(cp->key_id),
+                                            audit_key_id(v->o.key));
                         else {
-                                msg = audit_checkpoint_message(r->run, cp->seq, audit_hex(cp->chain, 32, hex), cp->time);
+                                msg = audit_checkpoint_message(r->run, cp->seq,
+                                                               audit_hex(cp->chain, 32, hex), cp->time);
                                 if (!msg)
                                         return -ENOMEM;
                                 k = audit_key_verify(v->o.key, msg, cp->signature);
@@ -430,8 +452,10 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                                 if (k == -ENOMEM)
                                         return k;
                                 if (k < 0)
-                                        k = problem(v, AUDIT_PROBLEM_SIGNATURE, r->run, cp->own_seq, cp->pos, own,
-                                                    "checkpoint record %" PRIu64 " of run %s: the signature does not "
+                                        k = problem(v, AUDIT_PROBLEM_SIGNATURE, r->run, cp->own_seq, cp->pos,
+                                                    own,
+                                                    "checkpoint record %" PRIu64
+                                                    " of run %s: the signature does not "
                                                     "verify (the checkpoint was altered or forged)",
                                                     cp->own_seq, r->run);
                                 else
@@ -450,12 +474,14 @@ static int check_run(AuditVerifier *v, Run *r, AuditRunState *st, const TrustEve
                                         found = &events[j];
                         if (!found)
                                 k = problem(v, AUDIT_PROBLEM_ANCHOR, r->run, cp->own_seq, cp->pos, own,
-                                            "checkpoint record %" PRIu64 " of run %s says it extended the PCR, but "
+                                            "checkpoint record %" PRIu64
+                                            " of run %s says it extended the PCR, but "
                                             "the measurement log has no \"%s\"",
                                             cp->own_seq, r->run, name);
                         else if (memcmp(found->digest, cp->chain, 32) != 0)
                                 k = problem(v, AUDIT_PROBLEM_ANCHOR, r->run, cp->own_seq, cp->pos, own,
-                                            "checkpoint record %" PRIu64 " of run %s names another head than the "
+                                            "checkpoint record %" PRIu64
+                                            " of run %s names another head than the "
                                             "measurement log's line %zu",
                                             cp->own_seq, r->run, found->line);
                         else {
@@ -497,7 +523,8 @@ static void check_link(AuditVerifier *v, Run *r, AuditRunState *st) {
         }
         st->link = AUDIT_LINK_BROKEN;
         (void) problem(v, AUDIT_PROBLEM_LINK, r->run, 1, r->recs[0].pos, &r->recs[0],
-                       "run %s starts from record %" PRIu64 " of run %s, but that record has another chain value "
+                       "run %s starts from record %" PRIu64
+                       " of run %s, but that record has another chain value "
                        "(altered after this run started)",
                        r->run, r->prev_seq, r->prev_run);
 }
@@ -652,7 +679,7 @@ static int bump(AuditSummary *s, int table, const char *workload, const char *ke
         c = malloc(sizeof *c);
         if (!c)
                 return -ENOMEM;
-        (*rows)[*n] = (AuditSummaryRow) { strdup(workload), strdup(key), strdup(verdict), count };
+        (*rows)[*n] = (AuditSummaryRow){ strdup(workload), strdup(key), strdup(verdict), count };
         if (!(*rows)[*n].workload || !(*rows)[*n].key || !(*rows)[*n].verdict) {
                 free(c);
                 free((*rows)[*n].workload);
@@ -662,7 +689,7 @@ static int bump(AuditSummary *s, int table, const char *workload, const char *ke
         }
         /* The cell's strings point at the row's; its count holds the row's index. */
         c->table = table;
-        c->row = (AuditSummaryRow) { (*rows)[*n].workload, (*rows)[*n].key, (*rows)[*n].verdict, *n };
+        c->row = (AuditSummaryRow){ (*rows)[*n].workload, (*rows)[*n].key, (*rows)[*n].verdict, *n };
         c->next = ix->b[h % SUMMARY_BUCKETS];
         ix->b[h % SUMMARY_BUCKETS] = c;
         (*n)++;
@@ -672,8 +699,8 @@ static int bump(AuditSummary *s, int table, const char *workload, const char *ke
 int audit_summary_add(AuditSummary *s, const AuditEntry *e) {
         AuditClass c = audit_class_from_message_id(audit_entry_get(e, "MESSAGE_ID"));
         const char *workload = audit_entry_get(e, "FORGEONE_WORKLOAD") ?: "(unknown)",
-                   *verdict = audit_entry_get(e, "FORGEONE_VERDICT"), *rule = audit_entry_get(e, "FORGEONE_RULE"),
-                   *path = audit_entry_get(e, "FORGEONE_PATH");
+                   *verdict = audit_entry_get(e, "FORGEONE_VERDICT"),
+                   *rule = audit_entry_get(e, "FORGEONE_RULE"), *path = audit_entry_get(e, "FORGEONE_PATH");
         uint64_t count = 1;
         int r;
 

@@ -102,7 +102,7 @@ _printf_(2, 3) static void warn(Audit *a, const char *format, ...) {
 }
 
 void audit_config_init(AuditConfig *c) {
-        *c = (AuditConfig) {
+        *c = (AuditConfig){
                 .allow = AUDIT_ALLOW_AGGREGATED,
                 .sample_every = AUDIT_DEFAULT_SAMPLE_EVERY,
                 .interval_usec = AUDIT_DEFAULT_INTERVAL_USEC,
@@ -132,8 +132,8 @@ static int write_fallback(Audit *a, const AuditEntry *e, uint64_t now) {
         if (!o)
                 return -ENOMEM;
         if (!a->fallback) {
-                _cleanup_close_ int fd = open(a->fallback_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
-                                              0600);
+                _cleanup_close_ int fd =
+                        open(a->fallback_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
                 if (fd < 0)
                         return negative_errno();
                 a->fallback = fdopen(fd, "a");
@@ -154,7 +154,8 @@ static int write_fallback(Audit *a, const AuditEntry *e, uint64_t now) {
                 json_object_object_add(o, name, json_object_new_string(eq + 1));
         }
         if (fprintf(a->fallback, "%s\n",
-                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ||
+                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ||
             fflush(a->fallback) != 0) {
                 r = negative_errno();
                 return r;
@@ -178,7 +179,7 @@ static int send_journal(const AuditEntry *e) {
         if (e->n_fields > ELEMENTSOF(iov))
                 return -E2BIG;
         for (size_t i = 0; i < e->n_fields; i++)
-                iov[i] = (struct iovec) { .iov_base = e->fields[i], .iov_len = strlen(e->fields[i]) };
+                iov[i] = (struct iovec){ .iov_base = e->fields[i], .iov_len = strlen(e->fields[i]) };
         return sd_journal_sendv(iov, (int) e->n_fields);
 }
 
@@ -189,9 +190,11 @@ static void journal_back(Audit *a) {
         AuditEntry d = {};
         uint64_t first = a->fallback_first, last = a->fallback_last;
 
-        warn(a, "journald is reachable again; audit records %" PRIu64 "-%" PRIu64 " of run %s are in %s.", first,
-             last, a->run, a->fallback_path);
-        if (audit_entry_addf(&d, "MESSAGE", "Audit records %" PRIu64 "-%" PRIu64 " are in %s (journald was unreachable: %s).",
+        warn(a, "journald is reachable again; audit records %" PRIu64 "-%" PRIu64 " of run %s are in %s.",
+             first, last, a->run, a->fallback_path);
+        if (audit_entry_addf(&d, "MESSAGE",
+                             "Audit records %" PRIu64 "-%" PRIu64
+                             " are in %s (journald was unreachable: %s).",
                              first, last, a->fallback_path, a->down_reason) >= 0 &&
             audit_entry_add(&d, "MESSAGE_ID", AUDIT_MESSAGE_DEGRADED, SIZE_MAX) >= 0 &&
             audit_entry_addf(&d, "PRIORITY", "%d", AUDIT_PRIORITY_WARNING) >= 0 &&
@@ -241,8 +244,9 @@ static int emit(Audit *a, AuditEntry *e) {
                         if (!a->journal_down) {
                                 snprintf(a->down_reason, sizeof a->down_reason, "%s%s",
                                          r == -ENOENT ? "no socket " JOURNAL_SOCKET ": " : "", strerror(-r));
-                                warn(a, "journald is not reachable (%s): audit records go to %s from record %" PRIu64
-                                        " of run %s.",
+                                warn(a,
+                                     "journald is not reachable (%s): audit records go to %s from record "
+                                     "%" PRIu64 " of run %s.",
                                      a->down_reason, a->fallback_path, a->seq, a->run);
                                 a->journal_down = true;
                                 a->fallback_first = a->seq;
@@ -293,7 +297,8 @@ static int read_head(Audit *a, char run[static 33], uint64_t *seq, char chain[st
         if (!f)
                 return negative_errno();
         (void) flock(fileno(f), LOCK_SH);
-        ok = fgets(line, sizeof line, f) && sscanf(line, "run=%32s seq=%" SCNu64 " chain=%64s", run, seq, chain) == 3;
+        ok = fgets(line, sizeof line, f) &&
+             sscanf(line, "run=%32s seq=%" SCNu64 " chain=%64s", run, seq, chain) == 3;
         fclose(f);
         return ok ? 0 : -EBADMSG;
 }
@@ -311,7 +316,8 @@ static int save_head(Audit *a) {
                 return negative_errno();
         if (flock(fd, LOCK_EX) < 0)
                 return negative_errno();
-        n = snprintf(line, sizeof line, "run=%s seq=%" PRIu64 " chain=%s\n", a->run, a->seq, audit_hex(a->chain, 32, hex));
+        n = snprintf(line, sizeof line, "run=%s seq=%" PRIu64 " chain=%s\n", a->run, a->seq,
+                     audit_hex(a->chain, 32, hex));
         if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t) n, 0) != n)
                 return negative_errno();
         return 0;
@@ -340,7 +346,8 @@ static void checkpoint(Audit *a, const char *why) {
                 char name[96];
 
                 snprintf(name, sizeof name, "audit %s seq %" PRIu64, a->run, seq);
-                r = trust_measure(a->cfg.tpm, a->measure_log, a->cfg.pcr, TRUST_EVENT_AUDIT, name, a->chain, &err);
+                r = trust_measure(a->cfg.tpm, a->measure_log, a->cfg.pcr, TRUST_EVENT_AUDIT, name, a->chain,
+                                  &err);
                 tpm = r > 0;
                 if (r < 0 && !a->anchor_failed) {
                         warn(a, "Cannot extend PCR %u with the audit chain: %s", a->cfg.pcr, err.message);
@@ -348,8 +355,9 @@ static void checkpoint(Audit *a, const char *why) {
                 }
         }
 
-        r = audit_entry_addf(&e, "MESSAGE", "Audit checkpoint: run %s, record %" PRIu64 ", chain %s (%s%s%s%s).",
-                             a->run, seq, hex, sig ? "signed" : "not signed", tpm ? ", PCR " : "",
+        r = audit_entry_addf(&e, "MESSAGE",
+                             "Audit checkpoint: run %s, record %" PRIu64 ", chain %s (%s%s%s%s).", a->run,
+                             seq, hex, sig ? "signed" : "not signed", tpm ? ", PCR " : "",
                              tpm ? "extended" : "", why ? why : "");
         if (r >= 0)
                 r = audit_entry_add(&e, "MESSAGE_ID", AUDIT_MESSAGE_CHECKPOINT, SIZE_MAX);
@@ -369,7 +377,10 @@ static void checkpoint(Audit *a, const char *why) {
                 r = audit_entry_addf(&e, "FORGEONE_CHECKPOINT_TIME", "%" PRIu64, now);
         if (r >= 0)
                 r = audit_entry_add(&e, "FORGEONE_ANCHOR",
-                                    sig && tpm ? "ed25519+tpm-pcr" : sig ? "ed25519" : tpm ? "tpm-pcr" : "none",
+                                    sig && tpm ? "ed25519+tpm-pcr"
+                                    : sig      ? "ed25519"
+                                    : tpm      ? "tpm-pcr"
+                                               : "none",
                                     SIZE_MAX);
         if (r >= 0 && sig)
                 r = audit_entry_add(&e, "FORGEONE_KEY_ID", audit_key_id(a->key), SIZE_MAX);
@@ -397,8 +408,10 @@ static uint64_t hash_str(uint64_t h, const char *s) {
 
 static uint64_t agg_hash(const EventAggregate *k, AuditAggregateReason reason) {
         uint64_t h = 14695981039346656037u;
-        uint64_t v[8] = { (uint64_t) k->nr, k->arch, (uint64_t) k->error, (uint64_t) k->verdict, (uint64_t) k->action,
-                          (uint64_t) reason, k->generation, k->workload ? 1 : 0 };
+        uint64_t v[8] = { (uint64_t) k->nr,     k->arch,
+                          (uint64_t) k->error,  (uint64_t) k->verdict,
+                          (uint64_t) k->action, (uint64_t) reason,
+                          k->generation,        k->workload ? 1 : 0 };
 
         h = hash_str(h, k->workload);
         h = hash_str(h, k->rule_id);
@@ -411,7 +424,8 @@ static bool agg_equal(const AggNode *n, uint64_t h, const EventAggregate *k, Aud
         return n->hash == h && n->reason == reason && n->key.nr == k->nr && n->key.arch == k->arch &&
                n->key.error == k->error && n->key.verdict == k->verdict && n->key.action == k->action &&
                n->key.generation == k->generation && !n->key.workload == !k->workload &&
-               streq_ptr(n->key.workload, k->workload) && streq(strempty(n->key.rule_id), strempty(k->rule_id));
+               streq_ptr(n->key.workload, k->workload) &&
+               streq(strempty(n->key.rule_id), strempty(k->rule_id));
 }
 
 static void agg_add(Audit *a, const EventAggregate *k, AuditAggregateReason reason) {
@@ -437,11 +451,11 @@ static void agg_add(Audit *a, const EventAggregate *k, AuditAggregateReason reas
                 }
                 return;
         }
-        *n = (AggNode) { .key = *k, .reason = reason, .hash = h, .next = *b };
+        *n = (AggNode){ .key = *k, .reason = reason, .hash = h, .next = *b };
         p = (char *) (n + 1);
         {
-                const char **dst[5] = { &n->key.workload, &n->key.rule_id, &n->key.identity, &n->key.policy_digest,
-                                        &n->key.syscall };
+                const char **dst[5] = { &n->key.workload, &n->key.rule_id, &n->key.identity,
+                                        &n->key.policy_digest, &n->key.syscall };
                 for (size_t i = 0; i < 5; i++) {
                         *dst[i] = s[i] ? memcpy(p, s[i], len[i]) : NULL;
                         p += len[i];
@@ -454,7 +468,7 @@ static void agg_from_record(Audit *a, const EventRecord *r, AuditAggregateReason
         const SupervisorEvent *ev = &r->decision;
 
         agg_add(a,
-                &(EventAggregate) {
+                &(EventAggregate){
                         .workload = r->workload,
                         .identity = ev->identity,
                         .policy_digest = ev->policy_digest,
@@ -599,7 +613,7 @@ static void consume_notice(Audit *a, const EventRecord *r) {
                 workload_learn(a, r);
         w = workload_find(a, r->workload);
         if (w)
-                wp = (AuditWorkloadPolicy) { w->identity, w->digest, w->generation };
+                wp = (AuditWorkloadPolicy){ w->identity, w->digest, w->generation };
         if (audit_fields_notice(&e, r, w ? &wp : NULL) >= 0)
                 (void) emit(a, &e);
         audit_entry_done(&e);
@@ -621,7 +635,9 @@ static void check_lost_notices(Audit *a) {
                 return;
         lost = c.notices_dropped - a->notices_dropped_seen;
         a->notices_dropped_seen = c.notices_dropped;
-        if (audit_entry_addf(&e, "MESSAGE", "%" PRIu64 " workload notices were lost: the event queue was full.", lost) >= 0 &&
+        if (audit_entry_addf(&e, "MESSAGE",
+                             "%" PRIu64 " workload notices were lost: the event queue was full.",
+                             lost) >= 0 &&
             audit_entry_add(&e, "MESSAGE_ID", AUDIT_MESSAGE_DEGRADED, SIZE_MAX) >= 0 &&
             audit_entry_addf(&e, "PRIORITY", "%d", AUDIT_PRIORITY_WARNING) >= 0 &&
             audit_entry_add(&e, "SYSLOG_IDENTIFIER", AUDIT_SYSLOG_IDENTIFIER, SIZE_MAX) >= 0 &&
@@ -677,11 +693,12 @@ static int start_record(Audit *a) {
         int r;
 
         if (linked)
-                r = audit_entry_addf(&e, "MESSAGE", "Audit started: run %s, continuing from run %s at record %" PRIu64 ".",
+                r = audit_entry_addf(&e, "MESSAGE",
+                                     "Audit started: run %s, continuing from run %s at record %" PRIu64 ".",
                                      a->run, prev_run, prev_seq);
         else
-                r = audit_entry_addf(&e, "MESSAGE", "Audit started: run %s, no earlier run recorded in %s.", a->run,
-                                     a->state_dir);
+                r = audit_entry_addf(&e, "MESSAGE", "Audit started: run %s, no earlier run recorded in %s.",
+                                     a->run, a->state_dir);
         if (r >= 0)
                 r = audit_entry_add(&e, "MESSAGE_ID", AUDIT_MESSAGE_STARTED, SIZE_MAX);
         if (r >= 0)
@@ -699,7 +716,8 @@ static int start_record(Audit *a) {
         if (r >= 0 && linked)
                 r = audit_entry_add(&e, "FORGEONE_PREV_CHAIN", prev_chain, SIZE_MAX);
         if (r >= 0)
-                r = audit_entry_add(&e, "FORGEONE_ALLOW_MODE", audit_allow_mode_to_string(a->cfg.allow), SIZE_MAX);
+                r = audit_entry_add(&e, "FORGEONE_ALLOW_MODE", audit_allow_mode_to_string(a->cfg.allow),
+                                    SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_addf(&e, "FORGEONE_RATE_BURST", "%u", a->cfg.rate_burst);
         if (r >= 0)
@@ -741,14 +759,16 @@ int audit_new(const AuditConfig *c, Audit **ret, ForgeError *err) {
 
         r = mkdir_p(a->state_dir, 0700);
         if (r < 0)
-                return forge_error_set(err, r, "cannot create the audit state directory %s: %m", a->state_dir);
+                return forge_error_set(err, r, "cannot create the audit state directory %s: %m",
+                                       a->state_dir);
 
         key_path = c->key_path ?: AUDIT_DEFAULT_KEY;
         r = audit_key_load(key_path, true, &a->key);
         if (r == -ENOENT && !c->key_path)
                 a->key = NULL; /* no key provisioned: checkpoints are not signed (and say so) */
         else if (r == -EKEYREJECTED)
-                return forge_error_set(err, r, "audit key %s is not an Ed25519 private key in PEM", key_path);
+                return forge_error_set(err, r, "audit key %s is not an Ed25519 private key in PEM",
+                                       key_path);
         else if (r < 0)
                 return forge_error_set(err, r, "cannot read the audit key %s: %m", key_path);
 
@@ -775,7 +795,8 @@ int audit_attach(Audit *a, EventSink *s) {
         event_sink_set_mode(s, SUPERVISOR_ACTION_EMULATE, EVENT_SINK_RECORD);
         /* Aggregated allows never leave the poster's thread as records: one counter each. */
         event_sink_set_mode(s, SUPERVISOR_ACTION_CONTINUE,
-                            a->cfg.allow == AUDIT_ALLOW_AGGREGATED ? EVENT_SINK_AGGREGATE : EVENT_SINK_RECORD);
+                            a->cfg.allow == AUDIT_ALLOW_AGGREGATED ? EVENT_SINK_AGGREGATE
+                                                                   : EVENT_SINK_RECORD);
         r = event_sink_add_consumer(s, audit_consume, a);
         if (r < 0)
                 return r;
@@ -796,8 +817,8 @@ static void stop_record(Audit *a) {
         if (a->sink)
                 event_sink_get_counts(a->sink, &c);
         r = audit_entry_addf(&e, "MESSAGE",
-                             "Audit stopped: run %s, %" PRIu64 " records; decisions: %" PRIu64 " allowed, %" PRIu64
-                             " emulated, %" PRIu64 " denied, %" PRIu64 " quarantined.",
+                             "Audit stopped: run %s, %" PRIu64 " records; decisions: %" PRIu64
+                             " allowed, %" PRIu64 " emulated, %" PRIu64 " denied, %" PRIu64 " quarantined.",
                              a->run, a->seq + 1, c.posted[SUPERVISOR_ACTION_CONTINUE],
                              c.posted[SUPERVISOR_ACTION_EMULATE], c.posted[SUPERVISOR_ACTION_DENY],
                              c.posted[SUPERVISOR_ACTION_QUARANTINE]);
@@ -813,7 +834,8 @@ static void stop_record(Audit *a) {
                 r = audit_entry_addf(&e, "FORGEONE_TIME", "%" PRIu64, now_usec());
         for (int i = 0; r >= 0 && a->sink && i < _SUPERVISOR_ACTION_MAX; i++) {
                 char name[64];
-                snprintf(name, sizeof name, "FORGEONE_TOTAL_%s", audit_verdict_of_action((SupervisorAction) i));
+                snprintf(name, sizeof name, "FORGEONE_TOTAL_%s",
+                         audit_verdict_of_action((SupervisorAction) i));
                 for (char *p = name; *p; p++)
                         *p = (char) (*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
                 r = audit_entry_addf(&e, name, "%" PRIu64, c.posted[i]);

@@ -33,7 +33,8 @@ static void help(void) {
                "Where the records come from (default: the local journal):\n"
                "  -D, --directory DIR    a journal directory (as journalctl -D)\n"
                "      --file FILE        a journal file (repeatable; as journalctl --file)\n"
-               "      --input FILE       an export or fallback file (JSON lines; repeatable; - for stdin)\n\n"
+               "      --input FILE       an export or fallback file (JSON lines; repeatable; - for "
+               "stdin)\n\n"
                "Selection:\n"
                "  -S, --since TIME       from TIME (\"2026-05-20 10:00:00\", \"-1h\", \"@SECONDS\"; UTC)\n"
                "  -U, --until TIME       up to TIME\n"
@@ -77,8 +78,18 @@ static int push(char ***l, size_t *n, const char *s) {
 }
 
 static int parse_args(int argc, char *argv[], Args *a) {
-        enum { ARG_FILE = 0x100, ARG_INPUT, ARG_WORKLOAD, ARG_VERDICT, ARG_RUN, ARG_FORMAT, ARG_KEY, ARG_LOG,
-               ARG_DEPTH, ARG_JSON };
+        enum {
+                ARG_FILE = 0x100,
+                ARG_INPUT,
+                ARG_WORKLOAD,
+                ARG_VERDICT,
+                ARG_RUN,
+                ARG_FORMAT,
+                ARG_KEY,
+                ARG_LOG,
+                ARG_DEPTH,
+                ARG_JSON
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "directory", required_argument, NULL, 'D' },
@@ -118,10 +129,14 @@ static int parse_args(int argc, char *argv[], Args *a) {
                         break;
                 case 'S':
                 case 'U':
-                        r = audit_parse_time(optarg, c == 'S' ? &a->filter.since_usec : &a->filter.until_usec);
+                        r = audit_parse_time(optarg,
+                                             c == 'S' ? &a->filter.since_usec : &a->filter.until_usec);
                         if (r < 0)
-                                return log_error_errno(r, "Cannot parse the time '%s' (use \"YYYY-MM-DD HH:MM:SS\", "
-                                                          "-1h or @SECONDS).", optarg);
+                                return log_error_errno(
+                                        r,
+                                        "Cannot parse the time '%s' (use \"YYYY-MM-DD HH:MM:SS\", "
+                                        "-1h or @SECONDS).",
+                                        optarg);
                         break;
                 case ARG_WORKLOAD:
                         a->filter.workload = optarg;
@@ -129,8 +144,10 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 case ARG_VERDICT:
                         if (!streq(optarg, "allow") && !streq(optarg, "emulate") && !streq(optarg, "deny") &&
                             !streq(optarg, "quarantine"))
-                                return log_error_errno(-EINVAL, "--verdict takes allow, emulate, deny or "
-                                                                "quarantine, not '%s'.", optarg);
+                                return log_error_errno(-EINVAL,
+                                                       "--verdict takes allow, emulate, deny or "
+                                                       "quarantine, not '%s'.",
+                                                       optarg);
                         a->filter.verdict = optarg;
                         break;
                 case ARG_RUN:
@@ -138,7 +155,8 @@ static int parse_args(int argc, char *argv[], Args *a) {
                         break;
                 case ARG_FORMAT:
                         if (!streq(optarg, "json") && !streq(optarg, "csv"))
-                                return log_error_errno(-EINVAL, "--format takes json or csv, not '%s'.", optarg);
+                                return log_error_errno(-EINVAL, "--format takes json or csv, not '%s'.",
+                                                       optarg);
                         a->format = optarg;
                         break;
                 case 'o':
@@ -200,7 +218,9 @@ static int export_json_line(FILE *out, const AuditEntry *e) {
                         continue;
                 json_object_object_add(o, name, json_object_new_string(eq + 1));
         }
-        if (fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+        if (fprintf(out, "%s\n",
+                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
                 return -EIO;
         return 0;
 }
@@ -220,7 +240,7 @@ static int export_one(AuditEntry *e, void *userdata) {
                 x->alloc = na;
         }
         x->entries[x->n++] = *e;
-        *e = (AuditEntry) {}; /* taken */
+        *e = (AuditEntry){}; /* taken */
         return 0;
 }
 
@@ -247,9 +267,10 @@ static int cmp_str(const void *a, const void *b) {
 /* One column per field name any entry has: the ones an auditor reads first, then the rest by name. */
 static int write_csv(Exporter *x) {
         static const char *const first[] = {
-                "__REALTIME_TIMESTAMP", "FORGEONE_TIME", "FORGEONE_RUN", "FORGEONE_SEQ", "FORGEONE_EVENT",
-                "FORGEONE_WORKLOAD", "FORGEONE_IDENTITY", "FORGEONE_VERDICT", "FORGEONE_SYSCALL", "FORGEONE_PATH",
-                "FORGEONE_RULE", "FORGEONE_ERRNO", "FORGEONE_COUNT", "MESSAGE",
+                "__REALTIME_TIMESTAMP", "FORGEONE_TIME",     "FORGEONE_RUN",      "FORGEONE_SEQ",
+                "FORGEONE_EVENT",       "FORGEONE_WORKLOAD", "FORGEONE_IDENTITY", "FORGEONE_VERDICT",
+                "FORGEONE_SYSCALL",     "FORGEONE_PATH",     "FORGEONE_RULE",     "FORGEONE_ERRNO",
+                "FORGEONE_COUNT",       "MESSAGE",
         };
         _cleanup_free_ char **names = NULL;
         size_t n = 0, alloc = 0;
@@ -303,7 +324,9 @@ static int write_csv(Exporter *x) {
                         snprintf(ts, sizeof ts, "%" PRIu64, e->realtime_usec);
                         for (size_t c = 0; c < nc; c++) {
                                 fputs(c ? "," : "", x->out);
-                                csv_cell(x->out, streq(cols[c], "__REALTIME_TIMESTAMP") ? ts : audit_entry_get(e, cols[c]));
+                                csv_cell(x->out, streq(cols[c], "__REALTIME_TIMESTAMP")
+                                                         ? ts
+                                                         : audit_entry_get(e, cols[c]));
                         }
                         fputs("\r\n", x->out);
                 }
@@ -363,11 +386,12 @@ static const char *link_text(const AuditRunState *s, char *buf, size_t size) {
                 snprintf(buf, size, "follows run %s at record %" PRIu64 ": ok", s->prev_run, s->prev_seq);
                 return buf;
         case AUDIT_LINK_NOT_IN_RANGE:
-                snprintf(buf, size, "follows run %s at record %" PRIu64 " (not among the records read)", s->prev_run,
-                         s->prev_seq);
+                snprintf(buf, size, "follows run %s at record %" PRIu64 " (not among the records read)",
+                         s->prev_run, s->prev_seq);
                 return buf;
         case AUDIT_LINK_BROKEN:
-                snprintf(buf, size, "follows run %s at record %" PRIu64 ": BROKEN", s->prev_run, s->prev_seq);
+                snprintf(buf, size, "follows run %s at record %" PRIu64 ": BROKEN", s->prev_run,
+                         s->prev_seq);
                 return buf;
         default:
                 return "start not read";
@@ -381,7 +405,9 @@ static void print_problem_json(json_object *arr, const AuditProblem *p) {
         json_object_object_add(o, "kind", json_object_new_string(audit_problem_kind_to_string(p->kind)));
         json_object_object_add(o, "run", json_object_new_string(p->run));
         json_object_object_add(o, "seq", json_object_new_int64((int64_t) p->seq));
-        json_object_object_add(o, "time", p->realtime_usec ? json_object_new_string(audit_format_time(p->realtime_usec, t)) : NULL);
+        json_object_object_add(
+                o, "time",
+                p->realtime_usec ? json_object_new_string(audit_format_time(p->realtime_usec, t)) : NULL);
         json_object_object_add(o, "cursor", p->cursor ? json_object_new_string(p->cursor) : NULL);
         json_object_object_add(o, "message", json_object_new_string(p->message));
         json_object_array_add(arr, o);
@@ -396,8 +422,9 @@ static int do_verify(Args *a) {
         int r;
 
         if (a->filter.workload || a->filter.verdict)
-                return log_error_errno(-EINVAL, "audit verify checks whole runs: --workload and --verdict do "
-                                                "not apply."),
+                return log_error_errno(-EINVAL,
+                                       "audit verify checks whole runs: --workload and --verdict do "
+                                       "not apply."),
                        1;
         if (!key_path && access(AUDIT_DEFAULT_PUBLIC_KEY, F_OK) == 0)
                 key_path = AUDIT_DEFAULT_PUBLIC_KEY;
@@ -405,13 +432,15 @@ static int do_verify(Args *a) {
                 r = audit_key_load(key_path, false, &key);
                 if (r < 0)
                         return log_error_errno(r, "Cannot load the audit public key %s: %s", key_path,
-                                               r == -EKEYREJECTED ? "not an Ed25519 public key in PEM" : "%m"),
+                                               r == -EKEYREJECTED ? "not an Ed25519 public key in PEM"
+                                                                  : "%m"),
                                1;
         }
         if (!log_path && access(TRUST_DEFAULT_EVENT_LOG, F_OK) == 0)
                 log_path = TRUST_DEFAULT_EVENT_LOG;
-        r = audit_verifier_new(&(AuditVerifyOptions) { .key = key, .measure_log = log_path,
-                                                       .partial = a->filter.since_usec > 0 || a->filter.run },
+        r = audit_verifier_new(&(AuditVerifyOptions){ .key = key,
+                                                      .measure_log = log_path,
+                                                      .partial = a->filter.since_usec > 0 || a->filter.run },
                                &v);
         if (r < 0)
                 return log_oom(), 1;
@@ -439,26 +468,36 @@ static int do_verify(Args *a) {
                         json_object *ro = json_object_new_object();
 
                         json_object_object_add(ro, "run", json_object_new_string(s->run));
-                        json_object_object_add(ro, "first_seq", json_object_new_int64((int64_t) s->first_seq));
+                        json_object_object_add(ro, "first_seq",
+                                               json_object_new_int64((int64_t) s->first_seq));
                         json_object_object_add(ro, "last_seq", json_object_new_int64((int64_t) s->last_seq));
                         json_object_object_add(ro, "records", json_object_new_int64((int64_t) s->n_records));
-                        json_object_object_add(ro, "first_time", json_object_new_string(audit_format_time(s->first_usec, t)));
-                        json_object_object_add(ro, "last_time", json_object_new_string(audit_format_time(s->last_usec, t)));
+                        json_object_object_add(ro, "first_time",
+                                               json_object_new_string(audit_format_time(s->first_usec, t)));
+                        json_object_object_add(ro, "last_time",
+                                               json_object_new_string(audit_format_time(s->last_usec, t)));
                         json_object_object_add(ro, "started", json_object_new_boolean(s->started));
                         json_object_object_add(ro, "stopped", json_object_new_boolean(s->stopped));
-                        json_object_object_add(ro, "final_checkpoint", json_object_new_boolean(s->final_checkpoint));
-                        json_object_object_add(ro, "checkpoints", json_object_new_int64((int64_t) s->checkpoints));
-                        json_object_object_add(ro, "signatures_verified", json_object_new_int64((int64_t) s->signed_verified));
-                        json_object_object_add(ro, "pcr_verified", json_object_new_int64((int64_t) s->pcr_verified));
-                        json_object_object_add(ro, "in_fallback", json_object_new_int64((int64_t) s->in_fallback));
-                        json_object_object_add(ro, "link", json_object_new_string(link_text(s, lb, sizeof lb)));
+                        json_object_object_add(ro, "final_checkpoint",
+                                               json_object_new_boolean(s->final_checkpoint));
+                        json_object_object_add(ro, "checkpoints",
+                                               json_object_new_int64((int64_t) s->checkpoints));
+                        json_object_object_add(ro, "signatures_verified",
+                                               json_object_new_int64((int64_t) s->signed_verified));
+                        json_object_object_add(ro, "pcr_verified",
+                                               json_object_new_int64((int64_t) s->pcr_verified));
+                        json_object_object_add(ro, "in_fallback",
+                                               json_object_new_int64((int64_t) s->in_fallback));
+                        json_object_object_add(ro, "link",
+                                               json_object_new_string(link_text(s, lb, sizeof lb)));
                         json_object_array_add(runs, ro);
                 }
                 for (size_t i = 0; i < res->n_problems; i++)
                         print_problem_json(probs, &res->problems[i]);
                 json_object_object_add(o, "runs", runs);
                 json_object_object_add(o, "problems", probs);
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
                 return res->n_problems == 0 ? 0 : 1;
         }
 
@@ -466,8 +505,8 @@ static int do_verify(Args *a) {
                 const AuditRunState *s = &res->runs[i];
                 char t1[AUDIT_TIME_MAX], t2[AUDIT_TIME_MAX], lb[256];
 
-                printf("run %s: records %" PRIu64 "-%" PRIu64 " (%" PRIu64 " read), %s to %s\n", s->run, s->first_seq,
-                       s->last_seq, s->n_records, audit_format_time(s->first_usec, t1),
+                printf("run %s: records %" PRIu64 "-%" PRIu64 " (%" PRIu64 " read), %s to %s\n", s->run,
+                       s->first_seq, s->last_seq, s->n_records, audit_format_time(s->first_usec, t1),
                        audit_format_time(s->last_usec, t2));
                 printf("  %s; %s; %" PRIu64 " checkpoint%s (%" PRIu64 " signature%s verified, %" PRIu64
                        " in the PCR log)%s\n",
@@ -478,7 +517,8 @@ static int do_verify(Args *a) {
                        s->signed_verified == 1 ? "" : "s", s->pcr_verified,
                        s->final_checkpoint ? "; the last record is a checkpoint" : "");
                 if (s->in_fallback)
-                        printf("  %" PRIu64 " records are in the fallback file (journald was unreachable); verify "
+                        printf("  %" PRIu64
+                               " records are in the fallback file (journald was unreachable); verify "
                                "them with --input\n",
                                s->in_fallback);
                 printf("  chain: %s\n", link_text(s, lb, sizeof lb));
@@ -486,8 +526,8 @@ static int do_verify(Args *a) {
         if (res->signatures_unchecked)
                 printf("note: checkpoint signatures were not checked (no public key: --key FILE)\n");
         if (res->n_problems == 0) {
-                printf("verify: ok: %" PRIu64 " records in %zu run%s, chains intact\n", res->n_entries, res->n_runs,
-                       res->n_runs == 1 ? "" : "s");
+                printf("verify: ok: %" PRIu64 " records in %zu run%s, chains intact\n", res->n_entries,
+                       res->n_runs, res->n_runs == 1 ? "" : "s");
                 return 0;
         }
         for (size_t i = 0; i < res->n_problems; i++) {
@@ -495,14 +535,15 @@ static int do_verify(Args *a) {
                 char t[AUDIT_TIME_MAX];
 
                 if (i == 0)
-                        printf("verify: FAILED: first bad record: run %s record %" PRIu64 " (%s)\n", p->run, p->seq,
-                               audit_problem_kind_to_string(p->kind));
+                        printf("verify: FAILED: first bad record: run %s record %" PRIu64 " (%s)\n", p->run,
+                               p->seq, audit_problem_kind_to_string(p->kind));
                 if (i >= 20) {
                         printf("  ... and %zu more problems\n", res->n_problems - i);
                         break;
                 }
                 printf("  %s: %s%s%s%s%s\n", audit_problem_kind_to_string(p->kind), p->message,
-                       p->realtime_usec ? " at " : "", p->realtime_usec ? audit_format_time(p->realtime_usec, t) : "",
+                       p->realtime_usec ? " at " : "",
+                       p->realtime_usec ? audit_format_time(p->realtime_usec, t) : "",
                        p->cursor ? "; cursor " : "", strempty(p->cursor));
         }
         return 1;
@@ -527,7 +568,8 @@ static void print_rows(const char *title, const AuditSummaryRow *rows, size_t n,
         }
 }
 
-static json_object *rows_json(const AuditSummaryRow *rows, size_t n, const char *workload, const char *keyname) {
+static json_object *rows_json(const AuditSummaryRow *rows, size_t n, const char *workload,
+                              const char *keyname) {
         json_object *arr = json_object_new_array();
 
         for (size_t i = 0; i < n; i++) {
@@ -551,7 +593,9 @@ static int do_summary(Args *a) {
         int r;
 
         if (a->filter.verdict)
-                return log_error_errno(-EINVAL, "audit summary shows every verdict: --verdict does not apply."), 1;
+                return log_error_errno(-EINVAL,
+                                       "audit summary shows every verdict: --verdict does not apply."),
+                       1;
         if (audit_summary_new(a->depth, &s) < 0)
                 return log_oom(), 1;
         r = audit_read(&a->src, &a->filter, summary_one, s, &err);
@@ -575,14 +619,18 @@ static int do_summary(Args *a) {
                         if (json_object_object_get_ex(ws, w, NULL))
                                 continue;
                         wo = json_object_new_object();
-                        json_object_object_add(wo, "verdicts", rows_json(s->by_verdict, s->n_by_verdict, w, NULL));
+                        json_object_object_add(wo, "verdicts",
+                                               rows_json(s->by_verdict, s->n_by_verdict, w, NULL));
                         json_object_object_add(wo, "rules", rows_json(s->by_rule, s->n_by_rule, w, "rule"));
-                        json_object_object_add(wo, "paths", rows_json(s->by_path, s->n_by_path, w, "prefix"));
+                        json_object_object_add(wo, "paths",
+                                               rows_json(s->by_path, s->n_by_path, w, "prefix"));
                         json_object_object_add(ws, w, wo);
                 }
                 json_object_object_add(o, "workloads", ws);
-                json_object_object_add(o, "aggregated_without_path", json_object_new_int64((int64_t) s->aggregated_no_path));
-                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_object_add(o, "aggregated_without_path",
+                                       json_object_new_int64((int64_t) s->aggregated_no_path));
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
                 return 0;
         }
         if (s->n_by_verdict == 0) {
@@ -600,7 +648,8 @@ static int do_summary(Args *a) {
                 print_rows("by path prefix (records with a path)", s->by_path, s->n_by_path, w);
         }
         if (s->aggregated_no_path)
-                printf("\n%" PRIu64 " decisions were counted in aggregate records, which carry no path: they are in "
+                printf("\n%" PRIu64
+                       " decisions were counted in aggregate records, which carry no path: they are in "
                        "the rule totals only.\n",
                        s->aggregated_no_path);
         return 0;

@@ -220,8 +220,9 @@ static void consume(const EventRecord *rec, void *userdata) {
         if (rec->type != EVENT_DECISION)
                 return; /* notices are printed where they happen (on_notice) */
         /* The sink also records what the audit wants (emulations, with --quiet): not all of it is ours. */
-        if (p->print == RUN_PRINT_NONE || (p->print == RUN_PRINT_DENIALS && rec->decision.action != SUPERVISOR_ACTION_DENY &&
-                                           rec->decision.action != SUPERVISOR_ACTION_QUARANTINE))
+        if (p->print == RUN_PRINT_NONE ||
+            (p->print == RUN_PRINT_DENIALS && rec->decision.action != SUPERVISOR_ACTION_DENY &&
+             rec->decision.action != SUPERVISOR_ACTION_QUARANTINE))
                 return;
         if (p->json)
                 print_json(rec);
@@ -334,11 +335,11 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
                         return status;
                 }
         } else
-                event_sink_set_record_mask(sink, o->print == RUN_PRINT_ALL ? (1u << _SUPERVISOR_ACTION_MAX) - 1
-                                                 : o->print == RUN_PRINT_DENIALS
-                                                         ? (1u << SUPERVISOR_ACTION_DENY) |
-                                                                   (1u << SUPERVISOR_ACTION_QUARANTINE)
-                                                         : 0);
+                event_sink_set_record_mask(
+                        sink, o->print == RUN_PRINT_ALL ? (1u << _SUPERVISOR_ACTION_MAX) - 1
+                              : o->print == RUN_PRINT_DENIALS
+                                      ? (1u << SUPERVISOR_ACTION_DENY) | (1u << SUPERVISOR_ACTION_QUARANTINE)
+                                      : 0);
         c->sink = sink;
         if (c->image) {
                 image = *c->image;

@@ -38,10 +38,17 @@ enum {
         ARG_RUN_NO_AUDIT = 0x200,
         ARG_RUN_AUDIT_ALLOW,
 };
-#define RUN_AUDIT_OPTIONS                                                                                          { "no-audit", no_argument, NULL, ARG_RUN_NO_AUDIT },                                                       { "audit-allow", required_argument, NULL, ARG_RUN_AUDIT_ALLOW }
-#define RUN_AUDIT_HELP                                                                                             "  --audit-allow MODE     allowed calls in the journal: all, sampled, aggregated\n"                         "                         (default; exact counts per interval); see forgeone.audit(7)\n"                     "  --no-audit             write no audit records to the journal\n"
+/* clang-format off */
+#define RUN_AUDIT_OPTIONS                                                                                   \
+        { "no-audit", no_argument, NULL, ARG_RUN_NO_AUDIT },                                                \
+        { "audit-allow", required_argument, NULL, ARG_RUN_AUDIT_ALLOW }
+/* clang-format on */
+#define RUN_AUDIT_HELP                                                                                      \
+        "  --audit-allow MODE     allowed calls in the journal: all, sampled, aggregated\n"                 \
+        "                         (default; exact counts per interval); see forgeone.audit(7)\n"            \
+        "  --no-audit             write no audit records to the journal\n"
 
-/* Handles an audit option: 1 when c was one (o updated), 0 when it is not, -EINVAL (logged) for a bad value. */
+/* Handles an audit option: 1 when c was one (o updated), 0 when not, -EINVAL (logged) for a bad value. */
 int run_audit_option(int c, const char *arg, RunOptions *o);
 
 /* Loads a policy, printing file:line:column errors. */

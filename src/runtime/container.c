@@ -126,12 +126,13 @@ struct ContainerRun {
         uint64_t record_trust_usec; /* last time trust/weight went to the record (rate-limited) */
 };
 
-static void notice_state(const ContainerRun *run, ContainerNotice kind, const char *state, const char *text) {
+static void notice_state(const ContainerRun *run, ContainerNotice kind, const char *state,
+                         const char *text) {
         if (run->notice)
                 run->notice(kind, text, run->userdata);
         if (kind == CONTAINER_NOTICE_WARNING || kind == CONTAINER_NOTICE_STATE)
                 event_sink_post_notice(run->sink, run->id,
-                                       &(EventNotice) {
+                                       &(EventNotice){
                                                .kind = kind == CONTAINER_NOTICE_STATE ? EVENT_NOTICE_STATE
                                                                                       : EVENT_NOTICE_WARNING,
                                                .state = state,

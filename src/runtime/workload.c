@@ -44,8 +44,8 @@ struct Workload {
         bool quarantined;       /* plain: killed by a quarantine */
         bool reaped;
         bool hosted;
-        EventSink *sink;        /* lifecycle, policy and trust notices go here too */
-        int last_trust;         /* the score last posted */
+        EventSink *sink; /* lifecycle, policy and trust notices go here too */
+        int last_trust;  /* the score last posted */
 };
 
 static unsigned workload_counter;
@@ -53,25 +53,27 @@ static unsigned workload_counter;
 /* ---- notices for the sink's consumers (the audit): policy in force, state, trust ---- */
 
 static void post_state(Workload *w, const char *state, const char *text) {
-        event_sink_post_notice(w->sink, w->id,
-                               &(EventNotice) { .kind = EVENT_NOTICE_STATE,
-                                                .state = state,
-                                                .trust = w->supervisor ? supervisor_get_trust(w->supervisor) : -1 },
-                               text);
+        event_sink_post_notice(
+                w->sink, w->id,
+                &(EventNotice){ .kind = EVENT_NOTICE_STATE,
+                                .state = state,
+                                .trust = w->supervisor ? supervisor_get_trust(w->supervisor) : -1 },
+                text);
 }
 
 static void post_started(Workload *w, const PolicyGraph *g, int identity) {
         const Policy *p = policy_graph_policy(g);
-        const char *id = identity >= 0 && (size_t) identity < p->n_identities ? p->identities[identity].name : "*";
+        const char *id =
+                identity >= 0 && (size_t) identity < p->n_identities ? p->identities[identity].name : "*";
         char text[1024];
 
         if (!w->sink)
                 return;
         w->last_trust = supervisor_get_trust(w->supervisor);
-        snprintf(text, sizeof text, "Policy %s (%s), generation 1, in force for identity %s.", strempty(p->path),
-                 p->digest[0] ? p->digest : "no digest", id);
+        snprintf(text, sizeof text, "Policy %s (%s), generation 1, in force for identity %s.",
+                 strempty(p->path), p->digest[0] ? p->digest : "no digest", id);
         event_sink_post_notice(w->sink, w->id,
-                               &(EventNotice) {
+                               &(EventNotice){
                                        .kind = EVENT_NOTICE_POLICY_LOADED,
                                        .policy = p->path,
                                        .policy_digest = p->digest[0] ? p->digest : NULL,
@@ -96,7 +98,8 @@ static void post_trust(Workload *w) {
                 return;
         snprintf(text, sizeof text, "Trust score %d (was %d).", t, w->last_trust);
         w->last_trust = t;
-        event_sink_post_notice(w->sink, w->id, &(EventNotice) { .kind = EVENT_NOTICE_TRUST, .trust = t }, text);
+        event_sink_post_notice(w->sink, w->id, &(EventNotice){ .kind = EVENT_NOTICE_TRUST, .trust = t },
+                               text);
 }
 
 const char *workload_get_id(const Workload *w) {

@@ -250,13 +250,14 @@ static uint64_t agg_hash(const char *workload, const SupervisorEvent *ev, bool q
 
 static bool agg_equal(const AggSlot *sl, uint64_t h, const char *workload, const SupervisorEvent *ev,
                       bool queue_full) {
-        return sl->hash == h && sl->generation == ev->generation && sl->nr == ev->nr && sl->arch == ev->arch &&
-               sl->error == ev->error && sl->verdict == ev->verdict && sl->action == ev->action &&
-               sl->queue_full == queue_full && streq(sl->workload, workload ?: "") &&
-               streq(sl->rule_id, ev->rule_id ?: "");
+        return sl->hash == h && sl->generation == ev->generation && sl->nr == ev->nr &&
+               sl->arch == ev->arch && sl->error == ev->error && sl->verdict == ev->verdict &&
+               sl->action == ev->action && sl->queue_full == queue_full &&
+               streq(sl->workload, workload ?: "") && streq(sl->rule_id, ev->rule_id ?: "");
 }
 
-static bool agg_fill(AggSlot *sl, uint64_t h, const char *workload, const SupervisorEvent *ev, bool queue_full) {
+static bool agg_fill(AggSlot *sl, uint64_t h, const char *workload, const SupervisorEvent *ev,
+                     bool queue_full) {
         const char *w = workload ?: "", *rule = ev->rule_id ?: "", *id = ev->identity ?: "",
                    *dg = ev->policy_digest ?: "", *sc = ev->syscall ?: "";
         size_t lw = strlen(w) + 1, lr = strlen(rule) + 1, li = strlen(id) + 1, ld = strlen(dg) + 1,
@@ -293,7 +294,8 @@ static void aggregate(EventSink *s, const char *workload, const SupervisorEvent 
 
                 if (st == SLOT_EMPTY) {
                         if (atomic_compare_exchange_strong_explicit(&sl->state, &st, SLOT_FILLING,
-                                                                    memory_order_acquire, memory_order_acquire)) {
+                                                                    memory_order_acquire,
+                                                                    memory_order_acquire)) {
                                 if (!agg_fill(sl, h, workload, ev, queue_full)) {
                                         atomic_store_explicit(&sl->state, SLOT_BROKEN, memory_order_release);
                                         break;
@@ -328,22 +330,23 @@ uint64_t event_sink_take_aggregates(EventSink *s, EventAggregateFn fn, void *use
                         continue;
                 total += c;
                 if (fn)
-                        fn(&(EventAggregate) {
-                                   .workload = sl->workload,
-                                   .identity = sl->identity,
-                                   .policy_digest = sl->policy_digest[0] ? sl->policy_digest : NULL,
-                                   .generation = sl->generation,
-                                   .arch = sl->arch,
-                                   .nr = sl->nr,
-                                   .syscall = sl->syscall,
-                                   .rule_id = sl->rule_id,
-                                   .verdict = sl->verdict,
-                                   .action = sl->action,
-                                   .error = sl->error,
-                                   .queue_full = sl->queue_full,
-                                   .count = c,
-                           },
-                           userdata);
+                        fn(
+                                &(EventAggregate){
+                                        .workload = sl->workload,
+                                        .identity = sl->identity,
+                                        .policy_digest = sl->policy_digest[0] ? sl->policy_digest : NULL,
+                                        .generation = sl->generation,
+                                        .arch = sl->arch,
+                                        .nr = sl->nr,
+                                        .syscall = sl->syscall,
+                                        .rule_id = sl->rule_id,
+                                        .verdict = sl->verdict,
+                                        .action = sl->action,
+                                        .error = sl->error,
+                                        .queue_full = sl->queue_full,
+                                        .count = c,
+                                },
+                                userdata);
         }
         for (int a = 0; a < _SUPERVISOR_ACTION_MAX; a++) {
                 uint64_t c = atomic_exchange_explicit(&s->agg_overflow[a], 0, memory_order_relaxed);
@@ -352,7 +355,8 @@ uint64_t event_sink_take_aggregates(EventSink *s, EventAggregateFn fn, void *use
                         continue;
                 total += c;
                 if (fn)
-                        fn(&(EventAggregate) { .action = (SupervisorAction) a, .nr = -1, .count = c }, userdata);
+                        fn(&(EventAggregate){ .action = (SupervisorAction) a, .nr = -1, .count = c },
+                           userdata);
         }
         return total;
 }
@@ -416,8 +420,9 @@ void event_sink_post_decision(EventSink *s, const char *workload, const Supervis
         push(s, n);
 }
 
-void event_sink_post_notice(EventSink *s, const char *workload, const EventNotice *notice, const char *text) {
-        EventNotice nt = notice ? *notice : (EventNotice) { .kind = EVENT_NOTICE_WARNING };
+void event_sink_post_notice(EventSink *s, const char *workload, const EventNotice *notice,
+                            const char *text) {
+        EventNotice nt = notice ? *notice : (EventNotice){ .kind = EVENT_NOTICE_WARNING };
         Node *n;
         char *area;
 
@@ -436,7 +441,7 @@ void event_sink_post_notice(EventSink *s, const char *workload, const EventNotic
                 return;
         }
         area = (char *) (n + 1);
-        n->record = (EventRecord) {
+        n->record = (EventRecord){
                 .type = EVENT_NOTICE,
                 .seq = atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed) + 1,
                 .realtime_usec = realtime_usec(),
@@ -462,7 +467,7 @@ static void post_tick(EventSink *s) {
                 atomic_fetch_sub_explicit(&s->queued, 1, memory_order_relaxed);
                 return;
         }
-        n->record = (EventRecord) {
+        n->record = (EventRecord){
                 .type = EVENT_TICK,
                 .seq = atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed) + 1,
                 .realtime_usec = realtime_usec(),
@@ -513,7 +518,7 @@ int event_sink_add_consumer(EventSink *s, EventConsumeFn fn, void *userdata) {
                 return -EINVAL;
         if (s->n_consumers >= EVENT_SINK_MAX_CONSUMERS)
                 return -ENOSPC;
-        s->consumers[s->n_consumers++] = (Consumer) { fn, userdata };
+        s->consumers[s->n_consumers++] = (Consumer){ fn, userdata };
         return 0;
 }
 
