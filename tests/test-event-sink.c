@@ -208,7 +208,7 @@ static void agg_count(const EventAggregate *a, void *userdata) {
                 s->unattributed += a->count;
                 return;
         }
-        if (a->queue_full)
+        if (a->reason == EVENT_AGGREGATE_QUEUE_FULL)
                 s->full += a->count;
         /* Every key names what the records would have: workload, rule, syscall, policy. */
         if (strncmp(a->workload, "w", 1) != 0 || !streq(a->rule_id, "rule") ||

@@ -66,10 +66,13 @@ AuditAllowMode audit_allow_mode_from_string(const char *s) _pure_;
 #define AUDIT_DEFAULT_STATE_DIR  "/var/lib/forgeone/audit"
 #define AUDIT_DEFAULT_KEY        "/etc/forgeone/audit.key"
 #define AUDIT_DEFAULT_PUBLIC_KEY "/etc/forgeone/audit.pub"
-/* journald's default rate limit is 10,000 messages per 30 s per service: 2,000 per 10 s stays well below,
- * with room for the service's other messages. */
-#define AUDIT_DEFAULT_INTERVAL_USEC    (10u * 1000000u)
-#define AUDIT_DEFAULT_RATE_BURST       2000u
+/* The budget of decision entries of their own is a token bucket: AUDIT_DEFAULT_RATE_BURST at once, then
+ * AUDIT_DEFAULT_RATE_PER_SEC a second. journald's default rate limit is 10,000 messages per 30 s per
+ * service: at most 500 + 30 x 200 = 6,500 in any 30 s stays well below, with room for the service's other
+ * messages; a small burst keeps a short run's cost small too. */
+#define AUDIT_DEFAULT_INTERVAL_USEC (10u * 1000000u)
+#define AUDIT_DEFAULT_RATE_BURST    500u
+#define AUDIT_DEFAULT_RATE_PER_SEC  200u
 #define AUDIT_DEFAULT_SAMPLE_EVERY     100u
 #define AUDIT_DEFAULT_CHECKPOINT_EVERY 10000u
 #define AUDIT_DEFAULT_CHECKPOINT_USEC  (60u * 1000000u)
@@ -79,8 +82,9 @@ typedef void (*AuditWarnFn)(const char *text, void *userdata);
 typedef struct AuditConfig {
         AuditAllowMode allow;
         unsigned sample_every;
-        uint64_t interval_usec; /* aggregation interval and rate window */
-        unsigned rate_burst;    /* decision entries of their own per interval, at most (0: unlimited) */
+        uint64_t interval_usec; /* aggregation interval */
+        unsigned rate_burst;    /* decision entries of their own at once, at most (0: no budget) */
+        unsigned rate_per_sec;  /* and this many more every second */
         uint64_t checkpoint_every;
         uint64_t checkpoint_interval_usec;
         const char *key_path;      /* Ed25519 private key (PEM); NULL: AUDIT_DEFAULT_KEY when it exists */

@@ -19,7 +19,8 @@
  *    aggregate's count (event_sink_take_aggregates()).
  *  - A syscall (an eventfd write) happens only on the first post after the
  *    consumer drained: a storm costs one wake-up per drain, not per event.
- *    Aggregated decisions cause no wake-up at all.
+ *    Aggregated decisions cause no wake-up at all. A budget of records
+ *    (event_sink_set_budget()) turns a storm into aggregates at the poster.
  *  - One consumer thread drains: event_sink_get_fd() turns readable when
  *    records wait; event_sink_drain() hands them over in sequence order,
  *    first to the consumers registered with event_sink_add_consumer(), then
@@ -134,9 +135,28 @@ void event_sink_remove_consumer(EventSink *s, EventConsumeFn fn, void *userdata)
  * calling thread; returns how many. Only one thread at a time may drain. */
 size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata);
 
+/* A budget of records, shared by the actions in action_mask: a record of them takes one, and with none
+ * left the decision is aggregated (EVENT_AGGREGATE_BUDGET) without reaching the queue, so a consumer that
+ * would only count it costs the poster nothing. The consumer refills it; it may also take from it for
+ * records it decides about itself, so one budget holds for all. A consumer that wants every record of an
+ * action takes that action out of the mask. Default: no budget. */
+void event_sink_set_budget(EventSink *s, unsigned action_mask, uint64_t records);
+unsigned event_sink_get_budget_mask(EventSink *s);
+/* Takes one record from the budget; false when it is spent. Any thread. */
+bool event_sink_take_budget(EventSink *s);
+/* Adds records, up to max in all. */
+void event_sink_refill_budget(EventSink *s, uint64_t records, uint64_t max);
+
 /* A TICK record at least every interval_usec (the smallest interval asked for wins), posted by a thread
  * the sink starts now. 0 changes nothing. */
 int event_sink_set_tick(EventSink *s, uint64_t interval_usec);
+
+typedef enum EventAggregateReason {
+        EVENT_AGGREGATE_MODE,       /* the action's mode is EVENT_SINK_AGGREGATE */
+        EVENT_AGGREGATE_QUEUE_FULL, /* the record queue could not take it */
+        EVENT_AGGREGATE_BUDGET,     /* the record budget was spent (event_sink_set_budget()) */
+        _EVENT_AGGREGATE_REASON_MAX,
+} EventAggregateReason;
 
 /* One aggregate: decisions that were counted, not recorded. Strings are valid during the callback. */
 typedef struct EventAggregate {
@@ -151,7 +171,7 @@ typedef struct EventAggregate {
         PolicyVerdict verdict;
         SupervisorAction action;
         int error;
-        bool queue_full; /* counted because the record queue was full (else the action's mode says so) */
+        EventAggregateReason reason; /* why it was counted rather than recorded */
         uint64_t count;  /* since the last take; > 0 */
 } EventAggregate;
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,10 +211,17 @@ static int cmp_field(const void *a, const void *b) {
         return strcmp(x + lx, y + ly);
 }
 
+static EVP_MD *sha256_md;
+
+static void fetch_sha256(void) {
+        sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int audit_entry_digest(const AuditEntry *e, uint8_t ret[static 32]) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
         _cleanup_free_ const char **sorted = NULL;
-        size_t n = 0;
-        Sha256 md;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, size = 0, len = 0;
 
         sorted = malloc((e->n_fields ?: 1) * sizeof *sorted);
         if (!sorted)
@@ -226,23 +234,36 @@ int audit_entry_digest(const AuditEntry *e, uint8_t ret[static 32]) {
                         continue;
                 memcpy(name, e->fields[i], ln);
                 name[ln] = 0;
-                if (audit_field_covered(name))
+                if (audit_field_covered(name)) {
                         sorted[n++] = e->fields[i];
+                        size += strlen(e->fields[i]) + 32;
+                }
         }
         qsort(sorted, n, sizeof *sorted, cmp_field);
-        sha256_init(&md);
+        buf = malloc(size + 1);
+        if (!buf)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 size_t ln = name_len(sorted[i]);
                 const char *v = sorted[i][ln] ? sorted[i] + ln + 1 : "";
-                char len[32];
-                int k = snprintf(len, sizeof len, "=%zu:", strlen(v));
+                size_t lv = strlen(v);
 
-                sha256_update(&md, sorted[i], ln);
-                sha256_update(&md, len, (size_t) k);
-                sha256_update(&md, v, strlen(v));
-                sha256_update(&md, "\n", 1);
+                memcpy(buf + len, sorted[i], ln);
+                len += ln;
+                len += (size_t) snprintf(buf + len, size + 1 - len, "=%zu:", lv);
+                memcpy(buf + len, v, lv);
+                len += lv;
+                buf[len++] = '\n';
         }
-        sha256_final(&md, ret);
+        /* The consumer hashes every entry it writes: OpenSSL's SHA-256 (SHA-NI where there is one) is about
+         * four times as fast as the portable one, and the provider is fetched once. */
+        pthread_once(&once, fetch_sha256);
+        if (sha256_md) {
+                unsigned int k = 32;
+                if (EVP_Digest(buf, len, ret, &k, sha256_md, NULL) != 1 || k != 32)
+                        return -EIO;
+        } else
+                sha256_buffer(buf, len, ret);
         return 0;
 }
 

@@ -68,7 +68,8 @@ struct Audit {
         bool file_failed;
 
         uint64_t window_start;
-        unsigned window_entries;
+        uint64_t tokens;      /* the budget, in millionths of an entry */
+        uint64_t tokens_usec; /* when it was last filled */
         AggNode *agg[AGG_BUCKETS];
         uint64_t sample_counter;
 
@@ -107,6 +108,7 @@ void audit_config_init(AuditConfig *c) {
                 .sample_every = AUDIT_DEFAULT_SAMPLE_EVERY,
                 .interval_usec = AUDIT_DEFAULT_INTERVAL_USEC,
                 .rate_burst = AUDIT_DEFAULT_RATE_BURST,
+                .rate_per_sec = AUDIT_DEFAULT_RATE_PER_SEC,
                 .checkpoint_every = AUDIT_DEFAULT_CHECKPOINT_EVERY,
                 .checkpoint_interval_usec = AUDIT_DEFAULT_CHECKPOINT_USEC,
                 .echo_fd = -1,
@@ -487,9 +489,11 @@ static void agg_from_record(Audit *a, const EventRecord *r, AuditAggregateReason
 
 static void take_sink_aggregate(const EventAggregate *k, void *userdata) {
         Audit *a = userdata;
-        bool allow_policy = k->action == SUPERVISOR_ACTION_CONTINUE && !k->queue_full;
 
-        agg_add(a, k, allow_policy ? AUDIT_AGGREGATE_ALLOW_POLICY : AUDIT_AGGREGATE_QUEUE_FULL);
+        agg_add(a, k,
+                k->reason == EVENT_AGGREGATE_BUDGET       ? AUDIT_AGGREGATE_RATE_LIMIT
+                : k->reason == EVENT_AGGREGATE_QUEUE_FULL ? AUDIT_AGGREGATE_QUEUE_FULL
+                                                          : AUDIT_AGGREGATE_ALLOW_POLICY);
 }
 
 static void maybe_checkpoint(Audit *a) {
@@ -519,7 +523,25 @@ static void end_window(Audit *a, uint64_t now) {
                 }
         }
         a->window_start = now;
-        a->window_entries = 0;
+}
+
+/* Takes one entry from the budget: a token bucket, filled by the records' own clock; attached to a sink,
+ * the sink's budget, which the posters take from too (one budget for all). */
+static bool budget_take(Audit *a, SupervisorAction action, uint64_t now) {
+        uint64_t cap = (uint64_t) a->cfg.rate_burst * 1000000u;
+
+        if (a->cfg.rate_burst == 0)
+                return true;
+        if (a->sink)
+                /* A record of a budgeted action has its entry already: the poster took it. */
+                return (event_sink_get_budget_mask(a->sink) & (1u << action)) || event_sink_take_budget(a->sink);
+        if (now > a->tokens_usec)
+                a->tokens = MIN(cap, a->tokens + (now - a->tokens_usec) * a->cfg.rate_per_sec);
+        a->tokens_usec = now;
+        if (a->tokens < 1000000u)
+                return false;
+        a->tokens -= 1000000u;
+        return true;
 }
 
 static void check_window(Audit *a, uint64_t now) {
@@ -594,9 +616,8 @@ static void consume_decision(Audit *a, const EventRecord *r) {
                 }
         }
         /* Beyond the interval's budget, journald's rate limiter would drop entries silently: count them. */
-        if (a->cfg.rate_burst > 0 && a->window_entries >= a->cfg.rate_burst)
+        if (ev->action != SUPERVISOR_ACTION_QUARANTINE && !budget_take(a, ev->action, r->realtime_usec))
                 return agg_from_record(a, r, AUDIT_AGGREGATE_RATE_LIMIT);
-        a->window_entries++;
         if (audit_fields_decision(&e, r, sample) >= 0)
                 (void) emit(a, &e);
         else
@@ -649,6 +670,12 @@ static void check_lost_notices(Audit *a) {
 }
 
 void audit_tick(Audit *a, uint64_t now) {
+        if (a->sink && a->cfg.rate_burst > 0 && now > a->tokens_usec) {
+                uint64_t add = (now - a->tokens_usec) * a->cfg.rate_per_sec; /* millionths */
+
+                event_sink_refill_budget(a->sink, add / 1000000u, a->cfg.rate_burst);
+                a->tokens_usec = now - (add % 1000000u) / MAX(a->cfg.rate_per_sec, 1u);
+        }
         check_window(a, now);
         check_lost_notices(a);
         if (a->seq > a->checkpoint_seq && now >= a->checkpoint_usec + a->cfg.checkpoint_interval_usec)
@@ -721,6 +748,8 @@ static int start_record(Audit *a) {
         if (r >= 0)
                 r = audit_entry_addf(&e, "FORGEONE_RATE_BURST", "%u", a->cfg.rate_burst);
         if (r >= 0)
+                r = audit_entry_addf(&e, "FORGEONE_RATE_PER_SEC", "%u", a->cfg.rate_per_sec);
+        if (r >= 0)
                 r = audit_entry_addf(&e, "FORGEONE_INTERVAL_USEC", "%" PRIu64, a->cfg.interval_usec);
         if (r >= 0 && a->key)
                 r = audit_entry_add(&e, "FORGEONE_KEY_ID", audit_key_id(a->key), SIZE_MAX);
@@ -777,6 +806,8 @@ int audit_new(const AuditConfig *c, Audit **ret, ForgeError *err) {
         audit_hex(id, sizeof id, a->run);
         a->window_start = now_usec();
         a->checkpoint_usec = a->window_start;
+        a->tokens = (uint64_t) a->cfg.rate_burst * 1000000u;
+        a->tokens_usec = a->window_start;
 
         r = start_record(a);
         if (r < 0)
@@ -797,10 +828,19 @@ int audit_attach(Audit *a, EventSink *s) {
         event_sink_set_mode(s, SUPERVISOR_ACTION_CONTINUE,
                             a->cfg.allow == AUDIT_ALLOW_AGGREGATED ? EVENT_SINK_AGGREGATE
                                                                    : EVENT_SINK_RECORD);
+        /* The budget at the posters: beyond it, denials and emulations are counted where they happen and
+         * never queued. Quarantines are always entries of their own. */
+        if (a->cfg.rate_burst > 0)
+                event_sink_set_budget(s,
+                                      (1u << SUPERVISOR_ACTION_DENY) | (1u << SUPERVISOR_ACTION_EMULATE) |
+                                              (a->cfg.allow == AUDIT_ALLOW_ALL ? 1u << SUPERVISOR_ACTION_CONTINUE
+                                                                               : 0),
+                                      a->cfg.rate_burst);
         r = event_sink_add_consumer(s, audit_consume, a);
         if (r < 0)
                 return r;
         a->sink = s;
+        a->tokens_usec = now_usec();
         {
                 EventSinkCounts c;
                 event_sink_get_counts(s, &c);

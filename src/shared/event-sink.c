@@ -48,7 +48,7 @@ typedef struct AggSlot {
         int error;
         PolicyVerdict verdict;
         SupervisorAction action;
-        bool queue_full;
+        EventAggregateReason reason;
         char *workload; /* one allocation: workload, rule, identity, digest, syscall */
         const char *rule_id, *identity, *policy_digest, *syscall;
         atomic_uint_fast64_t count;
@@ -69,6 +69,8 @@ struct EventSink {
         atomic_uint_fast64_t seq;
         atomic_uint record_mask;
         atomic_uint aggregate_mask;
+        atomic_uint budget_mask;
+        _Atomic int64_t budget;
         atomic_bool wake_pending;
         int efd;
         atomic_uint_fast64_t posted[_SUPERVISOR_ACTION_MAX];
@@ -223,6 +225,35 @@ static size_t len0(const char *s) {
         return s ? strlen(s) + 1 : 0;
 }
 
+/* ---- the record budget ---- */
+
+void event_sink_set_budget(EventSink *s, unsigned action_mask, uint64_t records) {
+        atomic_store(&s->budget, (int64_t) MIN(records, (uint64_t) INT64_MAX));
+        atomic_store(&s->budget_mask, action_mask);
+}
+
+unsigned event_sink_get_budget_mask(EventSink *s) {
+        return atomic_load(&s->budget_mask);
+}
+
+bool event_sink_take_budget(EventSink *s) {
+        int64_t v = atomic_load_explicit(&s->budget, memory_order_relaxed);
+
+        while (v > 0)
+                if (atomic_compare_exchange_weak_explicit(&s->budget, &v, v - 1, memory_order_relaxed,
+                                                          memory_order_relaxed))
+                        return true;
+        return false;
+}
+
+void event_sink_refill_budget(EventSink *s, uint64_t records, uint64_t max) {
+        int64_t v = atomic_load(&s->budget), n;
+
+        do
+                n = (int64_t) MIN((uint64_t) MAX(v, 0) + records, MIN(max, (uint64_t) INT64_MAX));
+        while (n > v && !atomic_compare_exchange_weak(&s->budget, &v, n));
+}
+
 /* ---- aggregates ---- */
 
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
@@ -238,9 +269,9 @@ static uint64_t hash_str(uint64_t h, const char *s) {
         return hash_bytes(h, s ?: "", strlen(s ?: "") + 1);
 }
 
-static uint64_t agg_hash(const char *workload, const SupervisorEvent *ev, bool queue_full) {
+static uint64_t agg_hash(const char *workload, const SupervisorEvent *ev, EventAggregateReason reason) {
         uint64_t h = 14695981039346656037u;
-        int v[6] = { ev->nr, ev->error, ev->verdict, ev->action, queue_full, (int) ev->arch };
+        int v[6] = { ev->nr, ev->error, ev->verdict, ev->action, (int) reason, (int) ev->arch };
 
         h = hash_str(h, workload);
         h = hash_str(h, ev->rule_id);
@@ -249,15 +280,15 @@ static uint64_t agg_hash(const char *workload, const SupervisorEvent *ev, bool q
 }
 
 static bool agg_equal(const AggSlot *sl, uint64_t h, const char *workload, const SupervisorEvent *ev,
-                      bool queue_full) {
+                      EventAggregateReason reason) {
         return sl->hash == h && sl->generation == ev->generation && sl->nr == ev->nr &&
                sl->arch == ev->arch && sl->error == ev->error && sl->verdict == ev->verdict &&
-               sl->action == ev->action && sl->queue_full == queue_full &&
+               sl->action == ev->action && sl->reason == reason &&
                streq(sl->workload, workload ?: "") && streq(sl->rule_id, ev->rule_id ?: "");
 }
 
 static bool agg_fill(AggSlot *sl, uint64_t h, const char *workload, const SupervisorEvent *ev,
-                     bool queue_full) {
+                     EventAggregateReason reason) {
         const char *w = workload ?: "", *rule = ev->rule_id ?: "", *id = ev->identity ?: "",
                    *dg = ev->policy_digest ?: "", *sc = ev->syscall ?: "";
         size_t lw = strlen(w) + 1, lr = strlen(rule) + 1, li = strlen(id) + 1, ld = strlen(dg) + 1,
@@ -278,15 +309,15 @@ static bool agg_fill(AggSlot *sl, uint64_t h, const char *workload, const Superv
         sl->error = ev->error;
         sl->verdict = ev->verdict;
         sl->action = ev->action;
-        sl->queue_full = queue_full;
+        sl->reason = reason;
         return true;
 }
 
 /* Counts ev under its key. Lock-free: a poster claims an empty slot with a CAS and fills its key; others
  * that meet a slot being filled wait a moment, then look further (a duplicate key is harmless: every
  * count is handed over once, whichever slot holds it). */
-static void aggregate(EventSink *s, const char *workload, const SupervisorEvent *ev, bool queue_full) {
-        uint64_t h = agg_hash(workload, ev, queue_full);
+static void aggregate(EventSink *s, const char *workload, const SupervisorEvent *ev, EventAggregateReason reason) {
+        uint64_t h = agg_hash(workload, ev, reason);
 
         for (unsigned i = 0; i < AGG_PROBES; i++) {
                 AggSlot *sl = &s->agg[(h + i) & (EVENT_SINK_AGGREGATE_SLOTS - 1)];
@@ -296,7 +327,7 @@ static void aggregate(EventSink *s, const char *workload, const SupervisorEvent 
                         if (atomic_compare_exchange_strong_explicit(&sl->state, &st, SLOT_FILLING,
                                                                     memory_order_acquire,
                                                                     memory_order_acquire)) {
-                                if (!agg_fill(sl, h, workload, ev, queue_full)) {
+                                if (!agg_fill(sl, h, workload, ev, reason)) {
                                         atomic_store_explicit(&sl->state, SLOT_BROKEN, memory_order_release);
                                         break;
                                 }
@@ -307,7 +338,7 @@ static void aggregate(EventSink *s, const char *workload, const SupervisorEvent 
                 }
                 for (unsigned spin = 0; st == SLOT_FILLING && spin < 1000; spin++)
                         st = atomic_load_explicit(&sl->state, memory_order_acquire);
-                if (st == SLOT_READY && agg_equal(sl, h, workload, ev, queue_full)) {
+                if (st == SLOT_READY && agg_equal(sl, h, workload, ev, reason)) {
                         atomic_fetch_add_explicit(&sl->count, 1, memory_order_relaxed);
                         return;
                 }
@@ -343,7 +374,7 @@ uint64_t event_sink_take_aggregates(EventSink *s, EventAggregateFn fn, void *use
                                         .verdict = sl->verdict,
                                         .action = sl->action,
                                         .error = sl->error,
-                                        .queue_full = sl->queue_full,
+                                        .reason = sl->reason,
                                         .count = c,
                                 },
                                 userdata);
@@ -375,12 +406,16 @@ void event_sink_post_decision(EventSink *s, const char *workload, const Supervis
         atomic_fetch_add_explicit(&s->posted[a], 1, memory_order_relaxed);
         if (!(atomic_load_explicit(&s->record_mask, memory_order_relaxed) & (1u << a))) {
                 if (atomic_load_explicit(&s->aggregate_mask, memory_order_relaxed) & (1u << a))
-                        aggregate(s, workload, ev, false);
+                        aggregate(s, workload, ev, EVENT_AGGREGATE_MODE);
                 return; /* counted, and nobody asked for the record */
+        }
+        if ((atomic_load_explicit(&s->budget_mask, memory_order_relaxed) & (1u << a)) && !event_sink_take_budget(s)) {
+                aggregate(s, workload, ev, EVENT_AGGREGATE_BUDGET);
+                return; /* counted, and the consumer would only have counted it */
         }
         if (!reserve(s)) {
                 atomic_fetch_add_explicit(&s->dropped[a], 1, memory_order_relaxed);
-                aggregate(s, workload, ev, true);
+                aggregate(s, workload, ev, EVENT_AGGREGATE_QUEUE_FULL);
                 return;
         }
 
@@ -391,7 +426,7 @@ void event_sink_post_decision(EventSink *s, const char *workload, const Supervis
         if (!n) {
                 atomic_fetch_sub_explicit(&s->queued, 1, memory_order_relaxed);
                 atomic_fetch_add_explicit(&s->dropped[a], 1, memory_order_relaxed);
-                aggregate(s, workload, ev, true);
+                aggregate(s, workload, ev, EVENT_AGGREGATE_QUEUE_FULL);
                 return;
         }
         area = (char *) (n + 1);
