@@ -40,8 +40,7 @@ static void help(void) {
         FOREACH_ELEMENT (v, verbs)
                 printf("  %-12s %s\n", v->name, v->summary);
         printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5), forgeone.image(7),\n"
-               "forgeone.trust(7),\n"
-               "forgeone.audit(7).\n");
+               "forgeone.trust(7), forgeone.audit(7).\n");
 }
 
 int main(int argc, char *argv[]) {
