@@ -142,6 +142,8 @@ size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata);
  * action takes that action out of the mask. Default: no budget. */
 void event_sink_set_budget(EventSink *s, unsigned action_mask, uint64_t records);
 unsigned event_sink_get_budget_mask(EventSink *s);
+/* Takes actions out of the budget's mask: a consumer wants every record of them. */
+void event_sink_exempt_budget(EventSink *s, unsigned action_mask);
 /* Takes one record from the budget; false when it is spent. Any thread. */
 bool event_sink_take_budget(EventSink *s);
 /* Adds records, up to max in all. */

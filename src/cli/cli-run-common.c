@@ -374,8 +374,14 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
                 r = audit_attach(audit, sink);
                 if (r < 0)
                         log_warning_errno(r, "Cannot attach the audit to the event sink: %m");
-                if (o->print == RUN_PRINT_ALL)
+                /* The printer shows every decision it prints, budget or not (the audit aggregates what is
+                 * beyond its budget on its side then). */
+                if (o->print == RUN_PRINT_ALL) {
                         event_sink_set_mode(sink, SUPERVISOR_ACTION_CONTINUE, EVENT_SINK_RECORD);
+                        event_sink_exempt_budget(sink, (1u << _SUPERVISOR_ACTION_MAX) - 1);
+                } else if (o->print == RUN_PRINT_DENIALS)
+                        event_sink_exempt_budget(sink, (1u << SUPERVISOR_ACTION_DENY) |
+                                                               (1u << SUPERVISOR_ACTION_QUARANTINE));
         }
         if (pipe2(printer.stop_fd, O_CLOEXEC) >= 0) {
                 printer.sink = sink;

@@ -236,6 +236,10 @@ unsigned event_sink_get_budget_mask(EventSink *s) {
         return atomic_load(&s->budget_mask);
 }
 
+void event_sink_exempt_budget(EventSink *s, unsigned action_mask) {
+        atomic_fetch_and(&s->budget_mask, ~action_mask);
+}
+
 bool event_sink_take_budget(EventSink *s) {
         int64_t v = atomic_load_explicit(&s->budget, memory_order_relaxed);
 
