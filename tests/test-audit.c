@@ -21,18 +21,28 @@
 #include "forgeone/audit.h"
 #include "test-util.h"
 
-static char dir[64];
+/* Every test gets a fresh directory (checked fixture, in the test's process) inside one the whole run
+ * owns (unchecked fixture, in the runner), which goes away even when a test fails. */
+static char top[64], dir[128];
+
+static void run_setup(void) {
+        snprintf(top, sizeof top, "/tmp/fo-test-audit-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(top));
+}
+
+static void run_teardown(void) {
+        char cmd[128];
+
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+        (void) !system(cmd);
+}
 
 static void setup(void) {
-        snprintf(dir, sizeof dir, "/tmp/fo-test-audit-XXXXXX");
+        snprintf(dir, sizeof dir, "%s/XXXXXX", top);
         ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
 static void teardown(void) {
-        char cmd[128];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
 }
 
 static const char *path_in(const char *name) {
@@ -658,6 +668,7 @@ int main(void) {
         Suite *s = suite_create("audit");
         TCase *tc = tcase_create("audit");
 
+        tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_canonical_form_and_chain);
