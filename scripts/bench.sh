@@ -35,6 +35,11 @@ trap 'rm -rf "$json_parts"' EXIT
         "$build/bench/bench-notify" --iterations 50000 --json "$json_parts/notify.json"
         echo '```'
         echo
+        echo "### Decision logging to journald on / off (build-bench/bench/bench-audit)"
+        echo '```'
+        "$build/bench/bench-audit" --iterations 50000 --json "$json_parts/audit.json"
+        echo '```'
+        echo
         echo "### Real work under policies/default.json (build-bench/bench/bench-workloads)"
         echo '```'
         "$build/bench/bench-workloads" --rounds 7 --json "$json_parts/workloads.json"

@@ -11,7 +11,7 @@ packages=(
   check
   # tools the CLI and tests use
   graphviz jq strace bubblewrap runc umoci busybox-static openssl
-  swtpm swtpm-tools tpm2-tools dbus systemd
+  swtpm swtpm-tools tpm2-tools dbus systemd systemd-journal-remote
   # workloads of the compatibility suite (tests/test-compat.sh)
   make git xz-utils python3 python3-venv python3-pip
 )

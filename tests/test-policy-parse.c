@@ -492,6 +492,20 @@ START_TEST(test_defaults_filled) {
 }
 END_TEST
 
+START_TEST(test_digest_of_text) {
+        _cleanup_(policy_freep) Policy *p = NULL, *q = NULL;
+        static const char text[] =
+                "{ \"version\": 1, \"default\": { \"action\": \"deny\" },\n"
+                "  \"rules\": [ { \"id\": \"x\", \"syscalls\": [\"getpid\"], \"action\": \"deny\" } ] }";
+
+        /* The digest is of the bytes as given, what `sha256sum FILE` prints for the file. */
+        ck_assert_int_eq(policy_load_string(text, strlen(text), "d.json", &p, NULL, NULL), 0);
+        ck_assert_str_eq(p->digest,
+                         "sha256:c2f2ff06ea8cf92275493c0f8e2214981b9243ab1fa78b5f653cb833232d5c55");
+        ck_assert_int_eq(policy_load_string(text, strlen(text) - 1, "d.json", &q, NULL, NULL), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_groups_expanded) {
         _cleanup_(policy_freep) Policy *p = NULL;
         PolicyDiagnostics d = {};
@@ -1145,6 +1159,7 @@ static Suite *policy_parse_suite(void) {
 
         tc = tcase_create("model");
         tcase_add_test(tc, test_defaults_filled);
+        tcase_add_test(tc, test_digest_of_text);
         tcase_add_test(tc, test_groups_expanded);
         tcase_add_test(tc, test_foreign_architectures);
         tcase_add_test(tc, test_constants_resolved);

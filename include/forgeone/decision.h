@@ -50,6 +50,9 @@ typedef struct SupervisorEvent {
         int error;            /* errno the call returned (0: success) */
         int64_t value;        /* return value on success (emulated calls; 0 for CONTINUE) */
         uint64_t generation;  /* policy generation that decided */
+        /* Set by the report (supervisor-report.c) from the generation's policy: */
+        const char *identity;      /* the policy identity the workload runs as ("*" for none) */
+        const char *policy_digest; /* "sha256:..." of that generation's policy text, or NULL */
         int trust;            /* the workload's trust after this decision */
         bool target_gone;     /* the target was interrupted or died before the reply (ENOENT) */
 } SupervisorEvent;

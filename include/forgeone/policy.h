@@ -181,6 +181,7 @@ typedef struct PolicyTrust {
 typedef struct Policy {
         char *path; /* file it was loaded from, or the name given to policy_load_string() */
         char *name;
+        char digest[7 + 64 + 1]; /* "sha256:<hex>" of the text it was loaded from; "" when built in code */
         char *description;
         PolicyVerdict default_verdict; /* DENY (zero trust) unless the file says otherwise */
         int default_errno;

@@ -34,6 +34,7 @@ typedef enum TrustEventType {
         TRUST_EVENT_BPF,
         TRUST_EVENT_ANCHOR,
         TRUST_EVENT_IMAGE,
+        TRUST_EVENT_AUDIT, /* the audit chain's head at a checkpoint (audit.h); name "audit RUN seq N" */
         _TRUST_EVENT_TYPE_MAX,
         _TRUST_EVENT_TYPE_INVALID = -EINVAL,
 } TrustEventType;

@@ -23,6 +23,7 @@
 #include "forgeone/log.h"
 #include "forgeone/policy.h"
 #include "forgeone/time-util.h"
+#include "forgeone/trust-config.h"
 
 int run_load_policy(const char *path, Policy **ret) {
         _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
@@ -44,11 +45,57 @@ int run_load_policy(const char *path, Policy **ret) {
         return 0;
 }
 
+int run_audit_option(int c, const char *arg, RunOptions *o) {
+        switch (c) {
+        case ARG_RUN_NO_AUDIT:
+                o->no_audit = true;
+                return 1;
+        case ARG_RUN_AUDIT_ALLOW:
+                o->audit_allow = audit_allow_mode_from_string(arg);
+                if (o->audit_allow < 0) {
+                        log_error("--audit-allow takes all, sampled or aggregated, not '%s'.", arg);
+                        return -EINVAL;
+                }
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+/* ---- the audit ---- */
+
+static void audit_warn(const char *text, void *userdata) {
+        log_warning("audit: %s", text);
+}
+
+static int start_audit(const RunOptions *o, Audit **ret) {
+        AuditConfig ac;
+        ForgeError err = {};
+        int r;
+
+        audit_config_init(&ac);
+        ac.allow = o->audit_allow;
+        ac.state_dir = getenv("FORGEONE_AUDIT_DIR");
+        ac.key_path = getenv("FORGEONE_AUDIT_KEY");
+        ac.warn = audit_warn;
+        if (o->trust && o->trust->tpm) {
+                ac.tpm = o->trust->tpm;
+                ac.measure_log = o->trust->config->event_log;
+                ac.pcr = o->trust->config->pcr;
+        }
+        r = audit_new(&ac, ret, &err);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the audit (use --no-audit to run without one): %s",
+                                       forge_error_isset(&err) ? err.message : "%m");
+        return 0;
+}
+
 /* ---- printing decisions ---- */
 
 typedef struct Printer {
         EventSink *sink;
         bool json;
+        RunPrint print;
         int stop_fd[2];
         pthread_t thread;
         bool started;
@@ -170,8 +217,13 @@ static void print_json(const EventRecord *rec) {
 static void consume(const EventRecord *rec, void *userdata) {
         Printer *p = userdata;
 
-        if (rec->type == EVENT_NOTICE)
+        if (rec->type != EVENT_DECISION)
                 return; /* notices are printed where they happen (on_notice) */
+        /* The sink also records what the audit wants (emulations, with --quiet): not all of it is ours. */
+        if (p->print == RUN_PRINT_NONE ||
+            (p->print == RUN_PRINT_DENIALS && rec->decision.action != SUPERVISOR_ACTION_DENY &&
+             rec->decision.action != SUPERVISOR_ACTION_QUARANTINE))
+                return;
         if (p->json)
                 print_json(rec);
         else
@@ -259,9 +311,10 @@ static void stop_container(Workload *w, const RunOptions *o) {
 
 int run_workload(WorkloadConfig *c, const RunOptions *o) {
         _cleanup_(event_sink_freep) EventSink *sink = NULL;
+        _cleanup_(audit_freep) Audit *audit = NULL;
         _cleanup_(workload_freep) Workload *w = NULL;
         _cleanup_close_ int sigfd = -EBADF;
-        Printer printer = { .json = o->json, .stop_fd = { -1, -1 } };
+        Printer printer = { .json = o->json, .print = o->print, .stop_fd = { -1, -1 } };
         ContainerConfig image;
         ForgeError err = {};
         WorkloadResult res = {};
@@ -274,10 +327,19 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
                 policy_free(c->policy);
                 return log_error_errno(r, "Failed to create the event sink: %m"), status;
         }
-        event_sink_set_record_mask(sink, o->print == RUN_PRINT_ALL       ? (1u << _SUPERVISOR_ACTION_MAX) - 1
-                                         : o->print == RUN_PRINT_DENIALS ? (1u << SUPERVISOR_ACTION_DENY) |
-                                                                                   (1u << SUPERVISOR_ACTION_QUARANTINE)
-                                                                         : 0);
+        if (!o->no_audit) {
+                /* Before the start, so a workload never runs unaudited; until the audit is attached the sink
+                 * keeps a record of every decision (its default), so none escapes it. */
+                if (start_audit(o, &audit) < 0) {
+                        policy_free(c->policy);
+                        return status;
+                }
+        } else
+                event_sink_set_record_mask(
+                        sink, o->print == RUN_PRINT_ALL ? (1u << _SUPERVISOR_ACTION_MAX) - 1
+                              : o->print == RUN_PRINT_DENIALS
+                                      ? (1u << SUPERVISOR_ACTION_DENY) | (1u << SUPERVISOR_ACTION_QUARANTINE)
+                                      : 0);
         c->sink = sink;
         if (c->image) {
                 image = *c->image;
@@ -306,7 +368,21 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
                 return c->image ? 1 : status;
         }
 
-        /* The printer starts after the workload: no thread of ours runs while it is cloned. */
+        /* The audit's tick thread and the printer start after the workload: no thread of ours runs while it
+         * is cloned. */
+        if (audit) {
+                r = audit_attach(audit, sink);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot attach the audit to the event sink: %m");
+                /* The printer shows every decision it prints, budget or not (the audit aggregates what is
+                 * beyond its budget on its side then). */
+                if (o->print == RUN_PRINT_ALL) {
+                        event_sink_set_mode(sink, SUPERVISOR_ACTION_CONTINUE, EVENT_SINK_RECORD);
+                        event_sink_exempt_budget(sink, (1u << _SUPERVISOR_ACTION_MAX) - 1);
+                } else if (o->print == RUN_PRINT_DENIALS)
+                        event_sink_exempt_budget(sink, (1u << SUPERVISOR_ACTION_DENY) |
+                                                               (1u << SUPERVISOR_ACTION_QUARANTINE));
+        }
         if (pipe2(printer.stop_fd, O_CLOEXEC) >= 0) {
                 printer.sink = sink;
                 printer.started = pthread_create(&printer.thread, NULL, printer_thread, &printer) == 0;
@@ -355,6 +431,9 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
         }
         safe_close(printer.stop_fd[0]);
         safe_close(printer.stop_fd[1]);
+        if (!printer.started)
+                (void) event_sink_drain(sink, NULL, NULL); /* the audit's records, when nobody printed */
+        audit = audit_free(audit); /* the rest of its aggregates, a stop record, a final checkpoint */
         {
                 EventSinkCounts counts;
                 uint64_t dropped = 0;

@@ -5,13 +5,16 @@
  * What both forms of "forgeonectl run --local" share (cli-run-common.c):
  * printing decisions from the event sink on a thread of its own, so a slow
  * terminal never stalls the supervisor, and the owner's loop around one
- * workload (its end, its owner events, the signals sent to forgeonectl).
+ * workload (its end, its owner events, the signals sent to forgeonectl),
+ * and the journald audit (audit.h) registered on the same sink.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "forgeone/audit.h"
 #include "forgeone/event-sink.h"
+#include "forgeone/trust.h"
 #include "forgeone/workload.h"
 
 typedef enum RunPrint {
@@ -25,7 +28,28 @@ typedef struct RunOptions {
         bool json;
         uint64_t stop_timeout_usec; /* images: SIGTERM, then SIGKILL after this, on Ctrl-C/SIGTERM */
         const char *state_dir;      /* images: where the container records are */
+        bool no_audit;              /* --no-audit: no journald records */
+        AuditAllowMode audit_allow; /* --audit-allow */
+        TrustContext *trust;        /* images: its TPM anchors the audit's checkpoints; NULL: none */
 } RunOptions;
+
+/* The audit options both forms take (getopt codes of their own). */
+enum {
+        ARG_RUN_NO_AUDIT = 0x200,
+        ARG_RUN_AUDIT_ALLOW,
+};
+/* clang-format off */
+#define RUN_AUDIT_OPTIONS                                                                                   \
+        { "no-audit", no_argument, NULL, ARG_RUN_NO_AUDIT },                                                \
+        { "audit-allow", required_argument, NULL, ARG_RUN_AUDIT_ALLOW }
+/* clang-format on */
+#define RUN_AUDIT_HELP                                                                                      \
+        "  --audit-allow MODE     allowed calls in the journal: all, sampled, aggregated\n"                 \
+        "                         (default; exact counts per interval); see forgeone.audit(7)\n"            \
+        "  --no-audit             write no audit records to the journal\n"
+
+/* Handles an audit option: 1 when c was one (o updated), 0 when not, -EINVAL (logged) for a bad value. */
+int run_audit_option(int c, const char *arg, RunOptions *o);
 
 /* Loads a policy, printing file:line:column errors. */
 int run_load_policy(const char *path, Policy **ret);

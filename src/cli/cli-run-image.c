@@ -37,6 +37,7 @@ static void help(void) {
                "  --quiet                print no decisions (default: denials and quarantines)\n"
                "  --verbose              print every decision\n"
                "  --json                 print decisions as JSON lines\n"
+               RUN_AUDIT_HELP
                "\nThe image must verify against the trust anchor (a signature by one of its keys)\n"
                "unless the policy lets the workload's identity run unsigned images; see forgeone.trust(7).\n"
                "\nSee forgeonectl(1), sections CONTAINERS and SCHEDULING.\n");
@@ -97,6 +98,7 @@ int verb_run_image(int argc, char *argv[]) {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "identity", required_argument, NULL, ARG_IDENTITY },
                 { "help", no_argument, NULL, 'h' },
+                RUN_AUDIT_OPTIONS,
                 {},
         };
         _cleanup_strv_free_ char **labels = NULL, **command = NULL;
@@ -104,7 +106,7 @@ int verb_run_image(int argc, char *argv[]) {
         _cleanup_(cli_trust_launch_freep) CliTrustLaunch *trust = NULL;
         const char *policy_path = NULL;
         ContainerConfig cfg = { .priority = SCHEDULER_PRIORITY_NORMAL, .network = CONTAINER_NETWORK_NONE };
-        RunOptions o = { .print = RUN_PRINT_DENIALS };
+        RunOptions o = { .print = RUN_PRINT_DENIALS, .audit_allow = AUDIT_ALLOW_AGGREGATED };
         WorkloadConfig wc = {};
         size_t n_labels = 0, n_cmd = 0;
         int c, r;
@@ -229,7 +231,8 @@ int verb_run_image(int argc, char *argv[]) {
                         help();
                         return 0;
                 default:
-                        return 1;
+                        if (run_audit_option(c, optarg, &o) <= 0)
+                                return 1;
                 }
 
         if (!cfg.image) {
@@ -262,5 +265,6 @@ int verb_run_image(int argc, char *argv[]) {
                 return 1;
         }
         wc.image = &cfg;
+        o.trust = cli_trust_launch_context(trust);
         return run_workload(&wc, &o);
 }

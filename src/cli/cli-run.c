@@ -26,10 +26,14 @@ static void help(void) {
                "                     command's name, else the policy's \"*\" rules)\n"
                "  --quiet            print denials and quarantines only, not allowed calls\n"
                "  --json             print decisions as JSON lines\n"
+               "  --audit-allow MODE allowed calls in the journal: all, sampled, aggregated\n"
+               "                     (default; exact counts per interval); see forgeone.audit(7)\n"
+               "  --no-audit         write no audit records to the journal\n"
                "  -h, --help         show this help\n\n"
                "COMMAND runs in pid and mount namespaces of its own, with a /proc of its own, the\n"
                "host's file system otherwise, and file descriptors 0, 1 and 2 only. When it exits,\n"
                "whatever it left running is stopped too.\n\n"
+               "Every decision also goes to the journal as an audit record (forgeone.audit(7)).\n"
                "One line per decision on stderr, e.g.\n"
                "  forgeone: deny openat \"/etc/shadow\" [read] -> EACCES (rule deny-secrets)\n\n"
                "Exit status: the command's; 128+N if signal N killed it; %d if it was quarantined;\n"
@@ -46,10 +50,11 @@ int verb_run(int argc, char *argv[]) {
                 { "identity", required_argument, NULL, ARG_IDENTITY },
                 { "quiet", no_argument, NULL, ARG_QUIET },
                 { "json", no_argument, NULL, ARG_JSON },
+                RUN_AUDIT_OPTIONS,
                 {},
         };
         const char *policy_path = NULL;
-        RunOptions o = { .print = RUN_PRINT_ALL };
+        RunOptions o = { .print = RUN_PRINT_ALL, .audit_allow = AUDIT_ALLOW_AGGREGATED };
         WorkloadConfig wc = {};
         bool local = false;
         int c;
@@ -81,7 +86,8 @@ int verb_run(int argc, char *argv[]) {
                         o.json = true;
                         break;
                 default:
-                        return 1;
+                        if (run_audit_option(c, optarg, &o) <= 0)
+                                return 1;
                 }
 
         if (!local) {

@@ -33,6 +33,10 @@ struct CliTrustLaunch {
         ContainerConfig *cfg;
 };
 
+TrustContext *cli_trust_launch_context(CliTrustLaunch *t) {
+        return t ? t->ctx : NULL;
+}
+
 CliTrustLaunch *cli_trust_launch_free(CliTrustLaunch *t) {
         if (!t)
                 return NULL;

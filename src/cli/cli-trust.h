@@ -28,5 +28,7 @@ int cli_trust_launch_begin(ContainerConfig *cfg, CliTrustLaunch **ret);
 int cli_trust_launch_load_policy(CliTrustLaunch *t, const char *path, Policy **ret, PolicyDiagnostics *diag);
 /* The identity the workload runs as, when chosen explicitly (--identity): verified as that one. */
 int cli_trust_launch_set_identity(CliTrustLaunch *t, const char *identity);
+/* The trust context of the launch (its TPM anchors the audit too). */
+TrustContext *cli_trust_launch_context(CliTrustLaunch *t);
 CliTrustLaunch *cli_trust_launch_free(CliTrustLaunch *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CliTrustLaunch *, cli_trust_launch_free);

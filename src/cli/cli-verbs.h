@@ -27,6 +27,9 @@ int verb_prune(int argc, char *argv[]);
 /* cli-trust.c: the trust anchor and the measurement log */
 int verb_trust(int argc, char *argv[]);
 
+/* cli-audit.c: the journal's audit records: export, verify, summary */
+int verb_audit(int argc, char *argv[]);
+
 /* cli-image.c: image signatures */
 int verb_image(int argc, char *argv[]);
 

@@ -30,6 +30,7 @@ static const Verb verbs[] = {
         { "prune", verb_prune, "remove every exited container" },
         { "image", verb_image, "verify an image against the trust anchor, or sign one" },
         { "trust", verb_trust, "the TPM-backed trust anchor and the measurement log" },
+        { "audit", verb_audit, "export and verify the audit records in the journal" },
 };
 
 static void help(void) {
@@ -39,7 +40,7 @@ static void help(void) {
         FOREACH_ELEMENT (v, verbs)
                 printf("  %-12s %s\n", v->name, v->summary);
         printf("\nSee 'forgeonectl VERB --help' and forgeonectl(1), forgeone.policy(5), forgeone.image(7),\n"
-               "forgeone.trust(7).\n");
+               "forgeone.trust(7), forgeone.audit(7).\n");
 }
 
 int main(int argc, char *argv[]) {

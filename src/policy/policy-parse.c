@@ -25,6 +25,7 @@
 #include "forgeone/arch-table.h"
 #include "forgeone/policy-constants.h"
 #include "forgeone/policy.h"
+#include "forgeone/sha256.h"
 #include "forgeone/syscall-table.h"
 
 #define POLICY_FILE_SIZE_MAX   (64u * 1024u * 1024u)
@@ -2426,6 +2427,15 @@ static int load_string(const char *text, size_t len, const char *name, Policy **
         p->arches = calloc(1, sizeof(uint32_t));
         if (!p->path || !p->name || !p->arches)
                 return -ENOMEM;
+        {
+                /* What an auditor compares with `sha256sum FILE`: the bytes as read. */
+                uint8_t md[SHA256_DIGEST_SIZE];
+
+                sha256_buffer(text, len, md);
+                memcpy(p->digest, "sha256:", 7);
+                for (size_t i = 0; i < sizeof md; i++)
+                        snprintf(p->digest + 7 + 2 * i, 3, "%02x", md[i]);
+        }
         p->arches[0] = seccomp_arch_native();
         p->n_arches = 1;
         p->default_verdict = POLICY_VERDICT_DENY;

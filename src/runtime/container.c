@@ -126,11 +126,23 @@ struct ContainerRun {
         uint64_t record_trust_usec; /* last time trust/weight went to the record (rate-limited) */
 };
 
-static void notice(const ContainerRun *run, ContainerNotice kind, const char *text) {
+static void notice_state(const ContainerRun *run, ContainerNotice kind, const char *state,
+                         const char *text) {
         if (run->notice)
                 run->notice(kind, text, run->userdata);
         if (kind == CONTAINER_NOTICE_WARNING || kind == CONTAINER_NOTICE_STATE)
-                event_sink_post_notice(run->sink, run->id, text);
+                event_sink_post_notice(run->sink, run->id,
+                                       &(EventNotice){
+                                               .kind = kind == CONTAINER_NOTICE_STATE ? EVENT_NOTICE_STATE
+                                                                                      : EVENT_NOTICE_WARNING,
+                                               .state = state,
+                                               .trust = -1,
+                                       },
+                                       text);
+}
+
+static void notice(const ContainerRun *run, ContainerNotice kind, const char *text) {
+        notice_state(run, kind, NULL, text);
 }
 
 static int write_at(pid_t pid, const char *file, const char *text) {
@@ -426,7 +438,7 @@ static void store_event(const ContainerRecord *r, const ContainerTransition *t, 
         _cleanup_free_ char *status = NULL;
 
         if (container_record_status_string(r, &status) >= 0)
-                notice(run, CONTAINER_NOTICE_STATE, status);
+                notice_state(run, CONTAINER_NOTICE_STATE, container_state_to_string(r->state), status);
 }
 
 static void queue_wait(unsigned shortage, const char *text, void *userdata) {

@@ -44,9 +44,63 @@ struct Workload {
         bool quarantined;       /* plain: killed by a quarantine */
         bool reaped;
         bool hosted;
+        EventSink *sink; /* lifecycle, policy and trust notices go here too */
+        int last_trust;  /* the score last posted */
 };
 
 static unsigned workload_counter;
+
+/* ---- notices for the sink's consumers (the audit): policy in force, state, trust ---- */
+
+static void post_state(Workload *w, const char *state, const char *text) {
+        event_sink_post_notice(
+                w->sink, w->id,
+                &(EventNotice){ .kind = EVENT_NOTICE_STATE,
+                                .state = state,
+                                .trust = w->supervisor ? supervisor_get_trust(w->supervisor) : -1 },
+                text);
+}
+
+static void post_started(Workload *w, const PolicyGraph *g, int identity) {
+        const Policy *p = policy_graph_policy(g);
+        const char *id =
+                identity >= 0 && (size_t) identity < p->n_identities ? p->identities[identity].name : "*";
+        char text[1024];
+
+        if (!w->sink)
+                return;
+        w->last_trust = supervisor_get_trust(w->supervisor);
+        snprintf(text, sizeof text, "Policy %s (%s), generation 1, in force for identity %s.",
+                 strempty(p->path), p->digest[0] ? p->digest : "no digest", id);
+        event_sink_post_notice(w->sink, w->id,
+                               &(EventNotice){
+                                       .kind = EVENT_NOTICE_POLICY_LOADED,
+                                       .policy = p->path,
+                                       .policy_digest = p->digest[0] ? p->digest : NULL,
+                                       .identity = id,
+                                       .generation = 1,
+                                       .trust = w->last_trust,
+                               },
+                               text);
+        /* A container posts its own states (container.c); a plain command's are these. */
+        if (!w->run)
+                post_state(w, "Running", "Running");
+}
+
+static void post_trust(Workload *w) {
+        int t;
+        char text[64];
+
+        if (!w->sink || !w->supervisor)
+                return;
+        t = supervisor_get_trust(w->supervisor);
+        if (t == w->last_trust)
+                return;
+        snprintf(text, sizeof text, "Trust score %d (was %d).", t, w->last_trust);
+        w->last_trust = t;
+        event_sink_post_notice(w->sink, w->id, &(EventNotice){ .kind = EVENT_NOTICE_TRUST, .trust = t },
+                               text);
+}
 
 const char *workload_get_id(const Workload *w) {
         return w->id;
@@ -243,6 +297,7 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         }
         w->pidfd = w->command_pidfd = w->wake_fd = -EBADF;
         w->hosted = c->hosted;
+        w->sink = c->sink;
         w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->wake_fd < 0) {
                 policy_free(c->policy);
@@ -303,6 +358,7 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         r = supervisor_new(listener, graph, &sc, &w->supervisor);
         if (r < 0)
                 return forge_error_set(err, r, "cannot start supervising the workload: %m");
+        post_started(w, graph, identity);
         if (!c->hosted) {
                 r = supervisor_start_thread(w->supervisor);
                 if (r < 0)
@@ -327,6 +383,7 @@ int workload_process(Workload *w) {
         eventfd_t v;
 
         (void) eventfd_read(w->wake_fd, &v);
+        post_trust(w);
         if (w->run)
                 return container_run_process(w->run, w->supervisor ? supervisor_get_trust(w->supervisor) : -1);
         return 0;
@@ -376,6 +433,18 @@ int workload_reap(Workload *w, WorkloadResult *ret) {
                         ret->exit_signal = si.si_status;
                 ret->quarantined = __atomic_load_n(&w->quarantined, __ATOMIC_ACQUIRE) ||
                                    (w->supervisor && supervisor_is_quarantined(w->supervisor));
+                if (w->sink) {
+                        char text[64];
+
+                        post_trust(w);
+                        if (ret->quarantined)
+                                snprintf(text, sizeof text, "Quarantined (killed)");
+                        else if (ret->exit_signal > 0)
+                                snprintf(text, sizeof text, "Stopped (signal %d)", ret->exit_signal);
+                        else
+                                snprintf(text, sizeof text, "Stopped (exit %d)", ret->exit_code);
+                        post_state(w, ret->quarantined ? "Quarantined" : "Stopped", text);
+                }
         }
         /* Everything is gone now: the dedicated thread's RECV has ended or will in a moment. */
         if (w->supervisor && !w->hosted)

@@ -147,6 +147,7 @@ struct Supervisor {
         uint64_t loop_generation;
         CredsCache creds;
 
+        struct ReportPolicy *report_policies;    /* atomic head (supervisor-report.c) */
         uint64_t counts[_SUPERVISOR_ACTION_MAX]; /* atomic */
         uint64_t gone;                           /* atomic */
 
@@ -262,7 +263,21 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev);
 
 /* ---- report (supervisor-report.c) ---- */
 
-/* Counts ev and posts it to the sink; from any thread. */
+/* What the records say about the policy of one generation (its identity and digest): one per generation,
+ * newest first, kept for the supervisor's life, so a decision that finishes on an older generation after a
+ * reload still names its own policy. Read without a lock; added under s->lock. */
+typedef struct ReportPolicy {
+        struct ReportPolicy *next;
+        uint64_t generation;
+        char *identity;
+        char digest[7 + 64 + 1];
+} ReportPolicy;
+
+/* Adds generation's entry (under s->lock); -ENOMEM leaves that generation's records without a digest. */
+int supervisor_report_add_policy(Supervisor *s, uint64_t generation, const PolicyGraph *g);
+void supervisor_report_free_policies(Supervisor *s);
+
+/* Counts ev and posts it to the sink, with its generation's identity and policy digest; from any thread. */
 void supervisor_report(Supervisor *s, const SupervisorEvent *ev);
 void supervisor_wake_owner(Supervisor *s);
 

@@ -50,6 +50,7 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
         _cleanup_(supervisor_freep) Supervisor *s = NULL;
         char proc[64], buf[PATH_MAX + 1];
         ssize_t n;
+        int r;
 
         if (listener < 0 || !graph || !config || !ret)
                 return -EINVAL;
@@ -112,6 +113,9 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
         s->graph = policy_graph_ref(graph);
         s->generation = 1;
         trust_reset(s, policy_graph_policy(graph));
+        r = supervisor_report_add_policy(s, 1, graph);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(s);
         return 0;
@@ -144,6 +148,7 @@ Supervisor *supervisor_free(Supervisor *s) {
         free(s->workload);
         policy_graph_unref(s->graph);
         policy_graph_unref(s->loop_graph);
+        supervisor_report_free_policies(s);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->workers_done);
         free(s);
@@ -158,6 +163,8 @@ uint64_t supervisor_set_graph(Supervisor *s, PolicyGraph *graph) {
         old = s->graph;
         s->graph = policy_graph_ref(graph);
         gen = s->generation + 1;
+        /* Before the generation is published: no decision of it is reported without its entry. */
+        (void) supervisor_report_add_policy(s, gen, graph);
         __atomic_store_n(&s->generation, gen, __ATOMIC_RELEASE);
         {
                 /* Keep the score, but follow the new policy's limits. */

@@ -19,6 +19,7 @@
 static const char *const trust_event_type_table[_TRUST_EVENT_TYPE_MAX] = {
         [TRUST_EVENT_BINARY] = "binary", [TRUST_EVENT_CONFIG] = "config", [TRUST_EVENT_POLICY] = "policy",
         [TRUST_EVENT_BPF] = "bpf",       [TRUST_EVENT_ANCHOR] = "anchor", [TRUST_EVENT_IMAGE] = "image",
+        [TRUST_EVENT_AUDIT] = "audit",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(trust_event_type, TrustEventType)
