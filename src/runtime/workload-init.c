@@ -3,6 +3,7 @@
  * starts. See workload-init.h for the contract; raw syscalls and the stack only. */
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -105,6 +106,25 @@ static int install_init_filter(void) {
         return seccomp_raw(SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
 }
 
+/* From the bounding, ambient, inheritable, permitted and effective sets; errno set on failure. */
+static int drop_ptrace_capability(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = {};
+
+        if (prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0) < 0 && errno != EINVAL)
+                return -1;
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_SYS_PTRACE, 0, 0);
+        if (syscall(SYS_capget, &h, d) < 0)
+                return -1;
+        for (int i = 0; i < 2; i++) {
+                uint32_t bit = CAP_SYS_PTRACE / 32 == i ? 1u << (CAP_SYS_PTRACE % 32) : 0;
+                d[i].effective &= ~bit;
+                d[i].permitted &= ~bit;
+                d[i].inheritable &= ~bit;
+        }
+        return (int) syscall(SYS_capset, &h, d);
+}
+
 static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         sigset_t none;
         int r;
@@ -115,6 +135,15 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         if (!a->fn)
                 /* Exactly 0, 1 and 2 cross the exec. */
                 (void) syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+        /* Never CAP_SYS_PTRACE, whatever it runs as: init, our pid 1 beside it, is not dumpable and holds a
+         * copy of the caller's memory, which only that capability could read (/proc/1/mem, environ, fd). */
+        if (drop_ptrace_capability() < 0) {
+                dprintf(STDERR_FILENO, "forgeone: cannot drop CAP_SYS_PTRACE: %s\n", strerrordesc_np(errno));
+                _exit(WORKLOAD_INIT_EXIT_SETUP);
+        }
+        /* Init made itself undumpable before cloning us; the command is an ordinary process again (exec
+         * would do the same), which its supervisor reads as such without needing CAP_SYS_PTRACE. */
+        (void) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         if (a->uid != 0 || a->gid != 0) {
                 /* Raw syscalls: glibc's wrappers would wait for the threads of the parent we were cloned
                  * from, which are not here. */
