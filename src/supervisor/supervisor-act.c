@@ -136,7 +136,7 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
                 ev->trust = trust;
                 ev->action = SUPERVISOR_ACTION_EMULATE;
                 fill_event(c, ev);
-                r = emulate_call(c, ev, &er);
+                r = fdcall_supported(c->name) ? fdcall_emulate(c, &er) : emulate_call(c, ev, &er);
                 if (r < 0) {
                         d->action = SUPERVISOR_ACTION_DENY;
                         d->error = EPERM;

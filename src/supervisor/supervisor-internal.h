@@ -200,9 +200,15 @@ typedef struct Call {
         int lookup_error, lookup_error2; /* positive errno of the path lookups */
         unsigned access, access2;
         uint64_t open_flags, open_mode, open_resolve;
-        bool empty_path;      /* AT_EMPTY_PATH with "": the object is the dirfd itself */
+        bool empty_path;      /* AT_EMPTY_PATH with "" (a NULL path, an fd object): the object is magic_file */
         bool magic;           /* a /proc/PID/fd/N of the workload: reopen magic_file */
-        int magic_file;       /* that file, taken from the workload; path is its real path if it has one */
+        /* The file the call names through the workload's descriptor table or its cwd (a /proc/PID/fd/N of
+         * its own, AT_EMPTY_PATH, a NULL path, the fd of fchmod and friends), taken from it while deciding
+         * (pidfd_getfd): what is judged and what the emulation acts on. path is its real path inside the
+         * root, checked to name this very file, or "/proc/PID/fd/N" for a file with no name (nameless). */
+        int magic_file;
+        bool nameless;
+        int object_fd_number; /* the workload's number for magic_file; AT_FDCWD for its cwd */
         bool exists;          /* the last component of path was there when resolved */
         bool followed;        /* resolving path followed a symlink */
         bool null_path;       /* utimensat/futimesat with a NULL path: the call acts on the dirfd's file */
@@ -278,6 +284,12 @@ struct EmulateResult {
 bool emulate_supported(const char *name) _pure_;
 /* Performs the decoded call c under the target's credentials. */
 int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
+
+/* ---- calls on the workload's descriptors (supervisor-fdcall.c) ---- */
+
+/* fchmod, fchown, fsetxattr, fremovexattr: performed on the file the decode step took (magic_file). */
+bool fdcall_supported(const char *name) _pure_;
+int fdcall_emulate(Call *c, EmulateResult *ret);
 
 /* Worker threads for emulations that may block: counted so that supervisor_free() waits for them; they
  * wait in poll() on s->stop_fd too. */
