@@ -1284,9 +1284,24 @@ typedef struct FdRace {
 } FdRace;
 
 static int open_obj(const char *spec, int flags) {
-        /* "fd:N" names an fd the harness passed in. */
+        /* "fd:N" names an fd the harness passed in; "sock:PATH" one a helper of the harness hands out on
+         * a unix socket (the way a workload legitimately comes to hold a file it may not open). */
         if (strncmp(spec, "fd:", 3) == 0)
                 return fcntl(atoi(spec + 3), F_DUPFD_CLOEXEC, 3);
+        if (strncmp(spec, "sock:", 5) == 0) {
+                struct sockaddr_un un = { .sun_family = AF_UNIX };
+                int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), fd = -1;
+
+                snprintf(un.sun_path, sizeof un.sun_path, "%s", spec + 5);
+                if (s >= 0 && connect(s, (struct sockaddr *) &un, sizeof un) == 0)
+                        fd = recv_fd(s);
+
+                if (s >= 0)
+                        close(s);
+                if (fd < 0)
+                        errno = EBADF;
+                return fd;
+        }
         return open(spec, flags | O_CLOEXEC);
 }
 
@@ -2772,6 +2787,36 @@ static int cmd_with_fds(int argc, char **argv) {
         return 127;
 }
 
+/* serve-fds SOCKET MODE:PATH: on a unix stream socket, hands every client an fd of PATH (modes as
+ * with-fds: r, p, pn, d), until killed. Prints LISTENING once bound. */
+static int cmd_serve_fds(int argc, char **argv) {
+        struct sockaddr_un un = { .sun_family = AF_UNIX };
+        char mode[8], path[4096];
+        int s, fl, fd;
+
+        if (argc < 2 || sscanf(argv[1], "%7[^:]:%4095s", mode, path) != 2)
+                return 2;
+        fl = streq(mode, "p") ? O_PATH : streq(mode, "pn") ? O_PATH | O_NOFOLLOW : streq(mode, "d") ? O_RDONLY | O_DIRECTORY : O_RDONLY;
+        fd = open(path, fl | O_CLOEXEC);
+        s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        snprintf(un.sun_path, sizeof un.sun_path, "%s", argv[0]);
+        (void) unlink(argv[0]);
+        /* Anyone may connect: a container's root is not the host's. */
+        if (fd < 0 || s < 0 || bind(s, (struct sockaddr *) &un, sizeof un) < 0 || chmod(argv[0], 0666) < 0 ||
+            listen(s, 16) < 0) {
+                dprintf(2, "attack serve-fds: %m\n");
+                return 1;
+        }
+        dprintf(1, "LISTENING\n");
+        for (;;) {
+                int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0)
+                        continue;
+                (void) send_fd(c, fd);
+                close(c);
+        }
+}
+
 /* listen-tcp PORT OUTFILE: accept on 0.0.0.0:PORT and [::]:PORT, append what arrives. */
 static int cmd_listen_tcp(int argc, char **argv) {
         int port, out, ls[2] = { -1, -1 };
@@ -2949,6 +2994,7 @@ int main(int argc, char **argv) {
                 { "fds", cmd_fds },
                 { "pty-run", cmd_pty_run },
                 { "with-fds", cmd_with_fds },
+                { "serve-fds", cmd_serve_fds },
                 { "listen-tcp", cmd_listen_tcp },
                 { "recv-unix", cmd_recv_unix },
                 { "loopctl", cmd_loopctl },
