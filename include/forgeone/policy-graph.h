@@ -31,7 +31,8 @@ const Policy *policy_graph_policy(const PolicyGraph *g) _pure_;
 
 /* A decoded socket address. */
 typedef struct PolicySockaddr {
-        int family;            /* AF_INET, AF_INET6, AF_UNIX */
+        int family;            /* AF_INET, AF_INET6, AF_UNIX; POLICY_FAMILY_CONNECTED for a send without
+                                * an address of its own */
         uint8_t addr[16];      /* network byte order */
         uint16_t port;         /* host byte order */
         int protocol;          /* IPPROTO_TCP, IPPROTO_UDP, or 0 when unknown */

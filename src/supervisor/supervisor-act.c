@@ -107,7 +107,8 @@ static void fill_event(const Call *c, SupervisorEvent *ev) {
         ev->path = c->path;
         ev->path2 = c->path2;
         ev->access = c->access;
-        ev->addr = c->have_addr ? &c->addr : NULL;
+        /* A send without an address of its own has nothing to show: it went to the connected peer. */
+        ev->addr = c->have_addr && c->addr.family != POLICY_FAMILY_CONNECTED ? &c->addr : NULL;
 }
 
 static bool call_is_exec(const Call *c) {
@@ -136,7 +137,9 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
                 ev->trust = trust;
                 ev->action = SUPERVISOR_ACTION_EMULATE;
                 fill_event(c, ev);
-                r = fdcall_supported(c->name) ? fdcall_emulate(c, &er) : emulate_call(c, ev, &er);
+                r = fdcall_supported(c->name) ? fdcall_emulate(c, &er)
+                    : send_supported(c->name) ? send_emulate(c, ev, &er)
+                                              : emulate_call(c, ev, &er);
                 if (r < 0) {
                         d->action = SUPERVISOR_ACTION_DENY;
                         d->error = EPERM;

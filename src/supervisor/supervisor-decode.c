@@ -93,7 +93,7 @@ static bool last_nofollow(const Call *c, bool second) {
  */
 
 /* Takes the file open as fd in the target (AT_FDCWD: its cwd). -EBADF when nothing is open there. */
-static int take_file(Call *c, int fd, int *ret) {
+int decode_take_file(Call *c, int fd, int *ret) {
         int k = -EBADF;
 
         if (fd < 0 && fd != AT_FDCWD)
@@ -204,7 +204,7 @@ static int decode_taken(Call *c, int fd) {
         if (!c->creds)
                 return -EINVAL;
         c->empty_path = true;
-        r = take_file(c, fd, &c->magic_file);
+        r = decode_take_file(c, fd, &c->magic_file);
         if (r < 0)
                 return r;
         c->object_fd_number = fd;
@@ -231,7 +231,7 @@ static int take_magic_file(Call *c, char **path) {
                 c->lookup_error = EACCES;
                 return 0;
         }
-        r = take_file(c, fd, &c->magic_file);
+        r = decode_take_file(c, fd, &c->magic_file);
         if (r == -EBADF) {
                 c->lookup_error = ENOENT;
                 return 0;
@@ -493,6 +493,10 @@ static int decode_sockaddr_bytes(Call *c, const struct sockaddr_storage *ss, soc
         return 0;
 }
 
+bool call_is_send(const Call *c) {
+        return c->name && (streq(c->name, "sendto") || streq(c->name, "sendmsg") || streq(c->name, "sendmmsg"));
+}
+
 int decode_addr(Call *c) {
         int sa = arg_index(c->info, SYSCALL_ARG_SOCKADDR), sl = arg_index(c->info, SYSCALL_ARG_SOCKLEN);
         int fdi = arg_index(c->info, SYSCALL_ARG_FD);
@@ -542,12 +546,13 @@ int decode_addr(Call *c) {
                 return -EINVAL;
         }
 
-        if (fdi >= 0 && c->creds) {
-                int pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
-                if (pidfd >= 0) {
-                        c->sock_fd = pidfd_getfd_raw(pidfd, (int) c->args[fdi]);
-                        safe_close(pidfd);
-                }
+        if (fdi >= 0 && c->creds && c->sock_fd < 0) {
+                /* The socket itself, taken now: what it is decides the protocol, and an emulation sends
+                 * or connects on exactly this one whatever the workload's table holds later. */
+                int fd = (int) c->args[fdi];
+
+                if (fd >= 0 && decode_take_file(c, fd, &c->sock_fd) < 0)
+                        c->sock_fd = -EBADF;
                 if (c->sock_fd >= 0) {
                         int proto = 0;
                         socklen_t pl = sizeof proto;
@@ -556,8 +561,16 @@ int decode_addr(Call *c) {
                 }
         }
 
-        if (ptr == 0)
-                return 0; /* no address: a connected socket */
+        if (ptr == 0) {
+                if (!call_is_send(c)) {
+                        /* connect(fd, NULL, n): the kernel copies n bytes from NULL. */
+                        return len > 0 ? -EFAULT : 0;
+                }
+                /* A send without an address of its own: to the peer the socket is connected to. */
+                c->addr.family = POLICY_FAMILY_CONNECTED;
+                c->have_addr = true;
+                return 0;
+        }
         if (len > sizeof(struct sockaddr_storage))
                 return -EINVAL;
         r = target_read(c->tid, ptr, &c->raw_addr, (size_t) len);
@@ -622,7 +635,7 @@ static void class_fill(uint32_t arch, int nr, SyscallClass *ret) {
         *ret = (SyscallClass) {
                 .name = name,
                 .info = name ? syscall_info_lookup(name) : NULL,
-                .emulable = name && (emulate_supported(name) || fdcall_supported(name)),
+                .emulable = name && (emulate_supported(name) || fdcall_supported(name) || send_supported(name)),
                 .is_open = name && (streq(name, "open") || streq(name, "openat") || streq(name, "openat2") ||
                                     streq(name, "creat")),
                 .creds_change = creds_change_of(name),

@@ -242,6 +242,12 @@ int decode_creds(Call *c);
 /* Paths (and open flags), then the socket address, as the syscall's table entry says. */
 int decode_paths(Call *c);
 int decode_addr(Call *c);
+/* Takes the file open as fd in the target (AT_FDCWD: its cwd) into our own table, with the supervisor's
+ * own credentials: from then on no change to the target's table or cwd can swap it. -EBADF: nothing
+ * open there. */
+int decode_take_file(Call *c, int fd, int *ret);
+/* sendto, sendmsg, sendmmsg: their address, when they carry one, is a destination. */
+bool call_is_send(const Call *c) _pure_;
 /* Everything the call's emulation needs; then checks the target still waits. */
 int decode_for_emulation(Call *c);
 /* Would this credential call (setuid and friends, setgroups, capset) leave every id, group and capability
@@ -290,6 +296,13 @@ int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
 /* fchmod, fchown, fsetxattr, fremovexattr: performed on the file the decode step took (magic_file). */
 bool fdcall_supported(const char *name) _pure_;
 int fdcall_emulate(Call *c, EmulateResult *ret);
+
+/* ---- sends with a destination (supervisor-send.c) ---- */
+
+/* sendto, sendmsg, sendmmsg: sent by the supervisor on the socket taken from the workload (sock_fd), to
+ * the checked address (or the connected peer), with the data and control read once. */
+bool send_supported(const char *name) _pure_;
+int send_emulate(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
 
 /* Worker threads for emulations that may block: counted so that supervisor_free() waits for them; they
  * wait in poll() on s->stop_fd too. */

@@ -37,7 +37,7 @@ CANARY="FOCANARY-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 echo "$CANARY" >"$S/secret"
 echo "decoy passwd of the attack suite" >"$P/passwd"
 chmod 0644 "$P/passwd"
-setfattr -n user.fo_keep -v 1 "$P/passwd" 2>/dev/null
+"$attack" setxattr "$P/passwd" user.fo_keep 1
 mkdir -p "$P/dir"
 echo "decoy in a protected directory" >"$P/dir/passwd"
 cp "$attack" "$P/prog"
@@ -153,6 +153,7 @@ image_build() {
         echo "$CANARY" >"$r/root/secret"
         echo "decoy of the attack suite" >"$r/etc/decoy"
         chmod 0644 "$r/etc/decoy"
+        "$attack" setxattr "$r/etc/decoy" user.fo_keep 1
         mkdir -p "$r/etc/protdir" && echo "decoy in a protected directory" >"$r/etc/protdir/passwd"
         # Race fixtures: allowed objects in scratch space.
         echo ok >"$r/tmp/ok" && chmod 0644 "$r/tmp/ok"
