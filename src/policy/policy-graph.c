@@ -835,6 +835,59 @@ unsigned policy_graph_needs(const PolicyGraph *g, uint32_t arch, int nr) {
         return slot && slot->cls ? slot->cls->needs : 0;
 }
 
+static bool rule_names(const PolicyRule *r, const char *name) {
+        for (char **s = r->syscalls; s && *s; s++)
+                if (streq(*s, name))
+                        return true;
+        return false;
+}
+
+bool policy_graph_allows_any_path(const PolicyGraph *g, int identity, int trust, uint32_t arch, int nr,
+                                  unsigned access) {
+        const Policy *p;
+        const char *name;
+        bool covered = false;
+
+        if (!g || access == 0)
+                return false;
+        p = g->policy;
+        name = syscall_name(arch, nr);
+        if (!name || !arch_lookup(g, arch, nr))
+                return false;
+        for (size_t i = 0; i < p->n_rules; i++) {
+                const PolicyRule *r = &p->rules[i];
+                bool denies = r->verdict == POLICY_VERDICT_DENY || r->verdict == POLICY_VERDICT_QUARANTINE;
+
+                if ((r->identity != POLICY_IDENTITY_ANY && r->identity != identity) || !rule_names(r, name))
+                        continue;
+                if (r->n_resources == 0) {
+                        if (denies)
+                                return false;
+                        if (r->min_trust < 0 || trust >= r->min_trust)
+                                covered = true;
+                        continue;
+                }
+                for (size_t k = 0; k < r->n_resources; k++) {
+                        const PolicyResource *res = &p->resources[r->resources[k]];
+
+                        if (denies) {
+                                /* A path resource denies where its access meets the request; any other
+                                 * kind may match a call of this syscall too. */
+                                if (res->type != POLICY_RESOURCE_PATH || (res->access & access))
+                                        return false;
+                                continue;
+                        }
+                        if (res->type != POLICY_RESOURCE_PATH || (access & ~res->access) ||
+                            (r->min_trust >= 0 && trust < r->min_trust))
+                                continue;
+                        for (char **pat = res->paths; pat && *pat; pat++)
+                                if (streq(*pat, "/**"))
+                                        covered = true;
+                }
+        }
+        return covered || p->default_verdict == POLICY_VERDICT_ALLOW || p->default_verdict == POLICY_VERDICT_EMULATE;
+}
+
 /* ---- explanation ---- */
 
 typedef struct Out {

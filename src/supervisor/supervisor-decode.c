@@ -382,6 +382,11 @@ int decode_paths(Call *c) {
                 r = target_read(c->tid, c->args[hi], &how, MIN(size, sizeof how));
                 if (r < 0)
                         return r;
+                /* The flags decide the access: they must not change either before a continued call. */
+                if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
+                        c->ptr_addrs[c->n_ptrs] = c->args[hi];
+                        c->ptr_lens[c->n_ptrs++] = MIN(size, sizeof how);
+                }
                 r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
                 if (r < 0)
                         return r;

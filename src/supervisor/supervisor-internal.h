@@ -63,9 +63,13 @@ int target_base_path(pid_t tid, int dirfd, const char *root_path, char **ret);
 /* The path of the file open as fd in the task, inside root_path. */
 int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret);
 
+/* True when no other task shares the task's memory, fs (cwd, root, umask) or descriptor table, but for
+ * one that waits in a memory-sharing vfork for this very task (and so cannot run before its exec or exit):
+ * nothing another task does can change what the task's own call will find there. */
+bool target_exclusive(pid_t tid, int cgroup_fd);
 /* True when the bytes [addr, addr+len) of the task cannot change between our read and the kernel's
- * own: no other task shares its memory (except a vfork parent waiting for it) and they lie in a
- * private anonymous mapping or a read-only mapping of its own running executable. */
+ * own: target_exclusive() holds and they lie in a private anonymous mapping or a read-only mapping of
+ * its own running executable. */
 bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const size_t *lens, size_t n);
 
 /* ---- credentials (supervisor-creds.c) ---- */
@@ -290,6 +294,20 @@ struct EmulateResult {
 bool emulate_supported(const char *name) _pure_;
 /* Performs the decoded call c under the target's credentials. */
 int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
+
+/* ---- continued calls (supervisor-continue.c) ---- */
+
+/* A call allowed on what was read, which the supervisor cannot perform: NULL when the kernel may do it
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE) because nothing anyone in the workload can do changes what it will
+ * find; else why not. On the dispatching thread (it looks at s->loop_graph). */
+const char *continue_unsafe_reason(Call *c, int trust);
+/* ENOENT when the call's path names nothing (not even a symlink) in the root now: the supervisor answers
+ * so itself, since the kernel's own lookup could find something created in between. Else 0. */
+int continue_path_missing(Call *c);
+/* An O_PATH open that cannot be continued, of a directory or a regular file the policy also lets the
+ * workload read: opened by the supervisor (RESOLVE_NO_SYMLINKS, on the checked path) and answered with a
+ * descriptor for reading (ADDFD cannot install O_PATH files). -EOPNOTSUPP when it does not apply. */
+int continue_opath_substitute(Call *c, int trust, EmulateResult *ret);
 
 /* ---- calls on the workload's descriptors (supervisor-fdcall.c) ---- */
 

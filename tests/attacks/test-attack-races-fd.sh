@@ -59,12 +59,15 @@ serve_fd() { # SOCKET MODE:PATH
 }
 serve_fd "$W/secret.sock" "p:$S/secret"
 serve_fd "$W/link.sock" "pn:$S/link"
+# The allowed symlink too: an O_PATH|O_NOFOLLOW open of a symlink in scratch space is refused (the kernel
+# would look its directories up again, and the workload may change them; forgeonectl(1) NOTES).
+serve_fd "$W/oklink.sock" "pn:$W/oklink"
 for race in statx-empty-path newfstatat-empty-path; do
         run_local "$statpol" "$W/r-$race" -- "$attack" race-fd "$race" "$LOCAL_ATTEMPTS" "$W/ok" \
                 "sock:$W/secret.sock" - "ino:$ino"
         results "local, stat mediated:" "$W/r-$race"
 done
-run_local "$statpol" "$W/r-readlinkat" -- "$attack" race-fd readlinkat-empty-path "$LOCAL_ATTEMPTS" "$W/oklink" \
+run_local "$statpol" "$W/r-readlinkat" -- "$attack" race-fd readlinkat-empty-path "$LOCAL_ATTEMPTS" "sock:$W/oklink.sock" \
         "sock:$W/link.sock" - "SECRETLINK"
 results "local, stat mediated:" "$W/r-readlinkat"
 
@@ -81,14 +84,16 @@ if image_build; then
         for race in statx-empty-path newfstatat-empty-path readlinkat-empty-path; do
                 name=fo-attack-stat-$$-$race
                 want="ino:$ino" a=/tmp/ok spec="p:$S/secret"
-                [ "$race" = readlinkat-empty-path ] && want=SECRETLINK a=/tmp/oklink spec="pn:$S/link"
+                [ "$race" = readlinkat-empty-path ] && want=SECRETLINK a=sock:/tmp/ok.sock spec="pn:$S/link"
                 run_container "$statpol" "$W/c-$race" --name "$name" -- /bin/sh -c \
-                        "ln -sf ok /tmp/oklink; while [ ! -e /tmp/fd.sock ]; do sleep 0.05; done;
+                        "ln -sf ok /tmp/oklink; while [ ! -e /tmp/fd.sock ] || [ ! -e /tmp/ok.sock ]; do sleep 0.05; done;
                          exec /bin/attack race-fd $race $CONTAINER_ATTEMPTS $a sock:/tmp/fd.sock - $want" &
                 ctr=$!
                 started_pids+=("$ctr")
                 cpid=$(container_pid "$name")
                 if [ -n "$cpid" ]; then
+                        while [ ! -L "/proc/$cpid/root/tmp/oklink" ] && [ -d "/proc/$cpid" ]; do sleep 0.05; done
+                        serve_fd "/proc/$cpid/root/tmp/ok.sock" "pn:/proc/$cpid/root/tmp/oklink"
                         serve_fd "/proc/$cpid/root/tmp/fd.sock" "$spec"
                 fi
                 wait "$ctr"
