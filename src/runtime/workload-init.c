@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -170,6 +171,42 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         _exit(errno == ENOENT ? 127 : 126);
 }
 
+/* Our environment strings are the caller's (we are its clone), and /proc/1/environ shows them to the
+ * workload: procfs lets a process of the same uid read the environment of one that is not dumpable
+ * (PTRACE_MODE_READ; seen on Linux 6.18, where /proc/1/mem and fd/ are refused). The command has its own
+ * copy; ours is cleared where the kernel looks: [env_start, env_end) of /proc/self/stat. */
+static void clear_own_environment(void) {
+        char buf[2048];
+        unsigned long long start = 0, end = 0;
+        const char *p = NULL;
+        int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field = 2;
+        ssize_t n;
+
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof buf - 1);
+        (void) close(fd);
+        if (n <= 0)
+                return;
+        buf[n] = 0;
+        /* After the comm's closing parenthesis the fields are separated by single spaces. */
+        for (ssize_t i = n - 1; i >= 0; i--)
+                if (buf[i] == ')') {
+                        p = buf + i + 1;
+                        break;
+                }
+        for (; p && *p && field < 51; p++)
+                if (*p == ' ') {
+                        field++;
+                        if (field == 50)
+                                start = strtoull(p + 1, NULL, 10);
+                        else if (field == 51)
+                                end = strtoull(p + 1, NULL, 10);
+                }
+        if (start && end > start && end - start < (64u << 20))
+                memset((void *) (uintptr_t) start, 0, (size_t) (end - start));
+}
+
 _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
         struct fo_clone_args ca = {};
         sigset_t all;
@@ -215,6 +252,7 @@ _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
         if (command == 0)
                 run_command(a);
 
+        clear_own_environment();
         r = send_fd(a->sync_fd, pidfd);
         if (r < 0) {
                 (void) kill(command, SIGKILL);
