@@ -174,7 +174,8 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
 /* Our environment strings are the caller's (we are its clone), and /proc/1/environ shows them to the
  * workload: procfs lets a process of the same uid read the environment of one that is not dumpable
  * (PTRACE_MODE_READ; seen on Linux 6.18, where /proc/1/mem and fd/ are refused). The command has its own
- * copy; ours is cleared where the kernel looks: [env_start, env_end) of /proc/self/stat. */
+ * copy; ours is cleared where the kernel looks: [env_start, env_end) of /proc/self/stat (shrinking the
+ * range with PR_SET_MM is refused here, EPERM, even to root). */
 static void clear_own_environment(void) {
         char buf[2048];
         unsigned long long start = 0, end = 0;
