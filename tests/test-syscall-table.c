@@ -206,7 +206,8 @@ START_TEST(test_path_and_sockaddr) {
         static const char *const with_addr[] = { "connect", "bind", "sendto", "sendmsg", "sendmmsg" };
         static const char *const emulable[] = { "open", "openat", "openat2", "creat", "connect", "unlinkat",
                                                 "renameat2", "linkat", "symlinkat", "fchmodat", "utimensat",
-                                                "fchmod", "fchown", "fsetxattr", "fremovexattr" };
+                                                "fchmod", "fchown", "fsetxattr", "fremovexattr", "sendto",
+                                                "sendmsg", "sendmmsg" };
 
         FOREACH_ELEMENT(n, with_path) {
                 ck_assert_msg(syscall_has_path(*n), "%s should take a path", *n);

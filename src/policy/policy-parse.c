@@ -1799,8 +1799,8 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
                         if (!info || !info->emulable) {
                                 err_syscall(c, list[i].origin,
                                             "syscall \"%s\" cannot be emulated (the supervisor performs "
-                                            "only the open, stat, access, readlink, connect, directory "
-                                            "entry and path attribute families)",
+                                            "only the open, stat, access, readlink, connect, send, "
+                                            "directory entry and attribute families)",
                                             list[i].name);
                                 return;
                         }

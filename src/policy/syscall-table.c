@@ -54,8 +54,9 @@
         { .name = n, .args = { a0, a1, a2, a3, a4, a5 }, .emulable = (emu), .addr_form = (form) }
 
 /* Sorted by name (bisected; a unit test checks the order). "emulable" lists
- * what the supervisor performs itself (src/supervisor/supervisor-emulate.c):
- * opens, connect, the read-only stat/access/readlink calls, and the calls that
+ * what the supervisor performs itself (src/supervisor/supervisor-emulate.c,
+ * supervisor-fdcall.c, supervisor-send.c): opens, connect, the sends, the
+ * read-only stat/access/readlink calls, and the calls that
  * create, remove or rename directory entries or change an object's mode, owner,
  * size, times or extended attributes by path. A hard link gives
  * a second name to read and write the file through, so link sources request
@@ -130,9 +131,9 @@ static const SyscallInfo syscall_infos[] = {
         S("renameat",          D,  P,  D2, P2, N,  N,  A_DELETE,         A_CREATE, true),
         S("renameat2",         D,  P,  D2, P2, I,  N,  A_DELETE,         A_CREATE, true),
         S("rmdir",             P,  N,  N,  N,  N,  N,  A_DELETE,         0,        true),
-        NET("sendmmsg",        F,  SA, I,  I,  N,  N,  false, SYSCALL_ADDR_MMSGHDR),
-        NET("sendmsg",         F,  SA, I,  N,  N,  N,  false, SYSCALL_ADDR_MSGHDR),
-        NET("sendto",          F,  X,  I,  I,  SA, SL, false, SYSCALL_ADDR_SOCKADDR),
+        NET("sendmmsg",        F,  SA, I,  I,  N,  N,  true,  SYSCALL_ADDR_MMSGHDR),
+        NET("sendmsg",         F,  SA, I,  N,  N,  N,  true,  SYSCALL_ADDR_MSGHDR),
+        NET("sendto",          F,  X,  I,  I,  SA, SL, true,  SYSCALL_ADDR_SOCKADDR),
         S("setxattr",          P,  X,  X,  I,  I,  N,  A_ATTR,           0,        true),
         S("stat",              P,  X,  N,  N,  N,  N,  A_STAT,           0,        true),
         S("stat64",            P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
