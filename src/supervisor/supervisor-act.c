@@ -133,9 +133,9 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
                 ev->trust = trust;
                 ev->action = SUPERVISOR_ACTION_EMULATE;
                 fill_event(c, ev);
-                r = fdcall_supported(c->name) ? fdcall_emulate(c, &er)
-                    : send_supported(c->name) ? send_emulate(c, ev, &er)
-                                              : emulate_call(c, ev, &er);
+                r = c->cls->is_fdcall ? fdcall_emulate(c, &er)
+                    : c->cls->is_send ? send_emulate(c, ev, &er)
+                                      : emulate_call(c, ev, &er);
                 if (r < 0) {
                         d->action = SUPERVISOR_ACTION_DENY;
                         d->error = EPERM;

@@ -641,6 +641,8 @@ static void class_fill(uint32_t arch, int nr, SyscallClass *ret) {
                 .name = name,
                 .info = name ? syscall_info_lookup(name) : NULL,
                 .emulable = name && (emulate_supported(name) || fdcall_supported(name) || send_supported(name)),
+                .is_fdcall = fdcall_supported(name),
+                .is_send = send_supported(name),
                 .is_open = name && (streq(name, "open") || streq(name, "openat") || streq(name, "openat2") ||
                                     streq(name, "creat")),
                 .creds_change = creds_change_of(name),

@@ -171,6 +171,8 @@ typedef struct SyscallClass {
         const SyscallInfo *info;   /* its argument description, or NULL */
         bool emulable;             /* emulate_supported() */
         bool is_open;              /* open, openat, openat2, creat */
+        bool is_fdcall;            /* fdcall_supported(): performed by supervisor-fdcall.c */
+        bool is_send;              /* send_supported(): performed by supervisor-send.c */
         int8_t creds_change;       /* -1 none, 0 every task of the workload, 1 the calling task */
 } SyscallClass;
 
