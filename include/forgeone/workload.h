@@ -23,9 +23,10 @@
  * Decisions go to the configured event sink (event-sink.h), from the
  * supervising thread, never blocking it.
  *
- * What a plain command gets: new pid and mount namespaces (so it cannot
+ * What a plain command gets: new pid, mount and IPC namespaces (so it cannot
  * signal, limit, trace or read the memory of its supervisor, another
- * workload or any host process, all of which are invisible to it), a /proc
+ * workload or any host process, all of which are invisible to it, nor
+ * reach their SysV IPC objects), a /proc
  * of its own, and the host's file system otherwise; never CAP_SYS_PTRACE
  * (not in its bounding set either), which alone could open the memory,
  * environment or descriptors of init below. Its pid 1 is a small

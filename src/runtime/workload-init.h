@@ -3,7 +3,7 @@
 
 /*
  * Internal to the runtime: the child side of a plain workload
- * (workload-init.c). The process cloned into new pid and mount namespaces
+ * (workload-init.c). The process cloned into new pid, mount and IPC namespaces
  * becomes pid 1, our init: it mounts a /proc of the namespace, clones the
  * command with CLONE_PIDFD and sends that pidfd to the parent over sync_fd
  * (so the parent can take the command's listener), clears its own copy of

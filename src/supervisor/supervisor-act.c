@@ -183,8 +183,7 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
 
                         if (continue_opath_substitute(c, trust, &er) >= 0) {
                                 ev->action = d->action = SUPERVISOR_ACTION_EMULATE;
-                                ev->reason = "O_PATH open through names the workload may change: opened by the "
-                                             "supervisor, for reading";
+                                ev->reason = er.reason;
                                 ev->error = er.error;
                                 ev->value = er.value;
                                 ev->trust = trust;

@@ -329,8 +329,20 @@ int continue_opath_substitute(Call *c, int trust, EmulateResult *res) {
                 };
                 opath = openat2_raw(c->s->root_fd, c->path, &how);
         }
+        /* A symbolic link itself (O_NOFOLLOW): no descriptor but an O_PATH one can be had of it, and none
+         * can be handed over. The call is not supported here: EOPNOTSUPP, which is also what glibc's
+         * fchmodat(AT_SYMLINK_NOFOLLOW) and its callers (tar) expect for a link. */
+        if (opath >= 0 && fstat(opath, &st) == 0 && S_ISLNK(st.st_mode)) {
+                creds_leave(&saved);
+                res->error = EOPNOTSUPP;
+                res->reason = "an O_PATH descriptor of a symbolic link in a directory the workload may change "
+                              "cannot be handed over race-free";
+                return 0;
+        }
         /* Only what opening for reading does nothing to: no FIFO, device, socket or symlink. */
         if (opath >= 0 && fstat(opath, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+                res->reason = "O_PATH open through names the workload may change: opened by the supervisor, "
+                              "for reading";
                 snprintf(proc, sizeof proc, "/proc/self/fd/%d", opath);
                 fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
                                         (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));

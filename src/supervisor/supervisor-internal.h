@@ -308,7 +308,8 @@ const char *continue_unsafe_reason(Call *c, int trust);
 int continue_path_missing(Call *c);
 /* An O_PATH open that cannot be continued, of a directory or a regular file the policy also lets the
  * workload read: opened by the supervisor (RESOLVE_NO_SYMLINKS, on the checked path) and answered with a
- * descriptor for reading (ADDFD cannot install O_PATH files). -EOPNOTSUPP when it does not apply. */
+ * descriptor for reading (ADDFD cannot install O_PATH files); of a symbolic link itself: EOPNOTSUPP.
+ * -EOPNOTSUPP (as a return value) when it does not apply. */
 int continue_opath_substitute(Call *c, int trust, EmulateResult *ret);
 
 /* ---- calls on the workload's descriptors (supervisor-fdcall.c) ---- */

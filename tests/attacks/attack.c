@@ -57,6 +57,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <sys/shm.h>
+#include <sys/msg.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -1079,6 +1081,27 @@ static int cmd_reach(int argc, char **argv) {
         dprintf(1, "REACHED\n");
         if (argc > 3)
                 (void) wait_file(argv[3], 60);
+        return 0;
+}
+
+/* sysv SHMID MSQID: a host process's SysV shared memory segment and message queue, by id (root passes
+ * their permission checks): attached or looked at = escaped. */
+static int cmd_sysv(int argc, char **argv) {
+        struct msqid_ds mq;
+        void *p;
+
+        if (argc < 2)
+                return 2;
+        p = shmat(atoi(argv[0]), NULL, SHM_RDONLY);
+        if (p != (void *) -1) {
+                result("sysv-shm", true, "attached a host process's shared memory segment %s", argv[0]);
+                (void) shmdt(p);
+        } else
+                result("sysv-shm", false, "refused: %s", en(errno));
+        if (msgctl(atoi(argv[1]), IPC_STAT, &mq) == 0)
+                result("sysv-msg", true, "looked at a host process's message queue %s", argv[1]);
+        else
+                result("sysv-msg", false, "refused: %s", en(errno));
         return 0;
 }
 
@@ -3027,6 +3050,7 @@ int main(int argc, char **argv) {
                 { "with-fds", cmd_with_fds },
                 { "serve-fds", cmd_serve_fds },
                 { "setxattr", cmd_setxattr },
+                { "sysv", cmd_sysv },
                 { "listen-tcp", cmd_listen_tcp },
                 { "recv-unix", cmd_recv_unix },
                 { "loopctl", cmd_loopctl },

@@ -156,6 +156,22 @@ for mode in $modes; do
 done
 skip_test "the daemon as a target" "there is no forgeoned yet: run --local and containers are supervised by forgeonectl"
 
+# --- SysV IPC objects of host processes, by id: a root workload passes their permission checks.
+if command -v ipcmk >/dev/null && command -v ipcrm >/dev/null; then
+        shmid=$(ipcmk -M 4096 2>/dev/null | awk '{print $NF}')
+        msqid=$(ipcmk -Q 2>/dev/null | awk '{print $NF}')
+        if [ -n "$shmid" ] && [ -n "$msqid" ]; then
+                run_local "$default" "$W/sysv" -- "$attack" sysv "$shmid" "$msqid"
+                results "local:" "$W/sysv"
+        else
+                skip_test "local: SysV IPC" "ipcmk could not create a segment and a queue"
+        fi
+        [ -n "$shmid" ] && ipcrm -m "$shmid" 2>/dev/null
+        [ -n "$msqid" ] && ipcrm -q "$msqid" 2>/dev/null
+else
+        skip_test "local: SysV IPC" "needs ipcmk and ipcrm"
+fi
+
 # --- cgroup.procs: leave the workload's cgroup, or pull the other supervisor into ours.
 cg_root=/sys/fs/cgroup/unified
 [ -d "$cg_root" ] || cg_root=/sys/fs/cgroup
