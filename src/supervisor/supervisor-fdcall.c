@@ -8,6 +8,7 @@
  * the workload's.
  */
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,14 @@
 #include <unistd.h>
 
 #include "supervisor-internal.h"
+
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#define NATIVE_AUDIT_ARCH 0
+#endif
 
 #define XATTR_NAME_MAX_ 255
 #define XATTR_SIZE_MAX_ 65536
@@ -42,6 +51,11 @@ int fdcall_emulate(Call *c, EmulateResult *res) {
         *res = (EmulateResult) {};
         if (!c->creds || c->magic_file < 0)
                 return -EINVAL;
+        if (c->arch != NATIVE_AUDIT_ARCH) {
+                res->error = EPERM;
+                res->reason = "emulation is only done for the native architecture";
+                return 0;
+        }
         if (c->lookup_error) {
                 res->error = c->lookup_error;
                 return 0;

@@ -20,6 +20,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -34,6 +35,14 @@
 
 #include "forgeone/path-resolve.h"
 #include "supervisor-internal.h"
+
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#define NATIVE_AUDIT_ARCH 0
+#endif
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD_FLAG O_EXCL
@@ -353,6 +362,12 @@ int send_emulate(Call *c, const SupervisorEvent *proto, EmulateResult *res) {
         *res = (EmulateResult) {};
         if (!c->creds)
                 return -EINVAL;
+        if (c->arch != NATIVE_AUDIT_ARCH) {
+                /* struct msghdr and friends are read in the native layout only. */
+                res->error = EPERM;
+                res->reason = "emulation is only done for the native architecture";
+                return 0;
+        }
         if (c->sock_fd < 0) {
                 res->error = EBADF;
                 return 0;
