@@ -13,6 +13,7 @@
 # limit on a noisy workload, not the boundary under test; the first escapes come within the first
 # attempts anyway (see FINDINGS.md). TAP.
 source "$(dirname "$0")/attack-lib.sh"
+echo "# every race: $LOCAL_ATTEMPTS attempts in --local and $CONTAINER_ATTEMPTS in a container ($((LOCAL_ATTEMPTS + CONTAINER_ATTEMPTS)) in all)"
 
 notrust=$(policy_variant notrust default '.trust.deny_penalty = 0')
 # stat and readlink by path decided in the supervisor (secrets denied), and no fstat at all: then the
