@@ -992,7 +992,8 @@ START_TEST(test_default_policy_split) {
         ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWNET | SIGCHLD, 0), RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWPID | SIGCHLD, 0), RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWNS | SIGCHLD, 0), RET_ERRNO(EPERM));
-        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, 0), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, 0),
+                          RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWCGROUP | SIGCHLD, 0), RET_ERRNO(EPERM));
         /* ioctl by request: terminal queries yes; injecting, stealing a terminal, file flags no */
         ck_assert_uint_eq(run_native(f, "ioctl", 0, TCGETS), SECCOMP_RET_ALLOW);

@@ -437,7 +437,8 @@ START_TEST(test_network_connected) {
                 "  'peer': {'type': 'network', 'endpoints': [{'family': 'connected'}]},"
                 "  'lo': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '127.0.0.0/8'}]}},"
                 "'rules': ["
-                "  {'id': 'send', 'syscalls': ['sendmsg', 'sendmmsg'], 'resources': ['peer', 'lo'], 'action': 'allow'},"
+                "  {'id': 'send', 'syscalls': ['sendmsg', 'sendmmsg'], 'resources': ['peer', 'lo'],"
+                "   'action': 'allow'},"
                 "  {'id': 'conn', 'syscalls': ['connect'], 'resource': 'lo', 'action': 'allow'}]}");
         PolicySockaddr none = { .family = POLICY_FAMILY_CONNECTED }, far = inet(AF_INET, "192.0.2.2", 80, 0);
         PolicySockaddr unspec = { .family = AF_UNSPEC };
@@ -461,6 +462,12 @@ END_TEST
 
 /* policy_graph_allows_any_path(): allowed whatever the path only when no deny could match and something
  * allows the whole tree. */
+static bool any_path(const PolicyGraph *g, int trust, const char *syscall, unsigned access) {
+        PolicyQuery q = test_query(g, NULL, trust, syscall);
+
+        return policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, trust, q.arch, q.nr, access);
+}
+
 START_TEST(test_allows_any_path) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
                 TEST_POLICY_HEAD
@@ -473,28 +480,20 @@ START_TEST(test_allows_any_path) {
                 "  {'id': 'no-shadow', 'syscalls': ['openat'], 'resource': 'shadow', 'action': 'deny'},"
                 "  {'id': 'exec', 'syscalls': ['execve'], 'resource': 'tmp', 'action': 'allow'},"
                 "  {'id': 'chdir', 'syscalls': ['chdir'], 'action': 'allow', 'min_trust': 40},"
-                "  {'id': 'stat', 'syscalls': ['stat'], 'resource': 'all', 'action': 'allow', 'min_trust': 60}]}");
-        uint32_t a = test_query(g, NULL, 50, "openat").arch;
+                "  {'id': 'stat', 'syscalls': ['stat'], 'resource': 'all', 'action': 'allow',"
+                "   'min_trust': 60}]}");
 
         /* stat access on every path, and the deny is about reading only */
-        ck_assert(policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 50, a, test_query(g, NULL, 50, "openat").nr,
-                                               POLICY_ACCESS_STAT));
-        ck_assert(!policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 50, a, test_query(g, NULL, 50, "openat").nr,
-                                                POLICY_ACCESS_READ));
-        ck_assert(!policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 50, a, test_query(g, NULL, 50, "openat").nr,
-                                                POLICY_ACCESS_WRITE));
+        ck_assert(any_path(g, 50, "openat", POLICY_ACCESS_STAT));
+        ck_assert(!any_path(g, 50, "openat", POLICY_ACCESS_READ));
+        ck_assert(!any_path(g, 50, "openat", POLICY_ACCESS_WRITE));
         /* a subtree is not every path */
-        ck_assert(!policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 50, a, test_query(g, NULL, 50, "execve").nr,
-                                                POLICY_ACCESS_EXEC));
+        ck_assert(!any_path(g, 50, "execve", POLICY_ACCESS_EXEC));
         /* a rule without a resource covers every path, at the trust it needs */
-        ck_assert(policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 50, a, test_query(g, NULL, 50, "chdir").nr,
-                                               POLICY_ACCESS_STAT));
-        ck_assert(!policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 30, a, test_query(g, NULL, 50, "chdir").nr,
-                                                POLICY_ACCESS_STAT));
-        ck_assert(!policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 50, a, test_query(g, NULL, 50, "stat").nr,
-                                                POLICY_ACCESS_STAT));
-        ck_assert(policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, 70, a, test_query(g, NULL, 50, "stat").nr,
-                                               POLICY_ACCESS_STAT));
+        ck_assert(any_path(g, 50, "chdir", POLICY_ACCESS_STAT));
+        ck_assert(!any_path(g, 30, "chdir", POLICY_ACCESS_STAT));
+        ck_assert(!any_path(g, 50, "stat", POLICY_ACCESS_STAT));
+        ck_assert(any_path(g, 70, "stat", POLICY_ACCESS_STAT));
 }
 END_TEST
 

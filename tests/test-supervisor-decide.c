@@ -21,7 +21,8 @@ static const char policy_text[] =
         "    \"etc\": { \"type\": \"path\", \"paths\": [\"/etc/**\"], \"access\": [\"read\", \"stat\"] },"
         "    \"secret\": { \"type\": \"path\", \"paths\": [\"/etc/shadow\"], \"access\": [\"all\"] },"
         "    \"peer\": { \"type\": \"network\", \"endpoints\": [ { \"family\": \"connected\" } ] },"
-        "    \"local\": { \"type\": \"network\", \"endpoints\": [ { \"family\": \"inet\", \"address\": \"127.0.0.0/8\" } ] } },"
+        "    \"local\": { \"type\": \"network\","
+        "               \"endpoints\": [ { \"family\": \"inet\", \"address\": \"127.0.0.0/8\" } ] } },"
         "  \"rules\": ["
         "    { \"id\": \"ppid\", \"syscalls\": [\"getppid\"], \"action\": \"allow\" },"
         "    { \"id\": \"unlink\", \"syscalls\": [\"unlink\"], \"action\": \"emulate\" },"
@@ -32,8 +33,10 @@ static const char policy_text[] =
         "      \"errno\": \"EACCES\" },"
         "    { \"id\": \"no-kill\", \"syscalls\": [\"kill\"], \"action\": \"deny\", \"errno\": \"ESRCH\" },"
         "    { \"id\": \"mount\", \"syscalls\": [\"mount\"], \"action\": \"quarantine\" },"
-        "    { \"id\": \"send\", \"syscalls\": [\"sendmsg\"], \"resources\": [\"peer\", \"local\"], \"action\": \"allow\" },"
-        "    { \"id\": \"fd-attr\", \"syscalls\": [\"fchmod\"], \"resource\": \"tmp\", \"action\": \"allow\" } ] }";
+        "    { \"id\": \"send\", \"syscalls\": [\"sendmsg\"], \"resources\": [\"peer\", \"local\"],"
+        "      \"action\": \"allow\" },"
+        "    { \"id\": \"fd-attr\", \"syscalls\": [\"fchmod\"], \"resource\": \"tmp\","
+        "      \"action\": \"allow\" } ] }";
 
 static PolicyGraph *graph;
 

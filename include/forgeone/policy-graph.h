@@ -95,8 +95,9 @@ unsigned policy_graph_needs(const PolicyGraph *g, uint32_t arch, int nr) _pure_;
 
 /* True when the policy allows (or emulates) this syscall with this access for the identity at this trust
  * whatever path it names: no deny or quarantine rule could match it on any path, and a rule without a
- * resource or with the root's whole-tree pattern granting that access does. Then no change to what a path leads to can
- * change the decision (the supervisor may let the kernel look the path up again, see forgeonectl(1)). */
+ * resource or with the root's whole-tree pattern granting that access does. Then no change to what a path
+ * leads to can change the decision (the supervisor may let the kernel look the path up again, see
+ * forgeonectl(1)). */
 bool policy_graph_allows_any_path(const PolicyGraph *g, int identity, int trust, uint32_t arch, int nr,
                                   unsigned access) _pure_;
 

@@ -885,7 +885,8 @@ bool policy_graph_allows_any_path(const PolicyGraph *g, int identity, int trust,
                                         covered = true;
                 }
         }
-        return covered || p->default_verdict == POLICY_VERDICT_ALLOW || p->default_verdict == POLICY_VERDICT_EMULATE;
+        return covered || p->default_verdict == POLICY_VERDICT_ALLOW ||
+               p->default_verdict == POLICY_VERDICT_EMULATE;
 }
 
 /* ---- explanation ---- */

@@ -1064,7 +1064,9 @@ static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
                         (void) val;
                         if (strv_contains_const(all_keys, key) && !streq(key, "family")) {
                                 push_key(c, key);
-                                err_key(c, "\"%s\" is not valid for a \"connected\" endpoint (it has no address)",
+                                err_key(c,
+                                        "\"%s\" is not valid for a \"connected\" endpoint "
+                                        "(it has no address)",
                                         key);
                                 pop(c);
                         }

@@ -64,7 +64,7 @@ static bool name_changeable(Walk *w, const char *path) {
                 .path = path,
         };
 
-        FOREACH_ELEMENT(e, entry_changers) {
+        FOREACH_ELEMENT (e, entry_changers) {
                 PolicyDecision d;
 
                 q.nr = syscall_resolve_arch(e->name, w->c->arch);
@@ -248,7 +248,8 @@ const char *continue_unsafe_reason(Call *c, int trust) {
         /* Allowed with this access on every path: whatever the kernel's own lookup finds is allowed.
          * Only openat2's flags, read from memory, must still be what was judged. */
         if (c->decoded && !c->have_addr &&
-            policy_graph_allows_any_path(w.g, c->s->identity, trust, c->arch, c->nr, c->access | c->access2)) {
+            policy_graph_allows_any_path(w.g, c->s->identity, trust, c->arch, c->nr,
+                                         c->access | c->access2)) {
                 if (c->info && arg_index(c->info, SYSCALL_ARG_OPEN_HOW) >= 0 && c->n_ptrs > 0 &&
                     !target_memory_stable(c->tid, c->s->cgroup_fd, c->ptr_addrs, c->ptr_lens, c->n_ptrs))
                         return "its open_how lies in memory that could change after the check";
@@ -256,13 +257,15 @@ const char *continue_unsafe_reason(Call *c, int trust) {
         }
         if (!target_exclusive(c->tid, c->s->cgroup_fd))
                 return "another task shares its memory, working directory or descriptor table";
-        if (c->n_ptrs > 0 && !target_memory_stable(c->tid, c->s->cgroup_fd, c->ptr_addrs, c->ptr_lens, c->n_ptrs))
+        if (c->n_ptrs > 0 &&
+            !target_memory_stable(c->tid, c->s->cgroup_fd, c->ptr_addrs, c->ptr_lens, c->n_ptrs))
                 return "its arguments lie in memory that could change after the check";
         if (c->decoded && arg_index(c->info, SYSCALL_ARG_PATH) >= 0) {
                 /* Which calls follow a symbolic link as last component: all but the O_NOFOLLOW and
                  * AT_SYMLINK_NOFOLLOW forms (an exec follows, a chdir follows). */
                 int af = arg_index(c->info, SYSCALL_ARG_AT_FLAGS);
-                bool follow = !(c->open_flags & O_NOFOLLOW) && !(af >= 0 && (c->args[af] & AT_SYMLINK_NOFOLLOW));
+                bool follow =
+                        !(c->open_flags & O_NOFOLLOW) && !(af >= 0 && (c->args[af] & AT_SYMLINK_NOFOLLOW));
 
                 r = path_walk(&w, false, follow);
                 if (r >= 0 && !w.why && arg_index(c->info, SYSCALL_ARG_PATH2) >= 0)
@@ -270,7 +273,8 @@ const char *continue_unsafe_reason(Call *c, int trust) {
                 if (r < 0 && !w.why)
                         w.why = "its path could not be looked at again";
         }
-        if (!w.why && c->have_addr && c->addr.family == AF_UNIX && c->addr.unix_path && c->addr.unix_path[0] != '@') {
+        if (!w.why && c->have_addr && c->addr.family == AF_UNIX && c->addr.unix_path &&
+            c->addr.unix_path[0] != '@') {
                 /* bind, or a send a policy lets the kernel make: the socket path is looked up again. */
                 const struct sockaddr_un *un = (const struct sockaddr_un *) &c->raw_addr;
                 size_t n = c->raw_len > offsetof(struct sockaddr_un, sun_path)
@@ -308,7 +312,7 @@ int continue_opath_substitute(Call *c, int trust, EmulateResult *res) {
         char proc[64];
         int r;
 
-        *res = (EmulateResult) {};
+        *res = (EmulateResult){};
         if (!c->path || !c->creds || !c->s->loop_graph || c->lookup_error)
                 return -EOPNOTSUPP;
         memcpy(q.args, c->args, sizeof q.args);
@@ -335,8 +339,9 @@ int continue_opath_substitute(Call *c, int trust, EmulateResult *res) {
         if (opath >= 0 && fstat(opath, &st) == 0 && S_ISLNK(st.st_mode)) {
                 creds_leave(&saved);
                 res->error = EOPNOTSUPP;
-                res->reason = "an O_PATH descriptor of a symbolic link in a directory the workload may change "
-                              "cannot be handed over race-free";
+                res->reason =
+                        "an O_PATH descriptor of a symbolic link in a directory the workload may change "
+                        "cannot be handed over race-free";
                 return 0;
         }
         /* Only what opening for reading does nothing to: no FIFO, device, socket or symlink. */

@@ -499,7 +499,7 @@ static int decode_sockaddr_bytes(Call *c, const struct sockaddr_storage *ss, soc
 }
 
 bool call_is_send(const Call *c) {
-        return c->name && (streq(c->name, "sendto") || streq(c->name, "sendmsg") || streq(c->name, "sendmmsg"));
+        return c->cls && c->cls->is_send;
 }
 
 int decode_addr(Call *c) {
@@ -640,7 +640,8 @@ static void class_fill(uint32_t arch, int nr, SyscallClass *ret) {
         *ret = (SyscallClass) {
                 .name = name,
                 .info = name ? syscall_info_lookup(name) : NULL,
-                .emulable = name && (emulate_supported(name) || fdcall_supported(name) || send_supported(name)),
+                .emulable = name &&
+                            (emulate_supported(name) || fdcall_supported(name) || send_supported(name)),
                 .is_fdcall = fdcall_supported(name),
                 .is_send = send_supported(name),
                 .is_open = name && (streq(name, "open") || streq(name, "openat") || streq(name, "openat2") ||

@@ -48,7 +48,7 @@ int fdcall_emulate(Call *c, EmulateResult *res) {
         CredsSaved saved;
         int r;
 
-        *res = (EmulateResult) {};
+        *res = (EmulateResult){};
         if (!c->creds || c->magic_file < 0)
                 return -EINVAL;
         if (c->arch != NATIVE_AUDIT_ARCH) {

@@ -206,7 +206,8 @@ typedef struct Call {
         int lookup_error, lookup_error2; /* positive errno of the path lookups */
         unsigned access, access2;
         uint64_t open_flags, open_mode, open_resolve;
-        bool empty_path;      /* AT_EMPTY_PATH with "" (a NULL path, an fd object): the object is magic_file */
+        bool empty_path;      /* AT_EMPTY_PATH with "" (a NULL path, an fd object): the object is
+                               * magic_file */
         bool magic;           /* a /proc/PID/fd/N of the workload: reopen magic_file */
         /* The file the call names through the workload's descriptor table or its cwd (a /proc/PID/fd/N of
          * its own, AT_EMPTY_PATH, a NULL path, the fd of fchmod and friends), taken from it while deciding

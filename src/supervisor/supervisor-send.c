@@ -56,11 +56,11 @@
 #define MSG_FASTOPEN 0x20000000
 #endif
 
-#define SEND_MAX_BYTES (4u << 20)
+#define SEND_MAX_BYTES   (4u << 20)
 #define SEND_MAX_CONTROL 65536u
-#define SEND_MAX_IOV 1024u /* UIO_MAXIOV */
-#define SEND_MAX_MSGS 64u  /* what decode_addr() looks at */
-#define SEND_MAX_FDS 253u  /* SCM_MAX_FD */
+#define SEND_MAX_IOV     1024u /* UIO_MAXIOV */
+#define SEND_MAX_MSGS    64u   /* what decode_addr() looks at */
+#define SEND_MAX_FDS     253u  /* SCM_MAX_FD */
 
 bool send_supported(const char *name) {
         return name && (streq(name, "sendto") || streq(name, "sendmsg") || streq(name, "sendmmsg"));
@@ -140,7 +140,8 @@ static int read_iov(Call *c, SendJob *j, uint64_t iov_addr, uint64_t iovlen, Sen
         for (size_t i = 0; i < iovlen && at < total; i++) {
                 size_t n = MIN(iov[i].iov_len, total - at);
 
-                if (n > 0 && target_read(c->tid, (uint64_t) (uintptr_t) iov[i].iov_base, m->data + at, n) < 0)
+                if (n > 0 &&
+                    target_read(c->tid, (uint64_t) (uintptr_t) iov[i].iov_base, m->data + at, n) < 0)
                         return EFAULT;
                 at += n;
         }
@@ -163,10 +164,9 @@ static int read_control(Call *c, uint64_t addr, uint64_t len, SendMsg *m, const 
         if (target_read(c->tid, addr, m->control, len) < 0)
                 return EFAULT;
         m->controllen = len;
-        mh = (struct msghdr) { .msg_control = m->control, .msg_controllen = len };
+        mh = (struct msghdr){ .msg_control = m->control, .msg_controllen = len };
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-                if (cm->cmsg_len < CMSG_LEN(0) ||
-                    (char *) cm + cm->cmsg_len > m->control + m->controllen)
+                if (cm->cmsg_len < CMSG_LEN(0) || (char *) cm + cm->cmsg_len > m->control + m->controllen)
                         return EINVAL;
                 if (cm->cmsg_level != SOL_SOCKET)
                         continue;
@@ -201,7 +201,8 @@ static int read_messages(Call *c, SendJob *j, const char **reason) {
 
         if (streq(c->name, "sendto")) {
                 j->n_msgs = 1;
-                struct iovec one = { .iov_base = (void *) (uintptr_t) c->args[1], .iov_len = (size_t) c->args[2] };
+                struct iovec one = { .iov_base = (void *) (uintptr_t) c->args[1],
+                                     .iov_len = (size_t) c->args[2] };
                 SendMsg *m = &j->msgs[0];
 
                 if (one.iov_len > SSIZE_MAX)
@@ -215,7 +216,8 @@ static int read_messages(Call *c, SendJob *j, const char **reason) {
                 if (!m->data)
                         return ENOMEM;
                 m->len = one.iov_len;
-                if (m->len > 0 && target_read(c->tid, (uint64_t) (uintptr_t) one.iov_base, m->data, m->len) < 0)
+                if (m->len > 0 &&
+                    target_read(c->tid, (uint64_t) (uintptr_t) one.iov_base, m->data, m->len) < 0)
                         return EFAULT;
                 return 0;
         }
@@ -235,8 +237,8 @@ static int read_messages(Call *c, SendJob *j, const char **reason) {
                 j->msgs[i].user_hdr = at;
                 r = read_iov(c, j, (uint64_t) (uintptr_t) mh.msg_iov, mh.msg_iovlen, &j->msgs[i]);
                 if (r == 0)
-                        r = read_control(c, (uint64_t) (uintptr_t) mh.msg_control, mh.msg_controllen, &j->msgs[i],
-                                         reason);
+                        r = read_control(c, (uint64_t) (uintptr_t) mh.msg_control, mh.msg_controllen,
+                                         &j->msgs[i], reason);
                 if (r > 0)
                         return r;
         }
@@ -301,7 +303,8 @@ static void send_finish(SendJob *j, int error, EmulateResult *res) {
         else
                 res->error = error ?: EAGAIN;
         /* The kernel raises SIGPIPE in the sender when a stream's peer is gone, unless told not to. */
-        if (res->error == EPIPE && !(j->flags & MSG_NOSIGNAL) && seccomp_notif_id_valid_raw(s->listener, j->ev.id) == 0)
+        if (res->error == EPIPE && !(j->flags & MSG_NOSIGNAL) &&
+            seccomp_notif_id_valid_raw(s->listener, j->ev.id) == 0)
                 (void) syscall(SYS_tgkill, j->creds.tgid, j->ev.tid, SIGPIPE);
 }
 
@@ -359,7 +362,7 @@ int send_emulate(Call *c, const SupervisorEvent *proto, EmulateResult *res) {
         int fl, type = 0, r;
         socklen_t tl = sizeof type;
 
-        *res = (EmulateResult) {};
+        *res = (EmulateResult){};
         if (!c->creds)
                 return -EINVAL;
         if (c->arch != NATIVE_AUDIT_ARCH) {
@@ -440,7 +443,8 @@ int send_emulate(Call *c, const SupervisorEvent *proto, EmulateResult *res) {
                         }
                         memset(un->sun_path, 0, sizeof un->sun_path);
                         snprintf(un->sun_path, sizeof un->sun_path, "/proc/self/fd/%d", j->path_fd);
-                        j->addr_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(un->sun_path) + 1);
+                        j->addr_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) +
+                                                   strlen(un->sun_path) + 1);
                 }
         }
         j->sock_fd = TAKE_FD(c->sock_fd);

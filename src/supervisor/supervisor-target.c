@@ -348,7 +348,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 static bool shares_with(pid_t tid, pid_t t) {
         /* kcmp answers 0 for the same object; it fails for a task that is gone (which shares nothing). */
-        return syscall(SYS_kcmp, tid, t, KCMP_VM, 0, 0) == 0 || syscall(SYS_kcmp, tid, t, KCMP_FS, 0, 0) == 0 ||
+        return syscall(SYS_kcmp, tid, t, KCMP_VM, 0, 0) == 0 ||
+               syscall(SYS_kcmp, tid, t, KCMP_FS, 0, 0) == 0 ||
                syscall(SYS_kcmp, tid, t, KCMP_FILES, 0, 0) == 0;
 }
 

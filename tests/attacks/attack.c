@@ -558,14 +558,14 @@ static void width_sockets(void) {
                                 l = sizeof ty;
                                 (void) getsockopt((int) fd, SOL_SOCKET, SO_TYPE, &ty, &l);
                                 close((int) fd);
-                                /* A policy may allow a kind on purpose (web-service.json: UDP for its resolver,
-                                 * every datagram's destination judged): the harness names such kinds. */
+                                /* A policy may allow a kind on purpose (web-service.json: UDP for its
+                                 * resolver, every datagram's destination judged): the harness names them. */
                                 if (allowed_by_policy(denied[i].name))
-                                        result(id, false, "socket created, as the policy allows (its destinations "
-                                               "are judged: test-attack-targets.sh)");
+                                        result(id, false, "socket created, as the policy allows (its "
+                                               "destinations are judged: test-attack-targets.sh)");
                                 else
-                                        result(id, dom == denied[i].domain, "socket created: domain %d type %d",
-                                               dom, ty);
+                                        result(id, dom == denied[i].domain,
+                                               "socket created: domain %d type %d", dom, ty);
                         } else
                                 result(id, false, "refused: %s", en(errno));
                 }
@@ -944,8 +944,8 @@ static int cmd_reach(int argc, char **argv) {
                 size_t text = 0;
                 for (ssize_t i = 0; i < n; i++)
                         text += buf[i] != 0;
-                result(id, text > 0, "read %zd bytes of its environment (%zu not NUL), canary not in them", n,
-                       text);
+                result(id, text > 0, "read %zd bytes of its environment (%zu not NUL), canary not in them",
+                       n, text);
         } else
                 result(id, false, "refused: %s", en((int) -n));
 
@@ -1145,15 +1145,18 @@ static int cmd_after_death(int argc, char **argv) {
                 (void) setsid();
                 dprintf(1, "ALIVE\n");
                 for (;;) {
-                        static const uint64_t ops[] = { SECCOMP_SET_MODE_FILTER, SECCOMP_SET_MODE_FILTER | HB,
-                                                        SECCOMP_SET_MODE_FILTER | HB_ALL };
+                        static const uint64_t ops[] = {
+                                SECCOMP_SET_MODE_FILTER,
+                                SECCOMP_SET_MODE_FILTER | HB,
+                                SECCOMP_SET_MODE_FILTER | HB_ALL,
+                        };
                         ListenerOutcome o;
                         char buf[256];
                         ssize_t n = read_file(argv[0], buf, sizeof buf);
 
                         if (n > 0)
-                                result("after-death-open-secret", true, "read the secret (fnv64=%016" PRIx64 ")",
-                                       fnv64(buf, (size_t) n));
+                                result("after-death-open-secret", true,
+                                       "read the secret (fnv64=%016" PRIx64 ")", fnv64(buf, (size_t) n));
                         for (size_t i = 0; i < ELEMENTSOF(ops); i++) {
                                 own_listener(ops[i], SECCOMP_FILTER_FLAG_NEW_LISTENER, argv[0], &o);
                                 if (o.listener)
@@ -2638,7 +2641,8 @@ static int cmd_fds(int argc, char **argv) {
                 inherited++;
         }
         if (d && inherited == 0)
-                result("inherited-fds", false, "no descriptor of the caller beyond 0, 1 and 2 reached the workload");
+                result("inherited-fds", false,
+                       "no descriptor of the caller beyond 0, 1 and 2 reached the workload");
         if (d)
                 closedir(d);
         if (argc > 0) {
@@ -2850,7 +2854,10 @@ static int cmd_serve_fds(int argc, char **argv) {
 
         if (argc < 2 || sscanf(argv[1], "%7[^:]:%4095s", mode, path) != 2)
                 return 2;
-        fl = streq(mode, "p") ? O_PATH : streq(mode, "pn") ? O_PATH | O_NOFOLLOW : streq(mode, "d") ? O_RDONLY | O_DIRECTORY : O_RDONLY;
+        fl = streq(mode, "p")    ? O_PATH
+             : streq(mode, "pn") ? O_PATH | O_NOFOLLOW
+             : streq(mode, "d")  ? O_RDONLY | O_DIRECTORY
+                                 : O_RDONLY;
         fd = open(path, fl | O_CLOEXEC);
         s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         snprintf(un.sun_path, sizeof un.sun_path, "%s", argv[0]);
