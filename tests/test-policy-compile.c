@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -59,6 +60,15 @@ static uint32_t run_native(const PolicyFilter *f, const char *name, uint64_t a0,
 
         ck_assert_int_ge(nr, 0);
         return run(f, seccomp_arch_native(), nr, a0, a1);
+}
+
+/* The same with the third argument (ioctl's TIOCSCTTY takes it into account). */
+static uint32_t run_native3(const PolicyFilter *f, const char *name, uint64_t a0, uint64_t a1, uint64_t a2) {
+        struct seccomp_data d = { .arch = seccomp_arch_native(), .args = { a0, a1, a2 } };
+
+        d.nr = syscall_resolve_native(name);
+        ck_assert_int_ge(d.nr, 0);
+        return policy_filter_run(f, &d);
 }
 
 #define RET_ERRNO(e) (SECCOMP_RET_ERRNO | (uint32_t) (e))
@@ -891,7 +901,7 @@ END_TEST
 /* The two ways around the policy that 64-bit comparisons left open (issue 7, class 1): the kernel reads
  * ioctl's request and seccomp's operation as unsigned ints, so high bits must not change the answer. The
  * kernel filter and the graph both see through them. */
-START_TEST(test_shipped_high_bits) { /* default.json and strict.json */
+START_TEST(test_shipped_high_bits) { /* default.json, strict.json, web-service.json */
         _cleanup_(policy_freep) Policy *p = load_shipped(shipped[_i]);
         _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = NULL;
@@ -953,12 +963,16 @@ START_TEST(test_default_policy_split) {
         assert_compiled(f, "openat", POLICY_KERNEL_NOTIFY, 0, "path resource");
         assert_compiled(f, "connect", POLICY_KERNEL_NOTIFY, 0, "network resource");
         /* changing entries and attributes by path: only in scratch space and the workspace, decided and
-         * done by the supervisor; on open files (fchmod, fchown) still in the kernel */
+         * done by the supervisor; on open files (fchmod, fchown) too, by the path of the file (issue 7) */
         assert_compiled(f, "unlinkat", POLICY_KERNEL_NOTIFY, 0, "path resource");
         assert_compiled(f, "renameat2", POLICY_KERNEL_NOTIFY, 0, "path resource");
         assert_compiled(f, "fchmodat", POLICY_KERNEL_NOTIFY, 0, "path resource");
         assert_compiled(f, "truncate", POLICY_KERNEL_NOTIFY, 0, "path resource");
-        assert_compiled(f, "fchmod", POLICY_KERNEL_ALLOW, 0, NULL);
+        assert_compiled(f, "fchmod", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        assert_compiled(f, "fsetxattr", POLICY_KERNEL_NOTIFY, 0, "path resource");
+        /* sendmsg and sendmmsg carry their destination in memory: the supervisor decides them */
+        assert_compiled(f, "sendmsg", POLICY_KERNEL_NOTIFY, 0, "network resource");
+        assert_compiled(f, "sendmmsg", POLICY_KERNEL_NOTIFY, 0, "network resource");
         assert_compiled(f, "init_module", POLICY_KERNEL_ERRNO, EPERM, NULL);
         assert_compiled(f, "ptrace", POLICY_KERNEL_ERRNO, EPERM, NULL);
         assert_compiled(f, "clone", POLICY_KERNEL_ALLOW, 0, NULL);
@@ -974,6 +988,20 @@ START_TEST(test_default_policy_split) {
         ck_assert_uint_eq(run_native(f, "clone", CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, 0),
                           SECCOMP_RET_ALLOW);
         ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWUSER | SIGCHLD, 0), RET_ERRNO(EPERM));
+        /* ... and so does every other namespace clone(2) could create (issue 7, class 1) */
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWNET | SIGCHLD, 0), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWPID | SIGCHLD, 0), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWNS | SIGCHLD, 0), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, 0),
+                          RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "clone", CLONE_NEWCGROUP | SIGCHLD, 0), RET_ERRNO(EPERM));
+        /* ioctl by request: terminal queries yes; injecting, stealing a terminal, file flags no */
+        ck_assert_uint_eq(run_native(f, "ioctl", 0, TCGETS), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native(f, "ioctl", 0, TIOCSTI), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "ioctl", 0, TIOCLINUX), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native3(f, "ioctl", 0, TIOCSCTTY, 0), SECCOMP_RET_ALLOW);
+        ck_assert_uint_eq(run_native3(f, "ioctl", 0, TIOCSCTTY, 1), RET_ERRNO(EPERM));
+        ck_assert_uint_eq(run_native(f, "ioctl", 3, FS_IOC_SETFLAGS), RET_ERRNO(EPERM));
         ck_assert_uint_eq(run_native(f, "socket", AF_UNIX, SOCK_STREAM), SECCOMP_RET_ALLOW);
 }
 END_TEST
@@ -1038,7 +1066,7 @@ static Suite *policy_compile_suite(void) {
 
         tc = tcase_create("shipped");
         tcase_add_loop_test(tc, test_shipped_agree, 0, ELEMENTSOF(shipped));
-        tcase_add_loop_test(tc, test_shipped_high_bits, 0, 2); /* web-service allows every ioctl */
+        tcase_add_loop_test(tc, test_shipped_high_bits, 0, 3);
         tcase_add_test(tc, test_default_policy_split);
         tcase_add_test(tc, test_strict_policy_split);
         tcase_add_test(tc, test_web_policy_split);

@@ -429,6 +429,74 @@ START_TEST(test_network) {
 }
 END_TEST
 
+/* "connected": a send without an address of its own matches it, and nothing else does. */
+START_TEST(test_network_connected) {
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
+                TEST_POLICY_HEAD
+                "'resources': {"
+                "  'peer': {'type': 'network', 'endpoints': [{'family': 'connected'}]},"
+                "  'lo': {'type': 'network', 'endpoints': [{'family': 'inet', 'address': '127.0.0.0/8'}]}},"
+                "'rules': ["
+                "  {'id': 'send', 'syscalls': ['sendmsg', 'sendmmsg'], 'resources': ['peer', 'lo'],"
+                "   'action': 'allow'},"
+                "  {'id': 'conn', 'syscalls': ['connect'], 'resource': 'lo', 'action': 'allow'}]}");
+        PolicySockaddr none = { .family = POLICY_FAMILY_CONNECTED }, far = inet(AF_INET, "192.0.2.2", 80, 0);
+        PolicySockaddr unspec = { .family = AF_UNSPEC };
+        PolicyQuery q = test_query(g, NULL, 50, "sendmsg");
+        PolicyDecision d;
+
+        q.addr = &none;
+        d = test_eval(g, &q);
+        assert_decision(d, POLICY_VERDICT_ALLOW, 0, "send");
+        ck_assert_str_eq(d.resource->name, "peer");
+        ck_assert(d.used_memory);
+        q.addr = &far;
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_DENY, EPERM, "default");
+        /* connect(AF_UNSPEC) is a disconnect, not a send without an address */
+        q = test_query(g, NULL, 50, "connect");
+        q.addr = &unspec;
+        assert_decision(test_eval(g, &q), POLICY_VERDICT_DENY, EPERM, "default");
+        ck_assert(policy_graph_needs(g, q.arch, test_query(g, NULL, 50, "sendmmsg").nr) & POLICY_NEED_ADDR);
+}
+END_TEST
+
+/* policy_graph_allows_any_path(): allowed whatever the path only when no deny could match and something
+ * allows the whole tree. */
+static bool any_path(const PolicyGraph *g, int trust, const char *syscall, unsigned access) {
+        PolicyQuery q = test_query(g, NULL, trust, syscall);
+
+        return policy_graph_allows_any_path(g, POLICY_IDENTITY_ANY, trust, q.arch, q.nr, access);
+}
+
+START_TEST(test_allows_any_path) {
+        _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
+                TEST_POLICY_HEAD
+                "'resources': {"
+                "  'all': {'type': 'path', 'paths': ['/**'], 'access': ['read', 'stat']},"
+                "  'tmp': {'type': 'path', 'paths': ['/tmp/**'], 'access': ['all']},"
+                "  'shadow': {'type': 'path', 'paths': ['/etc/shadow'], 'access': ['read']}},"
+                "'rules': ["
+                "  {'id': 'open', 'syscalls': ['openat'], 'resource': 'all', 'action': 'allow'},"
+                "  {'id': 'no-shadow', 'syscalls': ['openat'], 'resource': 'shadow', 'action': 'deny'},"
+                "  {'id': 'exec', 'syscalls': ['execve'], 'resource': 'tmp', 'action': 'allow'},"
+                "  {'id': 'chdir', 'syscalls': ['chdir'], 'action': 'allow', 'min_trust': 40},"
+                "  {'id': 'stat', 'syscalls': ['stat'], 'resource': 'all', 'action': 'allow',"
+                "   'min_trust': 60}]}");
+
+        /* stat access on every path, and the deny is about reading only */
+        ck_assert(any_path(g, 50, "openat", POLICY_ACCESS_STAT));
+        ck_assert(!any_path(g, 50, "openat", POLICY_ACCESS_READ));
+        ck_assert(!any_path(g, 50, "openat", POLICY_ACCESS_WRITE));
+        /* a subtree is not every path */
+        ck_assert(!any_path(g, 50, "execve", POLICY_ACCESS_EXEC));
+        /* a rule without a resource covers every path, at the trust it needs */
+        ck_assert(any_path(g, 50, "chdir", POLICY_ACCESS_STAT));
+        ck_assert(!any_path(g, 30, "chdir", POLICY_ACCESS_STAT));
+        ck_assert(!any_path(g, 50, "stat", POLICY_ACCESS_STAT));
+        ck_assert(any_path(g, 70, "stat", POLICY_ACCESS_STAT));
+}
+END_TEST
+
 START_TEST(test_network_specificity) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *g = test_graph(
                 TEST_POLICY_HEAD
@@ -1333,6 +1401,8 @@ static Suite *policy_graph_suite(void) {
         tcase_add_test(tc, test_deep_path);
         tcase_add_test(tc, test_access_modes);
         tcase_add_test(tc, test_network);
+        tcase_add_test(tc, test_network_connected);
+        tcase_add_test(tc, test_allows_any_path);
         tcase_add_test(tc, test_network_specificity);
         tcase_add_test(tc, test_args_ops);
         tcase_add_test(tc, test_args_specificity);

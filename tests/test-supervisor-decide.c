@@ -6,6 +6,7 @@
  */
 #include <linux/audit.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "forgeone/policy-graph.h"
 #include "forgeone/policy.h"
@@ -18,7 +19,10 @@ static const char policy_text[] =
         "  \"resources\": {"
         "    \"tmp\": { \"type\": \"path\", \"paths\": [\"/tmp/**\"], \"access\": [\"all\"] },"
         "    \"etc\": { \"type\": \"path\", \"paths\": [\"/etc/**\"], \"access\": [\"read\", \"stat\"] },"
-        "    \"secret\": { \"type\": \"path\", \"paths\": [\"/etc/shadow\"], \"access\": [\"all\"] } },"
+        "    \"secret\": { \"type\": \"path\", \"paths\": [\"/etc/shadow\"], \"access\": [\"all\"] },"
+        "    \"peer\": { \"type\": \"network\", \"endpoints\": [ { \"family\": \"connected\" } ] },"
+        "    \"local\": { \"type\": \"network\","
+        "               \"endpoints\": [ { \"family\": \"inet\", \"address\": \"127.0.0.0/8\" } ] } },"
         "  \"rules\": ["
         "    { \"id\": \"ppid\", \"syscalls\": [\"getppid\"], \"action\": \"allow\" },"
         "    { \"id\": \"unlink\", \"syscalls\": [\"unlink\"], \"action\": \"emulate\" },"
@@ -28,7 +32,11 @@ static const char policy_text[] =
         "    { \"id\": \"no-secret\", \"syscalls\": [\"openat\"], \"resource\": \"secret\", \"action\": \"deny\","
         "      \"errno\": \"EACCES\" },"
         "    { \"id\": \"no-kill\", \"syscalls\": [\"kill\"], \"action\": \"deny\", \"errno\": \"ESRCH\" },"
-        "    { \"id\": \"mount\", \"syscalls\": [\"mount\"], \"action\": \"quarantine\" } ] }";
+        "    { \"id\": \"mount\", \"syscalls\": [\"mount\"], \"action\": \"quarantine\" },"
+        "    { \"id\": \"send\", \"syscalls\": [\"sendmsg\"], \"resources\": [\"peer\", \"local\"],"
+        "      \"action\": \"allow\" },"
+        "    { \"id\": \"fd-attr\", \"syscalls\": [\"fchmod\"], \"resource\": \"tmp\","
+        "      \"action\": \"allow\" } ] }";
 
 static PolicyGraph *graph;
 
@@ -252,6 +260,48 @@ START_TEST(test_credential_noop) {
 }
 END_TEST
 
+/* A send's destination is in memory: the connected peer and allowed addresses are sent by the supervisor,
+ * anything else is the default's. */
+START_TEST(test_send_destinations) {
+        DecideCall c = call("sendmsg");
+        PolicySockaddr peer = { .family = POLICY_FAMILY_CONNECTED };
+        PolicySockaddr lo = { .family = AF_INET, .addr = { 127, 0, 0, 1 }, .port = 80 };
+        PolicySockaddr far = { .family = AF_INET, .addr = { 192, 0, 2, 2 }, .port = 80 };
+        Decision d;
+
+        c.decoded = c.emulable = true;
+        c.addr = &peer;
+        d = decide(&c, 100);
+        ck_assert_int_eq(d.action, SUPERVISOR_ACTION_EMULATE);
+        ck_assert_str_eq(d.rule_id, "send");
+        c.addr = &lo;
+        ck_assert_int_eq(decide(&c, 100).action, SUPERVISOR_ACTION_EMULATE);
+        c.addr = &far;
+        d = decide(&c, 100);
+        ck_assert_int_eq(d.action, SUPERVISOR_ACTION_DENY);
+        ck_assert_str_eq(d.rule_id, "default");
+        ck_assert(d.penalize);
+}
+END_TEST
+
+/* fchmod is judged by the path of the file its descriptor refers to, and performed by the supervisor. */
+START_TEST(test_fd_object) {
+        DecideCall c = call("fchmod");
+        Decision d;
+
+        c.decoded = c.emulable = true;
+        c.path = "/tmp/f";
+        c.access = POLICY_ACCESS_ATTR;
+        d = decide(&c, 100);
+        ck_assert_int_eq(d.action, SUPERVISOR_ACTION_EMULATE);
+        ck_assert_str_eq(d.rule_id, "fd-attr");
+        c.path = "/etc/passwd";
+        d = decide(&c, 100);
+        ck_assert_int_eq(d.action, SUPERVISOR_ACTION_DENY);
+        ck_assert_int_eq(d.error, EPERM);
+}
+END_TEST
+
 START_TEST(test_pure) {
         DecideCall c = call("openat");
         Decision a, b;
@@ -281,6 +331,8 @@ int main(void) {
         tcase_add_test(tc, test_decode_errors);
         tcase_add_test(tc, test_two_paths);
         tcase_add_test(tc, test_credential_noop);
+        tcase_add_test(tc, test_send_destinations);
+        tcase_add_test(tc, test_fd_object);
         tcase_add_test(tc, test_pure);
         suite_add_tcase(s, tc);
         return fo_test_run(s);

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -141,6 +143,69 @@ START_TEST(test_memory_stable) {
         ck_assert(!target_memory_stable(getpid(), -1, &a, &n, 1));
         free(heap);
         munmap(shared, ps);
+}
+END_TEST
+
+/* ---- who else could change what a call will find: target_exclusive() ---- */
+
+static volatile int vfork_verdict = -1;
+
+static int vfork_child_checks(void *arg) {
+        /* A CLONE_VM|CLONE_VFORK child: its parent waits for it, so it alone can use what they share. */
+        vfork_verdict = target_exclusive((pid_t) syscall(SYS_gettid), -1);
+        return 0;
+}
+
+static int child_sleeps(void *arg) {
+        usleep(300000);
+        return 0;
+}
+
+static void *vfork_no_vm(void *arg) {
+        /* Blocked in clone(CLONE_VFORK) without CLONE_VM: its child has memory of its own and may exit at
+         * any moment, after which this thread writes what it shares with the main thread. */
+        static char stack[65536];
+        pid_t c = clone(child_sleeps, stack + sizeof stack, CLONE_VFORK | SIGCHLD, NULL);
+        if (c > 0)
+                (void) waitpid(c, NULL, 0);
+        return NULL;
+}
+
+START_TEST(test_exclusive) {
+        static char stack[65536];
+        pthread_t t;
+        pid_t c;
+
+        ck_assert(target_exclusive(getpid(), -1));
+
+        c = clone(vfork_child_checks, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+        ck_assert_int_gt(c, 0);
+        ck_assert_int_eq(waitpid(c, NULL, 0), c);
+        ck_assert_int_eq(vfork_verdict, 1);
+
+        /* A child sharing only the fd table or only the fs (cwd) is another task that can change them. */
+        c = fork();
+        ck_assert_int_ge(c, 0);
+        if (c == 0) {
+                pid_t me = getpid(), g;
+                static char stack2[65536];
+
+                g = clone(child_sleeps, stack2 + sizeof stack2, CLONE_FILES | SIGCHLD, NULL);
+                bool shared = g > 0 && !target_exclusive(me, -1);
+                if (g > 0)
+                        (void) waitpid(g, NULL, 0);
+                _exit(shared ? 0 : 1);
+        }
+        {
+                int st;
+                ck_assert_int_eq(waitpid(c, &st, 0), c);
+                ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+
+        ck_assert_int_eq(pthread_create(&t, NULL, vfork_no_vm, NULL), 0);
+        usleep(100000);
+        ck_assert(!target_exclusive((pid_t) syscall(SYS_gettid), -1));
+        ck_assert_int_eq(pthread_join(t, NULL), 0);
 }
 END_TEST
 
@@ -294,6 +359,7 @@ int main(void) {
         tcase_add_test(tc, test_read_string);
         tcase_add_test(tc, test_read_write);
         tcase_add_test(tc, test_memory_stable);
+        tcase_add_test(tc, test_exclusive);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("proc");

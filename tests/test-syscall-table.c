@@ -170,7 +170,8 @@ START_TEST(test_info_table) {
                 ck_assert_msg(syscall_known(info->name), "%s is not a syscall", info->name);
                 ck_assert_ptr_eq(syscall_info_lookup(info->name), info);
                 for (size_t a = 0; a < 6; a++) {
-                        has_path = has_path || info->args[a] == SYSCALL_ARG_PATH;
+                        has_path = has_path || info->args[a] == SYSCALL_ARG_PATH ||
+                                   info->args[a] == SYSCALL_ARG_FD_OBJECT;
                         has_addr = has_addr || info->args[a] == SYSCALL_ARG_SOCKADDR;
                 }
                 ck_assert_msg(has_path || has_addr, "%s has neither path nor address", info->name);
@@ -199,10 +200,14 @@ START_TEST(test_path_and_sockaddr) {
                 "utime", "utimes", "utimensat", "futimesat", "chdir", "chroot", "getxattr", "lgetxattr",
                 "setxattr", "lsetxattr", "listxattr", "llistxattr", "removexattr", "lremovexattr", "statfs",
                 "mount", "umount2", "pivot_root", "swapon", "swapoff", "acct", "move_mount", "open_tree",
+                /* the path of the file open as their descriptor */
+                "fchmod", "fchown", "fsetxattr", "fremovexattr",
         };
         static const char *const with_addr[] = { "connect", "bind", "sendto", "sendmsg", "sendmmsg" };
         static const char *const emulable[] = { "open", "openat", "openat2", "creat", "connect", "unlinkat",
-                                                "renameat2", "linkat", "symlinkat", "fchmodat", "utimensat" };
+                                                "renameat2", "linkat", "symlinkat", "fchmodat", "utimensat",
+                                                "fchmod", "fchown", "fsetxattr", "fremovexattr", "sendto",
+                                                "sendmsg", "sendmmsg" };
 
         FOREACH_ELEMENT(n, with_path) {
                 ck_assert_msg(syscall_has_path(*n), "%s should take a path", *n);
@@ -219,6 +224,8 @@ START_TEST(test_path_and_sockaddr) {
         ck_assert(!syscall_info_lookup("mount")->emulable);
         ck_assert(!syscall_has_path("getpid") && !syscall_has_sockaddr("getpid"));
         ck_assert(!syscall_has_path("fstat"));
+        ck_assert_int_eq(syscall_info_lookup("fchmod")->args[0], SYSCALL_ARG_FD_OBJECT);
+        ck_assert_uint_eq(syscall_info_lookup("fsetxattr")->access, POLICY_ACCESS_ATTR);
 
         ck_assert_int_eq(syscall_info_lookup("sendmsg")->addr_form, SYSCALL_ADDR_MSGHDR);
         ck_assert_int_eq(syscall_info_lookup("sendmmsg")->addr_form, SYSCALL_ADDR_MMSGHDR);

@@ -31,7 +31,8 @@ const Policy *policy_graph_policy(const PolicyGraph *g) _pure_;
 
 /* A decoded socket address. */
 typedef struct PolicySockaddr {
-        int family;            /* AF_INET, AF_INET6, AF_UNIX */
+        int family;            /* AF_INET, AF_INET6, AF_UNIX; POLICY_FAMILY_CONNECTED for a send without
+                                * an address of its own */
         uint8_t addr[16];      /* network byte order */
         uint16_t port;         /* host byte order */
         int protocol;          /* IPPROTO_TCP, IPPROTO_UDP, or 0 when unknown */
@@ -91,6 +92,14 @@ typedef enum PolicyNeed {
 } PolicyNeed;
 
 unsigned policy_graph_needs(const PolicyGraph *g, uint32_t arch, int nr) _pure_;
+
+/* True when the policy allows (or emulates) this syscall with this access for the identity at this trust
+ * whatever path it names: no deny or quarantine rule could match it on any path, and a rule without a
+ * resource or with the root's whole-tree pattern granting that access does. Then no change to what a path
+ * leads to can change the decision (the supervisor may let the kernel look the path up again, see
+ * forgeonectl(1)). */
+bool policy_graph_allows_any_path(const PolicyGraph *g, int identity, int trust, uint32_t arch, int nr,
+                                  unsigned access) _pure_;
 
 /* One line, human readable: "deny (EACCES) by rule deny-shadow: /etc/shadow matches
  * resource shadow [read]", "deny (EPERM) by default: no rule for openat matched

@@ -95,9 +95,13 @@ bool policy_arg_cond_test(const PolicyArgCond *c, SyscallArgWidth w, uint64_t ar
  * are bit patterns of the width (negative only for a signed argument). */
 bool policy_arg_cond_fits(const PolicyArgCond *c, SyscallArgWidth w) _pure_;
 
+/* The "connected" endpoint family: a send (sendto, sendmsg, sendmmsg) that carries no address of its own
+ * goes to the peer its socket is connected to, which connect(2) or accept(2) decided. */
+#define POLICY_FAMILY_CONNECTED (-1)
+
 /* One network endpoint pattern of a "network" resource. */
 typedef struct PolicyNetEndpoint {
-        int family;          /* AF_INET, AF_INET6 or AF_UNIX */
+        int family;          /* AF_INET, AF_INET6, AF_UNIX or POLICY_FAMILY_CONNECTED */
         uint8_t addr[16];    /* network byte order; AF_INET uses the first 4 */
         unsigned prefixlen;  /* 0 = any address of the family */
         uint16_t port_min;   /* host byte order; 0..65535 = any port */

@@ -16,11 +16,14 @@
  *    own limits (ENOMEM, EIO).
  *  - allow/emulate decided on registers alone continue in the kernel, unless
  *    the verdict is emulate and the supervisor can perform the call.
- *  - allow/emulate decided on memory (a path, an address) is performed by
- *    the supervisor with the checked arguments when it can (the only way a
- *    racing thread cannot change them after the check); otherwise it
- *    continues only if nothing can change what was read before the kernel
- *    reads it again (Decision.requires_stable_memory), else EPERM.
+ *  - allow/emulate decided on memory (a path, an address) or on a file
+ *    taken from the descriptor table is performed by the supervisor with
+ *    the checked arguments when it can (the only way a racing thread cannot
+ *    change them after the check); otherwise it continues only if nothing
+ *    anyone in the workload can do changes what the kernel will find when
+ *    it looks again (Decision.requires_stable_memory: the act step checks
+ *    memory, cwd and fd-table sharing and every name on the path, see
+ *    supervisor-continue.c), else EPERM.
  *  - deny fails with the rule's errno (EPERM by default) and costs trust
  *    when a rule or the default made it; builtin denials do not. A
  *    credential call that changes nothing is no privilege change: it

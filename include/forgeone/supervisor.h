@@ -43,14 +43,21 @@
  * decision used registers alone, and is otherwise emulated: open, openat,
  * openat2, creat (fd injected with ADDFD + SEND), stat/lstat/newfstatat/
  * statx, access/faccessat/faccessat2, readlink/readlinkat (results written
- * back), connect (socket taken with pidfd_getfd), the directory entry
- * calls and the attribute calls by path (below) are performed by the
- * supervisor under the workload's fsuid/fsgid/groups/umask and effective
- * capabilities (per-thread credentials). Calls that cannot be emulated
- * (execve, chdir, mount, ...) continue only when what was read cannot
- * change before the kernel reads it again (no other task shares the
- * memory, the bytes are private anonymous or the running executable's
- * read-only data), else fail with EPERM.
+ * back), connect (socket taken with pidfd_getfd), sendto/sendmsg/sendmmsg
+ * (sent on the taken socket to the checked address), the directory entry
+ * calls, the attribute calls by path (below) and by descriptor (fchmod,
+ * fchown, fsetxattr, fremovexattr) are performed by the supervisor under
+ * the workload's fsuid/fsgid/groups/umask and effective capabilities
+ * (per-thread credentials). A call that names its object by descriptor
+ * (AT_EMPTY_PATH, a NULL path, /proc/self/fd/N, fchmod's fd) is judged on
+ * the file taken from the workload's table first, and done on that file.
+ * Calls that cannot be emulated (execve, chdir, O_PATH opens, mount, ...)
+ * continue only when nothing anyone in the workload can do changes what the
+ * kernel will find: what was read lies in memory nobody else shares or can
+ * write, no other task shares the caller's cwd or fd table (but a vfork
+ * parent waiting for it), and no name on the path is one the policy lets
+ * the workload rename, remove or replace; else fail with EPERM (an O_PATH
+ * open of a readable directory or file is then served for reading).
  *
  * What the path emulations guarantee: the object acted on is the one the
  * policy judged, whatever the workload (or anyone) changes in between.

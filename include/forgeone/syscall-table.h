@@ -32,6 +32,8 @@ typedef enum SyscallArg {
         SYSCALL_ARG_SOCKADDR,   /* struct sockaddr * */
         SYSCALL_ARG_SOCKLEN,    /* its length (value) */
         SYSCALL_ARG_PTR,        /* other pointer: not read */
+        SYSCALL_ARG_FD_OBJECT,  /* a file descriptor whose open file is the call's object (fchmod,
+                                 * fsetxattr): path resources match the path of that file */
         _SYSCALL_ARG_MAX,
 } SyscallArg;
 
@@ -60,7 +62,8 @@ const SyscallInfo *syscall_info_lookup(const char *name) _pure_;
 /* Iterate the descriptions (sorted by name): index 0..n-1, NULL past the end. */
 const SyscallInfo *syscall_info_by_index(size_t i) _const_;
 
-/* True if the syscall has a PATH/PATH2 or SOCKADDR argument. */
+/* True if the syscall has a PATH/PATH2 (or an FD_OBJECT, whose file's path is judged) or a SOCKADDR
+ * argument. */
 bool syscall_has_path(const char *name) _pure_;
 bool syscall_has_sockaddr(const char *name) _pure_;
 

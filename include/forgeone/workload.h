@@ -23,10 +23,13 @@
  * Decisions go to the configured event sink (event-sink.h), from the
  * supervising thread, never blocking it.
  *
- * What a plain command gets: new pid and mount namespaces (so it cannot
+ * What a plain command gets: new pid, mount and IPC namespaces (so it cannot
  * signal, limit, trace or read the memory of its supervisor, another
- * workload or any host process, all of which are invisible to it), a /proc
- * of its own, and the host's file system otherwise. Its pid 1 is a small
+ * workload or any host process, all of which are invisible to it, nor
+ * reach their SysV IPC objects), a /proc
+ * of its own, and the host's file system otherwise; never CAP_SYS_PTRACE
+ * (not in its bounding set either), which alone could open the memory,
+ * environment or descriptors of init below. Its pid 1 is a small
  * init of ours, itself under a seccomp filter that allows only waiting,
  * signals and exit: it forwards SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 to the
  * command, reaps orphans, and ends with the command, taking everything the

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <linux/fs.h>
+#include <linux/sockios.h>
 
 #include "forgeone/policy-constants.h"
 #include "forgeone/syscall-table.h"
@@ -94,6 +96,20 @@
 #define IPPROTO_MPTCP 262
 #endif
 
+/* struct termios2 (asm/termbits.h) cannot be included beside <termios.h>, and the headers define its
+ * ioctls with it: by the size it has. */
+#undef TCGETS2
+#undef TCSETS2
+#undef TCSETSW2
+#undef TCSETSF2
+#define TCGETS2 _IOR('T', 0x2A, char[44])
+#define TCSETS2 _IOW('T', 0x2B, char[44])
+#define TCSETSW2 _IOW('T', 0x2C, char[44])
+#define TCSETSF2 _IOW('T', 0x2D, char[44])
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN 0x20000000
+#endif
+
 #define C(x) { #x, (uint64_t) (x) }
 
 /* Grouped by the syscalls that take them; names are unique across the table. */
@@ -124,6 +140,7 @@ static const PolicyConstant constants[] = {
         C(SO_BINDTODEVICE), C(SO_DEBUG), C(SO_MARK), C(SO_ATTACH_FILTER), C(SO_ATTACH_BPF),
         C(SO_PEERCRED), C(SO_PASSCRED), C(SO_RCVBUF), C(SO_SNDBUF), C(SO_RCVBUFFORCE), C(SO_SNDBUFFORCE),
         C(MSG_OOB), C(MSG_PEEK), C(MSG_DONTWAIT), C(MSG_NOSIGNAL), C(MSG_WAITALL), C(MSG_TRUNC),
+        C(MSG_FASTOPEN), C(MSG_CONFIRM), C(MSG_EOR), C(MSG_MORE),
 
         /* clone(2), unshare(2), setns(2) */
         C(CLONE_VM), C(CLONE_FS), C(CLONE_FILES), C(CLONE_SIGHAND), C(CLONE_PIDFD), C(CLONE_PTRACE),
@@ -159,11 +176,21 @@ static const PolicyConstant constants[] = {
         C(SECCOMP_FILTER_FLAG_SPEC_ALLOW), C(SECCOMP_FILTER_FLAG_NEW_LISTENER),
         C(SECCOMP_FILTER_FLAG_TSYNC_ESRCH), C(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV),
 
-        /* ioctl(2) on terminals and files */
-        C(TCGETS), C(TCSETS), C(TCSETSW), C(TCSETSF), C(TIOCGWINSZ), C(TIOCSWINSZ), C(TIOCGPGRP),
-        C(TIOCSPGRP), C(TIOCSCTTY), C(TIOCNOTTY), C(TIOCSTI), C(TIOCLINUX), C(TIOCCONS), C(TIOCGPTN),
-        C(TIOCSPTLCK), C(TIOCGSID), C(TIOCEXCL), C(TIOCNXCL), C(FIONREAD), C(FIONBIO), C(FIOCLEX),
-        C(FIONCLEX), C(FIOASYNC),
+        /* ioctl(2) on terminals, files and sockets */
+        C(TCGETS), C(TCSETS), C(TCSETSW), C(TCSETSF), C(TCGETS2), C(TCSETS2), C(TCSETSW2), C(TCSETSF2),
+        C(TCGETA), C(TCSETA), C(TCSETAW), C(TCSETAF), C(TCSBRK), C(TCSBRKP), C(TCXONC), C(TCFLSH),
+        C(TIOCGWINSZ), C(TIOCSWINSZ), C(TIOCGPGRP), C(TIOCSPGRP), C(TIOCSCTTY), C(TIOCNOTTY), C(TIOCSTI),
+        C(TIOCLINUX), C(TIOCCONS), C(TIOCGPTN), C(TIOCSPTLCK), C(TIOCGPTLCK), C(TIOCGPTPEER), C(TIOCGPKT),
+        C(TIOCPKT), C(TIOCGSID), C(TIOCEXCL), C(TIOCNXCL), C(TIOCGEXCL), C(TIOCOUTQ), C(TIOCINQ),
+        C(TIOCGETD), C(TIOCSETD), C(TIOCMGET), C(TIOCGLCKTRMIOS), C(TIOCSLCKTRMIOS), C(TIOCSBRK),
+        C(TIOCCBRK), C(TIOCGDEV), C(TIOCVHANGUP), C(TIOCSIG),
+        C(FIONREAD), C(FIONBIO), C(FIOCLEX), C(FIONCLEX), C(FIOASYNC), C(FIOQSIZE), C(FIGETBSZ),
+        C(FS_IOC_GETFLAGS), C(FS_IOC_SETFLAGS), C(FS_IOC_GETVERSION), C(FS_IOC_SETVERSION),
+        C(FS_IOC_FSGETXATTR), C(FS_IOC_FSSETXATTR), C(FICLONE), C(FICLONERANGE), C(FIDEDUPERANGE),
+        C(FIFREEZE), C(FITHAW), C(FITRIM),
+        C(SIOCGIFCONF), C(SIOCGIFFLAGS), C(SIOCSIFFLAGS), C(SIOCGIFINDEX), C(SIOCGIFNAME), C(SIOCGIFADDR),
+        C(SIOCGIFDSTADDR), C(SIOCGIFBRDADDR), C(SIOCGIFNETMASK), C(SIOCGIFHWADDR), C(SIOCGIFMTU),
+        C(SIOCATMARK), C(SIOCINQ), C(SIOCOUTQ),
 
         /* mount(2), umount2(2) */
         C(MS_RDONLY), C(MS_NOSUID), C(MS_NODEV), C(MS_NOEXEC), C(MS_SYNCHRONOUS), C(MS_REMOUNT),

@@ -146,6 +146,10 @@ static void endpoint_text(Label *l, const PolicyNetEndpoint *ep) {
                 label_text(l, ep->unix_path);
                 return;
         }
+        if (ep->family == POLICY_FAMILY_CONNECTED) {
+                label_text(l, "the connected peer");
+                return;
+        }
         if (ep->prefixlen == 0)
                 label_text(l, ep->family == AF_INET6 ? "any IPv6" : "any IPv4");
         else {

@@ -36,9 +36,12 @@ static json_object *endpoint_to_json(const PolicyNetEndpoint *ep) {
         char addr[INET6_ADDRSTRLEN] = "";
 
         json_object_object_add(o, "family",
-                               json_object_new_string(ep->family == AF_INET    ? "inet"
-                                                      : ep->family == AF_INET6 ? "inet6"
-                                                                               : "unix"));
+                               json_object_new_string(ep->family == AF_INET                   ? "inet"
+                                                      : ep->family == AF_INET6                ? "inet6"
+                                                      : ep->family == POLICY_FAMILY_CONNECTED ? "connected"
+                                                                                              : "unix"));
+        if (ep->family == POLICY_FAMILY_CONNECTED)
+                return o;
         if (ep->family == AF_UNIX) {
                 json_object_object_add(o, "path", json_object_new_string(strempty(ep->unix_path)));
                 return o;

@@ -54,12 +54,14 @@ typedef struct Bucket {
         PathTrie *unix_paths;
         Entry *unix_abstract; /* "@name" patterns: scanned */
         size_t n_unix_abstract;
+        Entry *connected; /* "connected" endpoints: sends without an address of their own */
+        size_t n_connected;
 
         size_t n_net_lens[_NET_FAMILY_MAX];
         uint8_t net_lens[_NET_FAMILY_MAX][129]; /* prefix lengths present, longest first */
 
         /* build only */
-        size_t allocated_uncond, allocated_args, allocated_unix_abstract;
+        size_t allocated_uncond, allocated_args, allocated_unix_abstract, allocated_connected;
         EntryTableItem *args_eq_items;
         size_t n_args_eq_items, allocated_args_eq_items;
         EntryTableItem *net_items;
@@ -119,6 +121,7 @@ static Bucket *bucket_free(Bucket *b) {
         path_trie_free(b->paths);
         path_trie_free(b->unix_paths);
         free(b->unix_abstract);
+        free(b->connected);
         free(b);
         return NULL;
 }
@@ -179,6 +182,8 @@ static int net_family_index(int family) {
 static unsigned endpoint_specificity(const PolicyNetEndpoint *ep) {
         bool port = ep->port_min != 0 || ep->port_max != UINT16_MAX;
 
+        if (ep->family == POLICY_FAMILY_CONNECTED)
+                return 0;
         if (ep->family == AF_UNIX)
                 return path_pattern_specificity(ep->unix_path[0] == '@' ? ep->unix_path + 1 : ep->unix_path);
         return ep->prefixlen * 4 + (port ? 2 : 0) + (ep->protocol != 0 ? 1 : 0);
@@ -191,6 +196,14 @@ static int bucket_add_endpoint(Bucket *b, const Entry *base, const PolicyRule *r
 
         e.endpoint = ep;
         e.key = entry_key(rule, rule_index, true, endpoint_specificity(ep));
+
+        if (ep->family == POLICY_FAMILY_CONNECTED) {
+                r = ARRAY_GROW(b->connected, b->allocated_connected, b->n_connected + 1);
+                if (r < 0)
+                        return r;
+                b->connected[b->n_connected++] = e;
+                return 0;
+        }
 
         if (ep->family == AF_UNIX) {
                 if (!ep->unix_path)
@@ -334,6 +347,7 @@ static int bucket_finalize(Bucket *b) {
         qsort_safe(b->uncond, b->n_uncond, sizeof(Entry), entry_compare_desc);
         qsort_safe(b->args, b->n_args, sizeof(Entry), entry_compare_desc);
         qsort_safe(b->unix_abstract, b->n_unix_abstract, sizeof(Entry), entry_compare_desc);
+        qsort_safe(b->connected, b->n_connected, sizeof(Entry), entry_compare_desc);
         if (b->paths)
                 path_trie_finalize(b->paths);
         if (b->unix_paths)
@@ -411,7 +425,7 @@ static int class_build(Class *c, const Policy *p, const NameGroup *ng) {
                         return r;
                 if (b->paths)
                         c->needs |= POLICY_NEED_PATH;
-                if (b->net || b->unix_paths || b->n_unix_abstract > 0)
+                if (b->net || b->unix_paths || b->n_unix_abstract > 0 || b->n_connected > 0)
                         c->needs |= POLICY_NEED_ADDR;
         }
         return 0;
@@ -693,6 +707,9 @@ static void net_match(const Bucket *b, EvalState *s) {
                 } else if (b->unix_paths && path_is_normalized(sa->unix_path))
                         path_trie_match(b->unix_paths, sa->unix_path, s);
                 break;
+        case POLICY_FAMILY_CONNECTED:
+                sorted_consider(b->connected, b->n_connected, s);
+                break;
         default:
                 break;
         }
@@ -818,6 +835,60 @@ unsigned policy_graph_needs(const PolicyGraph *g, uint32_t arch, int nr) {
         return slot && slot->cls ? slot->cls->needs : 0;
 }
 
+static bool rule_names(const PolicyRule *r, const char *name) {
+        for (char **s = r->syscalls; s && *s; s++)
+                if (streq(*s, name))
+                        return true;
+        return false;
+}
+
+bool policy_graph_allows_any_path(const PolicyGraph *g, int identity, int trust, uint32_t arch, int nr,
+                                  unsigned access) {
+        const Policy *p;
+        const char *name;
+        bool covered = false;
+
+        if (!g || access == 0)
+                return false;
+        p = g->policy;
+        name = syscall_name(arch, nr);
+        if (!name || !arch_lookup(g, arch, nr))
+                return false;
+        for (size_t i = 0; i < p->n_rules; i++) {
+                const PolicyRule *r = &p->rules[i];
+                bool denies = r->verdict == POLICY_VERDICT_DENY || r->verdict == POLICY_VERDICT_QUARANTINE;
+
+                if ((r->identity != POLICY_IDENTITY_ANY && r->identity != identity) || !rule_names(r, name))
+                        continue;
+                if (r->n_resources == 0) {
+                        if (denies)
+                                return false;
+                        if (r->min_trust < 0 || trust >= r->min_trust)
+                                covered = true;
+                        continue;
+                }
+                for (size_t k = 0; k < r->n_resources; k++) {
+                        const PolicyResource *res = &p->resources[r->resources[k]];
+
+                        if (denies) {
+                                /* A path resource denies where its access meets the request; any other
+                                 * kind may match a call of this syscall too. */
+                                if (res->type != POLICY_RESOURCE_PATH || (res->access & access))
+                                        return false;
+                                continue;
+                        }
+                        if (res->type != POLICY_RESOURCE_PATH || (access & ~res->access) ||
+                            (r->min_trust >= 0 && trust < r->min_trust))
+                                continue;
+                        for (char **pat = res->paths; pat && *pat; pat++)
+                                if (streq(*pat, "/**"))
+                                        covered = true;
+                }
+        }
+        return covered || p->default_verdict == POLICY_VERDICT_ALLOW ||
+               p->default_verdict == POLICY_VERDICT_EMULATE;
+}
+
 /* ---- explanation ---- */
 
 typedef struct Out {
@@ -875,6 +946,9 @@ static void out_addr(Out *o, const PolicySockaddr *sa) {
         case AF_UNIX:
                 out_printf(o, "unix:");
                 out_untrusted(o, strempty(sa->unix_path));
+                return;
+        case POLICY_FAMILY_CONNECTED:
+                out_printf(o, "no address (the connected peer)");
                 return;
         default:
                 out_printf(o, "address of family %d", sa->family);

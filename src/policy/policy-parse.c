@@ -1036,7 +1036,7 @@ static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
 
         if (!json_object_object_get_ex(o, "family", &v)) {
                 check_keys(c, o, all_keys, "a network endpoint");
-                err(c, "missing required key \"family\" (\"inet\", \"inet6\" or \"unix\")");
+                err(c, "missing required key \"family\" (\"inet\", \"inet6\", \"unix\" or \"connected\")");
                 return;
         }
         push_key(c, "family");
@@ -1048,12 +1048,30 @@ static void parse_endpoint(Ctx *c, json_object *o, PolicyNetEndpoint *ep) {
                         ep->family = AF_INET6;
                 else if (streq(fam, "unix"))
                         ep->family = AF_UNIX;
+                else if (streq(fam, "connected"))
+                        ep->family = POLICY_FAMILY_CONNECTED;
                 else
-                        err(c, "unknown address family \"%s\" (expected \"inet\", \"inet6\" or "
-                            "\"unix\")", fam);
+                        err(c, "unknown address family \"%s\" (expected \"inet\", \"inet6\", \"unix\" or "
+                            "\"connected\")", fam);
         }
         pop(c);
         if (ep->family == 0) {
+                check_keys(c, o, all_keys, "a network endpoint");
+                return;
+        }
+        if (ep->family == POLICY_FAMILY_CONNECTED) {
+                /* A send without an address of its own: nothing else to say about it. */
+                json_object_object_foreach(o, key, val) {
+                        (void) val;
+                        if (strv_contains_const(all_keys, key) && !streq(key, "family")) {
+                                push_key(c, key);
+                                err_key(c,
+                                        "\"%s\" is not valid for a \"connected\" endpoint "
+                                        "(it has no address)",
+                                        key);
+                                pop(c);
+                        }
+                }
                 check_keys(c, o, all_keys, "a network endpoint");
                 return;
         }
@@ -1784,8 +1802,8 @@ static void check_rule_objects(Ctx *c, const PolicyRule *rule, const Expanded *l
                         if (!info || !info->emulable) {
                                 err_syscall(c, list[i].origin,
                                             "syscall \"%s\" cannot be emulated (the supervisor performs "
-                                            "only the open, stat, access, readlink, connect, directory "
-                                            "entry and path attribute families)",
+                                            "only the open, stat, access, readlink, connect, send, "
+                                            "directory entry and attribute families)",
                                             list[i].name);
                                 return;
                         }

@@ -35,6 +35,7 @@
 #define SA SYSCALL_ARG_SOCKADDR
 #define SL SYSCALL_ARG_SOCKLEN
 #define X  SYSCALL_ARG_PTR
+#define FO SYSCALL_ARG_FD_OBJECT
 
 #define A_READ   POLICY_ACCESS_READ
 #define A_WRITE  POLICY_ACCESS_WRITE
@@ -53,8 +54,9 @@
         { .name = n, .args = { a0, a1, a2, a3, a4, a5 }, .emulable = (emu), .addr_form = (form) }
 
 /* Sorted by name (bisected; a unit test checks the order). "emulable" lists
- * what the supervisor performs itself (src/supervisor/supervisor-emulate.c):
- * opens, connect, the read-only stat/access/readlink calls, and the calls that
+ * what the supervisor performs itself (src/supervisor/supervisor-emulate.c,
+ * supervisor-fdcall.c, supervisor-send.c): opens, connect, the sends, the
+ * read-only stat/access/readlink calls, and the calls that
  * create, remove or rename directory entries or change an object's mode, owner,
  * size, times or extended attributes by path. A hard link gives
  * a second name to read and write the file through, so link sources request
@@ -62,7 +64,10 @@
  * symlink's first argument is the link's text, not a path that is resolved;
  * mount's source is often not a path at all ("none", "proc"), so only its
  * target is one. Changing what a path shows (mounting over it, swapping to
- * it, accounting into it) counts as writing it. */
+ * it, accounting into it) counts as writing it. The calls that change the file
+ * open as a descriptor (fchmod, fchown, fsetxattr, fremovexattr) take it as
+ * their object: the supervisor takes the descriptor from the workload, judges
+ * the path of the file it took and performs the call on exactly that file. */
 static const SyscallInfo syscall_infos[] = {
         S("access",            P,  I,  N,  N,  N,  N,  A_STAT,           0,        true),
         S("acct",              P,  N,  N,  N,  N,  N,  A_WRITE,          0,        false),
@@ -79,9 +84,14 @@ static const SyscallInfo syscall_infos[] = {
         S("faccessat",         D,  P,  I,  N,  N,  N,  A_STAT,           0,        true),
         S("faccessat2",        D,  P,  I,  AF, N,  N,  A_STAT,           0,        true),
         S("fanotify_mark",     F,  I,  I,  D,  P,  N,  A_STAT,           0,        false),
+        S("fchmod",            FO, M,  N,  N,  N,  N,  A_ATTR,           0,        true),
         S("fchmodat",          D,  P,  M,  N,  N,  N,  A_ATTR,           0,        true),
         S("fchmodat2",         D,  P,  M,  AF, N,  N,  A_ATTR,           0,        true),
+        S("fchown",            FO, I,  I,  N,  N,  N,  A_ATTR,           0,        true),
+        S("fchown32",          FO, I,  I,  N,  N,  N,  A_ATTR,           0,        false),
         S("fchownat",          D,  P,  I,  I,  AF, N,  A_ATTR,           0,        true),
+        S("fremovexattr",      FO, X,  N,  N,  N,  N,  A_ATTR,           0,        true),
+        S("fsetxattr",         FO, X,  X,  I,  I,  N,  A_ATTR,           0,        true),
         S("fspick",            D,  P,  I,  N,  N,  N,  A_ATTR,           0,        false),
         S("fstatat64",         D,  P,  X,  AF, N,  N,  A_STAT,           0,        false),
         S("futimesat",         D,  P,  X,  N,  N,  N,  A_ATTR,           0,        true),
@@ -121,9 +131,9 @@ static const SyscallInfo syscall_infos[] = {
         S("renameat",          D,  P,  D2, P2, N,  N,  A_DELETE,         A_CREATE, true),
         S("renameat2",         D,  P,  D2, P2, I,  N,  A_DELETE,         A_CREATE, true),
         S("rmdir",             P,  N,  N,  N,  N,  N,  A_DELETE,         0,        true),
-        NET("sendmmsg",        F,  SA, I,  I,  N,  N,  false, SYSCALL_ADDR_MMSGHDR),
-        NET("sendmsg",         F,  SA, I,  N,  N,  N,  false, SYSCALL_ADDR_MSGHDR),
-        NET("sendto",          F,  X,  I,  I,  SA, SL, false, SYSCALL_ADDR_SOCKADDR),
+        NET("sendmmsg",        F,  SA, I,  I,  N,  N,  true,  SYSCALL_ADDR_MMSGHDR),
+        NET("sendmsg",         F,  SA, I,  N,  N,  N,  true,  SYSCALL_ADDR_MSGHDR),
+        NET("sendto",          F,  X,  I,  I,  SA, SL, true,  SYSCALL_ADDR_SOCKADDR),
         S("setxattr",          P,  X,  X,  I,  I,  N,  A_ATTR,           0,        true),
         S("stat",              P,  X,  N,  N,  N,  N,  A_STAT,           0,        true),
         S("stat64",            P,  X,  N,  N,  N,  N,  A_STAT,           0,        false),
@@ -173,7 +183,8 @@ static bool info_has_arg(const SyscallInfo *info, SyscallArg kind) {
 bool syscall_has_path(const char *name) {
         const SyscallInfo *info = syscall_info_lookup(name);
 
-        return info_has_arg(info, SYSCALL_ARG_PATH) || info_has_arg(info, SYSCALL_ARG_PATH2);
+        return info_has_arg(info, SYSCALL_ARG_PATH) || info_has_arg(info, SYSCALL_ARG_PATH2) ||
+               info_has_arg(info, SYSCALL_ARG_FD_OBJECT);
 }
 
 bool syscall_has_sockaddr(const char *name) {

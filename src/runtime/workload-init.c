@@ -3,6 +3,7 @@
  * starts. See workload-init.h for the contract; raw syscalls and the stack only. */
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -10,6 +11,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -105,6 +107,25 @@ static int install_init_filter(void) {
         return seccomp_raw(SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
 }
 
+/* From the bounding, ambient, inheritable, permitted and effective sets; errno set on failure. */
+static int drop_ptrace_capability(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = {};
+
+        if (prctl(PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0) < 0 && errno != EINVAL)
+                return -1;
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_SYS_PTRACE, 0, 0);
+        if (syscall(SYS_capget, &h, d) < 0)
+                return -1;
+        for (int i = 0; i < 2; i++) {
+                uint32_t bit = CAP_SYS_PTRACE / 32 == i ? 1u << (CAP_SYS_PTRACE % 32) : 0;
+                d[i].effective &= ~bit;
+                d[i].permitted &= ~bit;
+                d[i].inheritable &= ~bit;
+        }
+        return (int) syscall(SYS_capset, &h, d);
+}
+
 static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         sigset_t none;
         int r;
@@ -115,6 +136,15 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         if (!a->fn)
                 /* Exactly 0, 1 and 2 cross the exec. */
                 (void) syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+        /* Never CAP_SYS_PTRACE, whatever it runs as: init, our pid 1 beside it, is not dumpable and holds a
+         * copy of the caller's memory, which only that capability could read (/proc/1/mem, environ, fd). */
+        if (drop_ptrace_capability() < 0) {
+                dprintf(STDERR_FILENO, "forgeone: cannot drop CAP_SYS_PTRACE: %s\n", strerrordesc_np(errno));
+                _exit(WORKLOAD_INIT_EXIT_SETUP);
+        }
+        /* Init made itself undumpable before cloning us; the command is an ordinary process again (exec
+         * would do the same), which its supervisor reads as such without needing CAP_SYS_PTRACE. */
+        (void) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         if (a->uid != 0 || a->gid != 0) {
                 /* Raw syscalls: glibc's wrappers would wait for the threads of the parent we were cloned
                  * from, which are not here. */
@@ -139,6 +169,43 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         execvp(a->argv[0], a->argv);
         dprintf(STDERR_FILENO, "forgeone: cannot execute %s: %s\n", a->argv[0], strerrordesc_np(errno));
         _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Our environment strings are the caller's (we are its clone), and /proc/1/environ shows them to the
+ * workload: procfs lets a process of the same uid read the environment of one that is not dumpable
+ * (PTRACE_MODE_READ; seen on Linux 6.18, where /proc/1/mem and fd/ are refused). The command has its own
+ * copy; ours is cleared where the kernel looks: [env_start, env_end) of /proc/self/stat (shrinking the
+ * range with PR_SET_MM is refused here, EPERM, even to root). */
+static void clear_own_environment(void) {
+        char buf[2048];
+        unsigned long long start = 0, end = 0;
+        const char *p = NULL;
+        int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field = 2;
+        ssize_t n;
+
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof buf - 1);
+        (void) close(fd);
+        if (n <= 0)
+                return;
+        buf[n] = 0;
+        /* After the comm's closing parenthesis the fields are separated by single spaces. */
+        for (ssize_t i = n - 1; i >= 0; i--)
+                if (buf[i] == ')') {
+                        p = buf + i + 1;
+                        break;
+                }
+        for (; p && *p && field < 51; p++)
+                if (*p == ' ') {
+                        field++;
+                        if (field == 50)
+                                start = strtoull(p + 1, NULL, 10);
+                        else if (field == 51)
+                                end = strtoull(p + 1, NULL, 10);
+                }
+        if (start && end > start && end - start < (64u << 20))
+                memset((void *) (uintptr_t) start, 0, (size_t) (end - start));
 }
 
 _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
@@ -186,6 +253,7 @@ _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
         if (command == 0)
                 run_command(a);
 
+        clear_own_environment();
         r = send_fd(a->sync_fd, pidfd);
         if (r < 0) {
                 (void) kill(command, SIGKILL);

@@ -3,11 +3,13 @@
 
 /*
  * Internal to the runtime: the child side of a plain workload
- * (workload-init.c). The process cloned into new pid and mount namespaces
+ * (workload-init.c). The process cloned into new pid, mount and IPC namespaces
  * becomes pid 1, our init: it mounts a /proc of the namespace, clones the
  * command with CLONE_PIDFD and sends that pidfd to the parent over sync_fd
- * (so the parent can take the command's listener), puts itself under a
- * filter that allows only waiting, signals and exit, then forwards signals
+ * (so the parent can take the command's listener), clears its own copy of
+ * the caller's environment (the workload can read /proc/1/environ), puts
+ * itself under a filter that allows only waiting, signals and exit, then
+ * forwards signals
  * and reaps until the command ends, and exits, which ends the namespace.
  *
  * Everything here runs in a freshly cloned child of a possibly

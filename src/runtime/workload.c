@@ -237,8 +237,10 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
                 .uid = c->run_as_uid,
                 .gid = c->run_as_gid,
         };
-        /* Its own pid and mount namespaces: nothing of the host is reachable by pid from inside. */
-        ca.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD;
+        /* Its own pid, mount and IPC namespaces: nothing of the host is reachable by pid from inside, nor a
+         * SysV shared memory segment, message queue or semaphore of a host process (a root workload would
+         * pass their permission checks). */
+        ca.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_PIDFD;
         ca.pidfd = (uint64_t) (uintptr_t) &w->pidfd;
         ca.exit_signal = SIGCHLD;
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);

@@ -107,11 +107,8 @@ static void fill_event(const Call *c, SupervisorEvent *ev) {
         ev->path = c->path;
         ev->path2 = c->path2;
         ev->access = c->access;
-        ev->addr = c->have_addr ? &c->addr : NULL;
-}
-
-static bool call_is_exec(const Call *c) {
-        return c->name && (streq(c->name, "execve") || streq(c->name, "execveat"));
+        /* A send without an address of its own has nothing to show: it went to the connected peer. */
+        ev->addr = c->have_addr && c->addr.family != POLICY_FAMILY_CONNECTED ? &c->addr : NULL;
 }
 
 bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
@@ -136,7 +133,9 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
                 ev->trust = trust;
                 ev->action = SUPERVISOR_ACTION_EMULATE;
                 fill_event(c, ev);
-                r = emulate_call(c, ev, &er);
+                r = c->cls->is_fdcall ? fdcall_emulate(c, &er)
+                    : c->cls->is_send ? send_emulate(c, ev, &er)
+                                      : emulate_call(c, ev, &er);
                 if (r < 0) {
                         d->action = SUPERVISOR_ACTION_DENY;
                         d->error = EPERM;
@@ -159,16 +158,49 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
         }
 
         if (d->action == SUPERVISOR_ACTION_CONTINUE && d->requires_stable_memory) {
-                /* Allowed on what memory said and not emulable: continued only when nothing else can change
-                 * that memory before the kernel reads it again (see forgeonectl(1) NOTES). */
+                /* Allowed on what memory said and not emulable: continued only when nothing anyone in the
+                 * workload can do changes what the kernel will find (supervisor-continue.c, forgeonectl(1)
+                 * NOTES). A path that did not lead anywhere is answered as the kernel would answer it now:
+                 * the kernel's own lookup could find something created since. */
+                int missing = c->lookup_error ?: c->lookup_error2 ?: continue_path_missing(c);
+                const char *why = NULL;
+
                 r = decode_creds(c);
-                if (r < 0 || (c->n_ptrs > 0 && !target_memory_stable(c->tid, s->cgroup_fd, c->ptr_addrs, c->ptr_lens, c->n_ptrs))) {
+                if (r >= 0 && missing) {
+                        d->action = SUPERVISOR_ACTION_EMULATE;
+                        ev->reason = "answered with the lookup's error: the kernel is not let to look again";
+                        ev->action = d->action;
+                        ev->error = missing;
+                        ev->trust = trust;
+                        fill_event(c, ev);
+                        r = reply_value(s, c->id, missing, 0);
+                        ev->target_gone = r == -ENOENT;
+                        return false;
+                }
+                why = r < 0 ? "cannot read the workload's credentials" : continue_unsafe_reason(c, trust);
+                if (why && c->cls->is_open && (c->open_flags & O_PATH)) {
+                        EmulateResult er;
+
+                        if (continue_opath_substitute(c, trust, &er) >= 0) {
+                                ev->action = d->action = SUPERVISOR_ACTION_EMULATE;
+                                ev->reason = er.reason;
+                                ev->error = er.error;
+                                ev->value = er.value;
+                                ev->trust = trust;
+                                fill_event(c, ev);
+                                if (!er.replied) {
+                                        r = reply_value(s, c->id, er.error, er.error ? 0 : er.value);
+                                        er.gone = r == -ENOENT;
+                                }
+                                ev->target_gone = er.gone;
+                                return false;
+                        }
+                }
+                if (why) {
                         d->action = SUPERVISOR_ACTION_DENY;
                         d->error = EPERM;
                         ev->rule_id = "supervisor";
-                        ev->reason = call_is_exec(c)
-                                             ? "exec path cannot be checked race-free: its memory is shared or writable"
-                                             : "not emulable, and its arguments could change after the check";
+                        ev->reason = why;
                 }
         }
 

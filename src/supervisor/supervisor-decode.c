@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -81,15 +82,147 @@ static bool last_nofollow(const Call *c, bool second) {
         return af >= 0 && (c->args[af] & AT_SYMLINK_NOFOLLOW);
 }
 
-/* /proc/PID/fd/N of the workload: reopening it reaches whatever file that fd is, so take that file now
- * (later the number could name another) and let the policy judge its real path, with the access now
- * asked for. Files without a path (pipes, sockets) are judged by the /proc name. */
-static int take_magic_file(Call *c, char **path) {
+/* ---- files named through the workload's descriptors ---- */
+
+/*
+ * A call that names its object by descriptor (AT_EMPTY_PATH, a NULL path, /proc/self/fd/N, the fd of
+ * fchmod) is judged on the file itself, never on the text of /proc/TID/fd/N: a sibling thread can dup2()
+ * another file onto the number between any two reads of the table. So the file is taken into the
+ * supervisor's own table first (pidfd_getfd; for the cwd, an open of /proc/TID/cwd), the policy judges
+ * what was taken, and the emulation acts on exactly that copy.
+ */
+
+/* Takes the file open as fd in the target (AT_FDCWD: its cwd). -EBADF when nothing is open there. */
+int decode_take_file(Call *c, int fd, int *ret) {
+        int k = -EBADF;
+
+        if (fd < 0 && fd != AT_FDCWD)
+                return -EBADF;
+        for (int attempt = 0; attempt < 2; attempt++) {
+                if (fd == AT_FDCWD) {
+                        char p[64];
+
+                        snprintf(p, sizeof p, "/proc/%d/cwd", c->tid);
+                        k = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        k = k < 0 ? -errno : k;
+                        if (k >= 0) {
+                                /* Still waiting for us: the tid was that task's when we opened its cwd. */
+                                int r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
+                                if (r < 0) {
+                                        safe_close(k);
+                                        return r;
+                                }
+                        }
+                } else {
+                        int pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
+
+                        if (pidfd < 0)
+                                return pidfd;
+                        k = pidfd_getfd_raw(pidfd, fd);
+                        safe_close(pidfd);
+                }
+                /* Taking is the supervisor's own business: a thread that kept the last workload's
+                 * credentials (without CAP_SYS_PTRACE) takes them off and tries again. */
+                if (k != -EPERM && k != -EACCES)
+                        break;
+                creds_restore();
+        }
+        if (k == -ESRCH)
+                return -ENOENT;
+        if (k < 0)
+                return k;
+        *ret = k;
+        return 0;
+}
+
+/* Opens path inside the root without following anything, as the supervisor itself. */
+static int open_in_root(Call *c, const char *path) {
+        struct open_how how = {
+                .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = openat2_raw(c->s->root_fd, path, &how);
+
+        if (fd == -EACCES || fd == -EPERM) {
+                creds_restore();
+                fd = openat2_raw(c->s->root_fd, path, &how);
+        }
+        return fd;
+}
+
+/* What the policy judges for a file taken from the workload: its real path inside the root, checked to
+ * name this very inode; for a file that has no name there (pipe, socket, anonymous inode, namespace
+ * file, an O_TMPFILE or unlinked file with no link left), the name the workload reaches it by,
+ * /proc/PID/fd/N (or /proc/PID/cwd). -EPERM for a file whose name is not its path in the root: moved
+ * since it was opened, unlinked while it has other links, covered by a mount, or outside the root. */
+static int judge_taken(Call *c, int file, int fd_number, char **ret) {
         char proc[64], target[PATH_MAX + 1];
         _cleanup_free_ char *inside = NULL;
-        pid_t pid;
-        int fd, pidfd, r;
+        _cleanup_close_ int again = -EBADF;
+        struct stat st, st2;
         ssize_t n;
+        int r;
+
+        if (fstat(file, &st) < 0)
+                return -errno;
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", file);
+        n = readlink(proc, target, sizeof target - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = 0;
+        if (target[0] != '/' ||
+            (st.st_nlink == 0 && n > 10 && streq(target + n - 10, " (deleted)"))) {
+                char *name = NULL;
+
+                if (fd_number == AT_FDCWD)
+                        r = asprintf(&name, "/proc/%d/cwd", (int) c->creds->ns_tgid);
+                else
+                        r = asprintf(&name, "/proc/%d/fd/%d", (int) c->creds->ns_tgid, fd_number);
+                if (r < 0)
+                        return -ENOMEM;
+                c->nameless = true;
+                *ret = name;
+                return 0;
+        }
+        r = path_strip_root(c->s->root_path, target, &inside);
+        if (r == -EXDEV)
+                return -EPERM;
+        if (r < 0)
+                return r;
+        again = open_in_root(c, inside);
+        if (again < 0 || fstat(again, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
+                return -EPERM;
+        *ret = TAKE_PTR(inside);
+        return 0;
+}
+
+/* The object of the call is the file open as fd (AT_FDCWD: the cwd): take it, judge it. */
+static int decode_taken(Call *c, int fd) {
+        _cleanup_free_ char *judged = NULL;
+        int r;
+
+        if (!c->creds)
+                return -EINVAL;
+        c->empty_path = true;
+        r = decode_take_file(c, fd, &c->magic_file);
+        if (r < 0)
+                return r;
+        c->object_fd_number = fd;
+        r = judge_taken(c, c->magic_file, fd, &judged);
+        if (r < 0)
+                return r;
+        c->path = TAKE_PTR(judged);
+        c->exists = true;
+        c->lookup_error = 0;
+        return 0;
+}
+
+/* /proc/PID/fd/N of the workload: reopening it reaches whatever file that fd is, so take that file now
+ * (later the number could name another) and let the policy judge it, with the access now asked for. */
+static int take_magic_file(Call *c, char **path) {
+        _cleanup_free_ char *judged = NULL;
+        pid_t pid;
+        int fd, r;
 
         if (path_parse_proc_fd(*path, &pid, &fd) < 0 || !c->creds)
                 return -ENOENT;
@@ -98,29 +231,25 @@ static int take_magic_file(Call *c, char **path) {
                 c->lookup_error = EACCES;
                 return 0;
         }
-        pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
-        if (pidfd < 0)
-                return pidfd;
-        c->magic_file = pidfd_getfd_raw(pidfd, fd);
-        safe_close(pidfd);
-        if (c->magic_file < 0) {
-                r = c->magic_file;
-                c->magic_file = -EBADF;
-                if (r != -EBADF)
-                        return r;
+        r = decode_take_file(c, fd, &c->magic_file);
+        if (r == -EBADF) {
                 c->lookup_error = ENOENT;
                 return 0;
         }
+        if (r < 0)
+                return r;
         c->magic = true;
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", c->magic_file);
-        n = readlink(proc, target, sizeof target - 1);
-        if (n <= 0)
+        c->object_fd_number = fd;
+        r = judge_taken(c, c->magic_file, fd, &judged);
+        if (r == -EPERM) {
+                /* A file that cannot be named in the workload's root is not reopened for it. */
+                c->lookup_error = EACCES;
                 return 0;
-        target[n] = 0;
-        if (target[0] != '/' || path_strip_root(c->s->root_path, target, &inside) < 0)
-                return 0; /* pipe:[..], socket:[..], or outside the root: the /proc name it is */
+        }
+        if (r < 0)
+                return r;
         free(*path);
-        *path = TAKE_PTR(inside);
+        *path = TAKE_PTR(judged);
         return 0;
 }
 
@@ -137,14 +266,14 @@ static int decode_path(Call *c, bool second) {
         dirfd = di >= 0 ? (int) c->args[di] : AT_FDCWD;
         if (!second && c->args[pi] == 0 && dirfd != AT_FDCWD &&
             (streq(c->name, "utimensat") || streq(c->name, "futimesat"))) {
-                /* futimens(3) is utimensat(fd, NULL, ...): the file open as fd, judged by its path. */
-                c->null_path = c->empty_path = true;
-                r = target_fd_path(c->tid, dirfd, c->s->root_path, &resolved);
-                if (r < 0)
-                        return r == -EXDEV ? -EPERM : r;
-                c->path = TAKE_PTR(resolved);
-                return 0;
+                /* futimens(3) is utimensat(fd, NULL, ...): the file open as fd. */
+                c->null_path = true;
+                return decode_taken(c, dirfd);
         }
+        if (!second && c->args[pi] == 0 && af >= 0 && (c->args[af] & AT_EMPTY_PATH) &&
+            (streq(c->name, "statx") || streq(c->name, "newfstatat")))
+                /* Linux 6.11: a NULL path with AT_EMPTY_PATH names the dirfd, as "" does. */
+                return decode_taken(c, dirfd);
         n = target_read_string(c->tid, c->args[pi], buf, sizeof buf);
         if (n < 0)
                 return n;
@@ -157,16 +286,11 @@ static int decode_path(Call *c, bool second) {
         }
 
         if (n == 0) {
-                /* "" names the dirfd itself with AT_EMPTY_PATH, and nothing (ENOENT) otherwise. */
-                if (second || af < 0 || !(c->args[af] & AT_EMPTY_PATH))
+                /* "" names the dirfd itself with AT_EMPTY_PATH (readlinkat always takes it), and nothing
+                 * (ENOENT) otherwise. */
+                if (second || ((af < 0 || !(c->args[af] & AT_EMPTY_PATH)) && !streq(c->name, "readlinkat")))
                         return -ENOENT;
-                c->empty_path = true;
-                r = dirfd == AT_FDCWD ? target_base_path(c->tid, AT_FDCWD, c->s->root_path, &resolved)
-                                      : target_fd_path(c->tid, dirfd, c->s->root_path, &resolved);
-                if (r < 0)
-                        return r == -EXDEV ? -EPERM : r;
-                c->path = TAKE_PTR(resolved);
-                return 0;
+                return decode_taken(c, dirfd);
         }
 
         if (call_path_is_entry(c->name, second)) {
@@ -258,6 +382,11 @@ int decode_paths(Call *c) {
                 r = target_read(c->tid, c->args[hi], &how, MIN(size, sizeof how));
                 if (r < 0)
                         return r;
+                /* The flags decide the access: they must not change either before a continued call. */
+                if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
+                        c->ptr_addrs[c->n_ptrs] = c->args[hi];
+                        c->ptr_lens[c->n_ptrs++] = MIN(size, sizeof how);
+                }
                 r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
                 if (r < 0)
                         return r;
@@ -267,6 +396,20 @@ int decode_paths(Call *c) {
         }
         if (fi >= 0 || hi >= 0 || streq(c->name, "creat"))
                 c->access = syscall_open_flags_to_access(c->open_flags);
+        /* fchmod and friends: the object is the file open as their descriptor. */
+        {
+                int fo = arg_index(c->info, SYSCALL_ARG_FD_OBJECT);
+
+                if (fo >= 0) {
+                        int fd = (int) c->args[fo];
+
+                        r = fd < 0 ? -EBADF : decode_taken(c, fd);
+                        if (r < 0)
+                                return r;
+                        c->decoded = true;
+                        return 0;
+                }
+        }
         /* An exchange moves each entry over the other: both are removed and created. */
         if (streq(c->name, "renameat2") && (c->args[4] & RENAME_EXCHANGE))
                 c->access = c->access2 = POLICY_ACCESS_DELETE | POLICY_ACCESS_CREATE;
@@ -355,6 +498,10 @@ static int decode_sockaddr_bytes(Call *c, const struct sockaddr_storage *ss, soc
         return 0;
 }
 
+bool call_is_send(const Call *c) {
+        return c->cls && c->cls->is_send;
+}
+
 int decode_addr(Call *c) {
         int sa = arg_index(c->info, SYSCALL_ARG_SOCKADDR), sl = arg_index(c->info, SYSCALL_ARG_SOCKLEN);
         int fdi = arg_index(c->info, SYSCALL_ARG_FD);
@@ -404,12 +551,13 @@ int decode_addr(Call *c) {
                 return -EINVAL;
         }
 
-        if (fdi >= 0 && c->creds) {
-                int pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
-                if (pidfd >= 0) {
-                        c->sock_fd = pidfd_getfd_raw(pidfd, (int) c->args[fdi]);
-                        safe_close(pidfd);
-                }
+        if (fdi >= 0 && c->creds && c->sock_fd < 0) {
+                /* The socket itself, taken now: what it is decides the protocol, and an emulation sends
+                 * or connects on exactly this one whatever the workload's table holds later. */
+                int fd = (int) c->args[fdi];
+
+                if (fd >= 0 && decode_take_file(c, fd, &c->sock_fd) < 0)
+                        c->sock_fd = -EBADF;
                 if (c->sock_fd >= 0) {
                         int proto = 0;
                         socklen_t pl = sizeof proto;
@@ -418,8 +566,16 @@ int decode_addr(Call *c) {
                 }
         }
 
-        if (ptr == 0)
-                return 0; /* no address: a connected socket */
+        if (ptr == 0) {
+                if (!call_is_send(c)) {
+                        /* connect(fd, NULL, n): the kernel copies n bytes from NULL. */
+                        return len > 0 ? -EFAULT : 0;
+                }
+                /* A send without an address of its own: to the peer the socket is connected to. */
+                c->addr.family = POLICY_FAMILY_CONNECTED;
+                c->have_addr = true;
+                return 0;
+        }
         if (len > sizeof(struct sockaddr_storage))
                 return -EINVAL;
         r = target_read(c->tid, ptr, &c->raw_addr, (size_t) len);
@@ -484,7 +640,10 @@ static void class_fill(uint32_t arch, int nr, SyscallClass *ret) {
         *ret = (SyscallClass) {
                 .name = name,
                 .info = name ? syscall_info_lookup(name) : NULL,
-                .emulable = name && emulate_supported(name),
+                .emulable = name &&
+                            (emulate_supported(name) || fdcall_supported(name) || send_supported(name)),
+                .is_fdcall = fdcall_supported(name),
+                .is_send = send_supported(name),
                 .is_open = name && (streq(name, "open") || streq(name, "openat") || streq(name, "openat2") ||
                                     streq(name, "creat")),
                 .creds_change = creds_change_of(name),

@@ -477,44 +477,27 @@ worker:;
         return 0;
 }
 
-/* The object of a stat/access/readlink: an O_PATH fd of the checked path, or of the dirfd itself
- * for AT_EMPTY_PATH. */
+/* The object of a stat/access/readlink, a hard link's source, an attribute call: the file the decode
+ * step took from the workload (AT_EMPTY_PATH, a NULL path, /proc/PID/fd/N; judged as taken, see
+ * supervisor-decode.c), or an O_PATH fd of the checked path. */
 static int object_fd(Call *c, bool nofollow, int *ret) {
         int fd;
 
-        if (c->magic && c->magic_file >= 0) {
-                /* /proc/PID/fd/N of the workload: the file it has open. */
+        if (c->magic_file >= 0) {
                 fd = fcntl(c->magic_file, F_DUPFD_CLOEXEC, 3);
                 if (fd < 0)
                         return -errno;
-                *ret = fd;
-                return 0;
-        }
-        if (c->empty_path) {
-                int dfd = arg_index(c->info, SYSCALL_ARG_DIRFD);
-                int pidfd, target = dfd >= 0 ? (int) c->args[dfd] : AT_FDCWD;
-
-                if (target == AT_FDCWD) {
-                        char p[64];
-                        snprintf(p, sizeof p, "/proc/%d/cwd", c->tid);
-                        fd = open(p, O_PATH | O_CLOEXEC);
-                        fd = fd < 0 ? -errno : fd;
-                } else {
-                        pidfd = target_pidfd(c->creds->tgid, c->s->listener, c->id);
-                        if (pidfd < 0)
-                                return pidfd;
-                        fd = pidfd_getfd_raw(pidfd, target);
-                        safe_close(pidfd);
-                }
+        } else if (c->empty_path) {
+                return -EBADF; /* never taken: nothing to act on */
         } else {
                 struct open_how how = {
                         .flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0),
                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
                 };
                 fd = openat2_raw(c->s->root_fd, c->path, &how);
+                if (fd < 0)
+                        return fd;
         }
-        if (fd < 0)
-                return fd;
         /* What is done with a procfs object (readlink of /proc/PID/exe, ...) is checked against the
          * caller's ptrace rights: from here on this thread holds exactly the target's capabilities. */
         {
@@ -862,8 +845,9 @@ static int emulate_entry(Call *c, EmulateResult *res) {
                 else if (streq(n, "symlink") || streq(n, "symlinkat"))
                         r = symlinkat(target, dfd, name);
                 else if (link && c->empty_path && !c->magic) {
-                        /* linkat(fd, "", AT_EMPTY_PATH): the kernel's own rule (CAP_DAC_READ_SEARCH,
-                         * under the workload's capabilities) decides. */
+                        /* linkat(fd, "", AT_EMPTY_PATH): the file taken from the workload and judged (an
+                         * O_TMPFILE included); the kernel's own rule (CAP_DAC_READ_SEARCH, under the
+                         * workload's capabilities) decides. */
                         r = object_fd(c, true, &src);
                         if (r >= 0)
                                 r = linkat(src, "", dfd2, name2, AT_EMPTY_PATH);

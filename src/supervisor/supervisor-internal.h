@@ -63,9 +63,13 @@ int target_base_path(pid_t tid, int dirfd, const char *root_path, char **ret);
 /* The path of the file open as fd in the task, inside root_path. */
 int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret);
 
+/* True when no other task shares the task's memory, fs (cwd, root, umask) or descriptor table, but for
+ * one that waits in a memory-sharing vfork for this very task (and so cannot run before its exec or exit):
+ * nothing another task does can change what the task's own call will find there. */
+bool target_exclusive(pid_t tid, int cgroup_fd);
 /* True when the bytes [addr, addr+len) of the task cannot change between our read and the kernel's
- * own: no other task shares its memory (except a vfork parent waiting for it) and they lie in a
- * private anonymous mapping or a read-only mapping of its own running executable. */
+ * own: target_exclusive() holds and they lie in a private anonymous mapping or a read-only mapping of
+ * its own running executable. */
 bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const size_t *lens, size_t n);
 
 /* ---- credentials (supervisor-creds.c) ---- */
@@ -169,6 +173,8 @@ typedef struct SyscallClass {
         const SyscallInfo *info;   /* its argument description, or NULL */
         bool emulable;             /* emulate_supported() */
         bool is_open;              /* open, openat, openat2, creat */
+        bool is_fdcall;            /* fdcall_supported(): performed by supervisor-fdcall.c */
+        bool is_send;              /* send_supported(): performed by supervisor-send.c */
         int8_t creds_change;       /* -1 none, 0 every task of the workload, 1 the calling task */
 } SyscallClass;
 
@@ -202,9 +208,16 @@ typedef struct Call {
         int lookup_error, lookup_error2; /* positive errno of the path lookups */
         unsigned access, access2;
         uint64_t open_flags, open_mode, open_resolve;
-        bool empty_path;      /* AT_EMPTY_PATH with "": the object is the dirfd itself */
+        bool empty_path;      /* AT_EMPTY_PATH with "" (a NULL path, an fd object): the object is
+                               * magic_file */
         bool magic;           /* a /proc/PID/fd/N of the workload: reopen magic_file */
-        int magic_file;       /* that file, taken from the workload; path is its real path if it has one */
+        /* The file the call names through the workload's descriptor table or its cwd (a /proc/PID/fd/N of
+         * its own, AT_EMPTY_PATH, a NULL path, the fd of fchmod and friends), taken from it while deciding
+         * (pidfd_getfd): what is judged and what the emulation acts on. path is its real path inside the
+         * root, checked to name this very file, or "/proc/PID/fd/N" for a file with no name (nameless). */
+        int magic_file;
+        bool nameless;
+        int object_fd_number; /* the workload's number for magic_file; AT_FDCWD for its cwd */
         bool exists;          /* the last component of path was there when resolved */
         bool followed;        /* resolving path followed a symlink */
         bool null_path;       /* utimensat/futimesat with a NULL path: the call acts on the dirfd's file */
@@ -238,6 +251,12 @@ int decode_creds(Call *c);
 /* Paths (and open flags), then the socket address, as the syscall's table entry says. */
 int decode_paths(Call *c);
 int decode_addr(Call *c);
+/* Takes the file open as fd in the target (AT_FDCWD: its cwd) into our own table, with the supervisor's
+ * own credentials: from then on no change to the target's table or cwd can swap it. -EBADF: nothing
+ * open there. */
+int decode_take_file(Call *c, int fd, int *ret);
+/* sendto, sendmsg, sendmmsg: their address, when they carry one, is a destination. */
+bool call_is_send(const Call *c) _pure_;
 /* Everything the call's emulation needs; then checks the target still waits. */
 int decode_for_emulation(Call *c);
 /* Would this credential call (setuid and friends, setgroups, capset) leave every id, group and capability
@@ -294,6 +313,34 @@ struct EmulateResult {
 bool emulate_supported(const char *name) _pure_;
 /* Performs the decoded call c under the target's credentials. */
 int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
+
+/* ---- continued calls (supervisor-continue.c) ---- */
+
+/* A call allowed on what was read, which the supervisor cannot perform: NULL when the kernel may do it
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE) because nothing anyone in the workload can do changes what it will
+ * find; else why not. On the dispatching thread (it looks at s->loop_graph). */
+const char *continue_unsafe_reason(Call *c, int trust);
+/* ENOENT when the call's path names nothing (not even a symlink) in the root now: the supervisor answers
+ * so itself, since the kernel's own lookup could find something created in between. Else 0. */
+int continue_path_missing(Call *c);
+/* An O_PATH open that cannot be continued, of a directory or a regular file the policy also lets the
+ * workload read: opened by the supervisor (RESOLVE_NO_SYMLINKS, on the checked path) and answered with a
+ * descriptor for reading (ADDFD cannot install O_PATH files); of a symbolic link itself: EOPNOTSUPP.
+ * -EOPNOTSUPP (as a return value) when it does not apply. */
+int continue_opath_substitute(Call *c, int trust, EmulateResult *ret);
+
+/* ---- calls on the workload's descriptors (supervisor-fdcall.c) ---- */
+
+/* fchmod, fchown, fsetxattr, fremovexattr: performed on the file the decode step took (magic_file). */
+bool fdcall_supported(const char *name) _pure_;
+int fdcall_emulate(Call *c, EmulateResult *ret);
+
+/* ---- sends with a destination (supervisor-send.c) ---- */
+
+/* sendto, sendmsg, sendmmsg: sent by the supervisor on the socket taken from the workload (sock_fd), to
+ * the checked address (or the connected peer), with the data and control read once. */
+bool send_supported(const char *name) _pure_;
+int send_emulate(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
 
 /* Worker threads for emulations that may block: counted so that supervisor_free() waits for them; they
  * wait in poll() on s->stop_fd too. */

@@ -296,8 +296,10 @@ int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret) {
         return proc_path_in_root(proc, root_path, ret);
 }
 
-/* Is task t blocked in a vfork(), i.e. unable to touch the memory it shares with its child? */
-static bool task_in_vfork(pid_t t) {
+/* Is task t blocked in a vfork whose child shares its memory (vfork(), or clone/clone3 with CLONE_VM and
+ * CLONE_VFORK)? Such a task cannot run before that child execs or exits. A clone(CLONE_VFORK) without
+ * CLONE_VM waits for a child with memory of its own, which may exit at any moment: that one is not. */
+static bool task_in_vfork_vm(pid_t t) {
         char path[64], buf[256];
         long nr;
         unsigned long long a0;
@@ -313,61 +315,84 @@ static bool task_in_vfork(pid_t t) {
 #endif
 #if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
         /* clone's first argument is the flags on these architectures. */
-        if (nr == __NR_clone && (a0 & CLONE_VFORK))
-                return true;
+        if (nr == __NR_clone)
+                return (a0 & (CLONE_VFORK | CLONE_VM)) == (CLONE_VFORK | CLONE_VM);
 #endif
 #ifdef __NR_clone3
         if (nr == __NR_clone3) {
                 uint64_t flags;
-                if (target_read(t, a0, &flags, sizeof flags) == 0 && (flags & CLONE_VFORK))
-                        return true;
+                if (target_read(t, a0, &flags, sizeof flags) == 0)
+                        return (flags & (CLONE_VFORK | CLONE_VM)) == (CLONE_VFORK | CLONE_VM);
         }
 #endif
         return false;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+/* How often task t gave up the CPU of its own accord: unchanged between two reads, it never ran. */
+static int task_voluntary_switches(pid_t t, unsigned long long *ret) {
+        char path[64], status[4096];
+        const char *f;
+        int r;
 
-static int kcmp_vm(pid_t a, pid_t b) {
-        return (int) syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+        snprintf(path, sizeof path, "/proc/%d/status", t);
+        r = read_small_file(path, status, sizeof status);
+        if (r < 0)
+                return r;
+        f = status_field(status, "voluntary_ctxt_switches");
+        if (!f || sscanf(f, "%llu", ret) != 1)
+                return -EIO;
+        return 0;
 }
 
-/* Every task that shares tid's memory is either tid itself or waiting in vfork. */
-static bool mm_exclusive(pid_t tid, int cgroup_fd) {
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+static bool shares_with(pid_t tid, pid_t t) {
+        /* kcmp answers 0 for the same object; it fails for a task that is gone (which shares nothing). */
+        return syscall(SYS_kcmp, tid, t, KCMP_VM, 0, 0) == 0 ||
+               syscall(SYS_kcmp, tid, t, KCMP_FS, 0, 0) == 0 ||
+               syscall(SYS_kcmp, tid, t, KCMP_FILES, 0, 0) == 0;
+}
+
+/* The tasks other than tid that share its memory, fs (cwd, root) or descriptor table: how many (capped
+ * at 2), and the first one. Every task is a candidate: those of the workload's cgroup when there is one,
+ * else every task of the system (the workload's pid namespace is no bound: a child of a nested one still
+ * shares). -errno when the list cannot be read. */
+static int sharers(pid_t tid, int cgroup_fd, pid_t *ret_first) {
         _cleanup_free_ char *list = NULL;
         size_t size = 1 << 16;
-
-        list = malloc(size);
-        if (!list)
-                return false;
+        int n = 0;
 
         if (cgroup_fd >= 0) {
                 _cleanup_close_ int fd = openat(cgroup_fd, "cgroup.threads", O_RDONLY | O_CLOEXEC);
-                ssize_t n, total = 0;
+                ssize_t k, total = 0;
 
+                list = malloc(size);
+                if (!list)
+                        return -ENOMEM;
                 if (fd < 0)
-                        return false;
-                while ((n = read(fd, list + total, size - 1 - total)) > 0)
-                        total += n;
-                if (n < 0 || (size_t) total >= size - 1)
-                        return false;
+                        return -errno;
+                while ((k = read(fd, list + total, size - 1 - total)) > 0)
+                        total += k;
+                if (k < 0 || (size_t) total >= size - 1)
+                        return -EIO;
                 list[total] = 0;
                 for (char *p = list, *e; *p; p = e) {
                         long t = strtol(p, &e, 10);
                         if (e == p)
                                 break;
-                        if (t != tid && kcmp_vm(tid, (pid_t) t) == 0 && !task_in_vfork((pid_t) t))
-                                return false;
+                        if (t != tid && shares_with(tid, (pid_t) t) && n++ == 0)
+                                *ret_first = (pid_t) t;
+                        if (n > 1)
+                                return n;
                 }
-                return true;
+                return n;
         }
 
-        /* No cgroup: every task of the system is a candidate. Only exec-like calls get here. */
         _cleanup_(closedirp) DIR *proc = opendir("/proc");
         struct dirent *de;
 
         if (!proc)
-                return false;
+                return -errno;
         while ((de = readdir(proc))) {
                 char tpath[300];
                 _cleanup_(closedirp) DIR *tasks = NULL;
@@ -381,11 +406,35 @@ static bool mm_exclusive(pid_t tid, int cgroup_fd) {
                         continue;
                 while ((te = readdir(tasks))) {
                         long t = strtol(te->d_name, NULL, 10);
-                        if (t > 0 && t != tid && kcmp_vm(tid, (pid_t) t) == 0 && !task_in_vfork((pid_t) t))
-                                return false;
+                        if (t > 0 && t != tid && shares_with(tid, (pid_t) t) && n++ == 0)
+                                *ret_first = (pid_t) t;
+                        if (n > 1)
+                                return n;
                 }
         }
-        return true;
+        return n;
+}
+
+bool target_exclusive(pid_t tid, int cgroup_fd) {
+        unsigned long long before, after;
+        pid_t t = 0, again = 0;
+        int n;
+
+        n = sharers(tid, cgroup_fd, &t);
+        if (n == 0)
+                return true;
+        if (n != 1)
+                return false;
+        /* One other task: fine only as a vfork parent waiting for tid itself, which it is when it waits in
+         * a vfork that shares memory and no third task shares any of it (the vfork child is a sharer, and
+         * tid is the only one). It must not have run in between our looks: its count of voluntary
+         * switches brackets the second enumeration. */
+        if (task_voluntary_switches(t, &before) < 0 || !task_in_vfork_vm(t))
+                return false;
+        n = sharers(tid, cgroup_fd, &again);
+        if (n != 1 || again != t)
+                return false;
+        return task_in_vfork_vm(t) && task_voluntary_switches(t, &after) == 0 && after == before;
 }
 
 bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const size_t *lens, size_t n) {
@@ -394,7 +443,7 @@ bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const
         size_t size = 1 << 20;
         FILE *f;
 
-        if (!mm_exclusive(tid, cgroup_fd))
+        if (!target_exclusive(tid, cgroup_fd))
                 return false;
 
         snprintf(path, sizeof path, "/proc/%d/exe", tid);

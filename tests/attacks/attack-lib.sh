@@ -37,7 +37,7 @@ CANARY="FOCANARY-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 echo "$CANARY" >"$S/secret"
 echo "decoy passwd of the attack suite" >"$P/passwd"
 chmod 0644 "$P/passwd"
-setfattr -n user.fo_keep -v 1 "$P/passwd" 2>/dev/null
+"$attack" setxattr "$P/passwd" user.fo_keep 1
 mkdir -p "$P/dir"
 echo "decoy in a protected directory" >"$P/dir/passwd"
 cp "$attack" "$P/prog"
@@ -153,6 +153,7 @@ image_build() {
         echo "$CANARY" >"$r/root/secret"
         echo "decoy of the attack suite" >"$r/etc/decoy"
         chmod 0644 "$r/etc/decoy"
+        "$attack" setxattr "$r/etc/decoy" user.fo_keep 1
         mkdir -p "$r/etc/protdir" && echo "decoy in a protected directory" >"$r/etc/protdir/passwd"
         # Race fixtures: allowed objects in scratch space.
         echo ok >"$r/tmp/ok" && chmod 0644 "$r/tmp/ok"
@@ -162,6 +163,19 @@ image_build() {
         (cd "$W" && umoci repack --image img:latest bundle >/dev/null &&
                 umoci config --image img:latest --config.env PATH=/bin >/dev/null) || return 1
         rm -rf "$W/bundle"
+        # Images run only when they verify against the trust anchor: one of this suite's own, in software
+        # mode (a TCTI device that does not exist, so a host TPM cannot change the outcome), and the image
+        # signed with its key.
+        command -v openssl >/dev/null || return 77
+        (cd "$W" && openssl ecparam -name prime256v1 -genkey -noout -out anchor-key.pem 2>/dev/null &&
+                openssl pkey -in anchor-key.pem -pubout -out anchor-key.pub &&
+                jq -n --rawfile k anchor-key.pub \
+                        '{format: 1, id: "attacks", keys: [{id: "attacks", algorithm: "ecdsa-p256", public_key: $k}]}' \
+                        >anchor.json &&
+                jq -n --arg d "$W" '{anchor: "\($d)/anchor.json", tcti: "device:\($d)/no-tpm", state_dir: "\($d)/trust"}' \
+                        >trust.json) || return 1
+        export FORGEONE_TRUST_CONFIG=$W/trust.json
+        "$ctl" image sign --key "$W/anchor-key.pem" "$W/img:latest" >/dev/null || return 1
         IMG=$W/img:latest
 }
 

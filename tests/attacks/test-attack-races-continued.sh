@@ -13,6 +13,7 @@
 # container mode; at least 100,000 attempts per race in total. The trust penalty is 0 (see
 # test-attack-races-fd.sh). TAP.
 source "$(dirname "$0")/attack-lib.sh"
+echo "# every race: $LOCAL_ATTEMPTS attempts in --local and $CONTAINER_ATTEMPTS in a container ($((LOCAL_ATTEMPTS + CONTAINER_ATTEMPTS)) in all)"
 
 notrust=$(policy_variant notrust default '.trust.deny_penalty = 0')
 # chdir decided by path: only into scratch space and the workspace (every shipped policy decides chdir in

@@ -13,6 +13,7 @@
 # limit on a noisy workload, not the boundary under test; the first escapes come within the first
 # attempts anyway (see FINDINGS.md). TAP.
 source "$(dirname "$0")/attack-lib.sh"
+echo "# every race: $LOCAL_ATTEMPTS attempts in --local and $CONTAINER_ATTEMPTS in a container ($((LOCAL_ATTEMPTS + CONTAINER_ATTEMPTS)) in all)"
 
 notrust=$(policy_variant notrust default '.trust.deny_penalty = 0')
 # stat and readlink by path decided in the supervisor (secrets denied), and no fstat at all: then the
@@ -48,18 +49,27 @@ rm -f "$W/lnk"
 if [ "$(stat -c %h "$P/passwd")" = 1 ]; then ok "local: the protected file has no second name"
 else not_ok "local: the protected file has no second name" "link count $(stat -c %h "$P/passwd")"; fi
 
-# These run in --local only (below), so all their attempts are made here.
-all=$((LOCAL_ATTEMPTS + CONTAINER_ATTEMPTS))
-RACE_MIN=$all
+# A workload holds only fds 0-2 of its caller; the protected objects of the stat races come from a helper
+# of the test on a unix socket in scratch space (connect is allowed there), as a workload legitimately
+# comes to hold a file it may not open or stat by name.
 ino=$(stat -c %i "$S/secret")
+serve_fd() { # SOCKET MODE:PATH
+        "$attack" serve-fds "$1" "$2" >"$1.ready" 2>&1 &
+        started_pids+=($!)
+        wait_line "$1.ready" LISTENING 10
+}
+serve_fd "$W/secret.sock" "p:$S/secret"
+serve_fd "$W/link.sock" "pn:$S/link"
+# The allowed symlink too: an O_PATH|O_NOFOLLOW open of a symlink in scratch space is refused (the kernel
+# would look its directories up again, and the workload may change them; forgeonectl(1) NOTES).
+serve_fd "$W/oklink.sock" "pn:$W/oklink"
 for race in statx-empty-path newfstatat-empty-path; do
-        "$attack" with-fds "9:p:$S/secret" -- "$ctl" run --local --quiet --policy "$statpol" -- \
-                "$attack" race-fd "$race" "$all" "$W/ok" fd:9 - "ino:$ino" >"$W/r-$race" 2>"$W/r-$race.err"
+        run_local "$statpol" "$W/r-$race" -- "$attack" race-fd "$race" "$LOCAL_ATTEMPTS" "$W/ok" \
+                "sock:$W/secret.sock" - "ino:$ino"
         results "local, stat mediated:" "$W/r-$race"
 done
-"$attack" with-fds "9:pn:$S/link" -- "$ctl" run --local --quiet --policy "$statpol" -- \
-        "$attack" race-fd readlinkat-empty-path "$all" "$W/oklink" fd:9 - "SECRETLINK" \
-        >"$W/r-readlinkat" 2>"$W/r-readlinkat.err"
+run_local "$statpol" "$W/r-readlinkat" -- "$attack" race-fd readlinkat-empty-path "$LOCAL_ATTEMPTS" "sock:$W/oklink.sock" \
+        "sock:$W/link.sock" - "SECRETLINK"
 results "local, stat mediated:" "$W/r-readlinkat"
 
 if image_build; then
@@ -71,8 +81,25 @@ if image_build; then
         done
         run_container "$notrust" "$W/c-openat" -- /bin/attack race-fd openat-dirfd "$CONTAINER_ATTEMPTS" /tmp/d /etc/protdir passwd
         results "container:" "$W/c-openat"
-        skip_test "container: statx, newfstatat, readlinkat races" \
-                "a protected object the workload holds but may not stat would have to be an fd from the caller (see test-attack-state.sh)"
+        # The helper's socket inside the container's root, under /tmp (scratch space there too).
+        for race in statx-empty-path newfstatat-empty-path readlinkat-empty-path; do
+                name=fo-attack-stat-$$-$race
+                want="ino:$ino" a=/tmp/ok spec="p:$S/secret"
+                [ "$race" = readlinkat-empty-path ] && want=SECRETLINK a=sock:/tmp/ok.sock spec="pn:$S/link"
+                run_container "$statpol" "$W/c-$race" --name "$name" -- /bin/sh -c \
+                        "ln -sf ok /tmp/oklink; while [ ! -e /tmp/fd.sock ] || [ ! -e /tmp/ok.sock ]; do sleep 0.05; done;
+                         exec /bin/attack race-fd $race $CONTAINER_ATTEMPTS $a sock:/tmp/fd.sock - $want" &
+                ctr=$!
+                started_pids+=("$ctr")
+                cpid=$(container_pid "$name")
+                if [ -n "$cpid" ]; then
+                        while [ ! -L "/proc/$cpid/root/tmp/oklink" ] && [ -d "/proc/$cpid" ]; do sleep 0.05; done
+                        serve_fd "/proc/$cpid/root/tmp/ok.sock" "pn:/proc/$cpid/root/tmp/oklink"
+                        serve_fd "/proc/$cpid/root/tmp/fd.sock" "$spec"
+                fi
+                wait "$ctr"
+                results "container, stat mediated:" "$W/c-$race"
+        done
 else
         skip_test "container mode" "needs umoci and busybox"
 fi

@@ -69,7 +69,10 @@ if [ -d /srv/app/bin ]; then
         "$attack" pty-run "$W/injected-web" -- "$ctl" run --local --quiet --identity web \
                 --policy "$src/policies/web-service.json" -- "$webprog" tty >"$W/tty-web" 2>&1
         results "local web-service.json (identity web):" "$W/tty-web"
-        "$ctl" run --local --quiet --identity web --policy "$src/policies/web-service.json" -- "$webprog" width \
+        # UDP is web-service.json's for its resolver (endpoint "dns", protocol udp): allowed by design, with
+        # every datagram's destination judged (test-attack-targets.sh sends to the metadata service).
+        FO_ATTACK_ALLOWED_SOCKETS=inet-dgram,inet6-dgram \
+                "$ctl" run --local --quiet --identity web --policy "$src/policies/web-service.json" -- "$webprog" width \
                 "$S/secret" >"$W/width-web" 2>"$W/width-web.err"
         results "local web-service.json (identity web):" "$W/width-web"
         rm -f "$webprog"
