@@ -447,19 +447,25 @@ int one_main(int argc, char **argv) {
         case_body(&cases[idx], &x, outfd);
 }
 
-/* fidelity-cases cases DIR SOCK [N]: the workload. */
+/* fidelity-cases cases DIR SOCK [N[-M]]: the workload. */
 int cases_main(int argc, char **argv) {
         static char buf[FIDELITY_LINE_MAX + 1024];
         Ctx x = {};
-        long only = -1;
+        long first = 0, last = LONG_MAX;
 
         if (argc < 4)
                 return 2;
         matrix_build();
         x.dir = argv[2];
         x.sock = atoi(argv[3]);
-        if (argc > 4)
-                only = atol(argv[4]);
+        if (argc > 4) {
+                /* "N" or "N-M": that case or that range of cases */
+                char *e;
+
+                first = last = strtol(argv[4], &e, 10);
+                if (*e == '-')
+                        last = strtol(e + 1, NULL, 10);
+        }
 
         for (unsigned i = 0; i < n_cases; i++) {
                 char req[64], reply[64];
@@ -468,7 +474,7 @@ int cases_main(int argc, char **argv) {
                 ssize_t k;
                 pid_t pid;
 
-                if (only >= 0 && i != (unsigned long) only)
+                if ((long) i < first || (long) i > last)
                         continue;
                 snprintf(req, sizeof req, "prep %u", i);
                 if (driver_request(&x, req, -1, reply, sizeof reply, NULL) < 0 || strcmp(reply, "ok")) {

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The path a trapped call names, as the workload's own walk would find it.
+ *
+ * The fast path makes no syscall: the path is joined to the workload's cwd
+ * or dirfd and judged in its lexical normal form, and the emulation then
+ * walks it as given with RESOLVE_NO_SYMLINKS under the workload's
+ * credentials (supervisor-emulate.c), which proves that the walk crossed no
+ * symlink, i.e. that what was judged is what is reached, and leaves every
+ * permission check and lookup error to the kernel. When that walk meets a
+ * symlink (ELOOP), the emulation hands the call back (Call.again), it is
+ * decoded again here with lookups made under the workload's credentials
+ * (path-resolve.h) and decided again on the path the walk really reaches.
+ *
+ * Lookups up front are made where the decision needs them: an O_CREAT open
+ * without O_EXCL asks the policy for what it really does, which depends on
+ * whether the file is there (one O_PATH probe of the walk), and the source
+ * of a link is taken as an object by its path (supervisor-emulate.c).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "forgeone/path-resolve.h"
+#include "supervisor-internal.h"
+
+/* Lookups in procfs that the kernel allows by who asks rather than by ids (path-resolve.h). */
+static void proc_creds(void *userdata, PathResolveProc mode) {
+        const Call *c = userdata;
+        CredsSaved saved;
+
+        switch (mode) {
+        case PATH_RESOLVE_PROC_OWN:
+                /* The thread group's own fd directories: open to it whatever its ids. */
+                creds_restore();
+                break;
+        case PATH_RESOLVE_PROC_FOREIGN:
+                (void) creds_enter(c->creds, CREDS_EXACT_CAPS, &saved);
+                break;
+        case PATH_RESOLVE_PROC_NORMAL:
+        default:
+                (void) creds_enter(c->creds, 0, &saved);
+                break;
+        }
+}
+
+/* Does deciding this path need to know what is there? */
+static bool needs_lookup(const Call *c, bool second) {
+        if (c->resolve_full)
+                return true;
+        /* The source of a link is an object reached by its path (object_fd()), not walked here. */
+        if (!second && c->name && (streq(c->name, "link") || streq(c->name, "linkat")))
+                return true;
+        return false;
+}
+
+static bool needs_probe(const Call *c, bool second) {
+        return !second && c->cls && c->cls->is_open && (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT &&
+               (c->open_flags & __O_TMPFILE) != __O_TMPFILE;
+}
+
+int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool nofollow, char **ret,
+                      unsigned *ret_flags) {
+        _cleanup_free_ char *base = NULL, *judged = NULL, *walk = NULL;
+        unsigned flags = nofollow ? PATH_RESOLVE_NOFOLLOW : 0, rflags = 0;
+        bool lookups = needs_lookup(c, second), entered = false;
+        CredsSaved saved;
+        int r;
+
+        if (path[0] != '/') {
+                r = target_base_path(c->tid, dirfd, c->s->root_path, &base);
+                if (r == -EXDEV)
+                        return -EPERM; /* its cwd or dirfd lies outside its root: refuse */
+                if (r < 0)
+                        return r;
+        }
+        PathResolveTask task = {
+                .pid = c->creds ? c->creds->ns_tgid : 0,
+                .tid = c->creds ? c->creds->ns_tid : 0,
+                .root_path = c->s->root_path,
+                .proc_creds = c->creds ? proc_creds : NULL,
+                .userdata = c,
+        };
+
+        if (!lookups) {
+                r = path_resolve_in_root(c->s->root_fd, &task, base, path, flags | PATH_RESOLVE_LEXICAL, &judged,
+                                         &walk, &rflags);
+                if (r < 0)
+                        return r;
+                if ((rflags & PATH_RESOLVE_RESULT_LEXICAL) && needs_probe(c, second) && c->creds) {
+                        /* Is it there? Only a walk that crosses no symlink answers that here; one that
+                         * does is resolved with lookups. */
+                        struct open_how how = {
+                                .flags = O_PATH | O_CLOEXEC,
+                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+                        };
+                        int fd;
+
+                        r = creds_enter(c->creds, 0, &saved);
+                        if (r < 0)
+                                return r;
+                        fd = openat2_raw(c->s->root_fd, walk, &how);
+                        creds_leave(&saved);
+                        if (fd >= 0) {
+                                struct stat st;
+
+                                /* A directory is not "there" for O_CREAT: the kernel refuses it (EISDIR). */
+                                if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+                                        rflags |= PATH_RESOLVE_RESULT_EXISTS;
+                                safe_close(fd);
+                        } else if (fd == -ELOOP)
+                                lookups = true;
+                }
+                if (!lookups)
+                        goto done;
+                free(judged);
+                free(walk);
+                judged = walk = NULL;
+                rflags = 0;
+        }
+
+        if (c->creds) {
+                r = creds_enter(c->creds, 0, &saved);
+                if (r < 0)
+                        return r;
+                entered = true;
+        }
+        r = path_resolve_in_root(c->s->root_fd, &task, base, path, flags, &judged, &walk, &rflags);
+        if (entered)
+                creds_leave(&saved);
+        if (r < 0)
+                return r;
+
+done:
+        free(c->walk[second]);
+        c->walk[second] = TAKE_PTR(walk);
+        c->resolved[second] = rflags;
+        *ret = TAKE_PTR(judged);
+        if (ret_flags)
+                *ret_flags = rflags;
+        return r;
+}
+
+int call_resolve_again(Call *c) {
+        free(c->path);
+        free(c->path2);
+        c->path = c->path2 = NULL;
+        for (size_t i = 0; i < 2; i++) {
+                free(c->walk[i]);
+                c->walk[i] = NULL;
+                c->resolved[i] = 0;
+                c->last_kind[i] = PATH_LAST_NORMAL;
+                c->trailing_slash[i] = false;
+        }
+        c->lookup_error = c->lookup_error2 = 0;
+        c->magic = c->exists = c->followed = c->null_path = c->empty_path = false;
+        c->magic_file = safe_close(c->magic_file);
+        c->sock_fd = safe_close(c->sock_fd);
+        c->have_addr = false;
+        c->n_ptrs = 0;
+        c->decoded = false;
+        c->again = false;
+        c->resolve_full = true;
+        return decode_for_emulation(c);
+}
