@@ -123,9 +123,11 @@ START_TEST(test_errors) {
         check(NULL, "/nope/../etc/shadow", 0, ENOENT, "/etc/shadow");
         check(NULL, "/etc/new-file", 0, 0, "/etc/new-file");
         check(NULL, "/etc/passwd/x", 0, ENOTDIR, "/etc/passwd/x");
-        /* What the last component is, is the call's own lookup to find: "f/" of a file, a missing "x/". */
-        check_walk(NULL, "/etc/passwd/", 0, 0, "/etc/passwd", "/etc/passwd/");
-        check_walk(NULL, "/etc/x/", 0, 0, "/etc/x", "/etc/x/");
+        /* What the last component is, is the call's own lookup to find; but with a trailing slash it must
+         * be a directory that is there. */
+        check_walk(NULL, "/etc/new-file", 0, 0, "/etc/new-file", "/etc/new-file");
+        check_walk(NULL, "/etc/passwd/", 0, ENOTDIR, "/etc/passwd", "/etc/passwd/");
+        check_walk(NULL, "/etc/x/", 0, ENOENT, "/etc/x", "/etc/x/");
         check("relative", "x", 0, -EINVAL, NULL);
 }
 END_TEST

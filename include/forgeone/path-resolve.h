@@ -46,6 +46,8 @@ typedef enum PathResolveFlags {
         PATH_RESOLVE_NOFOLLOW = 1u << 0, /* a symlink as last component is not followed (O_NOFOLLOW,
                                           * AT_SYMLINK_NOFOLLOW, unlink, rename, ...) */
         PATH_RESOLVE_LEXICAL = 1u << 1,  /* no lookup: see above */
+        PATH_RESOLVE_NO_XDEV = 1u << 2,  /* openat2's RESOLVE_NO_XDEV: EXDEV where the walk would cross a mount
+                                          * (from where it starts), never lexical */
 } PathResolveFlags;
 
 #define PATH_RESOLVE_MAX_SYMLINKS 40
@@ -83,8 +85,13 @@ typedef enum PathResolveResultFlags {
         PATH_RESOLVE_RESULT_MAGIC_LAST = 1u << 5, /* the last component is a magic link whose text is no path
                                                   * (ns/net, ...): the call opens it, following it */
         PATH_RESOLVE_RESULT_PROC_SELF = 1u << 6, /* the result is procfs' "self" or "thread-self" link itself */
-        PATH_RESOLVE_RESULT_PROC_OWN = 1u << 7,  /* the walk enters the task's own fd or fdinfo directory */
+        PATH_RESOLVE_RESULT_PROC_OWN_FD = 1u << 7, /* the walk enters the task's own fd or fdinfo directory,
+                                                    * which the kernel lets a thread group into whatever its ids */
         PATH_RESOLVE_RESULT_PROC_FOREIGN = 1u << 8, /* the result lies in another process's /proc directory */
+        PATH_RESOLVE_RESULT_PROC_OWN = 1u << 9,  /* the result lies in the task's own /proc directory, where
+                                                  * the ptrace checks always let it in */
+        PATH_RESOLVE_RESULT_LAST_FAILED = 1u << 10, /* the lookup failed on the last component (following it,
+                                                     * or for its trailing slash) */
 } PathResolveResultFlags;
 
 /* base: absolute path inside the root of the directory relative paths start from (NULL: "/").

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <linux/stat.h>
 
 #include "forgeone/path-resolve.h"
 #include "forgeone/seccomp-notify.h"
@@ -179,6 +180,8 @@ typedef struct Walker {
         unsigned n_links;
         unsigned result;
         PathResolveProc creds; /* what task->proc_creds was last asked for */
+        bool no_xdev;
+        uint64_t mnt_id;    /* PATH_RESOLVE_NO_XDEV: the mount the walk started on */
 } Walker;
 
 static bool all_digits(const char *s, size_t n) {
@@ -271,6 +274,24 @@ static void walker_set_fd(Walker *w, int fd) {
         w->cur_fd = fd;
 }
 
+static int mount_id(int fd, uint64_t *ret) {
+        struct statx stx;
+
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+                return -errno;
+        if (!(stx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        *ret = stx.stx_mnt_id;
+        return 0;
+}
+
+/* PATH_RESOLVE_NO_XDEV: is fd on the mount the walk started on? */
+static bool walker_same_mount(const Walker *w, int fd) {
+        uint64_t id;
+
+        return !w->no_xdev || fd < 0 || (mount_id(fd, &id) >= 0 && id == w->mnt_id);
+}
+
 /* Looks name up in cur (exec permission on cur, as every step of the kernel's walk). Returns an O_PATH
  * fd of it (not followed) and its stat, or a negative errno. */
 static int lookup(Walker *w, const char *name, struct stat *ret_st) {
@@ -304,6 +325,7 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
         Walker w = { .root_fd = root_fd, .task = task, .cur_fd = -EBADF };
         PathBuf walk = {};
         int fail = 0; /* errno the kernel's own lookup would stop with */
+        bool on_last = false; /* following the last component (a symlink), or looking up its trailing slash */
         size_t pos = 0;
         int r;
 
@@ -352,6 +374,11 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         r = walker_check_proc_root(&w, &st);
                         if (r < 0)
                                 goto finish;
+                }
+                if (flags & PATH_RESOLVE_NO_XDEV) {
+                        w.no_xdev = true;
+                        if (mount_id(w.cur_fd, &w.mnt_id) < 0)
+                                w.no_xdev = false;
                 }
         }
 
@@ -434,6 +461,10 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         } else {
                                 walker_set_fd(&w, fd);
                                 pathbuf_pop(&w.cur);
+                                if (!walker_same_mount(&w, fd)) {
+                                        fail = EXDEV;
+                                        pos += strspn(todo + pos, "/"); /* ".." itself was walked */
+                                }
                         }
                         continue;
                 }
@@ -472,17 +503,23 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                 if (last) {
                         /* The call's own lookup of its last component needs what this one needs. */
                         if (lookup_creds(&w) == PATH_RESOLVE_PROC_OWN)
-                                w.result |= PATH_RESOLVE_RESULT_PROC_OWN;
-                        if (in_pid_dir(place) && !own_pid(&w, pid))
-                                w.result |= PATH_RESOLVE_RESULT_PROC_FOREIGN;
+                                w.result |= PATH_RESOLVE_RESULT_PROC_OWN_FD;
+                        if (in_pid_dir(place))
+                                w.result |= own_pid(&w, pid) ? PATH_RESOLVE_RESULT_PROC_OWN
+                                                             : PATH_RESOLVE_RESULT_PROC_FOREIGN;
                 }
-                if (last && !trailing && (flags & PATH_RESOLVE_NOFOLLOW))
+                if (last && !trailing && (flags & PATH_RESOLVE_NOFOLLOW) && !w.no_xdev)
                         break; /* not followed, not looked up: the call itself does that */
 
                 fd = lookup(&w, name, &st);
                 if (fd < 0) {
                         /* What the last component is (missing: what O_CREAT and mkdir are for) is the
-                         * call's to find out: its own lookup of it gives the kernel's answer. */
+                         * call's to find out: its own lookup of it gives the kernel's answer. With a
+                         * trailing slash it must be a directory that is there. */
+                        if (last && trailing) {
+                                on_last = true;
+                                fail = -fd;
+                        }
                         if (last)
                                 break;
                         fail = -fd;
@@ -490,10 +527,27 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         continue;
                 }
 
+                if (S_ISLNK(st.st_mode) && last && !trailing && (flags & PATH_RESOLVE_NOFOLLOW)) {
+                        safe_close(fd); /* looked up only for PATH_RESOLVE_NO_XDEV: not followed */
+                        break;
+                }
+                if (!S_ISLNK(st.st_mode) && !walker_same_mount(&w, fd)) {
+                        safe_close(fd);
+                        if (last)
+                                on_last = true;
+                        fail = EXDEV;
+                        if (last)
+                                break;
+                        pos -= n;
+                        continue;
+                }
                 if (!S_ISLNK(st.st_mode)) {
                         if (last) {
                                 safe_close(fd);
-                                if (!trailing || S_ISDIR(st.st_mode))
+                                if (trailing && !S_ISDIR(st.st_mode)) {
+                                        on_last = true;
+                                        fail = ENOTDIR;
+                                } else
                                         w.result |= PATH_RESOLVE_RESULT_EXISTS;
                                 break;
                         }
@@ -508,7 +562,7 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         if (r < 0)
                                 goto finish;
                         if ((streq(name, "fd") || streq(name, "fdinfo")) && place == PROC_PID && own_pid(&w, pid))
-                                w.result |= PATH_RESOLVE_RESULT_PROC_OWN;
+                                w.result |= PATH_RESOLVE_RESULT_PROC_OWN_FD;
                         r = walker_check_proc_root(&w, &st);
                         if (r < 0)
                                 goto finish;
@@ -580,6 +634,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                 }
                 target[k] = 0;
                 w.result |= PATH_RESOLVE_RESULT_SYMLINK;
+                if (last)
+                        on_last = true;
                 if (++w.n_links > PATH_RESOLVE_MAX_SYMLINKS) {
                         fail = ELOOP;
                         if (last)
@@ -613,6 +669,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         walker_set_fd(&w, fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
                         if (w.cur_fd < 0)
                                 fail = errno;
+                        else if (!walker_same_mount(&w, w.cur_fd))
+                                fail = EXDEV;
                 }
         }
 
@@ -629,6 +687,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         *ret_walk = (free(*ret_walk), NULL);
                 goto finish;
         }
+        if (fail && on_last)
+                w.result |= PATH_RESOLVE_RESULT_LAST_FAILED;
         if (ret_flags)
                 *ret_flags = w.result;
         r = fail;

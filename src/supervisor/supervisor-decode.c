@@ -230,8 +230,10 @@ int decode_paths(Call *c) {
                 struct open_how how = {};
                 uint64_t size = hi + 1 < 6 ? c->args[hi + 1] : 0;
 
-                if (size < 24 || size > 4096)
+                if (size < 24)
                         return -EINVAL;
+                if (size > 4096)
+                        return -E2BIG; /* above a page: copy_struct_from_user() */
                 /* Fields past the ones we know must be zero, as the kernel requires. */
                 if (size > sizeof how) {
                         char extra[4096];
@@ -262,13 +264,11 @@ int decode_paths(Call *c) {
         if (r < 0)
                 return r;
         /* O_CREAT on a file that is there creates nothing ("2>/dev/null"): ask the policy for what is
-         * really done, and drop O_CREAT from the emulated open so that, should the file vanish in
-         * between, the open fails instead of creating what the policy did not allow. */
+         * really done. The emulated open then drops O_CREAT (supervisor-emulate.c) so that, should the
+         * file vanish in between, it fails instead of creating what the policy did not allow. */
         if ((fi >= 0 || hi >= 0 || streq(c->name, "creat")) && c->exists && !c->lookup_error &&
-            (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT && !(c->open_flags & __O_TMPFILE)) {
-                c->open_flags &= ~(uint64_t) O_CREAT;
-                c->access = syscall_open_flags_to_access(c->open_flags);
-        }
+            (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT && !(c->open_flags & __O_TMPFILE))
+                c->access = syscall_open_flags_to_access(c->open_flags & ~(uint64_t) O_CREAT);
         r = decode_path(c, true);
         if (r < 0)
                 return r;

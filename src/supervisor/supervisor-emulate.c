@@ -154,7 +154,7 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
 
         if (!walk)
                 return -EINVAL;
-        if (rf & PATH_RESOLVE_RESULT_PROC_OWN)
+        if (rf & PATH_RESOLVE_RESULT_PROC_OWN_FD)
                 /* Its own fd directories: the kernel lets a thread group in whatever its ids. */
                 creds_restore();
         else if (rf & PATH_RESOLVE_RESULT_PROC_FOREIGN) {
@@ -183,13 +183,14 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
         } else
                 fd = openat2_raw(c->s->root_fd, walk, &how);
 
-        if (rf & PATH_RESOLVE_RESULT_PROC_OWN) {
+        if (rf & PATH_RESOLVE_RESULT_PROC_OWN_FD) {
                 r = creds_enter(c->creds, cf, &saved);
                 if (r < 0) {
                         safe_close(fd);
                         return r;
                 }
-        } else if (!(rf & PATH_RESOLVE_RESULT_PROC_FOREIGN) && fd >= 0 && creds_procfs_guard(fd, c->creds, cf, &saved)) {
+        } else if (!(rf & (PATH_RESOLVE_RESULT_PROC_FOREIGN | PATH_RESOLVE_RESULT_PROC_OWN)) && fd >= 0 &&
+                   creds_procfs_guard(fd, c->creds, cf, &saved)) {
                 /* procfs where the resolution did not look (mounted elsewhere): as for another
                  * process's objects, exactly the workload's own rights. */
                 safe_close(fd);
@@ -513,6 +514,11 @@ static uint64_t open_flags(const Call *c) {
         return flags;
 }
 
+static bool endswith_slash(const char *s) {
+        size_t n = strlen(s);
+        return n > 0 && s[n - 1] == '/';
+}
+
 static bool will_create(uint64_t flags) {
         return flags & (O_CREAT | KERNEL_O_TMPFILE);
 }
@@ -552,7 +558,7 @@ static uint64_t at_flags(const Call *c) {
         return af >= 0 ? c->args[af] : 0;
 }
 
-int emulate_check_args(const Call *c, bool before_path) {
+int emulate_check_args(const Call *c) {
         const char *n = c->name;
         int kind = emulate_kind(n), pi;
         uint64_t at;
@@ -565,15 +571,13 @@ int emulate_check_args(const Call *c, bool before_path) {
         case EMULATE_OPEN:
                 return open_check(c);
         case EMULATE_STAT:
-                /* vfs_statx(), after the path was read */
-                if (!before_path && streq(n, "newfstatat") &&
+                /* vfs_statx(): before the lookup, which fails for a path that could not be read */
+                if (streq(n, "newfstatat") &&
                     (at & ~(uint64_t) (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)))
                         return EINVAL;
                 return 0;
         case EMULATE_STATX:
-                /* do_statx() and vfs_statx(), after the path was read */
-                if (before_path)
-                        return 0;
+                /* do_statx() and vfs_statx(), as above */
                 if ((c->args[3] & STATX__RESERVED) || (at & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE ||
                     (at & ~(uint64_t) (AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE)))
                         return EINVAL;
@@ -602,7 +606,7 @@ int emulate_check_args(const Call *c, bool before_path) {
                 }
                 if (streq(n, "linkat") && (c->args[4] & ~(uint64_t) (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)))
                         return EINVAL;
-                if (!before_path && (streq(n, "mknod") || streq(n, "mknodat"))) {
+                if (streq(n, "mknod") || streq(n, "mknodat")) {
                         /* may_mknod() */
                         switch ((mode_t) c->args[pi + 1] & S_IFMT) {
                         case S_IFREG:
@@ -620,7 +624,8 @@ int emulate_check_args(const Call *c, bool before_path) {
                 }
                 return 0;
         case EMULATE_OBJECT:
-                if ((streq(n, "fchmodat2") || streq(n, "fchownat")) &&
+                /* (utimensat checks its times first, when it can read them: see emulate_object()) */
+                if ((streq(n, "fchmodat2") || streq(n, "fchownat") || streq(n, "utimensat")) &&
                     (at & ~(uint64_t) (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
                         return EINVAL;
                 if (streq(n, "truncate") && (int64_t) c->args[pi + 1] < 0)
@@ -683,6 +688,10 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
         CredsSaved saved;
         int fd, r, fifo = -EBADF, opath = -EBADF;
 
+        /* O_CREAT with a trailing slash: EISDIR once the parent was walked, the last component never
+         * looked at (open_last_lookups()); the resolution looked at it. */
+        if ((flags & O_CREAT) && (rf & PATH_RESOLVE_RESULT_LAST_FAILED) && c->walk[0] && endswith_slash(c->walk[0]))
+                return res->error = EISDIR, 0;
         if (c->lookup_error)
                 return res->error = c->lookup_error, 0;
         /* RESOLVE_BENEATH and RESOLVE_IN_ROOT of the workload's own openat2 make the path mean something
@@ -696,9 +705,12 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
         if (((resolve & RESOLVE_NO_MAGICLINKS) && (rf & PATH_RESOLVE_RESULT_MAGICLINK)) ||
             ((resolve & RESOLVE_NO_SYMLINKS) && (rf & (PATH_RESOLVE_RESULT_SYMLINK | PATH_RESOLVE_RESULT_MAGICLINK))))
                 return res->error = ELOOP, 0;
-        if ((resolve & RESOLVE_NO_XDEV) && (rf & PATH_RESOLVE_RESULT_MAGICLINK))
-                return res->error = EXDEV, 0;
 
+        /* O_CREAT of a file that is there creates nothing, and was decided as what it does: without
+         * O_CREAT, so that should the file vanish in between the open fails instead of creating what the
+         * policy did not allow (supervisor-decode.c). */
+        if (c->exists && (flags & (O_CREAT | O_EXCL)) == O_CREAT)
+                flags &= ~(uint64_t) O_CREAT;
         /* O_CREAT of a file that was not there: created exclusively, so that we know we created it should
          * the workload not be able to take the descriptor (RLIMIT_NOFILE); found there after all, it is
          * opened as the kernel would. */
@@ -1453,7 +1465,7 @@ int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret) {
         if (!c->creds)
                 return -EINVAL;
         /* What the kernel rejects before it looks at the path, in its order. */
-        e = emulate_check_args(c, false);
+        e = emulate_check_args(c);
         if (e) {
                 ret->error = e;
                 return 0;

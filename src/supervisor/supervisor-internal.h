@@ -302,10 +302,10 @@ struct EmulateResult {
 };
 
 bool emulate_supported(const char *name) _pure_;
-/* What the kernel answers for this call from its registers (and openat2's open_how) before it looks the
- * path up, or 0; before_path: only what it checks before it even reads the path (for a call whose path
- * could not be read). */
-int emulate_check_args(const Call *c, bool before_path);
+/* What the kernel answers for this call from its registers (and openat2's open_how) before it looks its
+ * path up, or 0. Also before a path that could not be read fails the call: the kernel defers that error
+ * to the lookup. */
+int emulate_check_args(const Call *c);
 /* Performs the decoded call c under the target's credentials. */
 int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
 

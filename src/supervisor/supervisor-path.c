@@ -49,21 +49,31 @@ static void proc_creds(void *userdata, PathResolveProc mode) {
 static bool needs_lookup(const Call *c, bool second) {
         if (c->resolve_full)
                 return true;
+        /* openat2's RESOLVE_NO_XDEV is about the mounts from where the workload's walk starts, not from its
+         * root, where the emulation's walk starts: the resolution finds out. */
+        if (!second && (c->open_resolve & RESOLVE_NO_XDEV))
+                return true;
         /* The source of a link is an object reached by its path (object_fd()), not walked here. */
         if (!second && c->name && (streq(c->name, "link") || streq(c->name, "linkat")))
                 return true;
         return false;
 }
 
-static bool needs_probe(const Call *c, bool second) {
+/* Only an O_CREAT open without O_EXCL does something else when the file is there; with a trailing slash
+ * it fails anyway (EISDIR). */
+static bool needs_probe(const Call *c, bool second, const char *path) {
+        size_t n = strlen(path);
+
         return !second && c->cls && c->cls->is_open && (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT &&
-               (c->open_flags & __O_TMPFILE) != __O_TMPFILE;
+               (c->open_flags & __O_TMPFILE) != __O_TMPFILE && n > 0 && path[n - 1] != '/';
 }
 
 int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool nofollow, char **ret,
                       unsigned *ret_flags) {
         _cleanup_free_ char *base = NULL, *judged = NULL, *walk = NULL;
-        unsigned flags = nofollow ? PATH_RESOLVE_NOFOLLOW : 0, rflags = 0;
+        unsigned flags = (nofollow ? PATH_RESOLVE_NOFOLLOW : 0) |
+                         (!second && (c->open_resolve & RESOLVE_NO_XDEV) ? PATH_RESOLVE_NO_XDEV : 0),
+                 rflags = 0;
         bool lookups = needs_lookup(c, second), entered = false;
         CredsSaved saved;
         int r;
@@ -88,7 +98,7 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                                          &walk, &rflags);
                 if (r < 0)
                         return r;
-                if ((rflags & PATH_RESOLVE_RESULT_LEXICAL) && needs_probe(c, second) && c->creds) {
+                if ((rflags & PATH_RESOLVE_RESULT_LEXICAL) && needs_probe(c, second, path) && c->creds) {
                         /* Is it there? Only a walk that crosses no symlink answers that here; one that
                          * does is resolved with lookups. */
                         struct open_how how = {

@@ -335,7 +335,7 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
         /* Arguments that could not be read: a call the kernel rejects for its flags before it reads them
          * fails with that, as it would. */
         if (r < 0 && c.info && c.cls->emulable) {
-                int e = emulate_check_args(&c, true);
+                int e = emulate_check_args(&c);
                 if (e > 0)
                         r = -e;
         }

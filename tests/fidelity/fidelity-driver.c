@@ -556,8 +556,12 @@ static void describe(Buf *b, int fd, bool times) {
         }
 }
 
+/* The process whose request is being served, as our pid namespace numbers it (SCM_CREDENTIALS): its
+ * namespaces are "ours" (a workload under forgeonectl has pid and mount namespaces of its own). */
+static pid_t peer_pid;
+
 /* A path or link text as it reads in any run: the fixture as %D, process ids as PID, pipe and socket
- * inode numbers as #, namespaces compared with the driver's own (the workload shares them). */
+ * inode numbers as #, namespaces compared with the asking process's own. */
 static void bprint_normalized(Buf *b, const char *t) {
         size_t dl = strlen(fixture);
         char type[32], own[64], proc[64];
@@ -581,7 +585,10 @@ static void bprint_normalized(Buf *b, const char *t) {
                 return;
         }
         if (sscanf(t, "%31[a-z_]:[%llu]%n", type, &ino, &k) == 2 && !t[k]) {
-                snprintf(proc, sizeof proc, "/proc/self/ns/%s", type);
+                if (peer_pid > 0)
+                        snprintf(proc, sizeof proc, "/proc/%d/ns/%s", (int) peer_pid, type);
+                else
+                        snprintf(proc, sizeof proc, "/proc/self/ns/%s", type);
                 n = readlink(proc, own, sizeof own - 1);
                 own[n > 0 ? n : 0] = 0;
                 bprintf(b, "%s:[%s]", type, !strcmp(own, t) ? "ours" : "other");
@@ -698,7 +705,7 @@ static void serve(int sock) {
         for (;;) {
                 union {
                         struct cmsghdr h;
-                        char buf[CMSG_SPACE(sizeof(int))];
+                        char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
                 } u;
                 struct iovec iov = { .iov_base = req, .iov_len = sizeof req - 1 };
                 struct msghdr mh = { .msg_iov = &iov,
@@ -713,9 +720,16 @@ static void serve(int sock) {
                 if (n <= 0)
                         return;
                 req[n] = 0;
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                peer_pid = 0;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
                                 memcpy(&rfd, CMSG_DATA(c), sizeof rfd);
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                                struct ucred uc;
+                                memcpy(&uc, CMSG_DATA(c), sizeof uc);
+                                peer_pid = uc.pid;
+                        }
+                }
                 b.n = 0;
                 b.s[0] = 0;
 
@@ -831,6 +845,9 @@ int driver_main(int argc, char **argv) {
         build_fixture();
         if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
                 die("socketpair");
+        /* Every request carries its sender's pid, translated into our pid namespace. */
+        if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &(int) { 1 }, sizeof(int)) < 0)
+                die("SO_PASSCRED");
         (void) fcntl(sv[0], F_SETFD, FD_CLOEXEC);
         snprintf(sockstr, sizeof sockstr, "0");
         fflush(NULL);
