@@ -102,6 +102,13 @@ typedef enum PathResolveResultFlags {
 int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *base, const char *path,
                          unsigned flags, char **ret, char **ret_walk, unsigned *ret_flags);
 
+struct open_how;
+/* openat2(2) that retries the EAGAIN with which RESOLVE_IN_ROOT and RESOLVE_BENEATH answer a ".." when a
+ * rename or mount anywhere in the system raced with the walk (it could not prove that ".." stayed
+ * inside): a walk as given keeps its "..", and the workload's own walk has no such failure. Not retried
+ * with RESOLVE_CACHED, whose EAGAIN is the answer. Returns the fd or a negative errno. */
+int path_openat2(int dirfd, const char *path, const struct open_how *how);
+
 /* The lexical normal form of an absolute path: ".", ".." (at "/" it stays) and "//" folded, no trailing
  * slash. */
 int path_normalize(const char *path, char **ret);

@@ -130,6 +130,16 @@ static bool under(const char *path, const char *dir) {
         return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/');
 }
 
+int path_openat2(int dirfd, const char *path, const struct open_how *how) {
+        int fd;
+
+        for (unsigned i = 0;; i++) {
+                fd = openat2_raw(dirfd, path, how);
+                if (fd != -EAGAIN || (how->resolve & RESOLVE_CACHED) || i >= 64)
+                        return fd;
+        }
+}
+
 /* ---- the lexical fast path ---- */
 
 static int resolve_lexical(const char *base, const char *path, char **ret, char **ret_walk) {
@@ -362,7 +372,7 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
                 };
-                w.cur_fd = openat2_raw(root_fd, w.cur.s, &how);
+                w.cur_fd = path_openat2(root_fd, w.cur.s, &how);
                 if (w.cur_fd < 0)
                         errno = -w.cur_fd;
         }

@@ -160,6 +160,7 @@ static __thread ThreadCreds thread_creds;
 static __thread bool thread_keeps_creds;
 
 #define PTRACE_CAP (1ull << CAP_SYS_PTRACE)
+#define DAC_SEARCH_CAP (1ull << CAP_DAC_READ_SEARCH)
 #define SETID_CAPS ((1ull << CAP_SETUID) | (1ull << CAP_SETGID))
 
 void creds_thread_keep(bool keep) {
@@ -301,6 +302,20 @@ void creds_leave(CredsSaved *saved) {
          * and /proc before it takes on the target's credentials. */
         (void) tc;
         creds_ptrace_back();
+}
+
+int creds_search_override(bool on) {
+        ThreadCreds *tc = &thread_creds;
+        uint64_t want;
+        int r;
+
+        if (!tc->switched)
+                return 0;
+        want = on ? tc->cap_eff | (self_effective() & DAC_SEARCH_CAP) : tc->cap_eff;
+        r = capset_effective(want);
+        if (r < 0)
+                creds_restore();
+        return r;
 }
 
 void creds_ptrace_back(void) {

@@ -173,7 +173,7 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
                 r = path_parent(walk, &parent);
                 if (r < 0)
                         return r;
-                dfd = openat2_raw(c->s->root_fd, parent, &dir);
+                dfd = path_openat2(c->s->root_fd, parent, &dir);
                 if (dfd < 0)
                         fd = dfd;
                 else {
@@ -181,7 +181,7 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
                         fd = fd < 0 ? -errno : fd;
                 }
         } else
-                fd = openat2_raw(c->s->root_fd, walk, &how);
+                fd = path_openat2(c->s->root_fd, walk, &how);
 
         if (rf & PATH_RESOLVE_RESULT_PROC_OWN_FD) {
                 r = creds_enter(c->creds, cf, &saved);
@@ -225,7 +225,7 @@ static int entry_open(Call *c, bool second, int *ret_fd, char *ret_name, size_t 
         parent = strndup(walk, (size_t) (last - walk));
         if (!parent)
                 return -ENOMEM;
-        fd = openat2_raw(c->s->root_fd, parent, &how);
+        fd = path_openat2(c->s->root_fd, parent, &how);
         if (fd == -ELOOP && (c->resolved[second] & PATH_RESOLVE_RESULT_LEXICAL))
                 c->again = true;
         if (fd < 0)

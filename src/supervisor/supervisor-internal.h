@@ -116,6 +116,9 @@ void creds_restore(void);
 /* After an object that needed exactly the target's capabilities (CREDS_EXACT_CAPS): CAP_SYS_PTRACE back, to
  * write the results into the target. creds_leave() does it too. */
 void creds_ptrace_back(void);
+/* Raises (on) or drops again CAP_DAC_READ_SEARCH for a read of the supervisor's own: a target that changed
+ * its ids without exec has its /proc/PID/fd owned by root, and this thread may hold another's ids. */
+int creds_search_override(bool on);
 /* For threads the supervisor owns: keep the last workload's credentials between calls. */
 void creds_thread_keep(bool keep);
 /* fd was opened under creds_enter(t, flags) without CREDS_EXACT_CAPS: when it lies on procfs, where the

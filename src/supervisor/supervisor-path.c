@@ -110,7 +110,7 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                         r = creds_enter(c->creds, 0, &saved);
                         if (r < 0)
                                 return r;
-                        fd = openat2_raw(c->s->root_fd, walk, &how);
+                        fd = path_openat2(c->s->root_fd, walk, &how);
                         creds_leave(&saved);
                         if (fd >= 0) {
                                 struct stat st;

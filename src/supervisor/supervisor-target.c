@@ -268,6 +268,13 @@ static int proc_path_in_root(const char *proc, const char *root_path, bool as_di
         int r;
 
         r = readlink_proc(proc, &p);
+        if (r == -EACCES) {
+                /* Ours to read, whichever workload's ids this thread holds (see creds_search_override()). */
+                if (creds_search_override(true) >= 0) {
+                        r = readlink_proc(proc, &p);
+                        (void) creds_search_override(false);
+                }
+        }
         if (r == -ENOENT && !strstr(proc, "/cwd"))
                 return -EBADF; /* no such descriptor */
         if (r < 0)
