@@ -49,6 +49,10 @@ static void proc_creds(void *userdata, PathResolveProc mode) {
 static bool needs_lookup(const Call *c, bool second) {
         if (c->resolve_full)
                 return true;
+        /* Only an emulation walks the path itself and so proves the lexical path right: a call the kernel
+         * carries out (execve, chdir, an O_PATH open, ...) is judged by where its path really leads. */
+        if (!c->cls || !c->cls->emulable || (c->cls->is_open && (c->open_flags & O_PATH)))
+                return true;
         /* openat2's RESOLVE_NO_XDEV is about the mounts from where the workload's walk starts, not from its
          * root, where the emulation's walk starts: the resolution finds out. */
         if (!second && (c->open_resolve & RESOLVE_NO_XDEV))
