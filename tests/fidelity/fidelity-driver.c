@@ -678,8 +678,14 @@ static int open_token(const char *tok) {
 
 /* ---- the request loop ---- */
 
-static int send_reply(int sock, const char *s, int fd) {
-        struct iovec iov = { .iov_base = (void *) s, .iov_len = strlen(s) };
+static char reply_tag[64];
+
+static int send_reply(int sock, const char *text, int fd) {
+        static char s[FIDELITY_LINE_MAX + 64];
+        struct iovec iov;
+
+        snprintf(s, sizeof s, "%s%s", reply_tag, text);
+        iov = (struct iovec) { .iov_base = s, .iov_len = strlen(s) };
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -699,7 +705,7 @@ static int send_reply(int sock, const char *s, int fd) {
 }
 
 static void serve(int sock) {
-        static char req[PATH_MAX * 2 + 64];
+        static char req[PATH_MAX * 2 + 128];
         static Buf b;
 
         for (;;) {
@@ -720,6 +726,17 @@ static void serve(int sock) {
                 if (n <= 0)
                         return;
                 req[n] = 0;
+                /* "TAG:request": the reply repeats the tag (see driver_request()). */
+                {
+                        char *colon = strchr(req, ':');
+                        size_t tl = colon ? (size_t) (colon - req) + 1 : 0;
+
+                        if (tl >= sizeof reply_tag)
+                                tl = 0;
+                        memcpy(reply_tag, req, tl);
+                        reply_tag[tl] = 0;
+                        memmove(req, req + tl, (size_t) n - tl + 1);
+                }
                 peer_pid = 0;
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
