@@ -55,8 +55,10 @@ typedef enum PathResolveFlags {
 /* Lookups in procfs whose permission rules depend on who asks (see PathResolveTask.proc_creds). */
 typedef enum PathResolveProc {
         PATH_RESOLVE_PROC_NORMAL,  /* the workload's credentials as the caller holds them */
-        PATH_RESOLVE_PROC_OWN,     /* in the task's own process directory: the kernel lets a thread group
-                                    * into its own fd directories and magic links whatever its ids */
+        PATH_RESOLVE_PROC_OWN,     /* the supervisor's own credentials: in the task's own process directory
+                                    * the kernel lets a thread group into its fd directories whatever its
+                                    * ids, and the walk's start (its cwd or dirfd) it holds whatever the
+                                    * directories above allow */
         PATH_RESOLVE_PROC_FOREIGN, /* in another process's directory: exactly the task's own rights */
 } PathResolveProc;
 

@@ -372,7 +372,9 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
                 };
+                walker_creds(&w, PATH_RESOLVE_PROC_OWN);
                 w.cur_fd = path_openat2(root_fd, w.cur.s, &how);
+                walker_creds(&w, PATH_RESOLVE_PROC_NORMAL);
                 if (w.cur_fd < 0)
                         errno = -w.cur_fd;
         }

@@ -133,6 +133,60 @@ static int ptr_index(const SyscallInfo *info, int nth) {
 
 /* ---- walking the workload's paths ---- */
 
+/* Does the relative path rel stay at or below the directory it starts from (no ".." above it)? */
+static bool stays_below(const char *rel) {
+        int depth = 0;
+
+        for (const char *p = rel; *p;) {
+                size_t n;
+
+                p += strspn(p, "/");
+                n = strcspn(p, "/");
+                if (n == 2 && p[0] == '.' && p[1] == '.') {
+                        if (--depth < 0)
+                                return false;
+                } else if (n > 0 && !(n == 1 && p[0] == '.'))
+                        depth++;
+                p += n;
+        }
+        return true;
+}
+
+/* The kernel walks a relative path from the workload's cwd or dirfd, which it holds whatever the
+ * directories above it allow; walked from its root, ours had to search those too. When that failed
+ * (EACCES), open walk (c's walk, or a prefix of it) again from that directory itself, opened with our own
+ * credentials, when it stays below it (RESOLVE_BENEATH makes sure); -EACCES otherwise. */
+static int open_below_base(Call *c, bool second, const char *walk, const struct open_how *how, unsigned cf) {
+        size_t n = c->walk_base[second];
+        struct open_how dir = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        }, h = *how;
+        _cleanup_free_ char *base = NULL;
+        _cleanup_close_ int bfd = -EBADF;
+        const char *rel;
+        CredsSaved saved;
+        int r;
+
+        if (n == 0 || !c->walk[second] || strncmp(walk, c->walk[second], n) != 0 || walk[n] != '/')
+                return -EACCES;
+        rel = walk + n + 1;
+        if (!stays_below(rel))
+                return -EACCES;
+        base = strndup(walk, n);
+        if (!base)
+                return -ENOMEM;
+        creds_restore();
+        bfd = path_openat2(c->s->root_fd, base, &dir);
+        r = creds_enter(c->creds, cf, &saved);
+        if (r < 0)
+                return r;
+        if (bfd < 0)
+                return -EACCES;
+        h.resolve = (h.resolve & ~(uint64_t) RESOLVE_IN_ROOT) | RESOLVE_BENEATH;
+        return path_openat2(bfd, rel[strspn(rel, "/")] ? rel : ".", &h);
+}
+
 /* What c's walk (second: path2's) reaches from the workload's root, opened under its credentials, which
  * the caller took on with creds_enter(c->creds, cf): the path as the workload gave it, no symlink
  * crossed (a magic link without a path as the last component, /proc/PID/ns/net, is followed, from its
@@ -180,8 +234,11 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
                         fd = openat(dfd, path_last_component(walk), (int) flags | O_CLOEXEC, mode);
                         fd = fd < 0 ? -errno : fd;
                 }
-        } else
+        } else {
                 fd = path_openat2(c->s->root_fd, walk, &how);
+                if (fd == -EACCES)
+                        fd = open_below_base(c, second, walk, &how, cf);
+        }
 
         if (rf & PATH_RESOLVE_RESULT_PROC_OWN_FD) {
                 r = creds_enter(c->creds, cf, &saved);
@@ -226,6 +283,8 @@ static int entry_open(Call *c, bool second, int *ret_fd, char *ret_name, size_t 
         if (!parent)
                 return -ENOMEM;
         fd = path_openat2(c->s->root_fd, parent, &how);
+        if (fd == -EACCES)
+                fd = open_below_base(c, second, parent, &how, 0);
         if (fd == -ELOOP && (c->resolved[second] & PATH_RESOLVE_RESULT_LEXICAL))
                 c->again = true;
         if (fd < 0)

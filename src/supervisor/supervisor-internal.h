@@ -206,6 +206,7 @@ typedef struct Call {
         bool decoded;
         char *path, *path2;   /* judged: absolute, normalised, inside the root (path-resolve.h) */
         char *walk[2];        /* what the emulation walks for path and path2 (path-resolve.h) */
+        size_t walk_base[2];  /* length of the cwd or dirfd path walk[] starts with (relative paths), or 0 */
         unsigned resolved[2]; /* PathResolveResultFlags of path and path2 */
         bool resolve_full;    /* resolve with lookups, not lexically (supervisor-path.c) */
         bool again;           /* the emulation met a symlink on a lexical walk: decide again */

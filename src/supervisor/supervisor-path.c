@@ -147,6 +147,14 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                 return r;
 
 done:
+        /* Where the walk starts at the workload's cwd or dirfd: from there, the emulation can walk it as
+         * the kernel does, without the directories above (supervisor-emulate.c). */
+        c->walk_base[second] = 0;
+        if (base && walk && !streq(base, "/")) {
+                size_t n = strlen(base);
+                if (strncmp(walk, base, n) == 0 && walk[n] == '/')
+                        c->walk_base[second] = n;
+        }
         free(c->walk[second]);
         c->walk[second] = TAKE_PTR(walk);
         c->resolved[second] = rflags;
@@ -164,6 +172,7 @@ int call_resolve_again(Call *c) {
                 free(c->walk[i]);
                 c->walk[i] = NULL;
                 c->resolved[i] = 0;
+                c->walk_base[i] = 0;
                 c->last_kind[i] = PATH_LAST_NORMAL;
                 c->trailing_slash[i] = false;
         }

@@ -266,6 +266,11 @@ static void build_case_tree(unsigned idx) {
         join(p, sizeof p, case_dir, "priv");
         mkfile(p, "f", 0644, 0, 0, "private\n");
         mksymlink(p, "sl", "f");
+        strcat(p, "/pub");
+        mkdir_as(p, "", 0777, 0, 0);
+        mkfile(p, "pf", 0644, 0, 0, "pub\n");
+        mkfile(p, "upf", 0644, UID_USER, UID_USER, "upub\n");
+        mksymlink(p, "spf", "pf");
         mkdir_as(case_dir, "u", 0755, UID_USER, UID_USER);
         join(p, sizeof p, case_dir, "u");
         mkfile(p, "f", 0644, UID_USER, UID_USER, "user\n");

@@ -298,6 +298,7 @@ static int apply_cred(Cred cr) {
                 return 0;
         case CRED_USER:
         case CRED_EXEC:
+        case CRED_PRIVCWD:
                 if ((r = syscall(SYS_setgroups, 0, NULL)) == 0 &&
                     (r = syscall(SYS_setresgid, UID_USER, UID_USER, UID_USER)) == 0)
                         r = syscall(SYS_setresuid, UID_USER, UID_USER, UID_USER);
@@ -419,6 +420,10 @@ static _Noreturn void case_child(unsigned idx, const char *dir, int sock, int ou
                         dprintf(outfd, "%s | setup: fd %s: %s\n", c->name, t, reply);
                         _exit(2);
                 }
+        }
+        if (c->cred == CRED_PRIVCWD && chdir("priv/pub") < 0) {
+                dprintf(outfd, "%s | setup: chdir priv/pub: %s\n", c->name, errno_name(errno));
+                _exit(2);
         }
         /* Once its ids changed, the process may not follow its own /proc/self/exe: name the program. */
         n = readlink("/proc/self/exe", self, sizeof self - 1);
