@@ -133,9 +133,9 @@ static int ptr_index(const SyscallInfo *info, int nth) {
 
 /* ---- walking the workload's paths ---- */
 
-/* Does the relative path rel stay at or below the directory it starts from (no ".." above it)? */
-static bool stays_below(const char *rel) {
-        int depth = 0;
+/* How many levels above the directory it starts from the relative path rel climbs at most (its ".."). */
+static unsigned climbs(const char *rel) {
+        int depth = 0, low = 0;
 
         for (const char *p = rel; *p;) {
                 size_t n;
@@ -143,48 +143,59 @@ static bool stays_below(const char *rel) {
                 p += strspn(p, "/");
                 n = strcspn(p, "/");
                 if (n == 2 && p[0] == '.' && p[1] == '.') {
-                        if (--depth < 0)
-                                return false;
-                } else if (n > 0 && !(n == 1 && p[0] == '.'))
+                        depth--;
+                        low = MIN(low, depth);
+                }
+                else if (n > 0 && !(n == 1 && p[0] == '.'))
                         depth++;
                 p += n;
         }
-        return true;
+        return (unsigned) -low;
 }
 
 /* The kernel walks a relative path from the workload's cwd or dirfd, which it holds whatever the
  * directories above it allow; walked from its root, ours had to search those too. When that failed
- * (EACCES), open walk (c's walk, or a prefix of it) again from that directory itself, opened with our own
- * credentials, when it stays below it (RESOLVE_BENEATH makes sure); -EACCES otherwise. */
+ * (EACCES), open walk (c's walk, or a prefix of it) again from the highest directory the path reaches,
+ * opened with our own credentials: down to the cwd and on as given, RESOLVE_BENEATH that directory, so
+ * that every directory the workload's walk passes through (and the ones down to its cwd, which it
+ * climbs through anyway) is searched with its credentials, and nothing above. -EACCES when the path
+ * climbs above the root. */
 static int open_below_base(Call *c, bool second, const char *walk, const struct open_how *how, unsigned cf) {
         size_t n = c->walk_base[second];
         struct open_how dir = {
                 .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         }, h = *how;
-        _cleanup_free_ char *base = NULL;
-        _cleanup_close_ int bfd = -EBADF;
+        _cleanup_free_ char *top = NULL;
+        _cleanup_close_ int tfd = -EBADF;
         const char *rel;
+        size_t t;
+        unsigned k;
         CredsSaved saved;
         int r;
 
         if (n == 0 || !c->walk[second] || strncmp(walk, c->walk[second], n) != 0 || walk[n] != '/')
                 return -EACCES;
-        rel = walk + n + 1;
-        if (!stays_below(rel))
+        /* The base is a path from the kernel (d_path): no ".", "..", "//". Climb k components of it. */
+        k = climbs(walk + n + 1);
+        for (t = n; k > 0 && t > 0; k--)
+                while (t > 0 && walk[--t] != '/')
+                        ;
+        if (k > 0)
                 return -EACCES;
-        base = strndup(walk, n);
-        if (!base)
+        top = strndup(walk, t > 0 ? t : 1);
+        if (!top)
                 return -ENOMEM;
+        rel = walk + t + 1;
         creds_restore();
-        bfd = path_openat2(c->s->root_fd, base, &dir);
+        tfd = path_openat2(c->s->root_fd, top, &dir);
         r = creds_enter(c->creds, cf, &saved);
         if (r < 0)
                 return r;
-        if (bfd < 0)
+        if (tfd < 0)
                 return -EACCES;
         h.resolve = (h.resolve & ~(uint64_t) RESOLVE_IN_ROOT) | RESOLVE_BENEATH;
-        return path_openat2(bfd, rel[strspn(rel, "/")] ? rel : ".", &h);
+        return path_openat2(tfd, rel[strspn(rel, "/")] ? rel : ".", &h);
 }
 
 /* What c's walk (second: path2's) reaches from the workload's root, opened under its credentials, which

@@ -147,14 +147,20 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                 return r;
 
 done:
-        /* Where the walk starts at the workload's cwd or dirfd: from there, the emulation can walk it as
+        /* Where the walk starts at the workload's cwd or dirfd (or, resolved, at a directory above it that
+         * the resolution reached with the workload's credentials): from there the emulation can walk it as
          * the kernel does, without the directories above (supervisor-emulate.c). */
         c->walk_base[second] = 0;
-        if (base && walk && !streq(base, "/")) {
-                size_t n = strlen(base);
-                if (strncmp(walk, base, n) == 0 && walk[n] == '/')
-                        c->walk_base[second] = n;
-        }
+        if (base && walk)
+                for (size_t n = strlen(base); n > 1; n--)
+                        if (base[n] == 0 || base[n] == '/') {
+                                if (strncmp(walk, base, n) == 0 && walk[n] == '/') {
+                                        c->walk_base[second] = n;
+                                        break;
+                                }
+                                if (rflags & PATH_RESOLVE_RESULT_LEXICAL)
+                                        break; /* a lexical walk starts with the base itself */
+                        }
         free(c->walk[second]);
         c->walk[second] = TAKE_PTR(walk);
         c->resolved[second] = rflags;

@@ -271,6 +271,9 @@ static void build_case_tree(unsigned idx) {
         mkfile(p, "pf", 0644, 0, 0, "pub\n");
         mkfile(p, "upf", 0644, UID_USER, UID_USER, "upub\n");
         mksymlink(p, "spf", "pf");
+        strcat(p, "/deep");
+        mkdir_as(p, "", 0777, 0, 0);
+        mkfile(p, "df", 0644, 0, 0, "deep\n");
         mkdir_as(case_dir, "u", 0755, UID_USER, UID_USER);
         join(p, sizeof p, case_dir, "u");
         mkfile(p, "f", 0644, UID_USER, UID_USER, "user\n");

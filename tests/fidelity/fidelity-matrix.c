@@ -566,6 +566,21 @@ static void gen_open(void) {
                 if (!strcmp(*s, "openat2"))
                         seta(c, 2, (Val) V(0));
                 c->limit = LIMIT_FSIZE;
+                if (!strcmp(*s, "creat"))
+                        continue;
+                /* At the descriptor limit, opens that fail otherwise or truncate (a documented exception). */
+                c = add_p(*s, NULL, "missing");
+                seta(c, 0, (Val) V(O_RDONLY));
+                seta(c, 1, (Val) V(0));
+                if (!strcmp(*s, "openat2"))
+                        seta(c, 2, (Val) V(0));
+                c->limit = LIMIT_NOFILE;
+                c = add_p(*s, NULL, "f");
+                seta(c, 0, (Val) V(O_WRONLY | O_TRUNC));
+                seta(c, 1, (Val) V(0));
+                if (!strcmp(*s, "openat2"))
+                        seta(c, 2, (Val) V(0));
+                c->limit = LIMIT_NOFILE;
         }
         /* Credentials. */
         static const struct {
@@ -1632,30 +1647,34 @@ static int cmp_case(const void *a, const void *b) {
         return r ? r : (i > j) - (i < j);
 }
 
-/* Working below a directory it may not search (priv/pub, see the driver): the kernel walks relative paths
- * from the cwd, which the process holds whatever the directories above allow. */
+/* Working below a directory it may not search (in priv/pub/deep, see the driver): the kernel walks relative
+ * paths from the cwd, which the process holds whatever the directories above allow, and ".." climbs
+ * through directories it may search. */
 static void gen_private_cwd(void) {
         static const struct {
                 const char *sys, *p, *q;
                 Val a0, a1;
                 const char *obs;
         } k[] = {
-                { "open", "pf", NULL, V(O_RDONLY), V(0), NULL },
-                { "open", "./pf", NULL, V(O_RDONLY), V(0), NULL },
-                { "open", "spf", NULL, V(O_RDONLY), V(0), NULL },
-                { "open", "../f", NULL, V(O_RDONLY), V(0), NULL },
-                { "open", "new", NULL, V(O_WRONLY | O_CREAT), V(0644), "priv/pub/new" },
-                { "openat", "upf", NULL, V(O_WRONLY | O_TRUNC), V(0), "priv/pub/upf" },
-                { "stat", "pf", NULL, V(0), V(0), NULL },
-                { "lstat", "spf", NULL, V(0), V(0), NULL },
-                { "access", "pf", NULL, V(R_OK), V(0), NULL },
-                { "readlink", "spf", NULL, V(4096), V(0), NULL },
-                { "readlink", "pf", NULL, V(4096), V(0), NULL },
-                { "mkdir", "nd", NULL, V(0755), V(0), "priv/pub/nd" },
-                { "unlink", "upf", NULL, V(0), V(0), "priv/pub/upf" },
-                { "rename", "upf", "upf2", V(0), V(0), "priv/pub" },
-                { "chmod", "upf", NULL, V(0600), V(0), "priv/pub/upf" },
-                { "truncate", "upf", NULL, V(1), V(0), "priv/pub/upf" },
+                { "open", "df", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "./df", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../pf", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../deep/../spf", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../../f", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../new", NULL, V(O_WRONLY | O_CREAT), V(0644), "priv/pub/new" },
+                { "openat", "../upf", NULL, V(O_WRONLY | O_TRUNC), V(0), "priv/pub/upf" },
+                { "stat", "df", NULL, V(0), V(0), NULL },
+                { "stat", "..", NULL, V(0), V(0), NULL },
+                { "lstat", "../spf", NULL, V(0), V(0), NULL },
+                { "access", "../pf", NULL, V(R_OK), V(0), NULL },
+                { "readlink", "../spf", NULL, V(4096), V(0), NULL },
+                { "readlink", "df", NULL, V(4096), V(0), NULL },
+                { "mkdir", "nd", NULL, V(0755), V(0), "priv/pub/deep/nd" },
+                { "mkdir", "../nd", NULL, V(0755), V(0), "priv/pub/nd" },
+                { "unlink", "../upf", NULL, V(0), V(0), "priv/pub/upf" },
+                { "rename", "../upf", "upf2", V(0), V(0), "priv/pub" },
+                { "chmod", "../upf", NULL, V(0600), V(0), "priv/pub/upf" },
+                { "truncate", "../upf", NULL, V(1), V(0), "priv/pub/upf" },
         };
 
         FOREACH(e, k) {

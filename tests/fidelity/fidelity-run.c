@@ -421,8 +421,8 @@ static _Noreturn void case_child(unsigned idx, const char *dir, int sock, int ou
                         _exit(2);
                 }
         }
-        if (c->cred == CRED_PRIVCWD && chdir("priv/pub") < 0) {
-                dprintf(outfd, "%s | setup: chdir priv/pub: %s\n", c->name, errno_name(errno));
+        if (c->cred == CRED_PRIVCWD && chdir("priv/pub/deep") < 0) {
+                dprintf(outfd, "%s | setup: chdir priv/pub/deep: %s\n", c->name, errno_name(errno));
                 _exit(2);
         }
         /* Once its ids changed, the process may not follow its own /proc/self/exe: name the program. */
