@@ -24,7 +24,7 @@
  * crosses no symlink, and that is what the open with RESOLVE_NO_SYMLINKS
  * proves. When it meets one (ELOOP), the caller resolves again without the
  * flag and decides again. Paths under /proc, paths naming "self" or
- * "thread-self" and walks longer than PATH_MAX are always resolved.
+ * "thread-self" and walks longer than PATH_MAX must be resolved: -EAGAIN.
  *
  * Resolved: the walk is made component by component with real lookups, in
  * the calling thread's credentials (the caller takes on the workload's, so
@@ -45,7 +45,7 @@
 typedef enum PathResolveFlags {
         PATH_RESOLVE_NOFOLLOW = 1u << 0, /* a symlink as last component is not followed (O_NOFOLLOW,
                                           * AT_SYMLINK_NOFOLLOW, unlink, rename, ...) */
-        PATH_RESOLVE_LEXICAL = 1u << 1,  /* no lookup: see above */
+        PATH_RESOLVE_LEXICAL = 1u << 1,  /* no lookup, or -EAGAIN: see above */
         PATH_RESOLVE_NO_XDEV = 1u << 2,  /* openat2's RESOLVE_NO_XDEV: EXDEV where the walk would cross a mount
                                           * (from where it starts), never lexical */
 } PathResolveFlags;

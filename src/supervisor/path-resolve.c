@@ -302,12 +302,23 @@ static bool walker_same_mount(const Walker *w, int fd) {
         return !w->no_xdev || fd < 0 || (mount_id(fd, &id) >= 0 && id == w->mnt_id);
 }
 
-/* Looks name up in cur (exec permission on cur, as every step of the kernel's walk). Returns an O_PATH
- * fd of it (not followed) and its stat, or a negative errno. */
-static int lookup(Walker *w, const char *name, struct stat *ret_st) {
+/* Looks name up in cur (exec permission on cur, as every step of the kernel's walk). Returns an O_PATH fd of
+ * it (not followed) and its stat, or a negative errno. A directory is expected on the way: found, one
+ * syscall (its stat then only says that it is one, unless it could be procfs' root, named "proc" where
+ * the workload's procfs is mounted); else, or anything else, it is looked at. */
+static int lookup(Walker *w, const char *name, bool dir_expected, struct stat *ret_st) {
         int fd;
 
         walker_creds(w, lookup_creds(w));
+        if (dir_expected && !w->no_xdev && !streq(name, "proc")) {
+                fd = openat(w->cur_fd, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0) {
+                        *ret_st = (struct stat) { .st_mode = S_IFDIR };
+                        return fd;
+                }
+                if (errno != ENOTDIR)
+                        return -errno;
+        }
         fd = openat(w->cur_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -348,11 +359,9 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
 
         if (flags & PATH_RESOLVE_LEXICAL) {
                 r = resolve_lexical(base, path, ret, ret_walk);
-                if (r != -EAGAIN) {
-                        if (r >= 0 && ret_flags)
-                                *ret_flags = PATH_RESOLVE_RESULT_LEXICAL;
-                        return r;
-                }
+                if (r >= 0 && ret_flags)
+                        *ret_flags = PATH_RESOLVE_RESULT_LEXICAL;
+                return r;
         }
 
         todo = strdup(path);
@@ -382,7 +391,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                 fail = errno;
         else {
                 struct stat st;
-                if (fstat(w.cur_fd, &st) == 0) {
+                /* The root is no procfs: its fstat is saved. */
+                if (!streq(w.cur.s, "/") && fstat(w.cur_fd, &st) == 0) {
                         r = walker_check_proc_root(&w, &st);
                         if (r < 0)
                                 goto finish;
@@ -430,6 +440,43 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         if (r < 0)
                                 goto finish;
                         break;
+                }
+
+                if (!last && !w.no_xdev && proc_place(&w, &pid) == PROC_NONE) {
+                        /* A run of directories up to the last component, without ".", ".." or "proc": one
+                         * openat2() that refuses symlinks walks it when none is there (the common case;
+                         * component by component, as below, otherwise). */
+                        size_t len = strlen(c), ls;
+                        char run[PATH_MAX];
+
+                        while (len > 1 && c[len - 1] == '/')
+                                len--;
+                        ls = len;
+                        while (ls > 0 && c[ls - 1] != '/')
+                                ls--;
+                        if (ls > 1 && ls < sizeof run) {
+                                memcpy(run, c, ls - 1);
+                                run[ls - 1] = 0;
+                                if (!has_component(run, ".") && !has_component(run, "..") &&
+                                    !has_component(run, "proc")) {
+                                        struct open_how how = {
+                                                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                                           RESOLVE_NO_MAGICLINKS,
+                                        };
+
+                                        walker_creds(&w, PATH_RESOLVE_PROC_NORMAL);
+                                        fd = path_openat2(w.cur_fd, run, &how);
+                                        if (fd >= 0) {
+                                                walker_set_fd(&w, fd);
+                                                r = pathbuf_fold(&w.cur, run);
+                                                if (r < 0)
+                                                        goto finish;
+                                                pos = (size_t) (c - todo) + ls;
+                                                continue;
+                                        }
+                                }
+                        }
                 }
 
                 if (last) {
@@ -523,7 +570,56 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                 if (last && !trailing && (flags & PATH_RESOLVE_NOFOLLOW) && !w.no_xdev)
                         break; /* not followed, not looked up: the call itself does that */
 
-                fd = lookup(&w, name, &st);
+                if ((place == PROC_NONE || place == PROC_ROOT || place == PROC_OTHER) && !w.no_xdev &&
+                    !streq(name, "proc")) {
+                        /* Outside process directories a symlink is an ordinary one: one syscall says what
+                         * a component is, openat(O_DIRECTORY) where a directory is expected, else
+                         * readlinkat(), which says EINVAL for what is no symlink. */
+                        int e;
+
+                        walker_creds(&w, PATH_RESOLVE_PROC_NORMAL);
+                        if (!last || trailing) {
+                                fd = openat(w.cur_fd, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+                                if (fd >= 0) {
+                                        walker_set_fd(&w, fd);
+                                        r = pathbuf_push(&w.cur, name, n);
+                                        if (r < 0)
+                                                goto finish;
+                                        if (last) {
+                                                w.result |= PATH_RESOLVE_RESULT_EXISTS;
+                                                break;
+                                        }
+                                        continue;
+                                }
+                                e = errno;
+                        } else
+                                e = ENOTDIR;
+                        if (e == ENOTDIR) {
+                                k = readlinkat(w.cur_fd, name, target, sizeof target);
+                                if (k >= 0)
+                                        goto splice;
+                                e = errno;
+                                if (e == EINVAL) { /* there, and no symlink */
+                                        if (last && !trailing) {
+                                                w.result |= PATH_RESOLVE_RESULT_EXISTS;
+                                                break;
+                                        }
+                                        e = ENOTDIR;
+                                }
+                        }
+                        /* Missing or not to be searched: as for lookup() below. */
+                        if (last && !trailing)
+                                break;
+                        if (last)
+                                on_last = true;
+                        fail = e;
+                        if (last)
+                                break;
+                        pos -= n;
+                        continue;
+                }
+
+                fd = lookup(&w, name, !last || trailing, &st);
                 if (fd < 0) {
                         /* What the last component is (missing: what O_CREAT and mkdir are for) is the
                          * call's to find out: its own lookup of it gives the kernel's answer. With a

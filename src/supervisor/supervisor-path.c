@@ -18,6 +18,7 @@
  * of a link is taken as an object by its path (supervisor-emulate.c).
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,63 @@ static bool needs_lookup(const Call *c, bool second) {
         return false;
 }
 
+/* Where symlinks were met lately ("/lib", "/bin" on a merged /usr, a library's .so link): a lexical walk
+ * under one of these would only meet it and be decided again, so such a path is resolved right away.
+ * Only a hint for the choice of the way: either way decides on where the walk really leads. Per
+ * thread (the dispatching one), least recently used out. */
+#define HINTS 16
+#define HINT_MAX 128
+
+typedef struct Hint {
+        char prefix[HINT_MAX];
+        uint64_t used;
+} Hint;
+
+static __thread Hint hints[HINTS];
+static __thread uint64_t hints_clock;
+
+static bool under_prefix(const char *path, const char *prefix) {
+        size_t n = strlen(prefix);
+        return n > 0 && strncmp(path, prefix, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+static Hint *hint_find(const char *path) {
+        for (size_t i = 0; i < HINTS; i++)
+                if (under_prefix(path, hints[i].prefix)) {
+                        hints[i].used = ++hints_clock;
+                        return &hints[i];
+                }
+        return NULL;
+}
+
+/* lexical: the path in its lexical form; resolved: where it led, across a symlink. Remembers the lexical
+ * path up to the first component where they part. */
+static void hint_add(const char *lexical, const char *resolved) {
+        size_t i = 0, end;
+        Hint *victim = &hints[0];
+
+        while (lexical[i] && lexical[i] == resolved[i])
+                i++;
+        if (!lexical[i] && (!resolved[i] || resolved[i] == '/'))
+                return; /* the same path: a symlink that led back, nothing to learn */
+        while (i > 0 && lexical[i - 1] != '/')
+                i--;
+        end = i + strcspn(lexical + i, "/");
+        if (end >= HINT_MAX || end <= 1)
+                return;
+        for (size_t k = 0; k < HINTS; k++) {
+                if (!hints[k].prefix[0]) {
+                        victim = &hints[k];
+                        break;
+                }
+                if (hints[k].used < victim->used)
+                        victim = &hints[k];
+        }
+        memcpy(victim->prefix, lexical, end);
+        victim->prefix[end] = 0;
+        victim->used = ++hints_clock;
+}
+
 /* Only an O_CREAT open without O_EXCL does something else when the file is there; with a trailing slash
  * it fails anyway (EISDIR). */
 static bool needs_probe(const Call *c, bool second, const char *path) {
@@ -74,7 +132,8 @@ static bool needs_probe(const Call *c, bool second, const char *path) {
 
 int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool nofollow, char **ret,
                       unsigned *ret_flags) {
-        _cleanup_free_ char *base = NULL, *judged = NULL, *walk = NULL;
+        _cleanup_free_ char *base = NULL, *judged = NULL, *walk = NULL, *lexical = NULL;
+        Hint *hint = NULL;
         unsigned flags = (nofollow ? PATH_RESOLVE_NOFOLLOW : 0) |
                          (!second && (c->open_resolve & RESOLVE_NO_XDEV) ? PATH_RESOLVE_NO_XDEV : 0),
                  rflags = 0;
@@ -100,9 +159,13 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
         if (!lookups) {
                 r = path_resolve_in_root(c->s->root_fd, &task, base, path, flags | PATH_RESOLVE_LEXICAL, &judged,
                                          &walk, &rflags);
-                if (r < 0)
+                if (r == -EAGAIN)
+                        lookups = true; /* procfs, "self", longer than PATH_MAX */
+                else if (r < 0)
                         return r;
-                if ((rflags & PATH_RESOLVE_RESULT_LEXICAL) && needs_probe(c, second, path) && c->creds) {
+                else if ((hint = hint_find(judged)))
+                        lookups = true;
+                else if (needs_probe(c, second, path) && c->creds) {
                         /* Is it there? Only a walk that crosses no symlink answers that here; one that
                          * does is resolved with lookups. */
                         struct open_how how = {
@@ -128,10 +191,15 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                 }
                 if (!lookups)
                         goto done;
-                free(judged);
+                lexical = TAKE_PTR(judged);
                 free(walk);
-                judged = walk = NULL;
+                walk = NULL;
                 rflags = 0;
+        } else if (c->resolve_full && (base || path[0] == '/')) {
+                /* Decided again after a lexical walk met a symlink: learn where. */
+                _cleanup_free_ char *joined = NULL;
+                if (path[0] == '/' || asprintf(&joined, "%s/%s", base, path) >= 0)
+                        (void) path_normalize(joined ?: path, &lexical);
         }
 
         if (c->creds) {
@@ -145,6 +213,10 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                 creds_leave(&saved);
         if (r < 0)
                 return r;
+        if (lexical && r == 0 && (rflags & (PATH_RESOLVE_RESULT_SYMLINK | PATH_RESOLVE_RESULT_MAGICLINK)))
+                hint_add(lexical, judged);
+        else if (hint && !(rflags & (PATH_RESOLVE_RESULT_SYMLINK | PATH_RESOLVE_RESULT_MAGICLINK)))
+                hint->prefix[0] = 0; /* no symlink there any more */
 
 done:
         /* Where the walk starts at the workload's cwd or dirfd (or, resolved, at a directory above it that
