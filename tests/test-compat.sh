@@ -92,7 +92,7 @@ app: $(OBJS)
 main.o: main.c util.h gen.h
 util.o: util.c util.h
 gen.o: gen.c gen.h
-gen.c gen.h: gen.sh
+gen.c gen.h &: gen.sh
 	sh gen.sh
 EOF
         cat >gen.sh <<'EOF'

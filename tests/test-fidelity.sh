@@ -5,7 +5,8 @@
 # forgeonectl run --local with tests/policies/emulate-all.json (everything allowed, every emulable
 # call emulated), each in a fresh identical fixture at the same path. Every case whose result differs
 # is one "not ok" naming the case, with both results; the documented exceptions are in
-# tests/fidelity/exceptions, each tested for its own expected result. TAP.
+# tests/fidelity/exceptions, each tested for its own expected result; differences another piece of work
+# is fixing are listed in tests/fidelity/pending and reported as TODO. TAP.
 set -u
 
 src=${FORGEONE_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -14,6 +15,7 @@ ctl=${FORGEONECTL:-$build/src/cli/forgeonectl}
 cases_bin=${FIDELITY_CASES:-$build/tests/fidelity-cases}
 policy=$src/tests/policies/emulate-all.json
 exceptions=$src/tests/fidelity/exceptions
+pending=$src/tests/fidelity/pending
 
 if [ "$(id -u)" != 0 ]; then
         echo "1..0 # SKIP needs root (private mount namespaces, credential changes, a supervisor)"
@@ -77,7 +79,7 @@ else
 fi
 
 # One line per case. Names never contain " | "; results are compared as whole strings.
-awk -v n="$n" -v exfile="$exceptions" '
+awk -v n="$n" -v exfile="$exceptions" -v pendfile="$pending" '
 function glob2re(g,    r, i, ch) {
         r = "^"
         for (i = 1; i <= length(g); i++) {
@@ -95,7 +97,13 @@ BEGIN {
         while ((getline line < exfile) > 0) {
                 if (line ~ /^#/ || line == "") continue
                 split(line, f, "\t")
-                nex++; exre[nex] = glob2re(f[1]); exres[nex] = f[2]; exwhy[nex] = f[3]
+                nex++; exre[nex] = glob2re(f[1]); exres[nex] = f[2]; exresre[nex] = glob2re(f[2] "*")
+                exwhy[nex] = f[3]
+        }
+        while ((getline line < pendfile) > 0) {
+                if (line ~ /^#/ || line == "") continue
+                split(line, f, "\t")
+                npe++; pere[npe] = glob2re(f[1]); pewho[npe] = f[2]
         }
 }
 FILENAME == ARGV[1] { i = index($0, " | "); med[substr($0, 1, i - 1)] = substr($0, i + 3); next }
@@ -106,13 +114,19 @@ FILENAME == ARGV[2] { i = index($0, " | "); nat2[substr($0, 1, i - 1)] = substr(
         n++
         for (e = 1; e <= nex; e++)
                 if (name ~ exre[e]) break
+        for (p = 1; p <= npe; p++)
+                if (name ~ pere[p]) break
         if (!(name in med)) {
                 printf "not ok %d - %s: no result under forgeonectl\n", n, name
                 fail++
         } else if (med[name] == res && nat2[name] == res) {
                 printf "ok %d - %s\n", n, name
+                if (p <= npe && e > nex) {
+                        printf "# no longer differs: its entry in tests/fidelity/pending can go\n"
+                        unpend++
+                }
         } else if (e <= nex) {
-                if (index(med[name], exres[e]) == 1)
+                if (med[name] ~ exresre[e])
                         printf "ok %d - %s # documented exception: %s\n", n, name, exwhy[e]
                 else {
                         printf "not ok %d - %s: documented exception (%s) not as documented\n", n, name,
@@ -122,6 +136,10 @@ FILENAME == ARGV[2] { i = index($0, " | "); nat2[substr($0, 1, i - 1)] = substr(
                 }
         } else if (nat2[name] != res) {
                 printf "ok %d - %s # SKIP not deterministic natively\n", n, name
+        } else if (p <= npe) {
+                printf "not ok %d - %s # TODO pending: %s\n#   native:   %s\n#   mediated: %s\n", n, name, pewho[p],
+                        clip(res), clip(med[name])
+                todo++
         } else {
                 printf "not ok %d - %s\n#   native:   %s\n#   mediated: %s\n", n, name, clip(res),
                         clip(med[name])
@@ -131,7 +149,9 @@ FILENAME == ARGV[2] { i = index($0, " | "); nat2[substr($0, 1, i - 1)] = substr(
         }
 }
 END {
-        printf "# %d of %d cases differ", fail + 0, n - 2
+        printf "# %d of %d cases differ; %d more differ pending other work (tests/fidelity/pending)", fail + 0,
+                n - 2, todo + 0
+        if (unpend) printf "; %d pending cases no longer differ", unpend
         for (sc in bysys) printf "%s%s=%d", (++k % 8 == 1 ? "\n# differing:" : ""), " " sc, bysys[sc]
         print ""
 }' "$tmp/mediated" "$tmp/native2" "$tmp/native"

@@ -102,7 +102,17 @@ START_TEST(test_paths) {
         /* Outside the root it claims: refused. */
         ck_assert_int_eq(target_fd_path(getpid(), fd, "/usr", &fdp), -EXDEV);
         close(fd);
-        ck_assert_int_eq(target_fd_path(getpid(), 9999, "/", &fdp), -ENOENT);
+        ck_assert_int_eq(target_fd_path(getpid(), 9999, "/", &fdp), -EBADF);
+        ck_assert_int_eq(target_base_path(getpid(), 9999, "/", &fdp), -EBADF);
+        ck_assert_int_eq(target_base_path(getpid(), -42, "/", &fdp), -EBADF);
+        {
+                /* A relative path on what is no directory with a path: ENOTDIR, as the kernel's walk. */
+                int p[2];
+                ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+                ck_assert_int_eq(target_base_path(getpid(), p[0], "/", &fdp), -ENOTDIR);
+                close(p[0]);
+                close(p[1]);
+        }
 }
 END_TEST
 
@@ -235,7 +245,7 @@ START_TEST(test_proc_self) {
         int fd;
 
         ck_assert_int_ge(root, 0);
-        ck_assert_int_eq(path_resolve_in_root(root, &task, NULL, "/proc/self/status", 0, &a, NULL), 0);
+        ck_assert_int_eq(path_resolve_in_root(root, &task, NULL, "/proc/self/status", 0, &a, NULL, NULL), 0);
         snprintf(expect, sizeof expect, "/proc/%d/status", getppid());
         ck_assert_str_eq(a, expect);
 
@@ -243,14 +253,14 @@ START_TEST(test_proc_self) {
         fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
         task.pid = task.tid = getpid();
         snprintf(expect, sizeof expect, "/proc/%d/fd/%d", getpid(), fd);
-        ck_assert_int_eq(path_resolve_in_root(root, &task, NULL, expect, 0, &b, &flags), 0);
+        ck_assert_int_eq(path_resolve_in_root(root, &task, NULL, expect, 0, &b, NULL, &flags), 0);
         ck_assert_str_eq(b, expect);
         ck_assert(flags & PATH_RESOLVE_RESULT_MAGIC);
         /* cwd is followed into the workload's root. */
         ck_assert_int_eq(chdir("/etc"), 0);
-        ck_assert_int_eq(path_resolve_in_root(root, &task, NULL, "/proc/self/cwd/passwd", 0, &c, &flags), 0);
+        ck_assert_int_eq(path_resolve_in_root(root, &task, NULL, "/proc/self/cwd/passwd", 0, &c, NULL, &flags), 0);
         ck_assert_str_eq(c, "/etc/passwd");
-        ck_assert_uint_eq(flags, PATH_RESOLVE_RESULT_EXISTS | PATH_RESOLVE_RESULT_SYMLINK);
+        ck_assert_uint_eq(flags, PATH_RESOLVE_RESULT_EXISTS | PATH_RESOLVE_RESULT_SYMLINK | PATH_RESOLVE_RESULT_MAGICLINK);
         close(fd);
         close(root);
 }

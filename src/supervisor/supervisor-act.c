@@ -42,29 +42,30 @@ int reply_continue(Supervisor *s, uint64_t id) {
 int reply_fd(Supervisor *s, uint64_t id, int fd, uint64_t flags, EmulateResult *res) {
         struct seccomp_notif_addfd a = {
                 .id = id,
-                .flags = s->addfd_then_send ? 0 : SECCOMP_ADDFD_FLAG_SEND,
                 .srcfd = (uint32_t) fd,
                 .newfd_flags = (uint32_t) (flags & O_CLOEXEC),
         };
-        int r = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+        int r = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a), k;
 
+        if (r < 0)
+                r = -errno;
+        /* Ours closed before the workload runs on: its close(2) is then the last one (see the header). */
+        safe_close(fd);
         if (r < 0) {
-                if (errno == ENOENT) {
+                if (r == -ENOENT) {
                         res->replied = res->gone = true;
                         res->error = 0;
                         return 0;
                 }
                 /* Could not install it (EMFILE in the target, ...): that is the call's result. */
                 res->replied = false;
-                res->error = errno;
+                res->error = -r;
                 return 0;
         }
         res->value = r;
         res->replied = true;
-        if (s->addfd_then_send) {
-                int k = reply_value(s, id, 0, r);
-                res->gone = k == -ENOENT;
-        }
+        k = reply_value(s, id, 0, r);
+        res->gone = k == -ENOENT;
         return 0;
 }
 
@@ -144,6 +145,8 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
                 }
                 if (er.deferred)
                         return true; /* the worker replies and reports */
+                if (c->again)
+                        return false; /* nothing done, nothing answered: the caller decides again */
                 ev->error = er.error;
                 ev->value = er.value;
                 if (er.reason)

@@ -13,13 +13,17 @@
  * compiled otherwise) every call reads /proc afresh.
  *
  * The switch: the supervising thread takes on the target's fsuid, fsgid,
- * groups and effective capabilities for the call, and a thread of the
- * supervisor's own (the dedicated loop, the workers) keeps them afterwards,
- * so consecutive calls of one workload switch nothing. CAP_SYS_PTRACE stays
- * effective throughout: the thread reads and writes the target's memory and
- * takes its fds with it. It matters to file operations only on procfs, where
- * the emulation redoes the call with exactly the target's capabilities
- * (creds_procfs_guard()).
+ * groups, effective capabilities and umask for the call (in an fs_struct
+ * of its own), and a thread of the supervisor's own (the dedicated loop,
+ * the workers) keeps them afterwards, so consecutive calls of one workload
+ * switch nothing. CAP_SYS_PTRACE stays effective throughout, and is given
+ * back whenever a call dropped it: the thread reads and writes the
+ * target's memory, reads its /proc and takes its fds with it, also while
+ * it holds another task's ids. It matters to file operations only on
+ * procfs, where the emulation redoes the call with exactly the target's
+ * capabilities (creds_procfs_guard()). Leaving a workload's ids for
+ * another's needs CAP_SETUID/CAP_SETGID, which the thread takes back from
+ * its own permitted set first.
  */
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -143,8 +147,10 @@ static uint64_t self_effective(void) {
 typedef struct ThreadCreds {
         bool switched;     /* not the supervisor's own */
         bool fs_private;   /* unshare(CLONE_FS) done: umask is ours to set */
+        bool exact;        /* CAP_SYS_PTRACE dropped for a procfs object (creds_procfs_guard()) */
         uid_t fsuid;
         gid_t fsgid;
+        mode_t umask;
         uint64_t cap_eff;
         size_t n_groups;
         gid_t groups[TARGET_MAX_GROUPS];
@@ -153,11 +159,9 @@ typedef struct ThreadCreds {
 static __thread ThreadCreds thread_creds;
 static __thread bool thread_keeps_creds;
 
-#define FS_CAPS                                                                                             \
-        ((1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH) |              \
-         (1ull << CAP_FOWNER) | (1ull << CAP_FSETID) | (1ull << CAP_LINUX_IMMUTABLE) |                    \
-         (1ull << CAP_MAC_OVERRIDE) | (1ull << CAP_MKNOD))
 #define PTRACE_CAP (1ull << CAP_SYS_PTRACE)
+#define DAC_SEARCH_CAP (1ull << CAP_DAC_READ_SEARCH)
+#define SETID_CAPS ((1ull << CAP_SETUID) | (1ull << CAP_SETGID))
 
 void creds_thread_keep(bool keep) {
         thread_keeps_creds = keep;
@@ -176,8 +180,8 @@ static int capset_effective(uint64_t eff) {
 /* Makes this thread hold exactly (uid, gid, groups, eff); only what differs is changed. */
 static int thread_switch(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, uint64_t eff) {
         ThreadCreds *tc = &thread_creds;
-        ThreadCreds want = { .fsuid = uid, .fsgid = gid, .cap_eff = eff, .n_groups = n_groups };
-        bool groups_differ;
+        bool groups_differ, ids_differ;
+        int r;
 
         if (!tc->switched) {
                 tc->fsuid = self_creds.fsuid;
@@ -187,33 +191,48 @@ static int thread_switch(uid_t uid, gid_t gid, const gid_t *groups, size_t n_gro
                 memcpy(tc->groups, self_creds.groups, tc->n_groups * sizeof(gid_t));
         }
         groups_differ = tc->n_groups != n_groups || memcmp(tc->groups, groups, n_groups * sizeof(gid_t)) != 0;
+        ids_differ = groups_differ || tc->fsgid != gid || tc->fsuid != uid;
+        tc->switched = true;
+        /* The ids of a workload without CAP_SETUID/CAP_SETGID cannot be left without them: take ours back
+         * first (capset may raise what is permitted). */
+        if (ids_differ && (tc->cap_eff & SETID_CAPS) != (self_effective() & SETID_CAPS)) {
+                r = capset_effective(self_effective());
+                if (r < 0)
+                        goto fail;
+                tc->cap_eff = self_effective();
+        }
         /* Raw syscalls throughout: glibc's wrappers would change every thread of the process. */
         if (groups_differ) {
-                if (syscall(SYS_setgroups, n_groups, groups) < 0)
+                if (syscall(SYS_setgroups, n_groups, groups) < 0) {
+                        r = -errno;
                         goto fail;
+                }
                 tc->n_groups = n_groups;
                 memcpy(tc->groups, groups, n_groups * sizeof(gid_t));
         }
         if (tc->fsgid != gid) {
                 (void) syscall(SYS_setfsgid, gid);
-                if ((gid_t) syscall(SYS_setfsgid, -1) != gid)
-                        goto fail_eperm;
+                if ((gid_t) syscall(SYS_setfsgid, -1) != gid) {
+                        r = -EPERM;
+                        goto fail;
+                }
                 tc->fsgid = gid;
         }
         if (tc->fsuid != uid) {
-                /* Leaving fsuid 0 makes the kernel clear the fs capabilities: set them after. */
+                /* Leaving fsuid 0 clears the fs capabilities, coming back to it raises them: what the
+                 * effective set is now is for the capset below to settle. */
                 (void) syscall(SYS_setfsuid, uid);
-                if ((uid_t) syscall(SYS_setfsuid, -1) != uid)
-                        goto fail_eperm;
-                tc->fsuid = uid;
-                tc->cap_eff = ~want.cap_eff; /* unknown now: force the capset below */
-        }
-        if (tc->cap_eff != eff) {
-                int r = capset_effective(eff);
-                if (r < 0) {
-                        errno = -r;
+                if ((uid_t) syscall(SYS_setfsuid, -1) != uid) {
+                        r = -EPERM;
                         goto fail;
                 }
+                tc->fsuid = uid;
+                tc->cap_eff = ~eff;
+        }
+        if (tc->cap_eff != eff) {
+                r = capset_effective(eff);
+                if (r < 0)
+                        goto fail;
                 tc->cap_eff = eff;
         }
         tc->switched = !(uid == self_creds.fsuid && gid == self_creds.fsgid && eff == self_effective() &&
@@ -221,58 +240,100 @@ static int thread_switch(uid_t uid, gid_t gid, const gid_t *groups, size_t n_gro
                          memcmp(groups, self_creds.groups, n_groups * sizeof(gid_t)) == 0);
         return 0;
 
-fail_eperm:
-        errno = EPERM;
 fail:
-        {
-                int r = -errno;
-                /* Unknown state: go back to our own completely. */
-                tc->switched = true;
-                tc->fsuid = (uid_t) -1;
-                creds_restore();
-                return r;
-        }
+        /* Unknown state: go back to our own completely. */
+        tc->fsuid = (uid_t) -1;
+        creds_restore();
+        return r;
 }
 
 int creds_enter(const TargetCreds *t, unsigned flags, CredsSaved *saved) {
         uint64_t want;
         uid_t uid = (flags & CREDS_REAL_IDS) ? t->ruid : t->fsuid;
         gid_t gid = (flags & CREDS_REAL_IDS) ? t->rgid : t->fsgid;
+        int r;
 
         pthread_once(&self_once, self_creds_init);
         *saved = (CredsSaved) { .keep = thread_keeps_creds };
         if (!self_creds.init)
                 return -EPERM;
 
-        /* The umask is per fs_struct: give this thread its own, at 0, and apply the target's to the mode
-         * ourselves (or set it around the creating calls). */
+        /* The umask is per fs_struct: give this thread its own, and the target's umask in it, so that
+         * the creating calls get the mode the kernel would give them (a default ACL of the directory
+         * replaces the umask, as for the workload). */
         if (!thread_creds.fs_private) {
                 if (unshare(CLONE_FS) < 0)
                         return -errno;
                 umask(0);
+                thread_creds.umask = 0;
                 thread_creds.fs_private = true;
         }
+        if (thread_creds.umask != (t->umask & 0777)) {
+                umask(t->umask & 0777);
+                thread_creds.umask = t->umask & 0777;
+        }
 
-        want = t->cap_eff;
+        if (flags & CREDS_REAL_IDS)
+                /* access(2) without AT_EACCESS (access_override_creds()): the real ids, and the permitted
+                 * capabilities when the real uid is 0, none otherwise. */
+                want = t->ruid == 0 ? t->cap_prm : 0;
+        else
+                want = t->cap_eff;
         if (t->foreign_userns)
                 want = 0; /* its capabilities mean nothing over our files */
-        if (uid != 0)
-                want &= ~FS_CAPS;
         if (!(flags & CREDS_EXACT_CAPS))
                 want |= self_effective() & PTRACE_CAP;
         want &= self_effective();
 
-        return thread_switch(uid, gid, t->groups, t->n_groups, want);
+        r = thread_switch(uid, gid, t->groups, t->n_groups, want);
+        if (r >= 0)
+                thread_creds.exact = (flags & CREDS_EXACT_CAPS) && (self_effective() & PTRACE_CAP);
+        return r;
 }
 
 void creds_leave(CredsSaved *saved) {
-        if (!saved->keep)
+        ThreadCreds *tc = &thread_creds;
+
+        if (!saved->keep) {
                 creds_restore();
+                return;
+        }
+        /* Kept between calls, but always with CAP_SYS_PTRACE: the next call reads its target's memory
+         * and /proc before it takes on the target's credentials. */
+        (void) tc;
+        creds_ptrace_back();
+}
+
+int creds_search_override(bool on) {
+        ThreadCreds *tc = &thread_creds;
+        uint64_t want;
+        int r;
+
+        if (!tc->switched)
+                return 0;
+        want = on ? tc->cap_eff | (self_effective() & DAC_SEARCH_CAP) : tc->cap_eff;
+        r = capset_effective(want);
+        if (r < 0)
+                creds_restore();
+        return r;
+}
+
+void creds_ptrace_back(void) {
+        ThreadCreds *tc = &thread_creds;
+
+        if (tc->exact && tc->switched) {
+                if (capset_effective(tc->cap_eff | PTRACE_CAP) >= 0)
+                        tc->cap_eff |= PTRACE_CAP;
+                else
+                        creds_restore();
+        }
+        tc->exact = false;
 }
 
 void creds_restore(void) {
         ThreadCreds *tc = &thread_creds;
 
+        tc->exact = false;
         if (!tc->switched)
                 return;
         (void) capset_effective(self_effective());

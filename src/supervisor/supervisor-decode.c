@@ -257,7 +257,7 @@ static int decode_path(Call *c, bool second) {
         SyscallArg pk = second ? SYSCALL_ARG_PATH2 : SYSCALL_ARG_PATH;
         SyscallArg dk = second ? SYSCALL_ARG_DIRFD2 : SYSCALL_ARG_DIRFD;
         int pi = arg_index(c->info, pk), di = arg_index(c->info, dk), af = arg_index(c->info, SYSCALL_ARG_AT_FLAGS);
-        _cleanup_free_ char *base = NULL, *resolved = NULL;
+        _cleanup_free_ char *resolved = NULL;
         char buf[PATH_MAX];
         int n, r, dirfd;
 
@@ -309,21 +309,8 @@ static int decode_path(Call *c, bool second) {
                                        : streq(last, "..") ? PATH_LAST_DOTDOT
                                                            : PATH_LAST_NORMAL;
         }
-        if (buf[0] != '/') {
-                r = target_base_path(c->tid, dirfd, c->s->root_path, &base);
-                if (r == -EXDEV)
-                        return -EPERM; /* its cwd or dirfd lies outside its root: refuse */
-                if (r < 0)
-                        return r;
-        }
-        PathResolveTask task = {
-                .pid = c->creds ? c->creds->ns_tgid : 0,
-                .tid = c->creds ? c->creds->ns_tid : 0,
-                .root_path = c->s->root_path,
-        };
         unsigned rflags = 0;
-        r = path_resolve_in_root(c->s->root_fd, &task, base, buf,
-                                 last_nofollow(c, second) ? PATH_RESOLVE_NOFOLLOW : 0, &resolved, &rflags);
+        r = call_resolve_path(c, second, dirfd, buf, last_nofollow(c, second), &resolved, &rflags);
         if (r < 0)
                 return r;
         if (!second && (rflags & PATH_RESOLVE_RESULT_MAGIC)) {
@@ -367,8 +354,10 @@ int decode_paths(Call *c) {
                 struct open_how how = {};
                 uint64_t size = hi + 1 < 6 ? c->args[hi + 1] : 0;
 
-                if (size < 24 || size > 4096)
+                if (size < 24)
                         return -EINVAL;
+                if (size > 4096)
+                        return -E2BIG; /* above a page: copy_struct_from_user() */
                 /* Fields past the ones we know must be zero, as the kernel requires. */
                 if (size > sizeof how) {
                         char extra[4096];
@@ -418,13 +407,11 @@ int decode_paths(Call *c) {
         if (r < 0)
                 return r;
         /* O_CREAT on a file that is there creates nothing ("2>/dev/null"): ask the policy for what is
-         * really done, and drop O_CREAT from the emulated open so that, should the file vanish in
-         * between, the open fails instead of creating what the policy did not allow. */
+         * really done. The emulated open then drops O_CREAT (supervisor-emulate.c) so that, should the
+         * file vanish in between, it fails instead of creating what the policy did not allow. */
         if ((fi >= 0 || hi >= 0 || streq(c->name, "creat")) && c->exists && !c->lookup_error &&
-            (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT && !(c->open_flags & __O_TMPFILE)) {
-                c->open_flags &= ~(uint64_t) O_CREAT;
-                c->access = syscall_open_flags_to_access(c->open_flags);
-        }
+            (c->open_flags & (O_CREAT | O_EXCL)) == O_CREAT && !(c->open_flags & __O_TMPFILE))
+                c->access = syscall_open_flags_to_access(c->open_flags & ~(uint64_t) O_CREAT);
         r = decode_path(c, true);
         if (r < 0)
                 return r;
@@ -464,30 +451,18 @@ static int decode_sockaddr_bytes(Call *c, const struct sockaddr_storage *ss, soc
                                 c->unix_path[i] = un->sun_path[i] ?: '@';
                         c->unix_path[n] = 0;
                 } else {
-                        _cleanup_free_ char *base = NULL, *resolved = NULL;
+                        _cleanup_free_ char *resolved = NULL;
                         char p[sizeof un->sun_path + 1];
                         int r;
 
                         memcpy(p, un->sun_path, MIN(n, sizeof un->sun_path));
                         p[MIN(n, sizeof un->sun_path)] = 0;
-                        if (p[0] != '/') {
-                                r = target_base_path(c->tid, AT_FDCWD, c->s->root_path, &base);
-                                if (r < 0)
-                                        return r == -EXDEV ? -EPERM : r;
-                        }
-                        PathResolveTask task = {
-                                .pid = c->creds ? c->creds->ns_tgid : 0,
-                                .tid = c->creds ? c->creds->ns_tid : 0,
-                                .root_path = c->s->root_path,
-                        };
-                        r = path_resolve_in_root(c->s->root_fd, &task, base, p, 0, &resolved, NULL);
+                        r = call_resolve_path(c, false, AT_FDCWD, p, false, &resolved, NULL);
                         if (r < 0)
                                 return r;
                         if (r > 0)
                                 c->lookup_error = r;
                         snprintf(c->unix_path, sizeof c->unix_path, "%s", resolved);
-                        if (strlen(resolved) >= sizeof c->unix_path - 1)
-                                return -ENAMETOOLONG;
                 }
                 c->addr.unix_path = c->unix_path;
                 break;

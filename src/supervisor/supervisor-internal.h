@@ -16,6 +16,7 @@
  * /proc state; supervisor-creds.c caches and takes on its credentials.
  */
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,8 +58,13 @@ typedef struct TargetCreds {
 
 int target_read_creds(pid_t tid, TargetCreds *ret);
 
+/* The soft RLIMIT_FSIZE of process pid (RLIM_INFINITY as UINT64_MAX). */
+int target_read_fsize_limit(pid_t pid, uint64_t *ret);
+
 /* The directory relative paths of this call start from, as a path inside root_path: the task's cwd
- * for AT_FDCWD, else the directory open as dirfd in the task. */
+ * for AT_FDCWD, else the directory open as dirfd in the task. -EBADF when dirfd is not open (or
+ * negative), -ENOTDIR when it is no directory with a path (a pipe, a socket, a removed file), -ENOENT
+ * for a removed directory. */
 int target_base_path(pid_t tid, int dirfd, const char *root_path, char **ret);
 /* The path of the file open as fd in the task, inside root_path. */
 int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret);
@@ -111,6 +117,12 @@ int creds_enter(const TargetCreds *t, unsigned flags, CredsSaved *saved);
 /* Back to the supervisor's own credentials, unless the thread keeps them (creds_thread_keep()). */
 void creds_leave(CredsSaved *saved);
 void creds_restore(void);
+/* After an object that needed exactly the target's capabilities (CREDS_EXACT_CAPS): CAP_SYS_PTRACE back, to
+ * write the results into the target. creds_leave() does it too. */
+void creds_ptrace_back(void);
+/* Raises (on) or drops again CAP_DAC_READ_SEARCH for a read of the supervisor's own: a target that changed
+ * its ids without exec has its /proc/PID/fd owned by root, and this thread may hold another's ids. */
+int creds_search_override(bool on);
 /* For threads the supervisor owns: keep the last workload's credentials between calls. */
 void creds_thread_keep(bool keep);
 /* fd was opened under creds_enter(t, flags) without CREDS_EXACT_CAPS: when it lies on procfs, where the
@@ -132,10 +144,6 @@ struct Supervisor {
         SupervisorQuarantineFn on_quarantine;
         void *userdata;
         bool sync_wakeup;
-        /* Answer an injected fd with ADDFD and then SEND, rather than ADDFD|SEND: since Linux 6.6 only
-         * SEND wakes the target on our CPU (ADDFD|SEND wakes it plainly, and unpinned the pair drifts
-         * apart); with WAIT_KILLABLE_RECV nothing but its death comes between the two. */
-        bool addfd_then_send;
         struct seccomp_notif_sizes sizes;
 
         pthread_mutex_t lock; /* graph, generation, trust, quarantined, n_workers */
@@ -204,7 +212,12 @@ typedef struct Call {
         const SyscallClass *cls;
 
         bool decoded;
-        char *path, *path2;   /* resolved, inside the root */
+        char *path, *path2;   /* judged: absolute, normalised, inside the root (path-resolve.h) */
+        char *walk[2];        /* what the emulation walks for path and path2 (path-resolve.h) */
+        size_t walk_base[2];  /* length of the cwd or dirfd path walk[] starts with (relative paths), or 0 */
+        unsigned resolved[2]; /* PathResolveResultFlags of path and path2 */
+        bool resolve_full;    /* resolve with lookups, not lexically (supervisor-path.c) */
+        bool again;           /* the emulation met a symlink on a lexical walk: decide again */
         int lookup_error, lookup_error2; /* positive errno of the path lookups */
         unsigned access, access2;
         uint64_t open_flags, open_mode, open_resolve;
@@ -231,7 +244,7 @@ typedef struct Call {
         struct sockaddr_storage raw_addr;
         socklen_t raw_len;
         PolicySockaddr addr;
-        char unix_path[sizeof(((struct sockaddr_un *) 0)->sun_path) + 2];
+        char unix_path[PATH_MAX]; /* judged: a relative sun_path is resolved from the cwd, and may be longer */
         int sock_fd;          /* connect: the target's socket, taken with pidfd_getfd */
 
         const TargetCreds *creds; /* read on demand (the dispatching thread's cache; workers copy) */
@@ -267,12 +280,29 @@ int decode_creds_noop(Call *c, bool *ret_noop, bool *ret_memory);
  * ones must be dropped first? Returns the tid to forget, 0 for all, -1 for none. */
 pid_t decode_creds_change(const Call *c);
 
+/* ---- paths (supervisor-path.c) ---- */
+
+/* The path a call names, as the workload's own walk would find it (path-resolve.h): from its cwd or
+ * dirfd, lexically when the emulation can verify that walk itself, else with lookups under its
+ * credentials. Sets c->walk[second] and c->resolved[second]; returns 0, the positive errno the lookup
+ * stops with, or a negative errno when the arguments cannot be read (EBADF, ENOTDIR: a relative path on
+ * a descriptor that is no directory, ...). */
+int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool nofollow, char **ret,
+                      unsigned *ret_flags);
+/* After the emulation met a symlink on a lexical walk (c->again): decode the call again with lookups,
+ * for it to be decided again on what the workload's walk really reaches. */
+int call_resolve_again(Call *c);
+
 /* ---- act (supervisor-act.c) ---- */
 
 /* Reply helpers: 0, or -ENOENT when the target no longer waits (normal). */
 int reply_continue(Supervisor *s, uint64_t id);
 int reply_value(Supervisor *s, uint64_t id, int error, int64_t value);
-/* Injects fd as the call's result (ADDFD) and answers; res->value the number in the target. */
+/* Injects fd as the call's result (ADDFD), closes it, and only then answers (SEND): the workload must not
+ * run on while a copy of ours is open (a file it wrote and closed could not be executed: ETXTBSY). Two
+ * ioctls rather than ADDFD|SEND for that, and since Linux 6.6 only SEND wakes the target on our CPU
+ * (ADDFD|SEND wakes it plainly, and unpinned the pair drifts apart); with WAIT_KILLABLE_RECV nothing but
+ * its death comes between the two. Takes fd. res->value the number in the target. */
 typedef struct EmulateResult EmulateResult;
 int reply_fd(Supervisor *s, uint64_t id, int fd, uint64_t flags, EmulateResult *res);
 
@@ -311,6 +341,10 @@ struct EmulateResult {
 };
 
 bool emulate_supported(const char *name) _pure_;
+/* What the kernel answers for this call from its registers (and openat2's open_how) before it looks its
+ * path up, or 0. Also before a path that could not be read fails the call: the kernel defers that error
+ * to the lookup. */
+int emulate_check_args(const Call *c);
 /* Performs the decoded call c under the target's credentials. */
 int emulate_call(Call *c, const SupervisorEvent *proto, EmulateResult *ret);
 

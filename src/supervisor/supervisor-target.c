@@ -260,18 +260,36 @@ static int readlink_proc(const char *path, char **ret) {
         return 0;
 }
 
-static int proc_path_in_root(const char *proc, const char *root_path, char **ret) {
+/* The path of what /proc/TID/cwd or /proc/TID/fd/N names, inside root_path. As a directory relative paths
+ * start from, what has none is no directory (ENOTDIR), or a removed one (ENOENT). */
+static int proc_path_in_root(const char *proc, const char *root_path, bool as_dir, char **ret) {
         _cleanup_free_ char *p = NULL;
         size_t n;
         int r;
 
         r = readlink_proc(proc, &p);
+        if (r == -EACCES) {
+                /* Ours to read, whichever workload's ids this thread holds (see creds_search_override()). */
+                if (creds_search_override(true) >= 0) {
+                        r = readlink_proc(proc, &p);
+                        (void) creds_search_override(false);
+                }
+        }
+        if (r == -ENOENT && !strstr(proc, "/cwd"))
+                return -EBADF; /* no such descriptor */
         if (r < 0)
                 return r;
-        /* Unlinked directories and files not reachable from our root have no usable path. */
         n = strlen(p);
-        if (p[0] != '/' || (n > 10 && streq(p + n - 10, " (deleted)")))
-                return -ENOENT;
+        if (p[0] != '/')
+                return as_dir ? -ENOTDIR : -ENOENT; /* pipe:[..], socket:[..], net:[..], anon_inode:.. */
+        if (n > 10 && streq(p + n - 10, " (deleted)")) {
+                struct stat st;
+
+                /* Removed: a directory (lookups in it find nothing) or a file. */
+                if (!as_dir)
+                        return -ENOENT;
+                return stat(proc, &st) == 0 && !S_ISDIR(st.st_mode) ? -ENOTDIR : -ENOENT;
+        }
         return path_strip_root(root_path, p, ret);
 }
 
@@ -284,7 +302,7 @@ int target_base_path(pid_t tid, int dirfd, const char *root_path, char **ret) {
                 return -EBADF;
         else
                 snprintf(proc, sizeof proc, "/proc/%d/fd/%d", tid, dirfd);
-        return proc_path_in_root(proc, root_path, ret);
+        return proc_path_in_root(proc, root_path, true, ret);
 }
 
 int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret) {
@@ -293,7 +311,30 @@ int target_fd_path(pid_t tid, int fd, const char *root_path, char **ret) {
         if (fd < 0)
                 return -EBADF;
         snprintf(proc, sizeof proc, "/proc/%d/fd/%d", tid, fd);
-        return proc_path_in_root(proc, root_path, ret);
+        return proc_path_in_root(proc, root_path, false, ret);
+}
+
+int target_read_fsize_limit(pid_t pid, uint64_t *ret) {
+        char path[64], buf[4096];
+        const char *f;
+        int r;
+
+        /* prlimit(2) of another process wants its ids or CAP_SYS_RESOURCE; /proc/PID/limits anyone may
+         * read. */
+        snprintf(path, sizeof path, "/proc/%d/limits", pid);
+        r = read_small_file(path, buf, sizeof buf);
+        if (r < 0)
+                return r;
+        f = strstr(buf, "\nMax file size");
+        if (!f)
+                return -EIO;
+        f += strlen("\nMax file size");
+        f += strspn(f, " ");
+        if (strncmp(f, "unlimited", 9) == 0)
+                *ret = UINT64_MAX;
+        else if (sscanf(f, "%" SCNu64, ret) != 1)
+                return -EIO;
+        return 0;
 }
 
 /* Is task t blocked in a vfork whose child shares its memory (vfork(), or clone/clone3 with CLONE_VM and

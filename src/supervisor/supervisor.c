@@ -108,7 +108,6 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
         /* Linux 6.6+: the target is woken on our CPU when we answer. Older kernels say EINVAL. */
         s->sync_wakeup = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
                                (unsigned long) SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
-        s->addfd_then_send = s->sync_wakeup;
 
         s->graph = policy_graph_ref(graph);
         s->generation = 1;
@@ -231,6 +230,8 @@ void supervisor_worker_end(Supervisor *s) {
 void call_done(Call *c) {
         free(c->path);
         free(c->path2);
+        free(c->walk[0]);
+        free(c->walk[1]);
         c->sock_fd = safe_close(c->sock_fd);
         c->magic_file = safe_close(c->magic_file);
 }
@@ -340,6 +341,13 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
         if (c.info && !c.decoded && arg_index(c.info, SYSCALL_ARG_OPEN_FLAGS) >= 0)
                 c.open_flags = c.args[arg_index(c.info, SYSCALL_ARG_OPEN_FLAGS)];
 
+        /* Arguments that could not be read: a call the kernel rejects for its flags before it reads them
+         * fails with that, as it would. */
+        if (r < 0 && c.info && c.cls->emulable) {
+                int e = emulate_check_args(&c);
+                if (e > 0)
+                        r = -e;
+        }
         decide_input(&c, r < 0 ? -r : 0, quarantined, &dc);
         (void) supervisor_decide(g, &dc, trust, &d);
         if (d.verdict == POLICY_VERDICT_DENY && d.action == SUPERVISOR_ACTION_DENY && forget >= 0 && !quarantined) {
@@ -358,7 +366,18 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
                 (void) supervisor_decide(g, &dc, trust, &d);
         }
 
-        if (!supervisor_act(&c, &d, trust, &ev))
+        SupervisorEvent proto = ev;
+        bool taken = supervisor_act(&c, &d, trust, &ev);
+        if (!taken && c.again) {
+                /* The emulation met a symlink on the path decided lexically and did nothing: decide again
+                 * on where the workload's walk really leads (supervisor-path.c). Once. */
+                ev = proto;
+                r = call_resolve_again(&c);
+                decide_input(&c, r < 0 ? -r : 0, quarantined, &dc);
+                (void) supervisor_decide(g, &dc, trust, &d);
+                taken = supervisor_act(&c, &d, trust, &ev);
+        }
+        if (!taken)
                 supervisor_report(s, &ev);
         call_done(&c);
 }

@@ -32,6 +32,8 @@ typedef enum Cred {
         CRED_NOBODY,    /* 65534:65534, no groups */
         CRED_EXEC,      /* as CRED_USER, then execve() of itself: dumpable again, a fresh process image */
         CRED_NODAC,     /* root without CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER */
+        CRED_PRIVCWD,   /* as CRED_USER, working in priv/pub/deep: directories it may use below one it may not
+                         * search */
         _CRED_MAX,
 } Cred;
 

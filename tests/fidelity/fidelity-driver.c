@@ -266,6 +266,14 @@ static void build_case_tree(unsigned idx) {
         join(p, sizeof p, case_dir, "priv");
         mkfile(p, "f", 0644, 0, 0, "private\n");
         mksymlink(p, "sl", "f");
+        strcat(p, "/pub");
+        mkdir_as(p, "", 0777, 0, 0);
+        mkfile(p, "pf", 0644, 0, 0, "pub\n");
+        mkfile(p, "upf", 0644, UID_USER, UID_USER, "upub\n");
+        mksymlink(p, "spf", "pf");
+        strcat(p, "/deep");
+        mkdir_as(p, "", 0777, 0, 0);
+        mkfile(p, "df", 0644, 0, 0, "deep\n");
         mkdir_as(case_dir, "u", 0755, UID_USER, UID_USER);
         join(p, sizeof p, case_dir, "u");
         mkfile(p, "f", 0644, UID_USER, UID_USER, "user\n");
@@ -556,8 +564,12 @@ static void describe(Buf *b, int fd, bool times) {
         }
 }
 
+/* The process whose request is being served, as our pid namespace numbers it (SCM_CREDENTIALS): its
+ * namespaces are "ours" (a workload under forgeonectl has pid and mount namespaces of its own). */
+static pid_t peer_pid;
+
 /* A path or link text as it reads in any run: the fixture as %D, process ids as PID, pipe and socket
- * inode numbers as #, namespaces compared with the driver's own (the workload shares them). */
+ * inode numbers as #, namespaces compared with the asking process's own. */
 static void bprint_normalized(Buf *b, const char *t) {
         size_t dl = strlen(fixture);
         char type[32], own[64], proc[64];
@@ -581,7 +593,10 @@ static void bprint_normalized(Buf *b, const char *t) {
                 return;
         }
         if (sscanf(t, "%31[a-z_]:[%llu]%n", type, &ino, &k) == 2 && !t[k]) {
-                snprintf(proc, sizeof proc, "/proc/self/ns/%s", type);
+                if (peer_pid > 0)
+                        snprintf(proc, sizeof proc, "/proc/%d/ns/%s", (int) peer_pid, type);
+                else
+                        snprintf(proc, sizeof proc, "/proc/self/ns/%s", type);
                 n = readlink(proc, own, sizeof own - 1);
                 own[n > 0 ? n : 0] = 0;
                 bprintf(b, "%s:[%s]", type, !strcmp(own, t) ? "ours" : "other");
@@ -671,8 +686,14 @@ static int open_token(const char *tok) {
 
 /* ---- the request loop ---- */
 
-static int send_reply(int sock, const char *s, int fd) {
-        struct iovec iov = { .iov_base = (void *) s, .iov_len = strlen(s) };
+static char reply_tag[64];
+
+static int send_reply(int sock, const char *text, int fd) {
+        static char s[FIDELITY_LINE_MAX + 64];
+        struct iovec iov;
+
+        snprintf(s, sizeof s, "%s%s", reply_tag, text);
+        iov = (struct iovec) { .iov_base = s, .iov_len = strlen(s) };
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -692,13 +713,13 @@ static int send_reply(int sock, const char *s, int fd) {
 }
 
 static void serve(int sock) {
-        static char req[PATH_MAX * 2 + 64];
+        static char req[PATH_MAX * 2 + 128];
         static Buf b;
 
         for (;;) {
                 union {
                         struct cmsghdr h;
-                        char buf[CMSG_SPACE(sizeof(int))];
+                        char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
                 } u;
                 struct iovec iov = { .iov_base = req, .iov_len = sizeof req - 1 };
                 struct msghdr mh = { .msg_iov = &iov,
@@ -713,9 +734,27 @@ static void serve(int sock) {
                 if (n <= 0)
                         return;
                 req[n] = 0;
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                /* "TAG:request": the reply repeats the tag (see driver_request()). */
+                {
+                        char *colon = strchr(req, ':');
+                        size_t tl = colon ? (size_t) (colon - req) + 1 : 0;
+
+                        if (tl >= sizeof reply_tag)
+                                tl = 0;
+                        memcpy(reply_tag, req, tl);
+                        reply_tag[tl] = 0;
+                        memmove(req, req + tl, (size_t) n - tl + 1);
+                }
+                peer_pid = 0;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
                                 memcpy(&rfd, CMSG_DATA(c), sizeof rfd);
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                                struct ucred uc;
+                                memcpy(&uc, CMSG_DATA(c), sizeof uc);
+                                peer_pid = uc.pid;
+                        }
+                }
                 b.n = 0;
                 b.s[0] = 0;
 
@@ -831,8 +870,11 @@ int driver_main(int argc, char **argv) {
         build_fixture();
         if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
                 die("socketpair");
+        /* Every request carries its sender's pid, translated into our pid namespace. */
+        if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &(int) { 1 }, sizeof(int)) < 0)
+                die("SO_PASSCRED");
         (void) fcntl(sv[0], F_SETFD, FD_CLOEXEC);
-        snprintf(sockstr, sizeof sockstr, "%d", sv[1]);
+        snprintf(sockstr, sizeof sockstr, "0");
         fflush(NULL);
 
         pid = fork();
@@ -841,12 +883,12 @@ int driver_main(int argc, char **argv) {
         if (pid == 0) {
                 char *args[64];
                 size_t k = 0;
-                int null = open("/dev/null", O_RDONLY);
 
-                if (null >= 0) {
-                        dup2(null, 0);
-                        close(null);
-                }
+                /* The socket is the workload's standard input: a workload gets exactly 0, 1 and 2 of
+                 * its caller (workload.h), whatever else is open. */
+                if (dup2(sv[1], 0) < 0)
+                        die("dup2");
+                close(sv[1]);
                 close(sv[0]);
                 if (wrap > 0)
                         for (int i = wrap; i < argc && k < 50; i++)

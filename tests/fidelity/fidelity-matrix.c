@@ -139,7 +139,7 @@ static const char *const cred_names[_CRED_MAX] = {
         [CRED_ROOT] = "root",           [CRED_USER] = "user",       [CRED_USERG] = "user+group",
         [CRED_SETUID] = "setuid",       [CRED_SETEUID] = "seteuid", [CRED_SETRESUID] = "setresuid-saved0",
         [CRED_FSUID] = "setfsuid",      [CRED_NOBODY] = "nobody",   [CRED_EXEC] = "user-exec",
-        [CRED_NODAC] = "root-no-dac"
+        [CRED_NODAC] = "root-no-dac",   [CRED_PRIVCWD] = "user-in-private-cwd",
 };
 
 static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
@@ -566,6 +566,21 @@ static void gen_open(void) {
                 if (!strcmp(*s, "openat2"))
                         seta(c, 2, (Val) V(0));
                 c->limit = LIMIT_FSIZE;
+                if (!strcmp(*s, "creat"))
+                        continue;
+                /* At the descriptor limit, opens that fail otherwise or truncate (a documented exception). */
+                c = add_p(*s, NULL, "missing");
+                seta(c, 0, (Val) V(O_RDONLY));
+                seta(c, 1, (Val) V(0));
+                if (!strcmp(*s, "openat2"))
+                        seta(c, 2, (Val) V(0));
+                c->limit = LIMIT_NOFILE;
+                c = add_p(*s, NULL, "f");
+                seta(c, 0, (Val) V(O_WRONLY | O_TRUNC));
+                seta(c, 1, (Val) V(0));
+                if (!strcmp(*s, "openat2"))
+                        seta(c, 2, (Val) V(0));
+                c->limit = LIMIT_NOFILE;
         }
         /* Credentials. */
         static const struct {
@@ -1632,6 +1647,51 @@ static int cmp_case(const void *a, const void *b) {
         return r ? r : (i > j) - (i < j);
 }
 
+/* Working below a directory it may not search (in priv/pub/deep, see the driver): the kernel walks relative
+ * paths from the cwd, which the process holds whatever the directories above allow, and ".." climbs
+ * through directories it may search. */
+static void gen_private_cwd(void) {
+        static const struct {
+                const char *sys, *p, *q;
+                Val a0, a1;
+                const char *obs;
+        } k[] = {
+                { "open", "df", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "./df", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../pf", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../deep/../spf", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../../f", NULL, V(O_RDONLY), V(0), NULL },
+                { "open", "../new", NULL, V(O_WRONLY | O_CREAT), V(0644), "priv/pub/new" },
+                { "openat", "../upf", NULL, V(O_WRONLY | O_TRUNC), V(0), "priv/pub/upf" },
+                { "stat", "df", NULL, V(0), V(0), NULL },
+                { "stat", "..", NULL, V(0), V(0), NULL },
+                { "lstat", "../spf", NULL, V(0), V(0), NULL },
+                { "access", "../pf", NULL, V(R_OK), V(0), NULL },
+                { "readlink", "../spf", NULL, V(4096), V(0), NULL },
+                { "readlink", "df", NULL, V(4096), V(0), NULL },
+                { "mkdir", "nd", NULL, V(0755), V(0), "priv/pub/deep/nd" },
+                { "mkdir", "../nd", NULL, V(0755), V(0), "priv/pub/nd" },
+                { "unlink", "../upf", NULL, V(0), V(0), "priv/pub/upf" },
+                { "rename", "../upf", "upf2", V(0), V(0), "priv/pub" },
+                { "chmod", "../upf", NULL, V(0600), V(0), "priv/pub/upf" },
+                { "truncate", "../upf", NULL, V(1), V(0), "priv/pub/upf" },
+        };
+
+        FOREACH(e, k) {
+                Case *c = e->q ? add_pq(e->sys, NULL, e->p, NULL, e->q) : add_p(e->sys, NULL, e->p);
+                const Sys *s = sys_find(e->sys);
+
+                for (int i = 0, j = 0; s->layout[i]; i++)
+                        if (s->layout[i] >= 'a' && s->layout[i] <= 'd') {
+                                seta(c, s->layout[i] - 'a', j == 0 ? e->a0 : e->a1);
+                                j++;
+                        }
+                c->cred = CRED_PRIVCWD;
+                c->no_auto_obs = true;
+                c->obs[0] = e->obs;
+        }
+}
+
 void matrix_build(void) {
         if (cases)
                 return;
@@ -1650,6 +1710,7 @@ void matrix_build(void) {
         gen_truncate();
         gen_utimes();
         gen_xattr();
+        gen_private_cwd();
 
         for (size_t i = 0; i < n_cases; i++)
                 finish_case(&cases[i]);

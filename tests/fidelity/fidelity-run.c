@@ -107,9 +107,20 @@ int driver_request(Ctx *x, const char *req, int send_fd, char *reply, size_t siz
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
         } u = {};
-        struct iovec iov = { .iov_base = (void *) req, .iov_len = strlen(req) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        /* Every request carries a tag the reply repeats: a case killed while it waited leaves its reply
+         * in the socket, which the next one must not take for its own. */
+        static unsigned counter;
+        static char tagged[FIDELITY_LINE_MAX + PATH_MAX * 2 + 128];
+        char tag[32];
+        size_t tl;
+        struct iovec iov;
+        struct msghdr mh = { .msg_iovlen = 1 };
         ssize_t n;
+
+        tl = (size_t) snprintf(tag, sizeof tag, "%u.%d.%u:", x->index, (int) getpid(), ++counter);
+        snprintf(tagged, sizeof tagged, "%s%s", tag, req);
+        iov = (struct iovec) { .iov_base = tagged, .iov_len = strlen(tagged) };
+        mh.msg_iov = &iov;
 
         if (send_fd >= 0) {
                 mh.msg_control = u.buf;
@@ -123,23 +134,34 @@ int driver_request(Ctx *x, const char *req, int send_fd, char *reply, size_t siz
         if (sendmsg(x->sock, &mh, MSG_NOSIGNAL) < 0)
                 return -errno;
 
-        memset(&u, 0, sizeof u);
-        iov = (struct iovec){ .iov_base = reply, .iov_len = size - 1 };
-        mh = (struct msghdr){
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
-        };
-        /* Not close-on-exec: a case that re-executes itself keeps what it was given. */
-        n = recvmsg(x->sock, &mh, 0);
-        if (n < 0)
-                return -errno;
-        reply[n] = 0;
-        if (ret_fd) {
-                *ret_fd = -1;
+        for (;;) {
+                int fd = -1;
+
+                memset(&u, 0, sizeof u);
+                iov = (struct iovec){ .iov_base = tagged, .iov_len = sizeof tagged - 1 };
+                mh = (struct msghdr){
+                        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+                };
+                /* Not close-on-exec: a case that re-executes itself keeps what it was given. */
+                n = recvmsg(x->sock, &mh, 0);
+                if (n < 0)
+                        return -errno;
+                tagged[n] = 0;
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                                memcpy(ret_fd, CMSG_DATA(c), sizeof *ret_fd);
+                                memcpy(&fd, CMSG_DATA(c), sizeof fd);
+                if ((size_t) n < tl || memcmp(tagged, tag, tl) != 0) {
+                        if (fd >= 0)
+                                close(fd); /* someone else's, left behind */
+                        continue;
+                }
+                snprintf(reply, size, "%s", tagged + tl);
+                if (ret_fd)
+                        *ret_fd = fd;
+                else if (fd >= 0)
+                        close(fd);
+                return 0;
         }
-        return 0;
 }
 
 void out_obs_path(Ctx *x, const char *label, const char *path, bool follow, bool times) {
@@ -276,6 +298,7 @@ static int apply_cred(Cred cr) {
                 return 0;
         case CRED_USER:
         case CRED_EXEC:
+        case CRED_PRIVCWD:
                 if ((r = syscall(SYS_setgroups, 0, NULL)) == 0 &&
                     (r = syscall(SYS_setresgid, UID_USER, UID_USER, UID_USER)) == 0)
                         r = syscall(SYS_setresuid, UID_USER, UID_USER, UID_USER);
@@ -369,7 +392,9 @@ static _Noreturn void case_child(unsigned idx, const char *dir, int sock, int ou
 
         signal(SIGXFSZ, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
-        alarm(5);
+        /* A case that hangs (a blocked open the supervisor never answers) is a result, not the end of the
+         * run; the limit leaves room for a loaded machine. */
+        alarm(20);
         snprintf(cdir, sizeof cdir, "%s/c/%04u", dir, idx);
         if (chdir(cdir) < 0) {
                 dprintf(outfd, "%s | setup: chdir: %s\n", c->name, errno_name(errno));
@@ -395,6 +420,10 @@ static _Noreturn void case_child(unsigned idx, const char *dir, int sock, int ou
                         dprintf(outfd, "%s | setup: fd %s: %s\n", c->name, t, reply);
                         _exit(2);
                 }
+        }
+        if (c->cred == CRED_PRIVCWD && chdir("priv/pub/deep") < 0) {
+                dprintf(outfd, "%s | setup: chdir priv/pub/deep: %s\n", c->name, errno_name(errno));
+                _exit(2);
         }
         /* Once its ids changed, the process may not follow its own /proc/self/exe: name the program. */
         n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -447,19 +476,25 @@ int one_main(int argc, char **argv) {
         case_body(&cases[idx], &x, outfd);
 }
 
-/* fidelity-cases cases DIR SOCK [N]: the workload. */
+/* fidelity-cases cases DIR SOCK [N[-M]]: the workload. */
 int cases_main(int argc, char **argv) {
         static char buf[FIDELITY_LINE_MAX + 1024];
         Ctx x = {};
-        long only = -1;
+        long first = 0, last = LONG_MAX;
 
         if (argc < 4)
                 return 2;
         matrix_build();
         x.dir = argv[2];
         x.sock = atoi(argv[3]);
-        if (argc > 4)
-                only = atol(argv[4]);
+        if (argc > 4) {
+                /* "N" or "N-M": that case or that range of cases */
+                char *e;
+
+                first = last = strtol(argv[4], &e, 10);
+                if (*e == '-')
+                        last = strtol(e + 1, NULL, 10);
+        }
 
         for (unsigned i = 0; i < n_cases; i++) {
                 char req[64], reply[64];
@@ -468,7 +503,7 @@ int cases_main(int argc, char **argv) {
                 ssize_t k;
                 pid_t pid;
 
-                if (only >= 0 && i != (unsigned long) only)
+                if ((long) i < first || (long) i > last)
                         continue;
                 snprintf(req, sizeof req, "prep %u", i);
                 if (driver_request(&x, req, -1, reply, sizeof reply, NULL) < 0 || strcmp(reply, "ok")) {
