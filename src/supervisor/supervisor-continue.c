@@ -140,7 +140,7 @@ static int walk(Walk *w, const char *base, const char *raw, bool follow_last) {
                 if (i - start == 1 && raw[start] == '.')
                         continue;
 
-                r = path_resolve_in_root(c->s->root_fd, &task, base, prefix, PATH_RESOLVE_NOFOLLOW, &entry,
+                r = path_resolve_in_root(c->s->root_fd, &task, base, prefix, PATH_RESOLVE_NOFOLLOW, &entry, NULL,
                                          NULL);
                 if (r != 0) {
                         w->why = "a directory on its path could not be looked up";
