@@ -100,6 +100,9 @@ typedef struct WorkloadConfig {
                                       * (a terminal) as controlling terminal, for job control */
         const char *cgroup_parent;   /* plain workloads: a cgroup v2 directory to create the workload's own
                                       * cgroup in, named after its id; NULL: none */
+        char **envp;                 /* plain workloads: the command's environment; NULL: the caller's */
+        const char *working_directory; /* plain workloads: inside its root; NULL: the caller's (or "/"
+                                        * with root_directory) */
 } WorkloadConfig;
 
 typedef struct WorkloadResult {
@@ -153,6 +156,8 @@ int workload_is_frozen(Workload *w);
  * filter compiled from the new policy differs from the one the workload runs under (that part applies
  * only once it is restarted), 0 when it does not. */
 int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, ForgeError *err);
+/* The same answer without the switch: what a reload checks for every workload before it swaps any. */
+int workload_check_graph(Workload *w, PolicyGraph *graph, ForgeError *err);
 
 /* ---- handing a workload over to a successor ---- */
 

@@ -137,6 +137,10 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
                         _exit(WORKLOAD_INIT_EXIT_SETUP);
                 }
         }
+        if (a->cwd && chdir(a->cwd) < 0) {
+                dprintf(STDERR_FILENO, "forgeone: cannot change to %s: %s\n", a->cwd, strerrordesc_np(errno));
+                _exit(WORKLOAD_INIT_EXIT_SETUP);
+        }
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
@@ -147,7 +151,10 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         }
         if (a->fn)
                 _exit(a->fn(a->userdata));
-        execvp(a->argv[0], a->argv);
+        if (a->envp)
+                execvpe(a->argv[0], a->argv, a->envp);
+        else
+                execvp(a->argv[0], a->argv);
         dprintf(STDERR_FILENO, "forgeone: cannot execute %s: %s\n", a->argv[0], strerrordesc_np(errno));
         _exit(errno == ENOENT ? 127 : 126);
 }

@@ -44,6 +44,8 @@ typedef struct WorkloadInitArgs {
         const char *root_directory; /* or NULL */
         uid_t uid;                  /* 0: keep */
         gid_t gid;
+        char **envp;                /* or NULL: ours */
+        const char *cwd;            /* or NULL */
         bool survive_owner;         /* no PR_SET_PDEATHSIG */
         bool controlling_tty;       /* the command: setsid() and fd 0 as controlling terminal */
 } WorkloadInitArgs;

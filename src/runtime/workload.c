@@ -275,6 +275,8 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
                 .root_directory = c->root_directory,
                 .uid = c->run_as_uid,
                 .gid = c->run_as_gid,
+                .envp = c->envp,
+                .cwd = c->working_directory,
                 .survive_owner = c->survive_owner,
                 .controlling_tty = c->controlling_tty,
         };
@@ -628,7 +630,8 @@ int workload_is_frozen(Workload *w) {
 
 /* ---- reload ---- */
 
-int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, ForgeError *err) {
+/* The workload's identity in graph's policy, and whether its kernel filter would differ there. */
+static int graph_prepare(Workload *w, PolicyGraph *graph, int *ret_identity, ForgeError *err) {
         _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
         const Policy *policy = policy_graph_policy(graph);
         uint8_t digest[SHA256_DIGEST_SIZE];
@@ -643,6 +646,23 @@ int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, For
         if (r < 0)
                 return forge_error_set(err, r, "cannot compile the new policy for workload %s: %m", w->id);
         filter_digest(filter, digest);
+        *ret_identity = identity;
+        return memcmp(digest, w->filter_digest, sizeof digest) != 0;
+}
+
+int workload_check_graph(Workload *w, PolicyGraph *graph, ForgeError *err) {
+        int identity;
+
+        return graph_prepare(w, graph, &identity, err);
+}
+
+int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, ForgeError *err) {
+        const Policy *policy = policy_graph_policy(graph);
+        int identity, differs, r;
+
+        differs = graph_prepare(w, graph, &identity, err);
+        if (differs < 0)
+                return differs;
         r = supervisor_reload(w->supervisor, graph, identity, generation);
         if (r < 0)
                 return forge_error_set(err, r, "cannot move workload %s to generation %" PRIu64 ": %m", w->id,
@@ -650,7 +670,7 @@ int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, For
         r = set_identity_name(w, policy, identity);
         if (r < 0)
                 return r;
-        return memcmp(digest, w->filter_digest, sizeof digest) != 0;
+        return differs;
 }
 
 /* ---- handover ---- */
