@@ -483,7 +483,7 @@ int manager_reexec(Manager *m, char **argv) {
                 (void) fflush(m->decision_log);
         if (m->bus)
                 (void) sd_bus_flush(m->bus);
-        log_info("Re-executing %s with %zu workload(s) (%zu fds).", exe, hashmap_size(m->workloads), n);
+        log_info("Re-executing %s with its workloads' %zu fds.", exe, n);
         fflush(NULL);
 
         /* Above everything first, then down to 3.. in order: no copy overwrites one still to be moved. */
