@@ -207,6 +207,7 @@ typedef struct SupervisorRecovery {
         unsigned answered;  /* received by the predecessor and answered, only not yet struck off */
         unsigned found;     /* taken off the queue by a predecessor killed before it wrote it down */
         unsigned refused;   /* such a one whose caller could not be told apart: failed with EINTR */
+        unsigned killed;    /* such a one before any was written down (no id to answer): its caller killed */
 } SupervisorRecovery;
 
 /* A successor's first step on an adopted listener, before hosting it or starting the thread: decides
@@ -215,8 +216,11 @@ typedef struct SupervisorRecovery {
  * receive): such a one is still pending in the kernel (SECCOMP_IOCTL_NOTIF_ID_VALID finds it a few ids
  * past the last one written down), and its caller is the one task of the workload (config.cgroup_fd)
  * still blocked in a seccomp notification that is not in the journal once the queue was drained; its
- * registers (/proc/TID/syscall) are the notification. Without a cgroup, or when the caller cannot be told
- * apart, the call fails with EINTR: never let through undecided. */
+ * registers (/proc/TID/syscall) are the notification (a caller not yet asleep is looked for again, for
+ * at most 0.1 s: the one wait of this module). Without a cgroup, or when the caller cannot be told
+ * apart, the call fails with EINTR: never let through undecided. Ids start at a random number per
+ * listener: when the lost one is the very first of the listener (for a command, its execve, which is
+ * always trapped), there is no id to answer with, and its caller is killed. */
 int supervisor_recover(Supervisor *s, SupervisorRecovery *ret);
 
 /* ---- hosting ---- */

@@ -12,6 +12,8 @@
  */
 #include <fcntl.h>
 #include <seccomp.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -206,8 +208,9 @@ static int task_syscall(pid_t tid, struct seccomp_notif *req) {
         return 0;
 }
 
-/* Receives and decides every notification queued now (the dispatching thread does not run yet). */
-static void drain(Supervisor *s, pid_t *tids, size_t *n) {
+/* Receives and decides every notification queued now (the dispatching thread does not run yet); their
+ * callers are answered, not the one looked for. */
+static void drain(Supervisor *s, pid_t *tids, size_t *n, pid_t *answered, size_t *n_answered) {
         for (;;) {
                 _Alignas(8) char buf[512] = {};
                 struct seccomp_notif *req = (struct seccomp_notif *) buf;
@@ -216,22 +219,34 @@ static void drain(Supervisor *s, pid_t *tids, size_t *n) {
                 if (r <= 0)
                         return;
                 candidates_remove(tids, n, (pid_t) req->pid);
+                if (*n_answered < MAX_CANDIDATES)
+                        answered[(*n_answered)++] = (pid_t) req->pid;
         }
+}
+
+static void kill_task(pid_t tid) {
+        (void) syscall(SYS_tgkill, tid, tid, SIGKILL); /* tgkill with tgid == tid fails for a thread: */
+        (void) syscall(SYS_tkill, tid, SIGKILL);        /* the thread's death kills its process */
 }
 
 int supervisor_recover(Supervisor *s, SupervisorRecovery *ret) {
         SupervisorJournal *j = s->journal;
         SupervisorRecovery rec = {};
-        _cleanup_free_ pid_t *tids = NULL;
-        size_t n = 0;
-        uint64_t lost = 0;
-        bool have_lost = false;
+        _cleanup_free_ pid_t *tids = NULL, *replayed = NULL, *answered = NULL;
+        size_t n = 0, n_replayed = 0, n_answered = 0;
+        uint64_t lost = 0, last;
+        bool have_lost = false, receiving;
 
         if (!j) {
                 if (ret)
                         *ret = rec;
                 return 0;
         }
+        replayed = calloc(JOURNAL_SLOTS, sizeof *replayed);
+        if (!replayed)
+                return -ENOMEM;
+        receiving = __atomic_load_n(&j->receiving, __ATOMIC_ACQUIRE);
+        last = __atomic_load_n(&j->last_id, __ATOMIC_ACQUIRE);
 
         /* 1. What the predecessor wrote down: decided again if it still waits. */
         for (size_t i = 0; i < JOURNAL_SLOTS; i++) {
@@ -253,72 +268,93 @@ int supervisor_recover(Supervisor *s, SupervisorRecovery *ret) {
                         continue;
                 }
                 memcpy(copy, slot->notif, sizeof copy);
+                replayed[n_replayed++] = (pid_t) ((const struct seccomp_notif *) copy)->pid;
                 /* The report strikes the slot off. */
                 supervisor_handle(s, (const struct seccomp_notif *) copy);
                 rec.replayed++;
         }
+        if (!receiving)
+                goto done;
 
-        /* 2. One taken off the queue and not written down. */
-        if (__atomic_load_n(&j->receiving, __ATOMIC_ACQUIRE)) {
-                uint64_t last = __atomic_load_n(&j->last_id, __ATOMIC_ACQUIRE);
-
-                for (uint64_t k = 1; k <= JOURNAL_PROBE_IDS; k++)
+        /* 2. One taken off the queue and not written down: still pending in the kernel, a few ids past the
+         * last one written down (ids are given out in order, from a random start per listener: before the
+         * first one is written down there is nothing to count from). */
+        if (last != 0)
+                for (uint64_t k = 1; k <= JOURNAL_PROBE_IDS && !have_lost; k++)
                         if (id_valid(s, last + k)) {
-                                bool held = false;
-                                for (size_t i = 0; i < JOURNAL_SLOTS; i++)
-                                        if (__atomic_load_n(&j->slots[i].state, __ATOMIC_ACQUIRE) == JOURNAL_HELD &&
-                                            j->slots[i].id == last + k)
-                                                held = true;
-                                if (!held) {
-                                        lost = last + k;
-                                        have_lost = true;
-                                        break;
-                                }
+                                lost = last + k;
+                                have_lost = true;
                         }
-        }
-        if (have_lost) {
-                _Alignas(8) char buf[512] = {};
-                struct seccomp_notif *req = (struct seccomp_notif *) buf;
-                bool identified = false;
+        if (last != 0 && !have_lost)
+                goto done; /* it was answered, or its caller is gone */
 
-                /* The registers do not say which ABI a call was made on: only where the policy admits the
-                 * native one alone is the caller's call known from them. */
-                tids = calloc(MAX_CANDIDATES, sizeof *tids);
-                if (tids && s->cgroup_fd >= 0 && policy_graph_policy(s->graph)->n_arches == 1 &&
-                    candidates_scan(s, tids, &n) >= 0) {
-                        /* Everyone queued is received now and answered: the caller is the one left. */
-                        drain(s, tids, &n);
+        /* Its caller: blocked in a seccomp notification in the workload's cgroup, and not among those
+         * still queued (received and decided now) or decided again above. A caller whose notification was
+         * taken may not be asleep yet when we first look: look again, briefly. */
+        tids = calloc(MAX_CANDIDATES, sizeof *tids);
+        answered = calloc(MAX_CANDIDATES, sizeof *answered);
+        if (tids && answered && s->cgroup_fd >= 0) {
+                memcpy(answered, replayed, n_replayed * sizeof *replayed);
+                n_answered = n_replayed;
+                for (unsigned attempt = 0; attempt < 50; attempt++) {
+                        if (attempt > 0)
+                                (void) usleep(2000);
+                        if (candidates_scan(s, tids, &n) < 0) {
+                                n = 0;
+                                break;
+                        }
+                        for (size_t i = 0; i < n_answered; i++)
+                                candidates_remove(tids, &n, answered[i]);
+                        drain(s, tids, &n, answered, &n_answered);
                         for (size_t i = 0; i < n;)
                                 if (!task_in_notification(tids[i]))
                                         tids[i] = tids[--n];
                                 else
                                         i++;
-                        if (n == 1 && id_valid(s, lost) && task_syscall(tids[0], req) >= 0) {
-                                req->id = lost;
-                                journal_received(j, req, s->sizes.seccomp_notif);
-                                supervisor_handle(s, req);
-                                rec.found++;
-                                identified = true;
-                        }
+                        if (n > 0)
+                                break;
                 }
-                if (!identified && id_valid(s, lost)) {
-                        SupervisorEvent ev = {
-                                .id = lost,
-                                .verdict = POLICY_VERDICT_DENY,
-                                .rule_id = "supervisor",
-                                .reason = "received by a supervisor that died; its caller could not be identified",
-                                .action = SUPERVISOR_ACTION_DENY,
-                                .error = EINTR,
-                                .generation = s->generation,
-                        };
-                        int r = reply_value(s, lost, EINTR, 0);
-                        ev.target_gone = r == -ENOENT;
-                        supervisor_report(s, &ev);
-                        rec.refused++;
+        } else
+                n = 0;
+
+        if (have_lost && n == 1 && policy_graph_policy(s->graph)->n_arches == 1 && id_valid(s, lost)) {
+                /* The registers do not say which ABI a call was made on: only where the policy admits the
+                 * native one alone are they the notification. */
+                _Alignas(8) char buf[512] = {};
+                struct seccomp_notif *req = (struct seccomp_notif *) buf;
+
+                if (task_syscall(tids[0], req) >= 0) {
+                        req->id = lost;
+                        journal_received(j, req, s->sizes.seccomp_notif);
+                        supervisor_handle(s, req);
+                        rec.found++;
+                        goto done;
                 }
         }
+        if (have_lost && id_valid(s, lost)) {
+                SupervisorEvent ev = {
+                        .id = lost,
+                        .verdict = POLICY_VERDICT_DENY,
+                        .rule_id = "supervisor",
+                        .reason = "received by a supervisor that died; its caller could not be identified",
+                        .action = SUPERVISOR_ACTION_DENY,
+                        .error = EINTR,
+                        .generation = s->generation,
+                };
+                int r = reply_value(s, lost, EINTR, 0);
+                ev.target_gone = r == -ENOENT;
+                supervisor_report(s, &ev);
+                rec.refused++;
+        } else if (!have_lost)
+                /* No id to answer with: a caller that can never be answered is killed rather than left
+                 * waiting for ever. */
+                for (size_t i = 0; i < n; i++) {
+                        kill_task(tids[i]);
+                        rec.killed++;
+                }
+done:
         __atomic_store_n(&j->receiving, 0, __ATOMIC_RELEASE);
         if (ret)
                 *ret = rec;
-        return (int) (rec.replayed + rec.found + rec.refused);
+        return (int) (rec.replayed + rec.found + rec.refused + rec.killed);
 }
