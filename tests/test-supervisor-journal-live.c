@@ -12,6 +12,7 @@
  *    passes undecided;
  *  - the counters in the journal are those of both supervisors.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -389,7 +390,29 @@ int main(void) {
         tcase_add_test(tc, test_first_lost_is_killed);
         suite_add_tcase(s, tc);
         status = fo_test_run(s);
-        if (have_cgroup)
+        if (have_cgroup) {
+                /* A failed test leaves its workload (it survives its owner): killed with its cgroup. */
+                DIR *d = opendir(cgroup_dir);
+                struct dirent *de;
+
+                while (d && (de = readdir(d)))
+                        if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+                                char p[512];
+                                int fd;
+
+                                snprintf(p, sizeof p, "%s/%s/cgroup.kill", cgroup_dir, de->d_name);
+                                fd = open(p, O_WRONLY | O_CLOEXEC);
+                                if (fd >= 0) {
+                                        (void) !write(fd, "1", 1);
+                                        close(fd);
+                                }
+                                snprintf(p, sizeof p, "%s/%s", cgroup_dir, de->d_name);
+                                for (int i = 0; i < 100 && rmdir(p) < 0 && errno == EBUSY; i++)
+                                        usleep(10000);
+                        }
+                if (d)
+                        closedir(d);
                 (void) rmdir(cgroup_dir);
+        }
         return status;
 }

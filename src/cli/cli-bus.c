@@ -104,7 +104,9 @@ int cli_bus_connect(sd_bus **ret, char **ret_why) {
 }
 
 static int bus_fail(int r, const sd_bus_error *e, const char *what) {
-        if (e && sd_bus_error_is_set(e))
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
+                log_error("%s: access denied (%s).", what, e->message ?: "by the bus policy");
+        else if (e && sd_bus_error_is_set(e))
                 log_error("%s: %s", what, e->message ?: e->name);
         else
                 log_error_errno(r, "%s: %m", what);

@@ -325,8 +325,8 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *e) {
         r = sd_bus_message_read(msg, "ss", &path, &text);
         if (r < 0)
                 return r;
-        if (*path && *text)
-                return sd_bus_error_set(e, "org.forgeone.Error.InvalidArgument", "give a path or a text, not both");
+        /* A text with a path is that file's content, read by the caller (the daemon may not see its files):
+         * the path names it in errors and in PolicySource. */
         r = manager_reload(m, *path ? path : NULL, *text ? text : NULL, &res, &err);
         if (r < 0) {
                 log_warning("Reload refused, the previous policy stays active: %s", forge_error_message(&err, r));

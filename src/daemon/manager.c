@@ -153,6 +153,8 @@ static int consumers_setup(Manager *m) {
         r = sd_event_add_io(m->event, &m->sink_source, event_sink_get_fd(m->sink), EPOLLIN, on_sink, m);
         if (r < 0)
                 return r;
+        /* Below the bus and the workloads' ends: a storm of decisions to log never delays a call. */
+        (void) sd_event_source_set_priority(m->sink_source, SD_EVENT_PRIORITY_NORMAL + 10);
         r = sd_event_add_time(m->event, &m->counters_timer, CLOCK_MONOTONIC, 0, 100 * 1000, on_counters_timer, m);
         if (r < 0)
                 return r;
@@ -307,7 +309,7 @@ int manager_reload(Manager *m, const char *path, const char *text, ReloadResult 
         int r;
 
         if (text) {
-                source = "(D-Bus)";
+                source = path && *path ? path : "(D-Bus)";
                 len = strlen(text);
                 buf = strdup(text);
                 if (!buf)
@@ -469,11 +471,20 @@ static int on_gc(sd_event_source *s, uint64_t usec, void *userdata) {
         manager_bus_emit_workload_removed(mw);
         (void) hashmap_remove(m->workloads, mw->id);
         managed_free(mw);
-        if (m->stopping && hashmap_size(m->workloads) == 0) {
-                manager_state_clear(m);
-                (void) sd_event_exit(m->event, m->exit_code);
-        }
         return 0;
+}
+
+/* A stopping daemon exits once its last workload has ended. */
+static void check_stopped(Manager *m) {
+        Managed *mw;
+
+        if (!m->stopping || m->leave_running)
+                return;
+        HASHMAP_FOREACH (mw, m->workloads, i)
+                if (mw->w)
+                        return;
+        manager_state_clear(m);
+        (void) sd_event_exit(m->event, m->exit_code);
 }
 
 static void managed_ended(Managed *mw, const WorkloadResult *res) {
@@ -495,10 +506,11 @@ static void managed_ended(Managed *mw, const WorkloadResult *res) {
                  res->quarantined ? " (quarantined)" : "");
         managed_set_state(mw, MANAGED_EXITED);
 
-        /* Kept a while for clients that ask after the signal; a stopping daemon drops it at once. */
+        /* Kept a while for clients that ask after the signal. */
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0)
-                (void) sd_event_add_time(m->event, &mw->gc_timer, CLOCK_MONOTONIC,
-                                         m->stopping ? 0 : now + FORGEONED_EXITED_KEEP_USEC, 0, on_gc, mw);
+                (void) sd_event_add_time(m->event, &mw->gc_timer, CLOCK_MONOTONIC, now + FORGEONED_EXITED_KEEP_USEC,
+                                         0, on_gc, mw);
+        check_stopped(m);
 }
 
 static int on_workload_end(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -908,10 +920,7 @@ void manager_begin_stop(Manager *m) {
                 if (manager_stop_workload(mw, &err) < 0)
                         log_warning("%s", forge_error_message(&err, -EIO));
         }
-        if (live == 0) {
-                manager_state_clear(m);
-                (void) sd_event_exit(m->event, 0);
-                return;
-        }
-        log_info("Stopping %zu workload(s).", live);
+        if (live > 0)
+                log_info("Stopping %zu workload(s).", live);
+        check_stopped(m);
 }

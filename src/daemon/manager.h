@@ -160,7 +160,8 @@ typedef struct ReloadResult {
 } ReloadResult;
 
 void reload_result_done(ReloadResult *r);
-/* From text when non-NULL, else from path, else from the configured file. Parses and compiles fully
+/* From text when non-NULL (path, when given, names it), else from the file path, else from the configured
+ * file (the one the daemon started with, or the last path it read itself). Parses and compiles fully
  * before the swap: on any error nothing changes and err says why (file:line:column for a policy). */
 int manager_reload(Manager *m, const char *path, const char *text, ReloadResult *ret, ForgeError *err);
 

@@ -199,10 +199,11 @@ void event_sink_post_notice(EventSink *s, const char *workload, const char *text
         push(s, n);
 }
 
-size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata) {
+/* One batch: everything queued now. Posts from here on write the eventfd again. */
+static size_t drain_batch(EventSink *s, EventConsumeFn fn, void *userdata) {
         size_t total = 0;
 
-        for (;;) {
+        {
                 eventfd_t v;
                 Node *list, *sorted = NULL;
 
@@ -231,6 +232,19 @@ size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata) {
                         total++;
                 }
         }
+        return total;
+}
+
+size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata) {
+        size_t total = 0, k;
+
+        while ((k = drain_batch(s, fn, userdata)) > 0)
+                total += k;
+        return total;
+}
+
+size_t event_sink_drain_batch(EventSink *s, EventConsumeFn fn, void *userdata) {
+        return drain_batch(s, fn, userdata);
 }
 
 void event_sink_get_counts(EventSink *s, EventSinkCounts *ret) {
