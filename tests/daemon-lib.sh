@@ -134,6 +134,7 @@ daemon_start() {
 
 # Under the harness: $tmp/harness/pid is forgeoned's current pid, ready counts READY=1.
 daemon_start_harness() {
+        rm -rf "$tmp/harness"
         mkdir -p "$tmp/harness"
         python3 "$src/tests/fdstore-harness.py" "$tmp/harness" -- "$forgeoned" --bus-address="$bus_address" \
                 --state-dir="$tmp/state" --cgroup="$cg" "$@" >>"$tmp/daemon.log" 2>&1 &

@@ -37,6 +37,8 @@ def main():
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
     sock_path = os.path.join(statedir, "notify.sock")
+    if os.path.exists(sock_path):
+        os.unlink(sock_path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
     sock.bind(sock_path)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)

@@ -153,8 +153,8 @@ static bool task_in_notification(pid_t tid) {
 
 #define MAX_CANDIDATES 4096
 
-/* Tasks of the workload's cgroup blocked in a seccomp notification. */
-static int candidates_scan(Supervisor *s, pid_t *tids, size_t *n) {
+/* Tasks of the workload's cgroup blocked in a seccomp notification; ret_threads: all its threads. */
+static int candidates_scan(Supervisor *s, pid_t *tids, size_t *n, size_t *ret_threads) {
         _cleanup_close_ int fd = -EBADF;
         FILE *f;
         long t;
@@ -167,9 +167,12 @@ static int candidates_scan(Supervisor *s, pid_t *tids, size_t *n) {
         if (!f)
                 return -errno;
         fd = -EBADF;
-        while (fscanf(f, "%ld", &t) == 1)
+        *ret_threads = 0;
+        while (fscanf(f, "%ld", &t) == 1) {
+                (*ret_threads)++;
                 if (*n < MAX_CANDIDATES && task_in_notification((pid_t) t))
                         tids[(*n)++] = (pid_t) t;
+        }
         fclose(f);
         return 0;
 }
@@ -208,10 +211,12 @@ static int task_syscall(pid_t tid, struct seccomp_notif *req) {
         return 0;
 }
 
-/* Receives and decides every notification queued now (the dispatching thread does not run yet); their
- * callers are answered, not the one looked for. */
-static void drain(Supervisor *s, pid_t *tids, size_t *n, pid_t *answered, size_t *n_answered) {
-        for (;;) {
+/* Receives and decides the notifications queued now (the dispatching thread does not run yet); their
+ * callers are answered, not the one looked for. A task has one notification at a time, and one it makes
+ * after its answer queues behind all that were there: after as many as the workload has threads, every
+ * notification of the snapshot is received, whatever keeps coming. */
+static void drain(Supervisor *s, pid_t *tids, size_t *n, pid_t *answered, size_t *n_answered, size_t max) {
+        for (size_t k = 0; k < max; k++) {
                 _Alignas(8) char buf[512] = {};
                 struct seccomp_notif *req = (struct seccomp_notif *) buf;
                 int r = supervisor_dispatch_one(s, req);
@@ -299,13 +304,15 @@ int supervisor_recover(Supervisor *s, SupervisorRecovery *ret) {
                 for (unsigned attempt = 0; attempt < 50; attempt++) {
                         if (attempt > 0)
                                 (void) usleep(2000);
-                        if (candidates_scan(s, tids, &n) < 0) {
+                        size_t threads = 0;
+
+                        if (candidates_scan(s, tids, &n, &threads) < 0) {
                                 n = 0;
                                 break;
                         }
                         for (size_t i = 0; i < n_answered; i++)
                                 candidates_remove(tids, &n, answered[i]);
-                        drain(s, tids, &n, answered, &n_answered);
+                        drain(s, tids, &n, answered, &n_answered, threads + 16);
                         for (size_t i = 0; i < n;)
                                 if (!task_in_notification(tids[i]))
                                         tids[i] = tids[--n];
