@@ -56,6 +56,7 @@ daemon_lib_init() {
         fi
         mkdir "$cg" || skip_all "cannot create a cgroup v2 directory $cg"
         trap daemon_lib_cleanup EXIT
+        trap "exit 1" TERM INT HUP
         bus_address=unix:path=$tmp/bus.sock
         cat >"$tmp/bus.conf" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
