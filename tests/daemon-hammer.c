@@ -7,7 +7,8 @@
  *
  *   daemon-hammer getppid N      getppid (trapped by a min_trust rule)
  *   daemon-hammer open PATH N    openat(PATH, O_RDONLY), closed when it succeeds
- *   daemon-hammer getppid-forever  until SIGTERM, then the line
+ *   daemon-hammer getppid-forever [PAUSE_US]  until SIGTERM, then the line; PAUSE_US between calls
+ *                                leaves the machine to others (a 2-CPU test machine shared by 16 threads)
  * Exit status 0 unless a call failed in a way no policy answers with (ENOSYS: no supervisor; other).
  */
 #include <errno.h>
@@ -36,12 +37,13 @@ static unsigned long long now_ns(void) {
 int main(int argc, char *argv[]) {
         unsigned long long calls = 0, ok = 0, eacces = 0, eperm = 0, eintr = 0, enosys = 0, other = 0, n, t0, t1;
         bool forever = argc >= 2 && strcmp(argv[1], "getppid-forever") == 0;
+        long pause_us = forever && argc == 3 ? strtol(argv[2], NULL, 10) : 0;
         bool open_mode = argc == 4 && strcmp(argv[1], "open") == 0;
         const char *path = open_mode ? argv[2] : NULL;
         struct sigaction sa = { .sa_handler = on_term };
 
         if (!forever && !open_mode && !(argc == 3 && strcmp(argv[1], "getppid") == 0)) {
-                fprintf(stderr, "usage: daemon-hammer getppid N | open PATH N | getppid-forever\n");
+                fprintf(stderr, "usage: daemon-hammer getppid N | open PATH N | getppid-forever [PAUSE_US]\n");
                 return 2;
         }
         n = forever ? ~0ull : strtoull(argv[argc - 1], NULL, 10);
@@ -55,6 +57,10 @@ int main(int argc, char *argv[]) {
                                 close((int) r);
                 } else
                         r = syscall(SYS_getppid);
+                if (pause_us > 0) {
+                        struct timespec ts = { .tv_nsec = pause_us * 1000 };
+                        nanosleep(&ts, NULL);
+                }
                 if (r >= 0)
                         ok++;
                 else if (errno == EACCES)

@@ -27,7 +27,7 @@ not_ok() {
         done
         return 0
 }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+check() { if (eval "$2"); then ok "$1"; else not_ok "$1"; fi; }
 skip_all() { echo "1..0 # SKIP $1"; exit 77; }
 finish() { echo "1..$n"; exit $failed; }
 

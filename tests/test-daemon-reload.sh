@@ -19,7 +19,7 @@ daemon_start --policy="$a" --log-decisions=none --decision-log="$tmp/decisions.j
 ok "forgeoned starts"
 
 for i in $(seq 8); do
-        ctl run --no-tty --quiet --name "load$i" -- "$hammer" getppid-forever >"$tmp/load$i.out" 2>"$tmp/load$i.err" &
+        ctl run --no-tty --quiet --name "load$i" -- "$hammer" getppid-forever 100 >"$tmp/load$i.out" 2>"$tmp/load$i.err" &
         echo $! >"$tmp/load$i.pid"
 done
 check "8 workloads hammer trapped calls" 'wait_for "[ \"\$(ctl ps | grep -c \"load[0-9] *running\")\" = 8 ]" 100'
@@ -43,7 +43,6 @@ check "a bad policy among them is refused with its reason" \
 check "and the policy active before it stays active" '[ -n "$digest" ] && [ "$digest" = "$after" ]'
 check "the generation counted every reload and nothing else: 101" 'ctl daemon status | grep -q "PolicyGeneration: 101"'
 
-# The counters before stopping, workload by workload (the supervisor's exact counts).
 for i in $(seq 8); do
         id=$(ctl ps | awk -v n="load$i" '$2 == n { print $1 }')
         echo "$id" >"$tmp/load$i.id"
@@ -56,15 +55,16 @@ check "no failed call: every getppid of every workload was answered (no ENOSYS, 
 total=0
 for i in $(seq 8); do total=$((total + $(field "load$i" calls))); done
 echo "# $total trapped calls during 100 reloads"
+# The supervisor's exact count: the workload's calls and its execve, nothing more, nothing less.
+decided() { ctl inspect "$(cat "$tmp/load$1.id")" | sed -n 's/.*continue=\([0-9]*\).*/\1/p'; }
+check "none lost: each workload's decisions (exact counters) are its calls plus its execve" \
+        'for i in $(seq 8); do [ "$(decided $i)" = $(( $(field load$i calls) + 1 )) ] || { echo "# load$i: $(decided $i) decisions, $(field load$i calls) calls"; exit 1; }; done'
 
-# Wait until the decision log has everything (forgeoned writes it from its loop), then compare.
+# The decision log (forgeoned writes it from its loop; when it falls behind, records are dropped and only
+# counted): every decision recorded names the generation it was made on, and its rule is that policy's.
 daemon_stop
 cat >"$tmp/check.py" <<'EOF'
 import json, sys, collections
-calls = {}
-for arg in sys.argv[2:]:
-    name, n = arg.split("=")
-    calls[name] = int(n)
 per = collections.defaultdict(list)
 bad = []
 for line in open(sys.argv[1]):
@@ -78,22 +78,18 @@ for w, recs in per.items():
     for seq, gen, rule, action in recs:
         if action != "continue":
             bad.append("%s seq %d: %s" % (w, seq, action))
-        if (rule == "a-ppid") != (gen % 2 == 1) or rule not in ("a-ppid", "b-ppid"):
+        if rule not in ("a-ppid", "b-ppid") or (rule == "a-ppid") != (gen % 2 == 1):
             bad.append("%s seq %d: rule %s in generation %d" % (w, seq, rule, gen))
         if gen < last:
             bad.append("%s seq %d: generation %d after %d" % (w, seq, gen, last))
         last = gen
 gens = sorted({g for recs in per.values() for _, g, _, _ in recs})
-print("# %d decisions recorded, generations %d..%d (%d distinct)" % (sum(map(len, per.values())), gens[0], gens[-1], len(gens)))
-lost = {w: (calls[w], len(per.get(w, []))) for w in calls if calls[w] != len(per.get(w, []))}
+n = sum(map(len, per.values()))
+print("# %d decisions recorded, generations %d..%d (%d distinct)" % (n, gens[0] if gens else 0, gens[-1] if gens else 0, len(gens)))
 for b in bad[:10]:
     print("# " + b)
-for w, (c, r) in lost.items():
-    print("# %s: %d calls, %d decisions recorded" % (w, c, r))
-sys.exit(1 if bad or lost or len(gens) < 50 else 0)
+sys.exit(1 if bad or len(gens) < 50 else 0)
 EOF
-args=
-for i in $(seq 8); do args="$args $(cat "$tmp/load$i.id")=$(field "load$i" calls)"; done
-check "each decision made by exactly one generation, none lost, all across many generations" \
-        'python3 "$tmp/check.py" "$tmp/decisions.jsonl" $args'
+check "each decision made by exactly one generation (a-ppid in odd ones, b-ppid in even ones, never going back)" \
+        'python3 "$tmp/check.py" "$tmp/decisions.jsonl"'
 finish

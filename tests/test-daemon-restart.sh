@@ -90,7 +90,7 @@ check "the policy reloaded before the crash is the active one after it" \
 ctl reload "$policy_a" >/dev/null 2>&1
 
 # 4. Re-exec keeps every workload.
-for i in 1 2 3; do start_workload "reexec$i" getppid-forever; done
+for i in 1 2 3; do start_workload "reexec$i" getppid-forever 20; done
 wait_for '[ "$(ctl ps | grep -c running)" = 3 ]' 50
 before=$(harness_daemon_pid)
 ctl daemon reexec >"$tmp/out" 2>"$tmp/err"
@@ -125,7 +125,7 @@ check "and every call of the workload was answered across the restart" '[ "$(fie
 daemon_stop
 cgroup_clear
 daemon_start_harness --policy="$policy_a" --log-decisions=none || not_ok "forgeoned starts again"
-start_workload stopped getppid-forever
+start_workload stopped getppid-forever 100
 wait_for '[ "$(ctl ps | grep -c "stopped *running")" = 1 ]' 50
 kill -USR1 "$harness_pid" # the next exit is a stop: no restart
 kill -TERM "$(harness_daemon_pid)"

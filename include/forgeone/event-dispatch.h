@@ -52,7 +52,9 @@ int event_dispatch_remove(EventDispatch *d, const char *name);
 int event_dispatch_set_actions(EventDispatch *d, const char *name, unsigned actions);
 size_t event_dispatch_count(const EventDispatch *d) _pure_;
 
-/* Drains what the sink holds now (one batch: the sink's fd stays readable while more wait, so the loop
- * that calls this does other work in between): every record to each consumer that asked for it, then
- * each consumer's flush. Returns how many records were drained. */
+#define EVENT_DISPATCH_BATCH 512
+
+/* Drains a batch of what the sink holds (at most EVENT_DISPATCH_BATCH records: the sink's fd stays
+ * readable while more wait, so the loop that calls this does other work in between): every record to
+ * each consumer that asked for it, then each consumer's flush. Returns how many records were drained. */
 size_t event_dispatch_drain(EventDispatch *d);

@@ -79,9 +79,9 @@ typedef void (*EventConsumeFn)(const EventRecord *r, void *userdata);
 /* Hands every queued record to fn, oldest first, from the calling thread; returns how many. Only one
  * thread at a time may drain. */
 size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata);
-/* The same for what is queued now only, so that a loop hosting the consumer is never held by a stream of
- * posts that outpaces it: the fd stays readable while more wait. */
-size_t event_sink_drain_batch(EventSink *s, EventConsumeFn fn, void *userdata);
+/* The same for at most max records (0: no limit) of those queued now, so that a loop hosting the consumer
+ * is never held by a stream of posts that outpaces it: the fd stays readable while more wait. */
+size_t event_sink_drain_batch(EventSink *s, size_t max, EventConsumeFn fn, void *userdata);
 
 void event_sink_get_counts(EventSink *s, EventSinkCounts *ret);
 

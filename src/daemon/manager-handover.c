@@ -478,7 +478,8 @@ int manager_reexec(Manager *m, char **argv) {
         if (r < 0)
                 return r;
 
-        (void) event_dispatch_drain(m->dispatch);
+        while (event_dispatch_drain(m->dispatch) > 0)
+                ;
         if (m->decision_log)
                 (void) fflush(m->decision_log);
         if (m->bus)

@@ -216,7 +216,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_unref(m->sink_source);
         sd_event_source_unref(m->counters_timer);
         if (m->dispatch)
-                (void) event_dispatch_drain(m->dispatch);
+                while (event_dispatch_drain(m->dispatch) > 0)
+                        ;
         event_dispatch_free(m->dispatch);
         event_sink_free(m->sink);
         if (m->decision_log)

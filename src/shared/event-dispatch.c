@@ -121,7 +121,7 @@ static void deliver(const EventRecord *r, void *userdata) {
 }
 
 size_t event_dispatch_drain(EventDispatch *d) {
-        size_t n = event_sink_drain_batch(d->sink, deliver, d);
+        size_t n = event_sink_drain_batch(d->sink, EVENT_DISPATCH_BATCH, deliver, d);
 
         for (size_t i = 0; i < d->n; i++)
                 if (d->consumers[i].c.flush)
