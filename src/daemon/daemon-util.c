@@ -71,6 +71,62 @@ int daemon_fdnames_join(char *const *names, size_t n, char **ret) {
         return 0;
 }
 
+int daemon_handover_format(const int *fds, char *const *names, size_t n, char **ret) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (fds[i] < 3 || !names[i] || !names[i][0] || strpbrk(names[i], ": ")) {
+                        fclose(f);
+                        free(buf);
+                        return -EINVAL;
+                }
+                fprintf(f, "%s%d:%s", i ? " " : "", fds[i], names[i]);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int daemon_handover_parse(const char *s, int **fds, char ***names, size_t *n) {
+        const char *p = s;
+
+        while (p && *p) {
+                const char *sp = strchr(p, ' '), *colon = strchr(p, ':');
+                size_t len = sp ? (size_t) (sp - p) : strlen(p);
+                char *end, **nn;
+                int *nf;
+                long fd;
+
+                if (!colon || colon >= p + len || colon == p + len - 1)
+                        return -EINVAL;
+                fd = strtol(p, &end, 10);
+                if (end != colon || fd < 3 || fd > INT32_MAX)
+                        return -EINVAL;
+                nf = realloc(*fds, (*n + 1) * sizeof *nf);
+                if (!nf)
+                        return -ENOMEM;
+                *fds = nf;
+                nn = realloc(*names, (*n + 2) * sizeof *nn);
+                if (!nn)
+                        return -ENOMEM;
+                *names = nn;
+                nn[*n] = strndup(colon + 1, (size_t) (p + len - colon - 1));
+                if (!nn[*n])
+                        return -ENOMEM;
+                nf[*n] = (int) fd;
+                nn[++*n] = NULL;
+                p = sp ? sp + 1 : NULL;
+        }
+        return 0;
+}
+
 static const char *const managed_state_table[_MANAGED_STATE_MAX] = {
         [MANAGED_RUNNING] = "running",         [MANAGED_PAUSED] = "paused",  [MANAGED_QUARANTINED] = "quarantined",
         [MANAGED_STOPPING] = "stopping",       [MANAGED_EXITED] = "exited",

@@ -27,6 +27,13 @@ int daemon_fdname_parse(const char *name, char *ret_id, size_t id_size, Workload
 /* Joins names with ':' for LISTEN_FDNAMES; -EINVAL for a name that holds ':' or is empty. */
 int daemon_fdnames_join(char *const *names, size_t n, char **ret);
 
+/* $FORGEONED_HANDOVER, how forgeoned hands its fds to itself across a re-exec without moving them (its
+ * supervisors' threads use them until the exec): "FD:NAME FD:NAME ...". */
+int daemon_handover_format(const int *fds, char *const *names, size_t n, char **ret);
+/* Appends what s names to fds/names (n entries so far; both arrays grown, names NULL-terminated). -EINVAL for a
+ * malformed entry or an fd below 3. */
+int daemon_handover_parse(const char *s, int **fds, char ***names, size_t *n);
+
 typedef enum ManagedState {
         MANAGED_RUNNING,
         MANAGED_PAUSED,

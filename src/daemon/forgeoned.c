@@ -5,6 +5,7 @@
  * fd store) and the loop; the state is the manager's (manager.h). See
  * forgeoned(8).
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,6 +115,8 @@ int main(int argc, char *argv[]) {
         ManagerConfig cfg = { .log_decisions = LOG_DECISIONS_DENIALS };
         bool cgroup_set = false;
         char **fd_names = NULL;
+        _cleanup_free_ int *handed = NULL;
+        size_t n_handed;
         int n_fds, c, r;
         sigset_t mask;
 
@@ -205,14 +208,31 @@ int main(int argc, char *argv[]) {
         /* WATCHDOG_USEC/WATCHDOG_PID: pinged from the loop, so a stuck loop is noticed. */
         (void) sd_event_set_watchdog(m->event, true);
 
+        /* What a predecessor handed over: systemd's fd store (LISTEN_FDS), our own re-exec (its variable). */
         n_fds = sd_listen_fds_with_names(true, &fd_names);
         if (n_fds < 0) {
                 log_warning_errno(n_fds, "Failed to take the fds handed over: %m");
                 n_fds = 0;
         }
+        n_handed = (size_t) n_fds;
+        handed = calloc(n_handed + 1, sizeof *handed);
+        if (!handed)
+                return log_oom(), FORGEONED_EXIT_CONFIG;
+        for (size_t i = 0; i < n_handed; i++)
+                handed[i] = SD_LISTEN_FDS_START + (int) i;
+        if (!fd_names)
+                fd_names = calloc(n_handed + 1, sizeof *fd_names);
+        if (getenv("FORGEONED_HANDOVER")) {
+                r = daemon_handover_parse(getenv("FORGEONED_HANDOVER"), &handed, &fd_names, &n_handed);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to read $FORGEONED_HANDOVER: %m");
+                (void) unsetenv("FORGEONED_HANDOVER");
+        }
+        for (size_t i = 0; i < n_handed; i++)
+                (void) fcntl(handed[i], F_SETFD, FD_CLOEXEC);
         {
                 ForgeError err = {};
-                r = manager_startup(m, n_fds, fd_names, &err);
+                r = manager_startup(m, handed, fd_names, n_handed, &err);
                 strv_free(fd_names);
                 if (r < 0) {
                         log_error("%s", forge_error_message(&err, r));

@@ -314,18 +314,18 @@ static int adopt_one(Manager *m, const WorkloadRecord *rec, Handed *h) {
         return 0;
 }
 
-int manager_adopt_all(Manager *m, int n_fds, char **fd_names) {
+int manager_adopt_all(Manager *m, const int *fds, char **fd_names, size_t n_fds) {
         _cleanup_free_ Handed *handed = NULL;
         _cleanup_(closedirp) DIR *d = NULL;
         size_t n_handed = 0;
         struct dirent *de;
         int adopted = 0;
 
-        handed = calloc(MAX(n_fds, 1), sizeof *handed);
+        handed = calloc(MAX(n_fds, (size_t) 1), sizeof *handed);
         if (!handed)
                 return -ENOMEM;
-        for (int i = 0; i < n_fds; i++) {
-                int fd = SD_LISTEN_FDS_START + i;
+        for (size_t i = 0; i < n_fds; i++) {
+                int fd = fds[i];
                 char id[33];
                 WorkloadFd kind;
                 Handed *h = NULL;
@@ -433,11 +433,10 @@ void manager_state_clear(Manager *m) {
 int manager_reexec(Manager *m, char **argv) {
         _cleanup_free_ int *fds = NULL;
         _cleanup_free_ char **names = NULL;
-        _cleanup_free_ char *joined = NULL, *exe = NULL;
+        _cleanup_free_ char *handover = NULL, *exe = NULL;
         size_t n = 0, cap = hashmap_size(m->workloads) * _WORKLOAD_FD_MAX + 1;
-        char buf[32];
         Managed *mw;
-        int base = 3, r;
+        int r;
 
         exe = realpath("/proc/self/exe", NULL);
         if (!exe)
@@ -469,10 +468,9 @@ int manager_reexec(Manager *m, char **argv) {
                         if (!names[n])
                                 return -ENOMEM;
                         fds[n++] = fd;
-                        base = MAX(base, fd + 1);
                 }
         }
-        r = daemon_fdnames_join(names, n, &joined);
+        r = daemon_handover_format(fds, names, n, &handover);
         for (size_t i = 0; i < n; i++)
                 free(names[i]);
         if (r < 0)
@@ -487,21 +485,17 @@ int manager_reexec(Manager *m, char **argv) {
         log_info("Re-executing %s with its workloads' %zu fds.", exe, n);
         fflush(NULL);
 
-        /* Above everything first, then down to 3.. in order: no copy overwrites one still to be moved. */
-        base = MAX(base, 3 + (int) n);
-        for (size_t i = 0; i < n; i++) {
-                fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, base);
-                if (fds[i] < 0)
-                        return -errno;
-        }
+        /* The fds stay where they are (the supervisors' threads use them until the exec ends them): they
+         * only lose O_CLOEXEC. */
         for (size_t i = 0; i < n; i++)
-                if (dup2(fds[i], 3 + (int) i) < 0)
-                        return -errno; /* past the point of return: the caller exits, the fd store has them */
-        snprintf(buf, sizeof buf, "%zu", n);
-        setenv("LISTEN_FDS", buf, 1);
-        snprintf(buf, sizeof buf, "%d", (int) getpid());
-        setenv("LISTEN_PID", buf, 1);
-        setenv("LISTEN_FDNAMES", joined, 1);
+                if (fcntl(fds[i], F_SETFD, 0) < 0)
+                        return -errno;
+        if (setenv("FORGEONED_HANDOVER", handover, 1) < 0)
+                return -errno;
         execv(exe, argv);
-        return -errno;
+        r = -errno;
+        for (size_t i = 0; i < n; i++)
+                (void) fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        (void) unsetenv("FORGEONED_HANDOVER");
+        return r;
 }

@@ -839,7 +839,7 @@ int manager_explain(Manager *m, const ExplainQuery *eq, ExplainResult *ret, Forg
 
 /* ---- start and stop ---- */
 
-int manager_startup(Manager *m, int n_fds, char **fd_names, ForgeError *err) {
+int manager_startup(Manager *m, const int *fds, char **fd_names, size_t n_fds, ForgeError *err) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
         _cleanup_(daemon_record_done) DaemonRecord rec = {};
         _cleanup_free_ char *text = NULL;
@@ -877,7 +877,7 @@ int manager_startup(Manager *m, int n_fds, char **fd_names, ForgeError *err) {
         }
         (void) manager_save_daemon(m);
 
-        r = manager_adopt_all(m, n_fds, fd_names);
+        r = manager_adopt_all(m, fds, fd_names, n_fds);
         if (r > 0)
                 log_info("Adopted %d workload(s) from the previous instance.", r);
         return 0;

@@ -125,9 +125,9 @@ int manager_new(const ManagerConfig *cfg, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Starts: adopts what a predecessor handed over (fds from sd_listen_fds_with_names(), taken) with the
+/* Starts: adopts what a predecessor handed over (fds and their names, taken) with the
  * policy it had, else loads the configured policy. */
-int manager_startup(Manager *m, int n_fds, char **fd_names, ForgeError *err);
+int manager_startup(Manager *m, const int *fds, char **fd_names, size_t n_fds, ForgeError *err);
 
 Managed *manager_find(Manager *m, const char *id);
 
@@ -218,10 +218,11 @@ void manager_fdstore_push(Managed *mw);
 /* Loads daemon.json and policy.json when a predecessor left them: 1 loaded, 0 none. */
 int manager_load_state(Manager *m, DaemonRecord *ret_record, ForgeError *err);
 /* Adopts the workloads whose records and fds were handed over; closes the rest. */
-int manager_adopt_all(Manager *m, int n_fds, char **fd_names);
+int manager_adopt_all(Manager *m, const int *fds, char **fd_names, size_t n_fds);
 /* Removes the state directory's files (a clean stop). */
 void manager_state_clear(Manager *m);
-/* Re-executes forgeoned in place with every workload's fds (LISTEN_FDS). Returns only on failure. */
+/* Re-executes forgeoned in place with every workload's fds, where they are ($FORGEONED_HANDOVER: moving
+ * them would pull them from under the supervisors' threads until the exec). Returns only on failure. */
 int manager_reexec(Manager *m, char **argv);
 
 /* ---- manager.c, for the handover ---- */
