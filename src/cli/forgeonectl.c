@@ -108,9 +108,12 @@ static int dispatch(const Verb *v, int argc, char *argv[], bool local) {
         }
         if (local)
                 return run_local(v, argc, argv);
-        if (argc > 1 && (streq(argv[1], "--help") || streq(argv[1], "-h")) && !streq(v->name, "daemon") &&
-            !streq(v->name, "reload"))
+        if (argc > 1 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+                /* Help needs no daemon: the service's own verbs print theirs without one. */
+                if (streq(v->name, "daemon") || streq(v->name, "reload"))
+                        return cli_bus_verb(NULL, argc, argv);
                 return run_local(v, argc, argv);
+        }
 
         r = cli_bus_connect(&bus, &why);
         if (r < 0)

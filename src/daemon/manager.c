@@ -213,11 +213,13 @@ Manager *manager_free(Manager *m) {
         HASHMAP_FOREACH (mw, m->workloads, i)
                 managed_free(mw);
         hashmap_free(m->workloads);
-        sd_event_source_unref(m->sink_source);
-        sd_event_source_unref(m->counters_timer);
+        m->workloads = NULL;
+        /* What is left goes to the consumers (the log), then their sources go. */
         if (m->dispatch)
                 while (event_dispatch_drain(m->dispatch) > 0)
                         ;
+        m->sink_source = sd_event_source_unref(m->sink_source);
+        m->counters_timer = sd_event_source_unref(m->counters_timer);
         event_dispatch_free(m->dispatch);
         event_sink_free(m->sink);
         if (m->decision_log)

@@ -201,6 +201,8 @@ _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
         ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
         ca.exit_signal = SIGCHLD;
         command = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (command < 0 && errno == ENOSYS) /* systemd's RestrictNamespaces= refuses clone3() so */
+                command = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_PIDFD | SIGCHLD), NULL, &pidfd, NULL, NULL);
         if (command < 0)
                 fail(a, errno, "cannot start the command: ", strerrordesc_np(errno));
         if (command == 0)

@@ -67,6 +67,7 @@ struct Workload {
 static unsigned workload_counter;
 
 static void cgroup_remove_workload(Workload *w);
+static int cgroup_write(Workload *w, const char *file, const char *value);
 
 static const char *const workload_fd_table[_WORKLOAD_FD_MAX] = {
         [WORKLOAD_FD_LISTENER] = "listener", [WORKLOAD_FD_PIDFD] = "pidfd", [WORKLOAD_FD_COMMAND] = "command",
@@ -206,6 +207,7 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         WorkloadInitArgs ia;
         struct fo_clone_args ca = {};
         int identity, sp[2], r, listener;
+        bool into_cgroup = false;
         pid_t pid;
 
         if ((!c->argv || !c->argv[0]) && !c->child_fn)
@@ -289,6 +291,13 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
                 ca.cgroup = (uint64_t) w->cgroup_fd;
         }
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0 && errno == ENOSYS) {
+                /* systemd's RestrictNamespaces= fails clone3() with ENOSYS (it cannot look into its
+                 * arguments): clone() then, and the cgroup joined before init goes on. */
+                into_cgroup = w->cgroup_fd >= 0;
+                pid = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD | SIGCHLD),
+                                      NULL, &w->pidfd, NULL, NULL);
+        }
         if (pid < 0) {
                 r = -errno;
                 return forge_error_set(err, r, "cannot create the workload's pid and mount namespaces: %s",
@@ -301,6 +310,15 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         }
         w->pid = pid;
         child_end = safe_close(child_end);
+        if (into_cgroup) {
+                char n[32];
+
+                snprintf(n, sizeof n, "%d", (int) pid);
+                r = cgroup_write(w, "cgroup.procs", n);
+                if (r < 0)
+                        return forge_error_set(err, r, "cannot move the workload into its cgroup %s: %m",
+                                               w->cgroup_path);
+        }
 
         if (send(parent_end, "g", 1, MSG_NOSIGNAL) != 1)
                 return forge_error_set(err, -errno, "cannot start the workload: %m");
@@ -415,9 +433,10 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
                 if (r < 0)
                         return r;
                 graph = graph_ref;
-                /* Paths are resolved in its mount namespace, /proc included. */
+                /* Paths are resolved in its mount namespace, /proc included. Not O_PATH: systemd's fd
+                 * store refuses what epoll refuses (EBADF), and this fd goes there. */
                 snprintf(p, sizeof p, "/proc/%d/root", (int) w->pid);
-                root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                root_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (root_fd < 0) {
                         safe_close(listener);
                         return forge_error_set(err, -errno, "cannot open the workload's root %s: %m", p);
