@@ -5,7 +5,8 @@
  * what they returned, one line:
  *   calls=N ok=A eacces=B eperm=C eintr=D enosys=E other=F ns_per_call=T
  *
- *   daemon-hammer getppid N      getppid (trapped by a min_trust rule)
+ *   daemon-hammer getppid N [START]  getppid (trapped by a min_trust rule); with START, first waits until
+ *                                that file exists (a benchmark's barrier)
  *   daemon-hammer open PATH N    openat(PATH, O_RDONLY), closed when it succeeds
  *   daemon-hammer getppid-forever [PAUSE_US]  until SIGTERM, then the line; PAUSE_US between calls
  *                                leaves the machine to others (a 2-CPU test machine shared by 16 threads)
@@ -40,13 +41,20 @@ int main(int argc, char *argv[]) {
         long pause_us = forever && argc == 3 ? strtol(argv[2], NULL, 10) : 0;
         bool open_mode = argc == 4 && strcmp(argv[1], "open") == 0;
         const char *path = open_mode ? argv[2] : NULL;
-        struct sigaction sa = { .sa_handler = on_term };
+        /* SA_RESTART: the SIGTERM that ends it must not fail a call still queued for the supervisor (EINTR). */
+        struct sigaction sa = { .sa_handler = on_term, .sa_flags = SA_RESTART };
 
-        if (!forever && !open_mode && !(argc == 3 && strcmp(argv[1], "getppid") == 0)) {
+        const char *start_file = argc == 4 && strcmp(argv[1], "getppid") == 0 ? argv[3] : NULL;
+
+        if (!forever && !open_mode && !((argc == 3 || start_file) && strcmp(argv[1], "getppid") == 0)) {
                 fprintf(stderr, "usage: daemon-hammer getppid N | open PATH N | getppid-forever [PAUSE_US]\n");
                 return 2;
         }
-        n = forever ? ~0ull : strtoull(argv[argc - 1], NULL, 10);
+        n = forever ? ~0ull : strtoull(argv[start_file ? 2 : argc - 1], NULL, 10);
+        while (start_file && access(start_file, F_OK) < 0 && !stop) {
+                struct timespec ts = { .tv_nsec = 1000000 };
+                nanosleep(&ts, NULL);
+        }
         sigaction(SIGTERM, &sa, NULL);
         t0 = now_ns();
         for (calls = 0; calls < n && !stop; calls++) {
@@ -75,8 +83,9 @@ int main(int argc, char *argv[]) {
                         other++;
         }
         t1 = now_ns();
-        printf("calls=%llu ok=%llu eacces=%llu eperm=%llu eintr=%llu enosys=%llu other=%llu ns_per_call=%llu\n", calls,
-               ok, eacces, eperm, eintr, enosys, other, calls ? (t1 - t0) / calls : 0);
+        printf("calls=%llu ok=%llu eacces=%llu eperm=%llu eintr=%llu enosys=%llu other=%llu ns_per_call=%llu t0=%llu "
+               "t1=%llu\n",
+               calls, ok, eacces, eperm, eintr, enosys, other, calls ? (t1 - t0) / calls : 0, t0, t1);
         fflush(stdout);
         return enosys || other ? 1 : 0;
 }

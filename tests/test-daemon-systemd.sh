@@ -179,6 +179,6 @@ calls=$(sed -n 's/.*calls=\([0-9]*\).*/\1/p' "$tmp/w.out")
 answered=$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' "$tmp/w.out")
 echo "# $calls trapped calls across four lives of forgeoned"
 check "every trapped call of the workload was answered across the crash, the watchdog and the restart" \
-        '[ -n "$calls" ] && [ "$calls" -gt 0 ] && [ "$calls" = "$answered" ]'
+        '[ -n "$calls" ] && [ "$calls" -gt 0 ] && [ "$calls" = "$answered" ] || { sed "s/^/# /" "$tmp/w.out"; false; }'
 echo "1..$n"
 exit $failed
