@@ -205,6 +205,10 @@ static int append_workload(sd_bus_message *reply, Managed *mw) {
                 fprintf(f, "%s%s", a == mw->argv ? "" : " ", *a);
         if (fclose(f) != 0)
                 return -ENOMEM;
+        /* One line per workload in a listing: the command's own line breaks and controls become spaces. */
+        for (char *c = cmd; c && *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = ' ';
         return sd_bus_message_append(reply, "(sssuso)", mw->id, strempty(mw->label),
                                      managed_state_to_string(mw->state),
                                      mw->w ? (uint32_t) workload_get_pid(mw->w) : 0u, strempty(cmd), mw->object_path);

@@ -670,14 +670,14 @@ static int graph_prepare(Workload *w, PolicyGraph *graph, int *ret_identity, For
 }
 
 int workload_check_graph(Workload *w, PolicyGraph *graph, ForgeError *err) {
-        int identity;
+        int identity = POLICY_IDENTITY_ANY;
 
         return graph_prepare(w, graph, &identity, err);
 }
 
 int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, ForgeError *err) {
         const Policy *policy = policy_graph_policy(graph);
-        int identity, differs, r;
+        int identity = POLICY_IDENTITY_ANY, differs, r;
 
         differs = graph_prepare(w, graph, &identity, err);
         if (differs < 0)
