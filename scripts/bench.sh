@@ -45,6 +45,11 @@ trap 'rm -rf "$json_parts"' EXIT
         "$build/bench/bench-workloads" --rounds 7 --json "$json_parts/workloads.json"
         echo '```'
         echo
+        echo "### forgeoned: a trapped call through the daemon, many workloads, RSS (build-bench/bench/bench-daemon)"
+        echo '```'
+        "$build/bench/bench-daemon" --iterations 50000 --rounds 9 --json "$json_parts/daemon.json"
+        echo '```'
+        echo
         echo "### Policy evaluation: 10 / 1,000 / 10,000 rules (build-bench/bench/bench-policy-eval)"
         echo '```'
         "$build/bench/bench-policy-eval"

@@ -12,6 +12,8 @@ packages=(
   # tools the CLI and tests use
   graphviz jq strace bubblewrap runc umoci busybox-static openssl
   swtpm swtpm-tools tpm2-tools dbus systemd systemd-journal-remote
+  # forgeoned: its pages' lint, and systemd as PID 1 in a container for its live test
+  mandoc systemd-container mmdebstrap zstd util-linux
   # workloads of the compatibility suite (tests/test-compat.sh)
   make git xz-utils python3 python3-venv python3-pip
 )

@@ -1876,7 +1876,7 @@ START_TEST(test_supervisor_dies) {
         if (sup == 0) {
                 Supervisor *s = NULL;
                 SupervisorConfig cfg = { .identity = POLICY_IDENTITY_ANY, .root_fd = -1, .cgroup_fd = -1,
-                                         .wake_fd = -1 };
+                                         .wake_fd = -1, .journal_fd = -1 };
                 if (supervisor_new(listener, graph, &cfg, &s) < 0 || supervisor_start_thread(s) < 0)
                         _exit(1);
                 for (;;)

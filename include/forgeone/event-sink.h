@@ -134,6 +134,9 @@ void event_sink_remove_consumer(EventSink *s, EventConsumeFn fn, void *userdata)
 /* Hands every queued record to the registered consumers and fn (may be NULL), oldest first, from the
  * calling thread; returns how many. Only one thread at a time may drain. */
 size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata);
+/* The same for at most max records (0: no limit) of those queued now, so that a loop hosting the consumer
+ * is never held by a stream of posts that outpaces it: the fd stays readable while more wait. */
+size_t event_sink_drain_batch(EventSink *s, size_t max, EventConsumeFn fn, void *userdata);
 
 /* A budget of records, shared by the actions in action_mask: a record of them takes one, and with none
  * left the decision is aggregated (EVENT_AGGREGATE_BUDGET) without reaching the queue, so a consumer that

@@ -99,6 +99,14 @@
  * short-lived worker thread that waits in poll() on the object, the target's
  * pidfd and the supervisor's stop eventfd.
  *
+ * Restarts: the listener is the workload's lifeline (closing its last copy makes every trapped call
+ * fail with ENOSYS), so an owner that must survive its own restart keeps a copy where it survives
+ * (systemd's fd store) together with the journal (SupervisorConfig.journal_fd): every notification is
+ * written down there between its receipt and its report, and the counters are kept there, exactly. A
+ * successor rebuilds the supervisor on the same listener and journal and calls supervisor_recover()
+ * first: nothing the predecessor received is lost, nothing is let through undecided. A call the
+ * predecessor had already performed (an emulation) but not yet answered is performed again.
+ *
  * Reporting: every decision is posted to the configured event sink
  * (event-sink.h), from whichever thread made it, without blocking; the
  * per-workload counters below are exact whatever the sink drops.
@@ -157,6 +165,11 @@ typedef struct SupervisorConfig {
         /* The workload's filter traps every call that changes credentials (PolicyFilter.traps_credentials),
          * so the supervisor may cache them per task; otherwise it reads them for every call. */
         bool creds_calls_trapped;
+        uint64_t generation; /* the number of graph's generation in the owner's count; 0: 1 */
+        /* A file of SUPERVISOR_JOURNAL_SIZE bytes (a memfd; dup'd and mapped shared) where the
+         * supervisor keeps its exact counters and every notification it received and has not answered
+         * yet, for a successor (see "Restarts" above); -1: none, counters in memory. */
+        int journal_fd;
 } SupervisorConfig;
 
 typedef struct Supervisor Supervisor;
@@ -171,6 +184,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Supervisor *, supervisor_free);
 /* Replaces the policy graph (reload). Notifications already being decided finish on the graph they
  * started with; returns the new generation. The trust configuration follows the new policy. */
 uint64_t supervisor_set_graph(Supervisor *s, PolicyGraph *graph);
+/* The same with the workload's identity in the new policy (its index may differ there) and the
+ * generation number the owner counts (greater than the current one, else -ESTALE): graph, identity and
+ * number change together for every notification received from then on. */
+int supervisor_reload(Supervisor *s, PolicyGraph *graph, int identity, uint64_t generation);
 uint64_t supervisor_get_generation(Supervisor *s);
 int supervisor_get_trust(Supervisor *s);
 bool supervisor_is_quarantined(Supervisor *s);
@@ -183,6 +200,35 @@ typedef struct SupervisorCounts {
 } SupervisorCounts;
 
 void supervisor_get_counts(Supervisor *s, SupervisorCounts *ret);
+
+/* ---- restarts ---- */
+
+#define SUPERVISOR_JOURNAL_SIZE 16384u
+
+/* Checks that fd is a journal of this size and layout, or gives a fresh one a valid header:
+ * -EBADMSG for a file that is neither. */
+int supervisor_journal_init(int fd);
+
+typedef struct SupervisorRecovery {
+        unsigned replayed;  /* received by the predecessor, still waiting, decided now */
+        unsigned answered;  /* received by the predecessor and answered, only not yet struck off */
+        unsigned found;     /* taken off the queue by a predecessor killed before it wrote it down */
+        unsigned refused;   /* such a one whose caller could not be told apart: failed with EINTR */
+        unsigned killed;    /* such a one before any was written down (no id to answer): its caller killed */
+} SupervisorRecovery;
+
+/* A successor's first step on an adopted listener, before hosting it or starting the thread: decides
+ * every notification the journal holds that still waits for its answer, then looks for one the
+ * predecessor took off the queue but died before writing down (the journal says when it was about to
+ * receive): such a one is still pending in the kernel (SECCOMP_IOCTL_NOTIF_ID_VALID finds it a few ids
+ * past the last one written down), and its caller is the one task of the workload (config.cgroup_fd)
+ * still blocked in a seccomp notification that is not in the journal once the queue was drained; its
+ * registers (/proc/TID/syscall) are the notification (a caller not yet asleep is looked for again, for
+ * at most 0.1 s: the one wait of this module). Without a cgroup, or when the caller cannot be told
+ * apart, the call fails with EINTR: never let through undecided. Ids start at a random number per
+ * listener: when the lost one is the very first of the listener (for a command, its execve, which is
+ * always trapped), there is no id to answer with, and its caller is killed. */
+int supervisor_recover(Supervisor *s, SupervisorRecovery *ret);
 
 /* ---- hosting ---- */
 

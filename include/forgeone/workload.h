@@ -32,7 +32,9 @@
  * environment or descriptors of init below. Its pid 1 is a small
  * init of ours, itself under a seccomp filter that allows only waiting,
  * signals and exit: it forwards SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 to the
- * command, reaps orphans, and ends with the command, taking everything the
+ * command, and SIGINT and SIGQUIT when sent by a process (not the ones a
+ * terminal sends the whole process group, which the command gets itself),
+ * reaps orphans, and ends with the command, taking everything the
  * command left behind with it (the kernel kills a pid namespace with its
  * init). A plain workload gets no cgroup, so it shares the cpu group of its
  * supervising thread: group scheduling between the two costs about 40% per
@@ -41,6 +43,19 @@
  * Both get exactly the file descriptors 0, 1 and 2 of the caller (or the
  * ones configured): every other descriptor is closed before the filter is
  * installed.
+ *
+ * Owners that outlive themselves (forgeoned): by default a workload dies
+ * with the thread that started it (PR_SET_PDEATHSIG), which is right for a
+ * CLI. With survive_owner it does not: the owner keeps copies of the
+ * workload's file descriptors (workload_get_handover_fd(): the listener,
+ * pidfds, root, init's status page, cgroup and the supervisor's journal)
+ * where they survive it (systemd's fd store), persists workload_get_state(),
+ * and its successor rebuilds the object with workload_adopt(). While no
+ * owner runs, the workload runs on until its next trapped call, which waits
+ * in the kernel for the successor's answer (supervisor.h, "Restarts").
+ * A plain command given cgroup_parent gets a cgroup v2 of its own there
+ * (cloned into it): it can then be frozen (workload_set_frozen()) and a
+ * successor can find a call its predecessor died deciding.
  */
 
 #include <stdbool.h>
@@ -78,6 +93,19 @@ typedef struct WorkloadConfig {
         uid_t run_as_uid;            /* plain workloads: drop to this uid/gid (and no groups) before the
                                       * filter; 0: keep the caller's */
         gid_t run_as_gid;
+        const char *id;              /* plain workloads: the id; NULL: "run-<pid>-<n>" */
+        PolicyGraph *graph;          /* plain workloads, instead of policy: a graph to share (a reference is
+                                      * taken); the kernel filter is compiled from its policy */
+        uint64_t generation;         /* the graph's generation number in the owner's count; 0: 1 */
+        bool survive_owner;          /* plain workloads: do not die with the owner (see above) */
+        bool journal;                /* keep the supervisor's journal (supervisor.h), for a successor */
+        bool controlling_tty;        /* plain workloads: the command gets a session of its own with its fd 0
+                                      * (a terminal) as controlling terminal, for job control */
+        const char *cgroup_parent;   /* plain workloads: a cgroup v2 directory to create the workload's own
+                                      * cgroup in, named after its id; NULL: none */
+        char **envp;                 /* plain workloads: the command's environment; NULL: the caller's */
+        const char *working_directory; /* plain workloads: inside its root; NULL: the caller's (or "/"
+                                        * with root_directory) */
 } WorkloadConfig;
 
 typedef struct WorkloadResult {
@@ -117,6 +145,72 @@ int workload_kill(Workload *w, int sig);
 /* After the pidfd turned readable: 1 and the result when the workload has ended (everything it
  * left is killed, its record says Stopped/Failed, its supervisor has stopped), 0 when not yet. */
 int workload_reap(Workload *w, WorkloadResult *ret);
+
+/* Plain workloads with a cgroup: freezes or thaws every process of the workload; does not wait for the
+ * kernel to finish (workload_is_frozen()). -EOPNOTSUPP without a cgroup (and for images: their control
+ * goes through the container store, container.h). */
+int workload_set_frozen(Workload *w, bool frozen);
+/* 1 frozen, 0 not (or not completely yet), negative errno. */
+int workload_is_frozen(Workload *w);
+
+/* Moves the workload to a new policy generation: its identity is looked up by name in the new policy
+ * (resolved again from its name when the policy has no such identity any more) and the supervisor
+ * switches graph, identity and generation at once (supervisor_reload()). Returns 1 when the kernel
+ * filter compiled from the new policy differs from the one the workload runs under (that part applies
+ * only once it is restarted), 0 when it does not. */
+int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, ForgeError *err);
+/* The same answer without the switch: what a reload checks for every workload before it swaps any. */
+int workload_check_graph(Workload *w, PolicyGraph *graph, ForgeError *err);
+
+/* ---- handing a workload over to a successor ---- */
+
+typedef enum WorkloadFd {
+        WORKLOAD_FD_LISTENER, /* the seccomp listener: without it every trapped call fails with ENOSYS */
+        WORKLOAD_FD_PIDFD,    /* init (the first process) */
+        WORKLOAD_FD_COMMAND,  /* plain: the command */
+        WORKLOAD_FD_ROOT,     /* the root paths are resolved in */
+        WORKLOAD_FD_PAGE,     /* plain: init's status page, where it leaves the command's exit status */
+        WORKLOAD_FD_CGROUP,   /* its cgroup v2 directory, when it has one */
+        WORKLOAD_FD_JOURNAL,  /* the supervisor's journal, with WorkloadConfig.journal */
+        _WORKLOAD_FD_MAX,
+        _WORKLOAD_FD_INVALID = -EINVAL,
+} WorkloadFd;
+
+/* "listener", "pidfd", "command", "root", "page", "cgroup", "journal". */
+const char *workload_fd_to_string(WorkloadFd f) _const_;
+WorkloadFd workload_fd_from_string(const char *s) _pure_;
+
+/* The workload's own copy (owned by w; dup it to keep it), or -EBADF where it has none. */
+int workload_get_handover_fd(const Workload *w, WorkloadFd f);
+
+/* What a successor needs besides the fds; the strings are w's. */
+typedef struct WorkloadState {
+        const char *id;
+        const char *name;          /* what identities match against (the command's name) */
+        const char *identity;      /* its identity's name in the policy; NULL: "*" */
+        const char *cgroup_path;   /* its cgroup, or NULL */
+        pid_t pid;                 /* init's host pid (the pidfd is what counts) */
+        bool creds_calls_trapped;
+        uint8_t filter_digest[32]; /* SHA-256 of the kernel filter's program */
+} WorkloadState;
+
+void workload_get_state(const Workload *w, WorkloadState *ret);
+
+typedef struct WorkloadAdoptConfig {
+        WorkloadState state;
+        int fds[_WORKLOAD_FD_MAX]; /* taken over, also on failure; -1 where there is none. The listener,
+                                    * the pidfd and the root are required. */
+        PolicyGraph *graph;        /* the policy to decide with from now on (a reference is taken) */
+        uint64_t generation;
+        EventSink *sink;
+        bool hosted;
+} WorkloadAdoptConfig;
+
+/* Rebuilds a running plain workload from what its previous owner handed over and recovers what that
+ * owner left undecided (supervisor_recover(); ret_recovery optional). The workload is not our child:
+ * its end shows as its pidfd turning readable, and its exit status comes from init's status page (a
+ * workload whose init was killed reports that signal, SIGKILL when the page says nothing). */
+int workload_adopt(const WorkloadAdoptConfig *c, Workload **ret, SupervisorRecovery *ret_recovery, ForgeError *err);
 
 /* Exit status a CLI returns: the exit code, 128 + signal; FORGEONE_EXIT_QUARANTINED when quarantined. */
 #define FORGEONE_EXIT_QUARANTINED 123

@@ -33,6 +33,10 @@ int verb_audit(int argc, char *argv[]);
 /* cli-image.c: image signatures */
 int verb_image(int argc, char *argv[]);
 
+/* cli-bus.c serves these through forgeoned; without it they only say so. */
+int verb_reload(int argc, char *argv[]);
+int verb_daemon(int argc, char *argv[]);
+
 /* cli-run-image.c: "run --local --image DIR[:TAG] ...": verb_run() hands the whole argv over (argv[0] is
  * "run") when --image is among the options. */
 int verb_run_image(int argc, char *argv[]);

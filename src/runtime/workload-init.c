@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -132,7 +133,8 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
 
         /* Only init keeps the page: what the command could write there is not its to write. */
         (void) munmap(a->page, sizeof *a->page);
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (!a->survive_owner)
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (!a->fn)
                 /* Exactly 0, 1 and 2 cross the exec. */
                 (void) syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
@@ -154,7 +156,20 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
                                 strerrordesc_np(errno));
                         _exit(WORKLOAD_INIT_EXIT_SETUP);
                 }
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                if (!a->survive_owner)
+                        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        }
+        if (a->controlling_tty && isatty(STDIN_FILENO)) {
+                /* A session of its own, led by the command, with the terminal it was given: job control
+                 * and the terminal's signals work as in a login shell. */
+                if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) {
+                        dprintf(STDERR_FILENO, "forgeone: cannot take the terminal: %s\n", strerrordesc_np(errno));
+                        _exit(WORKLOAD_INIT_EXIT_SETUP);
+                }
+        }
+        if (a->cwd && chdir(a->cwd) < 0) {
+                dprintf(STDERR_FILENO, "forgeone: cannot change to %s: %s\n", a->cwd, strerrordesc_np(errno));
+                _exit(WORKLOAD_INIT_EXIT_SETUP);
         }
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
@@ -166,7 +181,10 @@ static _noreturn_ void run_command(const WorkloadInitArgs *a) {
         }
         if (a->fn)
                 _exit(a->fn(a->userdata));
-        execvp(a->argv[0], a->argv);
+        if (a->envp)
+                execvpe(a->argv[0], a->argv, a->envp);
+        else
+                execvp(a->argv[0], a->argv);
         dprintf(STDERR_FILENO, "forgeone: cannot execute %s: %s\n", a->argv[0], strerrordesc_np(errno));
         _exit(errno == ENOENT ? 127 : 126);
 }
@@ -222,8 +240,10 @@ _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
                         (void) signal(sig, SIG_DFL);
         sigfillset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
-        /* If the caller dies, we die, and with us the namespace. "go" closes the race with its death. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        /* If the caller dies, we die, and with us the namespace. "go" closes the race with its death.
+         * Unless the owner hands us over to its successor. */
+        if (!a->survive_owner)
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         do
                 k = recv(a->sync_fd, &go, 1, 0);
         while (k < 0 && errno == EINTR);
@@ -248,6 +268,8 @@ _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
         ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
         ca.exit_signal = SIGCHLD;
         command = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (command < 0 && errno == ENOSYS) /* systemd's RestrictNamespaces= refuses clone3() so */
+                command = (pid_t) syscall(SYS_clone, (unsigned long) (CLONE_PIDFD | SIGCHLD), NULL, &pidfd, NULL, NULL);
         if (command < 0)
                 fail(a, errno, "cannot start the command: ", strerrordesc_np(errno));
         if (command == 0)
@@ -289,6 +311,10 @@ _noreturn_ void workload_init_main(const WorkloadInitArgs *a) {
                                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
                         }
                 } else if (sig == SIGTERM || sig == SIGHUP || sig == SIGUSR1 || sig == SIGUSR2)
+                        (void) kill(command, sig);
+                else if ((sig == SIGINT || sig == SIGQUIT) && si.si_code <= 0)
+                        /* Sent by a process (forgeonectl passing on its Ctrl-C); a terminal's goes to the
+                         * whole foreground process group, the command included (SI_KERNEL). */
                         (void) kill(command, sig);
         }
 }

@@ -25,7 +25,8 @@
 #include "forgeone/supervisor.h"
 #include "forgeone/workload.h"
 
-/* Shared (MAP_SHARED) with init; the command unmaps it before it runs anything of its own. */
+/* Shared (MAP_SHARED, a memfd the owner can hand over) with init; the command unmaps it before it runs
+ * anything of its own. */
 typedef struct WorkloadInitPage {
         int command_status; /* wait status of the command, valid once command_ended */
         int command_ended;  /* atomic */
@@ -45,6 +46,10 @@ typedef struct WorkloadInitArgs {
         const char *root_directory; /* or NULL */
         uid_t uid;                  /* 0: keep */
         gid_t gid;
+        char **envp;                /* or NULL: ours */
+        const char *cwd;            /* or NULL */
+        bool survive_owner;         /* no PR_SET_PDEATHSIG */
+        bool controlling_tty;       /* the command: setsid() and fd 0 as controlling terminal */
 } WorkloadInitArgs;
 
 #define WORKLOAD_INIT_EXIT_SETUP 125

@@ -2,7 +2,9 @@
 /* The workload object: the one launch path for plain commands and images, then the owner's view of a
  * running workload. See workload.h. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,11 +13,14 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "container-run.h"
 #include "forgeone/filter-cache.h"
+#include "forgeone/sha256.h"
+#include "forgeone/string-table.h"
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
 #include "forgeone/seccomp-notify.h"
@@ -26,6 +31,9 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 struct fo_clone_args {
         uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
@@ -34,18 +42,28 @@ struct fo_clone_args {
 
 struct Workload {
         char id[64];
+        char *name;           /* what identities match against */
+        char *identity;       /* its identity's name, NULL for "*" */
         pid_t pid;            /* plain: our init; image: the container's init */
         int pidfd;            /* plain: ours; image: borrowed from the run */
         int command_pidfd;    /* plain: the command itself */
         int wake_fd;          /* eventfd the supervisor writes for the owner */
+        int root_fd;          /* plain: a copy of what the supervisor resolves in, for a successor */
+        int page_fd;          /* plain: the memfd behind page */
+        int cgroup_fd;        /* plain: its own cgroup v2 directory, or -EBADF */
+        int journal_fd;       /* the supervisor's journal, or -EBADF */
+        char *cgroup_path;
         Supervisor *supervisor;
         WorkloadInitPage *page; /* plain */
         ContainerRun *run;      /* image */
+        uint8_t filter_digest[SHA256_DIGEST_SIZE];
+        bool creds_calls_trapped;
         bool quarantined;       /* plain: killed by a quarantine */
         bool reaped;
         bool hosted;
         EventSink *sink; /* lifecycle, policy and trust notices go here too */
         int last_trust;  /* the score last posted */
+        bool adopted;           /* not our child: its end is seen on the pidfd, its status on the page */
 };
 
 static unsigned workload_counter;
@@ -61,7 +79,8 @@ static void post_state(Workload *w, const char *state, const char *text) {
                 text);
 }
 
-static void post_started(Workload *w, const PolicyGraph *g, int identity) {
+/* The policy now in force for the workload: at its start, after a reload, after an adoption. */
+static void post_policy(Workload *w, const PolicyGraph *g, int identity, uint64_t generation) {
         const Policy *p = policy_graph_policy(g);
         const char *id =
                 identity >= 0 && (size_t) identity < p->n_identities ? p->identities[identity].name : "*";
@@ -69,19 +88,25 @@ static void post_started(Workload *w, const PolicyGraph *g, int identity) {
 
         if (!w->sink)
                 return;
-        w->last_trust = supervisor_get_trust(w->supervisor);
-        snprintf(text, sizeof text, "Policy %s (%s), generation 1, in force for identity %s.",
-                 strempty(p->path), p->digest[0] ? p->digest : "no digest", id);
+        w->last_trust = w->supervisor ? supervisor_get_trust(w->supervisor) : -1;
+        snprintf(text, sizeof text, "Policy %s (%s), generation %" PRIu64 ", in force for identity %s.",
+                 strempty(p->path), p->digest[0] ? p->digest : "no digest", generation, id);
         event_sink_post_notice(w->sink, w->id,
                                &(EventNotice){
                                        .kind = EVENT_NOTICE_POLICY_LOADED,
                                        .policy = p->path,
                                        .policy_digest = p->digest[0] ? p->digest : NULL,
                                        .identity = id,
-                                       .generation = 1,
+                                       .generation = generation,
                                        .trust = w->last_trust,
                                },
                                text);
+}
+
+static void post_started(Workload *w, const PolicyGraph *g, int identity, uint64_t generation) {
+        if (!w->sink)
+                return;
+        post_policy(w, g, identity, generation);
         /* A container posts its own states (container.c); a plain command's are these. */
         if (!w->run)
                 post_state(w, "Running", "Running");
@@ -101,6 +126,17 @@ static void post_trust(Workload *w) {
         event_sink_post_notice(w->sink, w->id, &(EventNotice){ .kind = EVENT_NOTICE_TRUST, .trust = t },
                                text);
 }
+
+static void cgroup_remove_workload(Workload *w);
+static int cgroup_write(Workload *w, const char *file, const char *value);
+
+static const char *const workload_fd_table[_WORKLOAD_FD_MAX] = {
+        [WORKLOAD_FD_LISTENER] = "listener", [WORKLOAD_FD_PIDFD] = "pidfd", [WORKLOAD_FD_COMMAND] = "command",
+        [WORKLOAD_FD_ROOT] = "root",         [WORKLOAD_FD_PAGE] = "page",   [WORKLOAD_FD_CGROUP] = "cgroup",
+        [WORKLOAD_FD_JOURNAL] = "journal",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(workload_fd, WorkloadFd)
 
 const char *workload_get_id(const Workload *w) {
         return w->id;
@@ -178,46 +214,112 @@ static int recv_fd(int sock, int *ret) {
         return 0;
 }
 
+static void filter_digest(const PolicyFilter *f, uint8_t ret[static SHA256_DIGEST_SIZE]) {
+        sha256_buffer(f->insns, f->n_insns * sizeof f->insns[0], ret);
+}
+
+/* The identity of a workload called name: by its configured name, else resolved from name. */
+static int identity_lookup(const Policy *policy, const char *identity, const char *name, ForgeError *err) {
+        int i;
+
+        if (identity) {
+                i = policy_identity_by_name(policy, identity);
+                if (i < 0 && i != POLICY_IDENTITY_ANY)
+                        return forge_error_set(err, -ENOENT, "policy %s has no identity '%s'",
+                                               strempty(policy->path), identity);
+                return i;
+        }
+        return policy_identity_resolve(policy, &(PolicyWorkload) { .name = name });
+}
+
+static int set_identity_name(Workload *w, const Policy *policy, int identity) {
+        free(w->identity);
+        w->identity = NULL;
+        if (identity >= 0 && (size_t) identity < policy->n_identities) {
+                w->identity = strdup(policy->identities[identity].name);
+                if (!w->identity)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int cgroup_create_workload(Workload *w, const char *parent, ForgeError *err) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%s", parent, w->id) < 0)
+                return -ENOMEM;
+        if (mkdir(path, 0755) < 0)
+                return forge_error_set(err, -errno, "cannot create the workload's cgroup %s: %m", path);
+        w->cgroup_path = TAKE_PTR(path);
+        w->cgroup_fd = open(w->cgroup_path, O_DIRECTORY | O_CLOEXEC);
+        if (w->cgroup_fd < 0)
+                return forge_error_set(err, -errno, "cannot open the workload's cgroup %s: %m", w->cgroup_path);
+        return 0;
+}
+
 static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg, int *ret_listener,
                        PolicyGraph **ret_graph, int *ret_identity, bool *ret_trapped, ForgeError *err) {
-        _cleanup_(policy_freep) Policy *policy = policy_arg;
+        _cleanup_(policy_freep) Policy *policy_owned = policy_arg;
         _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
         _cleanup_(supervisor_handoff_freep) SupervisorHandoff *handoff = NULL;
         _cleanup_close_ int parent_end = -EBADF, child_end = -EBADF;
+        const Policy *policy;
         WorkloadInitArgs ia;
         struct fo_clone_args ca = {};
         int identity, sp[2], r, listener;
+        bool into_cgroup = false;
         pid_t pid;
 
         if ((!c->argv || !c->argv[0]) && !c->child_fn)
                 return forge_error_set(err, -EINVAL, "no command to run");
 
-        if (c->identity) {
-                identity = policy_identity_by_name(policy, c->identity);
-                if (identity < 0)
-                        return forge_error_set(err, -ENOENT, "policy %s has no identity '%s'",
-                                               strempty(policy->path), c->identity);
-        } else {
+        if (c->graph) {
+                graph = policy_graph_ref(c->graph);
+                policy = policy_graph_policy(graph);
+        } else
+                policy = policy_owned;
+        {
                 const char *base = c->argv && c->argv[0] ? strrchr(c->argv[0], '/') : NULL;
-                PolicyWorkload pw = { .name = base ? base + 1 : c->argv ? c->argv[0] : NULL };
-                identity = policy_identity_resolve(policy, &pw);
+                w->name = strdup(base ? base + 1 : c->argv && c->argv[0] ? c->argv[0] : "");
+                if (!w->name)
+                        return -ENOMEM;
         }
+        identity = identity_lookup(policy, c->identity, w->name, err);
+        if (identity < 0 && identity != POLICY_IDENTITY_ANY)
+                return identity;
+        r = set_identity_name(w, policy, identity);
+        if (r < 0)
+                return r;
         r = filter_cache_compile(NULL, policy, identity, &filter);
         if (r < 0)
                 return forge_error_set(err, r, "cannot compile policy %s into a seccomp filter: %m",
                                        strempty(policy->path));
-        r = policy_graph_new(TAKE_PTR(policy), &graph);
-        if (r < 0)
-                return forge_error_set(err, r, "cannot build the policy graph: %m");
+        filter_digest(filter, w->filter_digest);
+        if (!graph) {
+                r = policy_graph_new(TAKE_PTR(policy_owned), &graph);
+                if (r < 0)
+                        return forge_error_set(err, r, "cannot build the policy graph: %m");
+        }
 
         r = supervisor_handoff_new(&handoff);
         if (r < 0)
                 return forge_error_set(err, r, "cannot set up the listener handoff: %m");
-        w->page = mmap(NULL, sizeof *w->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        /* A memfd rather than anonymous memory: an owner's successor maps it again. */
+        w->page_fd = memfd_create("forgeone-init-page", MFD_CLOEXEC);
+        if (w->page_fd < 0)
+                return forge_error_set(err, -errno, "cannot create the init page: %m");
+        if (ftruncate(w->page_fd, sizeof *w->page) < 0)
+                return forge_error_set(err, -errno, "cannot size the init page: %m");
+        w->page = mmap(NULL, sizeof *w->page, PROT_READ | PROT_WRITE, MAP_SHARED, w->page_fd, 0);
         if (w->page == MAP_FAILED) {
                 w->page = NULL;
                 return forge_error_set(err, -errno, "cannot map the init page: %m");
+        }
+        if (c->cgroup_parent) {
+                r = cgroup_create_workload(w, c->cgroup_parent, err);
+                if (r < 0)
+                        return r;
         }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return forge_error_set(err, -errno, "cannot create a socket pair: %m");
@@ -236,6 +338,10 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
                 .root_directory = c->root_directory,
                 .uid = c->run_as_uid,
                 .gid = c->run_as_gid,
+                .envp = c->envp,
+                .cwd = c->working_directory,
+                .survive_owner = c->survive_owner,
+                .controlling_tty = c->controlling_tty,
         };
         /* Its own pid, mount and IPC namespaces: nothing of the host is reachable by pid from inside, nor a
          * SysV shared memory segment, message queue or semaphore of a host process (a root workload would
@@ -243,7 +349,20 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         ca.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_PIDFD;
         ca.pidfd = (uint64_t) (uintptr_t) &w->pidfd;
         ca.exit_signal = SIGCHLD;
+        if (w->cgroup_fd >= 0) {
+                ca.flags |= CLONE_INTO_CGROUP;
+                ca.cgroup = (uint64_t) w->cgroup_fd;
+        }
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0 && errno == ENOSYS) {
+                /* systemd's RestrictNamespaces= fails clone3() with ENOSYS (it cannot look into its
+                 * arguments): clone() then, and the cgroup joined before init goes on. */
+                into_cgroup = w->cgroup_fd >= 0;
+                pid = (pid_t) syscall(SYS_clone,
+                                      (unsigned long) (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_PIDFD |
+                                                       SIGCHLD),
+                                      NULL, &w->pidfd, NULL, NULL);
+        }
         if (pid < 0) {
                 r = -errno;
                 return forge_error_set(err, r, "cannot create the workload's pid and mount namespaces: %s",
@@ -256,6 +375,15 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         }
         w->pid = pid;
         child_end = safe_close(child_end);
+        if (into_cgroup) {
+                char n[32];
+
+                snprintf(n, sizeof n, "%d", (int) pid);
+                r = cgroup_write(w, "cgroup.procs", n);
+                if (r < 0)
+                        return forge_error_set(err, r, "cannot move the workload into its cgroup %s: %m",
+                                               w->cgroup_path);
+        }
 
         if (send(parent_end, "g", 1, MSG_NOSIGNAL) != 1)
                 return forge_error_set(err, -errno, "cannot start the workload: %m");
@@ -276,6 +404,28 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         return 0;
 }
 
+static Workload *workload_new(bool hosted) {
+        Workload *w = calloc(1, sizeof *w);
+
+        if (!w)
+                return NULL;
+        w->pidfd = w->command_pidfd = w->wake_fd = w->root_fd = w->page_fd = w->cgroup_fd = w->journal_fd = -EBADF;
+        w->hosted = hosted;
+        return w;
+}
+
+static int journal_create(Workload *w, ForgeError *err) {
+        int r;
+
+        w->journal_fd = memfd_create("forgeone-journal", MFD_CLOEXEC);
+        if (w->journal_fd < 0)
+                return forge_error_set(err, -errno, "cannot create the supervisor's journal: %m");
+        r = supervisor_journal_init(w->journal_fd);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot set up the supervisor's journal: %m");
+        return 0;
+}
+
 int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         _cleanup_(workload_freep) Workload *w = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph_ref = NULL;
@@ -286,24 +436,29 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         int listener = -EBADF, identity = POLICY_IDENTITY_ANY, r;
         bool trapped = false;
 
-        if (!c || !c->policy || !ret) {
+        if (!c || (!c->policy && !(c->graph && !c->image)) || !ret) {
                 if (c)
                         policy_free(c->policy);
                 return -EINVAL;
         }
 
-        w = calloc(1, sizeof *w);
+        w = workload_new(c->hosted);
         if (!w) {
                 policy_free(c->policy);
                 return -ENOMEM;
         }
-        w->pidfd = w->command_pidfd = w->wake_fd = -EBADF;
-        w->hosted = c->hosted;
         w->sink = c->sink;
         w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->wake_fd < 0) {
                 policy_free(c->policy);
                 return forge_error_set(err, -errno, "cannot create an eventfd: %m");
+        }
+        if (c->journal) {
+                r = journal_create(w, err);
+                if (r < 0) {
+                        policy_free(c->policy);
+                        return r;
+                }
         }
 
         if (c->image) {
@@ -331,15 +486,23 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         } else {
                 char p[64];
 
+                if (c->id) {
+                        if (strlen(c->id) >= sizeof w->id || strchr(c->id, '/')) {
+                                policy_free(c->policy);
+                                return forge_error_set(err, -EINVAL, "invalid workload id '%s'", c->id);
+                        }
+                        snprintf(w->id, sizeof w->id, "%s", c->id);
+                } else
+                        snprintf(w->id, sizeof w->id, "run-%d-%u", (int) getpid(),
+                                 __atomic_add_fetch(&workload_counter, 1, __ATOMIC_RELAXED));
                 r = start_plain(w, c, c->policy, &listener, &graph_ref, &identity, &trapped, err);
                 if (r < 0)
                         return r;
                 graph = graph_ref;
-                snprintf(w->id, sizeof w->id, "run-%d-%u", (int) getpid(),
-                         __atomic_add_fetch(&workload_counter, 1, __ATOMIC_RELAXED));
-                /* Paths are resolved in its mount namespace, /proc included. */
+                /* Paths are resolved in its mount namespace, /proc included. Not O_PATH: systemd's fd
+                 * store refuses what epoll refuses (EBADF), and this fd goes there. */
                 snprintf(p, sizeof p, "/proc/%d/root", (int) w->pid);
-                root_fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                root_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (root_fd < 0) {
                         safe_close(listener);
                         return forge_error_set(err, -errno, "cannot open the workload's root %s: %m", p);
@@ -349,18 +512,23 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         sc = (SupervisorConfig) {
                 .identity = identity,
                 .root_fd = root_fd,
-                .cgroup_fd = c->image ? cl.cgroup_fd : -1,
+                .cgroup_fd = c->image ? cl.cgroup_fd : w->cgroup_fd,
                 .workload = w->id,
                 .sink = c->sink,
                 .wake_fd = w->wake_fd,
                 .on_quarantine = on_quarantine,
                 .userdata = w,
                 .creds_calls_trapped = trapped,
+                .generation = c->generation,
+                .journal_fd = w->journal_fd,
         };
+        w->creds_calls_trapped = trapped;
         r = supervisor_new(listener, graph, &sc, &w->supervisor);
         if (r < 0)
                 return forge_error_set(err, r, "cannot start supervising the workload: %m");
-        post_started(w, graph, identity);
+        post_started(w, graph, identity, c->generation ?: 1);
+        if (!c->image)
+                w->root_fd = TAKE_FD(root_fd);
         if (!c->hosted) {
                 r = supervisor_start_thread(w->supervisor);
                 if (r < 0)
@@ -405,10 +573,23 @@ int workload_reap(Workload *w, WorkloadResult *ret) {
 
         if (w->reaped)
                 return -ESRCH;
-        if (waitid((idtype_t) P_PIDFD, (id_t) w->pidfd, &si, WEXITED | WNOHANG) < 0)
-                return -errno;
-        if (si.si_pid == 0)
-                return 0;
+        if (w->adopted) {
+                /* Not our child: the pidfd turns readable at its end, someone else reaps it. */
+                struct pollfd p = { .fd = w->pidfd, .events = POLLIN };
+
+                if (poll(&p, 1, 0) < 0)
+                        return -errno;
+                if (!(p.revents & (POLLIN | POLLHUP)))
+                        return 0;
+                si.si_pid = w->pid;
+                si.si_code = CLD_KILLED;
+                si.si_status = SIGKILL;
+        } else {
+                if (waitid((idtype_t) P_PIDFD, (id_t) w->pidfd, &si, WEXITED | WNOHANG) < 0)
+                        return -errno;
+                if (si.si_pid == 0)
+                        return 0;
+        }
         w->reaped = true;
 
         *ret = (WorkloadResult) { .exit_code = -1 };
@@ -451,6 +632,7 @@ int workload_reap(Workload *w, WorkloadResult *ret) {
         /* Everything is gone now: the dedicated thread's RECV has ended or will in a moment. */
         if (w->supervisor && !w->hosted)
                 (void) supervisor_join_thread(w->supervisor, 5u * 1000000u, NULL);
+        cgroup_remove_workload(w);
         return 1;
 }
 
@@ -462,20 +644,274 @@ Workload *workload_free(Workload *w) {
 
                 (void) workload_kill(w, SIGKILL);
                 if (w->pidfd >= 0) {
-                        siginfo_t si = {};
-                        (void) waitid((idtype_t) P_PIDFD, (id_t) w->pidfd, &si, WEXITED | __WNOTHREAD | WNOWAIT);
+                        if (w->adopted) {
+                                struct pollfd p = { .fd = w->pidfd, .events = POLLIN };
+                                (void) poll(&p, 1, 5000);
+                        } else {
+                                siginfo_t si = {};
+                                (void) waitid((idtype_t) P_PIDFD, (id_t) w->pidfd, &si,
+                                              WEXITED | __WNOTHREAD | WNOWAIT);
+                        }
                         (void) workload_reap(w, &res);
                 }
         }
         supervisor_free(w->supervisor);
         container_run_free(w->run);
+        cgroup_remove_workload(w);
         if (w->page)
                 (void) munmap(w->page, sizeof *w->page);
         safe_close(w->pidfd);
         safe_close(w->command_pidfd);
         safe_close(w->wake_fd);
+        safe_close(w->root_fd);
+        safe_close(w->page_fd);
+        safe_close(w->cgroup_fd);
+        safe_close(w->journal_fd);
+        free(w->cgroup_path);
+        free(w->name);
+        free(w->identity);
         free(w);
         return NULL;
+}
+
+/* ---- cgroup (plain workloads) ---- */
+
+static int cgroup_write(Workload *w, const char *file, const char *value) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t n = strlen(value);
+
+        if (w->cgroup_fd < 0)
+                return -EOPNOTSUPP;
+        fd = openat(w->cgroup_fd, file, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, value, n) != (ssize_t) n)
+                return -errno;
+        return 0;
+}
+
+static void cgroup_remove_workload(Workload *w) {
+        if (!w->cgroup_path)
+                return;
+        /* Its last tasks leave the cgroup as they exit; a busy one stays for the next try (free). */
+        if (rmdir(w->cgroup_path) >= 0 || errno == ENOENT) {
+                free(w->cgroup_path);
+                w->cgroup_path = NULL;
+        }
+}
+
+int workload_set_frozen(Workload *w, bool frozen) {
+        int r;
+
+        if (w->run || w->cgroup_fd < 0)
+                return -EOPNOTSUPP;
+        if (w->reaped)
+                return -ESRCH;
+        r = cgroup_write(w, "cgroup.freeze", frozen ? "1" : "0");
+        if (r >= 0 && w->sink)
+                post_state(w, frozen ? "Paused" : "Running", frozen ? "Paused" : "Resumed");
+        return r;
+}
+
+int workload_is_frozen(Workload *w) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[512];
+        const char *p;
+        ssize_t n;
+
+        if (w->run || w->cgroup_fd < 0)
+                return -EOPNOTSUPP;
+        fd = openat(w->cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        p = strstr(buf, "frozen ");
+        return p && p[7] == '1';
+}
+
+/* ---- reload ---- */
+
+/* The workload's identity in graph's policy, and whether its kernel filter would differ there. */
+static int graph_prepare(Workload *w, PolicyGraph *graph, int *ret_identity, ForgeError *err) {
+        _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
+        const Policy *policy = policy_graph_policy(graph);
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        int identity, r;
+
+        if (!w->supervisor || w->run)
+                return forge_error_set(err, -EOPNOTSUPP, "workload %s cannot change its policy", w->id);
+        identity = w->identity ? policy_identity_by_name(policy, w->identity) : POLICY_IDENTITY_ANY;
+        if (identity < 0 && identity != POLICY_IDENTITY_ANY)
+                identity = policy_identity_resolve(policy, &(PolicyWorkload) { .name = w->name });
+        r = filter_cache_compile(NULL, policy, identity, &filter);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot compile the new policy for workload %s: %m", w->id);
+        filter_digest(filter, digest);
+        *ret_identity = identity;
+        return memcmp(digest, w->filter_digest, sizeof digest) != 0;
+}
+
+int workload_check_graph(Workload *w, PolicyGraph *graph, ForgeError *err) {
+        int identity = POLICY_IDENTITY_ANY;
+
+        return graph_prepare(w, graph, &identity, err);
+}
+
+int workload_set_graph(Workload *w, PolicyGraph *graph, uint64_t generation, ForgeError *err) {
+        const Policy *policy = policy_graph_policy(graph);
+        int identity = POLICY_IDENTITY_ANY, differs, r;
+
+        differs = graph_prepare(w, graph, &identity, err);
+        if (differs < 0)
+                return differs;
+        r = supervisor_reload(w->supervisor, graph, identity, generation);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot move workload %s to generation %" PRIu64 ": %m", w->id,
+                                       generation);
+        r = set_identity_name(w, policy, identity);
+        if (r < 0)
+                return r;
+        post_policy(w, graph, identity, generation);
+        return differs;
+}
+
+/* ---- handover ---- */
+
+int workload_get_handover_fd(const Workload *w, WorkloadFd f) {
+        switch (f) {
+        case WORKLOAD_FD_LISTENER:
+                return w->supervisor ? supervisor_get_fd(w->supervisor) : -EBADF;
+        case WORKLOAD_FD_PIDFD:
+                return w->pidfd;
+        case WORKLOAD_FD_COMMAND:
+                return w->command_pidfd;
+        case WORKLOAD_FD_ROOT:
+                return w->root_fd;
+        case WORKLOAD_FD_PAGE:
+                return w->page_fd;
+        case WORKLOAD_FD_CGROUP:
+                return w->cgroup_fd;
+        case WORKLOAD_FD_JOURNAL:
+                return w->journal_fd;
+        default:
+                return -EBADF;
+        }
+}
+
+void workload_get_state(const Workload *w, WorkloadState *ret) {
+        *ret = (WorkloadState) {
+                .id = w->id,
+                .name = w->name,
+                .identity = w->identity,
+                .cgroup_path = w->cgroup_path,
+                .pid = w->pid,
+                .creds_calls_trapped = w->creds_calls_trapped,
+        };
+        memcpy(ret->filter_digest, w->filter_digest, sizeof ret->filter_digest);
+}
+
+int workload_adopt(const WorkloadAdoptConfig *c, Workload **ret, SupervisorRecovery *ret_recovery, ForgeError *err) {
+        _cleanup_(workload_freep) Workload *w = NULL;
+        int fds[_WORKLOAD_FD_MAX], identity, r;
+        const Policy *policy;
+        SupervisorConfig sc;
+
+        for (size_t i = 0; i < _WORKLOAD_FD_MAX; i++)
+                fds[i] = c ? c->fds[i] : -EBADF;
+        if (!c || !ret || !c->graph || !c->state.id || fds[WORKLOAD_FD_LISTENER] < 0 || fds[WORKLOAD_FD_PIDFD] < 0 ||
+            fds[WORKLOAD_FD_ROOT] < 0 || strlen(c->state.id) >= sizeof w->id) {
+                for (size_t i = 0; i < _WORKLOAD_FD_MAX; i++)
+                        safe_close(fds[i]);
+                return -EINVAL;
+        }
+
+        w = workload_new(c->hosted);
+        if (!w) {
+                for (size_t i = 0; i < _WORKLOAD_FD_MAX; i++)
+                        safe_close(fds[i]);
+                return -ENOMEM;
+        }
+        w->adopted = true;
+        w->sink = c->sink;
+        snprintf(w->id, sizeof w->id, "%s", c->state.id);
+        w->pid = c->state.pid;
+        w->pidfd = fds[WORKLOAD_FD_PIDFD];
+        w->command_pidfd = fds[WORKLOAD_FD_COMMAND];
+        w->root_fd = fds[WORKLOAD_FD_ROOT];
+        w->page_fd = fds[WORKLOAD_FD_PAGE];
+        w->cgroup_fd = fds[WORKLOAD_FD_CGROUP];
+        w->journal_fd = fds[WORKLOAD_FD_JOURNAL];
+        w->creds_calls_trapped = c->state.creds_calls_trapped;
+        memcpy(w->filter_digest, c->state.filter_digest, sizeof w->filter_digest);
+        w->name = strdup(strempty(c->state.name));
+        if (!w->name) {
+                safe_close(fds[WORKLOAD_FD_LISTENER]);
+                return -ENOMEM;
+        }
+        if (c->state.cgroup_path) {
+                w->cgroup_path = strdup(c->state.cgroup_path);
+                if (!w->cgroup_path) {
+                        safe_close(fds[WORKLOAD_FD_LISTENER]);
+                        return -ENOMEM;
+                }
+        }
+        w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->wake_fd < 0) {
+                safe_close(fds[WORKLOAD_FD_LISTENER]);
+                return forge_error_set(err, -errno, "cannot create an eventfd: %m");
+        }
+        if (w->page_fd >= 0) {
+                w->page = mmap(NULL, sizeof *w->page, PROT_READ | PROT_WRITE, MAP_SHARED, w->page_fd, 0);
+                if (w->page == MAP_FAILED) {
+                        w->page = NULL;
+                        safe_close(fds[WORKLOAD_FD_LISTENER]);
+                        return forge_error_set(err, -errno, "cannot map the init page of %s: %m", w->id);
+                }
+        }
+
+        policy = policy_graph_policy(c->graph);
+        identity = c->state.identity ? policy_identity_by_name(policy, c->state.identity) : POLICY_IDENTITY_ANY;
+        if (identity < 0 && identity != POLICY_IDENTITY_ANY)
+                identity = policy_identity_resolve(policy, &(PolicyWorkload) { .name = w->name });
+        r = set_identity_name(w, policy, identity);
+        if (r < 0) {
+                safe_close(fds[WORKLOAD_FD_LISTENER]);
+                return r;
+        }
+
+        sc = (SupervisorConfig) {
+                .identity = identity,
+                .root_fd = w->root_fd,
+                .cgroup_fd = w->cgroup_fd,
+                .workload = w->id,
+                .sink = c->sink,
+                .wake_fd = w->wake_fd,
+                .on_quarantine = on_quarantine,
+                .userdata = w,
+                .creds_calls_trapped = w->creds_calls_trapped,
+                .generation = c->generation,
+                .journal_fd = w->journal_fd,
+        };
+        r = supervisor_new(fds[WORKLOAD_FD_LISTENER], c->graph, &sc, &w->supervisor);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot supervise the adopted workload %s: %m", w->id);
+        r = supervisor_recover(w->supervisor, ret_recovery);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot recover the calls workload %s was left with: %m", w->id);
+        if (w->sink) {
+                post_policy(w, c->graph, identity, c->generation ?: 1);
+                post_state(w, "Adopted", "Adopted by a new supervisor");
+        }
+        if (!c->hosted) {
+                r = supervisor_start_thread(w->supervisor);
+                if (r < 0)
+                        return forge_error_set(err, r, "cannot start the supervisor thread: %m");
+        }
+        *ret = TAKE_PTR(w);
+        return 0;
 }
 
 int workload_result_exit_status(const WorkloadResult *r) {

@@ -73,6 +73,7 @@ struct EventSink {
         _Atomic int64_t budget;
         atomic_bool wake_pending;
         int efd;
+        Node *backlog; /* the drainer's: taken from head, sorted, not handed over yet */
         atomic_uint_fast64_t posted[_SUPERVISOR_ACTION_MAX];
         atomic_uint_fast64_t dropped[_SUPERVISOR_ACTION_MAX];
         atomic_uint_fast64_t notices, notices_dropped;
@@ -125,11 +126,13 @@ EventSink *event_sink_free(EventSink *s) {
                 pthread_join(s->tick_thread, NULL);
         }
         safe_close(s->tick_stop_fd);
-        n = atomic_exchange(&s->head, NULL);
-        while (n) {
-                Node *next = n->next;
-                free(n);
-                n = next;
+        for (int k = 0; k < 2; k++) {
+                n = k == 0 ? atomic_exchange(&s->head, NULL) : s->backlog;
+                while (n) {
+                        Node *next = n->next;
+                        free(n);
+                        n = next;
+                }
         }
         for (size_t i = 0; i < EVENT_SINK_AGGREGATE_SLOTS; i++)
                 free(s->agg[i].workload);
@@ -571,40 +574,55 @@ void event_sink_remove_consumer(EventSink *s, EventConsumeFn fn, void *userdata)
                 }
 }
 
-size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata) {
+/* At most max records, oldest first: from the backlog, which takes what is queued when it is empty. The
+ * fd is made readable again while records remain. */
+static size_t drain_batch(EventSink *s, size_t max, EventConsumeFn fn, void *userdata) {
         size_t total = 0;
 
-        for (;;) {
+        if (!s->backlog) {
                 eventfd_t v;
-                Node *list, *sorted = NULL;
+                Node *list;
 
                 (void) eventfd_read(s->efd, &v);
                 atomic_store_explicit(&s->wake_pending, false, memory_order_release);
                 list = atomic_exchange_explicit(&s->head, NULL, memory_order_acquire);
-                if (!list)
-                        return total;
                 /* Newest first, and producers interleave: insertion-sort by sequence. The list is
                  * nearly reversed, so prepending is the common case. */
                 while (list) {
-                        Node *n = list, **at = &sorted;
+                        Node *n = list, **at = &s->backlog;
                         list = n->next;
                         while (*at && (*at)->record.seq < n->record.seq)
                                 at = &(*at)->next;
                         n->next = *at;
                         *at = n;
                 }
-                while (sorted) {
-                        Node *n = sorted;
-                        sorted = n->next;
-                        for (size_t i = 0; i < s->n_consumers; i++)
-                                s->consumers[i].fn(&n->record, s->consumers[i].userdata);
-                        if (fn)
-                                fn(&n->record, userdata);
-                        free(n);
-                        atomic_fetch_sub_explicit(&s->queued, 1, memory_order_relaxed);
-                        total++;
-                }
         }
+        while (s->backlog && total < max) {
+                Node *n = s->backlog;
+                s->backlog = n->next;
+                for (size_t i = 0; i < s->n_consumers; i++)
+                        s->consumers[i].fn(&n->record, s->consumers[i].userdata);
+                if (fn)
+                        fn(&n->record, userdata);
+                free(n);
+                atomic_fetch_sub_explicit(&s->queued, 1, memory_order_relaxed);
+                total++;
+        }
+        if (s->backlog)
+                (void) eventfd_write(s->efd, 1);
+        return total;
+}
+
+size_t event_sink_drain(EventSink *s, EventConsumeFn fn, void *userdata) {
+        size_t total = 0, k;
+
+        while ((k = drain_batch(s, SIZE_MAX, fn, userdata)) > 0)
+                total += k;
+        return total;
+}
+
+size_t event_sink_drain_batch(EventSink *s, size_t max, EventConsumeFn fn, void *userdata) {
+        return drain_batch(s, max ?: SIZE_MAX, fn, userdata);
 }
 
 void event_sink_get_counts(EventSink *s, EventSinkCounts *ret) {

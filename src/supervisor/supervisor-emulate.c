@@ -358,6 +358,11 @@ static void job_free(Job *j) {
 static void job_finish(Job *j, EmulateResult *res) {
         Supervisor *s = j->s;
 
+        /* The supervisor is being freed and the call was not answered: it is no decision, and stays in
+         * the journal for a successor. */
+        if (res->canceled)
+                return;
+
         if (!res->replied) {
                 int r = reply_value(s, j->ev.id, res->error, res->error ? 0 : res->value);
                 res->gone = r == -ENOENT;
@@ -453,6 +458,7 @@ static void open_job(Job *j) {
         }
         if (fd == -ESRCH || fd == -ECANCELED) {
                 res.gone = res.replied = true;
+                res.canceled = fd == -ECANCELED;
                 goto done;
         }
         if (fd < 0) {
@@ -492,6 +498,7 @@ static void connect_job(Job *j) {
                         }
                         if (r < 0) {
                                 res.gone = res.replied = true;
+                                res.canceled = r == -ECANCELED;
                                 break;
                         }
                         if (getsockopt(j->sock_fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
@@ -503,6 +510,7 @@ static void connect_job(Job *j) {
                 r = job_wait(j, pidfd, -1, 0, -1, 10);
                 if (r < 0) {
                         res.gone = res.replied = true;
+                        res.canceled = r == -ECANCELED;
                         break;
                 }
                 waited += 10;

@@ -153,15 +153,21 @@ struct Supervisor {
         TrustScore trust;
         bool quarantined;
 
+        int next_identity;  /* the identity for graph, from a reload; published with generation */
+
         /* Owned by the one dispatching thread: its reference to the current graph, and the cache of
          * its targets' credentials. */
         PolicyGraph *loop_graph;
         uint64_t loop_generation;
+        int loop_identity;
         CredsCache creds;
 
-        struct ReportPolicy *report_policies;    /* atomic head (supervisor-report.c) */
-        uint64_t counts[_SUPERVISOR_ACTION_MAX]; /* atomic */
-        uint64_t gone;                           /* atomic */
+        struct ReportPolicy *report_policies; /* atomic head (supervisor-report.c) */
+        /* Exact counters (atomic): in the journal when there is one, else in own_counts. */
+        uint64_t *counts;   /* [_SUPERVISOR_ACTION_MAX] */
+        uint64_t *gone;
+        uint64_t own_counts[_SUPERVISOR_ACTION_MAX + 1];
+        struct SupervisorJournal *journal; /* mapped, or NULL */
 
         pthread_cond_t workers_done;
         unsigned n_workers;
@@ -202,6 +208,7 @@ bool call_path_is_entry(const char *name, bool second) _pure_;
 /* A trapped call being decided. */
 typedef struct Call {
         Supervisor *s;
+        int identity;         /* the workload's identity in the graph deciding this call */
         uint64_t id;
         pid_t tid;
         uint32_t arch;
@@ -310,6 +317,44 @@ int reply_fd(Supervisor *s, uint64_t id, int fd, uint64_t flags, EmulateResult *
  * worker thread took the call over (it replies and reports). */
 bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev);
 
+/* ---- journal (supervisor-journal.c) ---- */
+
+/* What is written down between the receipt of a notification and its report: see supervisor.h. */
+#define JOURNAL_SLOTS 64
+#define JOURNAL_NOTIF_MAX 128
+
+typedef struct JournalSlot {
+        uint64_t state; /* atomic: JOURNAL_FREE, JOURNAL_WRITING, JOURNAL_HELD */
+        uint64_t id;
+        _Alignas(8) unsigned char notif[JOURNAL_NOTIF_MAX];
+} JournalSlot;
+
+enum { JOURNAL_FREE, JOURNAL_WRITING, JOURNAL_HELD };
+
+typedef struct SupervisorJournal {
+        uint64_t magic;
+        uint32_t version;
+        uint32_t notif_size;
+        uint64_t counts[_SUPERVISOR_ACTION_MAX + 1]; /* the last one: targets gone */
+        uint64_t receiving; /* atomic: the dispatcher is in RECV or has not yet written down what it got */
+        uint64_t last_id;   /* the last notification id written down */
+        JournalSlot slots[JOURNAL_SLOTS];
+} SupervisorJournal;
+
+int journal_map(int fd, SupervisorJournal **ret);
+void journal_unmap(SupervisorJournal *j);
+/* Around RECV on the dispatching thread. */
+void journal_receiving(SupervisorJournal *j);
+void journal_received(SupervisorJournal *j, const struct seccomp_notif *req, size_t size);
+/* After the report of notification id, from any thread. */
+void journal_answered(SupervisorJournal *j, uint64_t id);
+
+/* supervisor.c: decides one received notification (decode, decide, act, report). */
+void supervisor_handle(Supervisor *s, const struct seccomp_notif *req);
+/* Receives one notification into req (written down in the journal) and handles it, without blocking: as
+ * supervisor_dispatch(). */
+int supervisor_dispatch_one(Supervisor *s, struct seccomp_notif *req);
+
 /* ---- report (supervisor-report.c) ---- */
 
 /* What the records say about the policy of one generation (its identity and digest): one per generation,
@@ -323,7 +368,7 @@ typedef struct ReportPolicy {
 } ReportPolicy;
 
 /* Adds generation's entry (under s->lock); -ENOMEM leaves that generation's records without a digest. */
-int supervisor_report_add_policy(Supervisor *s, uint64_t generation, const PolicyGraph *g);
+int supervisor_report_add_policy(Supervisor *s, uint64_t generation, int identity, const PolicyGraph *g);
 void supervisor_report_free_policies(Supervisor *s);
 
 /* Counts ev and posts it to the sink, with its generation's identity and policy digest; from any thread. */
@@ -337,6 +382,7 @@ struct EmulateResult {
         bool replied;   /* the reply was already sent (ADDFD with SEND) */
         bool gone;      /* the target was gone when replying */
         bool deferred;  /* handed to a worker thread, which replies and reports */
+        bool canceled;  /* a worker stopped by supervisor_free() before it could answer */
         const char *reason;
 };
 

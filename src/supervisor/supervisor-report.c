@@ -8,7 +8,7 @@
 
 #include "supervisor-internal.h"
 
-int supervisor_report_add_policy(Supervisor *s, uint64_t generation, const PolicyGraph *g) {
+int supervisor_report_add_policy(Supervisor *s, uint64_t generation, int identity, const PolicyGraph *g) {
         const Policy *p = policy_graph_policy(g);
         ReportPolicy *e;
 
@@ -16,8 +16,8 @@ int supervisor_report_add_policy(Supervisor *s, uint64_t generation, const Polic
         if (!e)
                 return -ENOMEM;
         e->generation = generation;
-        e->identity = strdup(s->identity >= 0 && (size_t) s->identity < p->n_identities
-                                     ? p->identities[s->identity].name
+        e->identity = strdup(identity >= 0 && (size_t) identity < p->n_identities
+                                     ? p->identities[identity].name
                                      : "*");
         if (!e->identity) {
                 free(e);
@@ -45,7 +45,9 @@ void supervisor_report(Supervisor *s, const SupervisorEvent *ev) {
         if (ev->action >= 0 && ev->action < _SUPERVISOR_ACTION_MAX)
                 __atomic_fetch_add(&s->counts[ev->action], 1, __ATOMIC_RELAXED);
         if (ev->target_gone)
-                __atomic_fetch_add(&s->gone, 1, __ATOMIC_RELAXED);
+                __atomic_fetch_add(s->gone, 1, __ATOMIC_RELAXED);
+        /* Answered (or its caller is gone): nothing left for a successor to do. */
+        journal_answered(s->journal, ev->id);
         if (s->sink) {
                 SupervisorEvent e = *ev;
 
@@ -70,5 +72,5 @@ void supervisor_get_counts(Supervisor *s, SupervisorCounts *ret) {
         *ret = (SupervisorCounts) {};
         for (size_t i = 0; i < _SUPERVISOR_ACTION_MAX; i++)
                 ret->decisions[i] = __atomic_load_n(&s->counts[i], __ATOMIC_RELAXED);
-        ret->target_gone = __atomic_load_n(&s->gone, __ATOMIC_RELAXED);
+        ret->target_gone = __atomic_load_n(s->gone, __ATOMIC_RELAXED);
 }

@@ -62,7 +62,7 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->workers_done, NULL);
         creds_cache_init(&s->creds, config->creds_calls_trapped);
-        s->identity = config->identity;
+        s->identity = s->next_identity = config->identity;
         s->sink = config->sink;
         s->on_quarantine = config->on_quarantine;
         s->userdata = config->userdata;
@@ -103,6 +103,14 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
         s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (s->stop_fd < 0)
                 return -errno;
+        if (config->journal_fd >= 0) {
+                r = journal_map(config->journal_fd, &s->journal);
+                if (r < 0)
+                        return r;
+                s->counts = s->journal->counts;
+        } else
+                s->counts = s->own_counts;
+        s->gone = &s->counts[_SUPERVISOR_ACTION_MAX];
 
         s->listener = TAKE_FD(listener_fd);
         /* Linux 6.6+: the target is woken on our CPU when we answer. Older kernels say EINVAL. */
@@ -110,9 +118,9 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
                                (unsigned long) SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 
         s->graph = policy_graph_ref(graph);
-        s->generation = 1;
+        s->generation = config->generation ?: 1;
         trust_reset(s, policy_graph_policy(graph));
-        r = supervisor_report_add_policy(s, 1, graph);
+        r = supervisor_report_add_policy(s, s->generation, s->identity, graph);
         if (r < 0)
                 return r;
 
@@ -145,6 +153,7 @@ Supervisor *supervisor_free(Supervisor *s) {
         safe_close(s->stop_fd);
         free(s->root_path);
         free(s->workload);
+        journal_unmap(s->journal);
         policy_graph_unref(s->graph);
         policy_graph_unref(s->loop_graph);
         supervisor_report_free_policies(s);
@@ -154,26 +163,46 @@ Supervisor *supervisor_free(Supervisor *s) {
         return NULL;
 }
 
-uint64_t supervisor_set_graph(Supervisor *s, PolicyGraph *graph) {
-        PolicyGraph *old;
-        uint64_t gen;
+static void set_graph_locked(Supervisor *s, PolicyGraph *graph, int identity, uint64_t gen) {
+        PolicyGraph *old = s->graph;
 
-        pthread_mutex_lock(&s->lock);
-        old = s->graph;
         s->graph = policy_graph_ref(graph);
-        gen = s->generation + 1;
+        s->next_identity = identity;
         /* Before the generation is published: no decision of it is reported without its entry. */
-        (void) supervisor_report_add_policy(s, gen, graph);
+        (void) supervisor_report_add_policy(s, gen, identity, graph);
         __atomic_store_n(&s->generation, gen, __ATOMIC_RELEASE);
         {
                 /* Keep the score, but follow the new policy's limits. */
                 int score = s->trust.score;
+                s->identity = identity;
                 trust_reset(s, policy_graph_policy(graph));
                 s->trust.score = MIN(score, s->trust_cfg.maximum);
         }
         policy_graph_unref(old);
+}
+
+uint64_t supervisor_set_graph(Supervisor *s, PolicyGraph *graph) {
+        uint64_t gen;
+
+        pthread_mutex_lock(&s->lock);
+        gen = s->generation + 1;
+        set_graph_locked(s, graph, s->next_identity, gen);
         pthread_mutex_unlock(&s->lock);
         return gen;
+}
+
+int supervisor_reload(Supervisor *s, PolicyGraph *graph, int identity, uint64_t generation) {
+        int r = 0;
+
+        if (!graph)
+                return -EINVAL;
+        pthread_mutex_lock(&s->lock);
+        if (generation <= s->generation)
+                r = -ESTALE;
+        else
+                set_graph_locked(s, graph, identity, generation);
+        pthread_mutex_unlock(&s->lock);
+        return r;
 }
 
 uint64_t supervisor_get_generation(Supervisor *s) {
@@ -245,7 +274,7 @@ static bool call_emulable(const Call *c) {
 
 static void decide_input(const Call *c, int decode_error, bool quarantined, DecideCall *dc) {
         *dc = (DecideCall) {
-                .identity = c->s->identity,
+                .identity = c->identity,
                 .arch = c->arch,
                 .nr = c->nr,
                 .name = c->name,
@@ -262,7 +291,7 @@ static void decide_input(const Call *c, int decode_error, bool quarantined, Deci
         memcpy(dc->args, c->args, sizeof dc->args);
 }
 
-static void handle(Supervisor *s, const struct seccomp_notif *req) {
+void supervisor_handle(Supervisor *s, const struct seccomp_notif *req) {
         Call c = { .s = s, .sock_fd = -EBADF, .magic_file = -EBADF };
         SyscallClass cls_buf;
         SupervisorEvent ev = {};
@@ -290,9 +319,11 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
                 policy_graph_unref(s->loop_graph);
                 s->loop_graph = policy_graph_ref(s->graph);
                 s->loop_generation = s->generation;
+                s->loop_identity = s->next_identity;
                 pthread_mutex_unlock(&s->lock);
         }
         g = s->loop_graph;
+        c.identity = s->loop_identity;
         needs = policy_graph_needs(g, c.arch, c.nr);
         quarantined = __atomic_load_n(&s->quarantined, __ATOMIC_ACQUIRE);
         if ((needs & POLICY_NEED_TRUST) &&
@@ -383,6 +414,7 @@ static void handle(Supervisor *s, const struct seccomp_notif *req) {
 }
 
 static int recv_one(Supervisor *s, struct seccomp_notif *req) {
+        journal_receiving(s->journal);
         if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
                 struct pollfd p = { .fd = s->listener, .events = POLLIN };
 
@@ -395,12 +427,17 @@ static int recv_one(Supervisor *s, struct seccomp_notif *req) {
                         return -ENOTCONN;
                 return 0;
         }
+        journal_received(s->journal, req, s->sizes.seccomp_notif);
         return 1;
 }
 
 int supervisor_dispatch(Supervisor *s) {
         _Alignas(8) char buf[NOTIF_BUF] = {};
-        struct seccomp_notif *req = (struct seccomp_notif *) buf;
+
+        return supervisor_dispatch_one(s, (struct seccomp_notif *) buf);
+}
+
+int supervisor_dispatch_one(Supervisor *s, struct seccomp_notif *req) {
         struct pollfd p = { .fd = s->listener, .events = POLLIN };
         int r;
 
@@ -415,7 +452,7 @@ int supervisor_dispatch(Supervisor *s) {
         r = recv_one(s, req);
         if (r <= 0)
                 return r == -EINTR ? 0 : r;
-        handle(s, req);
+        supervisor_handle(s, req);
         return 1;
 }
 
@@ -456,7 +493,7 @@ static void *loop_thread(void *arg) {
                                 r = 0;
                         break;
                 }
-                handle(s, req);
+                supervisor_handle(s, req);
         }
         creds_restore();
         s->thread_result = r;
