@@ -17,6 +17,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <grp.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -735,6 +738,10 @@ static int workload_hosted(void *arg) {
         return 0;
 }
 
+static void *chdir_root(void *arg) {
+        return (void *) (intptr_t) chdir("/");
+}
+
 START_TEST(test_hosted) {
         _cleanup_(event_sink_freep) EventSink *sink = NULL;
         ForgeError err = {};
@@ -779,6 +786,24 @@ START_TEST(test_hosted) {
         workload_free(w);
         close(stop[0]);
         close(stop[1]);
+
+        /* The emulations ran on the supervisor's own thread: ours still shares its working directory
+         * with the process (no unshare(CLONE_FS)) and holds its own credentials. */
+        {
+                char cwd[PATH_MAX], was[PATH_MAX];
+                pthread_t t;
+                void *tr;
+
+                ck_assert_ptr_nonnull(getcwd(was, sizeof was));
+                ck_assert_int_eq(chdir("/proc"), 0);
+                ck_assert_int_eq(pthread_create(&t, NULL, chdir_root, NULL), 0);
+                ck_assert_int_eq(pthread_join(t, &tr), 0);
+                ck_assert_int_eq((int) (intptr_t) tr, 0);
+                ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+                ck_assert_str_eq(cwd, "/");
+                ck_assert_int_eq(chdir(was), 0);
+                ck_assert_int_eq(setfsuid((uid_t) -1), (int) getuid());
+        }
 }
 END_TEST
 

@@ -88,7 +88,10 @@
  *
  * Threads and loops: the supervisor can be hosted by any event loop
  * (supervisor_get_fd() turns readable when a notification waits;
- * supervisor_dispatch() then handles one without blocking) or run on a
+ * supervisor_dispatch() then receives one without blocking and has it
+ * decided and performed on the supervisor's own thread, waiting for that:
+ * deciding and emulating take on the workload's credentials and a private
+ * fs context, which never become the hosting thread's) or run on a
  * dedicated thread of its own that blocks in SECCOMP_IOCTL_NOTIF_RECV
  * (supervisor_start_thread(); measured about 12% faster per trapped call
  * than poll() + RECV on Linux 6.18). The dedicated thread ends by itself

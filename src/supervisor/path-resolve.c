@@ -297,7 +297,7 @@ static int mount_id(int fd, uint64_t *ret) {
 
 /* PATH_RESOLVE_NO_XDEV: is fd on the mount the walk started on? */
 static bool walker_same_mount(const Walker *w, int fd) {
-        uint64_t id;
+        uint64_t id = 0;
 
         return !w->no_xdev || fd < 0 || (mount_id(fd, &id) >= 0 && id == w->mnt_id);
 }

@@ -173,6 +173,18 @@ struct Supervisor {
         unsigned n_workers;
         int stop_fd; /* eventfd, readable once the supervisor is freed: blocked workers give up */
 
+        /* The supervisor's own thread for work its owner hosts (supervisor_dispatch(), recovery): the
+         * decisions and emulations take on a workload's credentials and a private fs context, which must
+         * never be its owner's thread's (supervisor_on_own_thread()). */
+        pthread_t hands;
+        bool hands_started;
+        pthread_mutex_t hands_lock;
+        pthread_cond_t hands_cond;
+        int hands_state; /* HANDS_IDLE, HANDS_WORK, HANDS_DONE, HANDS_QUIT */
+        int (*hands_fn)(Supervisor *s, void *arg);
+        void *hands_arg;
+        int hands_result;
+
         pthread_t thread;
         pid_t thread_tid;   /* atomic: published by the thread when it starts */
         bool thread_started;
@@ -351,9 +363,14 @@ void journal_answered(SupervisorJournal *j, uint64_t id);
 
 /* supervisor.c: decides one received notification (decode, decide, act, report). */
 void supervisor_handle(Supervisor *s, const struct seccomp_notif *req);
-/* Receives one notification into req (written down in the journal) and handles it, without blocking: as
- * supervisor_dispatch(). */
+/* Receives one notification into req (written down in the journal) and handles it, without blocking, on
+ * the calling thread, which must be one of the supervisor's own (supervisor_dispatch() runs it on its own
+ * thread for a hosting loop). */
 int supervisor_dispatch_one(Supervisor *s, struct seccomp_notif *req);
+
+/* Runs fn(s, arg) on the supervisor's own thread (started on first use) and returns its result once it
+ * has run: the calling thread's credentials and fs context stay its own. Not from fn itself. */
+int supervisor_on_own_thread(Supervisor *s, int (*fn)(Supervisor *s, void *arg), void *arg);
 
 /* ---- report (supervisor-report.c) ---- */
 

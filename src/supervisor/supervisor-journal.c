@@ -234,7 +234,8 @@ static void kill_task(pid_t tid) {
         (void) syscall(SYS_tkill, tid, SIGKILL);        /* the thread's death kills its process */
 }
 
-int supervisor_recover(Supervisor *s, SupervisorRecovery *ret) {
+static int recover(Supervisor *s, void *userdata) {
+        SupervisorRecovery *ret = userdata;
         SupervisorJournal *j = s->journal;
         SupervisorRecovery rec = {};
         _cleanup_free_ pid_t *tids = NULL, *replayed = NULL, *answered = NULL;
@@ -364,4 +365,9 @@ done:
         if (ret)
                 *ret = rec;
         return (int) (rec.replayed + rec.found + rec.refused + rec.killed);
+}
+
+int supervisor_recover(Supervisor *s, SupervisorRecovery *ret) {
+        /* What it decides again is decided as any call is: on the supervisor's own thread. */
+        return supervisor_on_own_thread(s, recover, ret);
 }

@@ -61,6 +61,8 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
         s->listener = s->root_fd = s->cgroup_fd = s->wake_fd = s->stop_fd = -EBADF;
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->workers_done, NULL);
+        pthread_mutex_init(&s->hands_lock, NULL);
+        pthread_cond_init(&s->hands_cond, NULL);
         creds_cache_init(&s->creds, config->creds_calls_trapped);
         s->identity = s->next_identity = config->identity;
         s->sink = config->sink;
@@ -128,6 +130,67 @@ int supervisor_new(int listener, PolicyGraph *graph, const SupervisorConfig *con
         return 0;
 }
 
+/* ---- the supervisor's own thread for hosted work ---- */
+
+enum { HANDS_IDLE, HANDS_WORK, HANDS_DONE, HANDS_QUIT };
+
+static void *hands_thread(void *arg) {
+        Supervisor *s = arg;
+
+        /* A thread of our own: it may keep the last workload's credentials between calls. */
+        creds_thread_keep(true);
+        pthread_mutex_lock(&s->hands_lock);
+        for (;;) {
+                while (s->hands_state == HANDS_IDLE || s->hands_state == HANDS_DONE)
+                        (void) pthread_cond_wait(&s->hands_cond, &s->hands_lock);
+                if (s->hands_state == HANDS_QUIT)
+                        break;
+                pthread_mutex_unlock(&s->hands_lock);
+                s->hands_result = s->hands_fn(s, s->hands_arg);
+                pthread_mutex_lock(&s->hands_lock);
+                s->hands_state = HANDS_DONE;
+                pthread_cond_broadcast(&s->hands_cond);
+        }
+        pthread_mutex_unlock(&s->hands_lock);
+        creds_restore();
+        return NULL;
+}
+
+int supervisor_on_own_thread(Supervisor *s, int (*fn)(Supervisor *s, void *arg), void *arg) {
+        int r;
+
+        pthread_mutex_lock(&s->hands_lock);
+        if (!s->hands_started) {
+                r = -pthread_create(&s->hands, NULL, hands_thread, s);
+                if (r < 0) {
+                        pthread_mutex_unlock(&s->hands_lock);
+                        return r;
+                }
+                s->hands_started = true;
+        }
+        s->hands_fn = fn;
+        s->hands_arg = arg;
+        s->hands_state = HANDS_WORK;
+        pthread_cond_broadcast(&s->hands_cond);
+        while (s->hands_state != HANDS_DONE)
+                (void) pthread_cond_wait(&s->hands_cond, &s->hands_lock);
+        s->hands_state = HANDS_IDLE;
+        r = s->hands_result;
+        pthread_mutex_unlock(&s->hands_lock);
+        return r;
+}
+
+static void hands_stop(Supervisor *s) {
+        if (!s->hands_started)
+                return;
+        pthread_mutex_lock(&s->hands_lock);
+        s->hands_state = HANDS_QUIT;
+        pthread_cond_broadcast(&s->hands_cond);
+        pthread_mutex_unlock(&s->hands_lock);
+        (void) pthread_join(s->hands, NULL);
+        s->hands_started = false;
+}
+
 Supervisor *supervisor_free(Supervisor *s) {
         if (!s)
                 return NULL;
@@ -140,6 +203,7 @@ Supervisor *supervisor_free(Supervisor *s) {
                  * to anything we free but the listener, which it keeps open; leak it rather than
                  * free what it uses. */
                 return NULL;
+        hands_stop(s);
         pthread_mutex_lock(&s->lock);
         while (s->n_workers > 0)
                 (void) pthread_cond_wait(&s->workers_done, &s->lock);
@@ -159,6 +223,8 @@ Supervisor *supervisor_free(Supervisor *s) {
         supervisor_report_free_policies(s);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->workers_done);
+        pthread_mutex_destroy(&s->hands_lock);
+        pthread_cond_destroy(&s->hands_cond);
         free(s);
         return NULL;
 }
@@ -431,10 +497,14 @@ static int recv_one(Supervisor *s, struct seccomp_notif *req) {
         return 1;
 }
 
-int supervisor_dispatch(Supervisor *s) {
+static int dispatch_on_own_thread(Supervisor *s, void *userdata) {
         _Alignas(8) char buf[NOTIF_BUF] = {};
 
         return supervisor_dispatch_one(s, (struct seccomp_notif *) buf);
+}
+
+int supervisor_dispatch(Supervisor *s) {
+        return supervisor_on_own_thread(s, dispatch_on_own_thread, NULL);
 }
 
 int supervisor_dispatch_one(Supervisor *s, struct seccomp_notif *req) {
