@@ -171,9 +171,9 @@ static int resolve_lexical(const char *base, const char *path, char **ret, char 
 
 typedef enum ProcPlace {
         PROC_NONE,
-        PROC_ROOT,     /* a procfs root */
-        PROC_PID,      /* /proc/PID or /proc/PID/task/TID */
-        PROC_PID_FD,   /* .../fd */
+        PROC_ROOT,   /* a procfs root */
+        PROC_PID,    /* /proc/PID or /proc/PID/task/TID */
+        PROC_PID_FD, /* .../fd */
         PROC_PID_FDINFO,
         PROC_PID_NS,   /* .../ns */
         PROC_PID_MAPS, /* .../map_files */
@@ -184,14 +184,14 @@ typedef enum ProcPlace {
 typedef struct Walker {
         int root_fd;
         const PathResolveTask *task;
-        PathBuf cur;        /* the directory reached, inside the root */
+        PathBuf cur; /* the directory reached, inside the root */
         int cur_fd;
-        char *proc_root;    /* cur.s of the last procfs root entered */
+        char *proc_root; /* cur.s of the last procfs root entered */
         unsigned n_links;
         unsigned result;
         PathResolveProc creds; /* what task->proc_creds was last asked for */
         bool no_xdev;
-        uint64_t mnt_id;    /* PATH_RESOLVE_NO_XDEV: the mount the walk started on */
+        uint64_t mnt_id; /* PATH_RESOLVE_NO_XDEV: the mount the walk started on */
 } Walker;
 
 static bool all_digits(const char *s, size_t n) {
@@ -313,7 +313,7 @@ static int lookup(Walker *w, const char *name, bool dir_expected, struct stat *r
         if (dir_expected && !w->no_xdev && !streq(name, "proc")) {
                 fd = openat(w->cur_fd, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
                 if (fd >= 0) {
-                        *ret_st = (struct stat) { .st_mode = S_IFDIR };
+                        *ret_st = (struct stat){ .st_mode = S_IFDIR };
                         return fd;
                 }
                 if (errno != ENOTDIR)
@@ -346,7 +346,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
         Walker w = { .root_fd = root_fd, .task = task, .cur_fd = -EBADF };
         PathBuf walk = {};
         int fail = 0; /* errno the kernel's own lookup would stop with */
-        bool on_last = false; /* following the last component (a symlink), or looking up its trailing slash */
+        bool on_last =
+                false; /* following the last component (a symlink), or looking up its trailing slash */
         size_t pos = 0;
         int r;
 
@@ -513,7 +514,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         if (last)
                                 break;
                         /* At the root ".." stays there (the workload's root is its "/"). */
-                        fd = openat(w.cur_fd, streq(w.cur.s, "/") ? "." : "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        fd = openat(w.cur_fd, streq(w.cur.s, "/") ? "." : "..",
+                                    O_PATH | O_DIRECTORY | O_CLOEXEC);
                         if (fd < 0) {
                                 fail = errno;
                                 pos -= n;
@@ -669,7 +671,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         r = pathbuf_push(&w.cur, name, n);
                         if (r < 0)
                                 goto finish;
-                        if ((streq(name, "fd") || streq(name, "fdinfo")) && place == PROC_PID && own_pid(&w, pid))
+                        if ((streq(name, "fd") || streq(name, "fdinfo")) && place == PROC_PID &&
+                            own_pid(&w, pid))
                                 w.result |= PATH_RESOLVE_RESULT_PROC_OWN_FD;
                         r = walker_check_proc_root(&w, &st);
                         if (r < 0)
@@ -678,7 +681,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                 }
 
                 /* A symlink, followed. */
-                if ((place == PROC_PID && (streq(name, "exe") || streq(name, "cwd") || streq(name, "root"))) ||
+                if ((place == PROC_PID &&
+                     (streq(name, "exe") || streq(name, "cwd") || streq(name, "root"))) ||
                     place == PROC_PID_FD || place == PROC_PID_NS || place == PROC_PID_MAPS) {
                         /* A magic link: its text is what the reader sees. */
                         _cleanup_free_ char *inside = NULL;
@@ -702,7 +706,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                         if (target[0] != '/' || (k > 10 && streq(target + k - 10, " (deleted)"))) {
                                 /* pipe:[..], net:[..], a removed file: nothing to walk into. */
                                 if (last && !trailing && place == PROC_PID_NS) {
-                                        w.result |= PATH_RESOLVE_RESULT_MAGIC_LAST | PATH_RESOLVE_RESULT_EXISTS;
+                                        w.result |=
+                                                PATH_RESOLVE_RESULT_MAGIC_LAST | PATH_RESOLVE_RESULT_EXISTS;
                                         break;
                                 }
                                 fail = target[0] == '/' ? ENOENT : ENOTDIR;
@@ -711,7 +716,8 @@ int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *b
                                 pos -= n;
                                 continue;
                         }
-                        if (path_strip_root(task && task->root_path ? task->root_path : "/", target, &inside) < 0) {
+                        if (path_strip_root(task && task->root_path ? task->root_path : "/", target,
+                                            &inside) < 0) {
                                 /* Outside the workload's root: not its to reach. */
                                 fail = EACCES;
                                 if (last)

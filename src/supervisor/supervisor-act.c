@@ -165,13 +165,17 @@ bool supervisor_act(Call *c, Decision *d, int trust, SupervisorEvent *ev) {
                  * workload can do changes what the kernel will find (supervisor-continue.c, forgeonectl(1)
                  * NOTES). A path that did not lead anywhere is answered as the kernel would answer it now:
                  * the kernel's own lookup could find something created since. */
-                int missing = c->lookup_error ?: c->lookup_error2 ?: continue_path_missing(c);
+                int bad = emulate_check_args(c); /* the kernel rejects bad arguments before the lookup */
+                int missing = bad > 0 ? bad : c->lookup_error ?: c->lookup_error2 ?: continue_path_missing(c);
                 const char *why = NULL;
 
                 r = decode_creds(c);
                 if (r >= 0 && missing) {
                         d->action = SUPERVISOR_ACTION_EMULATE;
-                        ev->reason = "answered with the lookup's error: the kernel is not let to look again";
+                        ev->reason = bad > 0 ? "answered with the error of its arguments, as the kernel "
+                                               "checks them first"
+                                             : "answered with the lookup's error: the kernel is not let to "
+                                               "look again";
                         ev->action = d->action;
                         ev->error = missing;
                         ev->trust = trust;

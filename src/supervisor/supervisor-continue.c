@@ -140,8 +140,8 @@ static int walk(Walk *w, const char *base, const char *raw, bool follow_last) {
                 if (i - start == 1 && raw[start] == '.')
                         continue;
 
-                r = path_resolve_in_root(c->s->root_fd, &task, base, prefix, PATH_RESOLVE_NOFOLLOW, &entry, NULL,
-                                         NULL);
+                r = path_resolve_in_root(c->s->root_fd, &task, base, prefix, PATH_RESOLVE_NOFOLLOW, &entry,
+                                         NULL, NULL);
                 if (r != 0) {
                         w->why = "a directory on its path could not be looked up";
                         return r < 0 ? r : 0;
@@ -351,7 +351,7 @@ int continue_opath_substitute(Call *c, int trust, EmulateResult *res) {
                 snprintf(proc, sizeof proc, "/proc/self/fd/%d", opath);
                 fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
                                         (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-                if (fd >= 0 && creds_procfs_guard(fd, c->creds, 0, &saved)) {
+                if (fd >= 0 && creds_procfs_guard(fd, NULL, c->creds, 0, &saved)) {
                         safe_close(fd);
                         fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
                                                 (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));

@@ -274,12 +274,12 @@ static int decode_path(Call *c, bool second) {
             (streq(c->name, "statx") || streq(c->name, "newfstatat")))
                 /* Linux 6.11: a NULL path with AT_EMPTY_PATH names the dirfd, as "" does. */
                 return decode_taken(c, dirfd);
+        /* Whether the string came from the caller (and not from a task that took its tid after it died) is
+         * proved once for everything decoded: by NOTIF_ID_VALID after the last read (supervisor_handle(),
+         * decode_for_emulation()). Nothing done before that is irreversible. */
         n = target_read_string(c->tid, c->args[pi], buf, sizeof buf);
         if (n < 0)
                 return n;
-        r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
-        if (r < 0)
-                return r;
         if (c->n_ptrs < ELEMENTSOF(c->ptr_addrs)) {
                 c->ptr_addrs[c->n_ptrs] = c->args[pi];
                 c->ptr_lens[c->n_ptrs++] = (size_t) n + 1;
@@ -376,9 +376,6 @@ int decode_paths(Call *c) {
                         c->ptr_addrs[c->n_ptrs] = c->args[hi];
                         c->ptr_lens[c->n_ptrs++] = MIN(size, sizeof how);
                 }
-                r = seccomp_notif_id_valid_raw(c->s->listener, c->id);
-                if (r < 0)
-                        return r;
                 c->open_flags = how.flags;
                 c->open_mode = how.mode;
                 c->open_resolve = how.resolve;

@@ -251,6 +251,8 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
                         fd = open_below_base(c, second, walk, &how, cf);
         }
 
+        /* Its type and device: for the procfs guard below, and the open's own checks (one fstat). */
+        c->open_st_valid = fd >= 0 && fstat(fd, &c->open_st) == 0;
         if (rf & PATH_RESOLVE_RESULT_PROC_OWN_FD) {
                 r = creds_enter(c->creds, cf, &saved);
                 if (r < 0) {
@@ -258,7 +260,7 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
                         return r;
                 }
         } else if (!(rf & (PATH_RESOLVE_RESULT_PROC_FOREIGN | PATH_RESOLVE_RESULT_PROC_OWN)) && fd >= 0 &&
-                   creds_procfs_guard(fd, c->creds, cf, &saved)) {
+                   creds_procfs_guard(fd, c->open_st_valid ? &c->open_st : NULL, c->creds, cf, &saved)) {
                 /* procfs where the resolution did not look (mounted elsewhere): as for another
                  * process's objects, exactly the workload's own rights. */
                 safe_close(fd);
@@ -834,7 +836,9 @@ static int emulate_open(Call *c, const SupervisorEvent *proto, EmulateResult *re
                 res->error = -fd;
                 goto out;
         }
-        if (fstat(fd, &st) < 0) {
+        if (!c->magic && c->open_st_valid)
+                st = c->open_st; /* walk_open() looked at it */
+        else if (fstat(fd, &st) < 0) {
                 res->error = errno;
                 safe_close(fd);
                 goto out;
@@ -913,7 +917,7 @@ static int object_fd(Call *c, bool nofollow, int *ret) {
          * caller's ptrace rights: from here on this thread holds exactly the target's capabilities. */
         {
                 CredsSaved tmp;
-                (void) creds_procfs_guard(fd, c->creds, 0, &tmp);
+                (void) creds_procfs_guard(fd, NULL, c->creds, 0, &tmp);
         }
         *ret = fd;
         return 0;

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "forgeone/seccomp-notify.h"
@@ -128,7 +129,7 @@ void creds_thread_keep(bool keep);
 /* fd was opened under creds_enter(t, flags) without CREDS_EXACT_CAPS: when it lies on procfs, where the
  * kept CAP_SYS_PTRACE could open what the target could not, switches to the exact capabilities and
  * returns true: the caller closes fd and does the call again. */
-bool creds_procfs_guard(int fd, const TargetCreds *t, unsigned flags, CredsSaved *saved);
+bool creds_procfs_guard(int fd, const struct stat *st, const TargetCreds *t, unsigned flags, CredsSaved *saved);
 
 /* ---- the supervisor ---- */
 
@@ -248,6 +249,8 @@ typedef struct Call {
          * (pidfd_getfd): what is judged and what the emulation acts on. path is its real path inside the
          * root, checked to name this very file, or "/proc/PID/fd/N" for a file with no name (nameless). */
         int magic_file;
+        struct stat open_st;  /* the file walk_open() opened last (supervisor-emulate.c) */
+        bool open_st_valid;
         bool nameless;
         int object_fd_number; /* the workload's number for magic_file; AT_FDCWD for its cwd */
         bool exists;          /* the last component of path was there when resolved */
