@@ -39,6 +39,9 @@ fi
 
 policy=$tmp/policy.json
 cp "$src/policies/default.json" "$policy"
+# forgeoned's audit: no journald runs here, so its records go to the fallback file of this directory.
+export FORGEONE_AUDIT_DIR=$tmp/audit
+mkdir -p "$FORGEONE_AUDIT_DIR"
 daemon_start --policy="$policy" --decision-log="$tmp/decisions.jsonl" ||
         { not_ok "forgeoned starts and answers on the bus"; finish; }
 ok "forgeoned starts and answers on the bus"
@@ -183,4 +186,17 @@ daemon_stop
 wait $run_pid
 check "SIGTERM stops the workloads (forgeonectl run sees the end)" '[ ! -d "$cg/w5" ]'
 check "and leaves no state behind" '[ -z "$(ls "$tmp/state/workloads" 2>/dev/null)" ] && [ ! -e "$tmp/state/daemon.json" ]'
+
+# The audit of forgeoned (forgeone.audit(7)): the records of its workloads, as --local writes them.
+audit=$tmp/audit/fallback.jsonl
+digest="sha256:$(sha256sum "$policy" | cut -d' ' -f1)"
+check "forgeoned audits w1's denial of /etc/shadow with its rule, policy digest and generation" \
+        'jq -se --arg d "$digest" "map(select(.FORGEONE_WORKLOAD == \"w1\" and .FORGEONE_RULE == \"deny-secrets\"
+                and .FORGEONE_POLICY_DIGEST == \$d and .FORGEONE_POLICY_GENERATION != null)) | length >= 1" "$audit"'
+check "the policy in force for w1 and its state changes are audited" \
+        'jq -se "map(select(.FORGEONE_WORKLOAD == \"w1\" and .FORGEONE_EVENT != null)) | length >= 2" "$audit"'
+check "a reload is audited per workload with its new generation" \
+        'jq -se "map(select(.FORGEONE_EVENT == \"policy-loaded\" and ((.FORGEONE_POLICY_GENERATION // \"1\") | tonumber) > 1)) | length >= 1" "$audit"'
+check "every audit record is chained, and the run ends with a stop record" \
+        'jq -se "all(.FORGEONE_CHAIN != null) and (map(select(.FORGEONE_EVENT == \"audit-stopped\")) | length >= 1)" "$audit"'
 finish
