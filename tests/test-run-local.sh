@@ -126,6 +126,20 @@ run -- sh -c 'mount -t tmpfs none /mnt 2>/dev/null; echo survived'
 check "mount quarantines: the workload is stopped, status 123" \
         '[ "$(rc)" = 123 ] && grep -q "forgeone: quarantine mount -> EPERM (rule mount-quarantines)" "$tmp/err" && ! grep -q survived "$tmp/out"'
 
+# 5b: nothing of a quarantined workload runs on, not its caller's parent, not a sibling (30 times: the
+# window was a few microseconds).
+survivors=0
+for _ in $(seq 30); do
+        run -- sh -c '(while :; do echo alive; done) & mount -t tmpfs none /mnt 2>/dev/null; echo survived'
+        size=$(stat -c %s "$tmp/out")
+        sleep 0.05
+        if [ "$(rc)" != 123 ] || grep -q survived "$tmp/out" || [ "$(stat -c %s "$tmp/out")" != "$size" ]; then
+                survivors=$((survivors + 1))
+        fi
+done
+check "a quarantined workload is all stopped before the call returns: no survivor in 30 runs ($survivors)" \
+        '[ $survivors = 0 ]'
+
 # 6: signals.
 run -- sh -c 'kill -9 $$'
 check "a workload killed by SIGKILL gives 137" '[ "$(rc)" = 137 ]'

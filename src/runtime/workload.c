@@ -172,14 +172,20 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
                 return;
         }
         /* A plain workload has no cgroup to freeze: it is stopped, all of it, before the quarantining call
-         * is answered. The calling task and the command die before this call returns; the rest with init
-         * (the kernel ends a pid namespace with its init), and until then every call they make is
-         * refused. */
+         * is answered. Init first: the kernel ends a pid namespace with its init, sending SIGKILL to every
+         * task in it before init's pidfd turns readable; waiting for that (briefly, on this deciding
+         * thread, which the workload waits for anyway) means no task of the workload runs another
+         * instruction once this returns. Killing the caller first would wake its parent, which could run
+         * on (an untrapped write) before its own SIGKILL landed. */
         __atomic_store_n(&w->quarantined, true, __ATOMIC_RELEASE);
-        /* The task that made the call first: it waits for our answer, so its id is still its own. */
-        (void) kill(ev->tid, SIGKILL);
-        (void) syscall(SYS_pidfd_send_signal, w->command_pidfd, SIGKILL, NULL, 0);
         (void) syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+        (void) syscall(SYS_pidfd_send_signal, w->command_pidfd, SIGKILL, NULL, 0);
+        /* The task that made the call: it waits for our answer, so its id is still its own. */
+        (void) kill(ev->tid, SIGKILL);
+        if (w->pidfd >= 0) {
+                struct pollfd p = { .fd = w->pidfd, .events = POLLIN };
+                (void) poll(&p, 1, 5000);
+        }
 }
 
 /* ---- plain commands ---- */
