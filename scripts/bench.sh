@@ -73,7 +73,7 @@ trap 'rm -rf "$json_parts"' EXIT
         fi
 } | tee "$out"
 
-jq -s 'add' "$json_parts"/*.json >"$src/bench/results.json"
+jq -s 'map(if type == "array" then {workloads: .} else . end) | add' "$json_parts"/*.json >"$src/bench/results.json"
 echo "bench: wrote $out and $src/bench/results.json"
 
 if $readme; then

@@ -197,6 +197,9 @@ check "the policy in force for w1 and its state changes are audited" \
         'jq -se "map(select(.FORGEONE_WORKLOAD == \"w1\" and .FORGEONE_EVENT != null)) | length >= 2" "$audit"'
 check "a reload is audited per workload with its new generation" \
         'jq -se "map(select(.FORGEONE_EVENT == \"policy-loaded\" and ((.FORGEONE_POLICY_GENERATION // \"1\") | tonumber) > 1)) | length >= 1" "$audit"'
+check "the refused reload is audited with the file:line:column and the generation kept" \
+        'jq -se "map(select(.FORGEONE_EVENT == \"policy-reload-failed\" and (.MESSAGE | test(\"bad.json:4:\"))
+                and .FORGEONE_POLICY_GENERATION == \"1\")) | length == 1" "$audit"'
 check "every audit record is chained, and the run ends with a stop record" \
         'jq -se "all(.FORGEONE_CHAIN != null) and (map(select(.FORGEONE_EVENT == \"audit-stopped\")) | length >= 1)" "$audit"'
 finish

@@ -351,6 +351,27 @@ static int strv_push(char ***l, size_t *n, const char *s) {
         return 0;
 }
 
+/* A refused reload is audited (forgeone.audit(7), "policy reload failed") as the daemon's own notice: the
+ * generation in force stays, and the record says which and why. */
+static void post_reload_failed(Manager *m, const char *source, int r, const ForgeError *err) {
+        char text[2048];
+
+        if (!m->sink)
+                return;
+        snprintf(text, sizeof text, "Reload of %s refused, generation %" PRIu64 " (%s) stays: %s", strempty(source),
+                 m->generation, m->policy_digest, forge_error_message(err, r));
+        event_sink_post_notice(m->sink, "forgeoned",
+                               &(EventNotice){
+                                       .kind = EVENT_NOTICE_POLICY_RELOAD_FAILED,
+                                       .policy = source,
+                                       .policy_digest = m->policy_digest[0] ? m->policy_digest : NULL,
+                                       .generation = m->generation,
+                                       .error = -r,
+                                       .trust = -1,
+                               },
+                               text);
+}
+
 int manager_reload(Manager *m, const char *path, const char *text, ReloadResult *ret, ForgeError *err) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
         _cleanup_free_ char *buf = NULL;
@@ -373,8 +394,10 @@ int manager_reload(Manager *m, const char *path, const char *text, ReloadResult 
                 if (!source)
                         return forge_error_set(err, -EINVAL, "no policy file to reload: give one");
                 r = policy_read(source, &buf, &len, err);
-                if (r < 0)
+                if (r < 0) {
+                        post_reload_failed(m, source, r, err);
                         return r;
+                }
         }
         (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading the policy from %s\nMONOTONIC_USEC=%" PRIu64, source,
                           time_now_usec(CLOCK_MONOTONIC));
@@ -431,8 +454,10 @@ done:
         snprintf(status, sizeof status, "Policy generation %" PRIu64 ", %zu workload(s)", m->generation,
                  hashmap_size(m->workloads));
         (void) sd_notifyf(false, "READY=1\nSTATUS=%s", status);
-        if (r < 0)
+        if (r < 0) {
+                post_reload_failed(m, source, r, err);
                 return r;
+        }
         if (ret) {
                 ret->generation = m->generation;
                 snprintf(ret->digest, sizeof ret->digest, "%s", m->policy_digest);
