@@ -192,14 +192,14 @@ audit=$tmp/audit/fallback.jsonl
 digest="sha256:$(sha256sum "$policy" | cut -d' ' -f1)"
 check "forgeoned audits w1's denial of /etc/shadow with its rule, policy digest and generation" \
         'jq -se --arg d "$digest" "map(select(.FORGEONE_WORKLOAD == \"w1\" and .FORGEONE_RULE == \"deny-secrets\"
-                and .FORGEONE_POLICY_DIGEST == \$d and .FORGEONE_POLICY_GENERATION != null)) | length >= 1" "$audit"'
+                and .FORGEONE_POLICY_DIGEST == \$d and .FORGEONE_POLICY_GENERATION != null)) | length >= 1" "$audit" >/dev/null'
 check "the policy in force for w1 and its state changes are audited" \
-        'jq -se "map(select(.FORGEONE_WORKLOAD == \"w1\" and .FORGEONE_EVENT != null)) | length >= 2" "$audit"'
+        'jq -se "map(select(.FORGEONE_WORKLOAD == \"w1\" and .FORGEONE_EVENT != null)) | length >= 2" "$audit" >/dev/null'
 check "a reload is audited per workload with its new generation" \
-        'jq -se "map(select(.FORGEONE_EVENT == \"policy-loaded\" and ((.FORGEONE_POLICY_GENERATION // \"1\") | tonumber) > 1)) | length >= 1" "$audit"'
+        'jq -se "map(select(.FORGEONE_EVENT == \"policy-loaded\" and ((.FORGEONE_POLICY_GENERATION // \"1\") | tonumber) > 1)) | length >= 1" "$audit" >/dev/null'
 check "the refused reload is audited with the file:line:column and the generation kept" \
         'jq -se "map(select(.FORGEONE_EVENT == \"policy-reload-failed\" and (.MESSAGE | test(\"bad.json:4:\"))
-                and .FORGEONE_POLICY_GENERATION == \"1\")) | length == 1" "$audit"'
+                and .FORGEONE_POLICY_GENERATION == \"1\")) | length == 1" "$audit" >/dev/null'
 check "every audit record is chained, and the run ends with a stop record" \
-        'jq -se "all(.FORGEONE_CHAIN != null) and (map(select(.FORGEONE_EVENT == \"audit-stopped\")) | length >= 1)" "$audit"'
+        'jq -se "all(.FORGEONE_CHAIN != null) and (map(select(.FORGEONE_EVENT == \"audit-stopped\")) | length >= 1)" "$audit" >/dev/null'
 finish
