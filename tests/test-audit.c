@@ -19,6 +19,7 @@
 #include "forgeone/audit-journal.h"
 #include "forgeone/audit-verify.h"
 #include "forgeone/audit.h"
+#include "forgeone/event-format.h"
 #include "test-util.h"
 
 /* Every test gets a fresh directory (checked fixture, in the test's process) inside one the whole run
@@ -244,7 +245,7 @@ START_TEST(test_format_helpers) {
         char buf[256];
         uint64_t t;
 
-        ck_assert_str_eq(audit_format_addr(&in, buf, sizeof buf), "10.0.0.1:443/tcp");
+        ck_assert_str_eq(event_format_addr(&in, buf, sizeof buf), "10.0.0.1:443/tcp");
         ck_assert_int_eq(audit_parse_time("2026-05-20 10:00:00", &t), 0);
         ck_assert_uint_eq(t, 1779271200000000u);
         ck_assert_int_eq(audit_parse_time("2026-05-20T10:00:00.5Z", &t), 0);

@@ -12,6 +12,12 @@
 
 #include "forgeone/event-sink.h"
 
+/* An errno's name ("EACCES", "0" for none, the number when it has no name); buf holds the number. */
+const char *event_errno_name(int e, char buf[static 16]);
+
+/* "10.0.0.1:443/tcp", "[::1]:53/udp", "unix:/run/x" (the path escaped): writes into buf, returns buf. */
+char *event_format_addr(const PolicySockaddr *a, char *buf, size_t size);
+
 /* "deny openat "/etc/shadow" [read] -> EACCES (rule deny-secrets)"; writes into buf, returns buf. */
 char *event_format_line(const SupervisorEvent *ev, char *buf, size_t size);
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "audit-internal.h"
+#include "forgeone/event-format.h"
 #include "forgeone/arch-table.h"
 #include "forgeone/policy.h"
 #include "forgeone/string-table.h"
@@ -24,20 +25,6 @@ static const char *const audit_aggregate_reason_table[_AUDIT_AGGREGATE_REASON_MA
 
 DEFINE_STRING_TABLE_LOOKUP_TO_STRING(audit_aggregate_reason, AuditAggregateReason)
 
-const char *audit_errno_name(int e, char buf[static 16]) {
-        const char *n;
-
-        if (e == 0)
-                return "0";
-        n = policy_errno_to_string(e);
-        if (!n)
-                n = strerrorname_np(e);
-        if (!n) {
-                snprintf(buf, 16, "%d", e);
-                n = buf;
-        }
-        return n;
-}
 
 char *audit_escape(const char *s) {
         size_t n = (s ? strlen(s) : 0) * 4 + 3;
@@ -53,27 +40,6 @@ char *audit_escape(const char *s) {
         return buf;
 }
 
-char *audit_format_addr(const PolicySockaddr *a, char *buf, size_t size) {
-        char ip[INET6_ADDRSTRLEN], esc[1024];
-        const char *proto = a->protocol == IPPROTO_TCP ? "/tcp" : a->protocol == IPPROTO_UDP ? "/udp" : "";
-
-        switch (a->family) {
-        case AF_INET:
-                inet_ntop(AF_INET, a->addr, ip, sizeof ip);
-                snprintf(buf, size, "%s:%u%s", ip, a->port, proto);
-                break;
-        case AF_INET6:
-                inet_ntop(AF_INET6, a->addr, ip, sizeof ip);
-                snprintf(buf, size, "[%s]:%u%s", ip, a->port, proto);
-                break;
-        case AF_UNIX:
-                snprintf(buf, size, "unix:%s", event_escape(a->unix_path ?: "", esc, sizeof esc));
-                break;
-        default:
-                snprintf(buf, size, "family %d", a->family);
-        }
-        return buf;
-}
 
 /* Kernel values (the workload's ABI), composite flags first so their parts are not named twice. */
 static const struct {
@@ -144,7 +110,7 @@ char *audit_format_args(const SupervisorEvent *ev, char *buf, size_t size) {
                         break;
                 case SYSCALL_ARG_SOCKADDR:
                         if (ev->addr)
-                                audit_format_addr(ev->addr, tmp, sizeof tmp);
+                                event_format_addr(ev->addr, tmp, sizeof tmp);
                         else
                                 snprintf(tmp, sizeof tmp, "0x%" PRIx64, v);
                         break;
@@ -234,9 +200,9 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
                                        event_escape(ev->path2, q2, sizeof q2));
         if (ev->addr)
                 n += (size_t) snprintf(msg + n, sizeof msg - MIN(n, sizeof msg), " %s",
-                                       audit_format_addr(ev->addr, addr, sizeof addr));
+                                       event_format_addr(ev->addr, addr, sizeof addr));
         n += (size_t) snprintf(msg + n, sizeof msg - MIN(n, sizeof msg), " -> %s (rule %s) workload %s",
-                               ev->error                                  ? audit_errno_name(ev->error, eb)
+                               ev->error                                  ? event_errno_name(ev->error, eb)
                                : ev->action == SUPERVISOR_ACTION_CONTINUE ? "continue"
                                                                           : "ok",
                                strempty(ev->rule_id), workload);
@@ -269,7 +235,7 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
         if (r >= 0 && path2)
                 r = audit_entry_add(e, "FORGEONE_PATH2", path2, SIZE_MAX);
         if (r >= 0 && ev->addr)
-                r = audit_entry_add(e, "FORGEONE_ADDR", audit_format_addr(ev->addr, addr, sizeof addr),
+                r = audit_entry_add(e, "FORGEONE_ADDR", event_format_addr(ev->addr, addr, sizeof addr),
                                     SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_VERDICT", verdict, SIZE_MAX);
@@ -279,7 +245,7 @@ int audit_fields_decision(AuditEntry *e, const EventRecord *rec, unsigned sample
                 r = audit_entry_add(e, "FORGEONE_POLICY_VERDICT",
                                     policy_verdict_to_string(ev->verdict) ?: "unknown", SIZE_MAX);
         if (r >= 0)
-                r = audit_entry_add(e, "FORGEONE_ERRNO", audit_errno_name(ev->error, eb), SIZE_MAX);
+                r = audit_entry_add(e, "FORGEONE_ERRNO", event_errno_name(ev->error, eb), SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_addf(e, "FORGEONE_RESULT", "%" PRId64, ev->value);
         if (r >= 0)
@@ -317,7 +283,7 @@ int audit_fields_aggregate(AuditEntry *e, const EventAggregate *a, AuditAggregat
                 return -ENOMEM;
         if (a->workload)
                 snprintf(msg, sizeof msg, "%" PRIu64 " x %s %s -> %s (rule %s) workload %s, aggregated (%s)",
-                         a->count, verdict, name, a->error ? audit_errno_name(a->error, eb) : "ok",
+                         a->count, verdict, name, a->error ? event_errno_name(a->error, eb) : "ok",
                          strempty(a->rule_id), workload, why);
         else
                 snprintf(msg, sizeof msg,
@@ -353,7 +319,7 @@ int audit_fields_aggregate(AuditEntry *e, const EventAggregate *a, AuditAggregat
                 r = audit_entry_add(e, "FORGEONE_POLICY_VERDICT",
                                     policy_verdict_to_string(a->verdict) ?: "unknown", SIZE_MAX);
         if (r >= 0)
-                r = audit_entry_add(e, "FORGEONE_ERRNO", audit_errno_name(a->error, eb), SIZE_MAX);
+                r = audit_entry_add(e, "FORGEONE_ERRNO", event_errno_name(a->error, eb), SIZE_MAX);
         if (r >= 0)
                 r = audit_entry_add(e, "FORGEONE_RULE", strempty(a->rule_id), SIZE_MAX);
         return r;
@@ -420,6 +386,6 @@ int audit_fields_notice(AuditEntry *e, const EventRecord *rec, const AuditWorklo
              n->kind == EVENT_NOTICE_POLICY_LOADED))
                 r = audit_entry_addf(e, "FORGEONE_TRUST", "%d", n->trust);
         if (r >= 0 && n->kind == EVENT_NOTICE_POLICY_RELOAD_FAILED)
-                r = audit_entry_add(e, "FORGEONE_ERRNO", audit_errno_name(n->error, eb), SIZE_MAX);
+                r = audit_entry_add(e, "FORGEONE_ERRNO", event_errno_name(n->error, eb), SIZE_MAX);
         return r;
 }

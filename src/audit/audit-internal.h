@@ -45,10 +45,6 @@ enum {
  * paths (the resolved path, escaped and quoted), open flags by name, modes in octal, addresses; the
  * rest in hex. Into buf, truncated; returns buf. */
 char *audit_format_args(const SupervisorEvent *ev, char *buf, size_t size);
-/* "1.2.3.4:80/tcp", "[::1]:53/udp", "unix:\"/run/x\"" (escaped) into buf. */
-char *audit_format_addr(const PolicySockaddr *a, char *buf, size_t size);
-/* "EACCES", or the number; "0" for 0. */
-const char *audit_errno_name(int e, char buf[static 16]);
 
 /* Writes s escaped as event_escape() does, without the quotes, into a heap string. */
 char *audit_escape(const char *s);

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The owner's side of "run --local": decisions printed from the event sink, the loop around one
  * workload. See cli-run-common.h. */
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <json-c/json.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,9 +14,9 @@
 #include <unistd.h>
 
 #include "cli-run-common.h"
-#include "forgeone/arch-table.h"
 #include "forgeone/container-store.h"
 #include "forgeone/container.h"
+#include "forgeone/event-format.h"
 #include "forgeone/log.h"
 #include "forgeone/policy.h"
 #include "forgeone/time-util.h"
@@ -101,117 +98,20 @@ typedef struct Printer {
         bool started;
 } Printer;
 
-static const char *errno_name(int e, char buf[static 16]) {
-        const char *n = policy_errno_to_string(e);
-
-        if (!n)
-                n = strerrorname_np(e);
-        if (!n) {
-                snprintf(buf, 16, "%d", e);
-                n = buf;
-        }
-        return n;
-}
-
-static void format_addr(const PolicySockaddr *a, char *buf, size_t size) {
-        char ip[INET6_ADDRSTRLEN], esc[300];
-        const char *proto = a->protocol == IPPROTO_TCP ? "/tcp" : a->protocol == IPPROTO_UDP ? "/udp" : "";
-
-        switch (a->family) {
-        case AF_INET:
-                inet_ntop(AF_INET, a->addr, ip, sizeof ip);
-                snprintf(buf, size, "%s:%u%s", ip, a->port, proto);
-                break;
-        case AF_INET6:
-                inet_ntop(AF_INET6, a->addr, ip, sizeof ip);
-                snprintf(buf, size, "[%s]:%u%s", ip, a->port, proto);
-                break;
-        case AF_UNIX:
-                /* The socket path comes from the workload: escaped. */
-                snprintf(buf, size, "unix:%s", event_escape(a->unix_path ?: "", esc, sizeof esc));
-                break;
-        default:
-                snprintf(buf, size, "family %d", a->family);
-        }
-}
-
-static bool is_allow(const SupervisorEvent *ev) {
-        return ev->action == SUPERVISOR_ACTION_CONTINUE || ev->action == SUPERVISOR_ACTION_EMULATE;
-}
-
+/* The line and the JSON are event-format.h's, as forgeoned writes them; untrusted strings escaped there. */
 static void print_human(const SupervisorEvent *ev) {
-        char line[8192], q[4200], q2[4200], acc[128], addr[400], eb[16], nb[32];
-        const char *verdict = ev->action == SUPERVISOR_ACTION_QUARANTINE ? "quarantine" : is_allow(ev) ? "allow" : "deny";
-        const char *name = ev->syscall;
-        int n;
+        char line[8192];
 
-        if (!name) {
-                snprintf(nb, sizeof nb, "syscall-%d", ev->nr);
-                name = nb;
-        }
-        n = snprintf(line, sizeof line, "forgeone: %s %s", verdict, name);
-        if (ev->path) {
-                event_escape(ev->path, q, sizeof q);
-                policy_access_to_string(ev->access, acc, sizeof acc);
-                n += snprintf(line + n, sizeof line - n, " %s [%s]", q, acc);
-        }
-        if (ev->path2) {
-                event_escape(ev->path2, q2, sizeof q2);
-                n += snprintf(line + n, sizeof line - n, " %s", q2);
-        }
-        if (ev->addr) {
-                format_addr(ev->addr, addr, sizeof addr);
-                n += snprintf(line + n, sizeof line - n, " %s", addr);
-        }
-        if (ev->error)
-                n += snprintf(line + n, sizeof line - n, " -> %s", errno_name(ev->error, eb));
-        else
-                n += snprintf(line + n, sizeof line - n, " -> %s",
-                              ev->action == SUPERVISOR_ACTION_CONTINUE ? "continue" : "ok");
-        n += snprintf(line + n, sizeof line - n, " (rule %s", strempty(ev->rule_id));
-        if (ev->reason)
-                n += snprintf(line + n, sizeof line - n, ": %s", ev->reason);
-        (void) snprintf(line + n, sizeof line - n, ")\n");
-        fputs(line, stderr);
+        fprintf(stderr, "forgeone: %s\n", event_format_line(ev, line, sizeof line));
         if (ev->action == SUPERVISOR_ACTION_QUARANTINE)
                 fputs("forgeone: workload quarantined: stopped\n", stderr);
 }
 
 static void print_json(const EventRecord *rec) {
-        const SupervisorEvent *ev = &rec->decision;
-        json_object *o = json_object_new_object();
-        char acc[128], addr[400], eb[16];
+        _cleanup_free_ char *j = NULL;
 
-        /* json-c escapes every string it writes: untrusted paths are safe here. */
-        json_object_object_add(o, "workload", json_object_new_string(rec->workload));
-        json_object_object_add(o, "seq", json_object_new_int64((int64_t) rec->seq));
-        json_object_object_add(o, "pid", ev->pid > 0 ? json_object_new_int(ev->pid) : NULL);
-        json_object_object_add(o, "tid", json_object_new_int(ev->tid));
-        json_object_object_add(o, "arch", json_object_new_string(arch_table_to_string(ev->arch) ?: "unknown"));
-        json_object_object_add(o, "nr", json_object_new_int(ev->nr));
-        json_object_object_add(o, "syscall", ev->syscall ? json_object_new_string(ev->syscall) : NULL);
-        json_object_object_add(o, "path", ev->path ? json_object_new_string(ev->path) : NULL);
-        if (ev->path2)
-                json_object_object_add(o, "path2", json_object_new_string(ev->path2));
-        json_object_object_add(o, "access",
-                               ev->path ? json_object_new_string(policy_access_to_string(ev->access, acc, sizeof acc))
-                                        : NULL);
-        if (ev->addr) {
-                format_addr(ev->addr, addr, sizeof addr);
-                json_object_object_add(o, "addr", json_object_new_string(addr));
-        } else
-                json_object_object_add(o, "addr", NULL);
-        json_object_object_add(o, "verdict", json_object_new_string(policy_verdict_to_string(ev->verdict) ?: "unknown"));
-        json_object_object_add(o, "action", json_object_new_string(supervisor_action_to_string(ev->action)));
-        json_object_object_add(o, "errno", ev->error ? json_object_new_string(errno_name(ev->error, eb)) : NULL);
-        json_object_object_add(o, "value", json_object_new_int64(ev->value));
-        json_object_object_add(o, "rule", json_object_new_string(strempty(ev->rule_id)));
-        json_object_object_add(o, "reason", ev->reason ? json_object_new_string(ev->reason) : NULL);
-        json_object_object_add(o, "generation", json_object_new_int64((int64_t) ev->generation));
-        json_object_object_add(o, "trust", json_object_new_int(ev->trust));
-        json_object_object_add(o, "target_gone", json_object_new_boolean(ev->target_gone));
-        fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(o);
+        if (event_format_json(rec, &j) >= 0)
+                fprintf(stderr, "%s\n", j);
 }
 
 static void consume(const EventRecord *rec, void *userdata) {

@@ -10,8 +10,12 @@
 #include "forgeone/arch-table.h"
 #include "forgeone/event-format.h"
 
-static const char *errno_name(int e, char buf[static 16]) {
-        const char *n = policy_errno_to_string(e);
+const char *event_errno_name(int e, char buf[static 16]) {
+        const char *n;
+
+        if (e == 0)
+                return "0";
+        n = policy_errno_to_string(e);
 
         if (!n)
                 n = strerrorname_np(e);
@@ -22,8 +26,8 @@ static const char *errno_name(int e, char buf[static 16]) {
         return n;
 }
 
-static void format_addr(const PolicySockaddr *a, char *buf, size_t size) {
-        char ip[INET6_ADDRSTRLEN], esc[300];
+char *event_format_addr(const PolicySockaddr *a, char *buf, size_t size) {
+        char ip[INET6_ADDRSTRLEN], esc[1024];
         const char *proto = a->protocol == IPPROTO_TCP ? "/tcp" : a->protocol == IPPROTO_UDP ? "/udp" : "";
 
         switch (a->family) {
@@ -41,6 +45,7 @@ static void format_addr(const PolicySockaddr *a, char *buf, size_t size) {
         default:
                 snprintf(buf, size, "family %d", a->family);
         }
+        return buf;
 }
 
 static bool is_allow(const SupervisorEvent *ev) {
@@ -77,11 +82,11 @@ char *event_format_line(const SupervisorEvent *ev, char *buf, size_t size) {
         if (ev->path2)
                 APPEND(" %s", event_escape(ev->path2, q, sizeof q));
         if (ev->addr) {
-                format_addr(ev->addr, addr, sizeof addr);
+                event_format_addr(ev->addr, addr, sizeof addr);
                 APPEND(" %s", addr);
         }
         if (ev->error)
-                APPEND(" -> %s", errno_name(ev->error, eb));
+                APPEND(" -> %s", event_errno_name(ev->error, eb));
         else
                 APPEND(" -> %s", ev->action == SUPERVISOR_ACTION_CONTINUE ? "continue" : "ok");
         APPEND(" (rule %s", strempty(ev->rule_id));
@@ -118,13 +123,13 @@ int event_format_json(const EventRecord *rec, char **ret) {
                                ev->path ? json_object_new_string(policy_access_to_string(ev->access, acc, sizeof acc))
                                         : NULL);
         if (ev->addr) {
-                format_addr(ev->addr, addr, sizeof addr);
+                event_format_addr(ev->addr, addr, sizeof addr);
                 json_object_object_add(o, "addr", json_object_new_string(addr));
         } else
                 json_object_object_add(o, "addr", NULL);
         json_object_object_add(o, "verdict", json_object_new_string(policy_verdict_to_string(ev->verdict) ?: "unknown"));
         json_object_object_add(o, "action", json_object_new_string(supervisor_action_to_string(ev->action) ?: "unknown"));
-        json_object_object_add(o, "errno", ev->error ? json_object_new_string(errno_name(ev->error, eb)) : NULL);
+        json_object_object_add(o, "errno", ev->error ? json_object_new_string(event_errno_name(ev->error, eb)) : NULL);
         json_object_object_add(o, "value", json_object_new_int64(ev->value));
         json_object_object_add(o, "rule", json_object_new_string(strempty(ev->rule_id)));
         json_object_object_add(o, "reason", ev->reason ? json_object_new_string(ev->reason) : NULL);
