@@ -41,9 +41,6 @@
 
 #include "supervisor-internal.h"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 /* ---- the cache ---- */
 

@@ -40,20 +40,6 @@
 #include "forgeone/syscall-table.h"
 #include "supervisor-internal.h"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD_FLAG O_EXCL
-#else
-#define PIDFD_THREAD_FLAG PIDFD_THREAD
-#endif
-
-#if defined(__x86_64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#define NATIVE_AUDIT_ARCH 0
-#endif
-
 /* The kernel's own O_TMPFILE bit: glibc's __O_TMPFILE and O_TMPFILE include O_DIRECTORY. */
 #define KERNEL_O_TMPFILE 020000000u
 #define O_TMPFILE_MASK (KERNEL_O_TMPFILE | O_DIRECTORY | O_CREAT)
@@ -411,7 +397,7 @@ static int job_wait(Job *j, int target_pidfd, int fd, short events, int ifd, int
 }
 
 static int job_target_pidfd(const Job *j) {
-        return pidfd_open_raw(j->ev.tid, PIDFD_THREAD_FLAG);
+        return pidfd_open_raw(j->ev.tid, PIDFD_THREAD);
 }
 
 /* The open of a FIFO that has no partner yet: a writer waits for a reader, a reader for a writer. Opens

@@ -17,14 +17,6 @@
 
 #include "supervisor-internal.h"
 
-#if defined(__x86_64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#define NATIVE_AUDIT_ARCH 0
-#endif
-
 #define XATTR_NAME_MAX_ 255
 #define XATTR_SIZE_MAX_ 65536
 

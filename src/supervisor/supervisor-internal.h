@@ -16,7 +16,9 @@
  * /proc state; supervisor-creds.c caches and takes on its credentials.
  */
 
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +30,21 @@
 #include "forgeone/seccomp-notify.h"
 #include "forgeone/supervisor-decide.h"
 #include "forgeone/supervisor.h"
+
+/* The ABI the supervisor emulates and takes descriptors for (other ABIs' calls are decided, not
+ * performed). */
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#define NATIVE_AUDIT_ARCH 0
+#endif
+
+/* Linux 6.9: a pidfd of one thread (not of its thread group); the uapi value is O_EXCL. */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 #include "forgeone/syscall-table.h"
 #include "forgeone/trust-score.h"
 

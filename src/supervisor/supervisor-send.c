@@ -36,19 +36,6 @@
 #include "forgeone/path-resolve.h"
 #include "supervisor-internal.h"
 
-#if defined(__x86_64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#define NATIVE_AUDIT_ARCH 0
-#endif
-
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD_FLAG O_EXCL
-#else
-#define PIDFD_THREAD_FLAG PIDFD_THREAD
-#endif
 #ifndef SCM_PIDFD
 #define SCM_PIDFD 0x04
 #endif
@@ -312,7 +299,7 @@ static void *send_worker(void *arg) {
         SendJob *j = arg;
         Supervisor *s = j->s;
         EmulateResult res = {};
-        _cleanup_close_ int pidfd = pidfd_open_raw(j->ev.tid, PIDFD_THREAD_FLAG);
+        _cleanup_close_ int pidfd = pidfd_open_raw(j->ev.tid, PIDFD_THREAD);
         struct timeval tv = {};
         socklen_t tl = sizeof tv;
         int64_t timeout_ms = -1;
