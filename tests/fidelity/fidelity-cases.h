@@ -68,6 +68,7 @@ struct Case {
         const char *obs[4]; /* observed afterwards by the driver, natively */
         bool obs_times;     /* observations include atime and mtime */
         bool no_auto_obs;
+        bool removed_cwd;   /* the case works in a directory removed since (the driver's "rmdird") */
 };
 
 struct Ctx {

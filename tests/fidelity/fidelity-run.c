@@ -425,6 +425,15 @@ static _Noreturn void case_child(unsigned idx, const char *dir, int sock, int ou
                 dprintf(outfd, "%s | setup: chdir priv/pub/deep: %s\n", c->name, errno_name(errno));
                 _exit(2);
         }
+        if (c->removed_cwd) {
+                int d = -1;
+
+                if (driver_request(&x, "fd rmdird", -1, reply, sizeof reply, &d) < 0 || d < 0 || fchdir(d) < 0) {
+                        dprintf(outfd, "%s | setup: removed cwd: %s\n", c->name, reply);
+                        _exit(2);
+                }
+                close(d);
+        }
         /* Once its ids changed, the process may not follow its own /proc/self/exe: name the program. */
         n = readlink("/proc/self/exe", self, sizeof self - 1);
         self[n > 0 ? n : 0] = 0;
