@@ -1735,6 +1735,7 @@ static void gen_removed_dir(void) {
                 { "linkat", "rmdird", ".", NULL, "new", { V(0) } },
                 { "linkat", "rmdird", ".", NULL, "new", { V(AT_SYMLINK_FOLLOW) } },
                 { "linkat", "rmdird", ".", NULL, "new", { V(AT_EMPTY_PATH) } },
+                { "linkat", "rmdird", ".", NULL, "new", { V(AT_EMPTY_PATH) }, CRED_USER },
                 { "fchmodat", "rmdird", "./.", NULL, NULL, { V(0700) } },
                 { "fchmodat", "rmdird", ".", NULL, NULL, { V(0700) }, CRED_USER },
                 { "fchownat", "rmdird", ".", NULL, NULL, { V(1000), V(-1), V(0) }, CRED_USER },
@@ -1809,6 +1810,34 @@ static void gen_removed_dir(void) {
                 set_vals(c, e->v, n);
                 c->cred = e->cred;
                 c->removed_cwd = true;
+        }
+        /* linkat(2) with AT_EMPTY_PATH from a directory descriptor needs CAP_DAC_READ_SEARCH, or a file
+         * opened with the caller's very credentials (Linux 6.10): without the capability, a descriptor the
+         * driver opened gives ENOENT, from the cwd or by an absolute path it is not asked. */
+        static const struct {
+                const char *fd0, *p0, *fd1, *p1;
+        } emp[] = {
+                { "udir", "f", "udir", "new" },       { "file", "x", "cwd", "new" },
+                { "closed", "f", "cwd", "new" },      { "cwd", "u/f", "udir", "new" },
+                { "udir", "%C/u/f", "udir", "new" },  { "own-utmpfile", "", "udir", "new" },
+                { "own-udir", "f", "udir", "new" },
+        };
+        static const Cred emp_creds[] = { CRED_ROOT, CRED_USER, CRED_SETEUID, CRED_EXEC, CRED_NODAC };
+        FOREACH(e, emp)
+                FOREACH(cr, emp_creds) {
+                        if (*cr == CRED_NODAC && !strcmp(e->fd0, "own-utmpfile"))
+                                continue; /* it may not create one in u */
+                        Case *c = add_pq("linkat", e->fd0, e->p0, e->fd1, e->p1);
+                        seta(c, 0, (Val) V(AT_EMPTY_PATH));
+                        c->cred = *cr;
+                }
+        FOREACH(cr, emp_creds) {
+                if (*cr == CRED_NODAC)
+                        continue;
+                Case *c = add_pq("linkat", NULL, "/proc/self/fd/%2", "udir", "new");
+                seta(c, 0, (Val) V(AT_SYMLINK_FOLLOW));
+                c->fd[2] = "own-utmpfile";
+                c->cred = *cr;
         }
 }
 
