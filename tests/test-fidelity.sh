@@ -39,7 +39,11 @@ chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 cp "$cases_bin" "$tmp/fidelity-cases"
 prog=$tmp/fidelity-cases
-mkdir "$tmp/fx"
+mkdir "$tmp/fx" "$tmp/cwd"
+# The runs' working directory, which cases see as their parent's (/proc/%p/cwd): an empty one of ours,
+# not the build tree, where a mediated run's audit state can appear in between.
+chmod 755 "$tmp/cwd"
+cd "$tmp/cwd" || exit 1
 
 run() { # run OUT [WRAPPER...]: a fresh fixture at the same path every time
         local out=$1

@@ -326,7 +326,14 @@ int continue_opath_substitute(Call *c, int trust, EmulateResult *res) {
                 return -EOPNOTSUPP;
         if (c->magic_file >= 0)
                 opath = fcntl(c->magic_file, F_DUPFD_CLOEXEC, 3);
-        else {
+        else if (c->base_fd[0] >= 0 && c->walk[0]) {
+                /* "." of a directory without a name, from our copy of it (supervisor-decode.c). */
+                struct open_how how = {
+                        .flags = O_PATH | O_CLOEXEC | (c->open_flags & (O_NOFOLLOW | O_DIRECTORY)),
+                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+                };
+                opath = openat2_raw(c->base_fd[0], c->walk[0], &how);
+        } else {
                 struct open_how how = {
                         .flags = O_PATH | O_CLOEXEC | (c->open_flags & (O_NOFOLLOW | O_DIRECTORY)),
                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,

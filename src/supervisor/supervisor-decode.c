@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -150,6 +151,17 @@ static int open_in_root(Call *c, const char *path) {
         return fd;
 }
 
+/* The name the workload reaches its file open as fd_number by: /proc/PID/fd/N, or /proc/PID/cwd. */
+static int taken_name(const Call *c, int fd_number, char **ret) {
+        int r;
+
+        if (fd_number == AT_FDCWD)
+                r = asprintf(ret, "/proc/%d/cwd", (int) c->creds->ns_tgid);
+        else
+                r = asprintf(ret, "/proc/%d/fd/%d", (int) c->creds->ns_tgid, fd_number);
+        return r < 0 ? -ENOMEM : 0;
+}
+
 /* What the policy judges for a file taken from the workload: its real path inside the root, checked to
  * name this very inode; for a file that has no name there (pipe, socket, anonymous inode, namespace
  * file, an O_TMPFILE or unlinked file with no link left), the name the workload reaches it by,
@@ -172,16 +184,10 @@ static int judge_taken(Call *c, int file, int fd_number, char **ret) {
         target[n] = 0;
         if (target[0] != '/' ||
             (st.st_nlink == 0 && n > 10 && streq(target + n - 10, " (deleted)"))) {
-                char *name = NULL;
-
-                if (fd_number == AT_FDCWD)
-                        r = asprintf(&name, "/proc/%d/cwd", (int) c->creds->ns_tgid);
-                else
-                        r = asprintf(&name, "/proc/%d/fd/%d", (int) c->creds->ns_tgid, fd_number);
+                r = taken_name(c, fd_number, ret);
                 if (r < 0)
-                        return -ENOMEM;
+                        return r;
                 c->nameless = true;
-                *ret = name;
                 return 0;
         }
         r = path_strip_root(c->s->root_path, target, &inside);
@@ -253,6 +259,82 @@ static int take_magic_file(Call *c, char **path) {
         return 0;
 }
 
+/* Is path made of "." components only ("." , "./.", "./")? */
+static bool dots_only(const char *path) {
+        bool dot = false;
+
+        for (const char *p = path; *p; p++) {
+                if (*p == '.' && (p == path || p[-1] == '/') && (p[1] == '/' || p[1] == 0))
+                        dot = true;
+                else if (*p != '/')
+                        return false;
+        }
+        return dot;
+}
+
+/*
+ * A relative path from a directory that has no name left (removed; the cwd or dirfd): nothing can be
+ * looked up in it (ENOENT), but "." is the directory itself, which the kernel acts on like any other
+ * (a stat, an open, a chmod, ...; unlinkat and mkdirat refuse "." as they refuse it anywhere). The
+ * directory is taken from the workload, judged as a file without a name (/proc/PID/fd/N, /proc/PID/cwd:
+ * nothing else names it), and the path as given is walked from that very copy under the workload's
+ * credentials (supervisor-emulate.c), so the kernel checks the search permission the lookup of "."
+ * needs. Other relative paths, and calls the supervisor cannot perform: -ENOENT, as before.
+ */
+static int decode_removed_base(Call *c, bool second, int dirfd, const char *path) {
+        _cleanup_close_ int dir = -EBADF;
+        _cleanup_free_ char *name = NULL, *walk = NULL;
+        struct stat st;
+        int r;
+
+        if (!c->creds || !c->cls || !c->cls->emulable || !dots_only(path))
+                return -ENOENT;
+        r = decode_take_file(c, dirfd, &dir);
+        if (r < 0)
+                return r == -EBADF ? -EBADF : -ENOENT;
+        if (fstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_nlink > 0)
+                return -ENOENT;
+        r = taken_name(c, dirfd, &name);
+        if (r < 0)
+                return r;
+        walk = strdup(path);
+        if (!walk)
+                return -ENOMEM;
+        safe_close(c->base_fd[second]);
+        c->base_fd[second] = TAKE_FD(dir);
+        free(c->walk[second]);
+        c->walk[second] = TAKE_PTR(walk);
+        c->walk_base[second] = 0;
+        c->resolved[second] = 0;
+        if (second) {
+                c->path2 = TAKE_PTR(name);
+                c->lookup_error2 = 0;
+        } else {
+                /* Not "exists": a directory is never there for O_CREAT, which the kernel refuses
+                 * (EISDIR), as supervisor-path.c's probe says too. */
+                c->path = TAKE_PTR(name);
+                c->lookup_error = 0;
+                c->object_fd_number = dirfd;
+                c->nameless = true;
+        }
+        return 0;
+}
+
+/* linkat(2) with AT_EMPTY_PATH from a directory descriptor (Linux 6.10, path_init()): the kernel finds
+ * nothing (ENOENT) unless the caller has CAP_DAC_READ_SEARCH in the user namespace of whoever opened
+ * the file, or the file was opened with the caller's very credentials (the same struct cred). That last
+ * comparison cannot be made from outside the kernel (and a file the workload opened under emulation was
+ * opened by the supervisor anyway): only the capability counts here, in the supervisor's own user
+ * namespace, so a workload without it gets ENOENT also for a descriptor it opened itself, as on Linux
+ * before 6.10 (forgeonectl(1) NOTES; tests/fidelity/exceptions). */
+static bool link_empty_refused(const Call *c, int dirfd, const char *path) {
+        int af = arg_index(c->info, SYSCALL_ARG_AT_FLAGS);
+
+        return c->name && streq(c->name, "linkat") && af >= 0 && (c->args[af] & AT_EMPTY_PATH) &&
+               dirfd != AT_FDCWD && path[0] != '/' && c->creds &&
+               (c->creds->foreign_userns || !(c->creds->cap_eff & (1ull << CAP_DAC_READ_SEARCH)));
+}
+
 static int decode_path(Call *c, bool second) {
         SyscallArg pk = second ? SYSCALL_ARG_PATH2 : SYSCALL_ARG_PATH;
         SyscallArg dk = second ? SYSCALL_ARG_DIRFD2 : SYSCALL_ARG_DIRFD;
@@ -285,6 +367,15 @@ static int decode_path(Call *c, bool second) {
                 c->ptr_lens[c->n_ptrs++] = (size_t) n + 1;
         }
 
+        if (!second && link_empty_refused(c, dirfd, buf)) {
+                /* Before the path is looked at: the descriptor (EBADF when none), then ENOENT. What is
+                 * judged is the descriptor's file, all the kernel looked at. */
+                r = decode_taken(c, dirfd);
+                if (r < 0)
+                        return r;
+                c->lookup_error = ENOENT;
+                return 0;
+        }
         if (n == 0) {
                 /* "" names the dirfd itself with AT_EMPTY_PATH (readlinkat always takes it), and nothing
                  * (ENOENT) otherwise. */
@@ -311,6 +402,8 @@ static int decode_path(Call *c, bool second) {
         }
         unsigned rflags = 0;
         r = call_resolve_path(c, second, dirfd, buf, last_nofollow(c, second), &resolved, &rflags);
+        if (r == -ENOENT && buf[0] != '/')
+                return decode_removed_base(c, second, dirfd, buf);
         if (r < 0)
                 return r;
         if (!second && (rflags & PATH_RESOLVE_RESULT_MAGIC)) {

@@ -214,7 +214,12 @@ static int walk_open(Call *c, bool second, uint64_t flags, mode_t mode, uint64_t
                         return r;
         }
 
-        if (rf & PATH_RESOLVE_RESULT_MAGIC_LAST) {
+        if (c->base_fd[second] >= 0) {
+                /* "." of a directory without a name, walked from our copy of it (supervisor-decode.c):
+                 * the search permission the kernel's lookup of "." needs is checked by ours. */
+                how.resolve = (how.resolve & ~(uint64_t) RESOLVE_IN_ROOT) | RESOLVE_BENEATH;
+                fd = openat2_raw(c->base_fd[second], walk, &how);
+        } else if (rf & PATH_RESOLVE_RESULT_MAGIC_LAST) {
                 struct open_how dir = {
                         .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
@@ -272,6 +277,17 @@ static int entry_open(Call *c, bool second, int *ret_fd, char *ret_name, size_t 
 
         if (!walk)
                 return -EINVAL;
+        if (c->base_fd[second] >= 0) {
+                /* "." (or "./.") of a directory without a name: the parent is the directory itself,
+                 * whose search permission the kernel's walk checks for the last "." too. */
+                how.resolve = (how.resolve & ~(uint64_t) RESOLVE_IN_ROOT) | RESOLVE_BENEATH;
+                fd = openat2_raw(c->base_fd[second], ".", &how);
+                if (fd < 0)
+                        return fd;
+                snprintf(ret_name, size, ".%s", c->trailing_slash[second] ? "/" : "");
+                *ret_fd = fd;
+                return 0;
+        }
         last = strrchr(walk, '/');
         if (!last)
                 return -EINVAL;
@@ -884,7 +900,13 @@ worker:
 static int object_fd(Call *c, bool nofollow, int *ret) {
         int fd;
 
-        if (c->magic_file >= 0) {
+        if (c->base_fd[0] >= 0) {
+                /* "." of a directory without a name: walked from our copy of it, as the workload's own
+                 * lookup would. */
+                fd = walk_open(c, false, O_PATH | (nofollow ? O_NOFOLLOW : 0), 0, 0, 0);
+                if (fd < 0)
+                        return fd;
+        } else if (c->magic_file >= 0) {
                 fd = fcntl(c->magic_file, F_DUPFD_CLOEXEC, 3);
                 if (fd < 0)
                         return -errno;

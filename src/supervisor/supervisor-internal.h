@@ -266,6 +266,11 @@ typedef struct Call {
          * (pidfd_getfd): what is judged and what the emulation acts on. path is its real path inside the
          * root, checked to name this very file, or "/proc/PID/fd/N" for a file with no name (nameless). */
         int magic_file;
+        /* A relative path of only "." components from a directory that has no name left (a removed cwd
+         * or dirfd; second: path2's): that directory, taken from the workload like magic_file, is what
+         * walk[] (the path as given) starts from, instead of the root; path is the name the workload
+         * reaches it by (/proc/PID/fd/N, /proc/PID/cwd). -EBADF otherwise. */
+        int base_fd[2];
         struct stat open_st;  /* the file walk_open() opened last (supervisor-emulate.c) */
         bool open_st_valid;
         bool nameless;

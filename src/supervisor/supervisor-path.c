@@ -257,6 +257,8 @@ int call_resolve_again(Call *c) {
         c->lookup_error = c->lookup_error2 = 0;
         c->magic = c->exists = c->followed = c->null_path = c->empty_path = false;
         c->magic_file = safe_close(c->magic_file);
+        c->base_fd[0] = safe_close(c->base_fd[0]);
+        c->base_fd[1] = safe_close(c->base_fd[1]);
         c->sock_fd = safe_close(c->sock_fd);
         c->have_addr = false;
         c->n_ptrs = 0;

@@ -329,6 +329,8 @@ void call_done(Call *c) {
         free(c->walk[1]);
         c->sock_fd = safe_close(c->sock_fd);
         c->magic_file = safe_close(c->magic_file);
+        c->base_fd[0] = safe_close(c->base_fd[0]);
+        c->base_fd[1] = safe_close(c->base_fd[1]);
 }
 
 /* ---- one notification ---- */
@@ -358,7 +360,7 @@ static void decide_input(const Call *c, int decode_error, bool quarantined, Deci
 }
 
 void supervisor_handle(Supervisor *s, const struct seccomp_notif *req) {
-        Call c = { .s = s, .sock_fd = -EBADF, .magic_file = -EBADF };
+        Call c = { .s = s, .sock_fd = -EBADF, .magic_file = -EBADF, .base_fd = { -EBADF, -EBADF } };
         SyscallClass cls_buf;
         SupervisorEvent ev = {};
         Decision d;

@@ -1323,9 +1323,23 @@ typedef struct FdRace {
 
 static int open_obj(const char *spec, int flags) {
         /* "fd:N" names an fd the harness passed in; "sock:PATH" one a helper of the harness hands out on
-         * a unix socket (the way a workload legitimately comes to hold a file it may not open). */
+         * a unix socket (the way a workload legitimately comes to hold a file it may not open);
+         * "rmdir:PATH" a directory made, opened and removed here (a directory without a name). */
         if (strncmp(spec, "fd:", 3) == 0)
                 return fcntl(atoi(spec + 3), F_DUPFD_CLOEXEC, 3);
+        if (strncmp(spec, "rmdir:", 6) == 0) {
+                int fd;
+
+                (void) rmdir(spec + 6);
+                if (mkdir(spec + 6, 0755) < 0)
+                        return -1;
+                fd = open(spec + 6, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0 && rmdir(spec + 6) < 0) {
+                        close(fd);
+                        return -1;
+                }
+                return fd;
+        }
         if (strncmp(spec, "sock:", 5) == 0) {
                 struct sockaddr_un un = { .sun_family = AF_UNIX };
                 int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), fd = -1;
@@ -1406,6 +1420,10 @@ static int race_fdcall(const char *id, unsigned long attempts, const char *a, co
                         r = syscall(__NR_fchmodat2, RACE_FD, "", (i & 1) ? 0604 : 0640, AT_EMPTY_PATH);
                 else if (streq(id, "fchmodat-empty-path"))
                         r = syscall(SYS_fchmodat, RACE_FD, "", (i & 1) ? 0604 : 0640);
+                else if (streq(id, "fchmodat-dot-removed"))
+                        /* "." of a removed directory is that directory, taken by the supervisor as a file
+                         * without a name; b is a protected directory. */
+                        r = syscall(SYS_fchmodat, RACE_FD, ".", (i & 1) ? 0705 : 0750);
                 else if (streq(id, "fchownat-empty-path"))
                         r = fchownat(RACE_FD, "", 0, (i & 1) ? 1 : 2, AT_EMPTY_PATH);
                 else if (streq(id, "utimensat-empty-path"))

@@ -3,8 +3,8 @@
 # Issue 7, class 3a: check by one name, act on another, for calls that name their object by fd. A sibling
 # thread dup2()s a protected file onto the fd the call names while the call is in flight: linkat,
 # fchmodat2, fchmodat, fchownat, utimensat with AT_EMPTY_PATH, futimens, reopening /proc/self/fd/N,
-# openat with a dirfd, and (under a policy that mediates stat and readlink by path) statx, newfstatat and
-# readlinkat with AT_EMPTY_PATH. An escape is an effect on the protected object (a hard link to it, its
+# openat with a dirfd, fchmodat of "." from a removed directory, and (under a policy that mediates stat
+# and readlink by path) statx, newfstatat and readlinkat with AT_EMPTY_PATH. An escape is an effect on the protected object (a hard link to it, its
 # mode, group or times changed, a writable fd of it, its inode or link text returned), counted after
 # every attempt. In --local and container mode; the attempts add up to at least 100,000 per race.
 #
@@ -36,6 +36,10 @@ for race in linkat-empty-path fchmodat2-empty-path fchmodat-empty-path fchownat-
 done
 run_local "$notrust" "$W/r-openat" -- "$attack" race-fd openat-dirfd "$LOCAL_ATTEMPTS" "$W/d" "$P/dir" passwd
 results "local:" "$W/r-openat"
+# "." of a removed directory (judged as /proc/PID/fd/N, allowed) against a protected directory's mode.
+run_local "$notrust" "$W/r-dot-removed" -- "$attack" race-fd fchmodat-dot-removed "$LOCAL_ATTEMPTS" \
+        "rmdir:$W/gone" "$P/dir"
+results "local:" "$W/r-dot-removed"
 # Under the unmodified default.json: the workload is quarantined after 90 denials; is it in time?
 run_local "$src/policies/default.json" "$W/r-link-default" -- "$attack" race-fd linkat-empty-path "$LOCAL_ATTEMPTS" \
         "$W/ok" "$P/passwd" "$W/lnk"
@@ -81,6 +85,9 @@ if image_build; then
         done
         run_container "$notrust" "$W/c-openat" -- /bin/attack race-fd openat-dirfd "$CONTAINER_ATTEMPTS" /tmp/d /etc/protdir passwd
         results "container:" "$W/c-openat"
+        run_container "$notrust" "$W/c-dot-removed" -- /bin/attack race-fd fchmodat-dot-removed "$CONTAINER_ATTEMPTS" \
+                rmdir:/tmp/gone /etc/protdir
+        results "container:" "$W/c-dot-removed"
         # The helper's socket inside the container's root, under /tmp (scratch space there too).
         for race in statx-empty-path newfstatat-empty-path readlinkat-empty-path; do
                 name=fo-attack-stat-$$-$race

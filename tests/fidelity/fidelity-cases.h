@@ -48,8 +48,9 @@ typedef struct Ctx Ctx;
 typedef void (*CaseFn)(const Case *c, Ctx *x);
 
 /* Descriptor slots: tokens the driver opens natively and passes in (see fidelity-driver.c), or
- * "cwd" (AT_FDCWD), "closed" (a number that is not open), "neg" (-42). Slot 2 is only used in paths
- * (%2 is its number, for /proc/self/fd/%2). */
+ * "cwd" (AT_FDCWD), "closed" (a number that is not open), "neg" (-42), or "own-utmpfile" and "own-udir",
+ * which the case opens itself with its own credentials (an O_TMPFILE in u, the directory u). Slot 2 is
+ * only used in paths (%2 is its number, for /proc/self/fd/%2). */
 #define CASE_FDS 3
 
 struct Case {
@@ -68,6 +69,7 @@ struct Case {
         const char *obs[4]; /* observed afterwards by the driver, natively */
         bool obs_times;     /* observations include atime and mtime */
         bool no_auto_obs;
+        bool removed_cwd;   /* the case works in a directory removed since (the driver's "rmdird") */
 };
 
 struct Ctx {

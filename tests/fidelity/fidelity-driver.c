@@ -616,11 +616,28 @@ static void bprint_normalized(Buf *b, const char *t) {
 
 /* ---- descriptors handed to cases ---- */
 
+/* path as the asking process sees it: through its root, in its own mount namespace. A descriptor
+ * opened in ours would name our copy of the mounts, which a workload in a mount namespace of its own
+ * (forgeonectl's) could never have opened, and which the kernel refuses to link from into its own
+ * (EXDEV): the driver's descriptors are the workload's own kind. */
+static const char *in_peer(char *out, size_t size, const char *path) {
+        char tmp[2 * PATH_MAX];
+
+        if (peer_pid <= 0)
+                return path;
+        if ((size_t) snprintf(tmp, sizeof tmp, "/proc/%d/root%s", (int) peer_pid, path) >= size) {
+                errno = ENAMETOOLONG;
+                die(path);
+        }
+        memcpy(out, tmp, strlen(tmp) + 1);
+        return out;
+}
+
 static int open_token(const char *tok) {
-        char p[2 * PATH_MAX];
+        char p[2 * PATH_MAX], q[2 * PATH_MAX];
         int fd, pfd[2];
 
-#define IN_CASE(rel) (join(p, sizeof p, case_dir, rel), p)
+#define IN_CASE(rel) (join(q, sizeof q, case_dir, rel), in_peer(p, sizeof p, q))
         if (!strcmp(tok, "d"))
                 return open(IN_CASE("d"), O_RDONLY | O_DIRECTORY);
         if (!strcmp(tok, "dpath"))
@@ -661,14 +678,23 @@ static int open_token(const char *tok) {
                         die("rmdir e");
                 return fd;
         }
+        if (!strcmp(tok, "rmdirp")) {
+                /* A removed directory that only its owner (root) may search. */
+                if (mkdir(IN_CASE("ep"), 0700) < 0 || chmod(p, 0700) < 0)
+                        die("mkdir ep");
+                fd = open(p, O_RDONLY | O_DIRECTORY);
+                if (fd >= 0 && rmdir(p) < 0)
+                        die("rmdir ep");
+                return fd;
+        }
         if (!strcmp(tok, "ro")) {
-                join(p, sizeof p, fixture, "ro");
-                return open(p, O_RDONLY | O_DIRECTORY);
+                join(q, sizeof q, fixture, "ro");
+                return open(in_peer(p, sizeof p, q), O_RDONLY | O_DIRECTORY);
         }
         if (!strcmp(tok, "other"))
-                return open(other_dir, O_RDONLY | O_DIRECTORY);
+                return open(in_peer(p, sizeof p, other_dir), O_RDONLY | O_DIRECTORY);
         if (!strcmp(tok, "root"))
-                return open("/", O_RDONLY | O_DIRECTORY);
+                return open(in_peer(p, sizeof p, "/"), O_RDONLY | O_DIRECTORY);
         if (!strcmp(tok, "nsnet"))
                 return open("/proc/self/ns/net", O_RDONLY);
         if (!strcmp(tok, "pipe")) {

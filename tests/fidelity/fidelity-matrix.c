@@ -207,6 +207,8 @@ static void name_case(Case *c) {
                 append(buf, sizeof buf, &len, " as %s", cred_names[c->cred]);
         if (c->umask != 022)
                 append(buf, sizeof buf, &len, " umask=%03o", (unsigned) c->umask);
+        if (c->removed_cwd)
+                append(buf, sizeof buf, &len, " in removed cwd");
         if (c->limit == LIMIT_FSIZE)
                 append(buf, sizeof buf, &len, " RLIMIT_FSIZE=16");
         else if (c->limit == LIMIT_NOFILE)
@@ -1692,6 +1694,153 @@ static void gen_private_cwd(void) {
         }
 }
 
+/* Sets the case's values in the order its syscall's layout lists them (a, b, c, d). */
+static void set_vals(Case *c, const Val *v, size_t n) {
+        const Sys *s = sys_find(c->sys);
+
+        for (size_t i = 0, j = 0; s->layout[i] && j < n; i++)
+                if (s->layout[i] >= 'a' && s->layout[i] <= 'd')
+                        seta(c, s->layout[i] - 'a', v[j++]);
+}
+
+/* A directory removed while it is held (a dirfd, the cwd): nothing is found in it, but "." is the
+ * directory itself, which every call acts on as on any other; its search permission is still needed to
+ * look "." up. */
+static void gen_removed_dir(void) {
+        static const struct {
+                const char *sys, *fd0, *p0, *fd1, *p1;
+                Val v[3];
+                Cred cred;
+        } k[] = {
+                { "openat", "rmdird", "./.", NULL, NULL, { V(O_RDONLY), V(0) } },
+                { "openat", "rmdird", "./", NULL, NULL, { V(O_RDONLY | O_DIRECTORY), V(0) } },
+                { "openat", "rmdird", ".", NULL, NULL, { V(O_WRONLY), V(0) } },
+                { "openat", "rmdird", ".", NULL, NULL, { V(O_RDWR | O_CREAT), V(0644) } },
+                { "openat", "rmdird", ".", NULL, NULL, { V(O_WRONLY | O_CREAT | O_EXCL), V(0644) } },
+                { "openat", "rmdird", ".", NULL, NULL, { V(O_TMPFILE | O_RDWR), V(0644) } },
+                { "openat", "rmdird", ".", NULL, NULL, { V(O_PATH), V(0) } },
+                { "openat", "rmdird", "./x", NULL, NULL, { V(O_RDONLY), V(0) } },
+                { "openat", "rmdird", "..", NULL, NULL, { V(O_RDONLY), V(0) } },
+                { "newfstatat", "rmdird", "./", NULL, NULL, { V(0) } },
+                { "faccessat2", "rmdird", ".", NULL, NULL, { V(W_OK), V(AT_EACCESS) } },
+                { "readlinkat", "rmdird", ".", NULL, NULL, { V(4096) } },
+                { "mkdirat", "rmdird", ".", NULL, NULL, { V(0755) } },
+                { "mknodat", "rmdird", ".", NULL, NULL, { V(S_IFIFO | 0644), V(0) } },
+                { "symlinkat", NULL, "x", "rmdird", ".", { { 0, NULL } } },
+                { "unlinkat", "rmdird", "./", NULL, NULL, { V(AT_REMOVEDIR) } },
+                { "renameat", "rmdird", ".", NULL, "new", { { 0, NULL } } },
+                { "renameat", NULL, "f", "rmdird", ".", { { 0, NULL } } },
+                { "renameat2", NULL, "f", "rmdird", ".", { V(RENAME_NOREPLACE) } },
+                { "linkat", NULL, "f", "rmdird", ".", { V(0) } },
+                { "linkat", "rmdird", ".", NULL, "new", { V(0) } },
+                { "linkat", "rmdird", ".", NULL, "new", { V(AT_SYMLINK_FOLLOW) } },
+                { "linkat", "rmdird", ".", NULL, "new", { V(AT_EMPTY_PATH) } },
+                { "linkat", "rmdird", ".", NULL, "new", { V(AT_EMPTY_PATH) }, CRED_USER },
+                { "fchmodat", "rmdird", "./.", NULL, NULL, { V(0700) } },
+                { "fchmodat", "rmdird", ".", NULL, NULL, { V(0700) }, CRED_USER },
+                { "fchownat", "rmdird", ".", NULL, NULL, { V(1000), V(-1), V(0) }, CRED_USER },
+                { "utimensat", "rmdird", ".", NULL, NULL, { { 1, "fixed" }, V(AT_SYMLINK_NOFOLLOW) } },
+                { "newfstatat", "rmdird", ".", NULL, NULL, { V(0) }, CRED_USER },
+                /* Private: "." needs the search permission the caller lacks, "" (AT_EMPTY_PATH) does not. */
+                { "newfstatat", "rmdirp", ".", NULL, NULL, { V(0) } },
+                { "newfstatat", "rmdirp", ".", NULL, NULL, { V(0) }, CRED_USER },
+                { "newfstatat", "rmdirp", "", NULL, NULL, { V(AT_EMPTY_PATH) }, CRED_USER },
+                { "statx", "rmdirp", ".", NULL, NULL, { V(0), V(STATX_BASIC_STATS) }, CRED_NOBODY },
+                { "openat", "rmdirp", ".", NULL, NULL, { V(O_RDONLY), V(0) }, CRED_USER },
+                { "openat", "rmdirp", ".", NULL, NULL, { V(O_PATH), V(0) }, CRED_USER },
+                { "faccessat", "rmdirp", ".", NULL, NULL, { V(R_OK) }, CRED_USER },
+                { "readlinkat", "rmdirp", ".", NULL, NULL, { V(4096) }, CRED_USER },
+                { "unlinkat", "rmdirp", ".", NULL, NULL, { V(0) }, CRED_USER },
+                { "mkdirat", "rmdirp", ".", NULL, NULL, { V(0755) }, CRED_USER },
+                { "fchmodat", "rmdirp", ".", NULL, NULL, { V(0600) }, CRED_USER },
+                { "utimensat", "rmdirp", ".", NULL, NULL, { { 0, "NULL" }, V(0) }, CRED_USER },
+                { "linkat", "rmdirp", ".", NULL, "new", { V(0) }, CRED_USER },
+                /* A name in it: ENOENT, which the kernel answers only after the checks of the other path
+                 * (a documented exception). */
+                { "renameat", "rmdird", "x", "other", "new", { { 0, NULL } } },
+                { "linkat", "other", "f", "rmdird", "new", { V(0) } },
+        };
+        static const struct {
+                const char *sys, *p0, *p1;
+                Val v[3];
+                Cred cred;
+        } cwd[] = {
+                { "open", ".", NULL, { V(O_RDONLY), V(0) } },
+                { "open", "./", NULL, { V(O_RDONLY | O_DIRECTORY), V(0) } },
+                { "open", ".", NULL, { V(O_WRONLY | O_CREAT), V(0644) } },
+                { "open", "x", NULL, { V(O_RDONLY), V(0) } },
+                { "open", "new", NULL, { V(O_WRONLY | O_CREAT), V(0644) } },
+                { "open", "..", NULL, { V(O_RDONLY), V(0) } },
+                { "stat", ".", NULL, { { 0, NULL } } },
+                { "lstat", "./.", NULL, { { 0, NULL } } },
+                { "stat", ".", NULL, { { 0, NULL } }, CRED_USER },
+                { "statx", ".", NULL, { V(0), V(STATX_BASIC_STATS) } },
+                { "access", ".", NULL, { V(R_OK) } },
+                { "access", ".", NULL, { V(W_OK) }, CRED_USER },
+                { "readlink", ".", NULL, { V(4096) } },
+                { "mkdir", ".", NULL, { V(0755) } },
+                { "mkdir", "new", NULL, { V(0755) } },
+                { "rmdir", ".", NULL, { { 0, NULL } } },
+                { "unlink", ".", NULL, { { 0, NULL } } },
+                { "chmod", ".", NULL, { V(0700) } },
+                { "chmod", ".", NULL, { V(0700) }, CRED_USER },
+                { "chown", ".", NULL, { V(1000), V(1000) } },
+                { "utimes", ".", NULL, { { 1, "fixed" } } },
+                { "truncate", ".", NULL, { V(0) } },
+                { "setxattr", ".", "user.k", { V(1), V(0) } },
+                { "link", ".", "%C/new", { { 0, NULL } } },
+                { "rename", "%C/f", ".", { { 0, NULL } } },
+        };
+
+        FOREACH(e, k) {
+                Case *c = add_pq(e->sys, e->fd0, e->p0, e->fd1, e->p1);
+                size_t n = 0;
+
+                while (n < 3 && e->v[n].s)
+                        n++;
+                set_vals(c, e->v, n);
+                c->cred = e->cred;
+        }
+        FOREACH(e, cwd) {
+                Case *c = e->p1 ? add_pq(e->sys, NULL, e->p0, NULL, e->p1) : add_p(e->sys, NULL, e->p0);
+                size_t n = 0;
+
+                while (n < 3 && e->v[n].s)
+                        n++;
+                set_vals(c, e->v, n);
+                c->cred = e->cred;
+                c->removed_cwd = true;
+        }
+        /* linkat(2) with AT_EMPTY_PATH from a directory descriptor needs CAP_DAC_READ_SEARCH, or a file
+         * opened with the caller's very credentials (Linux 6.10): without the capability, a descriptor the
+         * driver opened gives ENOENT, from the cwd or by an absolute path it is not asked. */
+        static const struct {
+                const char *fd0, *p0, *fd1, *p1;
+        } emp[] = {
+                { "udir", "f", "udir", "new" },       { "file", "x", "cwd", "new" },
+                { "closed", "f", "cwd", "new" },      { "cwd", "u/f", "udir", "new" },
+                { "udir", "%C/u/f", "udir", "new" },  { "own-utmpfile", "", "udir", "new" },
+                { "own-udir", "f", "udir", "new" },
+        };
+        static const Cred emp_creds[] = { CRED_ROOT, CRED_USER, CRED_SETEUID, CRED_EXEC, CRED_NODAC };
+        FOREACH(e, emp)
+                FOREACH(cr, emp_creds) {
+                        if (*cr == CRED_NODAC && !strcmp(e->fd0, "own-utmpfile"))
+                                continue; /* it may not create one in u */
+                        Case *c = add_pq("linkat", e->fd0, e->p0, e->fd1, e->p1);
+                        seta(c, 0, (Val) V(AT_EMPTY_PATH));
+                        c->cred = *cr;
+                }
+        FOREACH(cr, emp_creds) {
+                if (*cr == CRED_NODAC)
+                        continue;
+                Case *c = add_pq("linkat", NULL, "/proc/self/fd/%2", "udir", "new");
+                seta(c, 0, (Val) V(AT_SYMLINK_FOLLOW));
+                c->fd[2] = "own-utmpfile";
+                c->cred = *cr;
+        }
+}
+
 void matrix_build(void) {
         if (cases)
                 return;
@@ -1711,6 +1860,7 @@ void matrix_build(void) {
         gen_utimes();
         gen_xattr();
         gen_private_cwd();
+        gen_removed_dir();
 
         for (size_t i = 0; i < n_cases; i++)
                 finish_case(&cases[i]);
