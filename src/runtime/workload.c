@@ -176,8 +176,10 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
          * (the kernel ends a pid namespace with its init), and until then every call they make is
          * refused. */
         __atomic_store_n(&w->quarantined, true, __ATOMIC_RELEASE);
-        /* The task that made the call first: it waits for our answer, so its id is still its own. */
-        (void) kill(ev->tid, SIGKILL);
+        /* The task that made the call first: it waits for our answer, so its id is still its own. A
+         * quarantine that trust decided outside a call (supervisor_penalize()) names no task. */
+        if (ev->tid > 0)
+                (void) kill(ev->tid, SIGKILL);
         (void) syscall(SYS_pidfd_send_signal, w->command_pidfd, SIGKILL, NULL, 0);
         (void) syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
 }
