@@ -60,8 +60,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define RET_ACTION_FULL  0xffff0000u
 
 /* Set by the loader before load. */
-const volatile __u64 loader_pidns_dev = 0;
-const volatile __u64 loader_pidns_ino = 0;
+const volatile __u32 loader_pidns_ino = 0;   /* the loader's pid namespace (its inode) */
+const volatile __u32 loader_pidns_level = 0; /* and its level: 0 for the host's */
 const volatile __u32 native_arch = 0;
 const volatile __u32 compat_arch = 0;
 
@@ -428,9 +428,26 @@ static __always_inline bool bit(const __u64 *words, __u32 nr) {
         return (words[(nr / 64) & (FO_NR_WORDS - 1)] >> (nr % 64)) & 1;
 }
 
+/* The current thread's id as the loader (and so the supervisor) sees it: its number at the level of the
+ * loader's pid namespace, an ancestor of the workload's. 0 when that is not one of its namespaces. */
+static __always_inline __u32 tid_in_loader_ns(void) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        struct pid *pid = task->thread_pid;
+        unsigned int level = loader_pidns_level;
+        struct upid up;
+
+        if (level > pid->level || level >= FO_MAX_PID_LEVELS)
+                return 0;
+        if (bpf_probe_read_kernel(&up, sizeof up, &pid->numbers[level]) < 0)
+                return 0;
+        if (BPF_CORE_READ(up.ns, ns.inum) != loader_pidns_ino)
+                return 0;
+        return (__u32) up.nr;
+}
+
 static __always_inline void emit(__u32 type, __u32 slot, __u32 nr, long ret) {
-        struct bpf_pidns_info ns = {};
         struct fo_event *e;
+        __u32 tid;
 
         e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
         if (!e) {
@@ -439,11 +456,10 @@ static __always_inline void emit(__u32 type, __u32 slot, __u32 nr, long ret) {
                         s->ring_lost++;
                 return;
         }
-        if (bpf_get_ns_current_pid_tgid(loader_pidns_dev, loader_pidns_ino, &ns, sizeof ns) < 0)
-                ns.pid = 0;
+        tid = tid_in_loader_ns();
         e->type = type;
         e->slot = slot;
-        e->tid = ns.pid;
+        e->tid = tid;
         e->nr = nr;
         e->ret = ret;
         e->ktime_ns = bpf_ktime_get_ns();

@@ -26,8 +26,9 @@
  *    the host's syscalls pay nothing at all.
  *  - Which tasks: a workload is keyed by its pid namespace (every workload has one of its own, and no
  *    task can leave it); a task is counted from the moment it runs under a seccomp filter.
- *  - Maps are pinned while the observer lives and removed by observer_free() and by a failed
- *    observer_new(); a directory a dead owner left behind is replaced.
+ *  - Maps are pinned in PIN_ROOT/NAME-PID while the observer lives and removed by observer_free() and
+ *    when pinning fails half-way (the observer then works unpinned and says why); directories that
+ *    owners which died left behind are removed. PIN_ROOT's parent must be a BPF file system.
  *  - Without BPF (built with -Dbpf=disabled, no CAP_BPF, no BTF) observer_new() fails with a reason and
  *    everything else works without it.
  */
@@ -48,7 +49,7 @@
 typedef struct Observer Observer;
 
 typedef struct ObserverConfig {
-        const char *name;     /* the pin directory's name: "forgeoned", "run-PID"; NULL: "run-PID" */
+        const char *name;     /* the pin directory's name is NAME-PID; NULL: "run" */
         const char *pin_root; /* NULL: OBSERVER_PIN_ROOT */
         unsigned sample_every; /* a sampled event every so many calls per CPU; 0: none */
 } ObserverConfig;
@@ -59,8 +60,9 @@ int observer_new(const ObserverConfig *c, Observer **ret, char *why);
 Observer *observer_free(Observer *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Observer *, observer_free);
 
-/* Where its maps are pinned (a directory), or NULL. */
+/* Where its maps are pinned (a directory), or NULL; then why not. */
 const char *observer_get_pin_dir(const Observer *o) _pure_;
+const char *observer_get_pin_error(const Observer *o) _pure_;
 
 /* Sets what the sink records (denials, emulations and quarantines as records, exempt from the budget, so
  * each can be matched) and registers the consumer. Before the sink's first drain; the owner makes sure

@@ -23,6 +23,10 @@ const char *observer_get_pin_dir(const Observer *o) {
         return NULL;
 }
 
+const char *observer_get_pin_error(const Observer *o) {
+        return NULL;
+}
+
 int observer_attach(Observer *o, EventSink *s) {
         return -EOPNOTSUPP;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,10 @@
 #include "forgeone/time-util.h"
 #include "observer-internal.h"
 #include "observer.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH AUDIT_ARCH_X86_64
@@ -85,6 +90,7 @@ struct Observer {
         struct ring_buffer *ring;
         struct bpf_link *enter, *exit;
         char *pin_dir;
+        char pin_error[OBSERVER_REASON_MAX];
         char name[64];
         EventSink *sink;
         Hashmap *by_id;
@@ -213,11 +219,21 @@ static void unpin_all(Observer *o) {
 }
 
 static int pin_all(Observer *o, const char *root, char *why) {
+        _cleanup_free_ char *parent = strdup(root);
+        struct statfs sf;
+        char *slash;
         int r;
 
+        if (!parent)
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (slash && slash != parent)
+                *slash = 0;
+        if (statfs(parent, &sf) < 0 || (unsigned long) sf.f_type != BPF_FS_MAGIC)
+                return say(why, "no BPF file system is mounted on %s (mount -t bpf bpf %s)", parent, parent),
+                       -ENOTDIR;
         if (mkdir(root, 0755) < 0 && errno != EEXIST)
-                return r = -errno, say(why, "cannot create %s: %s (is the BPF file system mounted on %s?)", root,
-                                       strerror(-r), "/sys/fs/bpf"), r;
+                return r = -errno, say(why, "cannot create %s: %s", root, strerror(-r)), r;
         remove_stale(root);
         if (asprintf(&o->pin_dir, "%s/%s", root, o->name) < 0)
                 return -ENOMEM;
@@ -272,6 +288,26 @@ static void detach(Observer *o) {
 
 static int handle_event(void *ctx, void *data, size_t size);
 
+/* Our pid namespace's level below the host's: the ids /proc/self/status NSpid lists, less one. */
+static int pidns_level(void) {
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+        FILE *f = fopen("/proc/self/status", "re");
+        int level = -ENOENT;
+
+        if (!f)
+                return -errno;
+        while (getline(&line, &n, f) > 0)
+                if (strncmp(line, "NSpid:", 6) == 0) {
+                        level = -1;
+                        for (char *t = strtok(line + 6, " \t\n"); t; t = strtok(NULL, " \t\n"))
+                                level++;
+                        break;
+                }
+        fclose(f);
+        return level < 0 && level != -ENOENT ? -EBADMSG : level;
+}
+
 int observer_new(const ObserverConfig *c, Observer **ret, char *why) {
         _cleanup_(observer_freep) Observer *o = NULL;
         struct stat st;
@@ -305,8 +341,11 @@ int observer_new(const ObserverConfig *c, Observer **ret, char *why) {
                 r = -errno;
                 return say(why, "cannot stat /proc/self/ns/pid: %s", strerror(-r)), r;
         }
-        o->skel->rodata->loader_pidns_dev = st.st_dev;
-        o->skel->rodata->loader_pidns_ino = st.st_ino;
+        o->skel->rodata->loader_pidns_ino = (uint32_t) st.st_ino;
+        r = pidns_level();
+        if (r < 0)
+                return say(why, "cannot read the level of our pid namespace: %s", strerror(-r)), r;
+        o->skel->rodata->loader_pidns_level = (uint32_t) r;
         o->skel->rodata->native_arch = NATIVE_ARCH;
         o->skel->rodata->compat_arch = COMPAT_ARCH;
         last_libbpf_warning[0] = 0;
@@ -325,11 +364,12 @@ int observer_new(const ObserverConfig *c, Observer **ret, char *why) {
                 return r;
         }
         o->skel->bss->sample_every = c ? c->sample_every : 0;
-        r = pin_all(o, c && c->pin_root ? c->pin_root : OBSERVER_PIN_ROOT, why);
+        /* Pins are for readers elsewhere (top --local, bpftool): without them the observer still works. */
+        r = pin_all(o, c && c->pin_root ? c->pin_root : OBSERVER_PIN_ROOT, o->pin_error);
         if (r < 0) {
-                if (why && !why[0])
-                        say(why, "cannot pin the observer's maps: %s", strerror(-r));
-                return r; /* observer_free() unpins what was pinned */
+                if (!o->pin_error[0])
+                        say(o->pin_error, "cannot pin the observer's maps: %s", strerror(-r));
+                unpin_all(o);
         }
         o->ring = ring_buffer__new(bpf_map__fd(o->skel->maps.events), handle_event, o, NULL);
         if (!o->ring) {
@@ -372,6 +412,10 @@ Observer *observer_free(Observer *o) {
 
 const char *observer_get_pin_dir(const Observer *o) {
         return o ? o->pin_dir : NULL;
+}
+
+const char *observer_get_pin_error(const Observer *o) {
+        return o && o->pin_error[0] ? o->pin_error : NULL;
 }
 
 /* ---- per-CPU values ---- */
