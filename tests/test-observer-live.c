@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <linux/seccomp.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +32,8 @@
 #define N_OPEN   20
 #define N_ACCT   30
 #define N_MKDIR  10
+#define N_SECCOMP_OK   5 /* seccomp(2) asking what it can do: the supervisor lets it run (it needs trust) */
+#define N_SECCOMP_DENY 7 /* asking for a listener: the kernel filter fails it (built in): one number, both */
 #define DENIED_DIR "/tmp/fo-observer-denied"
 
 typedef struct Harness {
@@ -120,6 +123,15 @@ static int workload_main(void *userdata) {
                 else
                         (void) syscall(SYS_close, fd);
         }
+        for (int i = 0; i < N_SECCOMP_OK; i++) {
+                uint32_t action = SECCOMP_RET_ERRNO;
+                if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0)
+                        fail = 14;
+        }
+        for (int i = 0; i < N_SECCOMP_DENY; i++)
+                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, NULL) != -1 ||
+                    errno != EPERM)
+                        fail = 15;
         for (int i = 0; i < N_ACCT; i++)
                 if (syscall(SYS_acct, NULL) != -1 || errno != EPERM)
                         fail = 12;
@@ -255,6 +267,11 @@ START_TEST(test_exact_counts) {
         ck_assert_uint_eq(sc->calls, N_ACCT);
         ck_assert_uint_eq(sc->kernel_denied, N_ACCT);
         ck_assert_uint_eq(sc->answered, 0);
+        sc = find_syscall(wi, "seccomp");
+        ck_assert_ptr_nonnull(sc);
+        ck_assert_uint_eq(sc->calls, N_SECCOMP_OK + N_SECCOMP_DENY);
+        ck_assert_uint_eq(sc->kernel_denied, N_SECCOMP_DENY); /* told apart by running the filter */
+        ck_assert_uint_eq(sc->answered, 0);                    /* the others ran: continued */
         sc = find_syscall(wi, "mkdir");
         ck_assert_ptr_nonnull(sc);
         ck_assert_uint_eq(sc->calls, N_MKDIR);
@@ -271,10 +288,11 @@ START_TEST(test_exact_counts) {
         ck_assert_uint_eq(c.mismatched, 0);
         ck_assert_uint_eq(c.unverifiable, 0);
         ck_assert_uint_eq(c.unmatched_exits, 0);
-        ck_assert_uint_eq(c.kernel_denied, N_ACCT);
+        ck_assert_uint_eq(c.kernel_denied, N_ACCT + N_SECCOMP_DENY);
         ck_assert_uint_eq(h.integrity_notices, 0);
 
-        /* Trust fell by one point for each denial: the supervisor's and the kernel filter's. */
+        /* Trust fell by one point for each denial, the supervisor's and the kernel filter's, but for the
+         * built-in ones (a listener asked for), which cost nothing in the supervisor either. */
         ck_assert_int_eq(supervisor_get_trust(workload_get_supervisor(h.w)), 100 - N_MKDIR - N_ACCT);
 
         /* The kernel's denials reached the sink's aggregates (the audit's) as one exact count. */
@@ -285,7 +303,7 @@ START_TEST(test_exact_counts) {
         {
                 EventSinkCounts ec;
                 event_sink_get_counts(h.sink, &ec);
-                ck_assert_uint_eq(ec.observed[SUPERVISOR_ACTION_DENY], N_ACCT);
+                ck_assert_uint_eq(ec.observed[SUPERVISOR_ACTION_DENY], N_ACCT + N_SECCOMP_DENY);
         }
         finish(&h);
 }

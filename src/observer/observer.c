@@ -55,9 +55,14 @@ typedef struct KernelDenial {
         uint64_t seen; /* the total already taken */
 } KernelDenial;
 
+/* What the compiler said about one syscall number (PolicyCompiledSyscall), for naming the rule behind a
+ * kernel denial. */
 typedef struct KernelRule {
         int nr;
-        char *rule; /* the rule the filter decided by for this number, when it did without arguments */
+        PolicyKernelAction action;
+        bool conditional;
+        int errno_value;
+        char *rule;
 } KernelRule;
 
 typedef struct Watched {
@@ -560,10 +565,13 @@ static int copy_rules(Watched *w, const PolicyFilter *f) {
         for (size_t i = 0; i < f->n_syscalls; i++) {
                 const PolicyCompiledSyscall *cs = &f->syscalls[i];
 
-                if (cs->action != POLICY_KERNEL_ERRNO)
-                        continue;
-                w->rules[w->n_rules].nr = cs->nr;
-                w->rules[w->n_rules].rule = strdup(cs->conditional ? "kernel-filter" : strempty_(cs->rule_id));
+                w->rules[w->n_rules] = (KernelRule){
+                        .nr = cs->nr,
+                        .action = cs->action,
+                        .conditional = cs->conditional,
+                        .errno_value = cs->errno_value,
+                        .rule = strdup(strempty_(cs->rule_id)),
+                };
                 if (!w->rules[w->n_rules].rule)
                         return -ENOMEM;
                 w->n_rules++;
@@ -572,12 +580,28 @@ static int copy_rules(Watched *w, const PolicyFilter *f) {
         return w->default_rule ? 0 : -ENOMEM;
 }
 
-static const char *rule_of(const Watched *w, uint32_t nrkey) {
+/* The rule behind a denial the kernel filter made with error: the syscall's own deny rule; the default when
+ * the syscall falls to it (no rule, or a conditional one that did not match); the built-in one of a call
+ * otherwise sent to the supervisor (seccomp asking for a listener). "kernel-filter" when unknown. */
+static const char *rule_of(const Watched *w, uint32_t nrkey, uint32_t error) {
         if (nrkey & FO_NR_COMPAT)
                 return "kernel-filter";
-        for (size_t i = 0; i < w->n_rules; i++)
-                if ((uint32_t) w->rules[i].nr == nrkey)
-                        return w->rules[i].rule;
+        for (size_t i = 0; i < w->n_rules; i++) {
+                const KernelRule *k = &w->rules[i];
+
+                if ((uint32_t) k->nr != nrkey)
+                        continue;
+                switch (k->action) {
+                case POLICY_KERNEL_ERRNO:
+                        if (!k->conditional || (uint32_t) k->errno_value == error)
+                                return k->rule;
+                        return w->default_rule ?: "kernel-filter";
+                case POLICY_KERNEL_ALLOW:
+                        return w->default_rule ?: "kernel-filter";
+                default:
+                        return "builtin";
+                }
+        }
         return w->default_rule ?: "kernel-filter";
 }
 
@@ -838,7 +862,7 @@ static int handle_event(void *ctx, void *data, size_t size) {
 
 static void post_kernel_denial(Observer *o, Watched *w, uint32_t nrkey, uint32_t error, uint64_t n) {
         char name[64];
-        const char *rule = rule_of(w, nrkey);
+        const char *rule = rule_of(w, nrkey, error);
         SupervisorEvent ev = {
                 .arch = nrkey & FO_NR_COMPAT ? COMPAT_ARCH : NATIVE_ARCH,
                 .nr = (int) (nrkey & ~FO_NR_COMPAT),
