@@ -16,7 +16,7 @@
 
 #include "forgeone/decision.h"
 #include "forgeone/policy-compile.h"
-#include "observer.h"
+#include "../../bpf/observer.h"
 
 /* ---- observer-filter.c ---- */
 
