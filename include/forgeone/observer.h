@@ -57,6 +57,7 @@ typedef struct ObserverConfig {
 /* why (optional, OBSERVER_REASON_MAX) says why the observer is off on failure: "built without BPF",
  * "needs CAP_BPF and CAP_PERFMON (run as root)", the kernel's refusal, ... */
 int observer_new(const ObserverConfig *c, Observer **ret, char *why);
+/* Detaches from the sink (before the sink is freed), detaches the programs, unpins. */
 Observer *observer_free(Observer *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Observer *, observer_free);
 
@@ -64,9 +65,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Observer *, observer_free);
 const char *observer_get_pin_dir(const Observer *o) _pure_;
 const char *observer_get_pin_error(const Observer *o) _pure_;
 
-/* Sets what the sink records (denials, emulations and quarantines as records, exempt from the budget, so
- * each can be matched) and registers the consumer. Before the sink's first drain; the owner makes sure
- * the sink ticks (event_sink_set_tick()), as the audit does. */
+/* The actions the observer needs every record of (1u << SupervisorAction): the answered calls. */
+#define OBSERVER_RECORDED_ACTIONS                                                                          \
+        ((1u << SUPERVISOR_ACTION_DENY) | (1u << SUPERVISOR_ACTION_EMULATE) | (1u << SUPERVISOR_ACTION_QUARANTINE))
+
+/* Sets what the sink records (OBSERVER_RECORDED_ACTIONS as records, exempt from the budget, so each can be
+ * matched) and registers the consumer. Before the sink's first drain; a consumer attached later that sets a
+ * budget again (the audit) must exempt them again. The owner makes sure the sink ticks
+ * (event_sink_set_tick()), as the audit does. */
 int observer_attach(Observer *o, EventSink *s);
 
 typedef struct ObserverWorkload {

@@ -292,6 +292,7 @@ static void detach(Observer *o) {
 }
 
 static int handle_event(void *ctx, void *data, size_t size);
+static void observer_consume(const EventRecord *r, void *userdata);
 
 /* Our pid namespace's level below the host's: the ids /proc/self/status NSpid lists, less one. */
 static int pidns_level(void) {
@@ -402,6 +403,8 @@ static void watched_free(Watched *w) {
 Observer *observer_free(Observer *o) {
         if (!o)
                 return NULL;
+        if (o->sink)
+                event_sink_remove_consumer(o->sink, observer_consume, o);
         if (o->skel)
                 detach(o);
         ring_buffer__free(o->ring);
@@ -1053,8 +1056,7 @@ static void observer_consume(const EventRecord *r, void *userdata) {
 }
 
 int observer_attach(Observer *o, EventSink *s) {
-        unsigned answered = (1u << SUPERVISOR_ACTION_DENY) | (1u << SUPERVISOR_ACTION_EMULATE) |
-                            (1u << SUPERVISOR_ACTION_QUARANTINE);
+        unsigned answered = OBSERVER_RECORDED_ACTIONS;
         int r;
 
         if (!o || !s || o->sink)
