@@ -9,6 +9,7 @@
  * gone after, and after a failed start.
  */
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +22,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "forgeone/audit-record.h"
+#include "forgeone/audit.h"
 #include "forgeone/observer.h"
 #include "forgeone/policy.h"
 #include "forgeone/seccomp-notify.h"
@@ -206,6 +209,16 @@ static int run_to_end(Harness *h) {
         return res.exit_signal ? 128 + res.exit_signal : res.exit_code;
 }
 
+/* The workload's end (its last counts reach the sink) and the observer's, the sink kept (an audit reads
+ * it last). */
+static void finish_keep_sink(Harness *h) {
+        h->w = workload_free(h->w);
+        (void) event_sink_drain(h->sink, on_record, h);
+        h->o = observer_free(h->o);
+        close(h->drain_stop[0]);
+        close(h->drain_stop[1]);
+}
+
 static void finish(Harness *h) {
         h->w = workload_free(h->w);
         (void) event_sink_drain(h->sink, on_record, h);
@@ -329,6 +342,69 @@ START_TEST(test_faked_mismatch) {
 }
 END_TEST
 
+/* The audit (its fallback file: no journald here) gets the kernel's denials as one exact aggregate, the
+ * integrity alerts as entries of their own, and the total in its stop record. */
+START_TEST(test_audit) {
+        char dir[] = "/tmp/fo-observer-audit-XXXXXX", path[600], cmd[700], *line = NULL;
+        Harness h = {};
+        AuditConfig ac;
+        Audit *audit = NULL;
+        ForgeError err = {};
+        uint64_t acct = 0, stop_total = 0;
+        unsigned integrity = 0;
+        size_t n = 0;
+        FILE *f;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        audit_config_init(&ac);
+        ac.no_journal = true;
+        ac.state_dir = dir;
+        ac.key_path = NULL;
+        ck_assert_msg(audit_new(&ac, &audit, &err) >= 0, "audit_new: %s", err.message);
+        start(&h);
+        ck_assert_int_ge(audit_attach(audit, h.sink), 0);
+        /* The audit budgets its entries: the observer needs every answered call as a record all the same. */
+        event_sink_exempt_budget(h.sink, OBSERVER_RECORDED_ACTIONS);
+        supervisor_test_fake_reply_errno(workload_get_supervisor(h.w), EACCES, EPERM);
+        ck_assert_int_eq(run_to_end(&h), 0);
+        finish_keep_sink(&h);
+        audit = audit_free(audit);
+        h.sink = event_sink_free(h.sink);
+
+        snprintf(path, sizeof path, "%s/fallback.jsonl", dir);
+        f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        while (getline(&line, &n, f) > 0) {
+                json_object *o = json_tokener_parse(line), *v;
+
+                ck_assert_ptr_nonnull(o);
+                if (json_object_object_get_ex(o, "FORGEONE_AGGREGATED", &v) &&
+                    streq(json_object_get_string(v), "kernel-filter") &&
+                    json_object_object_get_ex(o, "FORGEONE_SYSCALL", &v) && streq(json_object_get_string(v), "acct")) {
+                        ck_assert(json_object_object_get_ex(o, "FORGEONE_RULE", &v));
+                        ck_assert_str_eq(json_object_get_string(v), "default");
+                        ck_assert(json_object_object_get_ex(o, "FORGEONE_ERRNO", &v));
+                        ck_assert_str_eq(json_object_get_string(v), "EPERM");
+                        ck_assert(json_object_object_get_ex(o, "FORGEONE_COUNT", &v));
+                        acct += strtoull(json_object_get_string(v), NULL, 10);
+                }
+                if (json_object_object_get_ex(o, "MESSAGE_ID", &v) &&
+                    streq(json_object_get_string(v), AUDIT_MESSAGE_INTEGRITY))
+                        integrity++;
+                if (json_object_object_get_ex(o, "FORGEONE_TOTAL_KERNEL_FILTER_DENIED", &v))
+                        stop_total = strtoull(json_object_get_string(v), NULL, 10);
+                json_object_put(o);
+        }
+        free(line);
+        fclose(f);
+        ck_assert_uint_eq(acct, N_ACCT);
+        ck_assert_uint_eq(integrity, N_MKDIR);
+        ck_assert_uint_eq(stop_total, N_ACCT + N_SECCOMP_DENY);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_pins) {
         Harness h = {};
         char dir[512], path[600];
@@ -399,6 +475,7 @@ static Suite *observer_live_suite(void) {
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_exact_counts);
         tcase_add_test(tc, test_faked_mismatch);
+        tcase_add_test(tc, test_audit);
         tcase_add_test(tc, test_pins);
         tcase_add_test(tc, test_pins_removed_on_failure);
         suite_add_tcase(s, tc);
