@@ -463,7 +463,8 @@ static __always_inline void emit(__u32 type, __u32 slot, __u32 nr, long ret) {
         e->nr = nr;
         e->ret = ret;
         e->ktime_ns = bpf_ktime_get_ns();
-        bpf_ringbuf_submit(e, 0);
+        /* No wake-up: the consumer takes the ring on every decision and tick, it never waits on it. */
+        bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void sample(__u32 slot, __u32 nr, long ret) {

@@ -65,6 +65,11 @@ typedef struct KernelRule {
         char *rule;
 } KernelRule;
 
+typedef struct PendingDecision {
+        struct fo_decision_key key;
+        struct fo_decision_count count;
+} PendingDecision;
+
 typedef struct Watched {
         char id[FO_ID_SIZE];
         uint32_t slot;
@@ -80,6 +85,8 @@ typedef struct Watched {
         KernelDenial *denials;
         size_t n_denials;
         uint64_t ring_lost; /* as last read */
+        PendingDecision pending[32]; /* counts for the decisions map, not yet added to it */
+        size_t n_pending;
         struct fo_workload info; /* as last written */
 } Watched;
 
@@ -757,18 +764,44 @@ static void syscall_label(uint32_t nrkey, char *buf, size_t size) {
                 snprintf(buf, size, "syscall-%u", nrkey & ~FO_NR_COMPAT);
 }
 
+/* Adds the pending counts of w's decisions to the map; they wait in user space between ticks, so that a
+ * storm of decisions costs the draining thread no system call each. */
+static void decisions_flush(Observer *o, Watched *w) {
+        int fd = bpf_map__fd(o->skel->maps.decisions);
+
+        for (size_t i = 0; i < w->n_pending; i++) {
+                PendingDecision *p = &w->pending[i];
+                struct fo_decision_count v = {};
+
+                (void) bpf_map_lookup_elem(fd, &p->key, &v);
+                v.decided += p->count.decided;
+                v.observed += p->count.observed;
+                v.mismatched += p->count.mismatched;
+                (void) bpf_map_update_elem(fd, &p->key, &v, BPF_ANY);
+        }
+        w->n_pending = 0;
+}
+
 static void decision_count(Observer *o, Watched *w, SupervisorAction action, int error, const char *rule,
                            int decided, int observed, int mismatched) {
         struct fo_decision_key k = { .slot = w->slot, .action = (uint32_t) action, .error = error };
-        struct fo_decision_count v = {};
-        int fd = bpf_map__fd(o->skel->maps.decisions);
+        PendingDecision *p = NULL;
 
         snprintf(k.rule, sizeof k.rule, "%s", strempty_(rule));
-        (void) bpf_map_lookup_elem(fd, &k, &v);
-        v.decided += (uint64_t) decided;
-        v.observed += (uint64_t) observed;
-        v.mismatched += (uint64_t) mismatched;
-        (void) bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+        for (size_t i = 0; i < w->n_pending; i++)
+                if (memcmp(&w->pending[i].key, &k, sizeof k) == 0) {
+                        p = &w->pending[i];
+                        break;
+                }
+        if (!p) {
+                if (w->n_pending >= ELEMENTSOF(w->pending))
+                        decisions_flush(o, w);
+                p = &w->pending[w->n_pending++];
+                *p = (PendingDecision){ .key = k };
+        }
+        p->count.decided += (uint64_t) decided;
+        p->count.observed += (uint64_t) observed;
+        p->count.mismatched += (uint64_t) mismatched;
 }
 
 static void on_match(const MatchResult *m, void *userdata) {
@@ -934,6 +967,7 @@ static void refresh_info(Observer *o, Watched *w) {
         bool changed = false;
         int trust;
 
+        decisions_flush(o, w);
         if (read_stats(bpf_map__fd(o->skel->maps.stats), w->slot, o->ncpus, &st) >= 0)
                 w->ring_lost = st.ring_lost;
         if (!w->supervisor)
@@ -992,6 +1026,7 @@ void observer_remove_workload(Observer *o, const char *id) {
         /* Its last exits and kernel denials first; whatever is left unpaired stays so. */
         take_locked(o);
         matcher_flush(w->matcher, on_match, &(MatchCtx){ o, w });
+        w->n_pending = 0; /* its decision counts go with its slot */
 
         (void) bpf_map_delete_elem(bpf_map__fd(o->skel->maps.pidns), &w->pidns);
         w->info = (struct fo_workload){};
