@@ -185,6 +185,8 @@ static void *drain_thread(void *arg) {
                                        { .fd = d->stop[0], .events = POLLIN } };
                 if (poll(p, 2, -1) < 0 && errno != EINTR)
                         break;
+                /* As run --local's printer: a burst gathers, one drain per burst. */
+                time_sleep_usec(2000);
                 (void) event_sink_drain(d->sink, NULL, NULL);
                 if (p[1].revents)
                         break;
