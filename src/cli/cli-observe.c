@@ -98,7 +98,9 @@ static int take(Source *src, ObserverSnapshot *ret) {
                         snprintf(src->status, sizeof src->status, "pinned below %s", pin_root());
                 if (r < 0) {
                         *ret = (ObserverSnapshot){ .time_ns = time_now_usec(CLOCK_MONOTONIC) * 1000u };
-                        return r == -ENOENT || r == -ENOTDIR ? 0 : r;
+                        if (r != -ENOENT && r != -ENOTDIR && r != -EOPNOTSUPP)
+                                log_error("%s.", src->status);
+                        return r == -ENOENT || r == -ENOTDIR || r == -EOPNOTSUPP ? 0 : r;
                 }
                 return 0;
         }
