@@ -50,6 +50,13 @@ trap 'rm -rf "$json_parts"' EXIT
         "$build/bench/bench-daemon" --iterations 50000 --rounds 9 --json "$json_parts/daemon.json"
         echo '```'
         echo
+        if [ -x "$build/bench/bench-observer" ]; then
+                echo "### The eBPF observer on / off: supervised and unsupervised processes (build-bench/bench/bench-observer)"
+                echo '```'
+                "$build/bench/bench-observer" --rounds 9 --json "$json_parts/observer.json"
+                echo '```'
+                echo
+        fi
         echo "### Policy evaluation: 10 / 1,000 / 10,000 rules (build-bench/bench/bench-policy-eval)"
         echo '```'
         "$build/bench/bench-policy-eval"

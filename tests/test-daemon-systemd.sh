@@ -42,7 +42,7 @@ done
 
 # The root filesystem, once: the libraries forgeoned and forgeonectl link, systemd and dbus.
 cache=/var/tmp/forgeone-nspawn
-packages=systemd,systemd-sysv,dbus,libsystemd0,libseccomp2,libjson-c5,libssl3,libarchive13,libtss2-esys-3.0.2-0,libtss2-tctildr0,libtss2-rc0,libtss2-mu0,libtss2-sys1
+packages=systemd,systemd-sysv,dbus,libsystemd0,libseccomp2,libjson-c5,libssl3,libarchive13,libbpf1,libtss2-esys-3.0.2-0,libtss2-tctildr0,libtss2-rc0,libtss2-mu0,libtss2-sys1
 tarball=$cache/bookworm-$(echo "$packages" | sha256sum | cut -c1-12).tar.zst
 mkdir -p "$cache"
 if [ ! -s "$tarball" ]; then

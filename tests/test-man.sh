@@ -34,6 +34,14 @@ done
 for o in $("$ctl" --help | grep -o '^  --[a-z-]*'); do
         check "forgeonectl(1) documents the global option $o" 'documented "$src/man/forgeonectl.1" "${o#  }"'
 done
+for v in top observe; do
+        for o in $("$ctl" "$v" --local --help | grep -o '^  --[a-z-]*'); do
+                check "forgeonectl(1) documents $v ${o#  }" 'documented "$src/man/forgeonectl.1" "${o#  }"'
+        done
+done
+for o in $("$ctl" run --local --help | grep -o '^  --[a-z-]*'); do
+        check "forgeonectl(1) documents run --local ${o#  }" 'documented "$src/man/forgeonectl.1" "${o#  }"'
+done
 opts=$("$daemon" --help | grep -o '^  \(-h, \)\?--[a-z-]*' | sed 's/^  \(-h, \)\?//')
 check "forgeoned --help lists its options" '[ "$(echo "$opts" | wc -w)" -ge 10 ]'
 for o in $opts; do

@@ -57,6 +57,7 @@
 #define AUDIT_MESSAGE_STOPPED              "260fb53c90de49b08ee23b81ef6ab74c"
 #define AUDIT_MESSAGE_CHECKPOINT           "9775c6f8a58d4f90a43da8f6f1f94dad"
 #define AUDIT_MESSAGE_DEGRADED             "c75343227d204a2fa6dbd368da80d85d"
+#define AUDIT_MESSAGE_INTEGRITY            "3f0c9a1e7d2b4c58a6e1b9d47f25c803"
 
 #define AUDIT_SYSLOG_IDENTIFIER "forgeone-audit"
 #define AUDIT_CHECKPOINT_DOMAIN "forgeone-audit-checkpoint-v1"
@@ -75,6 +76,7 @@ typedef enum AuditClass {
         AUDIT_CLASS_STOPPED,
         AUDIT_CLASS_CHECKPOINT,
         AUDIT_CLASS_DEGRADED,
+        AUDIT_CLASS_INTEGRITY, /* the observer saw the kernel return something else than decided */
         _AUDIT_CLASS_MAX,
         _AUDIT_CLASS_INVALID = -EINVAL,
 } AuditClass;

@@ -52,6 +52,8 @@ typedef enum EventNoticeKind {
         EVENT_NOTICE_POLICY_LOADED,        /* a policy generation took effect for it */
         EVENT_NOTICE_POLICY_RELOAD_FAILED, /* a reload was refused: error; generation is the one kept */
         EVENT_NOTICE_TRUST,                /* its trust score changed: trust */
+        EVENT_NOTICE_INTEGRITY,            /* the observer saw the kernel return something else than the
+                                            * supervisor decided: the text says what */
         _EVENT_NOTICE_KIND_MAX,
         _EVENT_NOTICE_KIND_INVALID = -EINVAL,
 } EventNoticeKind;
@@ -84,6 +86,8 @@ typedef struct EventSinkCounts {
         uint64_t posted[_SUPERVISOR_ACTION_MAX];  /* decisions, by action: exact */
         uint64_t dropped[_SUPERVISOR_ACTION_MAX]; /* of those asked for as records, not queued (queue full):
                                                    * they are in the aggregates */
+        uint64_t observed[_SUPERVISOR_ACTION_MAX]; /* decisions of the kernel filter, counted by the observer
+                                                    * (event_sink_post_observed()): exact, not in posted */
         uint64_t notices, notices_dropped;
 } EventSinkCounts;
 
@@ -119,6 +123,9 @@ bool event_sink_wants(EventSink *s, SupervisorAction a);
 
 /* Copies ev (and everything it points to). workload: the workload's id or name, or NULL. */
 void event_sink_post_decision(EventSink *s, const char *workload, const SupervisorEvent *ev);
+/* Decisions the kernel filter made, as the observer counted them (observer.h): count of them, counted in
+ * the aggregates only (EVENT_AGGREGATE_KERNEL_FILTER), never as records, and in the counts' observed. */
+void event_sink_post_observed(EventSink *s, const char *workload, const SupervisorEvent *ev, uint64_t count);
 /* Copies n (may be NULL: a warning) and text. */
 void event_sink_post_notice(EventSink *s, const char *workload, const EventNotice *n, const char *text);
 
@@ -160,6 +167,7 @@ typedef enum EventAggregateReason {
         EVENT_AGGREGATE_MODE,       /* the action's mode is EVENT_SINK_AGGREGATE */
         EVENT_AGGREGATE_QUEUE_FULL, /* the record queue could not take it */
         EVENT_AGGREGATE_BUDGET,     /* the record budget was spent (event_sink_set_budget()) */
+        EVENT_AGGREGATE_KERNEL_FILTER, /* decided in the kernel filter, counted by the observer */
         _EVENT_AGGREGATE_REASON_MAX,
 } EventAggregateReason;
 

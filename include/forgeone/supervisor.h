@@ -194,6 +194,11 @@ int supervisor_reload(Supervisor *s, PolicyGraph *graph, int identity, uint64_t 
 uint64_t supervisor_get_generation(Supervisor *s);
 int supervisor_get_trust(Supervisor *s);
 bool supervisor_is_quarantined(Supervisor *s);
+/* Denials decided elsewhere cost trust like the supervisor's own (the kernel filter's, as the observer
+ * counted them): n penalties. A score that falls below the policy's threshold quarantines the workload:
+ * on_quarantine is called with an event that names no task (tid 0) and reason. Any thread; returns the
+ * score after. */
+int supervisor_penalize(Supervisor *s, uint64_t n, const char *reason);
 /* True when SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP could be enabled on the listener. */
 bool supervisor_has_sync_wakeup(const Supervisor *s) _pure_;
 
@@ -203,6 +208,11 @@ typedef struct SupervisorCounts {
 } SupervisorCounts;
 
 void supervisor_get_counts(Supervisor *s, SupervisorCounts *ret);
+
+/* Tests only: from now on a reply that fails a call with errno decided fails it with replied instead,
+ * while the decision (the event, the records) still says decided: the lie the observer's cross-check must
+ * catch (forgeone.observer(7)). 0 turns it off. */
+void supervisor_test_fake_reply_errno(Supervisor *s, int decided, int replied);
 
 /* ---- restarts ---- */
 

@@ -66,6 +66,7 @@
 #include "forgeone/error.h"
 #include "forgeone/event-sink.h"
 #include "forgeone/macro.h"
+#include "forgeone/observer.h"
 #include "forgeone/policy.h"
 #include "forgeone/supervisor.h"
 
@@ -106,6 +107,9 @@ typedef struct WorkloadConfig {
         char **envp;                 /* plain workloads: the command's environment; NULL: the caller's */
         const char *working_directory; /* plain workloads: inside its root; NULL: the caller's (or "/"
                                         * with root_directory) */
+        Observer *observer;          /* watches it from before its command runs until workload_free() (a
+                                      * workload it cannot watch runs unwatched, with a warning notice);
+                                      * NULL: none */
 } WorkloadConfig;
 
 typedef struct WorkloadResult {
@@ -204,6 +208,7 @@ typedef struct WorkloadAdoptConfig {
         uint64_t generation;
         EventSink *sink;
         bool hosted;
+        Observer *observer;        /* as WorkloadConfig's; it counts from the adoption on */
 } WorkloadAdoptConfig;
 
 /* Rebuilds a running plain workload from what its previous owner handed over and recovers what that

@@ -21,6 +21,7 @@ static const char *const audit_aggregate_reason_table[_AUDIT_AGGREGATE_REASON_MA
         [AUDIT_AGGREGATE_SAMPLED] = "sampled",
         [AUDIT_AGGREGATE_RATE_LIMIT] = "rate-limit",
         [AUDIT_AGGREGATE_QUEUE_FULL] = "queue-full",
+        [AUDIT_AGGREGATE_KERNEL_FILTER] = "kernel-filter",
 };
 
 DEFINE_STRING_TABLE_LOOKUP_TO_STRING(audit_aggregate_reason, AuditAggregateReason)
@@ -351,6 +352,10 @@ int audit_fields_notice(AuditEntry *e, const EventRecord *rec, const AuditWorklo
                 break;
         case EVENT_NOTICE_TRUST:
                 c = AUDIT_CLASS_TRUST;
+                break;
+        case EVENT_NOTICE_INTEGRITY:
+                c = AUDIT_CLASS_INTEGRITY;
+                prio = AUDIT_PRIORITY_ERR;
                 break;
         default:
                 c = AUDIT_CLASS_WARNING;

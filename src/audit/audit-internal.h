@@ -19,6 +19,8 @@ typedef enum AuditAggregateReason {
         AUDIT_AGGREGATE_SAMPLED,      /* "sampled": allowed calls between two samples */
         AUDIT_AGGREGATE_RATE_LIMIT,   /* "rate-limit": beyond the interval's budget of entries */
         AUDIT_AGGREGATE_QUEUE_FULL,   /* "queue-full": the sink's queue could not take the record */
+        AUDIT_AGGREGATE_KERNEL_FILTER, /* "kernel-filter": decided by the kernel filter, counted by the
+                                        * observer (forgeone.observer(7)) */
         _AUDIT_AGGREGATE_REASON_MAX,
         _AUDIT_AGGREGATE_REASON_INVALID = -EINVAL,
 } AuditAggregateReason;

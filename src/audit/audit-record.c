@@ -29,6 +29,7 @@ static const char *const audit_class_table[_AUDIT_CLASS_MAX] = {
         [AUDIT_CLASS_STOPPED] = "audit-stopped",
         [AUDIT_CLASS_CHECKPOINT] = "checkpoint",
         [AUDIT_CLASS_DEGRADED] = "degraded",
+        [AUDIT_CLASS_INTEGRITY] = "integrity",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(audit_class, AuditClass)
@@ -47,6 +48,7 @@ static const char *const message_ids[_AUDIT_CLASS_MAX] = {
         [AUDIT_CLASS_STOPPED] = AUDIT_MESSAGE_STOPPED,
         [AUDIT_CLASS_CHECKPOINT] = AUDIT_MESSAGE_CHECKPOINT,
         [AUDIT_CLASS_DEGRADED] = AUDIT_MESSAGE_DEGRADED,
+        [AUDIT_CLASS_INTEGRITY] = AUDIT_MESSAGE_INTEGRITY,
 };
 
 const char *audit_class_message_id(AuditClass c) {

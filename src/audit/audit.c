@@ -491,7 +491,8 @@ static void take_sink_aggregate(const EventAggregate *k, void *userdata) {
         Audit *a = userdata;
 
         agg_add(a, k,
-                k->reason == EVENT_AGGREGATE_BUDGET       ? AUDIT_AGGREGATE_RATE_LIMIT
+                k->reason == EVENT_AGGREGATE_KERNEL_FILTER ? AUDIT_AGGREGATE_KERNEL_FILTER
+                : k->reason == EVENT_AGGREGATE_BUDGET     ? AUDIT_AGGREGATE_RATE_LIMIT
                 : k->reason == EVENT_AGGREGATE_QUEUE_FULL ? AUDIT_AGGREGATE_QUEUE_FULL
                                                           : AUDIT_AGGREGATE_ALLOW_POLICY);
 }
@@ -880,6 +881,10 @@ static void stop_record(Audit *a) {
                         *p = (char) (*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
                 r = audit_entry_addf(&e, name, "%" PRIu64, c.posted[i]);
         }
+        /* The kernel filter's denials the observer counted (forgeone.observer(7)), not among the above. */
+        if (r >= 0 && c.observed[SUPERVISOR_ACTION_DENY] > 0)
+                r = audit_entry_addf(&e, "FORGEONE_TOTAL_KERNEL_FILTER_DENIED", "%" PRIu64,
+                                     c.observed[SUPERVISOR_ACTION_DENY]);
         if (r >= 0)
                 (void) emit(a, &e);
         audit_entry_done(&e);

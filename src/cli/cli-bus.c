@@ -647,8 +647,8 @@ int cli_bus_daemon_explain(sd_bus *bus, const CliBusExplain *q) {
 
 /* ---- verbs: options in, calls out ---- */
 
-static const char *const served[] = { "run",        "ps",      "inspect", "pause",  "resume",
-                                      "stop",       "quarantine", "release", "reload", "daemon" };
+static const char *const served[] = { "run",        "ps",      "inspect", "pause",  "resume", "stop",
+                                      "quarantine", "release", "reload",  "daemon", "top",    "observe" };
 
 bool cli_bus_serves(const char *verb) {
         FOREACH_ELEMENT (v, served)
@@ -830,6 +830,8 @@ int cli_bus_verb(sd_bus *bus, int argc, char *argv[]) {
                 return verb_bus_run(bus, argc, argv);
         if (streq(verb, "daemon"))
                 return verb_bus_daemon(bus, argc, argv);
+        if (streq(verb, "top") || streq(verb, "observe"))
+                return cli_observe_verb(bus, argc, argv);
         if (streq(verb, "reload")) {
                 if (argc > 2 || (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h")))) {
                         printf("Usage: forgeonectl reload [FILE]\n\n"

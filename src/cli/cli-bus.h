@@ -45,3 +45,6 @@ int cli_bus_daemon_status(sd_bus *bus);
 int cli_bus_daemon_policy(sd_bus *bus);
 int cli_bus_daemon_reexec(sd_bus *bus);
 int cli_bus_daemon_explain(sd_bus *bus, const CliBusExplain *q);
+
+/* cli-observe.c: top and observe (argv[0]) through forgeoned, or from the pinned maps when bus is NULL. */
+int cli_observe_verb(sd_bus *bus, int argc, char *argv[]);

@@ -47,6 +47,9 @@ int run_audit_option(int c, const char *arg, RunOptions *o) {
         case ARG_RUN_NO_AUDIT:
                 o->no_audit = true;
                 return 1;
+        case ARG_RUN_NO_OBSERVER:
+                o->no_observer = true;
+                return 1;
         case ARG_RUN_AUDIT_ALLOW:
                 o->audit_allow = audit_allow_mode_from_string(arg);
                 if (o->audit_allow < 0) {
@@ -209,8 +212,31 @@ static void stop_container(Workload *w, const RunOptions *o) {
         }
 }
 
+/* ---- the observer ---- */
+
+/* The observer for this run, or NULL (off: said why, once). Its maps go where top --local finds them:
+ * $FORGEONE_OBSERVER_ROOT, else /sys/fs/bpf/forgeone. */
+static Observer *start_observer(const RunOptions *o) {
+        Observer *obs = NULL;
+        char why[OBSERVER_REASON_MAX];
+        int r;
+
+        if (o->no_observer)
+                return NULL;
+        r = observer_new(&(ObserverConfig){ .name = "run", .pin_root = getenv("FORGEONE_OBSERVER_ROOT") }, &obs,
+                         why);
+        if (r < 0) {
+                log_notice("forgeone: the observer is off: %s.", why);
+                return NULL;
+        }
+        if (!observer_get_pin_dir(obs))
+                log_debug("forgeone: the observer's maps are not pinned: %s.", observer_get_pin_error(obs));
+        return obs;
+}
+
 int run_workload(WorkloadConfig *c, const RunOptions *o) {
         _cleanup_(event_sink_freep) EventSink *sink = NULL;
+        _cleanup_(observer_freep) Observer *observer = NULL; /* freed before the sink it consumes */
         _cleanup_(audit_freep) Audit *audit = NULL;
         _cleanup_(workload_freep) Workload *w = NULL;
         _cleanup_close_ int sigfd = -EBADF;
@@ -240,6 +266,17 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
                               : o->print == RUN_PRINT_DENIALS
                                       ? (1u << SUPERVISOR_ACTION_DENY) | (1u << SUPERVISOR_ACTION_QUARANTINE)
                                       : 0);
+        /* Loaded and attached to the sink before the start: it watches the workload from its first call. */
+        observer = start_observer(o);
+        if (observer) {
+                r = observer_attach(observer, sink);
+                if (r < 0) {
+                        log_notice("forgeone: the observer is off: cannot attach it to the event sink: %s.",
+                                   strerror(-r));
+                        observer = observer_free(observer);
+                }
+        }
+        c->observer = observer;
         c->sink = sink;
         if (c->image) {
                 image = *c->image;
@@ -282,7 +319,14 @@ int run_workload(WorkloadConfig *c, const RunOptions *o) {
                 } else if (o->print == RUN_PRINT_DENIALS)
                         event_sink_exempt_budget(sink, (1u << SUPERVISOR_ACTION_DENY) |
                                                                (1u << SUPERVISOR_ACTION_QUARANTINE));
+                /* The observer matches every answered call with its record (the audit still budgets its
+                 * entries on its side). */
+                if (observer)
+                        event_sink_exempt_budget(sink, OBSERVER_RECORDED_ACTIONS);
         }
+        /* The observer's work is timed by the sink's ticks (the audit asks for them too). */
+        if (observer)
+                (void) event_sink_set_tick(sink, 1000000u);
         if (pipe2(printer.stop_fd, O_CLOEXEC) >= 0) {
                 printer.sink = sink;
                 printer.started = pthread_create(&printer.thread, NULL, printer_thread, &printer) == 0;

@@ -31,24 +31,30 @@ typedef struct RunOptions {
         bool no_audit;              /* --no-audit: no journald records */
         AuditAllowMode audit_allow; /* --audit-allow */
         TrustContext *trust;        /* images: its TPM anchors the audit's checkpoints; NULL: none */
+        bool no_observer;           /* --no-observer: the eBPF observer does not watch it */
 } RunOptions;
 
 /* The audit options both forms take (getopt codes of their own). */
 enum {
         ARG_RUN_NO_AUDIT = 0x200,
         ARG_RUN_AUDIT_ALLOW,
+        ARG_RUN_NO_OBSERVER,
 };
 /* clang-format off */
 #define RUN_AUDIT_OPTIONS                                                                                   \
         { "no-audit", no_argument, NULL, ARG_RUN_NO_AUDIT },                                                \
-        { "audit-allow", required_argument, NULL, ARG_RUN_AUDIT_ALLOW }
+        { "audit-allow", required_argument, NULL, ARG_RUN_AUDIT_ALLOW },                                    \
+        { "no-observer", no_argument, NULL, ARG_RUN_NO_OBSERVER }
 /* clang-format on */
 #define RUN_AUDIT_HELP                                                                                      \
         "  --audit-allow MODE     allowed calls in the journal: all, sampled, aggregated\n"                 \
         "                         (default; exact counts per interval); see forgeone.audit(7)\n"            \
-        "  --no-audit             write no audit records to the journal\n"
+        "  --no-audit             write no audit records to the journal\n"                                 \
+        "  --no-observer          do not watch the workload with the eBPF observer\n"                      \
+        "                         (forgeone.observer(7))\n"
 
-/* Handles an audit option: 1 when c was one (o updated), 0 when not, -EINVAL (logged) for a bad value. */
+/* Handles an audit or observer option: 1 when c was one (o updated), 0 when not, -EINVAL (logged) for a bad
+ * value. */
 int run_audit_option(int c, const char *arg, RunOptions *o);
 
 /* Loads a policy, printing file:line:column errors. */

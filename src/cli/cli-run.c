@@ -29,6 +29,8 @@ static void help(void) {
                "  --audit-allow MODE allowed calls in the journal: all, sampled, aggregated\n"
                "                     (default; exact counts per interval); see forgeone.audit(7)\n"
                "  --no-audit         write no audit records to the journal\n"
+               "  --no-observer      do not watch the workload with the eBPF observer\n"
+               "                     (forgeone.observer(7))\n"
                "  -h, --help         show this help\n\n"
                "COMMAND runs in pid and mount namespaces of its own, with a /proc of its own, the\n"
                "host's file system otherwise, and file descriptors 0, 1 and 2 only. When it exits,\n"

@@ -33,6 +33,10 @@ int verb_audit(int argc, char *argv[]);
 /* cli-image.c: image signatures */
 int verb_image(int argc, char *argv[]);
 
+/* cli-observe.c: what the eBPF observer sees, from the pinned maps here (through forgeoned: cli-bus.c). */
+int verb_top(int argc, char *argv[]);
+int verb_observe(int argc, char *argv[]);
+
 /* cli-bus.c serves these through forgeoned; without it they only say so. */
 int verb_reload(int argc, char *argv[]);
 int verb_daemon(int argc, char *argv[]);

@@ -37,6 +37,8 @@ static const Verb verbs[] = {
         { "image", verb_image, "verify an image against the trust anchor, or sign one" },
         { "trust", verb_trust, "the TPM-backed trust anchor and the measurement log" },
         { "audit", verb_audit, "export and verify the audit records in the journal" },
+        { "top", verb_top, "live syscall rates, denials and trust of the workloads (eBPF observer)" },
+        { "observe", verb_observe, "one workload's syscalls as the eBPF observer counts them" },
 };
 
 static void help(void) {
@@ -47,11 +49,11 @@ static void help(void) {
                "Verbs:\n");
         FOREACH_ELEMENT (v, verbs)
                 printf("  %-12s %s\n", v->name, v->summary);
-        printf("\nrun, ps, inspect, pause, resume, stop, quarantine, release, reload and daemon go to forgeoned\n"
-               "when it runs; with --local, or when it cannot be reached, they act here (run supervises in\n"
-               "this process). See 'forgeonectl VERB --help' and forgeonectl(1), forgeoned(8),\n"
-               "forgeone.policy(5), forgeone.image(7), forgeone.trust(7),\n"
-               "forgeone.audit(7).\n");
+        printf("\nrun, ps, inspect, pause, resume, stop, quarantine, release, reload, daemon, top and observe\n"
+               "go to forgeoned when it runs; with --local, or when it cannot be reached, they act here (run\n"
+               "supervises in this process; top and observe read the observer's pinned maps). See\n"
+               "'forgeonectl VERB --help' and forgeonectl(1), forgeoned(8), forgeone.policy(5),\n"
+               "forgeone.image(7), forgeone.trust(7), forgeone.audit(7), forgeone.observer(7).\n");
 }
 
 /* Options before "--" (or the end): is --local among them? */

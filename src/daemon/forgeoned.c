@@ -34,6 +34,9 @@ static void help(void) {
                "  --audit-allow MODE     allowed calls in the journal's audit: all, sampled,\n"
                "                         aggregated (default; exact counts per interval)\n"
                "  --no-audit             write no audit records (forgeone.audit(7))\n"
+               "  --no-observer          no eBPF observer of the workloads (forgeone.observer(7))\n"
+               "  --observer-root DIR    pin the observer's maps below DIR, on a BPF file system\n"
+               "                         (default %s)\n"
                "  --keep-on-stop         SIGTERM leaves the workloads running for the next start\n"
                "                         (default: only when systemd restarts forgeoned)\n"
                "  --stop-timeout SEC     SIGTERM, then SIGKILL after SEC when stopping a workload (10)\n"
@@ -41,7 +44,8 @@ static void help(void) {
                "  --bus-address ADDRESS  connect to this bus instead of the system bus (tests)\n"
                "  -h, --help             show this help\n"
                "  --version              show the version\n",
-               FORGEONED_DEFAULT_POLICY, FORGEONED_DEFAULT_STATE_DIR, FORGEONED_DEFAULT_MAX_WORKLOADS);
+               FORGEONED_DEFAULT_POLICY, FORGEONED_DEFAULT_STATE_DIR, OBSERVER_PIN_ROOT,
+               FORGEONED_DEFAULT_MAX_WORKLOADS);
 }
 
 /* Our own cgroup v2 directory, with "/workloads" appended. */
@@ -95,6 +99,8 @@ int main(int argc, char *argv[]) {
                 ARG_DECISION_LOG,
                 ARG_AUDIT_ALLOW,
                 ARG_NO_AUDIT,
+                ARG_NO_OBSERVER,
+                ARG_OBSERVER_ROOT,
                 ARG_KEEP_ON_STOP,
                 ARG_STOP_TIMEOUT,
                 ARG_MAX_WORKLOADS,
@@ -111,6 +117,8 @@ int main(int argc, char *argv[]) {
                 { "decision-log", required_argument, NULL, ARG_DECISION_LOG },
                 { "audit-allow", required_argument, NULL, ARG_AUDIT_ALLOW },
                 { "no-audit", no_argument, NULL, ARG_NO_AUDIT },
+                { "no-observer", no_argument, NULL, ARG_NO_OBSERVER },
+                { "observer-root", required_argument, NULL, ARG_OBSERVER_ROOT },
                 { "keep-on-stop", no_argument, NULL, ARG_KEEP_ON_STOP },
                 { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
                 { "max-workloads", required_argument, NULL, ARG_MAX_WORKLOADS },
@@ -171,6 +179,12 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_NO_AUDIT:
                         cfg.no_audit = true;
+                        break;
+                case ARG_NO_OBSERVER:
+                        cfg.no_observer = true;
+                        break;
+                case ARG_OBSERVER_ROOT:
+                        cfg.observer_root = optarg;
                         break;
                 case ARG_KEEP_ON_STOP:
                         cfg.keep_on_stop = true;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "forgeone/log.h"
+#include "forgeone/time-util.h"
 #include "manager.h"
 
 #define PRIV 0
@@ -423,6 +424,104 @@ static int method_explain(sd_bus_message *msg, void *userdata, sd_bus_error *e) 
                                           res.text);
 }
 
+/* ---- the observer (forgeone.observer(7)) ---- */
+
+/* One workload's counts: id, trust, calls, errors, kernel denials, answered, the supervisor's decisions by
+ * action (continue, emulate, deny, quarantine), matched, mismatched. */
+#define OBSERVED_SIGNATURE "(sitttttttttt)"
+
+static int append_observed(sd_bus_message *reply, const ObserverWorkloadInfo *wi) {
+        return sd_bus_message_append(reply, OBSERVED_SIGNATURE, wi->id, wi->trust, wi->calls, wi->errors,
+                                     wi->kernel_denied, wi->answered, wi->supervisor[SUPERVISOR_ACTION_CONTINUE],
+                                     wi->supervisor[SUPERVISOR_ACTION_EMULATE],
+                                     wi->supervisor[SUPERVISOR_ACTION_DENY],
+                                     wi->supervisor[SUPERVISOR_ACTION_QUARANTINE], wi->matched, wi->mismatched);
+}
+
+static const char *observer_status(Manager *m) {
+        if (!m->observer)
+                return m->observer_off;
+        return observer_get_pin_dir(m->observer) ?: "on, not pinned";
+}
+
+static int method_top(sd_bus_message *msg, void *userdata, sd_bus_error *e) {
+        Manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(observer_snapshot_done) ObserverSnapshot s = { .time_ns = time_now_usec(CLOCK_MONOTONIC) * 1000u };
+        int r;
+
+        if (m->observer) {
+                r = manager_observer_snapshot(m, false, &s);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(e, -r, "Cannot read the observer's maps: %s", strerror(-r));
+        }
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "bst", m->observer != NULL, observer_status(m), s.time_ns);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', OBSERVED_SIGNATURE);
+        for (size_t i = 0; r >= 0 && i < s.n_workloads; i++)
+                r = append_observed(reply, &s.workloads[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_observe(sd_bus_message *msg, void *userdata, sd_bus_error *e) {
+        Manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(observer_snapshot_done) ObserverSnapshot s = {};
+        const ObserverWorkloadInfo *wi;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &id);
+        if (r < 0)
+                return r;
+        if (!m->observer)
+                return sd_bus_error_setf(e, "org.forgeone.Error.ObserverOff", "The observer is off: %s",
+                                         m->observer_off);
+        r = manager_observer_snapshot(m, true, &s);
+        if (r < 0)
+                return sd_bus_error_set_errnof(e, -r, "Cannot read the observer's maps: %s", strerror(-r));
+        wi = observer_snapshot_find(&s, id);
+        if (!wi) {
+                if (!lookup(m, id, e))
+                        return -ENOENT;
+                return sd_bus_error_setf(e, "org.forgeone.Error.NotFound",
+                                         "the observer does not watch workload '%s' (it has ended, or it runs "
+                                         "unwatched: see its notices)", id);
+        }
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "t", s.time_ns);
+        if (r >= 0)
+                r = append_observed(reply, wi);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ubtttt)");
+        for (size_t i = 0; r >= 0 && i < wi->n_syscalls; i++) {
+                const ObserverSyscall *sc = &wi->syscalls[i];
+                r = sd_bus_message_append(reply, "(ubtttt)", sc->nr, (int) sc->compat, sc->calls, sc->errors,
+                                          sc->kernel_denied, sc->answered);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_observer(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *e) {
+        Manager *m = userdata;
+
+        if (streq(property, "ObserverActive"))
+                return sd_bus_message_append(reply, "b", m->observer != NULL);
+        return sd_bus_message_append(reply, "s", observer_status(m));
+}
+
 static char **saved_argv;
 
 void manager_bus_set_argv(char **argv) {
@@ -528,6 +627,15 @@ static const sd_bus_vtable supervisor_vtable[] = {
                                               explanation),
                                 method_explain, READER),
         SD_BUS_METHOD_WITH_ARGS("Reexecute", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reexecute, PRIV),
+        SD_BUS_PROPERTY("ObserverActive", "b", property_observer, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ObserverStatus", "s", property_observer, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("Top", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("b", active, "s", status, "t", monotonic_ns,
+                                              "a" OBSERVED_SIGNATURE, workloads),
+                                method_top, READER),
+        SD_BUS_METHOD_WITH_ARGS("Observe", SD_BUS_ARGS("s", id),
+                                SD_BUS_RESULT("t", monotonic_ns, OBSERVED_SIGNATURE, workload, "a(ubtttt)", syscalls),
+                                method_observe, READER),
         SD_BUS_SIGNAL_WITH_ARGS("PolicyReloaded", SD_BUS_ARGS("t", generation, "s", digest, "as", restart_to_apply), 0),
         SD_BUS_SIGNAL_WITH_ARGS("WorkloadStateChanged",
                                 SD_BUS_ARGS("s", id, "o", path, "s", state, "i", exit_status), 0),

@@ -252,6 +252,7 @@ static int adopt_one(Manager *m, const WorkloadRecord *rec, Handed *h) {
                 .graph = m->graph,
                 .generation = m->generation,
                 .sink = m->sink,
+                .observer = m->observer,
         };
         SupervisorRecovery rc = {};
         ForgeError err = {};

@@ -160,6 +160,41 @@ static int audit_setup(Manager *m) {
         return 0;
 }
 
+/* The observer watches every workload from its first call (workload.h); off, the daemon runs without it and
+ * says why (forgeonectl daemon status). After the audit: it wants every answered call as a record, outside
+ * the audit's budget. */
+static int observer_setup(Manager *m) {
+        int r;
+
+        if (m->cfg.no_observer) {
+                snprintf(m->observer_off, sizeof m->observer_off, "turned off (--no-observer)");
+                return 0;
+        }
+        r = observer_new(&(ObserverConfig){ .name = "forgeoned", .pin_root = m->cfg.observer_root }, &m->observer,
+                         m->observer_off);
+        if (r < 0) {
+                log_notice("The observer is off: %s.", m->observer_off);
+                return 0;
+        }
+        r = observer_attach(m->observer, m->sink);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the observer to the event sink: %m");
+        if (observer_get_pin_dir(m->observer))
+                log_info("The observer watches the workloads; its maps are pinned in %s.",
+                         observer_get_pin_dir(m->observer));
+        else
+                log_info("The observer watches the workloads; its maps are not pinned: %s.",
+                         observer_get_pin_error(m->observer));
+        /* Its timed work (kernel denials to trust and the audit, unmatched decisions) runs on the sink's ticks. */
+        return event_sink_set_tick(m->sink, 1000000u);
+}
+
+int manager_observer_snapshot(Manager *m, bool syscalls, ObserverSnapshot *ret) {
+        if (!m->observer)
+                return -ENODATA;
+        return observer_snapshot(m->observer, syscalls, ret);
+}
+
 static int consumers_setup(Manager *m) {
         unsigned ours = log_actions(m);
         int r;
@@ -181,6 +216,9 @@ static int consumers_setup(Manager *m) {
                         if (ours & (1u << a))
                                 event_sink_set_mode(m->sink, (SupervisorAction) a, EVENT_SINK_RECORD);
         }
+        r = observer_setup(m);
+        if (r < 0)
+                return r;
         if (m->cfg.log_decisions != LOG_DECISIONS_NONE) {
                 r = event_sink_add_consumer(m->sink, log_consume, m);
                 if (r < 0)
@@ -227,6 +265,8 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
                 .cgroup_parent = strdup_or_null(cfg->cgroup_parent),
                 .decision_log = strdup_or_null(cfg->decision_log),
                 .no_audit = cfg->no_audit,
+                .no_observer = cfg->no_observer,
+                .observer_root = strdup_or_null(cfg->observer_root),
                 .audit_allow = cfg->audit_allow,
                 .audit_dir = strdup_or_null(cfg->audit_dir),
                 .audit_key = strdup_or_null(cfg->audit_key),
@@ -270,6 +310,7 @@ Manager *manager_free(Manager *m) {
         m->counters_timer = sd_event_source_unref(m->counters_timer);
         /* After the last drain: the rest of its aggregates, a stop record, a final checkpoint. */
         m->audit = audit_free(m->audit);
+        m->observer = observer_free(m->observer);
         event_sink_free(m->sink);
         if (m->decision_log)
                 fclose(m->decision_log);
@@ -287,6 +328,7 @@ Manager *manager_free(Manager *m) {
         free(m->cfg.decision_log);
         free(m->cfg.audit_dir);
         free(m->cfg.audit_key);
+        free(m->cfg.observer_root);
         free(m);
         return NULL;
 }
@@ -685,6 +727,7 @@ int manager_run(Manager *m, const RunRequest *req, Managed **ret, ForgeError *er
                 .cgroup_parent = m->cfg.cgroup_parent,
                 .envp = req->envp,
                 .working_directory = req->working_directory,
+                .observer = m->observer,
         };
         memcpy(wc.stdio, req->stdio, sizeof wc.stdio);
         r = workload_start(&wc, &mw->w, err);

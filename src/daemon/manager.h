@@ -28,6 +28,7 @@
 #include "forgeone/audit.h"
 #include "forgeone/event-sink.h"
 #include "forgeone/hashmap.h"
+#include "forgeone/observer.h"
 #include "forgeone/policy-graph.h"
 #include "forgeone/workload.h"
 
@@ -70,6 +71,8 @@ typedef struct ManagerConfig {
         char *decision_log;     /* JSON lines of every decision, or NULL */
         LogDecisions log_decisions;
         bool no_audit;          /* no audit records in the journal (forgeone.audit(7)) */
+        bool no_observer;       /* no eBPF observer (forgeone.observer(7)) */
+        char *observer_root;    /* where its maps are pinned; NULL: OBSERVER_PIN_ROOT */
         AuditAllowMode audit_allow;
         char *audit_dir;        /* NULL: AUDIT_DEFAULT_STATE_DIR */
         char *audit_key;        /* NULL: AUDIT_DEFAULT_KEY when it exists */
@@ -114,6 +117,8 @@ struct Manager {
 
         EventSink *sink;
         Audit *audit;           /* the journald audit, a consumer of sink; NULL with no_audit */
+        Observer *observer;     /* the eBPF observer, a consumer of sink; NULL when off: */
+        char observer_off[OBSERVER_REASON_MAX]; /* why */
         sd_event_source *sink_source, *counters_timer;
         uint64_t counters_last_usec;
         uint64_t counters_emitted[_SUPERVISOR_ACTION_MAX];
@@ -203,6 +208,10 @@ void managed_get_counts(Managed *mw, SupervisorCounts *ret);
 /* SIGTERM: stops the workloads (or leaves them running for the next start, see forgeoned(8)); the loop
  * exits once done. */
 void manager_begin_stop(Manager *m);
+
+/* The observer's view of the live workloads (observer.h); -ENODATA when it is off (m->observer_off says
+ * why). */
+int manager_observer_snapshot(Manager *m, bool syscalls, ObserverSnapshot *ret);
 
 /* ---- manager-bus.c ---- */
 

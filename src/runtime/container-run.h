@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "forgeone/container.h"
+#include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
 #include "forgeone/supervisor.h"
 
@@ -36,6 +37,7 @@ typedef struct ContainerLaunched {
         int cgroup_fd;       /* borrowed: its v2 cgroup directory */
         int identity;
         PolicyGraph *graph;  /* borrowed */
+        PolicyFilter *filter; /* the caller's: the kernel filter the container runs under */
         bool creds_calls_trapped;
 } ContainerLaunched;
 

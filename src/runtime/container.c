@@ -849,6 +849,7 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 .cgroup_fd = run->cgroup_fd,
                 .identity = identity,
                 .graph = run->graph,
+                .filter = TAKE_PTR(filter),
                 .creds_calls_trapped = run->creds_calls_trapped,
         };
         *ret = TAKE_PTR(run);

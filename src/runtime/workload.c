@@ -63,6 +63,7 @@ struct Workload {
         bool hosted;
         EventSink *sink; /* lifecycle, policy and trust notices go here too */
         int last_trust;  /* the score last posted */
+        Observer *observer; /* watching it, or NULL */
         bool adopted;           /* not our child: its end is seen on the pidfd, its status on the page */
 };
 
@@ -180,8 +181,11 @@ static void on_quarantine(const SupervisorEvent *ev, void *userdata) {
         __atomic_store_n(&w->quarantined, true, __ATOMIC_RELEASE);
         (void) syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
         (void) syscall(SYS_pidfd_send_signal, w->command_pidfd, SIGKILL, NULL, 0);
-        /* The task that made the call: it waits for our answer, so its id is still its own. */
-        (void) kill(ev->tid, SIGKILL);
+        /* The task that made the call: it waits for our answer, so its id is still its own. A quarantine
+         * that trust decided outside a call (supervisor_penalize(), the observer's kernel-filter denials)
+         * names no task. */
+        if (ev->tid > 0)
+                (void) kill(ev->tid, SIGKILL);
         if (w->pidfd >= 0) {
                 struct pollfd p = { .fd = w->pidfd, .events = POLLIN };
                 (void) poll(&p, 1, 5000);
@@ -264,7 +268,8 @@ static int cgroup_create_workload(Workload *w, const char *parent, ForgeError *e
 }
 
 static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg, int *ret_listener,
-                       PolicyGraph **ret_graph, int *ret_identity, bool *ret_trapped, ForgeError *err) {
+                       PolicyGraph **ret_graph, int *ret_identity, bool *ret_trapped, PolicyFilter **ret_filter,
+                       ForgeError *err) {
         _cleanup_(policy_freep) Policy *policy_owned = policy_arg;
         _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
@@ -407,6 +412,7 @@ static int start_plain(Workload *w, const WorkloadConfig *c, Policy *policy_arg,
         *ret_graph = TAKE_PTR(graph);
         *ret_identity = identity;
         *ret_trapped = filter->traps_credentials;
+        *ret_filter = TAKE_PTR(filter);
         return 0;
 }
 
@@ -432,9 +438,39 @@ static int journal_create(Workload *w, ForgeError *err) {
         return 0;
 }
 
+/* Has the observer watch w from now on; a workload it cannot watch runs, and its notices say why. */
+static void observe(Workload *w, Observer *o, const PolicyFilter *f, const PolicyGraph *g, uint64_t generation,
+                    int cgroup_fd) {
+        const Policy *p = policy_graph_policy(g);
+        int r;
+
+        if (!o)
+                return;
+        r = observer_add_workload(o, &(ObserverWorkload){
+                                             .id = w->id,
+                                             .pid = w->pid,
+                                             .skip_init = !w->run, /* a plain command's pid 1 is our init */
+                                             .filter = f,
+                                             .supervisor = w->supervisor,
+                                             .cgroup_fd = cgroup_fd,
+                                             .identity = w->identity ?: "*",
+                                             .policy_digest = p->digest[0] ? p->digest : NULL,
+                                             .generation = generation ?: 1,
+                                     });
+        if (r < 0) {
+                char text[256];
+
+                snprintf(text, sizeof text, "The observer cannot watch this workload: %s.", strerror(-r));
+                event_sink_post_notice(w->sink, w->id, NULL, text);
+                return;
+        }
+        w->observer = o;
+}
+
 int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         _cleanup_(workload_freep) Workload *w = NULL;
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph_ref = NULL;
+        _cleanup_(policy_filter_freep) PolicyFilter *filter = NULL;
         PolicyGraph *graph = NULL;
         SupervisorConfig sc;
         ContainerLaunched cl = {};
@@ -484,6 +520,7 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
                 graph = cl.graph;
                 identity = cl.identity;
                 trapped = cl.creds_calls_trapped;
+                filter = TAKE_PTR(cl.filter);
                 root_fd = fcntl(cl.root_fd, F_DUPFD_CLOEXEC, 3);
                 if (root_fd < 0) {
                         safe_close(listener);
@@ -501,7 +538,7 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
                 } else
                         snprintf(w->id, sizeof w->id, "run-%d-%u", (int) getpid(),
                                  __atomic_add_fetch(&workload_counter, 1, __ATOMIC_RELAXED));
-                r = start_plain(w, c, c->policy, &listener, &graph_ref, &identity, &trapped, err);
+                r = start_plain(w, c, c->policy, &listener, &graph_ref, &identity, &trapped, &filter, err);
                 if (r < 0)
                         return r;
                 graph = graph_ref;
@@ -533,6 +570,8 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         if (r < 0)
                 return forge_error_set(err, r, "cannot start supervising the workload: %m");
         post_started(w, graph, identity, c->generation ?: 1);
+        /* Before the supervisor answers anything: the command's first call under its filter waits for it. */
+        observe(w, c->observer, filter, graph, c->generation, c->image ? cl.cgroup_fd : w->cgroup_fd);
         if (!c->image)
                 w->root_fd = TAKE_FD(root_fd);
         if (!c->hosted) {
@@ -661,6 +700,9 @@ Workload *workload_free(Workload *w) {
                         (void) workload_reap(w, &res);
                 }
         }
+        /* Ended: the observer takes its last counts while the supervisor still answers for its trust. */
+        if (w->observer)
+                observer_remove_workload(w->observer, w->id);
         supervisor_free(w->supervisor);
         container_run_free(w->run);
         cgroup_remove_workload(w);
@@ -910,6 +952,18 @@ int workload_adopt(const WorkloadAdoptConfig *c, Workload **ret, SupervisorRecov
         if (w->sink) {
                 post_policy(w, c->graph, identity, c->generation ?: 1);
                 post_state(w, "Adopted", "Adopted by a new supervisor");
+        }
+        if (c->observer) {
+                /* The filter it runs under, if the policy in hand still compiles to it (its digest says). */
+                _cleanup_(policy_filter_freep) PolicyFilter *f = NULL;
+                uint8_t digest[SHA256_DIGEST_SIZE];
+
+                if (filter_cache_compile(NULL, policy, identity, &f) >= 0) {
+                        filter_digest(f, digest);
+                        if (memcmp(digest, w->filter_digest, sizeof digest) != 0)
+                                f = policy_filter_free(f);
+                }
+                observe(w, c->observer, f, c->graph, c->generation, w->cgroup_fd);
         }
         if (!c->hosted) {
                 r = supervisor_start_thread(w->supervisor);

@@ -20,6 +20,7 @@ static const char *const event_notice_kind_table[_EVENT_NOTICE_KIND_MAX] = {
         [EVENT_NOTICE_POLICY_LOADED] = "policy-loaded",
         [EVENT_NOTICE_POLICY_RELOAD_FAILED] = "policy-reload-failed",
         [EVENT_NOTICE_TRUST] = "trust",
+        [EVENT_NOTICE_INTEGRITY] = "integrity",
 };
 
 DEFINE_STRING_TABLE_LOOKUP_TO_STRING(event_notice_kind, EventNoticeKind);
@@ -76,6 +77,7 @@ struct EventSink {
         Node *backlog; /* the drainer's: taken from head, sorted, not handed over yet */
         atomic_uint_fast64_t posted[_SUPERVISOR_ACTION_MAX];
         atomic_uint_fast64_t dropped[_SUPERVISOR_ACTION_MAX];
+        atomic_uint_fast64_t observed[_SUPERVISOR_ACTION_MAX];
         atomic_uint_fast64_t notices, notices_dropped;
 
         AggSlot *agg; /* EVENT_SINK_AGGREGATE_SLOTS */
@@ -323,7 +325,8 @@ static bool agg_fill(AggSlot *sl, uint64_t h, const char *workload, const Superv
 /* Counts ev under its key. Lock-free: a poster claims an empty slot with a CAS and fills its key; others
  * that meet a slot being filled wait a moment, then look further (a duplicate key is harmless: every
  * count is handed over once, whichever slot holds it). */
-static void aggregate(EventSink *s, const char *workload, const SupervisorEvent *ev, EventAggregateReason reason) {
+static void aggregate_n(EventSink *s, const char *workload, const SupervisorEvent *ev, EventAggregateReason reason,
+                        uint64_t count) {
         uint64_t h = agg_hash(workload, ev, reason);
 
         for (unsigned i = 0; i < AGG_PROBES; i++) {
@@ -338,7 +341,7 @@ static void aggregate(EventSink *s, const char *workload, const SupervisorEvent 
                                         atomic_store_explicit(&sl->state, SLOT_BROKEN, memory_order_release);
                                         break;
                                 }
-                                atomic_fetch_add_explicit(&sl->count, 1, memory_order_relaxed);
+                                atomic_fetch_add_explicit(&sl->count, count, memory_order_relaxed);
                                 atomic_store_explicit(&sl->state, SLOT_READY, memory_order_release);
                                 return;
                         }
@@ -346,11 +349,27 @@ static void aggregate(EventSink *s, const char *workload, const SupervisorEvent 
                 for (unsigned spin = 0; st == SLOT_FILLING && spin < 1000; spin++)
                         st = atomic_load_explicit(&sl->state, memory_order_acquire);
                 if (st == SLOT_READY && agg_equal(sl, h, workload, ev, reason)) {
-                        atomic_fetch_add_explicit(&sl->count, 1, memory_order_relaxed);
+                        atomic_fetch_add_explicit(&sl->count, count, memory_order_relaxed);
                         return;
                 }
         }
-        atomic_fetch_add_explicit(&s->agg_overflow[ev->action], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->agg_overflow[ev->action], count, memory_order_relaxed);
+}
+
+static void aggregate(EventSink *s, const char *workload, const SupervisorEvent *ev, EventAggregateReason reason) {
+        aggregate_n(s, workload, ev, reason, 1);
+}
+
+void event_sink_post_observed(EventSink *s, const char *workload, const SupervisorEvent *ev, uint64_t count) {
+        SupervisorAction a;
+
+        if (!s || !ev || count == 0)
+                return;
+        a = ev->action;
+        if (a < 0 || a >= _SUPERVISOR_ACTION_MAX)
+                return;
+        atomic_fetch_add_explicit(&s->observed[a], count, memory_order_relaxed);
+        aggregate_n(s, workload, ev, EVENT_AGGREGATE_KERNEL_FILTER, count);
 }
 
 uint64_t event_sink_take_aggregates(EventSink *s, EventAggregateFn fn, void *userdata) {
@@ -630,6 +649,7 @@ void event_sink_get_counts(EventSink *s, EventSinkCounts *ret) {
         for (size_t i = 0; i < _SUPERVISOR_ACTION_MAX; i++) {
                 ret->posted[i] = atomic_load(&s->posted[i]);
                 ret->dropped[i] = atomic_load(&s->dropped[i]);
+                ret->observed[i] = atomic_load(&s->observed[i]);
         }
         ret->notices = atomic_load(&s->notices);
         ret->notices_dropped = atomic_load(&s->notices_dropped);

@@ -20,6 +20,8 @@ int reply_value(Supervisor *s, uint64_t id, int error, int64_t value) {
         _Alignas(8) char buf[NOTIF_BUF] = {};
         struct seccomp_notif_resp *resp = (struct seccomp_notif_resp *) buf;
 
+        if (_unlikely_(error && error == __atomic_load_n(&s->fake_from, __ATOMIC_RELAXED)))
+                error = __atomic_load_n(&s->fake_to, __ATOMIC_RELAXED);
         resp->id = id;
         resp->error = error ? -error : 0;
         resp->val = error ? 0 : value;
@@ -100,6 +102,44 @@ static int account(Supervisor *s, Decision *d, SupervisorEvent *ev, int trust, b
                 supervisor_wake_owner(s);
         *ret_quarantine_now = quarantine_now;
         return trust;
+}
+
+int supervisor_penalize(Supervisor *s, uint64_t n, const char *reason) {
+        bool quarantine_now = false;
+        int trust;
+
+        if (n == 0)
+                return supervisor_get_trust(s);
+        pthread_mutex_lock(&s->lock);
+        trust = trust_score_current(&s->trust, &s->trust_cfg, now_usec());
+        /* One penalty each, as the supervisor's own denials; the score stops at 0. */
+        for (uint64_t i = 0; i < n && (i == 0 || trust > 0); i++)
+                trust = trust_score_penalize(&s->trust, &s->trust_cfg, now_usec());
+        if (trust_score_quarantined(&s->trust, &s->trust_cfg) && !s->quarantined) {
+                quarantine_now = true;
+                __atomic_store_n(&s->quarantined, true, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (quarantine_now && s->on_quarantine) {
+                SupervisorEvent ev = {
+                        .nr = -1,
+                        .verdict = POLICY_VERDICT_DENY,
+                        .rule_id = "kernel-filter",
+                        .reason = reason ?: "trust fell below the quarantine threshold",
+                        .action = SUPERVISOR_ACTION_QUARANTINE,
+                        .generation = supervisor_get_generation(s),
+                        .trust = trust,
+                };
+
+                s->on_quarantine(&ev, s->userdata);
+        }
+        supervisor_wake_owner(s);
+        return trust;
+}
+
+void supervisor_test_fake_reply_errno(Supervisor *s, int decided, int replied) {
+        __atomic_store_n(&s->fake_to, replied, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->fake_from, decided, __ATOMIC_RELAXED);
 }
 
 static void fill_event(const Call *c, SupervisorEvent *ev) {

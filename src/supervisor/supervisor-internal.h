@@ -171,6 +171,10 @@ struct Supervisor {
         TrustScore trust;
         bool quarantined;
 
+        /* Tests only (supervisor_test_fake_reply_errno()): a reply failing with fake_from fails with
+         * fake_to instead, while the decision still says fake_from. */
+        int fake_from, fake_to;
+
         int next_identity;  /* the identity for graph, from a reload; published with generation */
 
         /* Owned by the one dispatching thread: its reference to the current graph, and the cache of
