@@ -406,6 +406,47 @@ oom:
         return -ENOMEM;
 }
 
+static const char *env_find(char **env, const char *key) {
+        size_t n = strlen(key);
+
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
+                        return *e + n + 1;
+        return NULL;
+}
+
+/* The environment the child executes with: the image's, plus PATH, HOSTNAME and HOME where it sets none.
+ * HOME comes from the image's /etc/passwd, which only the child reads (after pivot_root): its entry is a
+ * slot the child fills in (ret_home_slot; NULL when the image sets HOME). The child cannot allocate
+ * (container-launch.c), so everything else is made here. ret_env is a copy (strv_free()). */
+static int launch_env(char **image_env, const char *hostname, char ***ret_env, char ***ret_home_slot) {
+        _cleanup_strv_free_ char **env = NULL;
+        size_t n = 0, k = 0;
+
+        while (image_env && image_env[n])
+                n++;
+        env = calloc(n + 4, sizeof(char *));
+        if (!env)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(env[k++] = strdup(image_env[i])))
+                        return -ENOMEM;
+        if (!env_find(image_env, "PATH") && !(env[k++] = strdup("PATH=" CONTAINER_LAUNCH_DEFAULT_PATH)))
+                return -ENOMEM;
+        if (!env_find(image_env, "HOSTNAME") && hostname) {
+                if (asprintf(&env[k], "HOSTNAME=%s", hostname) < 0) {
+                        env[k] = NULL;
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        /* The slot: NULL until the child sets it, and strv_free() stops before it in the parent. It is
+         * the last entry, so nothing after it is lost. */
+        *ret_home_slot = env_find(image_env, "HOME") ? NULL : &env[k];
+        *ret_env = TAKE_PTR(env);
+        return 0;
+}
+
 static int record_transition(ContainerRun *run, ContainerState to, const char *reason, int code, int sig) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
         int r;
@@ -507,7 +548,8 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         _cleanup_(container_lock_releasep) ContainerLock *lock = NULL;
         _cleanup_(supervisor_handoff_freep) SupervisorHandoff *handoff = NULL;
         _cleanup_(container_run_freep) ContainerRun *run = NULL;
-        _cleanup_strv_free_ char **lowers = NULL, **argv = NULL;
+        _cleanup_strv_free_ char **lowers = NULL, **argv = NULL, **env = NULL;
+        char **home_slot = NULL;
         _cleanup_free_ char *failed_file = NULL, *rootfs_path = NULL, *policy_path_copy = NULL;
         _cleanup_close_ int sync_child = -EBADF;
         _cleanup_(compile_job_done) CompileJob compile = {};
@@ -723,18 +765,23 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 r = -ENOMEM;
                 goto fail;
         }
+        r = launch_env(image->config.env, hostname, &env, &home_slot);
+        if (r < 0)
+                goto fail;
         la = (LaunchArgs) {
                 .sync_fd = sync_child,
                 .rootfs = rootfs_path,
                 .hostname = hostname,
                 .network = c->network,
                 .argv = argv,
-                .envp = image->config.env,
+                .envp = env,
+                .home_slot = home_slot,
                 .cwd = image->config.working_dir,
                 .user = image->config.user,
                 .uid_count = count,
                 .filter = filter,
                 .handoff = handoff,
+                .survive_owner = c->survive_owner,
         };
         run->cgroup_fd = cgroup_open_unified(run->cgroup);
         if (run->cgroup_fd < 0) {
