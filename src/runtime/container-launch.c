@@ -595,6 +595,10 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
+        if (a->stdio)
+                for (int i = 0; i < 3; i++)
+                        if (a->stdio[i] >= 0 && a->stdio[i] != i && dup2(a->stdio[i], i) < 0)
+                                fail(a, errno, "cannot set up the standard file descriptors: %m");
         /* Exactly 0, 1 and 2 cross the exec: whatever else the caller had open (a directory of the host, a
          * file it appends to) stays outside. The sync socket is O_CLOEXEC already and still needed. */
         if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0)

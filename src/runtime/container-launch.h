@@ -40,6 +40,7 @@ typedef struct LaunchArgs {
         const PolicyFilter *filter;
         SupervisorHandoff *handoff;
         bool survive_owner; /* no PR_SET_PDEATHSIG once set up: a successor takes the listener over */
+        const int *stdio;   /* NULL, or the workload's 0, 1 and 2 (the caller's otherwise) */
 } LaunchArgs;
 
 #define CONTAINER_LAUNCH_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
