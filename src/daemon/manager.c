@@ -721,8 +721,10 @@ static int strv_copy_all(char **l, char ***ret) {
 
 static void image_notice(ContainerNotice kind, const char *text, void *userdata) {
         /* States and warnings go to the sink as well (the audit, the decision log); the log gets the rest. */
-        if (kind == CONTAINER_NOTICE_QUEUED || kind == CONTAINER_NOTICE_ADMITTED)
-                log_info("Container %s", strempty(text));
+        if (kind == CONTAINER_NOTICE_ADMITTED)
+                log_info("Container %s admitted.", strempty(text));
+        else if (kind == CONTAINER_NOTICE_QUEUED)
+                log_info("Container waits for admission: %s", strempty(text));
 }
 
 /* The container runs where the image's config says, as its init: the loop never waits for admission (a run
