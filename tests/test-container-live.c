@@ -6,7 +6,7 @@
  * /tmp and checks what the kernel shows from outside: /proc/PID/status,
  * the cgroup files. Containers run in a forked owner process that drives the
  * workload API the way forgeonectl does (owner_run()), so a test can kill
- * the owner or send it SIGTERM.
+ * the owner or send it SIGTERM, or run threads beside it as forgeoned does.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -700,6 +702,75 @@ START_TEST(test_unpack_limits) {
 }
 END_TEST
 
+/* Threads of the owner that keep taking the locks a careless child would need after the clone: the allocator's
+ * and stdio's list of streams (fopen() and fclose() link and unlink under it). */
+static volatile bool hammer_stop;
+
+static void *hammer(void *userdata) {
+        while (!hammer_stop) {
+                FILE *f = fopen("/dev/null", "re");
+                void *p = malloc(64 + (size_t) (rand() % 4096));
+
+                if (f)
+                        fclose(f);
+                free(p);
+        }
+        return NULL;
+}
+
+START_TEST(test_threaded_owner) {
+        pid_t pid;
+
+        /* A user of the image's passwd: init reads /etc/passwd and /etc/group between clone and exec, where
+         * it once used stdio (and deadlocked on a lock a thread of the owner held at the clone). */
+        run_cmd("cd %s && umoci config --image img:latest --tag user --config.user user >/dev/null", tmp);
+        snprintf(image_ref, sizeof image_ref, "%s/img:user", tmp);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                pthread_t threads[4];
+
+                alarm(50); /* a launch that hangs fails the test before the suite's timeout (60 s) */
+                FOREACH_ELEMENT(t, threads)
+                        if (pthread_create(t, NULL, hammer, NULL) != 0)
+                                _exit(3);
+                for (int i = 0; i < 12; i++) {
+                        _cleanup_(policy_diagnostics_done) PolicyDiagnostics diag = {};
+                        char name[32];
+                        char *cmd[] = { (char *) "/bin/sh", (char *) "-c", (char *) "test \"$(id -u)\" = 1000",
+                                        NULL };
+                        ContainerConfig c = {
+                                .image = image_ref,
+                                .name = name,
+                                .command = cmd,
+                                .no_wait = true,
+                                .state_dir = state_dir,
+                                .storage_dir = storage_dir,
+                                .layer_cache_dir = cache_dir,
+                        };
+                        ForgeError err = {};
+                        Policy *p = NULL;
+
+                        snprintf(name, sizeof name, "threaded%d", i);
+                        if (policy_load_file(fo_test_source_path("policies/default.json"), &p, &diag, NULL) < 0)
+                                _exit(4);
+                        if (owner_run(&c, p, &err) != 0) {
+                                fprintf(stderr, "launch %d: %s\n", i, err.message);
+                                _exit(10 + i);
+                        }
+                }
+                hammer_stop = true;
+                FOREACH_ELEMENT(t, threads)
+                        (void) pthread_join(*t, NULL);
+                _exit(0);
+        }
+        {
+                Owner o = { .pid = pid };
+                ck_assert_int_eq(finish(&o), 0);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("container-live");
         TCase *tc = tcase_create("live");
@@ -716,6 +787,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_queue_waits);
         tcase_add_test(tc, test_owner_killed);
         tcase_add_test(tc, test_image_config_and_privileges);
+        tcase_add_test(tc, test_threaded_owner);
         tcase_add_test(tc, test_verifier_refuses);
         tcase_add_test(tc, test_unpack_limits);
         suite_add_tcase(s, tc);

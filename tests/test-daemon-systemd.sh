@@ -3,7 +3,8 @@
 # forgeoned under a real systemd (root): systemd boots as PID 1 in systemd-nspawn on a root filesystem of
 # its own (Debian bookworm from the package archive, built once with mmdebstrap and cached as a tarball in
 # /var/tmp/forgeone-nspawn; never the host's root), forgeoned is installed there by `meson install`, and:
-# systemctl start; a workload through forgeonectl on the container's system bus; systemctl reload;
+# systemctl start; a workload through forgeonectl on the container's system bus; a container (an OCI
+# image, verified against a trust anchor there) through the service under the unit; systemctl reload;
 # kill -s KILL of the main process and the automatic restart with the fd store handing everything back;
 # the watchdog (a stopped forgeoned is killed and restarted); systemctl restart keeps the workloads;
 # systemctl stop ends them; and through all four lives of forgeoned every trapped call of the workload
@@ -97,6 +98,28 @@ fi
 install -m755 "$build/tests/daemon-hammer" "$root/usr/local/bin/daemon-hammer"
 mkdir -p "$root/etc/forgeone" "$root/etc/systemd/system/forgeoned.service.d"
 cp "$src/tests/policies/daemon-a.json" "$root/etc/forgeone/policy.json"
+
+# A container image for the service, signed with a trust anchor of the test's own (software mode, the
+# default trust configuration's path): daemon-hammer is its program.
+image_ready=
+if command -v umoci >/dev/null && command -v openssl >/dev/null && command -v jq >/dev/null; then
+        (cd "$tmp" && umoci init --layout "$root/srv/img" >/dev/null && umoci new --image "$root/srv/img:latest" >/dev/null &&
+                umoci unpack --image "$root/srv/img:latest" bundle >/dev/null 2>&1 &&
+                mkdir -p bundle/rootfs/bin bundle/rootfs/etc && install -m755 "$build/tests/daemon-hammer" bundle/rootfs/bin/ &&
+                echo 'root:x:0:0:root:/:/bin/daemon-hammer' >bundle/rootfs/etc/passwd &&
+                umoci repack --image "$root/srv/img:latest" bundle >/dev/null && rm -rf bundle &&
+                openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null &&
+                openssl pkey -in key.pem -pubout -out key.pub &&
+                jq -n --rawfile k key.pub '{format: 1, id: "test", keys: [{id: "test", algorithm: "ecdsa-p256", public_key: $k}]}' \
+                        >"$root/etc/forgeone/anchor.json" &&
+                jq -n '{anchor: "/etc/forgeone/anchor.json", tcti: "device:/nonexistent", state_dir: "/var/lib/forgeone/trust"}' \
+                        >"$root/etc/forgeone/trust.json" &&
+                FORGEONE_TRUST_CONFIG=$tmp/host-trust.json &&
+                jq -n --arg r "$root" '{anchor: "\($r)/etc/forgeone/anchor.json", tcti: "device:/nonexistent", state_dir: "\($r)/var/lib/forgeone/trust"}' \
+                        >"$FORGEONE_TRUST_CONFIG" &&
+                FORGEONE_TRUST_CONFIG=$FORGEONE_TRUST_CONFIG "$build/src/cli/forgeonectl" --local image sign --key key.pem \
+                        "$root/srv/img:latest" >/dev/null) && image_ready=1
+fi
 cat >"$root/etc/systemd/system/forgeoned.service.d/test.conf" <<'EOF'
 [Service]
 WatchdogSec=3s
@@ -140,6 +163,14 @@ $E systemctl reload dbus
 $E systemctl daemon-reload
 
 show() { $E systemctl show forgeoned -P "$1"; }
+# nspawn mounts the cgroup controllers read-only in its container (on this machine's hybrid layout): a
+# container needs its own cgroup below them, as it gets on a host. Writable, as the host's are, before
+# forgeoned starts (its mount namespace is a copy).
+if [ -n "$image_ready" ] && ! nsenter -t "$leader" -m sh -c \
+        'for d in /sys/fs/cgroup/*/; do [ -L "${d%/}" ] || mount -o remount,bind,rw "$d" || exit 1; done' 2>"$tmp/remount.err"; then
+        image_ready=
+        image_skip="nspawn's cgroup controllers cannot be made writable: $(head -1 "$tmp/remount.err")"
+fi
 check "systemctl start forgeoned: active, READY=1 with its status" \
         '$E systemctl start forgeoned && [ "$(show ActiveState)" = active ] && show StatusText | grep -q "Policy generation 1"'
 check "forgeonectl reaches it on the container's system bus" 'ctl daemon status | grep -q "PolicyGeneration: 1"'
@@ -149,6 +180,15 @@ run_pid=$!
 running() { ctl ps 2>/dev/null | grep -q "survivor *running"; }
 check "a workload runs through forgeoned" 'wait_for running 100 || { sed "s/^/# /" "$tmp/w.err"; false; }'
 check "its fds are in systemd's fd store" '[ "$(show NFileDescriptorStore)" -ge 7 ]'
+
+if [ -n "$image_ready" ]; then
+        ctl run --no-tty --quiet --image /srv/img:latest -- /bin/daemon-hammer getppid 1000 >"$tmp/c.out" 2>"$tmp/c.err"
+        rc=$?
+        check "a container runs through forgeoned under the unit (its namespaces, its system call filter)" \
+                '[ $rc = 0 ] && grep -q "calls=1000 ok=1000" "$tmp/c.out" || { sed "s/^/# /" "$tmp/c.err" "$tmp/c.out"; false; }'
+else
+        ok "a container runs through forgeoned under the unit # SKIP ${image_skip:-umoci, openssl or jq is not installed}"
+fi
 
 cp "$src/tests/policies/daemon-b.json" "$root/etc/forgeone/policy.json"
 $E systemctl reload forgeoned

@@ -84,6 +84,9 @@ START_TEST(test_workload_record) {
                 .reason = "suspicious",
                 .started_usec = 1700000000000000ull,
                 .restart_to_apply = true,
+                .container_id = "0123456789ab",
+                .image = "/srv/img:latest",
+                .stop_timeout_usec = 2500000,
         }, back = {};
         _cleanup_free_ char *text = NULL;
 
@@ -104,16 +107,23 @@ START_TEST(test_workload_record) {
         ck_assert_uint_eq(back.started_usec, r.started_usec);
         ck_assert(back.restart_to_apply);
         ck_assert_mem_eq(back.filter_digest, r.filter_digest, sizeof r.filter_digest);
+        ck_assert_str_eq(back.container_id, "0123456789ab");
+        ck_assert_str_eq(back.image, "/srv/img:latest");
+        ck_assert_uint_eq(back.stop_timeout_usec, 2500000);
         workload_record_done(&back);
 
-        /* "*" has no name; absent optional fields stay NULL. */
-        r.identity = r.label = r.reason = r.cgroup_path = NULL;
+        /* "*" has no name; absent optional fields stay NULL (a plain workload's container and image). */
+        r.identity = r.label = r.reason = r.cgroup_path = r.container_id = r.image = NULL;
+        r.stop_timeout_usec = 0;
         free(text);
         text = NULL;
         ck_assert_int_eq(workload_record_to_json(&r, &text), 0);
         ck_assert_int_eq(workload_record_from_json(text, &back), 0);
         ck_assert_ptr_null(back.identity);
         ck_assert_ptr_null(back.label);
+        ck_assert_ptr_null(back.container_id);
+        ck_assert_ptr_null(back.image);
+        ck_assert_uint_eq(back.stop_timeout_usec, 0);
         workload_record_done(&back);
 
         ck_assert_int_eq(workload_record_from_json("{", &back), -EBADMSG);

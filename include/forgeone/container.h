@@ -97,6 +97,7 @@ typedef struct ContainerConfig {
         bool no_wait;          /* refuse instead of queueing when the budget is short */
         uid_t uid_base;        /* 0: CONTAINER_DEFAULT_UID_BASE */
         uint32_t uid_count;    /* 0: CONTAINER_DEFAULT_UID_COUNT */
+        bool survive_owner;    /* init does not die with its owner: a successor adopts it (workload.h) */
 
         const char *state_dir;   /* NULL: container-store default */
         const char *storage_dir; /* NULL: CONTAINER_DEFAULT_STORAGE_DIR (rootfs upper/work) */

@@ -53,6 +53,8 @@
  * and its successor rebuilds the object with workload_adopt(). While no
  * owner runs, the workload runs on until its next trapped call, which waits
  * in the kernel for the successor's answer (supervisor.h, "Restarts").
+ * An image with survive_owner (forgeoned) hands over its listener, pidfd, root, v2 cgroup and journal;
+ * its record stays in the container store, and the successor becomes its owner there.
  * A plain command given cgroup_parent gets a cgroup v2 of its own there
  * (cloned into it): it can then be frozen (workload_set_frozen()) and a
  * successor can find a call its predecessor died deciding.
@@ -95,10 +97,10 @@ typedef struct WorkloadConfig {
                                       * filter; 0: keep the caller's */
         gid_t run_as_gid;
         const char *id;              /* plain workloads: the id; NULL: "run-<pid>-<n>" */
-        PolicyGraph *graph;          /* plain workloads, instead of policy: a graph to share (a reference is
-                                      * taken); the kernel filter is compiled from its policy */
+        PolicyGraph *graph;          /* instead of policy: a graph to share (a reference is taken); the kernel
+                                      * filter is compiled from its policy */
         uint64_t generation;         /* the graph's generation number in the owner's count; 0: 1 */
-        bool survive_owner;          /* plain workloads: do not die with the owner (see above) */
+        bool survive_owner;          /* do not die with the owner (see above) */
         bool journal;                /* keep the supervisor's journal (supervisor.h), for a successor */
         bool controlling_tty;        /* plain workloads: the command gets a session of its own with its fd 0
                                       * (a terminal) as controlling terminal, for job control */
@@ -150,12 +152,25 @@ int workload_kill(Workload *w, int sig);
  * left is killed, its record says Stopped/Failed, its supervisor has stopped), 0 when not yet. */
 int workload_reap(Workload *w, WorkloadResult *ret);
 
-/* Plain workloads with a cgroup: freezes or thaws every process of the workload; does not wait for the
- * kernel to finish (workload_is_frozen()). -EOPNOTSUPP without a cgroup (and for images: their control
- * goes through the container store, container.h). */
+/* Freezes or thaws every process of the workload. Plain workloads with a cgroup: does not wait for the
+ * kernel to finish (workload_is_frozen()); -EOPNOTSUPP without a cgroup. Images: as container_pause() and
+ * container_resume() do it (waits for the freezer, records Paused or Running in the container's record;
+ * -EBUSY when quarantined). */
 int workload_set_frozen(Workload *w, bool frozen);
 /* 1 frozen, 0 not (or not completely yet), negative errno. */
 int workload_is_frozen(Workload *w);
+/* An owner's quarantine: frozen and kept. Images: recorded Quarantined(reason) as container_quarantine()
+ * does; plain workloads: workload_set_frozen(). release thaws it back to running. */
+int workload_quarantine(Workload *w, const char *reason, ForgeError *err);
+int workload_release(Workload *w, ForgeError *err);
+/* Images: the reason while the container is quarantined (by an owner, or by the policy once
+ * workload_process() recorded it); NULL otherwise, and always for plain workloads (a policy's quarantine
+ * ends them). */
+const char *workload_get_quarantine_reason(const Workload *w) _pure_;
+/* Images: begins a stop without waiting, as container_stop() does (records Stopping, SIGTERM to every
+ * process, SIGKILL when quarantined, thaws); the owner kills what is left after its timeout
+ * (workload_kill(SIGKILL)). -EOPNOTSUPP for plain workloads (workload_kill()). */
+int workload_stop(Workload *w, ForgeError *err);
 
 /* Moves the workload to a new policy generation: its identity is looked up by name in the new policy
  * (resolved again from its name when the policy has no such identity any more) and the supervisor
@@ -192,7 +207,8 @@ typedef struct WorkloadState {
         const char *id;
         const char *name;          /* what identities match against (the command's name) */
         const char *identity;      /* its identity's name in the policy; NULL: "*" */
-        const char *cgroup_path;   /* its cgroup, or NULL */
+        const char *cgroup_path;   /* its cgroup (an image's v2 directory), or NULL */
+        const char *container_id;  /* images: the container's record; NULL for plain commands */
         pid_t pid;                 /* init's host pid (the pidfd is what counts) */
         bool creds_calls_trapped;
         uint8_t filter_digest[32]; /* SHA-256 of the kernel filter's program */
@@ -209,12 +225,17 @@ typedef struct WorkloadAdoptConfig {
         EventSink *sink;
         bool hosted;
         Observer *observer;        /* as WorkloadConfig's; it counts from the adoption on */
+        const char *container_state_dir; /* images: the container store holding its record (NULL: default) */
 } WorkloadAdoptConfig;
 
-/* Rebuilds a running plain workload from what its previous owner handed over and recovers what that
- * owner left undecided (supervisor_recover(); ret_recovery optional). The workload is not our child:
- * its end shows as its pidfd turning readable, and its exit status comes from init's status page (a
- * workload whose init was killed reports that signal, SIGKILL when the page says nothing). */
+/* Rebuilds a running workload from what its previous owner handed over and recovers what that owner
+ * left undecided (supervisor_recover(); ret_recovery optional). An image (state.container_id) is taken
+ * over in its container record too (container_run_adopt: we become its owner). When the workload is
+ * still our child (a re-exec), its exit status is exact. Otherwise its end shows as its pidfd turning
+ * readable: a plain command's status comes from init's status page (a workload whose init was killed
+ * reports that signal, SIGKILL when the page says nothing); an image's from its pidfd's exit
+ * information once its new parent (the service manager, a subreaper) has reaped it (Linux 6.15;
+ * workload_reap() says "not yet" for up to 2 s meanwhile), else it reports SIGKILL. */
 int workload_adopt(const WorkloadAdoptConfig *c, Workload **ret, SupervisorRecovery *ret_recovery, ForgeError *err);
 
 /* Exit status a CLI returns: the exit code, 128 + signal; FORGEONE_EXIT_QUARANTINED when quarantined. */

@@ -29,7 +29,9 @@
 
 #include "cli-bus.h"
 #include "cli-verbs.h"
+#include "forgeone/container.h"
 #include "forgeone/log.h"
+#include "forgeone/scheduler.h"
 #include "forgeone/time-util.h"
 #include "forgeone/workload.h"
 
@@ -199,6 +201,48 @@ static void forward_signal(RunClient *c, int sig) {
                                           (int32_t) sig);
 }
 
+static int append_strv_entry(sd_bus_message *m, const char *key, char **l) {
+        int r = sd_bus_message_open_container(m, 'e', "sv");
+
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* An image's options: its config sets the environment, the working directory and the user. */
+static int append_image_spec(sd_bus_message *m, const CliBusRun *o) {
+        int r = sd_bus_message_append(m, "{sv}", "Image", "s", o->image);
+
+        if (r >= 0 && o->labels && o->labels[0])
+                r = append_strv_entry(m, "Labels", o->labels);
+        if (r >= 0 && o->priority)
+                r = sd_bus_message_append(m, "{sv}", "Priority", "s", o->priority);
+        if (r >= 0 && o->network)
+                r = sd_bus_message_append(m, "{sv}", "Network", "s", o->network);
+        if (r >= 0 && o->hostname)
+                r = sd_bus_message_append(m, "{sv}", "Hostname", "s", o->hostname);
+        if (r >= 0 && o->memory_bytes)
+                r = sd_bus_message_append(m, "{sv}", "MemoryBytes", "t", o->memory_bytes);
+        if (r >= 0 && o->pids)
+                r = sd_bus_message_append(m, "{sv}", "Pids", "t", o->pids);
+        if (r >= 0 && o->cpu_millis)
+                r = sd_bus_message_append(m, "{sv}", "CPUMillis", "t", o->cpu_millis);
+        if (r >= 0 && o->uid_count) {
+                r = sd_bus_message_append(m, "{sv}", "UIDBase", "u", o->uid_base);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "{sv}", "UIDCount", "u", o->uid_count);
+        }
+        return r;
+}
+
 static int append_spec(sd_bus_message *m, const CliBusRun *o, bool tty) {
         char cwd[4096];
         int r;
@@ -208,23 +252,21 @@ static int append_spec(sd_bus_message *m, const CliBusRun *o, bool tty) {
                 r = sd_bus_message_append(m, "{sv}", "Identity", "s", o->identity);
         if (r >= 0 && o->name)
                 r = sd_bus_message_append(m, "{sv}", "Name", "s", o->name);
+        if (r >= 0 && o->stop_timeout_usec)
+                r = sd_bus_message_append(m, "{sv}", "StopTimeoutUSec", "t", o->stop_timeout_usec);
+        if (o->image) {
+                if (r >= 0)
+                        r = append_image_spec(m, o);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                return r;
+        }
         if (r >= 0 && getcwd(cwd, sizeof cwd))
                 r = sd_bus_message_append(m, "{sv}", "WorkingDirectory", "s", cwd);
         if (r >= 0 && tty)
                 r = sd_bus_message_append(m, "{sv}", "Tty", "b", 1);
-        if (r >= 0) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "Environment");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(m, environ);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-        }
+        if (r >= 0)
+                r = append_strv_entry(m, "Environment", environ);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         return r;
@@ -286,7 +328,8 @@ int cli_bus_run(sd_bus *bus, const CliBusRun *o) {
         c.id = strdup(id);
         slave = safe_close(slave);
         if (!o->quiet && !c.tty)
-                log_info("Workload %s runs under forgeoned (its decisions are in forgeoned's log).", id);
+                log_info("%s %s runs under forgeoned (its decisions are in forgeoned's log).",
+                         o->image ? "Container" : "Workload", id);
 
         while (!c.ended) {
                 struct pollfd p[4] = {
@@ -657,8 +700,51 @@ bool cli_bus_serves(const char *verb) {
         return false;
 }
 
+static void bus_run_help(void) {
+        printf("Usage: forgeonectl run [--identity NAME] [--name NAME] [--stop-timeout S] [--no-tty] [--quiet]\n"
+               "                       -- COMMAND [ARGS...]\n"
+               "       forgeonectl run --image DIR[:TAG] [--name NAME] [--identity NAME] [--label KEY=VALUE]...\n"
+               "                       [--priority P] [--memory SIZE] [--pids N] [--cpus N] [--network none|host]\n"
+               "                       [--hostname NAME] [--userns BASE:COUNT] [--stop-timeout S] [--no-tty]\n"
+               "                       [--quiet] [-- COMMAND [ARGS...]]\n\n"
+               "Run COMMAND, or the OCI image as a container, under forgeoned's active policy, with this\n"
+               "terminal (or stdin, stdout and stderr). The image is verified against forgeoned's trust\n"
+               "anchor; forgeoned refuses (rather than queues) a container the host budget has no room for.\n"
+               "--stop-timeout: the grace period of a stop before SIGKILL (default: forgeoned's).\n"
+               "forgeonectl run --local --help shows the embedded mode.\n");
+}
+
+/* "DIR[:TAG]" as forgeoned sees it: absolute (it runs elsewhere, in its own working directory). */
+static int absolute_image(const char *ref, char **ret) {
+        char cwd[4096];
+
+        if (ref[0] == '/')
+                return (*ret = strdup(ref)) ? 0 : -ENOMEM;
+        if (!getcwd(cwd, sizeof cwd))
+                return -errno;
+        return asprintf(ret, "%s/%s", streq(cwd, "/") ? "" : cwd, ref) < 0 ? -ENOMEM : 0;
+}
+
 static int verb_bus_run(sd_bus *bus, int argc, char *argv[]) {
-        enum { ARG_IDENTITY = 0x100, ARG_NAME, ARG_NO_TTY, ARG_QUIET, ARG_JSON };
+        enum {
+                ARG_IDENTITY = 0x100,
+                ARG_NAME,
+                ARG_NO_TTY,
+                ARG_QUIET,
+                ARG_JSON,
+                ARG_VERBOSE,
+                ARG_STOP_TIMEOUT,
+                ARG_IMAGE,
+                ARG_LABEL,
+                ARG_PRIORITY,
+                ARG_MEMORY,
+                ARG_PIDS,
+                ARG_CPUS,
+                ARG_NETWORK,
+                ARG_NO_WAIT,
+                ARG_HOSTNAME,
+                ARG_USERNS,
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "identity", required_argument, NULL, ARG_IDENTITY },
@@ -666,18 +752,32 @@ static int verb_bus_run(sd_bus *bus, int argc, char *argv[]) {
                 { "no-tty", no_argument, NULL, ARG_NO_TTY },
                 { "quiet", no_argument, NULL, ARG_QUIET },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "verbose", no_argument, NULL, ARG_VERBOSE },
+                { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
+                { "image", required_argument, NULL, ARG_IMAGE },
+                { "label", required_argument, NULL, ARG_LABEL },
+                { "priority", required_argument, NULL, ARG_PRIORITY },
+                { "memory", required_argument, NULL, ARG_MEMORY },
+                { "pids", required_argument, NULL, ARG_PIDS },
+                { "cpus", required_argument, NULL, ARG_CPUS },
+                { "network", required_argument, NULL, ARG_NETWORK },
+                { "no-wait", no_argument, NULL, ARG_NO_WAIT },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "userns", required_argument, NULL, ARG_USERNS },
                 {},
         };
+        _cleanup_strv_free_ char **labels = NULL;
+        _cleanup_free_ char *image = NULL;
+        size_t n_labels = 0;
+        bool image_only = false;
         CliBusRun o = {};
-        int c;
+        int c, r;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("Usage: forgeonectl run [--identity NAME] [--name NAME] [--no-tty] [--quiet] -- COMMAND [ARGS...]\n\n"
-                               "Run COMMAND under forgeoned's active policy, with this terminal (or stdin, stdout\n"
-                               "and stderr). forgeonectl run --local --help shows the embedded mode.\n");
+                        bus_run_help();
                         return 0;
                 case ARG_IDENTITY:
                         o.identity = optarg;
@@ -692,15 +792,128 @@ static int verb_bus_run(sd_bus *bus, int argc, char *argv[]) {
                         o.quiet = true;
                         break;
                 case ARG_JSON:
+                case ARG_VERBOSE:
                         break; /* decisions are forgeoned's to log */
+                case ARG_STOP_TIMEOUT: {
+                        char *end;
+                        double v = strtod(optarg, &end);
+                        if (*end || end == optarg || v < 0 || v > 86400) {
+                                log_error("Invalid --stop-timeout \"%s\": seconds from 0 to 86400.", optarg);
+                                return 1;
+                        }
+                        o.stop_timeout_usec = MAX((uint64_t) (v * 1e6), (uint64_t) 1);
+                        break;
+                }
+                case ARG_IMAGE:
+                        free(image);
+                        image = NULL;
+                        if (absolute_image(optarg, &image) < 0)
+                                return log_oom(), 1;
+                        break;
+                case ARG_LABEL: {
+                        char **x;
+                        if (!strchr(optarg, '=') || optarg[0] == '=') {
+                                log_error("Invalid --label \"%s\": expected KEY=VALUE.", optarg);
+                                return 1;
+                        }
+                        x = realloc(labels, (n_labels + 2) * sizeof(char *));
+                        if (!x)
+                                return log_oom(), 1;
+                        labels = x;
+                        if (!(labels[n_labels] = strdup(optarg)))
+                                return log_oom(), 1;
+                        labels[++n_labels] = NULL;
+                        image_only = true;
+                        break;
+                }
+                case ARG_PRIORITY:
+                        if (scheduler_priority_from_string(optarg) < 0) {
+                                log_error("Invalid --priority \"%s\": critical, high, normal, low or background.",
+                                          optarg);
+                                return 1;
+                        }
+                        o.priority = optarg;
+                        image_only = true;
+                        break;
+                case ARG_MEMORY:
+                        r = scheduler_parse_size(optarg, &o.memory_bytes);
+                        if (r < 0 || o.memory_bytes < (4u << 20)) {
+                                log_error("Invalid --memory \"%s\": a size of at least 4M (\"256M\", \"1G\").", optarg);
+                                return 1;
+                        }
+                        image_only = true;
+                        break;
+                case ARG_PIDS: {
+                        char *end;
+                        unsigned long long v = strtoull(optarg, &end, 10);
+                        if (*end || end == optarg || v < 1 || v > (1ull << 22)) {
+                                log_error("Invalid --pids \"%s\": a number from 1 to 4194304.", optarg);
+                                return 1;
+                        }
+                        o.pids = v;
+                        image_only = true;
+                        break;
+                }
+                case ARG_CPUS:
+                        if (scheduler_parse_cpus(optarg, &o.cpu_millis) < 0) {
+                                log_error("Invalid --cpus \"%s\": a number of CPUs above 0.001 (\"0.5\", \"2\").",
+                                          optarg);
+                                return 1;
+                        }
+                        image_only = true;
+                        break;
+                case ARG_NETWORK:
+                        if (container_network_from_string(optarg) < 0) {
+                                log_error("Invalid --network \"%s\": none or host.", optarg);
+                                return 1;
+                        }
+                        o.network = optarg;
+                        image_only = true;
+                        break;
+                case ARG_NO_WAIT:
+                        image_only = true;
+                        break; /* forgeoned never queues: a container without room is refused */
+                case ARG_HOSTNAME:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 63) {
+                                log_error("Invalid --hostname \"%s\": 1 to 63 characters.", optarg);
+                                return 1;
+                        }
+                        o.hostname = optarg;
+                        image_only = true;
+                        break;
+                case ARG_USERNS: {
+                        unsigned base, count;
+                        char tail;
+                        if (sscanf(optarg, "%u:%u%c", &base, &count, &tail) != 2 || base == 0 || count < 1 ||
+                            (uint64_t) base + count > UINT32_MAX) {
+                                log_error("Invalid --userns \"%s\": BASE:COUNT with BASE > 0 (e.g. 100000:65536).",
+                                          optarg);
+                                return 1;
+                        }
+                        o.uid_base = base;
+                        o.uid_count = count;
+                        image_only = true;
+                        break;
+                }
                 default:
                         return 1;
                 }
-        if (optind >= argc) {
+        if (image_only && !image) {
+                log_error("--label, --priority, --memory, --pids, --cpus, --network, --no-wait, --hostname and "
+                          "--userns are options of run --image.");
+                return 1;
+        }
+        if (image && o.name && !container_name_is_valid(o.name)) {
+                log_error("Invalid --name \"%s\": 1-63 of A-Z a-z 0-9 _ . -, starting with a letter or digit.", o.name);
+                return 1;
+        }
+        if (!image && optind >= argc) {
                 log_error("forgeonectl run needs a command after the options (forgeonectl run -- COMMAND...).");
                 return 1;
         }
         o.argv = argv + optind;
+        o.image = image;
+        o.labels = labels;
         return cli_bus_run(bus, &o);
 }
 

@@ -8,6 +8,7 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 
 /* --bus-address (else $FORGEONE_BUS_ADDRESS, else the system bus). */
@@ -24,11 +25,20 @@ bool cli_bus_serves(const char *verb);
 int cli_bus_verb(sd_bus *bus, int argc, char *argv[]);
 
 typedef struct CliBusRun {
-        char **argv;
+        char **argv;            /* the command; for an image, replaces its entrypoint and cmd (may be empty) */
         const char *identity;
         const char *name;
         bool no_tty;
         bool quiet;
+        uint64_t stop_timeout_usec; /* 0: forgeoned's */
+        /* An OCI image (absolute DIR[:TAG]) and its options, or image NULL for a plain command. */
+        const char *image;
+        char **labels;
+        const char *priority;
+        const char *network;
+        const char *hostname;
+        uint64_t memory_bytes, pids, cpu_millis;
+        uint32_t uid_base, uid_count;
 } CliBusRun;
 
 typedef struct CliBusExplain {

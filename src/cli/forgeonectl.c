@@ -101,13 +101,14 @@ static int dispatch(const Verb *v, int argc, char *argv[], bool local) {
         if (!cli_bus_serves(v->name))
                 return v->run(argc, argv);
         local = local || find_local(argc, argv) >= 0;
-        if (!local && streq(v->name, "run") && has_option(argc, argv, "--image")) {
-                log_notice("forgeonectl: containers run in this process (--local): forgeoned does not run images yet.");
-                local = true;
-        }
         if (!local && streq(v->name, "run") && has_option(argc, argv, "--policy")) {
                 log_notice("forgeonectl: --policy: running in this process (--local); forgeoned runs its workloads "
                            "under its active policy (forgeonectl reload FILE changes it).");
+                local = true;
+        }
+        if (!local && streq(v->name, "run") && has_option(argc, argv, "--budget")) {
+                log_notice("forgeonectl: --budget: running in this process (--local); forgeoned admits containers "
+                           "against its own host budget.");
                 local = true;
         }
         if (local)

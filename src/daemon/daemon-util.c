@@ -194,6 +194,8 @@ void workload_record_done(WorkloadRecord *r) {
         free(r->identity);
         free(r->cgroup_path);
         free(r->reason);
+        free(r->container_id);
+        free(r->image);
         *r = (WorkloadRecord) {};
 }
 
@@ -222,6 +224,9 @@ int workload_record_to_json(const WorkloadRecord *r, char **ret) {
         add_string(o, "reason", r->reason);
         json_object_object_add(o, "started_usec", json_object_new_int64((int64_t) r->started_usec));
         json_object_object_add(o, "restart_to_apply", json_object_new_boolean(r->restart_to_apply));
+        add_string(o, "container_id", r->container_id);
+        add_string(o, "image", r->image);
+        json_object_object_add(o, "stop_timeout_usec", json_object_new_int64((int64_t) r->stop_timeout_usec));
         return to_text(o, ret);
 }
 
@@ -269,6 +274,8 @@ int workload_record_from_json(const char *text, WorkloadRecord *ret) {
             (k = get_string(o, "name", false, &r.name)) < 0 || (k = get_string(o, "identity", false, &r.identity)) < 0 ||
             (k = get_string(o, "cgroup", false, &r.cgroup_path)) < 0 || (k = get_string(o, "state", true, &state)) < 0 ||
             (k = get_string(o, "reason", false, &r.reason)) < 0 ||
+            (k = get_string(o, "container_id", false, &r.container_id)) < 0 ||
+            (k = get_string(o, "image", false, &r.image)) < 0 ||
             (k = get_string(o, "filter_digest", true, &digest)) < 0)
                 goto fail;
         k = -EBADMSG;
@@ -283,6 +290,8 @@ int workload_record_from_json(const char *text, WorkloadRecord *ret) {
         if (get_int64(o, "started_usec", &i) < 0 || i < 0)
                 goto fail;
         r.started_usec = (uint64_t) i;
+        if (get_int64(o, "stop_timeout_usec", &i) >= 0 && i > 0)
+                r.stop_timeout_usec = (uint64_t) i;
         r.creds_calls_trapped = get_bool(o, "creds_calls_trapped");
         r.restart_to_apply = get_bool(o, "restart_to_apply");
         if (!json_object_object_get_ex(o, "argv", &a) || !json_object_is_type(a, json_type_array))

@@ -63,6 +63,9 @@ typedef struct WorkloadRecord {
         char *reason;         /* why it was quarantined, or NULL */
         uint64_t started_usec; /* CLOCK_REALTIME */
         bool restart_to_apply;
+        char *container_id;   /* images: the container's record (WorkloadState.container_id), else NULL */
+        char *image;          /* images: the reference it was run from */
+        uint64_t stop_timeout_usec; /* its own stop timeout, or 0: the daemon's */
 } WorkloadRecord;
 
 void workload_record_done(WorkloadRecord *r);

@@ -83,6 +83,13 @@ typedef struct RunSpec {
         char **env;
         uint32_t uid, gid;
         int tty;
+        bool user_set, group_set;
+        uint64_t stop_timeout_usec;
+        /* an image */
+        char *image, *priority, *network, *hostname;
+        char **labels;
+        uint64_t memory, pids, cpu_millis;
+        uint32_t uid_base, uid_count;
 } RunSpec;
 
 static void run_spec_done(RunSpec *s) {
@@ -91,6 +98,23 @@ static void run_spec_done(RunSpec *s) {
         free(s->cwd);
         free(s->root);
         strv_free(s->env);
+        free(s->image);
+        free(s->priority);
+        free(s->network);
+        free(s->hostname);
+        strv_free(s->labels);
+}
+
+static int read_strv_variant(sd_bus_message *msg, char ***ret) {
+        int r = sd_bus_message_enter_container(msg, 'v', "as");
+
+        if (r < 0)
+                return r;
+        *ret = strv_free(*ret);
+        r = read_strv(msg, ret);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(msg);
 }
 
 static int read_string_variant(sd_bus_message *msg, char **ret) {
@@ -123,24 +147,38 @@ static int read_run_spec(sd_bus_message *msg, RunSpec *spec, sd_bus_error *e) {
                         r = read_string_variant(msg, &spec->cwd);
                 else if (streq(key, "RootDirectory"))
                         r = read_string_variant(msg, &spec->root);
-                else if (streq(key, "User"))
+                else if (streq(key, "User")) {
                         r = sd_bus_message_read(msg, "v", "u", &spec->uid);
-                else if (streq(key, "Group"))
+                        spec->user_set = true;
+                } else if (streq(key, "Group")) {
                         r = sd_bus_message_read(msg, "v", "u", &spec->gid);
-                else if (streq(key, "Tty"))
+                        spec->group_set = true;
+                } else if (streq(key, "Tty"))
                         r = sd_bus_message_read(msg, "v", "b", &spec->tty);
-                else if (streq(key, "Environment")) {
-                        r = sd_bus_message_enter_container(msg, 'v', "as");
-                        if (r >= 0) {
-                                strv_free(spec->env);
-                                spec->env = NULL;
-                                r = read_strv(msg, &spec->env);
-                        }
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(msg);
-                } else if (streq(key, "Image"))
-                        return sd_bus_error_set(e, "org.forgeone.Error.NotSupported",
-                                                "forgeoned does not run images yet: use forgeonectl run --local --image");
+                else if (streq(key, "Environment"))
+                        r = read_strv_variant(msg, &spec->env);
+                else if (streq(key, "StopTimeoutUSec"))
+                        r = sd_bus_message_read(msg, "v", "t", &spec->stop_timeout_usec);
+                else if (streq(key, "Image"))
+                        r = read_string_variant(msg, &spec->image);
+                else if (streq(key, "Labels"))
+                        r = read_strv_variant(msg, &spec->labels);
+                else if (streq(key, "Priority"))
+                        r = read_string_variant(msg, &spec->priority);
+                else if (streq(key, "Network"))
+                        r = read_string_variant(msg, &spec->network);
+                else if (streq(key, "Hostname"))
+                        r = read_string_variant(msg, &spec->hostname);
+                else if (streq(key, "MemoryBytes"))
+                        r = sd_bus_message_read(msg, "v", "t", &spec->memory);
+                else if (streq(key, "Pids"))
+                        r = sd_bus_message_read(msg, "v", "t", &spec->pids);
+                else if (streq(key, "CPUMillis"))
+                        r = sd_bus_message_read(msg, "v", "t", &spec->cpu_millis);
+                else if (streq(key, "UIDBase"))
+                        r = sd_bus_message_read(msg, "v", "u", &spec->uid_base);
+                else if (streq(key, "UIDCount"))
+                        r = sd_bus_message_read(msg, "v", "u", &spec->uid_count);
                 else
                         return sd_bus_error_setf(e, "org.forgeone.Error.InvalidArgument", "unknown Run option '%s'",
                                                  key);
@@ -155,12 +193,53 @@ static int read_run_spec(sd_bus_message *msg, RunSpec *spec, sd_bus_error *e) {
         return sd_bus_message_exit_container(msg);
 }
 
+#define INVALID(...) sd_bus_error_setf(e, "org.forgeone.Error.InvalidArgument", __VA_ARGS__)
+
+/* An image's options into c (strings borrowed from spec). */
+static int image_config(const RunSpec *spec, ContainerConfig *c, sd_bus_error *e) {
+        *c = (ContainerConfig) {
+                .image = spec->image,
+                .labels = spec->labels,
+                .priority = SCHEDULER_PRIORITY_NORMAL,
+                .network = CONTAINER_NETWORK_NONE,
+                .hostname = spec->hostname,
+                .memory_bytes = spec->memory,
+                .pids = spec->pids,
+                .cpu_millis = spec->cpu_millis,
+                .uid_base = spec->uid_base,
+                .uid_count = spec->uid_count,
+        };
+        /* The image's config sets what a plain command gets from its caller. */
+        if (spec->cwd || spec->root || spec->env || spec->user_set || spec->group_set || spec->tty)
+                return INVALID("WorkingDirectory, RootDirectory, Environment, User, Group and Tty are for plain "
+                               "commands: an image's config sets them");
+        if (!spec->image[0] || (spec->image[0] != '/'))
+                return INVALID("Image must be an absolute DIR[:TAG] (an OCI image layout): '%s'", spec->image);
+        if (spec->priority && (c->priority = scheduler_priority_from_string(spec->priority)) < 0)
+                return INVALID("invalid Priority '%s': critical, high, normal, low or background", spec->priority);
+        if (spec->network && (c->network = container_network_from_string(spec->network)) < 0)
+                return INVALID("invalid Network '%s': none or host", spec->network);
+        if (spec->hostname && (strlen(spec->hostname) == 0 || strlen(spec->hostname) > 63))
+                return INVALID("invalid Hostname '%s': 1 to 63 characters", spec->hostname);
+        if (spec->memory != 0 && spec->memory < (4u << 20))
+                return INVALID("MemoryBytes must be at least 4 MiB");
+        if (spec->pids > (1ull << 22))
+                return INVALID("Pids must be at most 4194304");
+        if ((spec->uid_base == 0) != (spec->uid_count == 0) || (uint64_t) spec->uid_base + spec->uid_count > UINT32_MAX)
+                return INVALID("UIDBase and UIDCount go together: host ids for container ids 0..COUNT-1");
+        for (char **l = spec->labels; l && *l; l++)
+                if (!strchr(*l, '=') || **l == '=')
+                        return INVALID("invalid label '%s': expected KEY=VALUE", *l);
+        return 0;
+}
+
 static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *e) {
         Manager *m = userdata;
         _cleanup_(run_spec_done) RunSpec spec = {};
         _cleanup_strv_free_ char **argv = NULL;
         RunRequest req = {};
         ForgeError err = {};
+        ContainerConfig cc;
         Managed *mw = NULL;
         int fds[3], r;
 
@@ -173,8 +252,16 @@ static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *e) {
         r = sd_bus_message_read(msg, "hhh", &fds[0], &fds[1], &fds[2]);
         if (r < 0)
                 return r;
-        if (!argv[0])
+        if (spec.image) {
+                r = image_config(&spec, &cc, e);
+                if (r < 0)
+                        return r;
+        } else if (!argv[0])
                 return sd_bus_error_set(e, "org.forgeone.Error.InvalidArgument", "no command to run");
+        else if (spec.labels || spec.priority || spec.network || spec.hostname || spec.memory || spec.pids ||
+                 spec.cpu_millis || spec.uid_base || spec.uid_count)
+                return INVALID("Labels, Priority, Network, Hostname, MemoryBytes, Pids, CPUMillis, UIDBase and "
+                               "UIDCount are for images");
 
         req = (RunRequest) {
                 .argv = argv,
@@ -188,6 +275,8 @@ static int method_run(sd_bus_message *msg, void *userdata, sd_bus_error *e) {
                 .tty = spec.tty,
                 .uid = spec.uid,
                 .gid = spec.gid,
+                .image = spec.image ? &cc : NULL,
+                .stop_timeout_usec = spec.stop_timeout_usec,
         };
         r = manager_run(m, &req, &mw, &err);
         if (r < 0)
@@ -694,6 +783,7 @@ WORKLOAD_PROPERTY(wp_label, "s", strempty(mw->label))
 WORKLOAD_PROPERTY(wp_state, "s", managed_state_to_string(mw->state))
 WORKLOAD_PROPERTY(wp_pid, "u", mw->w ? (uint32_t) workload_get_pid(mw->w) : 0u)
 WORKLOAD_PROPERTY(wp_reason, "s", strempty(mw->reason))
+WORKLOAD_PROPERTY(wp_image, "s", strempty(mw->image))
 WORKLOAD_PROPERTY(wp_exit_status, "i", mw->state == MANAGED_EXITED ? mw->exit_status : -1)
 WORKLOAD_PROPERTY(wp_started, "t", mw->started_usec)
 WORKLOAD_PROPERTY(wp_restart, "b", (int) mw->restart_to_apply)
@@ -778,6 +868,7 @@ static const sd_bus_vtable workload_vtable[] = {
         SD_BUS_PROPERTY("Id", "s", wp_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Name", "s", wp_label, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Command", "as", wp_command, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Image", "s", wp_image, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", wp_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Pid", "u", wp_pid, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Identity", "s", wp_identity, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),

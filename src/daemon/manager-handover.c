@@ -132,6 +132,9 @@ int manager_save_workload(Managed *mw) {
                 .reason = mw->reason,
                 .started_usec = mw->started_usec,
                 .restart_to_apply = mw->restart_to_apply,
+                .container_id = (char *) st.container_id,
+                .image = mw->image,
+                .stop_timeout_usec = mw->stop_timeout_usec,
         };
         memcpy(rec.filter_digest, st.filter_digest, sizeof rec.filter_digest);
         r = workload_record_to_json(&rec, &text);
@@ -248,6 +251,7 @@ static int adopt_one(Manager *m, const WorkloadRecord *rec, Handed *h) {
                         .cgroup_path = rec->cgroup_path,
                         .pid = rec->pid,
                         .creds_calls_trapped = rec->creds_calls_trapped,
+                        .container_id = rec->container_id,
                 },
                 .graph = m->graph,
                 .generation = m->generation,
@@ -288,6 +292,9 @@ static int adopt_one(Manager *m, const WorkloadRecord *rec, Handed *h) {
                 return -ENOMEM;
         if (rec->reason && !(mw->reason = strdup(rec->reason)))
                 return -ENOMEM;
+        if (rec->image && !(mw->image = strdup(rec->image)))
+                return -ENOMEM;
+        mw->stop_timeout_usec = rec->stop_timeout_usec;
         mw->state = rec->state == MANAGED_EXITED ? MANAGED_RUNNING : rec->state;
         mw->started_usec = rec->started_usec;
         mw->restart_to_apply = rec->restart_to_apply;

@@ -311,6 +311,7 @@ Manager *manager_free(Manager *m) {
         /* After the last drain: the rest of its aggregates, a stop record, a final checkpoint. */
         m->audit = audit_free(m->audit);
         m->observer = observer_free(m->observer);
+        manager_image_done(m);
         event_sink_free(m->sink);
         if (m->decision_log)
                 fclose(m->decision_log);
@@ -518,6 +519,8 @@ static void managed_detach_sources(Managed *mw) {
         mw->end_source = sd_event_source_disable_unref(mw->end_source);
         mw->wake_source = sd_event_source_disable_unref(mw->wake_source);
         mw->stop_timer = sd_event_source_disable_unref(mw->stop_timer);
+        mw->process_timer = sd_event_source_disable_unref(mw->process_timer);
+        mw->reap_timer = sd_event_source_disable_unref(mw->reap_timer);
 }
 
 Managed *managed_new(Manager *m, const char *id) {
@@ -550,6 +553,7 @@ Managed *managed_free(Managed *mw) {
         strv_free(mw->argv);
         free(mw->object_path);
         free(mw->reason);
+        free(mw->image);
         free(mw);
         return NULL;
 }
@@ -634,16 +638,35 @@ static void managed_ended(Managed *mw, const WorkloadResult *res) {
         check_stopped(m);
 }
 
+static int on_workload_end(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int on_reap_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        return on_workload_end(NULL, -1, 0, userdata);
+}
+
 static int on_workload_end(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Managed *mw = userdata;
         WorkloadResult res = {};
+        uint64_t now;
         int r;
 
         if (!mw->w)
                 return 0;
         r = workload_reap(mw->w, &res);
-        if (r == 0)
+        if (r == 0) {
+                /* Ended, but not ours to reap (taken over after a crash): its exit status shows once its
+                 * parent has reaped it. Meanwhile the pidfd stays readable: look again in a moment. */
+                (void) sd_event_source_set_enabled(mw->end_source, SD_EVENT_OFF);
+                if (sd_event_now(mw->m->event, CLOCK_MONOTONIC, &now) >= 0) {
+                        if (mw->reap_timer)
+                                (void) sd_event_source_set_time(mw->reap_timer, now + 20 * 1000);
+                        else
+                                (void) sd_event_add_time(mw->m->event, &mw->reap_timer, CLOCK_MONOTONIC,
+                                                         now + 20 * 1000, 0, on_reap_timer, mw);
+                        (void) sd_event_source_set_enabled(mw->reap_timer, SD_EVENT_ONESHOT);
+                }
                 return 0;
+        }
         if (r < 0) {
                 log_warning_errno(r, "Failed to reap workload %s: %m", mw->id);
                 res = (WorkloadResult) { .exit_code = -1, .exit_signal = SIGKILL };
@@ -652,11 +675,57 @@ static int on_workload_end(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
-static int on_workload_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Managed *mw = userdata;
+/* A container the policy quarantined (frozen, recorded by workload_process()): the daemon's state follows. */
+static void managed_follow_quarantine(Managed *mw) {
+        const char *reason = workload_get_quarantine_reason(mw->w);
+        char *copy;
 
-        if (mw->w)
-                (void) workload_process(mw->w);
+        if (!reason || mw->state == MANAGED_QUARANTINED || mw->state == MANAGED_STOPPING)
+                return;
+        copy = strdup(reason);
+        if (copy) {
+                free(mw->reason);
+                mw->reason = copy;
+        }
+        log_notice("Workload %s quarantined by the policy: %s", mw->id, reason);
+        managed_set_state(mw, MANAGED_QUARANTINED);
+}
+
+static int on_process_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* workload_process() wants to run by workload_next_timeout() (a quarantine must have frozen the container
+ * by then, else it is killed). */
+static void managed_arm_process_timer(Managed *mw) {
+        uint64_t at = mw->w ? workload_next_timeout(mw->w) : 0;
+
+        if (at == 0) {
+                if (mw->process_timer)
+                        (void) sd_event_source_set_enabled(mw->process_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!mw->process_timer) {
+                if (sd_event_add_time(mw->m->event, &mw->process_timer, CLOCK_MONOTONIC, at, 0, on_process_timer, mw) < 0)
+                        return;
+        } else
+                (void) sd_event_source_set_time(mw->process_timer, at);
+        (void) sd_event_source_set_enabled(mw->process_timer, SD_EVENT_ONESHOT);
+}
+
+static void managed_process(Managed *mw) {
+        if (!mw->w)
+                return;
+        (void) workload_process(mw->w);
+        managed_follow_quarantine(mw);
+        managed_arm_process_timer(mw);
+}
+
+static int on_process_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        managed_process(userdata);
+        return 0;
+}
+
+static int on_workload_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        managed_process(userdata);
         return 0;
 }
 
@@ -677,6 +746,108 @@ int managed_attach(Managed *mw) {
         return 0;
 }
 
+static int strv_copy_all(char **l, char ***ret) {
+        size_t n = 0;
+        char **c = calloc(1, sizeof(char *));
+
+        if (!c)
+                return -ENOMEM;
+        for (char **a = l; a && *a; a++)
+                if (strv_push(&c, &n, *a) < 0) {
+                        strv_free(c);
+                        return -ENOMEM;
+                }
+        *ret = c;
+        return 0;
+}
+
+static void image_notice(ContainerNotice kind, const char *text, void *userdata) {
+        /* States and warnings go to the sink as well (the audit, the decision log); the log gets the rest. */
+        if (kind == CONTAINER_NOTICE_ADMITTED)
+                log_info("Container %s admitted.", strempty(text));
+        else if (kind == CONTAINER_NOTICE_QUEUED)
+                log_info("Container waits for admission: %s", strempty(text));
+}
+
+/* The container runs where the image's config says, as its init: the loop never waits for admission (a run
+ * that does not fit the host budget is refused), and the launch (image, layers, verification) is done on
+ * the loop. */
+static int manager_run_image(Manager *m, const RunRequest *req, Managed **ret, ForgeError *err) {
+        _cleanup_(managed_freep) Managed *mw = NULL;
+        _cleanup_(trust_verifier_freep) TrustVerifier *verifier = NULL;
+        _cleanup_(workload_freep) Workload *w = NULL;
+        ContainerConfig cc = *req->image;
+        ContainerStore *store;
+        WorkloadConfig wc;
+        int r;
+
+        if (req->label && !container_name_is_valid(req->label))
+                return forge_error_set(err, -EINVAL,
+                                       "invalid container name \"%s\": 1-63 of A-Z a-z 0-9 _ . -, starting with a "
+                                       "letter or digit",
+                                       req->label);
+        cc.name = req->label;
+        cc.no_wait = true;
+        cc.notice = image_notice;
+        cc.userdata = m;
+        r = manager_image_verifier(m, &cc, req->identity, &verifier, err);
+        if (r < 0)
+                return r;
+        wc = (WorkloadConfig) {
+                .argv = req->argv && req->argv[0] ? req->argv : NULL,
+                .image = &cc,
+                .graph = m->graph,
+                .generation = m->generation,
+                .identity = req->identity,
+                .sink = m->sink,
+                .stdio_set = req->stdio_set,
+                /* Its listener survives us only in a service manager's fd store (or our own re-exec, which
+                 * keeps this process): without one, a container dies with us rather than run on with its
+                 * trapped calls failing (ENOSYS). */
+                .survive_owner = m->fdstore,
+                .journal = true,
+        };
+        memcpy(wc.stdio, req->stdio, sizeof wc.stdio);
+        r = workload_start(&wc, &w, err);
+        if (r < 0)
+                return r;
+
+        mw = managed_new(m, workload_get_id(w));
+        if (!mw)
+                return -ENOMEM;
+        mw->w = TAKE_PTR(w);
+        mw->image = strdup(cc.image);
+        if (!mw->image)
+                return -ENOMEM;
+        mw->stop_timeout_usec = req->stop_timeout_usec;
+        /* Name and command as the container's record has them (the id when unnamed; entrypoint and cmd
+         * when no command was given). */
+        {
+                _cleanup_(container_record_freep) ContainerRecord *rec = NULL;
+
+                if (manager_containers(m, &store) >= 0 &&
+                    container_store_load(store, workload_get_container_id(mw->w), &rec) >= 0) {
+                        mw->label = rec->name ? strdup(rec->name) : NULL;
+                        r = strv_copy_all(rec->command, &mw->argv);
+                } else
+                        r = strv_copy_all(req->argv, &mw->argv);
+                if (r < 0)
+                        return r;
+        }
+        mw->started_usec = time_now_usec(CLOCK_REALTIME);
+        mw->state = MANAGED_RUNNING;
+        r = managed_attach(mw);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot watch workload %s: %m", mw->id);
+        manager_fdstore_push(mw);
+        (void) manager_save_workload(mw);
+        log_info("Workload %s started (pid %d): image %s%s%s", mw->id, (int) workload_get_pid(mw->w), mw->image,
+                 mw->argv[0] ? ", " : "", strempty(mw->argv[0]));
+        manager_bus_emit_workload_state(mw);
+        *ret = TAKE_PTR(mw);
+        return 0;
+}
+
 int manager_run(Manager *m, const RunRequest *req, Managed **ret, ForgeError *err) {
         _cleanup_(managed_freep) Managed *mw = NULL;
         WorkloadConfig wc;
@@ -685,11 +856,13 @@ int manager_run(Manager *m, const RunRequest *req, Managed **ret, ForgeError *er
 
         if (m->stopping)
                 return forge_error_set(err, -ESHUTDOWN, "forgeoned is stopping");
-        if (!req->argv || !req->argv[0])
-                return forge_error_set(err, -EINVAL, "no command to run");
         if (hashmap_size(m->workloads) >= m->cfg.max_workloads)
                 return forge_error_set(err, -EXFULL, "forgeoned runs %zu workloads, its maximum",
                                        hashmap_size(m->workloads));
+        if (req->image)
+                return manager_run_image(m, req, ret, err);
+        if (!req->argv || !req->argv[0])
+                return forge_error_set(err, -EINVAL, "no command to run");
         snprintf(id, sizeof id, "w%" PRIu64, m->next_id++);
         (void) manager_save_daemon(m);
         mw = managed_new(m, id);
@@ -700,15 +873,10 @@ int manager_run(Manager *m, const RunRequest *req, Managed **ret, ForgeError *er
                 if (!mw->label)
                         return -ENOMEM;
         }
-        mw->argv = calloc(1, sizeof(char *));
-        if (!mw->argv)
-                return -ENOMEM;
-        {
-                size_t n = 0;
-                for (char **a = req->argv; *a; a++)
-                        if (strv_push(&mw->argv, &n, *a) < 0)
-                                return -ENOMEM;
-        }
+        r = strv_copy_all(req->argv, &mw->argv);
+        if (r < 0)
+                return r;
+        mw->stop_timeout_usec = req->stop_timeout_usec;
 
         wc = (WorkloadConfig) {
                 .argv = req->argv,
@@ -773,22 +941,29 @@ int manager_stop_workload(Managed *mw, ForgeError *err) {
                 return r;
         if (mw->state == MANAGED_STOPPING)
                 return 0;
-        if (mw->state == MANAGED_QUARANTINED) {
+        if (mw->image) {
+                /* Every process gets SIGTERM (SIGKILL when quarantined), recorded as the container's stop. */
+                r = workload_stop(mw->w, err);
+                if (r < 0)
+                        return r;
+        } else if (mw->state == MANAGED_QUARANTINED) {
                 /* Never thawed: it ends frozen. */
                 r = workload_kill(mw->w, SIGKILL);
                 if (r < 0)
                         return forge_error_set(err, r, "cannot kill workload %s: %m", mw->id);
                 managed_set_state(mw, MANAGED_STOPPING);
                 return 0;
+        } else {
+                if (mw->state == MANAGED_PAUSED)
+                        (void) workload_set_frozen(mw->w, false);
+                r = workload_kill(mw->w, SIGTERM);
+                if (r < 0)
+                        return forge_error_set(err, r, "cannot stop workload %s: %m", mw->id);
         }
-        if (mw->state == MANAGED_PAUSED)
-                (void) workload_set_frozen(mw->w, false);
-        r = workload_kill(mw->w, SIGTERM);
-        if (r < 0)
-                return forge_error_set(err, r, "cannot stop workload %s: %m", mw->id);
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0)
-                (void) sd_event_add_time(m->event, &mw->stop_timer, CLOCK_MONOTONIC, now + m->cfg.stop_timeout_usec,
-                                         0, on_stop_timeout, mw);
+                (void) sd_event_add_time(m->event, &mw->stop_timer, CLOCK_MONOTONIC,
+                                         now + (mw->stop_timeout_usec ?: m->cfg.stop_timeout_usec), 0,
+                                         on_stop_timeout, mw);
         managed_set_state(mw, MANAGED_STOPPING);
         return 0;
 }
@@ -834,7 +1009,8 @@ int manager_quarantine(Managed *mw, const char *reason, ForgeError *err) {
                 return r;
         if (mw->state != MANAGED_RUNNING && mw->state != MANAGED_PAUSED)
                 return forge_error_set(err, -EBUSY, "workload %s is %s", mw->id, managed_state_to_string(mw->state));
-        r = set_frozen(mw, true, err);
+        r = mw->image ? workload_quarantine(mw->w, reason && *reason ? reason : "quarantined by an operator", err)
+                      : set_frozen(mw, true, err);
         if (r < 0)
                 return r;
         free(mw->reason);
@@ -845,8 +1021,19 @@ int manager_quarantine(Managed *mw, const char *reason, ForgeError *err) {
 }
 
 int manager_release(Managed *mw, ForgeError *err) {
-        int r = transition(mw, MANAGED_QUARANTINED, MANAGED_RUNNING, false, err);
+        int r;
 
+        if (mw->image && mw->w) {
+                /* A quarantine the policy requested is the daemon's state once recorded: look first. */
+                managed_process(mw);
+                if (mw->state != MANAGED_QUARANTINED)
+                        return forge_error_set(err, -EBUSY, "workload %s is %s, not quarantined", mw->id,
+                                               managed_state_to_string(mw->state));
+                r = workload_release(mw->w, err);
+                if (r >= 0)
+                        managed_set_state(mw, MANAGED_RUNNING);
+        } else
+                r = transition(mw, MANAGED_QUARANTINED, MANAGED_RUNNING, false, err);
         if (r >= 0) {
                 free(mw->reason);
                 mw->reason = NULL;
@@ -1001,6 +1188,9 @@ int manager_startup(Manager *m, const int *fds, char **fd_names, size_t n_fds, F
         r = manager_adopt_all(m, fds, fd_names, n_fds);
         if (r > 0)
                 log_info("Adopted %d workload(s) from the previous instance.", r);
+        /* After the adoption (which made us the owner of the containers taken over): what a previous
+         * instance left that could not be taken over is not left running. */
+        manager_reap_orphan_containers(m);
         return 0;
 }
 

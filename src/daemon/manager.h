@@ -8,6 +8,7 @@
  * a restart.
  *
  *   manager.c          the workloads, the policy and reload, the consumers
+ *   manager-image.c    runs of OCI images: the trust context, the image verifier, the container store
  *   manager-bus.c      the D-Bus API (vtables only: arguments in, errors out)
  *   manager-handover.c the state directory, systemd's fd store, adoption, re-exec
  *
@@ -26,10 +27,13 @@
 #include "daemon-util.h"
 #include "forgeone/error.h"
 #include "forgeone/audit.h"
+#include "forgeone/container.h"
 #include "forgeone/event-sink.h"
 #include "forgeone/hashmap.h"
 #include "forgeone/observer.h"
 #include "forgeone/policy-graph.h"
+#include "forgeone/trust-verify.h"
+#include "forgeone/trust.h"
 #include "forgeone/workload.h"
 
 #define FORGEONED_BUS_NAME "org.forgeone.Supervisor1"
@@ -89,8 +93,12 @@ typedef struct Managed {
         char *label;
         char **argv;
         char *object_path;
+        char *image;            /* an image's reference; NULL for a plain command */
+        uint64_t stop_timeout_usec; /* 0: the daemon's */
         Workload *w;            /* NULL once it has ended */
         sd_event_source *end_source, *wake_source, *stop_timer, *gc_timer;
+        sd_event_source *process_timer; /* workload_next_timeout() */
+        sd_event_source *reap_timer;     /* its end was seen, its exit status is not there yet */
         ManagedState state;
         char *reason;
         uint64_t started_usec;
@@ -125,6 +133,10 @@ struct Manager {
         uint64_t retired[_SUPERVISOR_ACTION_MAX];
         FILE *decision_log;
 
+        TrustContext *trust;    /* opened at the first image run, refreshed at each */
+        char trust_policy_digest[80]; /* the policy last measured for an image launch */
+        ContainerStore *containers; /* the container records (the runtime's state directory) */
+
         int state_fd;           /* the state directory */
         bool fdstore;           /* a service manager keeps our fds (NOTIFY_SOCKET) */
         bool stopping;
@@ -154,6 +166,8 @@ typedef struct RunRequest {
         bool tty;
         uid_t uid;
         gid_t gid;
+        const ContainerConfig *image; /* an OCI image (its reference, name, labels, limits), or NULL */
+        uint64_t stop_timeout_usec;   /* 0: the daemon's */
 } RunRequest;
 
 int manager_run(Manager *m, const RunRequest *req, Managed **ret, ForgeError *err);
@@ -212,6 +226,19 @@ void manager_begin_stop(Manager *m);
 /* The observer's view of the live workloads (observer.h); -ENODATA when it is off (m->observer_off says
  * why). */
 int manager_observer_snapshot(Manager *m, bool syscalls, ObserverSnapshot *ret);
+
+/* ---- manager-image.c ---- */
+
+/* The verifier of one image launch under the active policy (trust status checked, forgeoned and the
+ * policy measured); sets c->verify. identity: the one chosen explicitly, or NULL. */
+int manager_image_verifier(Manager *m, ContainerConfig *c, const char *identity, TrustVerifier **ret,
+                           ForgeError *err);
+/* The container store, opened once. */
+int manager_containers(Manager *m, ContainerStore **ret);
+/* Containers whose owner died (a previous instance's that could not be taken over, a crashed
+ * forgeonectl's): killed, cleaned up, recorded Failed("owner exited"). */
+void manager_reap_orphan_containers(Manager *m);
+void manager_image_done(Manager *m);
 
 /* ---- manager-bus.c ---- */
 

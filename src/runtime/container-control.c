@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "container-run.h"
 #include "forgeone/cgroup.h"
 #include "forgeone/container.h"
 #include "forgeone/rootfs.h"
@@ -244,7 +245,7 @@ int container_stop(ContainerStore *s, const char *id_or_name, uint64_t timeout_u
  * Never recursive: a mount point still attached somewhere must not lead a delete into the shared
  * layer cache, so each known entry is unmounted (detached) and then rmdir()ed or unlink()ed.
  */
-static int remove_storage(const char *storage, ForgeError *err) {
+int container_storage_remove(const char *storage, ForgeError *err) {
         _cleanup_free_ char *lower = NULL;
         DIR *d;
         int r;
@@ -302,7 +303,7 @@ int container_reap_orphans(ContainerStore *s) {
                         (void) cgroup_remove(c);
                 }
                 if (l->record->rootfs)
-                        (void) remove_storage(l->record->rootfs, NULL);
+                        (void) container_storage_remove(l->record->rootfs, NULL);
                 if (container_lock_transition(l, CONTAINER_FAILED, "owner exited", -1, 0) >= 0)
                         count++;
         }
@@ -337,7 +338,7 @@ static int remove_leftovers(const ContainerRecord *rec, ForgeError *err) {
                                                strerror(-r));
         }
         if (rec->rootfs) {
-                r = remove_storage(rec->rootfs, err);
+                r = container_storage_remove(rec->rootfs, err);
                 if (r < 0)
                         return r;
         }

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The child side of a container launch: everything init does between
- * clone() and execve(). It runs in the freshly cloned process (no threads,
- * its own copy of the parent's memory), so it may allocate (the caller
- * clones from a thread that holds no lock, and the allocator's per-thread
- * arena is that thread's); credentials are changed with raw syscalls, since
+ * clone() and execve(). It runs in the freshly cloned process, a copy of a
+ * caller that may have many threads (forgeoned's supervisors, the sink's
+ * drain): any lock one of them held at the clone (the allocator's arenas,
+ * stdio's list of streams, the locale) stays held here forever. So this
+ * path is async-signal-safe: no malloc(), no stdio, no printf family (its
+ * own formatter for the failure report), only the stack, its own copy of
+ * static memory, what the parent prepared (the environment, with a slot for
+ * HOME) and raw syscalls; credentials are changed with raw syscalls, since
  * glibc's wrappers would wait for threads of the parent that are not here.
  * It never returns. Failures are sent to the parent as a LaunchReport on the sync
  * socket, naming the step and the path, then the child exits.
@@ -15,7 +19,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -48,49 +51,114 @@ struct fo_mount_attr {
         uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
 
+/* ---- what the child may use: the stack, its own copy of static memory, raw syscalls ---- */
+
+/* Appends s to buf (size bytes, *o used), truncating; keeps buf NUL-terminated. */
+static void put_text(char *buf, size_t size, size_t *o, const char *s) {
+        for (; s && *s && *o + 1 < size; s++)
+                buf[(*o)++] = *s;
+        buf[*o] = 0;
+}
+
+static void put_uint(char *buf, size_t size, size_t *o, unsigned long long v) {
+        char d[24];
+        size_t n = 0;
+
+        do
+                d[n++] = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        while (n > 0 && *o + 1 < size)
+                buf[(*o)++] = d[--n];
+        buf[*o] = 0;
+}
+
+static const char *error_text(int error) {
+        /* No translation, no lock: a pointer into glibc's table. */
+        return strerrordesc_np(error) ?: "unknown error";
+}
+
+/*
+ * The formatting fail() needs, without vsnprintf() (which may allocate, and whose %m translates under a
+ * lock): %s, %d, %u and %m (the errno at the call), nothing else.
+ */
+static void format_message(char *buf, size_t size, int saved_errno, const char *format, va_list ap) {
+        size_t o = 0;
+
+        buf[0] = 0;
+        for (const char *f = format; *f && o + 1 < size; f++) {
+                if (*f != '%') {
+                        buf[o++] = *f;
+                        buf[o] = 0;
+                        continue;
+                }
+                switch (*++f) {
+                case 's':
+                        put_text(buf, size, &o, va_arg(ap, const char *) ?: "(null)");
+                        break;
+                case 'd': {
+                        int v = va_arg(ap, int);
+                        if (v < 0)
+                                put_text(buf, size, &o, "-");
+                        put_uint(buf, size, &o, v < 0 ? -(unsigned long long) v : (unsigned long long) v);
+                        break;
+                }
+                case 'u':
+                        put_uint(buf, size, &o, va_arg(ap, unsigned));
+                        break;
+                case 'm':
+                        put_text(buf, size, &o, error_text(saved_errno));
+                        break;
+                case '%':
+                        put_text(buf, size, &o, "%");
+                        break;
+                default:
+                        return; /* not ours: stop rather than misread the arguments */
+                }
+        }
+}
+
 static _noreturn_ void fail(const LaunchArgs *a, int error, const char *format, ...) _printf_(3, 4);
 
 static _noreturn_ void fail(const LaunchArgs *a, int error, const char *format, ...) {
         LaunchReport rep = { .error = error > 0 ? error : -error };
+        int saved_errno = errno;
         va_list ap;
 
         va_start(ap, format);
-        vsnprintf(rep.message, sizeof rep.message, format, ap);
+        format_message(rep.message, sizeof rep.message, saved_errno, format, ap);
         va_end(ap);
         (void) send(a->sync_fd, &rep, sizeof rep, MSG_NOSIGNAL);
         _exit(LAUNCH_EXIT_SETUP);
 }
 
-static char *join(const char *a, const char *b) {
-        char *p;
+/* a "/" b into buf, or fail(): a path that does not fit is refused, never truncated. */
+static const char *join(const LaunchArgs *a, char *buf, size_t size, const char *x, const char *y) {
+        size_t o = 0;
 
-        if (asprintf(&p, "%s/%s", a, b) < 0)
-                return NULL;
-        return p;
+        put_text(buf, size, &o, x);
+        put_text(buf, size, &o, "/");
+        put_text(buf, size, &o, y);
+        if (strlen(x) + 1 + strlen(y) >= size)
+                fail(a, ENAMETOOLONG, "path too long: %s/%s", x, y);
+        return buf;
 }
 
 /* Paths inside the new root are relative to the working directory, which is the root's top: the
  * host directories above it need not be searchable by container root. */
-static char *in_root(const char *name) {
-        return strdup(name);
-}
 
-/* Makes R/name a directory; the rootfs is the container's, so a symlink there is refused. */
+/* Makes name a directory; the rootfs is the container's, so a symlink there is refused. */
 static void ensure_dir(const LaunchArgs *a, const char *name, mode_t mode) {
-        _cleanup_free_ char *p = in_root(name);
         struct stat st;
 
-        if (!p)
-                fail(a, ENOMEM, "out of memory");
-        if (lstat(p, &st) == 0) {
+        if (lstat(name, &st) == 0) {
                 if (!S_ISDIR(st.st_mode))
                         fail(a, ENOTDIR, "/%s in the image is not a directory", name);
                 return;
         }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
+        if (mkdir(name, mode) < 0 && errno != EEXIST)
                 fail(a, errno, "cannot create /%s in the container: %m", name);
         /* mkdir() applies the umask; /tmp must be 1777 exactly. */
-        if (chmod(p, mode) < 0)
+        if (chmod(name, mode) < 0)
                 fail(a, errno, "cannot set the mode of /%s in the container: %m", name);
 }
 
@@ -107,57 +175,46 @@ static void setup_dev(const LaunchArgs *a) {
                 { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
                 { "pts/ptmx", "ptmx" },
         };
-        _cleanup_free_ char *dev = in_root("dev");
+        char src[64], dst[64];
 
-        if (!dev)
-                fail(a, ENOMEM, "out of memory");
         ensure_dir(a, "dev", 0755);
-        mount_or_fail(a, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1024k");
+        mount_or_fail(a, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1024k");
 
         /* Device nodes cannot be created in a user namespace: bind the host's. */
         FOREACH_ELEMENT(n, nodes) {
-                _cleanup_free_ char *src = join("/dev", *n), *dst = join(dev, *n);
                 int fd;
 
-                if (!src || !dst)
-                        fail(a, ENOMEM, "out of memory");
+                join(a, src, sizeof src, "/dev", *n);
+                join(a, dst, sizeof dst, "dev", *n);
                 fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
                 if (fd < 0)
                         fail(a, errno, "cannot create %s: %m", dst);
                 close(fd);
                 mount_or_fail(a, src, dst, NULL, MS_BIND, NULL);
         }
-        FOREACH_ELEMENT(l, links) {
-                _cleanup_free_ char *dst = join(dev, (*l)[1]);
-                if (!dst || symlink((*l)[0], dst) < 0)
-                        fail(a, dst ? errno : ENOMEM, "cannot create /dev/%s: %m", (*l)[1]);
-        }
+        FOREACH_ELEMENT(l, links)
+                if (symlink((*l)[0], join(a, dst, sizeof dst, "dev", (*l)[1])) < 0)
+                        fail(a, errno, "cannot create /dev/%s: %m", (*l)[1]);
 
-        _cleanup_free_ char *pts = join(dev, "pts"), *shm = join(dev, "shm");
-        if (!pts || !shm)
-                fail(a, ENOMEM, "out of memory");
-        if (mkdir(pts, 0755) < 0 || mkdir(shm, 01777) < 0)
+        if (mkdir("dev/pts", 0755) < 0 || mkdir("dev/shm", 01777) < 0)
                 fail(a, errno, "cannot create /dev/pts or /dev/shm: %m");
-        mount_or_fail(a, "devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
-        mount_or_fail(a, "shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+        mount_or_fail(a, "devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+        mount_or_fail(a, "shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
 }
 
 static void setup_sys(const LaunchArgs *a) {
-        _cleanup_free_ char *sys = in_root("sys");
         struct fo_mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
-        if (!sys)
-                fail(a, ENOMEM, "out of memory");
         ensure_dir(a, "sys", 0555);
         /* A fresh sysfs needs a network namespace of our own; with the host's network, bind the host's
          * /sys read-only instead, recursively. */
-        if (mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) >= 0)
+        if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) >= 0)
                 return;
         if (errno != EPERM && errno != EACCES)
-                fail(a, errno, "cannot mount sysfs on %s: %m", sys);
-        mount_or_fail(a, "/sys", sys, NULL, MS_BIND | MS_REC, NULL);
-        if (syscall(SYS_mount_setattr, AT_FDCWD, sys, AT_RECURSIVE, &attr, sizeof attr) < 0)
-                fail(a, errno, "cannot make %s read-only: %m", sys);
+                fail(a, errno, "cannot mount sysfs on %s: %m", "sys");
+        mount_or_fail(a, "/sys", "sys", NULL, MS_BIND | MS_REC, NULL);
+        if (syscall(SYS_mount_setattr, AT_FDCWD, "sys", AT_RECURSIVE, &attr, sizeof attr) < 0)
+                fail(a, errno, "cannot make %s read-only: %m", "sys");
 }
 
 static void loopback_up(const LaunchArgs *a) {
@@ -174,56 +231,94 @@ static void loopback_up(const LaunchArgs *a) {
                 fail(a, errno, "cannot bring up lo: %m");
 }
 
-/* The image's own files: a FIFO or device there must not hang or surprise init. Regular files only. */
-static FILE *open_image_file(const char *path) {
-        struct stat st;
-        FILE *f;
+/*
+ * The image's /etc/passwd and /etc/group, line by line from a buffer of the stack: no stdio (fdopen()
+ * takes a lock of the whole process), no allocation. A FIFO or device there must not hang or surprise
+ * init: regular files only. Longer lines than the buffer are skipped.
+ */
+typedef struct LineReader {
         int fd;
+        size_t start, end;
+        bool eof, skipping;
+        char buf[4096];
+} LineReader;
 
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0)
-                return NULL;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                errno = EBADFD;
-                return NULL;
+static int line_reader_open(LineReader *r, const char *path) {
+        struct stat st;
+
+        r->start = r->end = 0;
+        r->eof = r->skipping = false;
+        r->fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (r->fd < 0)
+                return -errno;
+        if (fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(r->fd);
+                r->fd = -EBADF;
+                return -EBADFD;
         }
-        f = fdopen(fd, "r");
-        if (!f)
-                close(fd);
-        return f;
+        return 0;
 }
 
-/* Looks a name up in the container's /etc/passwd or /etc/group (after pivot_root, so paths are the
- * container's). Parsed by hand: NSS would load modules from the image into this process. */
-static int lookup_db(const char *file, const char *name, unsigned *ret_id, unsigned *ret_gid, char **ret_home) {
-        _cleanup_free_ char *line = NULL;
-        size_t n = 0;
-        FILE *f = open_image_file(file);
-        int r = -ENOENT;
+static void line_reader_close(LineReader *r) {
+        if (r->fd >= 0)
+                close(r->fd);
+        r->fd = -EBADF;
+}
 
-        if (!f)
-                return -errno;
-        while (getline(&line, &n, f) > 0) {
-                char *fields[7] = {};
-                char *p = line;
-                size_t k = 0;
+/* The next line without its newline, NUL-terminated inside the buffer; NULL at the end. */
+static char *line_next(LineReader *r) {
+        for (;;) {
+                char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
+                ssize_t k;
 
-                line[strcspn(line, "\n")] = 0;
-                for (char *tok = strsep(&p, ":"); tok && k < ELEMENTSOF(fields); tok = strsep(&p, ":"))
-                        fields[k++] = tok;
-                if (k < 3 || !streq(fields[0], name))
-                        continue;
-                *ret_id = (unsigned) strtoul(fields[2], NULL, 10);
-                if (ret_gid && k >= 4)
-                        *ret_gid = (unsigned) strtoul(fields[3], NULL, 10);
-                if (ret_home && k >= 6 && fields[5][0])
-                        *ret_home = strdup(fields[5]);
-                r = 0;
-                break;
+                if (nl || (r->eof && r->end > r->start)) {
+                        char *line = r->buf + r->start;
+                        bool skip = r->skipping;
+
+                        if (!nl)
+                                nl = r->buf + r->end;
+                        *nl = 0;
+                        r->start = (size_t) (nl - r->buf) + 1;
+                        if (r->start > r->end)
+                                r->start = r->end;
+                        r->skipping = false;
+                        if (skip)
+                                continue;
+                        return line;
+                }
+                if (r->eof)
+                        return NULL;
+                if (r->start > 0) {
+                        memmove(r->buf, r->buf + r->start, r->end - r->start);
+                        r->end -= r->start;
+                        r->start = 0;
+                }
+                if (r->end + 1 >= sizeof r->buf) {
+                        /* A line longer than the buffer: dropped up to its newline. */
+                        r->start = r->end = 0;
+                        r->skipping = true;
+                }
+                do
+                        k = read(r->fd, r->buf + r->end, sizeof r->buf - 1 - r->end);
+                while (k < 0 && errno == EINTR);
+                if (k <= 0)
+                        r->eof = true;
+                else
+                        r->end += (size_t) k;
         }
-        fclose(f);
-        return r;
+}
+
+/* Splits line at ':' into at most n fields; returns how many. */
+static size_t split_fields(char *line, char **fields, size_t n) {
+        size_t k = 0;
+
+        fields[k++] = line;
+        for (char *p = line; *p && k < n; p++)
+                if (*p == ':') {
+                        *p = 0;
+                        fields[k++] = p + 1;
+                }
+        return k;
 }
 
 static bool all_digits(const char *s) {
@@ -235,38 +330,75 @@ static bool all_digits(const char *s) {
         return true;
 }
 
-static void resolve_user(const LaunchArgs *a, uid_t *ret_uid, gid_t *ret_gid, char **ret_home) {
-        _cleanup_free_ char *spec = strdup(a->user ?: "");
+/* A decimal id; ids beyond 2^32 - 1 become UINT32_MAX, which no mapping covers. */
+static unsigned parse_id(const char *s) {
+        unsigned long long v = 0;
+
+        for (; *s >= '0' && *s <= '9'; s++) {
+                v = v * 10 + (unsigned) (*s - '0');
+                if (v > UINT32_MAX)
+                        return UINT32_MAX;
+        }
+        return (unsigned) v;
+}
+
+/* Looks a name (or, with name NULL, the uid id) up in the container's /etc/passwd or /etc/group (after
+ * pivot_root, so paths are the container's). Parsed by hand: NSS would load modules from the image into
+ * this process. The home directory goes to ret_home (home_size bytes) when there is one. */
+static int lookup_db(const char *file, const char *name, unsigned id, unsigned *ret_id, unsigned *ret_gid,
+                     char *ret_home, size_t home_size) {
+        LineReader r;
+        char *line;
+        int q = -ENOENT;
+
+        q = line_reader_open(&r, file);
+        if (q < 0)
+                return q;
+        q = -ENOENT;
+        while ((line = line_next(&r))) {
+                char *fields[7] = {};
+                size_t k = split_fields(line, fields, ELEMENTSOF(fields));
+
+                if (k < 3 || !all_digits(fields[2]))
+                        continue;
+                if (name ? !streq(fields[0], name) : parse_id(fields[2]) != id)
+                        continue;
+                if (ret_id)
+                        *ret_id = parse_id(fields[2]);
+                if (ret_gid && k >= 4 && all_digits(fields[3]))
+                        *ret_gid = parse_id(fields[3]);
+                if (ret_home && k >= 6 && fields[5][0]) {
+                        size_t o = 0;
+                        put_text(ret_home, home_size, &o, fields[5]);
+                }
+                q = 0;
+                break;
+        }
+        line_reader_close(&r);
+        return q;
+}
+
+static void resolve_user(const LaunchArgs *a, uid_t *ret_uid, gid_t *ret_gid, char *ret_home, size_t home_size) {
+        char spec[256];
         char *group;
         unsigned uid = 0, gid = 0;
         bool gid_set = false;
+        size_t o = 0;
 
-        if (!spec)
-                fail(a, ENOMEM, "out of memory");
+        put_text(spec, sizeof spec, &o, a->user ?: "");
+        if (a->user && strlen(a->user) >= sizeof spec)
+                fail(a, ENAMETOOLONG, "the user \"%s\" of the image config is too long", a->user);
         group = strchr(spec, ':');
         if (group)
                 *group++ = 0;
         if (spec[0] == 0)
                 uid = 0;
         else if (all_digits(spec)) {
-                uid = (unsigned) strtoul(spec, NULL, 10);
+                uid = parse_id(spec);
                 /* A numeric user takes its group from passwd when it has an entry there. */
-                FILE *f = open_image_file("/etc/passwd");
-                if (f) {
-                        _cleanup_free_ char *line = NULL;
-                        size_t n = 0;
-                        while (getline(&line, &n, f) > 0) {
-                                unsigned u, g;
-                                if (sscanf(line, "%*[^:]:%*[^:]:%u:%u:", &u, &g) == 2 && u == uid) {
-                                        gid = g;
-                                        gid_set = true;
-                                        break;
-                                }
-                        }
-                        fclose(f);
-                }
+                gid_set = lookup_db("/etc/passwd", NULL, uid, NULL, &gid, NULL, 0) >= 0;
         } else {
-                if (lookup_db("/etc/passwd", spec, &uid, &gid, ret_home) < 0)
+                if (lookup_db("/etc/passwd", spec, 0, &uid, &gid, ret_home, home_size) < 0)
                         fail(a, ENOENT, "user \"%s\" of the image config is not in the image's /etc/passwd", spec);
                 gid_set = true;
         }
@@ -274,14 +406,16 @@ static void resolve_user(const LaunchArgs *a, uid_t *ret_uid, gid_t *ret_gid, ch
                 gid = uid;
         if (group && *group) {
                 if (all_digits(group))
-                        gid = (unsigned) strtoul(group, NULL, 10);
-                else if (lookup_db("/etc/group", group, &gid, NULL, NULL) < 0)
+                        gid = parse_id(group);
+                else if (lookup_db("/etc/group", group, 0, &gid, NULL, NULL, 0) < 0)
                         fail(a, ENOENT, "group \"%s\" of the image config is not in the image's /etc/group", group);
         }
         if (uid >= a->uid_count || gid >= a->uid_count)
                 fail(a, ERANGE, "user %u:%u is outside the container's %u mapped ids", uid, gid, a->uid_count);
-        if (!*ret_home && uid == 0)
-                *ret_home = strdup("/root");
+        if (!ret_home[0] && uid == 0) {
+                o = 0;
+                put_text(ret_home, home_size, &o, "/root");
+        }
         *ret_uid = uid;
         *ret_gid = gid;
 }
@@ -295,46 +429,38 @@ static const char *env_get(char **env, const char *key) {
         return NULL;
 }
 
-static char *find_executable(const LaunchArgs *a, const char *name) {
+/* The executable for name, along the image's PATH, into buf. */
+static const char *find_executable(const LaunchArgs *a, const char *name, char *buf, size_t size) {
         const char *path;
-        _cleanup_free_ char *copy = NULL;
 
         if (strchr(name, '/')) {
                 if (access(name, X_OK) < 0)
                         fail(a, errno, "cannot execute %s in the container: %m", name);
-                return strdup(name);
+                return name;
         }
-        path = env_get(a->envp, "PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        copy = strdup(path);
-        if (!copy)
-                fail(a, ENOMEM, "out of memory");
-        for (char *p = copy, *dir; (dir = strsep(&p, ":"));) {
-                _cleanup_free_ char *full = join(*dir ? dir : ".", name);
-                if (full && access(full, X_OK) == 0)
-                        return TAKE_PTR(full);
+        path = env_get(a->envp, "PATH") ?: CONTAINER_LAUNCH_DEFAULT_PATH;
+        for (const char *p = path;;) {
+                const char *colon = strchrnul(p, ':');
+                size_t o = 0, len = (size_t) (colon - p);
+
+                if (len == 0)
+                        put_text(buf, size, &o, ".");
+                else if (len < size) {
+                        memcpy(buf, p, len);
+                        o = len;
+                        buf[o] = 0;
+                }
+                if (o > 0 && o + 1 + strlen(name) < size) {
+                        put_text(buf, size, &o, "/");
+                        put_text(buf, size, &o, name);
+                        if (access(buf, X_OK) == 0)
+                                return buf;
+                }
+                if (!*colon)
+                        break;
+                p = colon + 1;
         }
         fail(a, ENOENT, "%s: not found in the container's PATH (%s)", name, path);
-}
-
-static char **env_with_defaults(const LaunchArgs *a, const char *home) {
-        size_t n = 0, k = 0;
-        char **env;
-
-        while (a->envp && a->envp[n])
-                n++;
-        env = calloc(n + 4, sizeof(char *));
-        if (!env)
-                fail(a, ENOMEM, "out of memory");
-        for (size_t i = 0; i < n; i++)
-                env[k++] = a->envp[i];
-        if (!env_get(a->envp, "PATH"))
-                env[k++] = (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        if (!env_get(a->envp, "HOSTNAME") && a->hostname && asprintf(&env[k], "HOSTNAME=%s", a->hostname) >= 0)
-                k++;
-        if (!env_get(a->envp, "HOME") && asprintf(&env[k], "HOME=%s", home ?: "/") >= 0)
-                k++;
-        env[k] = NULL;
-        return env;
 }
 
 static int last_cap(void) {
@@ -344,8 +470,8 @@ static int last_cap(void) {
         if (fd >= 0) {
                 ssize_t k = read(fd, buf, sizeof buf - 1);
                 close(fd);
-                if (k > 0)
-                        return atoi(buf);
+                if (k > 0 && buf[0] >= '0' && buf[0] <= '9')
+                        return (int) parse_id(buf);
         }
         return 40;
 }
@@ -372,14 +498,15 @@ static void drop_bounding_set(const LaunchArgs *a, int cap_last) {
 }
 
 _noreturn_ void container_launch_child(const LaunchArgs *a) {
-        _cleanup_free_ char *home = NULL, *exe = NULL;
-        _cleanup_close_ int rootfs_fd = -EBADF, tree_fd = -EBADF;
+        /* Static: this process's own copy (a clone of the caller's memory), off the caller's stack. */
+        static char home[4096], home_env[4096 + 8], exe_buf[4096];
+        const char *exe;
+        int rootfs_fd, tree_fd;
         char go;
         ssize_t k;
         uid_t uid;
         gid_t gid;
         int cap_last, r;
-        char **env;
         sigset_t all;
 
         /* Handlers inherited from the owner (its test harness, its libraries) must not run in init
@@ -436,13 +563,18 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
         if (chdir("/") < 0)
                 fail(a, errno, "chdir /: %m");
 
-        resolve_user(a, &uid, &gid, &home);
-        env = env_with_defaults(a, home);
+        resolve_user(a, &uid, &gid, home, sizeof home);
+        if (a->home_slot) {
+                /* The one entry of the environment only the image's /etc/passwd can tell: its slot is
+                 * ready in the parent's array. */
+                size_t o = 0;
+                put_text(home_env, sizeof home_env, &o, "HOME=");
+                put_text(home_env, sizeof home_env, &o, home[0] ? home : "/");
+                *a->home_slot = home_env;
+        }
         if (!a->argv || !a->argv[0])
                 fail(a, EINVAL, "nothing to run: the image has no entrypoint or cmd, and no command was given");
-        exe = find_executable(a, a->argv[0]);
-        if (!exe)
-                fail(a, ENOMEM, "out of memory");
+        exe = find_executable(a, a->argv[0], exe_buf, sizeof exe_buf);
 
         cap_last = last_cap();
         drop_bounding_set(a, cap_last);
@@ -453,14 +585,20 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
         drop_capabilities(a, uid == 0);
         if (chdir(a->cwd && *a->cwd ? a->cwd : "/") < 0)
                 fail(a, errno, "cannot change to the working directory %s: %m", a->cwd);
-        /* Cleared by the uid change above; the workload must not outlive its supervisor. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        /* Cleared by the uid change above; the workload must not outlive its supervisor, unless the
+         * supervisor hands its listener to a successor (survive_owner). */
+        if (!a->survive_owner)
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 fail(a, errno, "cannot set no_new_privs: %m");
 
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
 
+        if (a->stdio)
+                for (int i = 0; i < 3; i++)
+                        if (a->stdio[i] >= 0 && a->stdio[i] != i && dup2(a->stdio[i], i) < 0)
+                                fail(a, errno, "cannot set up the standard file descriptors: %m");
         /* Exactly 0, 1 and 2 cross the exec: whatever else the caller had open (a directory of the host, a
          * file it appends to) stays outside. The sync socket is O_CLOEXEC already and still needed. */
         if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
@@ -474,8 +612,8 @@ _noreturn_ void container_launch_child(const LaunchArgs *a) {
         /* Last: from here on every syscall is mediated, including the execve(). */
         r = supervisor_child_install(a->filter, a->handoff);
         if (r < 0)
-                fail(a, r, "cannot install the seccomp listener: %s", strerror(-r));
+                fail(a, r, "cannot install the seccomp listener: %s", error_text(-r));
 
-        execve(exe, a->argv, env);
+        execve(exe, a->argv, a->envp);
         fail(a, errno, "cannot execute %s: %m", exe);
 }

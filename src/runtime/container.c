@@ -33,6 +33,7 @@
 #include "forgeone/policy-compile.h"
 #include "forgeone/policy-graph.h"
 #include "forgeone/rootfs.h"
+#include "forgeone/sha256.h"
 #include "forgeone/supervisor.h"
 #include "forgeone/string-table.h"
 #include "forgeone/time-util.h"
@@ -104,6 +105,11 @@ struct ContainerRun {
         PolicyGraph *graph;
         int identity;
         bool creds_calls_trapped;
+        char *name;             /* what identities match against: the name (the id when none was given), */
+        char *image_digest;     /* the image's manifest digest */
+        char **labels;          /* and its labels */
+        char *cgroup_v2_path;   /* its v2 directory (cgroup.kill, cgroup.events) */
+        bool adopted;           /* taken over from a previous owner (container_run_adopt()) */
         pid_t pid;
         int pidfd, root_fd, cgroup_fd, sync_fd;
         uint64_t timing[_CONTAINER_STEP_MAX];
@@ -248,6 +254,7 @@ static void unstage_layers(ContainerRun *run) {
 
 typedef struct CompileJob {
         Policy *policy; /* consumed by policy_graph_new() */
+        PolicyGraph *shared; /* or a graph to share (a reference): its policy is compiled */
         int identity;
         PolicyFilter *filter;
         PolicyGraph *graph;
@@ -260,8 +267,11 @@ static void *compile_job(void *userdata) {
         CompileJob *j = userdata;
 
         /* The compile is a pure function of the policy: a start with an unchanged policy reads it back. */
-        j->result = filter_cache_compile(NULL, j->policy, j->identity, &j->filter);
-        if (j->result >= 0)
+        j->result = filter_cache_compile(NULL, j->shared ? policy_graph_policy(j->shared) : j->policy, j->identity,
+                                         &j->filter);
+        if (j->result >= 0 && j->shared)
+                j->graph = policy_graph_ref(j->shared);
+        else if (j->result >= 0)
                 j->result = policy_graph_new(TAKE_PTR(j->policy), &j->graph);
         return NULL;
 }
@@ -277,6 +287,7 @@ static void compile_job_join(CompileJob *j) {
 static void compile_job_done(CompileJob *j) {
         compile_job_join(j);
         policy_free(j->policy);
+        policy_graph_unref(j->shared);
         policy_filter_free(j->filter);
         policy_graph_unref(j->graph);
 }
@@ -284,13 +295,14 @@ static void compile_job_done(CompileJob *j) {
 typedef struct AttachJob {
         Cgroup *cgroup;
         pid_t pid;
+        bool skip_unified; /* cloned into its v2 cgroup already */
         int result;
 } AttachJob;
 
 static void *attach_job(void *userdata) {
         AttachJob *j = userdata;
 
-        j->result = cgroup_attach(j->cgroup, j->pid, true);
+        j->result = cgroup_attach(j->cgroup, j->pid, j->skip_unified);
         return NULL;
 }
 
@@ -406,6 +418,47 @@ oom:
         return -ENOMEM;
 }
 
+static const char *env_find(char **env, const char *key) {
+        size_t n = strlen(key);
+
+        for (char **e = env; e && *e; e++)
+                if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
+                        return *e + n + 1;
+        return NULL;
+}
+
+/* The environment the child executes with: the image's, plus PATH, HOSTNAME and HOME where it sets none.
+ * HOME comes from the image's /etc/passwd, which only the child reads (after pivot_root): its entry is a
+ * slot the child fills in (ret_home_slot; NULL when the image sets HOME). The child cannot allocate
+ * (container-launch.c), so everything else is made here. ret_env is a copy (strv_free()). */
+static int launch_env(char **image_env, const char *hostname, char ***ret_env, char ***ret_home_slot) {
+        _cleanup_strv_free_ char **env = NULL;
+        size_t n = 0, k = 0;
+
+        while (image_env && image_env[n])
+                n++;
+        env = calloc(n + 4, sizeof(char *));
+        if (!env)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(env[k++] = strdup(image_env[i])))
+                        return -ENOMEM;
+        if (!env_find(image_env, "PATH") && !(env[k++] = strdup("PATH=" CONTAINER_LAUNCH_DEFAULT_PATH)))
+                return -ENOMEM;
+        if (!env_find(image_env, "HOSTNAME") && hostname) {
+                if (asprintf(&env[k], "HOSTNAME=%s", hostname) < 0) {
+                        env[k] = NULL;
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        /* The slot: NULL until the child sets it, and strv_free() stops before it in the parent. It is
+         * the last entry, so nothing after it is lost. */
+        *ret_home_slot = env_find(image_env, "HOME") ? NULL : &env[k];
+        *ret_env = TAKE_PTR(env);
+        return 0;
+}
+
 static int record_transition(ContainerRun *run, ContainerState to, const char *reason, int code, int sig) {
         _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
         int r;
@@ -426,7 +479,10 @@ static void cleanup_run(ContainerRun *run) {
                 (void) cgroup_kill_all(run->cgroup, 5u * 1000000u);
                 (void) cgroup_remove(run->cgroup);
         }
-        if (run->storage) {
+        if (run->storage && run->adopted)
+                /* Its layers were staged by a previous owner: what is there is removed, as for an orphan. */
+                (void) container_storage_remove(run->storage, NULL);
+        else if (run->storage) {
                 (void) rootfs_teardown(run->storage, NULL);
                 unstage_layers(run);
                 (void) rmdir(run->storage);
@@ -454,12 +510,12 @@ static bool policy_needs_digest(const Policy *p) {
 }
 
 /* Resolves the workload's identity and trust, then builds the kernel filter and the graph on a thread
- * (joined before we clone). Takes the policy. */
-static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig *c, const char *identity,
-                         const char *digest, int *ret_identity, int *ret_trust, int *ret_trust_max,
-                         char **ret_path, ForgeError *err) {
+ * (joined before we clone). Takes the policy, or a reference to graph when it is non-NULL. */
+static int start_compile(CompileJob *job, Policy **policy, PolicyGraph *graph, const ContainerConfig *c,
+                         const char *identity, const char *digest, int *ret_identity, int *ret_trust,
+                         int *ret_trust_max, char **ret_path, ForgeError *err) {
         PolicyWorkload w = { .name = c->name, .image_digest = digest, .labels = c->labels };
-        Policy *p = *policy;
+        const Policy *p = graph ? policy_graph_policy(graph) : *policy;
 
         if (p->path && !(*ret_path = strdup(p->path)))
                 return -ENOMEM;
@@ -473,7 +529,10 @@ static int start_compile(CompileJob *job, Policy **policy, const ContainerConfig
         *ret_trust = policy_identity_trust(p, *ret_identity);
         *ret_trust_max = p->trust.maximum;
         job->identity = *ret_identity;
-        job->policy = TAKE_PTR(*policy);
+        if (graph)
+                job->shared = policy_graph_ref(graph);
+        else
+                job->policy = TAKE_PTR(*policy);
         job->started = pthread_create(&job->thread, NULL, compile_job, job) == 0;
         if (!job->started)
                 compile_job(job);
@@ -496,9 +555,9 @@ bool container_run_quarantine_killed(const ContainerRun *r) {
         return __atomic_load_n(&r->quarantine_failed, __ATOMIC_ACQUIRE);
 }
 
-int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const char *identity_name,
-                         EventSink *sink, ContainerRun **ret, ContainerLaunched *ret_launched,
-                         ForgeError *err) {
+int container_run_launch(const ContainerConfig *c, Policy *policy_arg, PolicyGraph *graph,
+                         const char *identity_name, const int *stdio, EventSink *sink, ContainerRun **ret,
+                         ContainerLaunched *ret_launched, ForgeError *err) {
         _cleanup_(policy_freep) Policy *policy = policy_arg;
         _cleanup_(oci_image_freep) OciImage *image = NULL;
         _cleanup_(layer_cache_freep) LayerCache *cache = NULL;
@@ -507,7 +566,8 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         _cleanup_(container_lock_releasep) ContainerLock *lock = NULL;
         _cleanup_(supervisor_handoff_freep) SupervisorHandoff *handoff = NULL;
         _cleanup_(container_run_freep) ContainerRun *run = NULL;
-        _cleanup_strv_free_ char **lowers = NULL, **argv = NULL;
+        _cleanup_strv_free_ char **lowers = NULL, **argv = NULL, **env = NULL;
+        char **home_slot = NULL;
         _cleanup_free_ char *failed_file = NULL, *rootfs_path = NULL, *policy_path_copy = NULL;
         _cleanup_close_ int sync_child = -EBADF;
         _cleanup_(compile_job_done) CompileJob compile = {};
@@ -522,11 +582,12 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         pid_t pid;
         ssize_t k;
         pthread_t attach_thread, mount_thread;
-        bool attach_started = false;
+        bool attach_started = false, compiling = false, into_cgroup = true;
         AttachJob job = {};
         MountJob mj = {};
+        const Policy *pol = graph ? policy_graph_policy(graph) : policy;
 
-        if (!c->image || !policy)
+        if (!c->image || !pol)
                 return forge_error_set(err, -EINVAL, "an image and a policy are required");
         if (c->name && !container_name_is_valid(c->name))
                 return forge_error_set(err, -EINVAL,
@@ -547,20 +608,21 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
 
         /* The policy compile is the longest step of a start: begin it as early as the identity is
          * known. Without identities that match on the image digest, that is before the image is read. */
-        if (!identity_name && !policy_needs_digest(policy)) {
-                r = start_compile(&compile, &policy, c, NULL, NULL, &identity, &trust, &trust_max, &policy_path_copy,
-                                  err);
+        if (!identity_name && !policy_needs_digest(pol)) {
+                r = start_compile(&compile, &policy, graph, c, NULL, NULL, &identity, &trust, &trust_max,
+                                  &policy_path_copy, err);
                 if (r < 0)
                         return r;
+                compiling = true;
         }
 
         /* 1. The image: verified as it is read, layers unpacked once into the cache. */
         r = oci_image_open(c->image, &image, err);
         if (r < 0)
                 return forge_error_prefix(err, r, "image %s: ", c->image);
-        if (policy) {
-                r = start_compile(&compile, &policy, c, identity_name, image->manifest.digest, &identity, &trust,
-                                  &trust_max, &policy_path_copy, err);
+        if (!compiling) {
+                r = start_compile(&compile, &policy, graph, c, identity_name, image->manifest.digest, &identity,
+                                  &trust, &trust_max, &policy_path_copy, err);
                 if (r < 0)
                         return r;
         }
@@ -629,6 +691,13 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
         run->trust_max = lock->record->trust_max;
         run->weight = lock->record->cpu_weight;
         memcpy(run->id, lock->record->id, sizeof run->id);
+        /* What identities match against, for a reload of a shared graph (the name as given: none when the
+         * record's is the id). */
+        if ((c->name && !(run->name = strdup(c->name))) || !(run->image_digest = strdup(image->manifest.digest)) ||
+            strv_copy(c->labels, &run->labels) < 0) {
+                r = -ENOMEM;
+                goto fail_locked;
+        }
         notice(run, CONTAINER_NOTICE_ADMITTED, run->id);
 
         run->timing[CONTAINER_STEP_ADMITTED] = time_now_usec(CLOCK_MONOTONIC);
@@ -642,6 +711,9 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 goto fail_locked;
         }
         r = cgroup_new(c->cgroup_root, layout, run->id, &run->cgroup);
+        if (r < 0)
+                goto fail_locked;
+        r = cgroup_controller_path(run->cgroup, "unified", &run->cgroup_v2_path);
         if (r < 0)
                 goto fail_locked;
         if (asprintf(&run->storage, "%s/%s", c->storage_dir ?: CONTAINER_DEFAULT_STORAGE_DIR, run->id) < 0) {
@@ -723,18 +795,24 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 r = -ENOMEM;
                 goto fail;
         }
+        r = launch_env(image->config.env, hostname, &env, &home_slot);
+        if (r < 0)
+                goto fail;
         la = (LaunchArgs) {
                 .sync_fd = sync_child,
                 .rootfs = rootfs_path,
                 .hostname = hostname,
                 .network = c->network,
                 .argv = argv,
-                .envp = image->config.env,
+                .envp = env,
+                .home_slot = home_slot,
                 .cwd = image->config.working_dir,
                 .user = image->config.user,
                 .uid_count = count,
                 .filter = filter,
                 .handoff = handoff,
+                .survive_owner = c->survive_owner,
+                .stdio = stdio,
         };
         run->cgroup_fd = cgroup_open_unified(run->cgroup);
         if (run->cgroup_fd < 0) {
@@ -752,6 +830,14 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 .cgroup = (uint64_t) run->cgroup_fd,
         };
         pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0 && errno == ENOSYS) {
+                /* systemd's RestrictNamespaces= fails clone3() with ENOSYS (it cannot look into its
+                 * arguments): clone() then, and init joins its v2 cgroup with the others below, before it
+                 * goes on. */
+                into_cgroup = false;
+                pid = (pid_t) syscall(SYS_clone, (unsigned long) (ca.flags & ~CLONE_INTO_CGROUP) | SIGCHLD, NULL,
+                                      &run->pidfd, NULL, NULL);
+        }
         if (pid < 0) {
                 r = negative_errno();
                 forge_error_set(err, r, "cannot create the container's namespaces (clone3): %m");
@@ -773,7 +859,7 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 goto fail;
         }
         /* v1 migrations wait for RCU grace periods (~0.3 ms each): overlap them with the mounts. */
-        job = (AttachJob) { .cgroup = run->cgroup, .pid = pid };
+        job = (AttachJob) { .cgroup = run->cgroup, .pid = pid, .skip_unified = into_cgroup };
         attach_started = pthread_create(&attach_thread, NULL, attach_job, &job) == 0;
         if (!attach_started)
                 attach_job(&job);
@@ -849,9 +935,10 @@ int container_run_launch(const ContainerConfig *c, Policy *policy_arg, const cha
                 .cgroup_fd = run->cgroup_fd,
                 .identity = identity,
                 .graph = run->graph,
-                .filter = TAKE_PTR(filter),
                 .creds_calls_trapped = run->creds_calls_trapped,
         };
+        sha256_buffer(filter->insns, filter->n_insns * sizeof filter->insns[0], ret_launched->filter_digest);
+        ret_launched->filter = TAKE_PTR(filter);
         *ret = TAKE_PTR(run);
         return 0;
 
@@ -1064,6 +1151,148 @@ int container_run_end(ContainerRun *run, const siginfo_t *si, ContainerResult *r
         return r;
 }
 
+/* ---- the owner's control (forgeoned): what the control functions of container.h do, for our own run ---- */
+
+int container_run_set_frozen(ContainerRun *run, bool frozen, ForgeError *err) {
+        return frozen ? container_pause(run->store, run->id, err) : container_resume(run->store, run->id, err);
+}
+
+int container_run_quarantine(ContainerRun *run, const char *reason, ForgeError *err) {
+        int r = container_quarantine(run->store, run->id, reason, err);
+
+        if (r >= 0) {
+                snprintf(run->quarantine_reason, sizeof run->quarantine_reason, "%s", reason);
+                run->quarantined = true;
+        }
+        return r;
+}
+
+int container_run_release(ContainerRun *run, ForgeError *err) {
+        int r;
+
+        /* A quarantine the policy requested and the loop has not recorded yet is recorded first. */
+        (void) container_run_process(run, -1);
+        r = container_release(run->store, run->id, err);
+        if (r >= 0) {
+                run->quarantined = false;
+                run->quarantine_reason[0] = 0;
+        }
+        return r;
+}
+
+const char *container_run_quarantine_reason(const ContainerRun *run) {
+        if (!run->quarantined || container_run_quarantine_killed(run))
+                return NULL;
+        return run->quarantine_reason[0] ? run->quarantine_reason : "quarantined";
+}
+
+int container_run_is_frozen(ContainerRun *run) {
+        return cgroup_is_frozen(run->cgroup);
+}
+
+int container_run_stop(ContainerRun *run, ForgeError *err) {
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        const char *why = NULL;
+        bool quarantined;
+        int r;
+
+        r = container_store_lock(run->store, run->id, &l);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot lock container %s: %m", run->id);
+        if (l->record->state == CONTAINER_STOPPING)
+                return 0;
+        r = container_state_check_transition(l->record->state, CONTAINER_STOPPING, &why);
+        if (r < 0)
+                return forge_error_set(err, r, "container %s is %s: cannot stop it: %s", run->id,
+                                       container_state_to_string(l->record->state), strempty(why));
+        quarantined = l->record->state == CONTAINER_QUARANTINED;
+        r = container_lock_transition(l, CONTAINER_STOPPING,
+                                      quarantined ? "stop requested (quarantined: killed)" : "stop requested", -1, 0);
+        if (r < 0)
+                return forge_error_set(err, r, "container %s: cannot record the stop: %m", run->id);
+        /* As container_stop(): signal, then thaw; a quarantined workload gets no grace period. The owner's
+         * timer kills what is left after its timeout; the end is recorded when init is reaped. */
+        (void) cgroup_signal_all(run->cgroup, quarantined ? SIGKILL : SIGTERM);
+        (void) cgroup_set_frozen(run->cgroup, false, 0);
+        return 0;
+}
+
+void container_run_workload(const ContainerRun *run, PolicyWorkload *ret) {
+        *ret = (PolicyWorkload) { .name = run->name, .image_digest = run->image_digest, .labels = run->labels };
+}
+
+const char *container_run_cgroup_path(const ContainerRun *run) {
+        return run->cgroup_v2_path;
+}
+
+int container_run_adopt(const char *state_dir, const char *id, int pidfd, ContainerRun **ret, ForgeError *err) {
+        _cleanup_(container_run_freep) ContainerRun *run = NULL;
+        _cleanup_(container_lock_releasep) ContainerLock *l = NULL;
+        CgroupLayout layout;
+        int r;
+
+        run = calloc(1, sizeof *run);
+        if (!run)
+                return -ENOMEM;
+        run->pidfd = run->root_fd = run->cgroup_fd = run->sync_fd = -EBADF;
+        /* Until the record is ours, freeing it must not record anything. */
+        run->recorded_end = true;
+        run->adopted = true;
+        r = container_store_open(state_dir, &run->store);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot open the container state directory %s: %m",
+                                       state_dir ?: CONTAINER_STORE_DEFAULT_ROOT);
+        r = container_store_lock(run->store, id, &l);
+        if (r < 0)
+                return forge_error_set(err, r, "container %s: cannot lock its record: %m", id);
+        if (container_state_is_final(l->record->state) || l->record->state == CONTAINER_CREATING)
+                return forge_error_set(err, -ESTALE, "container %s is %s: nothing to take over", id,
+                                       container_state_to_string(l->record->state));
+        layout = cgroup_layout_from_string(l->record->cgroup_layout);
+        if (layout < 0 || !l->record->cgroup_root || !l->record->rootfs)
+                return forge_error_set(err, -EBADMSG, "container %s: its record names no cgroup or storage", id);
+        r = cgroup_new(l->record->cgroup_root, layout, l->record->id, &run->cgroup);
+        if (r < 0)
+                return forge_error_set(err, r, "container %s: cgroup: %m", id);
+        r = cgroup_controller_path(run->cgroup, "unified", &run->cgroup_v2_path);
+        if (r < 0)
+                return r;
+        memcpy(run->id, l->record->id, sizeof run->id);
+        run->storage = strdup(l->record->rootfs);
+        run->image_digest = l->record->image_digest ? strdup(l->record->image_digest) : NULL;
+        if (!run->storage || (l->record->image_digest && !run->image_digest) ||
+            strv_copy(l->record->labels, &run->labels) < 0)
+                return -ENOMEM;
+        if (l->record->name && !streq(l->record->name, l->record->id) && !(run->name = strdup(l->record->name)))
+                return -ENOMEM;
+        run->pid = l->record->pid;
+        run->priority = l->record->priority;
+        run->trust = l->record->trust;
+        run->trust_max = l->record->trust_max;
+        run->weight = l->record->cpu_weight;
+        if (l->record->state == CONTAINER_QUARANTINED) {
+                run->quarantined = true;
+                snprintf(run->quarantine_reason, sizeof run->quarantine_reason, "%s", strempty(l->record->reason));
+        }
+        run->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+        if (run->pidfd < 0)
+                return forge_error_set(err, negative_errno(), "cannot duplicate the pidfd of container %s: %m", id);
+
+        /* Ours now: control from other processes checks the owner, and a dead owner's containers are
+         * reaped by whoever lists them. */
+        l->record->owner_pid = getpid();
+        r = container_process_start_time(getpid(), &l->record->owner_start);
+        if (r >= 0)
+                r = container_lock_save(l);
+        if (r < 0)
+                return forge_error_set(err, r, "container %s: cannot record its new owner: %m", id);
+        l = container_lock_release(l);
+        container_store_set_event_callback(run->store, store_event, run);
+        run->recorded_end = false;
+        *ret = TAKE_PTR(run);
+        return 0;
+}
+
 ContainerRun *container_run_free(ContainerRun *run) {
         if (!run)
                 return NULL;
@@ -1084,6 +1313,10 @@ ContainerRun *container_run_free(ContainerRun *run) {
         cgroup_free(run->cgroup);
         strv_free(run->staged);
         free(run->storage);
+        free(run->name);
+        free(run->image_digest);
+        strv_free(run->labels);
+        free(run->cgroup_v2_path);
         free(run->supervisor_cpu_path);
         policy_graph_unref(run->graph);
         container_store_free(run->store);

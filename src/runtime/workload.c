@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,7 +65,9 @@ struct Workload {
         EventSink *sink; /* lifecycle, policy and trust notices go here too */
         int last_trust;  /* the score last posted */
         Observer *observer; /* watching it, or NULL */
-        bool adopted;           /* not our child: its end is seen on the pidfd, its status on the page */
+        bool adopted;           /* maybe not our child: its end is seen on the pidfd, its status on the page
+                                 * (plain) or in the pidfd's exit information (images) */
+        uint64_t end_seen_usec; /* adopted, not our child: when its end was first seen, not yet reaped */
 };
 
 static unsigned workload_counter;
@@ -478,7 +481,7 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
         int listener = -EBADF, identity = POLICY_IDENTITY_ANY, r;
         bool trapped = false;
 
-        if (!c || (!c->policy && !(c->graph && !c->image)) || !ret) {
+        if (!c || (!c->policy && !c->graph) || !ret) {
                 if (c)
                         policy_free(c->policy);
                 return -EINVAL;
@@ -505,10 +508,15 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
 
         if (c->image) {
                 ContainerConfig cc = *c->image;
+                Policy *policy = c->policy;
 
                 if (c->argv && c->argv[0])
                         cc.command = c->argv;
-                r = container_run_launch(&cc, c->policy, c->identity, c->sink, &w->run, &cl, err);
+                cc.survive_owner = cc.survive_owner || c->survive_owner;
+                if (c->graph)
+                        policy = policy_free(policy); /* the graph's is the one */
+                r = container_run_launch(&cc, policy, c->graph, c->identity, c->stdio_set ? c->stdio : NULL,
+                                         c->sink, &w->run, &cl, err);
                 if (r < 0)
                         return forge_error_set(err, r, "%m"); /* when the container said nothing */
                 w->pid = cl.pid;
@@ -521,10 +529,20 @@ int workload_start(const WorkloadConfig *c, Workload **ret, ForgeError *err) {
                 identity = cl.identity;
                 trapped = cl.creds_calls_trapped;
                 filter = TAKE_PTR(cl.filter);
-                root_fd = fcntl(cl.root_fd, F_DUPFD_CLOEXEC, 3);
-                if (root_fd < 0) {
+                memcpy(w->filter_digest, cl.filter_digest, sizeof w->filter_digest);
+                w->name = strdup(cc.name ?: w->id);
+                r = w->name ? set_identity_name(w, policy_graph_policy(graph), identity) : -ENOMEM;
+                if (r < 0) {
                         safe_close(listener);
-                        return forge_error_set(err, -errno, "cannot duplicate the container's root: %m");
+                        return r;
+                }
+                root_fd = fcntl(cl.root_fd, F_DUPFD_CLOEXEC, 3);
+                /* For a successor: the root and the v2 cgroup, as fds the fd store takes (not O_PATH). */
+                w->root_fd = root_fd >= 0 ? openat(cl.root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+                w->cgroup_fd = w->root_fd >= 0 ? fcntl(cl.cgroup_fd, F_DUPFD_CLOEXEC, 3) : -EBADF;
+                if (root_fd < 0 || w->root_fd < 0 || w->cgroup_fd < 0) {
+                        safe_close(listener);
+                        return forge_error_set(err, -errno, "cannot duplicate the container's root or cgroup: %m");
                 }
         } else {
                 char p[64];
@@ -612,23 +630,72 @@ int workload_kill(Workload *w, int sig) {
         return syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
+/* The exit information of a process that is not our child, from its pidfd (PIDFD_GET_INFO with
+ * PIDFD_INFO_EXIT, Linux 6.15): there once its parent (the service manager, a subreaper) has reaped it.
+ * -ENODATA while it has not, -EOPNOTSUPP on an older kernel. */
+struct fo_pidfd_info {
+        uint64_t mask, cgroupid;
+        uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+        int32_t exit_code;
+};
+#define FO_PIDFD_GET_INFO _IOWR(0xFF, 11, struct fo_pidfd_info)
+#define FO_PIDFD_INFO_EXIT (1ULL << 3)
+
+static int pidfd_exit_status(int pidfd, siginfo_t *si) {
+        struct fo_pidfd_info info = { .mask = FO_PIDFD_INFO_EXIT };
+
+        if (ioctl(pidfd, FO_PIDFD_GET_INFO, &info) < 0)
+                return errno == ENOTTY || errno == EINVAL ? -EOPNOTSUPP : -errno;
+        if (!(info.mask & FO_PIDFD_INFO_EXIT))
+                return -ENODATA;
+        if (WIFEXITED(info.exit_code)) {
+                si->si_code = CLD_EXITED;
+                si->si_status = WEXITSTATUS(info.exit_code);
+        } else {
+                si->si_code = CLD_KILLED;
+                si->si_status = WTERMSIG(info.exit_code);
+        }
+        return 0;
+}
+
+/* How long an adopted workload that is not our child may stay unreaped by its parent before its exit
+ * status is given up on (reported as SIGKILL). */
+#define ADOPTED_EXIT_INFO_WAIT_USEC (2u * 1000000u)
+
 int workload_reap(Workload *w, WorkloadResult *ret) {
         siginfo_t si = {};
         int r;
 
         if (w->reaped)
                 return -ESRCH;
-        if (w->adopted) {
+        if (w->adopted && waitid((idtype_t) P_PIDFD, (id_t) w->pidfd, &si, WEXITED | WNOHANG) >= 0) {
+                /* Still our child (a re-exec keeps the process): its exact status. */
+                if (si.si_pid == 0)
+                        return 0;
+        } else if (w->adopted) {
                 /* Not our child: the pidfd turns readable at its end, someone else reaps it. */
                 struct pollfd p = { .fd = w->pidfd, .events = POLLIN };
 
+                if (errno != ECHILD)
+                        return -errno;
                 if (poll(&p, 1, 0) < 0)
                         return -errno;
                 if (!(p.revents & (POLLIN | POLLHUP)))
                         return 0;
                 si.si_pid = w->pid;
-                si.si_code = CLD_KILLED;
-                si.si_status = SIGKILL;
+                r = pidfd_exit_status(w->pidfd, &si);
+                if (r == -ENODATA) {
+                        uint64_t now = time_now_usec(CLOCK_MONOTONIC);
+
+                        if (w->end_seen_usec == 0)
+                                w->end_seen_usec = now;
+                        if (now - w->end_seen_usec < ADOPTED_EXIT_INFO_WAIT_USEC)
+                                return 0; /* its parent has not reaped it yet: ask again */
+                }
+                if (r < 0) {
+                        si.si_code = CLD_KILLED;
+                        si.si_status = SIGKILL;
+                }
         } else {
                 if (waitid((idtype_t) P_PIDFD, (id_t) w->pidfd, &si, WEXITED | WNOHANG) < 0)
                         return -errno;
@@ -751,10 +818,12 @@ static void cgroup_remove_workload(Workload *w) {
 int workload_set_frozen(Workload *w, bool frozen) {
         int r;
 
-        if (w->run || w->cgroup_fd < 0)
-                return -EOPNOTSUPP;
         if (w->reaped)
                 return -ESRCH;
+        if (w->run)
+                return container_run_set_frozen(w->run, frozen, NULL);
+        if (w->cgroup_fd < 0)
+                return -EOPNOTSUPP;
         r = cgroup_write(w, "cgroup.freeze", frozen ? "1" : "0");
         if (r >= 0 && w->sink)
                 post_state(w, frozen ? "Paused" : "Running", frozen ? "Paused" : "Resumed");
@@ -767,7 +836,9 @@ int workload_is_frozen(Workload *w) {
         const char *p;
         ssize_t n;
 
-        if (w->run || w->cgroup_fd < 0)
+        if (w->run)
+                return container_run_is_frozen(w->run);
+        if (w->cgroup_fd < 0)
                 return -EOPNOTSUPP;
         fd = openat(w->cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -780,6 +851,44 @@ int workload_is_frozen(Workload *w) {
         return p && p[7] == '1';
 }
 
+int workload_quarantine(Workload *w, const char *reason, ForgeError *err) {
+        int r;
+
+        if (w->reaped)
+                return forge_error_set(err, -ESRCH, "workload %s has ended", w->id);
+        if (w->run)
+                return container_run_quarantine(w->run, reason, err);
+        r = workload_set_frozen(w, true);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot freeze workload %s: %m", w->id);
+        return 0;
+}
+
+int workload_release(Workload *w, ForgeError *err) {
+        int r;
+
+        if (w->reaped)
+                return forge_error_set(err, -ESRCH, "workload %s has ended", w->id);
+        if (w->run)
+                return container_run_release(w->run, err);
+        r = workload_set_frozen(w, false);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot thaw workload %s: %m", w->id);
+        return 0;
+}
+
+const char *workload_get_quarantine_reason(const Workload *w) {
+        return w->run && !w->reaped ? container_run_quarantine_reason(w->run) : NULL;
+}
+
+int workload_stop(Workload *w, ForgeError *err) {
+        if (w->reaped)
+                return forge_error_set(err, -ESRCH, "workload %s has ended", w->id);
+        if (!w->run)
+                return forge_error_set(err, -EOPNOTSUPP, "workload %s is not a container", w->id);
+        return container_run_stop(w->run, err);
+}
+
 /* ---- reload ---- */
 
 /* The workload's identity in graph's policy, and whether its kernel filter would differ there. */
@@ -789,11 +898,17 @@ static int graph_prepare(Workload *w, PolicyGraph *graph, int *ret_identity, For
         uint8_t digest[SHA256_DIGEST_SIZE];
         int identity, r;
 
-        if (!w->supervisor || w->run)
+        if (!w->supervisor)
                 return forge_error_set(err, -EOPNOTSUPP, "workload %s cannot change its policy", w->id);
         identity = w->identity ? policy_identity_by_name(policy, w->identity) : POLICY_IDENTITY_ANY;
-        if (identity < 0 && identity != POLICY_IDENTITY_ANY)
-                identity = policy_identity_resolve(policy, &(PolicyWorkload) { .name = w->name });
+        if (identity < 0 && identity != POLICY_IDENTITY_ANY) {
+                PolicyWorkload pw = { .name = w->name };
+
+                /* A container is matched by its name as given, its image's digest and its labels. */
+                if (w->run)
+                        container_run_workload(w->run, &pw);
+                identity = policy_identity_resolve(policy, &pw);
+        }
         r = filter_cache_compile(NULL, policy, identity, &filter);
         if (r < 0)
                 return forge_error_set(err, r, "cannot compile the new policy for workload %s: %m", w->id);
@@ -854,7 +969,8 @@ void workload_get_state(const Workload *w, WorkloadState *ret) {
                 .id = w->id,
                 .name = w->name,
                 .identity = w->identity,
-                .cgroup_path = w->cgroup_path,
+                .cgroup_path = w->run ? container_run_cgroup_path(w->run) : w->cgroup_path,
+                .container_id = w->run ? container_run_id(w->run) : NULL,
                 .pid = w->pid,
                 .creds_calls_trapped = w->creds_calls_trapped,
         };
@@ -899,7 +1015,7 @@ int workload_adopt(const WorkloadAdoptConfig *c, Workload **ret, SupervisorRecov
                 safe_close(fds[WORKLOAD_FD_LISTENER]);
                 return -ENOMEM;
         }
-        if (c->state.cgroup_path) {
+        if (c->state.cgroup_path && !c->state.container_id) {
                 w->cgroup_path = strdup(c->state.cgroup_path);
                 if (!w->cgroup_path) {
                         safe_close(fds[WORKLOAD_FD_LISTENER]);
@@ -920,10 +1036,24 @@ int workload_adopt(const WorkloadAdoptConfig *c, Workload **ret, SupervisorRecov
                 }
         }
 
+        if (c->state.container_id) {
+                /* Its record, its cgroup and its storage: ours from now on. */
+                r = container_run_adopt(c->container_state_dir, c->state.container_id, w->pidfd, &w->run, err);
+                if (r < 0) {
+                        safe_close(fds[WORKLOAD_FD_LISTENER]);
+                        return forge_error_set(err, r, "cannot take over container %s: %m", c->state.container_id);
+                }
+        }
+
         policy = policy_graph_policy(c->graph);
         identity = c->state.identity ? policy_identity_by_name(policy, c->state.identity) : POLICY_IDENTITY_ANY;
-        if (identity < 0 && identity != POLICY_IDENTITY_ANY)
-                identity = policy_identity_resolve(policy, &(PolicyWorkload) { .name = w->name });
+        if (identity < 0 && identity != POLICY_IDENTITY_ANY) {
+                PolicyWorkload pw = { .name = w->name };
+
+                if (w->run)
+                        container_run_workload(w->run, &pw);
+                identity = policy_identity_resolve(policy, &pw);
+        }
         r = set_identity_name(w, policy, identity);
         if (r < 0) {
                 safe_close(fds[WORKLOAD_FD_LISTENER]);
