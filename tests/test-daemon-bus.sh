@@ -45,6 +45,10 @@ mkdir -p "$FORGEONE_AUDIT_DIR"
 daemon_start --policy="$policy" --decision-log="$tmp/decisions.jsonl" ||
         { not_ok "forgeoned starts and answers on the bus"; finish; }
 ok "forgeoned starts and answers on the bus"
+# The trust anchor's status as forgeoned computes it when asked (the host's trust configuration: Verified,
+# Compromised(...) or Unknown(...)).
+check "daemon status shows TrustStatus, computed on demand" \
+        'ctl daemon status 2>/dev/null | grep -Eq "TrustStatus.*(Verified|Compromised\(|Unknown\()"'
 
 dbus-monitor --address "$bus_address" "type='signal',sender='org.forgeone.Supervisor1'" >"$tmp/signals" 2>&1 &
 monitor_pid=$!

@@ -16,6 +16,9 @@
  * -EFBIG when the file holds more than max_size bytes. ret_size (optional): its length. */
 int read_full_file_at(int dir_fd, const char *name, size_t max_size, char **ret, size_t *ret_size);
 
+/* The same from an open file, from its current position to its end. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
+
 /* write() until all n bytes are written, retrying on EINTR. */
 int write_all(int fd, const void *p, size_t n);
 

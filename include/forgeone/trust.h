@@ -88,6 +88,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(TrustContext *, trust_context_free);
 /* Reloads the anchor and recomputes the status (for a daemon, on demand). */
 int trust_context_refresh(TrustContext *ctx, ForgeError *err);
 
+/* Measures the running program (its binary, read through /proc/self/exe), the trust configuration and
+ * the anchor into the configured PCR and event log: what vouches for the launches to come. Nothing to do
+ * without a TPM. */
+int trust_measure_self(TrustContext *ctx, ForgeError *err);
+
 /* 0 when images may launch (Verified; Unknown without require_tpm); -EPERM with the reason otherwise. */
 int trust_context_launch_allowed(const TrustContext *ctx, ForgeError *err);
 

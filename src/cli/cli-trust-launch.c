@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli-trust.h"
+#include "forgeone/fs-util.h"
 #include "forgeone/log.h"
 #include "forgeone/trust-anchor.h"
 #include "forgeone/trust-config.h"
@@ -23,7 +24,6 @@
 
 /* The policy parser's own limit: a bigger file is left to policy_load_file() to refuse. */
 #define POLICY_BYTES_MAX (64u * 1024u * 1024u)
-#define BINARY_BYTES_MAX (256u * 1024u * 1024u)
 /* journalctl MESSAGE_ID=... finds every unsigned launch. */
 #define MESSAGE_ID_UNSIGNED "adcd173ca23042a181d7778d6bb64668"
 
@@ -52,74 +52,11 @@ void cli_trust_quiet_tss(void) {
         (void) setenv("TSS2_LOG", "all+none", 0);
 }
 
-static int read_fd_all(int fd, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0, cap = 0;
-
-        for (;;) {
-                ssize_t k;
-
-                if (n == cap) {
-                        char *nb;
-
-                        if (cap > max)
-                                return -EFBIG;
-                        cap = cap ? cap * 2 : 1 << 20;
-                        nb = realloc(buf, cap + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                k = read(fd, buf + n, cap - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n > max)
-                return -EFBIG;
-        if (!buf && !(buf = malloc(1)))
-                return -ENOMEM;
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
-}
 
 int cli_trust_measure_self(TrustContext *ctx) {
-        _cleanup_free_ char *data = NULL;
-        _cleanup_close_ int fd = -EBADF;
         ForgeError err = {};
-        char exe[4096];
-        ssize_t n;
-        size_t size;
-        int r;
+        int r = trust_measure_self(ctx, &err);
 
-        if (!ctx->tpm)
-                return 0;
-        n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n < 0)
-                return log_error_errno(errno, "Failed to find our own binary to measure it: %m");
-        exe[n] = 0;
-        fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open our own binary %s to measure it: %m", exe);
-        r = read_fd_all(fd, BINARY_BYTES_MAX, &data, &size);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read our own binary %s to measure it: %m", exe);
-        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_BINARY, exe,
-                               data, size, &err);
-        if (r >= 0 && ctx->config->data)
-                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr,
-                                       TRUST_EVENT_CONFIG, ctx->config->path, ctx->config->data,
-                                       ctx->config->size, &err);
-        if (r >= 0 && ctx->anchor)
-                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr,
-                                       TRUST_EVENT_ANCHOR, ctx->anchor->path, ctx->anchor->data,
-                                       ctx->anchor->size, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to measure: %s", forge_error_message(&err, r));
         return 0;
@@ -129,13 +66,13 @@ int cli_trust_load_policy(TrustContext *ctx, const char *path, Policy **ret, Pol
         _cleanup_free_ char *data = NULL, *abs = NULL;
         _cleanup_close_ int fd = -EBADF;
         ForgeError err = {};
-        size_t size;
+        size_t size = 0;
         int r;
 
         /* One read: what is measured is exactly what is parsed. Any failure to read is left to
          * policy_load_file(), which describes it in the diagnostics like every other policy error. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0 || read_fd_all(fd, POLICY_BYTES_MAX, &data, &size) < 0)
+        if (fd < 0 || read_full_fd(fd, POLICY_BYTES_MAX, &data, &size) < 0)
                 return policy_load_file(path, ret, diag, NULL);
         abs = realpath(path, NULL);
         r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_POLICY,

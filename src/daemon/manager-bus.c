@@ -611,6 +611,22 @@ static int property_observer(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "s", observer_status(m));
 }
 
+/* Computed when asked (forgeone.trust(7)): the anchor is read again and compared with the TPM. */
+static int property_trust(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *e) {
+        Manager *m = userdata;
+        ForgeError err = {};
+        char buf[2048];
+        int r;
+
+        r = manager_trust_refresh(m, &err);
+        if (r < 0)
+                snprintf(m->trust_error, sizeof m->trust_error, "%s", forge_error_message(&err, r));
+        else
+                m->trust_error[0] = 0;
+        return sd_bus_message_append(reply, "s", manager_trust_status(m, buf, sizeof buf));
+}
+
 static char **saved_argv;
 
 void manager_bus_set_argv(char **argv) {
@@ -716,6 +732,7 @@ static const sd_bus_vtable supervisor_vtable[] = {
                                               explanation),
                                 method_explain, READER),
         SD_BUS_METHOD_WITH_ARGS("Reexecute", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reexecute, PRIV),
+        SD_BUS_PROPERTY("TrustStatus", "s", property_trust, 0, 0),
         SD_BUS_PROPERTY("ObserverActive", "b", property_observer, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ObserverStatus", "s", property_observer, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Top", SD_BUS_NO_ARGS,

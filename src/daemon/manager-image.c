@@ -2,10 +2,11 @@
 /*
  * What forgeoned adds to a run of an OCI image, against the same trust
  * anchor "forgeonectl run --local --image" uses (forgeone.trust(7)): the
- * trust context (opened at the first image run, its status read again at
- * each: a Compromised host launches nothing), the measurements (forgeoned's
- * binary, the trust configuration and the anchor once; the active policy
- * once per digest, before the first image runs under it) and the verifier
+ * trust context (opened at start, its status read again at each image run
+ * and on demand over D-Bus: a Compromised host launches nothing), the
+ * measurements (forgeoned's binary, the trust configuration and the anchor
+ * once; the active policy at its load and every reload, once per digest)
+ * and the verifier
  * of each launch, built on the active policy's identities. An image that
  * runs on an identity's allow_unsigned is logged loudly, with its own
  * MESSAGE_ID, as the CLI logs it. Also the container store, where the
@@ -25,7 +26,6 @@
 
 /* journalctl MESSAGE_ID=... finds every unsigned launch (the same id as forgeonectl's). */
 #define MESSAGE_ID_UNSIGNED "adcd173ca23042a181d7778d6bb64668"
-#define BINARY_BYTES_MAX (256u * 1024u * 1024u)
 
 static void on_trust_notice(TrustNotice kind, const char *identity, const char *image_digest, const char *text,
                             void *userdata) {
@@ -38,35 +38,7 @@ static void on_trust_notice(TrustNotice kind, const char *identity, const char *
                 log_notice("%s", text);
 }
 
-/* forgeoned itself, its trust configuration and the anchor: what vouches for the launches to come. */
-static int measure_self(TrustContext *ctx, ForgeError *err) {
-        _cleanup_free_ char *data = NULL;
-        char exe[4096];
-        size_t size = 0;
-        ssize_t n;
-        int r;
-
-        if (!ctx->tpm)
-                return 0;
-        n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n < 0)
-                return forge_error_set(err, -errno, "cannot find forgeoned's binary to measure it: %m");
-        exe[n] = 0;
-        r = read_full_file_at(AT_FDCWD, "/proc/self/exe", BINARY_BYTES_MAX, &data, &size);
-        if (r < 0)
-                return forge_error_set(err, r, "cannot read forgeoned's binary %s to measure it: %m", exe);
-        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_BINARY, exe, data,
-                               size, err);
-        if (r >= 0 && ctx->config->data)
-                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_CONFIG,
-                                       ctx->config->path, ctx->config->data, ctx->config->size, err);
-        if (r >= 0 && ctx->anchor)
-                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_ANCHOR,
-                                       ctx->anchor->path, ctx->anchor->data, ctx->anchor->size, err);
-        return r;
-}
-
-static int trust_open(Manager *m, ForgeError *err) {
+int manager_trust_refresh(Manager *m, ForgeError *err) {
         _cleanup_(trust_context_freep) TrustContext *ctx = NULL;
         int r;
 
@@ -77,11 +49,35 @@ static int trust_open(Manager *m, ForgeError *err) {
         r = trust_context_open(NULL, NULL, &ctx, err);
         if (r < 0)
                 return forge_error_prefix(err, r, "cannot open the trust configuration: ");
-        r = measure_self(ctx, err);
+        /* forgeoned itself, its trust configuration and the anchor: what vouches for the launches to come. */
+        r = trust_measure_self(ctx, err);
         if (r < 0)
                 return forge_error_prefix(err, r, "cannot measure forgeoned: ");
         m->trust = TAKE_PTR(ctx);
         return 0;
+}
+
+int manager_trust_measure_policy(Manager *m, ForgeError *err) {
+        int r;
+
+        if (!m->trust || !m->policy_text || streq(m->trust_policy_digest, m->policy_digest))
+                return 0;
+        /* What is measured is the text the daemon parsed. */
+        r = trust_measure_data(m->trust->tpm, m->trust->config->event_log, m->trust->config->pcr,
+                               TRUST_EVENT_POLICY, strempty(m->policy_source), m->policy_text, m->policy_len,
+                               err);
+        if (r < 0)
+                return forge_error_prefix(err, r, "cannot measure policy %s: ", strempty(m->policy_source));
+        snprintf(m->trust_policy_digest, sizeof m->trust_policy_digest, "%s", m->policy_digest);
+        return 0;
+}
+
+const char *manager_trust_status(Manager *m, char *buf, size_t size) {
+        if (!m->trust) {
+                snprintf(buf, size, "Unknown(%s)", m->trust_error[0] ? m->trust_error : "not opened");
+                return buf;
+        }
+        return trust_state_to_string(&m->trust->state, buf, size);
 }
 
 int manager_image_verifier(Manager *m, ContainerConfig *c, const char *identity, TrustVerifier **ret,
@@ -89,22 +85,17 @@ int manager_image_verifier(Manager *m, ContainerConfig *c, const char *identity,
         _cleanup_(trust_verifier_freep) TrustVerifier *v = NULL;
         int r;
 
-        r = trust_open(m, err);
+        r = manager_trust_refresh(m, err);
         if (r < 0)
                 return r;
         r = trust_context_launch_allowed(m->trust, err);
         if (r < 0)
                 return forge_error_prefix(err, r, "refusing to run %s: ", c->image);
-        /* The policy the image is verified and run under, measured once per digest: what is measured is the
-         * text the daemon parsed. */
-        if (!streq(m->trust_policy_digest, m->policy_digest)) {
-                r = trust_measure_data(m->trust->tpm, m->trust->config->event_log, m->trust->config->pcr,
-                                       TRUST_EVENT_POLICY, strempty(m->policy_source), m->policy_text,
-                                       m->policy_len, err);
-                if (r < 0)
-                        return forge_error_prefix(err, r, "cannot measure policy %s: ", strempty(m->policy_source));
-                snprintf(m->trust_policy_digest, sizeof m->trust_policy_digest, "%s", m->policy_digest);
-        }
+        /* The policy the image is verified and run under (measured at load and reload; again here when that
+         * failed). */
+        r = manager_trust_measure_policy(m, err);
+        if (r < 0)
+                return r;
         r = trust_verifier_new(m->trust, policy_graph_policy(m->graph), c->name, c->labels, &v);
         if (r < 0)
                 return forge_error_set(err, r, "cannot set up the image verifier: %m");

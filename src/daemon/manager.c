@@ -480,6 +480,14 @@ int manager_reload(Manager *m, const char *path, const char *text, ReloadResult 
         }
         m->generation = gen;
         policy_install(m, TAKE_PTR(buf), len, source, graph);
+        {
+                /* Every policy that decides is measured (forgeone.trust(7)); a failure is reported, the swap
+                 * stands (the next image launch measures it again before it runs). */
+                ForgeError e = {};
+                int k = manager_trust_measure_policy(m, &e);
+                if (k < 0)
+                        log_warning("Trust: %s", forge_error_message(&e, k));
+        }
         if (path && *path && !text) {
                 char *f = strdup(path);
                 if (f) {
@@ -1147,6 +1155,31 @@ int manager_explain(Manager *m, const ExplainQuery *eq, ExplainResult *ret, Forg
 
 /* ---- start and stop ---- */
 
+/* The trust anchor's status at start (forgeone.trust(7)): logged, never fatal here (a Compromised or
+ * unreadable trust configuration refuses image launches, not the daemon), and the active policy measured. */
+static void manager_trust_start(Manager *m) {
+        ForgeError e = {};
+        char buf[2048];
+        int r;
+
+        r = manager_trust_refresh(m, &e);
+        if (r < 0) {
+                snprintf(m->trust_error, sizeof m->trust_error, "%s", forge_error_message(&e, r));
+                log_warning("Trust: %s; images will not launch until it is fixed.", m->trust_error);
+                return;
+        }
+        m->trust_error[0] = 0;
+        manager_trust_status(m, buf, sizeof buf);
+        if (m->trust->state.status == TRUST_STATUS_COMPROMISED)
+                log_error("Trust: %s: no image launches.", buf);
+        else
+                log_info("Trust: %s.", buf);
+        e = (ForgeError){};
+        r = manager_trust_measure_policy(m, &e);
+        if (r < 0)
+                log_warning("Trust: %s", forge_error_message(&e, r));
+}
+
 int manager_startup(Manager *m, const int *fds, char **fd_names, size_t n_fds, ForgeError *err) {
         _cleanup_(policy_graph_unrefp) PolicyGraph *graph = NULL;
         _cleanup_(daemon_record_done) DaemonRecord rec = {};
@@ -1184,6 +1217,7 @@ int manager_startup(Manager *m, const int *fds, char **fd_names, size_t n_fds, F
                 (void) manager_save_policy(m);
         }
         (void) manager_save_daemon(m);
+        manager_trust_start(m);
 
         r = manager_adopt_all(m, fds, fd_names, n_fds);
         if (r > 0)

@@ -133,8 +133,10 @@ struct Manager {
         uint64_t retired[_SUPERVISOR_ACTION_MAX];
         FILE *decision_log;
 
-        TrustContext *trust;    /* opened at the first image run, refreshed at each */
-        char trust_policy_digest[80]; /* the policy last measured for an image launch */
+        TrustContext *trust;    /* opened at start (or at the first image run when that failed), refreshed
+                                 * at each image run and on demand */
+        char trust_error[256];  /* why there is no trust context */
+        char trust_policy_digest[80]; /* the policy last measured */
         ContainerStore *containers; /* the container records (the runtime's state directory) */
 
         int state_fd;           /* the state directory */
@@ -233,6 +235,13 @@ int manager_observer_snapshot(Manager *m, bool syscalls, ObserverSnapshot *ret);
  * policy measured); sets c->verify. identity: the one chosen explicitly, or NULL. */
 int manager_image_verifier(Manager *m, ContainerConfig *c, const char *identity, TrustVerifier **ret,
                            ForgeError *err);
+/* Opens the trust context (measuring forgeoned, its trust configuration and the anchor) or refreshes its
+ * status. */
+int manager_trust_refresh(Manager *m, ForgeError *err);
+/* Measures the active policy's text when it has not been (a load, a reload). */
+int manager_trust_measure_policy(Manager *m, ForgeError *err);
+/* "Verified", "Compromised(reason)", "Unknown(no TPM)"; "Unknown(why it could not be opened)". */
+const char *manager_trust_status(Manager *m, char *buf, size_t size);
 /* The container store, opened once. */
 int manager_containers(Manager *m, ContainerStore **ret);
 /* Containers whose owner died (a previous instance's that could not be taken over, a crashed

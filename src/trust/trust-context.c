@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "forgeone/fs-util.h"
 #include "forgeone/string-table.h"
@@ -208,6 +209,39 @@ int trust_context_open(const char *config_path, const char *tcti, TrustContext *
                 return r;
         *ret = TAKE_PTR(ctx);
         return 0;
+}
+
+#define SELF_BYTES_MAX (256u * 1024u * 1024u)
+
+int trust_measure_self(TrustContext *ctx, ForgeError *err) {
+        _cleanup_free_ char *data = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char exe[4096];
+        size_t size = 0;
+        ssize_t n;
+        int r;
+
+        if (!ctx->tpm)
+                return 0;
+        n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n < 0)
+                return forge_error_set(err, -errno, "cannot find our own binary to measure it: %m");
+        exe[n] = 0;
+        /* The running image itself: /proc/self/exe is a magic link, opened as such (not by its path, which
+         * could name another file by now). */
+        fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        r = fd < 0 ? -errno : read_full_fd(fd, SELF_BYTES_MAX, &data, &size);
+        if (r < 0)
+                return forge_error_set(err, r, "cannot read our own binary %s to measure it: %m", exe);
+        r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_BINARY, exe, data,
+                               size, err);
+        if (r >= 0 && ctx->config->data)
+                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_CONFIG,
+                                       ctx->config->path, ctx->config->data, ctx->config->size, err);
+        if (r >= 0 && ctx->anchor)
+                r = trust_measure_data(ctx->tpm, ctx->config->event_log, ctx->config->pcr, TRUST_EVENT_ANCHOR,
+                                       ctx->anchor->path, ctx->anchor->data, ctx->anchor->size, err);
+        return r;
 }
 
 int trust_context_launch_allowed(const TrustContext *ctx, ForgeError *err) {
