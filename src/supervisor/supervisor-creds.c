@@ -135,6 +135,8 @@ void creds_cache_forget_exec(CredsCache *cc, pid_t tid) {
         pid_t tgid = 0;
         int pidfd;
 
+        if (!cc->enabled)
+                return; /* nothing kept */
         for (size_t i = 0; i < ELEMENTSOF(cc->entries) && tgid == 0; i++)
                 if (cc->entries[i].pidfd >= 0 && cc->entries[i].creds.tid == tid)
                         tgid = cc->entries[i].creds.tgid;
