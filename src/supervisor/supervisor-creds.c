@@ -3,14 +3,17 @@
  * Whose credentials an emulated call runs under, at the least cost.
  *
  * The cache: a trapped task's credentials (from /proc/TID/status, 3-12 us)
- * are kept per task, together with a PIDFD_THREAD pidfd of that very task.
- * An entry is used only while that pidfd says the task lives, so a recycled
- * tid never inherits another task's entry. The workload changes its
- * credentials only through calls that the compiled filter always traps
- * (setuid and friends, setgroups, capset, umask, exec, unshare, setns: see
- * policy-compile.h); the supervisor drops the entries those calls may have
- * made stale before answering them. Without that guarantee (a filter
- * compiled otherwise) every call reads /proc afresh.
+ * are kept per task, together with a pidfd of that very task taken before
+ * the first read (PIDFD_THREAD; a leader first seen at its exec: its
+ * process's). An entry is used only while that pidfd says the task lives, so
+ * a recycled tid (pid_max may be 32768) never inherits another task's entry.
+ * The workload changes its credentials only through calls that the compiled
+ * filter always traps (setuid and friends, setgroups, capset, umask, exec,
+ * unshare, setns: see policy-compile.h); before answering them the
+ * supervisor marks the entries they may make stale, which are read again,
+ * through the same pidfd, on next use (an exec: its own thread group's only).
+ * Without that guarantee (a filter compiled otherwise) every call reads
+ * /proc afresh.
  *
  * The switch: the supervising thread takes on the target's fsuid, fsgid,
  * groups, effective capabilities and umask for the call (in an fs_struct
