@@ -12,7 +12,10 @@
  * the median of per-round ratios. Only ratios are meaningful on shared
  * machines.
  *
- *   bench-workloads [--forgeonectl PATH] [--policy FILE] [--rounds N] [--json FILE]
+ *   bench-workloads [--forgeonectl PATH] [--policy FILE] [--rounds N] [--json FILE] [--compare PATH]
+ *
+ * --compare PATH: another forgeonectl (a build of another commit) measured in the same interleaved
+ * rounds, so that a change is judged against its base under the same load.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -128,14 +131,15 @@ int main(int argc, char *argv[]) {
                 { "policy", required_argument, NULL, 'p' },
                 { "rounds", required_argument, NULL, 'r' },
                 { "json", required_argument, NULL, 'j' },
+                { "compare", required_argument, NULL, 'C' },
                 {},
         };
         char dir[] = "/tmp/fo-bench-wl-XXXXXX", ctl_buf[4096], pol_buf[4096], cat[1024], make[1024], clean[1024],
              rm[600];
-        const char *ctl = NULL, *policy = NULL, *json_path = NULL;
+        const char *ctl = NULL, *policy = NULL, *json_path = NULL, *other = NULL;
         int rounds = 5, c, r = 1;
 
-        while ((c = getopt_long(argc, argv, "c:p:r:j:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "c:p:r:j:C:", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
                         ctl = optarg;
@@ -148,6 +152,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'j':
                         json_path = optarg;
+                        break;
+                case 'C':
+                        other = optarg;
                         break;
                 default:
                         return 2;
@@ -175,10 +182,10 @@ int main(int argc, char *argv[]) {
 
         static const char *const labels[] = { "xargs cat, 3,000 files", "make -j2, 17 sources" };
         static const double targets[] = { 1.6, 1.05 };
-        double nat[2][64], fo[2][64], ratio[2][64];
+        double nat[2][64], fo[2][64], ratio[2][64], fo2[2][64], ratio2[2][64];
         rounds = MIN(rounds, 64);
         /* Warm the page cache and the filter cache once. */
-        if (run(NULL, NULL, cat) < 0 || run(ctl, policy, "true") < 0) {
+        if (run(NULL, NULL, cat) < 0 || run(ctl, policy, "true") < 0 || (other && run(other, policy, "true") < 0)) {
                 fprintf(stderr, "bench-workloads: the workloads do not run\n");
                 goto finish;
         }
@@ -194,6 +201,14 @@ int main(int argc, char *argv[]) {
                         if (nat[w][round] < 0 || fo[w][round] < 0)
                                 goto fail;
                         ratio[w][round] = fo[w][round] / nat[w][round];
+                        if (!other)
+                                continue;
+                        if (w == 1 && run(NULL, NULL, clean) < 0)
+                                goto fail;
+                        fo2[w][round] = run(other, policy, script);
+                        if (fo2[w][round] < 0)
+                                goto fail;
+                        ratio2[w][round] = fo2[w][round] / nat[w][round];
                 }
 
         printf("%-28s %10s %10s %8s %8s %8s\n", "workload", "native s", "ForgeOne s", "ratio", "min", "max");
@@ -212,6 +227,14 @@ int main(int argc, char *argv[]) {
                                 labels[w], ratio[w][rounds / 2], ratio[w][0], ratio[w][rounds - 1], targets[w],
                                 w == 0 ? "," : "");
         }
+        if (other)
+                for (int w = 0; w < 2; w++) {
+                        (void) bench_median_double(fo2[w], (size_t) rounds);
+                        (void) bench_median_double(ratio2[w], (size_t) rounds);
+                        printf("%-28s %10.3f %10.3f %8.2f %8.2f %8.2f   (--compare %s)\n", labels[w],
+                               nat[w][rounds / 2], fo2[w][rounds / 2], ratio2[w][rounds / 2], ratio2[w][0],
+                               ratio2[w][rounds - 1], other);
+                }
         if (jf) {
                 fprintf(jf, "]\n");
                 fclose(jf);

@@ -35,6 +35,11 @@ trap 'rm -rf "$json_parts"' EXIT
         "$build/bench/bench-notify" --iterations 50000 --json "$json_parts/notify.json"
         echo '```'
         echo
+        echo "### What each syscall of an emulated open costs beyond the floor (build-bench/bench/bench-syscall-cost; bench/README.md)"
+        echo '```'
+        "$build/bench/bench-syscall-cost" --iterations 20000
+        echo '```'
+        echo
         echo "### Decision logging to journald on / off (build-bench/bench/bench-audit)"
         echo '```'
         "$build/bench/bench-audit" --iterations 50000 --json "$json_parts/audit.json"

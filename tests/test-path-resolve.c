@@ -208,10 +208,81 @@ START_TEST(test_permissions) {
                                          &walk, NULL);
                 if (r != 0 || !streq(walk, "/priv/../etc/passwd"))
                         _exit(14);
+                /* The kernel's own walk searches with the caller's credentials too. */
+                free(out);
+                out = NULL;
+                if (path_resolve_by_kernel(root_fd, tree, NULL, "/priv/../etc/passwd", &out) != -EACCES)
+                        _exit(15);
+                if (path_resolve_by_kernel(root_fd, tree, NULL, "/priv/f", &out) != -EACCES)
+                        _exit(16);
                 _exit(0);
         }
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
+END_TEST
+
+/* The kernel's own walk names what it reached: where it can answer, the same judged path as the walk in
+ * steps; where it cannot (missing, a loop, outside the tree), an error and the caller walks in steps. */
+static void check_kernel(const char *base, const char *path, int expect_r, const char *expect) {
+        _cleanup_free_ char *out = NULL, *stepped = NULL;
+        int r = path_resolve_by_kernel(root_fd, tree, base, path, &out);
+
+        ck_assert_msg(r == expect_r, "%s (base %s): got %d, expected %d", path, strempty(base), r, expect_r);
+        if (r < 0)
+                return;
+        ck_assert_str_eq(out, expect);
+        ck_assert_int_eq(path_resolve_in_root(root_fd, NULL, base, path, 0, &stepped, NULL, NULL), 0);
+        ck_assert_str_eq(out, stepped);
+}
+
+START_TEST(test_kernel) {
+        check_kernel(NULL, "/etc/passwd", 0, "/etc/passwd");
+        check_kernel(NULL, "//etc/./passwd", 0, "/etc/passwd");
+        check_kernel(NULL, "/bin/true", 0, "/usr/bin/true");
+        check_kernel(NULL, "/link-abs", 0, "/etc/passwd");
+        check_kernel(NULL, "/link-rel/shadow", 0, "/etc/shadow");
+        check_kernel(NULL, "/link-rel/..", 0, "/");
+        check_kernel(NULL, "/link-rel/", 0, "/etc");
+        check_kernel(NULL, "/dir/up", 0, "/etc/shadow"); /* ".." above the root stays at it */
+        check_kernel(NULL, "/../../../etc/shadow", 0, "/etc/shadow");
+        check_kernel(NULL, "/bin/../bin/true", 0, "/usr/bin/true");
+        check_kernel(NULL, "/", 0, "/");
+        check_kernel("/dir", "up", 0, "/etc/shadow");
+        check_kernel("/usr/bin", "../../bin/true", 0, "/usr/bin/true");
+        check_kernel("/usr", "bin", 0, "/usr/bin");
+        check_kernel("/", "link-abs", 0, "/etc/passwd");
+        /* What it cannot answer. */
+        check_kernel(NULL, "/escape", -ENOENT, NULL);
+        check_kernel(NULL, "/bin/../etc/passwd", -ENOENT, NULL);
+        check_kernel(NULL, "/nope", -ENOENT, NULL);
+        check_kernel(NULL, "/loop1", -ELOOP, NULL);
+        check_kernel(NULL, "/etc/passwd/", -ENOTDIR, NULL);
+        check_kernel("relative", "x", -EINVAL, NULL);
+        /* Outside the root as the caller names it. */
+        {
+                _cleanup_free_ char *out = NULL;
+                ck_assert_int_eq(path_resolve_by_kernel(root_fd, "/nowhere", NULL, "/etc/passwd", &out), -EXDEV);
+        }
+}
+END_TEST
+
+/* Magic links are not followed, nor mounts crossed: procfs (its "self" answers for the reader). */
+START_TEST(test_kernel_proc) {
+        _cleanup_close_ int proc_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        ck_assert_int_ge(proc_root, 0);
+        ck_assert_int_eq(path_resolve_by_kernel(proc_root, "/", NULL, "/proc/self/cwd", &out), -EXDEV);
+        ck_assert_int_eq(path_resolve_by_kernel(proc_root, "/", NULL, "/proc/version", &out), -EXDEV);
+        /* From inside procfs: the magic link itself is refused. */
+        {
+                _cleanup_close_ int pfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                ck_assert_int_ge(pfd, 0);
+                r = path_resolve_by_kernel(pfd, "/proc", NULL, "self/cwd", &out);
+                ck_assert_int_eq(r, -ELOOP);
+        }
 }
 END_TEST
 
@@ -266,6 +337,8 @@ int main(void) {
         tcase_add_test(tc, test_long);
         tcase_add_test(tc, test_walk);
         tcase_add_test(tc, test_permissions);
+        tcase_add_test(tc, test_kernel);
+        tcase_add_test(tc, test_kernel_proc);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("strings");

@@ -104,6 +104,23 @@ typedef enum PathResolveResultFlags {
 int path_resolve_in_root(int root_fd, const PathResolveTask *task, const char *base, const char *path,
                          unsigned flags, char **ret, char **ret_walk, unsigned *ret_flags);
 
+/*
+ * The same judgment in two syscalls, where the kernel's own walk can give it: an openat2(O_PATH) of
+ * path (from base, inside the root) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+ * which follows every symlink as the workload's walk does (the caller holds the workload's credentials,
+ * so every search permission is its own), then the name of what it reached, from readlink of
+ * /proc/self/fd/N (the kernel's d_path: no symlink, ".", ".." or "//" in it), made relative to the root.
+ * That name is the judged path and, free of symlinks, also the walk: what the emulated call opens with
+ * RESOLVE_NO_SYMLINKS is what was judged, as on the lexical path. The last component is followed.
+ * Never in procfs, whose "self" and magic links answer for the reader (RESOLVE_NO_XDEV keeps the walk
+ * on the root's own mount, RESOLVE_NO_MAGICLINKS off magic links), nor across any other mount.
+ * Returns 0, or a negative errno when the kernel's walk cannot answer so (the object is missing, a
+ * search is refused, a mount or magic link is in the way (EXDEV, ELOOP), its name is no longer its path
+ * (ESTALE), it lies outside root_path (EXDEV)): the caller then resolves in steps (path_resolve_in_root()),
+ * which gives the kernel's error and a path for the policy. root_path: the root as the caller sees it
+ * (readlink of root_fd; NULL: "/"). */
+int path_resolve_by_kernel(int root_fd, const char *root_path, const char *base, const char *path, char **ret);
+
 struct open_how;
 /* openat2(2) that retries the EAGAIN with which RESOLVE_IN_ROOT and RESOLVE_BENEATH answer a ".." when a
  * rename or mount anywhere in the system raced with the walk (it could not prove that ".." stayed

@@ -167,6 +167,40 @@ static int resolve_lexical(const char *base, const char *path, char **ret, char 
         return 0;
 }
 
+/* ---- the kernel's own walk ---- */
+
+int path_resolve_by_kernel(int root_fd, const char *root_path, const char *base, const char *path, char **ret) {
+        struct open_how how = {
+                .flags = O_PATH | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        _cleanup_free_ char *joined = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char proc[64], target[PATH_MAX + 1];
+        ssize_t n;
+
+        if (root_fd < 0 || !path || !ret || (base && base[0] != '/'))
+                return -EINVAL;
+        if (path[0] != '/' && base && !streq(base, "/") && asprintf(&joined, "%s/%s", base, path) < 0)
+                return -ENOMEM;
+        if (strlen(joined ?: path) >= PATH_MAX)
+                return -ENAMETOOLONG;
+        fd = path_openat2(root_fd, joined ?: path, &how);
+        if (fd < 0)
+                return fd;
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        n = readlink(proc, target, sizeof target);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n >= sizeof target)
+                return -ENAMETOOLONG;
+        target[n] = 0;
+        /* Removed since (or a name that ends so: the resolution in steps tells them apart). */
+        if (target[0] != '/' || (n > 10 && streq(target + n - 10, " (deleted)")))
+                return -ESTALE;
+        return path_strip_root(root_path ?: "/", target, ret);
+}
+
 /* ---- the walk in steps ---- */
 
 typedef enum ProcPlace {

@@ -3,14 +3,17 @@
  * Whose credentials an emulated call runs under, at the least cost.
  *
  * The cache: a trapped task's credentials (from /proc/TID/status, 3-12 us)
- * are kept per task, together with a PIDFD_THREAD pidfd of that very task.
- * An entry is used only while that pidfd says the task lives, so a recycled
- * tid never inherits another task's entry. The workload changes its
- * credentials only through calls that the compiled filter always traps
- * (setuid and friends, setgroups, capset, umask, exec, unshare, setns: see
- * policy-compile.h); the supervisor drops the entries those calls may have
- * made stale before answering them. Without that guarantee (a filter
- * compiled otherwise) every call reads /proc afresh.
+ * are kept per task, together with a pidfd of that very task taken before
+ * the first read (PIDFD_THREAD; a leader first seen at its exec: its
+ * process's). An entry is used only while that pidfd says the task lives, so
+ * a recycled tid (pid_max may be 32768) never inherits another task's entry.
+ * The workload changes its credentials only through calls that the compiled
+ * filter always traps (setuid and friends, setgroups, capset, umask, exec,
+ * unshare, setns: see policy-compile.h); before answering them the
+ * supervisor marks the entries they may make stale, which are read again,
+ * through the same pidfd, on next use (an exec: its own thread group's only).
+ * Without that guarantee (a filter compiled otherwise) every call reads
+ * /proc afresh.
  *
  * The switch: the supervising thread takes on the target's fsuid, fsgid,
  * groups, effective capabilities and umask for the call (in an fs_struct
@@ -44,34 +47,30 @@
 
 /* ---- the cache ---- */
 
+static void entry_drop(CredsCacheEntry *e) {
+        e->pidfd = safe_close(e->pidfd);
+        e->stale = false;
+}
+
+/* A free entry, else the least recently used. */
+static CredsCacheEntry *entry_victim(CredsCache *cc) {
+        CredsCacheEntry *victim = &cc->entries[0];
+
+        for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++) {
+                CredsCacheEntry *x = &cc->entries[i];
+
+                if (x->pidfd < 0)
+                        return x;
+                if (x->last_use < victim->last_use)
+                        victim = x;
+        }
+        return victim;
+}
+
 int creds_cache_get(CredsCache *cc, pid_t tid, const TargetCreds **ret) {
-        CredsCacheEntry *e = NULL, *victim = NULL;
+        CredsCacheEntry *e = NULL, *victim;
         _cleanup_close_ int pidfd = -EBADF;
         int r;
-
-        if (cc->enabled)
-                for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++) {
-                        CredsCacheEntry *x = &cc->entries[i];
-
-                        if (x->pidfd >= 0 && x->creds.tid == tid) {
-                                e = x;
-                                break;
-                        }
-                        if (!victim || x->pidfd < 0 || (victim->pidfd >= 0 && x->last_use < victim->last_use))
-                                victim = x;
-                }
-
-        if (e) {
-                struct pollfd p = { .fd = e->pidfd, .events = POLLIN };
-                /* Still the task the entry was made for: a live task's tid is never reused. */
-                if (poll(&p, 1, 0) == 0) {
-                        e->last_use = ++cc->clock;
-                        *ret = &e->creds;
-                        return 0;
-                }
-                e->pidfd = safe_close(e->pidfd);
-                victim = e;
-        }
 
         if (!cc->enabled) {
                 r = target_read_creds(tid, &cc->scratch);
@@ -81,15 +80,45 @@ int creds_cache_get(CredsCache *cc, pid_t tid, const TargetCreds **ret) {
                 return 0;
         }
 
+        for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++)
+                if (cc->entries[i].pidfd >= 0 && cc->entries[i].creds.tid == tid) {
+                        e = &cc->entries[i];
+                        break;
+                }
+        if (e) {
+                struct pollfd p = { .fd = e->pidfd, .events = POLLIN };
+                /* Still the task the entry was made for: a live task's tid is never reused. */
+                if (poll(&p, 1, 0) == 0) {
+                        if (e->stale) {
+                                /* It changed its credentials, or may have: read again, with the same pidfd
+                                 * (taken before the first read, it still proves the task). */
+                                r = target_read_creds(tid, &e->creds);
+                                if (r < 0) {
+                                        entry_drop(e);
+                                        return r;
+                                }
+                                e->stale = false;
+                        }
+                        e->last_use = ++cc->clock;
+                        *ret = &e->creds;
+                        return 0;
+                }
+                entry_drop(e);
+        }
+
         /* The pidfd first: if the task dies between it and the read, the entry is dropped on next use. */
         pidfd = pidfd_open_raw(tid, PIDFD_THREAD);
         if (pidfd < 0)
                 return pidfd == -ESRCH ? -ENOENT : pidfd;
+        victim = e ?: entry_victim(cc);
         r = target_read_creds(tid, &victim->creds);
-        if (r < 0)
+        if (r < 0) {
+                entry_drop(victim);
                 return r;
+        }
         safe_close(victim->pidfd);
         victim->pidfd = TAKE_FD(pidfd);
+        victim->stale = false;
         victim->last_use = ++cc->clock;
         *ret = &victim->creds;
         return 0;
@@ -98,7 +127,38 @@ int creds_cache_get(CredsCache *cc, pid_t tid, const TargetCreds **ret) {
 void creds_cache_forget(CredsCache *cc, pid_t tid) {
         for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++)
                 if (cc->entries[i].pidfd >= 0 && (tid <= 0 || cc->entries[i].creds.tid == tid))
-                        cc->entries[i].pidfd = safe_close(cc->entries[i].pidfd);
+                        cc->entries[i].stale = true;
+}
+
+void creds_cache_forget_exec(CredsCache *cc, pid_t tid) {
+        CredsCacheEntry *e;
+        pid_t tgid = 0;
+        int pidfd;
+
+        if (!cc->enabled)
+                return; /* nothing kept */
+        for (size_t i = 0; i < ELEMENTSOF(cc->entries) && tgid == 0; i++)
+                if (cc->entries[i].pidfd >= 0 && cc->entries[i].creds.tid == tid)
+                        tgid = cc->entries[i].creds.tgid;
+        if (tgid == 0) {
+                /* Not seen yet. A thread group's leader (the common case: a fresh child) is the one task a
+                 * pidfd of its process can be opened for, and that pidfd proves its tid as long as the
+                 * process lives: kept as the entry, to be read on first use. */
+                pidfd = pidfd_open_raw(tid, 0);
+                if (pidfd < 0) {
+                        creds_cache_forget(cc, 0); /* its thread group is not known: everyone */
+                        return;
+                }
+                tgid = tid;
+                e = entry_victim(cc);
+                safe_close(e->pidfd);
+                e->pidfd = pidfd;
+                e->creds = (TargetCreds) { .tid = tid, .tgid = tid };
+                e->last_use = ++cc->clock;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++)
+                if (cc->entries[i].pidfd >= 0 && cc->entries[i].creds.tgid == tgid)
+                        cc->entries[i].stale = true;
 }
 
 void creds_cache_init(CredsCache *cc, bool enabled) {
@@ -108,7 +168,8 @@ void creds_cache_init(CredsCache *cc, bool enabled) {
 }
 
 void creds_cache_done(CredsCache *cc) {
-        creds_cache_forget(cc, 0);
+        for (size_t i = 0; i < ELEMENTSOF(cc->entries); i++)
+                entry_drop(&cc->entries[i]);
 }
 
 /* ---- the supervisor's own credentials, read once ---- */

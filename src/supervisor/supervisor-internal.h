@@ -101,7 +101,9 @@ bool target_memory_stable(pid_t tid, int cgroup_fd, const uint64_t *addrs, const
 #define CREDS_CACHE_SIZE 32
 
 typedef struct CredsCacheEntry {
-        int pidfd;            /* PIDFD_THREAD of creds.tid; -EBADF: free */
+        int pidfd;            /* of creds.tid, taken before its credentials were first read: PIDFD_THREAD, or
+                               * its process's for a leader first seen at its exec; -EBADF: free */
+        bool stale;           /* creds must be read again (through the same pidfd) before use */
         uint64_t last_use;
         TargetCreds creds;
 } CredsCacheEntry;
@@ -117,8 +119,14 @@ void creds_cache_init(CredsCache *cc, bool enabled);
 void creds_cache_done(CredsCache *cc);
 /* The credentials of task tid, valid until the next call on this cache. -ENOENT: the task is gone. */
 int creds_cache_get(CredsCache *cc, pid_t tid, const TargetCreds **ret);
-/* Drops the entry of tid (0: all) before answering a call that may change credentials. */
+/* Before answering a call that may change credentials: the entry of tid (0: all) is read again on next use
+ * (its pidfd kept: the task it proves is the same). */
 void creds_cache_forget(CredsCache *cc, pid_t tid);
+/* Before an exec by tid: the same for its thread group, whose credentials the exec recomputes for the
+ * caller, whose other threads end, and whose leader's tid the caller may take (a pidfd of that tid then
+ * names the caller: the entry read again is the caller's); no other task's change. Everyone's when its
+ * thread group is not known. */
+void creds_cache_forget_exec(CredsCache *cc, pid_t tid);
 
 typedef enum CredsFlags {
         CREDS_REAL_IDS = 1u << 0,   /* the real uid/gid instead of the fs ids (access(2)) */

@@ -68,7 +68,7 @@ static bool needs_lookup(const Call *c, bool second) {
  * under one of these would only meet it and be decided again, so such a path is resolved right away.
  * Only a hint for the choice of the way: either way decides on where the walk really leads. Per
  * thread (the dispatching one), least recently used out. */
-#define HINTS 16
+#define HINTS 64
 #define HINT_MAX 128
 
 typedef struct Hint {
@@ -94,9 +94,12 @@ static Hint *hint_find(const char *path) {
 }
 
 /* lexical: the path in its lexical form; resolved: where it led, across a symlink. Remembers the lexical
- * path up to the first component where they part. */
+ * path up to the first component where they part when the rest of it is where it led too (a directory
+ * symlink there: "/lib/x/libc.so.6" led to "/usr/lib/x/libc.so.6"), else the whole path (a symlink
+ * further on, which that first difference does not locate: "/usr/share/locale/locale.alias" led to
+ * "/etc/locale.alias", and "/usr" is no hint). */
 static void hint_add(const char *lexical, const char *resolved) {
-        size_t i = 0, end;
+        size_t i = 0, end, rest, len = strlen(resolved);
         Hint *victim = &hints[0];
 
         while (lexical[i] && lexical[i] == resolved[i])
@@ -106,19 +109,36 @@ static void hint_add(const char *lexical, const char *resolved) {
         while (i > 0 && lexical[i - 1] != '/')
                 i--;
         end = i + strcspn(lexical + i, "/");
+        rest = strlen(lexical + end);
+        if (rest > 0 && (rest > len || !streq(resolved + len - rest, lexical + end)))
+                end += rest;
         if (end >= HINT_MAX || end <= 1)
                 return;
         for (size_t k = 0; k < HINTS; k++) {
-                if (!hints[k].prefix[0]) {
-                        victim = &hints[k];
-                        break;
+                if (strlen(hints[k].prefix) == end && strncmp(hints[k].prefix, lexical, end) == 0) {
+                        hints[k].used = ++hints_clock; /* known already */
+                        return;
                 }
-                if (hints[k].used < victim->used)
+                if (!hints[k].prefix[0] && victim->prefix[0])
+                        victim = &hints[k];
+                else if (hints[k].prefix[0] && victim->prefix[0] && hints[k].used < victim->used)
                         victim = &hints[k];
         }
         memcpy(victim->prefix, lexical, end);
         victim->prefix[end] = 0;
         victim->used = ++hints_clock;
+}
+
+/* May the kernel's own walk resolve this path (path_resolve_by_kernel())? Where the emulation opens what
+ * was judged, with RESOLVE_NO_SYMLINKS, and the call follows its last component: not an entry to create
+ * or remove, not the source of a link (taken as an object), not a call the kernel carries out itself, not
+ * an openat2 whose own resolve flags depend on how the walk went. */
+static bool kernel_resolvable(const Call *c, bool second, unsigned flags) {
+        return c->creds && c->cls && c->cls->emulable && c->name &&
+               !(flags & (PATH_RESOLVE_NOFOLLOW | PATH_RESOLVE_NO_XDEV)) && !call_path_is_entry(c->name, second) &&
+               !(c->cls->is_open && (c->open_flags & O_PATH)) &&
+               !(c->open_resolve & (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT)) &&
+               !streq(c->name, "link") && !streq(c->name, "linkat");
 }
 
 /* Only an O_CREAT open without O_EXCL does something else when the file is there; with a trailing slash
@@ -195,11 +215,12 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                 free(walk);
                 walk = NULL;
                 rflags = 0;
-        } else if (c->resolve_full && (base || path[0] == '/')) {
-                /* Decided again after a lexical walk met a symlink: learn where. */
-                _cleanup_free_ char *joined = NULL;
-                if (path[0] == '/' || asprintf(&joined, "%s/%s", base, path) >= 0)
-                        (void) path_normalize(joined ?: path, &lexical);
+        } else if (c->resolve_full) {
+                /* Decided again after a lexical walk met a symlink: learn where (its lexical form, unless
+                 * it must be resolved anyway: procfs, "self"). */
+                _cleanup_free_ char *w = NULL;
+                (void) path_resolve_in_root(c->s->root_fd, &task, base, path, flags | PATH_RESOLVE_LEXICAL,
+                                            &lexical, &w, NULL);
         }
 
         if (c->creds) {
@@ -208,7 +229,25 @@ int call_resolve_path(Call *c, bool second, int dirfd, const char *path, bool no
                         return r;
                 entered = true;
         }
-        r = path_resolve_in_root(c->s->root_fd, &task, base, path, flags, &judged, &walk, &rflags);
+        r = -EOPNOTSUPP;
+        if (lexical && kernel_resolvable(c, second, flags)) {
+                r = path_resolve_by_kernel(c->s->root_fd, c->s->root_path, base, path, &judged);
+                if (r >= 0) {
+                        walk = strdup(judged);
+                        if (!walk)
+                                r = -ENOMEM;
+                        /* A symlink was crossed where the name differs from the path as given (the way
+                         * here says one was met, or is hinted): only the hints and the workload's own
+                         * RESOLVE_NO_SYMLINKS care, and that is never resolved so. */
+                        rflags = PATH_RESOLVE_RESULT_EXISTS |
+                                 (streq(lexical, judged) ? 0 : PATH_RESOLVE_RESULT_SYMLINK);
+                }
+        }
+        if (r < 0 && r != -ENOMEM) {
+                free(judged);
+                judged = NULL;
+                r = path_resolve_in_root(c->s->root_fd, &task, base, path, flags, &judged, &walk, &rflags);
+        }
         if (entered)
                 creds_leave(&saved);
         if (r < 0)

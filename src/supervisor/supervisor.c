@@ -406,7 +406,9 @@ void supervisor_handle(Supervisor *s, const struct seccomp_notif *req) {
 
         /* A call that may change the caller's credentials makes what the cache holds stale. */
         forget = decode_creds_change(&c);
-        if (forget >= 0)
+        if (forget == 0 && c.name && (streq(c.name, "execve") || streq(c.name, "execveat")))
+                creds_cache_forget_exec(&s->creds, c.tid);
+        else if (forget >= 0)
                 creds_cache_forget(&s->creds, forget);
 
         ev = (SupervisorEvent) {
