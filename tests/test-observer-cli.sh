@@ -26,13 +26,13 @@ mkdir -p "$FORGEONE_AUDIT_DIR"
 root=/sys/fs/bpf/forgeone
 
 # Is there an observer at all here? Only a build without BPF or a kernel that refuses it skips.
-"$forgeonectl" run --local --quiet --no-audit --policy "$policy" -- true 2>"$tmp/err"
+"$forgeonectl" run --local --observer --quiet --no-audit --policy "$policy" -- true 2>"$tmp/err"
 if grep -q "observer is off" "$tmp/err"; then
         skip_all "$(sed -n 's/.*observer is off: //p' "$tmp/err" | head -1)"
 fi
 
 # ---- run --local: pins, top --local, observe --local, bpftool ----
-"$forgeonectl" run --local --quiet --no-audit --policy "$policy" -- "$hammer" getppid-forever 2000 \
+"$forgeonectl" run --local --observer --quiet --no-audit --policy "$policy" -- "$hammer" getppid-forever 2000 \
         >"$tmp/local.out" 2>"$tmp/local.err" &
 local_pid=$!
 dir=$root/run-$local_pid
@@ -59,7 +59,7 @@ wait "$local_pid"
 check "the pins are gone when run --local ends" '! [ -e "$dir" ]'
 
 # ---- forgeoned: status, Top and Observe over D-Bus, its pins ----
-daemon_start --policy="$policy" || { not_ok "forgeoned starts"; finish; }
+daemon_start --policy="$policy" --observer || { not_ok "forgeoned starts"; finish; }
 check "daemon status: the observer is on and its maps are pinned" \
         'ctl daemon status >"$tmp/status" 2>"$tmp/err" && grep -q "ObserverActive: yes" "$tmp/status" && grep -q "ObserverStatus: $root/forgeoned-$daemon_pid" "$tmp/status"'
 ctl run --no-tty --quiet -- "$hammer" getppid-forever 2000 >"$tmp/w.out" 2>"$tmp/w.err" &
@@ -95,9 +95,12 @@ check "no pins without the observer" '! ls -d "$root"/forgeoned-* >/dev/null 2>&
 daemon_stop
 "$forgeonectl" run --local --quiet --no-audit --no-observer --policy "$policy" -- sh -c 'exit 4' 2>"$tmp/err"
 check "run --local --no-observer runs the workload" '[ $? = 4 ]'
+"$forgeonectl" run --local --quiet --no-audit --policy "$policy" -- true 2>"$tmp/err"
+check "the observer is off by default, silently (its cost is the host's: forgeone.observer(7))" \
+        '[ $? = 0 ] && ! grep -q observer "$tmp/err"'
 mkdir -p "$tmp/plain"
-FORGEONE_OBSERVER_ROOT=$tmp/plain/forgeone "$forgeonectl" run --local --quiet --no-audit --policy "$policy" -- \
-        sh -c 'exit 5' 2>"$tmp/err"
+FORGEONE_OBSERVER_ROOT=$tmp/plain/forgeone "$forgeonectl" run --local --observer --quiet --no-audit \
+        --policy "$policy" -- sh -c 'exit 5' 2>"$tmp/err"
 check "an observer root on no BPF file system: the run goes on, unpinned, nothing left" \
         '[ $? = 5 ] && ! grep -q "observer is off" "$tmp/err" && [ -z "$(ls -A "$tmp/plain")" ]'
 FORGEONE_OBSERVER_ROOT=$tmp/plain/forgeone "$forgeonectl" top --local --once --interval 0.1 --json >"$tmp/top.json" 2>"$tmp/err"

@@ -48,7 +48,10 @@ int run_audit_option(int c, const char *arg, RunOptions *o) {
                 o->no_audit = true;
                 return 1;
         case ARG_RUN_NO_OBSERVER:
-                o->no_observer = true;
+                o->observer = false;
+                return 1;
+        case ARG_RUN_OBSERVER:
+                o->observer = true;
                 return 1;
         case ARG_RUN_AUDIT_ALLOW:
                 o->audit_allow = audit_allow_mode_from_string(arg);
@@ -221,7 +224,7 @@ static Observer *start_observer(const RunOptions *o) {
         char why[OBSERVER_REASON_MAX];
         int r;
 
-        if (o->no_observer)
+        if (!o->observer)
                 return NULL;
         r = observer_new(&(ObserverConfig){ .name = "run", .pin_root = getenv("FORGEONE_OBSERVER_ROOT") }, &obs,
                          why);

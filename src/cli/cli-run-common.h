@@ -31,7 +31,8 @@ typedef struct RunOptions {
         bool no_audit;              /* --no-audit: no journald records */
         AuditAllowMode audit_allow; /* --audit-allow */
         TrustContext *trust;        /* images: its TPM anchors the audit's checkpoints; NULL: none */
-        bool no_observer;           /* --no-observer: the eBPF observer does not watch it */
+        bool observer;              /* --observer: the eBPF observer watches it (off by default: its
+                                     * tracepoints cost every process of the host, forgeone.observer(7)) */
 } RunOptions;
 
 /* The audit options both forms take (getopt codes of their own). */
@@ -39,19 +40,21 @@ enum {
         ARG_RUN_NO_AUDIT = 0x200,
         ARG_RUN_AUDIT_ALLOW,
         ARG_RUN_NO_OBSERVER,
+        ARG_RUN_OBSERVER,
 };
 /* clang-format off */
 #define RUN_AUDIT_OPTIONS                                                                                   \
         { "no-audit", no_argument, NULL, ARG_RUN_NO_AUDIT },                                                \
         { "audit-allow", required_argument, NULL, ARG_RUN_AUDIT_ALLOW },                                    \
-        { "no-observer", no_argument, NULL, ARG_RUN_NO_OBSERVER }
+        { "no-observer", no_argument, NULL, ARG_RUN_NO_OBSERVER },                                          \
+        { "observer", no_argument, NULL, ARG_RUN_OBSERVER }
 /* clang-format on */
 #define RUN_AUDIT_HELP                                                                                      \
         "  --audit-allow MODE     allowed calls in the journal: all, sampled, aggregated\n"                 \
         "                         (default; exact counts per interval); see forgeone.audit(7)\n"            \
         "  --no-audit             write no audit records to the journal\n"                                 \
-        "  --no-observer          do not watch the workload with the eBPF observer\n"                      \
-        "                         (forgeone.observer(7))\n"
+        "  --observer             watch the workload with the eBPF observer (forgeone.observer(7));\n"     \
+        "                         off by default (--no-observer): it slows every process of the host\n"
 
 /* Handles an audit or observer option: 1 when c was one (o updated), 0 when not, -EINVAL (logged) for a bad
  * value. */

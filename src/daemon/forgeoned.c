@@ -34,7 +34,8 @@ static void help(void) {
                "  --audit-allow MODE     allowed calls in the journal's audit: all, sampled,\n"
                "                         aggregated (default; exact counts per interval)\n"
                "  --no-audit             write no audit records (forgeone.audit(7))\n"
-               "  --no-observer          no eBPF observer of the workloads (forgeone.observer(7))\n"
+               "  --observer             watch the workloads with the eBPF observer (forgeone.observer(7));\n"
+               "                         off by default (--no-observer): it slows every process of the host\n"
                "  --observer-root DIR    pin the observer's maps below DIR, on a BPF file system\n"
                "                         (default %s)\n"
                "  --keep-on-stop         SIGTERM leaves the workloads running for the next start\n"
@@ -100,6 +101,7 @@ int main(int argc, char *argv[]) {
                 ARG_AUDIT_ALLOW,
                 ARG_NO_AUDIT,
                 ARG_NO_OBSERVER,
+                ARG_OBSERVER,
                 ARG_OBSERVER_ROOT,
                 ARG_KEEP_ON_STOP,
                 ARG_STOP_TIMEOUT,
@@ -118,6 +120,7 @@ int main(int argc, char *argv[]) {
                 { "audit-allow", required_argument, NULL, ARG_AUDIT_ALLOW },
                 { "no-audit", no_argument, NULL, ARG_NO_AUDIT },
                 { "no-observer", no_argument, NULL, ARG_NO_OBSERVER },
+                { "observer", no_argument, NULL, ARG_OBSERVER },
                 { "observer-root", required_argument, NULL, ARG_OBSERVER_ROOT },
                 { "keep-on-stop", no_argument, NULL, ARG_KEEP_ON_STOP },
                 { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
@@ -181,7 +184,10 @@ int main(int argc, char *argv[]) {
                         cfg.no_audit = true;
                         break;
                 case ARG_NO_OBSERVER:
-                        cfg.no_observer = true;
+                        cfg.observer = false;
+                        break;
+                case ARG_OBSERVER:
+                        cfg.observer = true;
                         break;
                 case ARG_OBSERVER_ROOT:
                         cfg.observer_root = optarg;

@@ -166,8 +166,9 @@ static int audit_setup(Manager *m) {
 static int observer_setup(Manager *m) {
         int r;
 
-        if (m->cfg.no_observer) {
-                snprintf(m->observer_off, sizeof m->observer_off, "turned off (--no-observer)");
+        if (!m->cfg.observer) {
+                snprintf(m->observer_off, sizeof m->observer_off,
+                         "off (--no-observer, the default; --observer turns it on)");
                 return 0;
         }
         r = observer_new(&(ObserverConfig){ .name = "forgeoned", .pin_root = m->cfg.observer_root }, &m->observer,
@@ -265,7 +266,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
                 .cgroup_parent = strdup_or_null(cfg->cgroup_parent),
                 .decision_log = strdup_or_null(cfg->decision_log),
                 .no_audit = cfg->no_audit,
-                .no_observer = cfg->no_observer,
+                .observer = cfg->observer,
                 .observer_root = strdup_or_null(cfg->observer_root),
                 .audit_allow = cfg->audit_allow,
                 .audit_dir = strdup_or_null(cfg->audit_dir),

@@ -75,7 +75,7 @@ typedef struct ManagerConfig {
         char *decision_log;     /* JSON lines of every decision, or NULL */
         LogDecisions log_decisions;
         bool no_audit;          /* no audit records in the journal (forgeone.audit(7)) */
-        bool no_observer;       /* no eBPF observer (forgeone.observer(7)) */
+        bool observer;          /* the eBPF observer (forgeone.observer(7)); off by default */
         char *observer_root;    /* where its maps are pinned; NULL: OBSERVER_PIN_ROOT */
         AuditAllowMode audit_allow;
         char *audit_dir;        /* NULL: AUDIT_DEFAULT_STATE_DIR */
