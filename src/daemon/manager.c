@@ -898,7 +898,10 @@ int manager_run(Manager *m, const RunRequest *req, Managed **ret, ForgeError *er
                 .run_as_uid = req->uid,
                 .run_as_gid = req->gid,
                 .id = id,
-                .survive_owner = true,
+                /* As a container's: it survives us only where a service manager's fd store keeps its
+                 * listener (a re-exec keeps this process); without one it ends with us rather than run on
+                 * with its trapped calls failing (ENOSYS). */
+                .survive_owner = m->fdstore,
                 .journal = true,
                 .controlling_tty = req->tty,
                 .cgroup_parent = m->cfg.cgroup_parent,
