@@ -98,3 +98,17 @@ static inline char **strv_free(char **l) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+/* Appends a copy of s to *l, which holds *n strings and stays NULL-terminated. */
+static inline int strv_push(char ***l, size_t *n, const char *s) {
+        char **x = realloc(*l, (*n + 2) * sizeof(char *));
+
+        if (!x)
+                return -ENOMEM;
+        *l = x;
+        x[*n] = strdup(s);
+        if (!x[*n])
+                return -ENOMEM;
+        x[++*n] = NULL;
+        return 0;
+}

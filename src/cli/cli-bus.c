@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cli-bus.h"
+#include "cli-run-common.h"
 #include "cli-verbs.h"
 #include "forgeone/container.h"
 #include "forgeone/log.h"
@@ -771,7 +772,7 @@ static int verb_bus_run(sd_bus *bus, int argc, char *argv[]) {
         size_t n_labels = 0;
         bool image_only = false;
         CliBusRun o = {};
-        int c, r;
+        int c;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
@@ -794,107 +795,69 @@ static int verb_bus_run(sd_bus *bus, int argc, char *argv[]) {
                 case ARG_JSON:
                 case ARG_VERBOSE:
                         break; /* decisions are forgeoned's to log */
-                case ARG_STOP_TIMEOUT: {
-                        char *end;
-                        double v = strtod(optarg, &end);
-                        if (*end || end == optarg || v < 0 || v > 86400) {
-                                log_error("Invalid --stop-timeout \"%s\": seconds from 0 to 86400.", optarg);
+                case ARG_STOP_TIMEOUT:
+                        if (run_parse_stop_timeout(optarg, &o.stop_timeout_usec) < 0)
                                 return 1;
-                        }
-                        o.stop_timeout_usec = MAX((uint64_t) (v * 1e6), (uint64_t) 1);
+                        o.stop_timeout_usec = MAX(o.stop_timeout_usec, (uint64_t) 1); /* 0: forgeoned's */
                         break;
-                }
                 case ARG_IMAGE:
                         free(image);
                         image = NULL;
                         if (absolute_image(optarg, &image) < 0)
                                 return log_oom(), 1;
                         break;
-                case ARG_LABEL: {
-                        char **x;
-                        if (!strchr(optarg, '=') || optarg[0] == '=') {
-                                log_error("Invalid --label \"%s\": expected KEY=VALUE.", optarg);
+                case ARG_LABEL:
+                        if (run_parse_label(optarg) < 0)
                                 return 1;
-                        }
-                        x = realloc(labels, (n_labels + 2) * sizeof(char *));
-                        if (!x)
+                        if (strv_push(&labels, &n_labels, optarg) < 0)
                                 return log_oom(), 1;
-                        labels = x;
-                        if (!(labels[n_labels] = strdup(optarg)))
-                                return log_oom(), 1;
-                        labels[++n_labels] = NULL;
                         image_only = true;
                         break;
-                }
-                case ARG_PRIORITY:
-                        if (scheduler_priority_from_string(optarg) < 0) {
-                                log_error("Invalid --priority \"%s\": critical, high, normal, low or background.",
-                                          optarg);
+                case ARG_PRIORITY: {
+                        SchedulerPriority p;
+                        if (run_parse_priority(optarg, &p) < 0)
                                 return 1;
-                        }
                         o.priority = optarg;
                         image_only = true;
                         break;
-                case ARG_MEMORY:
-                        r = scheduler_parse_size(optarg, &o.memory_bytes);
-                        if (r < 0 || o.memory_bytes < (4u << 20)) {
-                                log_error("Invalid --memory \"%s\": a size of at least 4M (\"256M\", \"1G\").", optarg);
-                                return 1;
-                        }
-                        image_only = true;
-                        break;
-                case ARG_PIDS: {
-                        char *end;
-                        unsigned long long v = strtoull(optarg, &end, 10);
-                        if (*end || end == optarg || v < 1 || v > (1ull << 22)) {
-                                log_error("Invalid --pids \"%s\": a number from 1 to 4194304.", optarg);
-                                return 1;
-                        }
-                        o.pids = v;
-                        image_only = true;
-                        break;
                 }
-                case ARG_CPUS:
-                        if (scheduler_parse_cpus(optarg, &o.cpu_millis) < 0) {
-                                log_error("Invalid --cpus \"%s\": a number of CPUs above 0.001 (\"0.5\", \"2\").",
-                                          optarg);
+                case ARG_MEMORY:
+                        if (run_parse_memory(optarg, &o.memory_bytes) < 0)
                                 return 1;
-                        }
                         image_only = true;
                         break;
-                case ARG_NETWORK:
-                        if (container_network_from_string(optarg) < 0) {
-                                log_error("Invalid --network \"%s\": none or host.", optarg);
+                case ARG_PIDS:
+                        if (run_parse_pids(optarg, &o.pids) < 0)
                                 return 1;
-                        }
+                        image_only = true;
+                        break;
+                case ARG_CPUS:
+                        if (run_parse_cpus(optarg, &o.cpu_millis) < 0)
+                                return 1;
+                        image_only = true;
+                        break;
+                case ARG_NETWORK: {
+                        ContainerNetwork n;
+                        if (run_parse_network(optarg, &n) < 0)
+                                return 1;
                         o.network = optarg;
                         image_only = true;
                         break;
+                }
                 case ARG_NO_WAIT:
                         image_only = true;
                         break; /* forgeoned never queues: a container without room is refused */
                 case ARG_HOSTNAME:
-                        if (strlen(optarg) == 0 || strlen(optarg) > 63) {
-                                log_error("Invalid --hostname \"%s\": 1 to 63 characters.", optarg);
+                        if (run_parse_hostname(optarg) < 0)
                                 return 1;
-                        }
                         o.hostname = optarg;
                         image_only = true;
                         break;
-                case ARG_USERNS: {
-                        unsigned base, count;
-                        char tail;
-                        if (sscanf(optarg, "%u:%u%c", &base, &count, &tail) != 2 || base == 0 || count < 1 ||
-                            (uint64_t) base + count > UINT32_MAX) {
-                                log_error("Invalid --userns \"%s\": BASE:COUNT with BASE > 0 (e.g. 100000:65536).",
-                                          optarg);
+                case ARG_USERNS:
+                        if (run_parse_userns(optarg, &o.uid_base, &o.uid_count) < 0)
                                 return 1;
-                        }
-                        o.uid_base = base;
-                        o.uid_count = count;
                         image_only = true;
                         break;
-                }
                 default:
                         return 1;
                 }

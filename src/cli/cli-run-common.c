@@ -65,6 +65,103 @@ int run_audit_option(int c, const char *arg, RunOptions *o) {
         }
 }
 
+/* ---- container options ---- */
+
+int run_parse_label(const char *arg) {
+        if (!strchr(arg, '=') || arg[0] == '=') {
+                log_error("Invalid --label \"%s\": expected KEY=VALUE.", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int run_parse_priority(const char *arg, SchedulerPriority *ret) {
+        SchedulerPriority p = scheduler_priority_from_string(arg);
+
+        if (p < 0) {
+                log_error("Invalid --priority \"%s\": critical, high, normal, low or background.", arg);
+                return -EINVAL;
+        }
+        *ret = p;
+        return 0;
+}
+
+int run_parse_memory(const char *arg, uint64_t *ret) {
+        uint64_t v;
+
+        if (scheduler_parse_size(arg, &v) < 0 || v < (4u << 20)) {
+                log_error("Invalid --memory \"%s\": a size of at least 4M (\"256M\", \"1G\").", arg);
+                return -EINVAL;
+        }
+        *ret = v;
+        return 0;
+}
+
+int run_parse_pids(const char *arg, uint64_t *ret) {
+        char *end;
+        unsigned long long v = strtoull(arg, &end, 10);
+
+        if (*end || end == arg || v < 1 || v > (1ull << 22)) {
+                log_error("Invalid --pids \"%s\": a number from 1 to 4194304.", arg);
+                return -EINVAL;
+        }
+        *ret = v;
+        return 0;
+}
+
+int run_parse_cpus(const char *arg, uint64_t *ret_millis) {
+        if (scheduler_parse_cpus(arg, ret_millis) < 0) {
+                log_error("Invalid --cpus \"%s\": a number of CPUs above 0.001 (\"0.5\", \"2\").", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int run_parse_network(const char *arg, ContainerNetwork *ret) {
+        ContainerNetwork n = container_network_from_string(arg);
+
+        if (n < 0) {
+                log_error("Invalid --network \"%s\": none or host.", arg);
+                return -EINVAL;
+        }
+        *ret = n;
+        return 0;
+}
+
+int run_parse_hostname(const char *arg) {
+        if (strlen(arg) == 0 || strlen(arg) > 63) {
+                log_error("Invalid --hostname \"%s\": 1 to 63 characters.", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int run_parse_userns(const char *arg, uint32_t *ret_base, uint32_t *ret_count) {
+        unsigned base, count;
+        char tail;
+
+        if (sscanf(arg, "%u:%u%c", &base, &count, &tail) != 2 || base == 0 || count < 1 ||
+            (uint64_t) base + count > UINT32_MAX) {
+                log_error("Invalid --userns \"%s\": BASE:COUNT with BASE > 0 (e.g. 100000:65536).", arg);
+                return -EINVAL;
+        }
+        *ret_base = base;
+        *ret_count = count;
+        return 0;
+}
+
+int run_parse_stop_timeout(const char *arg, uint64_t *ret_usec) {
+        char *end;
+        double v = strtod(arg, &end);
+
+        if (*end || end == arg || v < 0 || v > 86400) {
+                log_error("Invalid --stop-timeout \"%s\": seconds from 0 to 86400.", arg);
+                return -EINVAL;
+        }
+        *ret_usec = (uint64_t) (v * 1e6);
+        return 0;
+}
+
 /* ---- the audit ---- */
 
 static void audit_warn(const char *text, void *userdata) {

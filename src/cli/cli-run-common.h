@@ -60,6 +60,19 @@ enum {
  * value. */
 int run_audit_option(int c, const char *arg, RunOptions *o);
 
+/* The container options of run --image, as forgeonectl runs them itself and as it passes them to forgeoned:
+ * each validates arg the same way for both, says what is wrong on stderr and returns -EINVAL then. */
+int run_parse_label(const char *arg);
+int run_parse_priority(const char *arg, SchedulerPriority *ret);
+int run_parse_memory(const char *arg, uint64_t *ret);
+int run_parse_pids(const char *arg, uint64_t *ret);
+int run_parse_cpus(const char *arg, uint64_t *ret_millis);
+int run_parse_network(const char *arg, ContainerNetwork *ret);
+int run_parse_hostname(const char *arg);
+int run_parse_userns(const char *arg, uint32_t *ret_base, uint32_t *ret_count);
+/* Seconds from 0 to 86400. */
+int run_parse_stop_timeout(const char *arg, uint64_t *ret_usec);
+
 /* Loads a policy, printing file:line:column errors. */
 int run_load_policy(const char *path, Policy **ret);
 

@@ -43,18 +43,6 @@ static void help(void) {
                "\nSee forgeonectl(1), sections CONTAINERS and SCHEDULING.\n");
 }
 
-static int strv_push(char ***l, size_t *n, const char *s) {
-        char **nl = realloc(*l, (*n + 2) * sizeof(char *));
-
-        if (!nl)
-                return -ENOMEM;
-        *l = nl;
-        if (!(nl[*n] = strdup(s)))
-                return -ENOMEM;
-        nl[++*n] = NULL;
-        return 0;
-}
-
 int verb_run_image(int argc, char *argv[]) {
         enum {
                 ARG_LOCAL = 0x100,
@@ -132,72 +120,43 @@ int verb_run_image(int argc, char *argv[]) {
                         cfg.name = optarg;
                         break;
                 case ARG_LABEL:
-                        if (!strchr(optarg, '=') || optarg[0] == '=') {
-                                log_error("Invalid --label \"%s\": expected KEY=VALUE.", optarg);
+                        if (run_parse_label(optarg) < 0)
                                 return 1;
-                        }
                         if (strv_push(&labels, &n_labels, optarg) < 0)
                                 return log_oom(), 1;
                         break;
                 case ARG_PRIORITY:
-                        cfg.priority = scheduler_priority_from_string(optarg);
-                        if (cfg.priority < 0) {
-                                log_error("Invalid --priority \"%s\": critical, high, normal, low or background.",
-                                          optarg);
+                        if (run_parse_priority(optarg, &cfg.priority) < 0)
                                 return 1;
-                        }
                         break;
                 case ARG_MEMORY:
-                        r = scheduler_parse_size(optarg, &cfg.memory_bytes);
-                        if (r < 0 || cfg.memory_bytes < (4u << 20)) {
-                                log_error("Invalid --memory \"%s\": a size of at least 4M (\"256M\", \"1G\").", optarg);
+                        if (run_parse_memory(optarg, &cfg.memory_bytes) < 0)
                                 return 1;
-                        }
                         break;
-                case ARG_PIDS: {
-                        char *end;
-                        unsigned long long v = strtoull(optarg, &end, 10);
-                        if (*end || end == optarg || v < 1 || v > (1ull << 22)) {
-                                log_error("Invalid --pids \"%s\": a number from 1 to 4194304.", optarg);
+                case ARG_PIDS:
+                        if (run_parse_pids(optarg, &cfg.pids) < 0)
                                 return 1;
-                        }
-                        cfg.pids = v;
                         break;
-                }
                 case ARG_CPUS:
-                        r = scheduler_parse_cpus(optarg, &cfg.cpu_millis);
-                        if (r < 0) {
-                                log_error("Invalid --cpus \"%s\": a number of CPUs above 0.001 (\"0.5\", \"2\").",
-                                          optarg);
+                        if (run_parse_cpus(optarg, &cfg.cpu_millis) < 0)
                                 return 1;
-                        }
                         break;
                 case ARG_NETWORK:
-                        cfg.network = container_network_from_string(optarg);
-                        if (cfg.network < 0) {
-                                log_error("Invalid --network \"%s\": none or host.", optarg);
+                        if (run_parse_network(optarg, &cfg.network) < 0)
                                 return 1;
-                        }
                         break;
                 case ARG_NO_WAIT:
                         cfg.no_wait = true;
                         break;
                 case ARG_HOSTNAME:
-                        if (strlen(optarg) == 0 || strlen(optarg) > 63) {
-                                log_error("Invalid --hostname \"%s\": 1 to 63 characters.", optarg);
+                        if (run_parse_hostname(optarg) < 0)
                                 return 1;
-                        }
                         cfg.hostname = optarg;
                         break;
                 case ARG_USERNS: {
-                        unsigned base, count;
-                        char tail;
-                        if (sscanf(optarg, "%u:%u%c", &base, &count, &tail) != 2 || base == 0 || count < 1 ||
-                            (uint64_t) base + count > UINT32_MAX) {
-                                log_error("Invalid --userns \"%s\": BASE:COUNT with BASE > 0 (e.g. 100000:65536).",
-                                          optarg);
+                        uint32_t base, count;
+                        if (run_parse_userns(optarg, &base, &count) < 0)
                                 return 1;
-                        }
                         cfg.uid_base = base;
                         cfg.uid_count = count;
                         break;
@@ -205,16 +164,10 @@ int verb_run_image(int argc, char *argv[]) {
                 case ARG_BUDGET:
                         cfg.budget_file = optarg;
                         break;
-                case ARG_STOP_TIMEOUT: {
-                        char *end;
-                        double v = strtod(optarg, &end);
-                        if (*end || end == optarg || v < 0 || v > 86400) {
-                                log_error("Invalid --stop-timeout \"%s\": seconds from 0 to 86400.", optarg);
+                case ARG_STOP_TIMEOUT:
+                        if (run_parse_stop_timeout(optarg, &o.stop_timeout_usec) < 0)
                                 return 1;
-                        }
-                        o.stop_timeout_usec = (uint64_t) (v * 1e6);
                         break;
-                }
                 case ARG_QUIET:
                         o.print = RUN_PRINT_NONE;
                         break;

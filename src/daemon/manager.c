@@ -382,19 +382,6 @@ void reload_result_done(ReloadResult *r) {
                 r->restart_to_apply = strv_free(r->restart_to_apply);
 }
 
-static int strv_push(char ***l, size_t *n, const char *s) {
-        char **x = realloc(*l, (*n + 2) * sizeof(char *));
-
-        if (!x)
-                return -ENOMEM;
-        *l = x;
-        x[*n] = strdup(s);
-        if (!x[*n])
-                return -ENOMEM;
-        x[++*n] = NULL;
-        return 0;
-}
-
 /* A refused reload is audited (forgeone.audit(7), "policy reload failed") as the daemon's own notice: the
  * generation in force stays, and the record says which and why. */
 static void post_reload_failed(Manager *m, const char *source, int r, const ForgeError *err) {

@@ -491,7 +491,7 @@ static int get_uint(json_object *o, const char *key, uint64_t *ret) {
         return MIN(k, 0);
 }
 
-static int strv_push(char ***l, size_t *n, char *s) {
+static int strv_push_take(char ***l, size_t *n, char *s) {
         char **nl = realloc(*l, (*n + 2) * sizeof(char *));
 
         if (!nl) {
@@ -521,7 +521,7 @@ static int get_strv(json_object *o, const char *key, char ***ret) {
                         return -EBADMSG;
                 }
                 s = strdup(json_object_get_string(e));
-                if (!s || strv_push(&l, &n, s) < 0) {
+                if (!s || strv_push_take(&l, &n, s) < 0) {
                         strv_free(l);
                         return -ENOMEM;
                 }
@@ -543,7 +543,7 @@ static int get_labels(json_object *o, const char *key, char ***ret) {
         json_object_object_foreach(v, k, val) {
                 char *s;
                 if (!json_object_is_type(val, json_type_string) ||
-                    asprintf(&s, "%s=%s", k, json_object_get_string(val)) < 0 || strv_push(&l, &n, s) < 0) {
+                    asprintf(&s, "%s=%s", k, json_object_get_string(val)) < 0 || strv_push_take(&l, &n, s) < 0) {
                         strv_free(l);
                         return -EBADMSG;
                 }
