@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
 #include "forgeone/audit.h"
 #include "forgeone/policy.h"
 #include "forgeone/workload.h"
@@ -306,28 +307,7 @@ static double run(Setup *st, const Config *cf, long n) {
         return strtod(out, NULL);
 }
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-        qsort(v, (size_t) n, sizeof *v, cmp_double);
-        return v[n / 2];
-}
-
 int main(int argc, char *argv[]) {
-        static const char getppid_policy[] =
-                "{ \"version\": 1, \"name\": \"bench-getppid\","
-                "  \"default\": { \"action\": \"deny\", \"errno\": \"EPERM\" },"
-                "  \"rules\": ["
-                "    { \"id\": \"program\", \"action\": \"allow\", \"syscalls\": ["
-                "        \"execve\", \"brk\", \"mmap\", \"munmap\", \"mprotect\", \"arch_prctl\","
-                "        \"set_tid_address\", \"set_robust_list\", \"rseq\", \"prlimit64\", \"getrandom\","
-                "        \"openat\", \"read\", \"pread64\", \"write\", \"close\", \"newfstatat\", \"fstat\","
-                "        \"access\", \"readlink\", \"clock_gettime\", \"futex\", \"exit\", \"exit_group\" ] },"
-                "    { \"id\": \"ppid-when-trusted\", \"syscalls\": [\"getppid\"],"
-                "      \"action\": \"allow\", \"min_trust\": 10 } ] }";
         static const struct option options[] = {
                 { "iterations", required_argument, NULL, 'n' },
                 { "json", required_argument, NULL, 'j' },
@@ -337,7 +317,7 @@ int main(int argc, char *argv[]) {
         double results[_C_MAX][ROUNDS];
         const char *json_path = NULL, *why;
         long n = 50000;
-        Setup st = { .getppid_policy = getppid_policy };
+        Setup st = { .getppid_policy = BENCH_GETPPID_POLICY };
         ssize_t k;
         int c;
 
@@ -392,7 +372,7 @@ int main(int argc, char *argv[]) {
                 for (int r = 0; r < ROUNDS; r++)
                         mn = MIN(mn, results[i][r]);
                 memcpy(copy, results[i], sizeof copy);
-                printf("%-52s %12.0f %12.0f\n", configs[i].label, median(copy, ROUNDS), mn);
+                printf("%-52s %12.0f %12.0f\n", configs[i].label, bench_median_double(copy, ROUNDS), mn);
         }
         printf("\n%-50s %8s %8s %8s\n", "ratio (median of per-round ratios)", "median", "min", "max");
         FILE *jf = json_path ? fopen(json_path, "we") : NULL;
@@ -402,7 +382,7 @@ int main(int argc, char *argv[]) {
                 double r[ROUNDS], m;
                 for (int round = 0; round < ROUNDS; round++)
                         r[round] = results[ratios[q].num][round] / results[ratios[q].den][round];
-                m = median(r, ROUNDS);
+                m = bench_median_double(r, ROUNDS);
                 printf("%-50s %8.3f %8.3f %8.3f", ratios[q].label, m, r[0], r[ROUNDS - 1]);
                 if (ratios[q].target > 0)
                         printf("   (target <= %.2f)", ratios[q].target);

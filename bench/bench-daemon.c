@@ -405,16 +405,6 @@ static int setup(void) {
         return -ETIMEDOUT;
 }
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n) {
-        qsort(v, n, sizeof *v, cmp_double);
-        return n ? v[n / 2] : 0;
-}
-
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "iterations", required_argument, NULL, 'i' },
@@ -478,8 +468,8 @@ int main(int argc, char *argv[]) {
                 ratios[i] = bare[i] > 0 && through[i] > 0 ? through[i] / bare[i] : 0;
         }
         {
-                double mb = median(bare, (size_t) rounds), md = median(through, (size_t) rounds),
-                       mr = median(ratios, (size_t) rounds);
+                double mb = bench_median_double(bare, (size_t) rounds), md = bench_median_double(through, (size_t) rounds),
+                       mr = bench_median_double(ratios, (size_t) rounds);
                 printf("trapped getppid, %ld iterations, %d interleaved rounds (medians):\n", iterations, rounds);
                 printf("  bare seccomp-notify loop (blocking RECV, sync wake-up)   %8.0f ns/call   1.00\n", mb);
                 printf("  through forgeoned (policy graph, workload started over D-Bus) %8.0f ns/call   %.2f  (target <= 1.10)\n",

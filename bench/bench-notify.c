@@ -413,20 +413,6 @@ static const struct {
 };
 
 int main(int argc, char *argv[]) {
-        /* getppid is allowed only above a trust score: the kernel cannot know the score, so every call is
-         * sent to the supervisor, which decides from the graph and lets it CONTINUE. The rest is what
-         * this program needs to start and print, decided in the kernel. */
-        static const char getppid_policy[] =
-                "{ \"version\": 1, \"name\": \"bench-getppid\","
-                "  \"default\": { \"action\": \"deny\", \"errno\": \"EPERM\" },"
-                "  \"rules\": ["
-                "    { \"id\": \"program\", \"action\": \"allow\", \"syscalls\": ["
-                "        \"execve\", \"brk\", \"mmap\", \"munmap\", \"mprotect\", \"arch_prctl\","
-                "        \"set_tid_address\", \"set_robust_list\", \"rseq\", \"prlimit64\", \"getrandom\","
-                "        \"openat\", \"read\", \"pread64\", \"write\", \"close\", \"newfstatat\", \"fstat\","
-                "        \"access\", \"readlink\", \"clock_gettime\", \"futex\", \"exit\", \"exit_group\" ] },"
-                "    { \"id\": \"ppid-when-trusted\", \"syscalls\": [\"getppid\"],"
-                "      \"action\": \"allow\", \"min_trust\": 10 } ] }";
         static const struct option options[] = {
                 { "iterations", required_argument, NULL, 'n' },
                 { "policy", required_argument, NULL, 'p' },
@@ -437,7 +423,7 @@ int main(int argc, char *argv[]) {
         const char *policy_path = NULL, *file = "/etc/passwd", *json_path = NULL;
         long n = 100000;
         int c;
-        Setup st = { .getppid_policy = getppid_policy };
+        Setup st = { .getppid_policy = BENCH_GETPPID_POLICY };
         char self[4096];
         double results[_C_MAX][ROUNDS], med[_C_MAX];
         ssize_t k;

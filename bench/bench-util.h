@@ -31,3 +31,18 @@ static inline uint64_t bench_median_u64(uint64_t *v, size_t n) {
         qsort(v, n, sizeof *v, bench_cmp_u64);
         return n ? v[n / 2] : 0;
 }
+
+/* The policy of the trapped-call benchmarks: getppid is allowed only above a trust score, which the kernel
+ * cannot know, so every call is sent to the supervisor, which decides from the graph and lets it CONTINUE.
+ * The rest is what a benchmark's child needs to start and print, decided in the kernel. */
+#define BENCH_GETPPID_POLICY                                                                                   \
+        "{ \"version\": 1, \"name\": \"bench-getppid\","                                                      \
+        "  \"default\": { \"action\": \"deny\", \"errno\": \"EPERM\" },"                                       \
+        "  \"rules\": ["                                                                                        \
+        "    { \"id\": \"program\", \"action\": \"allow\", \"syscalls\": ["                                     \
+        "        \"execve\", \"brk\", \"mmap\", \"munmap\", \"mprotect\", \"arch_prctl\","                      \
+        "        \"set_tid_address\", \"set_robust_list\", \"rseq\", \"prlimit64\", \"getrandom\","               \
+        "        \"openat\", \"read\", \"pread64\", \"write\", \"close\", \"newfstatat\", \"fstat\","            \
+        "        \"access\", \"readlink\", \"clock_gettime\", \"futex\", \"exit\", \"exit_group\" ] },"          \
+        "    { \"id\": \"ppid-when-trusted\", \"syscalls\": [\"getppid\"],"                                     \
+        "      \"action\": \"allow\", \"min_trust\": 10 } ] }"
